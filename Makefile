@@ -1,0 +1,45 @@
+# Entry points for people and CI. `make test` is the README's test command.
+SHELL := /bin/bash
+NODE ?= node
+TEST_FLAGS ?= --test-reporter=spec
+
+# Debian packages the project needs at build, test and image time (the oracle `ostree`
+# included: it runs only in tests and benchmarks, never inside the product).
+APT_PACKAGES := ostree qemu-system-x86 qemu-utils grub-pc-bin grub2-common debootstrap \
+	busybox-static cpio fdisk e2fsprogs attr kmod zstd xz-utils
+
+.PHONY: all deps deps-apt deps-npm build test test-unit test-interop vm-test vm-demo bench clean
+
+all: build
+
+deps: deps-apt deps-npm
+
+deps-apt:
+	@missing=$$(for p in $(APT_PACKAGES); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'install ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+		echo "installing Debian packages:" $$missing; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+
+deps-npm: node_modules/.package-lock.json
+
+node_modules/.package-lock.json: package.json package-lock.json
+	npm ci --no-audit --no-fund
+
+build: deps-npm
+	npx tsc -p tsconfig.json
+
+# Everything: unit tests, interop tests against upstream ostree, and the VM scenarios.
+test: build test-unit test-interop vm-test
+
+test-unit: build
+	$(NODE) --test $(TEST_FLAGS) $$(find dist/test -name '*.test.js' -not -path '*/interop/*' | sort)
+
+test-interop: build
+	$(NODE) --test $(TEST_FLAGS) $$(find dist/test/interop -name '*.test.js' 2>/dev/null | sort)
+
+clean:
+	rm -rf dist
+
+-include vm-harness/vm.mk
+-include bench/bench.mk

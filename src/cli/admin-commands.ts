@@ -1,0 +1,3 @@
+import type { Command } from 'commander';
+/** `ostree admin ...` verbs. Owned by the sysroot work. */
+export function registerAdminCommands(_program: Command): void {}

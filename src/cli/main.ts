@@ -1,0 +1,74 @@
+#!/usr/bin/env node
+/**
+ * The `ostree` command. It only parses arguments and prints; all behaviour lives in the
+ * library (src/repo, src/sysroot). Verbs and flags follow upstream ostree 2022.7.
+ */
+import { realpathSync } from 'node:fs';
+import { pathToFileURL } from 'node:url';
+import { Command, CommanderError } from 'commander';
+import { OstreeError } from '../errors.js';
+import { registerRepoCommands } from './repo-commands.js';
+import { registerAdminCommands } from './admin-commands.js';
+
+export const VERSION = '2022.7-ts.0.1.0';
+
+export function buildProgram(): Command {
+  const program = new Command('ostree');
+  program
+    .description('Manage OSTree repositories and deployments (TypeScript implementation)')
+    .version(VERSION, '--version', 'Print version information and exit')
+    .option('--repo <path>', 'Path to OSTree repository (default: $OSTREE_REPO, else /ostree/repo)')
+    .showHelpAfterError()
+    .exitOverride();
+  registerRepoCommands(program);
+  registerAdminCommands(program);
+  return program;
+}
+
+/** The repository path for repo verbs: --repo, then $OSTREE_REPO, then the system repo. */
+export function repoPathFrom(cmd: Command): string {
+  const opts = cmd.optsWithGlobals() as { repo?: string };
+  return opts.repo ?? process.env['OSTREE_REPO'] ?? '/ostree/repo';
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return process.exitCode === undefined ? 0 : Number(process.exitCode);
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      // --help and --version end here with code 0; usage errors were already printed.
+      return e.exitCode === 0 ? 0 : 1;
+    }
+    if (e instanceof OstreeError) {
+      process.stderr.write(`error: ${e.message}\n`);
+      return 1;
+    }
+    const err = e as NodeJS.ErrnoException;
+    if (err && typeof err.code === 'string' && typeof err.message === 'string') {
+      // A system error that the library did not wrap: still one line, still non-zero.
+      process.stderr.write(`error: ${err.message}\n`);
+      if (process.env['OSTREE_DEBUG_STACK']) process.stderr.write(`${err.stack}\n`);
+      return 1;
+    }
+    process.stderr.write(`error: ${String((e as Error)?.stack ?? e)}\n`);
+    return 1;
+  }
+}
+
+function isEntryPoint(): boolean {
+  const script = process.argv[1];
+  if (script === undefined) return false;
+  try {
+    return import.meta.url === pathToFileURL(realpathSync(script)).href;
+  } catch {
+    return false;
+  }
+}
+
+if (isEntryPoint()) {
+  main(process.argv.slice(2)).then((code) => {
+    process.exitCode = code;
+  });
+}
