@@ -1,0 +1,845 @@
+/**
+ * An OSTree repository: layout, config, refs, object storage, commit and checkout.
+ * Compatible with upstream ostree 2022.7 on disk (see notes §8).
+ */
+import * as fs from 'node:fs';
+import * as fsp from 'node:fs/promises';
+import * as os from 'node:os';
+import * as path from 'node:path';
+
+import { Worker } from 'node:worker_threads';
+import * as libc from '../../native-bindings/libc.js';
+import { OstreeError, isErrno } from '../errors.js';
+import { KeyFile } from '../keyfile.js';
+import { Variant } from '../gvariant.js';
+import {
+  S_IFCHR, S_IFDIR, S_IFLNK, S_IFMT, S_IFREG, isSymlinkMode, objectExtension,
+  parseCommit, parseCommitMeta, parseDirMeta, parseDirTree, serializeCommit, serializeDirMeta,
+  serializeDirTree, sha256hex, sortXattrs, validateChecksum, commitMetadataString,
+  type CommitObject, type DirMeta, type DirTree, type FileHeader, type ObjectType,
+} from './objects.js';
+import {
+  contentDataStream, linkIntoPlace, loosePath, readContentDataSync, readContentHeaderSync,
+  tmpName, writeContentSync, type ContentWriteContext, type RepoMode, type SourceStat, type StoredContent,
+} from './content.js';
+
+export type { RepoMode, CommitObject, DirMeta, DirTree, FileHeader, ObjectType, StoredContent };
+export { commitMetadataString, Variant };
+
+export interface CheckoutOptions {
+  /** `-U`: don't chown, don't set xattrs, strip setuid/setgid. */
+  userMode?: boolean;
+  /** `-H`: require hardlinks (fail instead of copying). */
+  hardlink?: boolean;
+  /** Always copy, never hardlink (as for /etc in deployments). */
+  forceCopy?: boolean;
+  /** Check out only this path of the commit ('/usr/etc'). */
+  subpath?: string;
+  /** Allow an existing destination and overwrite files in it. */
+  union?: boolean;
+  /** Overlayfs passthrough whiteouts: `.ostree-wh.NAME` becomes a 0:0 char device NAME. */
+  whiteouts?: boolean;
+  /** Docker-style whiteouts (CLI `--whiteouts`): `.wh.NAME` deletes NAME. */
+  dockerWhiteouts?: boolean;
+}
+
+export interface CommitTreeOptions {
+  branch?: string;
+  subject?: string;
+  body?: string;
+  /** Commit metadata, kept in this order (upstream keeps insertion order). */
+  metadata?: Array<[string, Variant]>;
+  /** Seconds since the epoch; default now. */
+  timestamp?: bigint;
+  /** undefined: the branch's current commit; null: no parent (orphan). */
+  parent?: string | null;
+  noXattrs?: boolean;
+  ownerUid?: number;
+  ownerGid?: number;
+  /** Add `ostree.ref-binding` = [branch] (default true when a branch is given; `--no-bindings`). */
+  bindings?: boolean;
+  /** Number of worker threads for content writes (default: min(4, CPUs)). */
+  workers?: number;
+}
+
+const REF_COMPONENT = /^[\w\d][-._\w\d]*$/;
+
+/** Upstream's ostree_validate_rev rule. */
+export function validateRefName(ref: string): void {
+  if (ref === '' || !ref.split('/').every((c) => REF_COMPONENT.test(c))) {
+    throw new OstreeError('EINVAL', `invalid ref name '${ref}' (components must match [A-Za-z0-9_][-._A-Za-z0-9_]*, separated by '/')`);
+  }
+}
+
+export function validateRemoteName(name: string): void {
+  if (!REF_COMPONENT.test(name)) throw new OstreeError('EINVAL', `invalid remote name '${name}'`);
+}
+
+/** Split `remote:ref` into [remote | null, ref]. */
+export function parseRefspec(refspec: string): [string | null, string] {
+  const i = refspec.indexOf(':');
+  if (i < 0) { validateRefName(refspec); return [null, refspec]; }
+  const remote = refspec.slice(0, i);
+  const ref = refspec.slice(i + 1);
+  validateRemoteName(remote);
+  validateRefName(ref);
+  return [remote, ref];
+}
+
+/** `checksum.type`, upstream's object name string. */
+export function objectName(checksum: string, type: ObjectType): string {
+  return `${checksum}.${type}`;
+}
+
+export function parseObjectName(name: string): { checksum: string; type: ObjectType } {
+  const i = name.indexOf('.');
+  return { checksum: name.slice(0, i), type: name.slice(i + 1) as ObjectType };
+}
+
+function modeFromConfig(v: string | undefined, where: string): RepoMode {
+  switch (v) {
+    case 'bare': return 'bare';
+    case 'bare-user': return 'bare-user';
+    case 'bare-user-only': return 'bare-user-only';
+    case 'archive': case 'archive-z2': return 'archive';
+    case undefined: throw new OstreeError('ECONFIG', `${where}: missing core.mode`);
+    default: throw new OstreeError('ECONFIG', `${where}: unsupported repository mode '${v}'`);
+  }
+}
+
+export function parseRepoMode(v: string): RepoMode {
+  if (['bare', 'bare-user', 'bare-user-only', 'archive', 'archive-z2'].includes(v)) return modeFromConfig(v, 'mode');
+  throw new OstreeError('EINVAL', `invalid repository mode '${v}' (expected bare, bare-user, bare-user-only or archive)`);
+}
+
+interface DirNode {
+  meta: DirMeta;
+  files: Array<{ name: string; path: string; st: SourceStat; checksum?: string }>;
+  dirs: Array<{ name: string; node: DirNode }>;
+}
+
+export class Repo {
+  readonly path: string;
+  readonly mode: RepoMode;
+  config: KeyFile;
+  private lockFd: number | null = null;
+  private lockLevel: 0 | 1 | 2 = 0;
+  private lockDepth = 0;
+  private dirMetaCache = new Map<string, DirMeta>();
+
+  private constructor(repoPath: string, mode: RepoMode, config: KeyFile) {
+    this.path = repoPath;
+    this.mode = mode;
+    this.config = config;
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Creation and opening
+
+  /** `ostree init`: create the layout (fine if it already is a repo of this mode). */
+  static async create(repoPath: string, mode: RepoMode): Promise<Repo> {
+    const abs = path.resolve(repoPath);
+    if (fs.existsSync(path.join(abs, 'config'))) {
+      const r = await Repo.open(abs);
+      if (r.mode !== mode) throw new OstreeError('EEXIST', `'${abs}' is already a repository with mode ${r.mode}, not ${mode}`);
+      return r;
+    }
+    await fsp.mkdir(abs, { recursive: true, mode: 0o755 });
+    for (const d of ['objects', 'tmp', 'tmp/cache', 'extensions', 'state', 'refs', 'refs/heads', 'refs/mirrors', 'refs/remotes']) {
+      await fsp.mkdir(path.join(abs, d), { recursive: true, mode: 0o755 });
+    }
+    const kf = new KeyFile();
+    kf.set('core', 'repo_version', '1');
+    kf.set('core', 'mode', mode === 'archive' ? 'archive-z2' : mode);
+    const r = new Repo(abs, mode, kf);
+    await r.saveConfig(); // written last: a directory with a config is a complete repo
+    return r;
+  }
+
+  /** Open an existing repository. ENOENT if there is none, ECONFIG if its config is bad. */
+  static async open(repoPath: string): Promise<Repo> {
+    const abs = path.resolve(repoPath);
+    const cfgPath = path.join(abs, 'config');
+    let text: string;
+    try {
+      text = await fsp.readFile(cfgPath, 'utf8');
+    } catch (e) {
+      if (isErrno(e, 'ENOENT') || isErrno(e, 'ENOTDIR')) {
+        throw new OstreeError('ENOENT', `no repository at '${abs}' (missing ${cfgPath}; create one with 'ostree init')`, { path: abs });
+      }
+      throw new OstreeError('ECONFIG', `cannot read repository config '${cfgPath}': ${(e as Error).message}`, { path: cfgPath, cause: e });
+    }
+    const kf = KeyFile.parse(text, cfgPath);
+    const version = kf.get('core', 'repo_version');
+    if (version !== '1') throw new OstreeError('ECONFIG', `${cfgPath}: unsupported core.repo_version '${version ?? ''}' (expected 1)`);
+    return new Repo(abs, modeFromConfig(kf.get('core', 'mode'), cfgPath), kf);
+  }
+
+  /** Write the config atomically (tmp + rename). */
+  async saveConfig(): Promise<void> {
+    const p = path.join(this.path, 'config');
+    const tmp = `${p}.tmp-${process.pid}`;
+    await fsp.writeFile(tmp, this.config.toString(), { mode: 0o644 });
+    await fsp.rename(tmp, p);
+  }
+
+  private get archive(): boolean { return this.mode === 'archive'; }
+
+  // -------------------------------------------------------------------------------------------
+  // Locking: REPO/.lock, flock shared for writers, exclusive for prune.
+
+  /** Run `fn` holding the repo lock (shared or exclusive); nested calls reuse the held lock. */
+  async withLock<T>(exclusive: boolean, fn: () => Promise<T>): Promise<T> {
+    const want = exclusive ? 2 : 1;
+    if (!this.config.getBoolean('core', 'locking', true) || (this.lockDepth > 0 && this.lockLevel >= want)) {
+      this.lockDepth++;
+      try { return await fn(); } finally { this.lockDepth--; }
+    }
+    if (this.lockDepth > 0) throw new OstreeError('ESTATE', 'cannot upgrade a shared repository lock to exclusive');
+    const fd = fs.openSync(path.join(this.path, '.lock'), fs.constants.O_RDWR | fs.constants.O_CREAT, 0o600);
+    const timeout = Number(this.config.get('core', 'lock-timeout-secs') ?? '300') * 1000;
+    const start = Date.now();
+    try {
+      for (;;) {
+        try {
+          libc.flock(fd, (exclusive ? libc.LOCK_EX : libc.LOCK_SH) | libc.LOCK_NB);
+          break;
+        } catch (e) {
+          const code = (e as { code?: string }).code;
+          if (code !== 'EWOULDBLOCK' && code !== 'EAGAIN') throw e;
+          if (Date.now() - start >= timeout) {
+            throw new OstreeError('EBUSY', `repository '${this.path}' is locked by another process (waited ${timeout / 1000}s)`);
+          }
+          await new Promise((r) => setTimeout(r, 50));
+        }
+      }
+    } catch (e) {
+      fs.closeSync(fd);
+      throw e;
+    }
+    this.lockFd = fd;
+    this.lockLevel = want;
+    this.lockDepth = 1;
+    try {
+      return await fn();
+    } finally {
+      this.lockDepth = 0;
+      this.lockLevel = 0;
+      this.lockFd = null;
+      fs.closeSync(fd); // closing releases the flock
+    }
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Objects
+
+  /** Path of a loose object. */
+  objectPath(checksum: string, type: ObjectType): string {
+    return loosePath(this.path, checksum, objectExtension(type, this.archive));
+  }
+
+  async hasObject(checksum: string, type: ObjectType): Promise<boolean> {
+    try {
+      await fsp.lstat(this.objectPath(checksum, type));
+      return true;
+    } catch (e) {
+      if (isErrno(e, 'ENOENT')) return false;
+      throw e;
+    }
+  }
+
+  hasObjectSync(checksum: string, type: ObjectType): boolean {
+    try { fs.lstatSync(this.objectPath(checksum, type)); return true; } catch (e) { if (isErrno(e, 'ENOENT')) return false; throw e; }
+  }
+
+  /** Raw bytes of a metadata object (commit, dirtree, dirmeta, commitmeta, tombstone). */
+  async readObjectBytes(checksum: string, type: ObjectType): Promise<Buffer> {
+    return this.readObjectBytesSync(checksum, type);
+  }
+
+  readObjectBytesSync(checksum: string, type: ObjectType): Buffer {
+    if (type === 'file') throw new OstreeError('EINVAL', 'readObjectBytes is for metadata objects; use openFileContent for files');
+    try {
+      return fs.readFileSync(this.objectPath(checksum, type));
+    } catch (e) {
+      if (isErrno(e, 'ENOENT')) throw new OstreeError('ENOENT', `object ${checksum}.${type} not found in repository ${this.path}`);
+      throw e;
+    }
+  }
+
+  /** Store a metadata object (bytes as serialized) and return its checksum. Crash-safe. */
+  writeMetadataObjectSync(type: ObjectType, data: Buffer): string {
+    const checksum = sha256hex(data);
+    const final = this.objectPath(checksum, type);
+    if (fs.existsSync(final)) return checksum;
+    const tmp = tmpName(this.path, 'meta');
+    fs.writeFileSync(tmp, data, { mode: 0o644, flag: 'wx' });
+    linkIntoPlace(tmp, final);
+    return checksum;
+  }
+
+  async writeMetadataObject(type: ObjectType, data: Buffer): Promise<string> {
+    return this.writeMetadataObjectSync(type, data);
+  }
+
+  loadCommitSync(checksum: string): CommitObject {
+    validateChecksum(checksum, 'commit checksum');
+    return parseCommit(this.readObjectBytesSync(checksum, 'commit'), `commit ${checksum}`);
+  }
+
+  async loadCommit(checksum: string): Promise<CommitObject> {
+    return this.loadCommitSync(checksum);
+  }
+
+  /** Detached metadata (`.commitmeta`), or null when there is none. */
+  async loadCommitMeta(checksum: string): Promise<Array<[string, Variant]> | null> {
+    if (!(await this.hasObject(checksum, 'commitmeta'))) return null;
+    return parseCommitMeta(this.readObjectBytesSync(checksum, 'commitmeta'), `commitmeta ${checksum}`);
+  }
+
+  loadDirTreeSync(checksum: string): DirTree {
+    return parseDirTree(this.readObjectBytesSync(checksum, 'dirtree'), `dirtree ${checksum}`);
+  }
+
+  async loadDirTree(checksum: string): Promise<DirTree> { return this.loadDirTreeSync(checksum); }
+
+  loadDirMetaSync(checksum: string): DirMeta {
+    let m = this.dirMetaCache.get(checksum);
+    if (!m) {
+      m = parseDirMeta(this.readObjectBytesSync(checksum, 'dirmeta'), `dirmeta ${checksum}`);
+      if (this.dirMetaCache.size < 10000) this.dirMetaCache.set(checksum, m);
+    }
+    return m;
+  }
+
+  async loadDirMeta(checksum: string): Promise<DirMeta> { return this.loadDirMetaSync(checksum); }
+
+  /** Header and location of a stored content object. ENOENT if missing. */
+  readFileHeaderSync(checksum: string): StoredContent {
+    validateChecksum(checksum, 'file checksum');
+    return readContentHeaderSync(this.path, this.mode, checksum);
+  }
+
+  /** A content object's header, uncompressed size and a stream of its data (empty for symlinks). */
+  async openFileContent(checksum: string): Promise<{ header: FileHeader; size: number; stream: NodeJS.ReadableStream }> {
+    const c = this.readFileHeaderSync(checksum);
+    return { header: c.header, size: c.size, stream: contentDataStream(c) };
+  }
+
+  /** Whole data of a content object (for small files). */
+  readFileContentSync(checksum: string): { header: FileHeader; data: Buffer } {
+    const c = this.readFileHeaderSync(checksum);
+    return { header: c.header, data: readContentDataSync(c) };
+  }
+
+  /**
+   * Every object reachable from a commit, as `checksum.type` names: the commit, its trees,
+   * dirmetas and files, plus `depth` levels of parents (-1: all; missing parents end the walk).
+   */
+  async traverseCommit(checksum: string, options: { depth?: number } = {}): Promise<Set<string>> {
+    const out = new Set<string>();
+    this.traverseCommitInto(checksum, options.depth ?? 0, out);
+    return out;
+  }
+
+  traverseCommitInto(checksum: string, depth: number, out: Set<string>): void {
+    let cur: string | null = checksum;
+    let level = 0;
+    while (cur) {
+      const name = objectName(cur, 'commit');
+      if (out.has(name)) break;
+      if (level > 0 && !this.hasObjectSync(cur, 'commit')) break;
+      const c = this.loadCommitSync(cur);
+      out.add(name);
+      out.add(objectName(c.rootMeta, 'dirmeta'));
+      this.traverseTree(c.rootTree, out);
+      if (depth >= 0 && level >= depth) break;
+      cur = c.parent;
+      level++;
+    }
+  }
+
+  private traverseTree(tree: string, out: Set<string>): void {
+    const name = objectName(tree, 'dirtree');
+    if (out.has(name)) return;
+    out.add(name);
+    const t = this.loadDirTreeSync(tree);
+    for (const f of t.files) out.add(objectName(f.checksum, 'file'));
+    for (const d of t.dirs) {
+      out.add(objectName(d.metaChecksum, 'dirmeta'));
+      this.traverseTree(d.treeChecksum, out);
+    }
+  }
+
+  /** All loose objects in the repository as `checksum.type` names. */
+  async listObjects(): Promise<Set<string>> {
+    const out = new Set<string>();
+    const extToType: Record<string, ObjectType> = {
+      file: 'file', filez: 'file', dirtree: 'dirtree', dirmeta: 'dirmeta', commit: 'commit',
+      commitmeta: 'commitmeta', 'commit-tombstone': 'tombstone-commit',
+    };
+    const objdir = path.join(this.path, 'objects');
+    for (const sub of await fsp.readdir(objdir)) {
+      if (!/^[0-9a-f]{2}$/.test(sub)) continue;
+      for (const f of await fsp.readdir(path.join(objdir, sub))) {
+        const dot = f.indexOf('.');
+        if (dot !== 62) continue;
+        const type = extToType[f.slice(dot + 1)];
+        if (!type) continue;
+        if (f.slice(dot + 1) === 'file' && this.archive) continue;
+        if (f.slice(dot + 1) === 'filez' && !this.archive) continue;
+        out.add(objectName(sub + f.slice(0, dot), type));
+      }
+    }
+    return out;
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Refs
+
+  private refPath(remote: string | null, ref: string): string {
+    return remote === null ? path.join(this.path, 'refs', 'heads', ref) : path.join(this.path, 'refs', 'remotes', remote, ref);
+  }
+
+  private readRefFile(p: string): string | null {
+    let text: string;
+    try {
+      text = fs.readFileSync(p, 'utf8');
+    } catch (e) {
+      if (isErrno(e, 'ENOENT') || isErrno(e, 'ENOTDIR') || isErrno(e, 'EISDIR')) return null;
+      throw e;
+    }
+    const csum = text.trim();
+    if (!/^[0-9a-f]{64}$/.test(csum)) throw new OstreeError('ECORRUPT', `ref file '${p}' does not contain a checksum`);
+    return csum;
+  }
+
+  /** Resolve a checksum, partial checksum, ref, `remote:ref` or `REV^`. ENOENT if unknown. */
+  async resolveRev(rev: string): Promise<string> {
+    const r = await this.resolveRevOptional(rev);
+    if (r === null) throw new OstreeError('ENOENT', `Refspec '${rev}' not found`);
+    return r;
+  }
+
+  async resolveRevOptional(rev: string): Promise<string | null> {
+    return this.resolveRevSync(rev);
+  }
+
+  resolveRevSync(rev: string): string | null {
+    if (rev === '') throw new OstreeError('EINVAL', 'empty revision');
+    if (/^[0-9a-f]{64}$/.test(rev)) return rev;
+    if (rev.endsWith('^')) {
+      const base = this.resolveRevSync(rev.slice(0, -1));
+      if (base === null) return null;
+      const c = this.loadCommitSync(base);
+      if (c.parent === null) throw new OstreeError('ENOENT', `Commit ${base} has no parent`);
+      return c.parent;
+    }
+    if (/^[0-9a-f]{1,63}$/.test(rev)) {
+      const found = this.commitsWithPrefix(rev);
+      if (found.length > 1) throw new OstreeError('EINVAL', `Refspec ${rev} matches multiple objects`);
+      if (found.length === 1) return found[0]!;
+    }
+    const [remote, ref] = parseRefspec(rev);
+    if (remote !== null) return this.readRefFile(this.refPath(remote, ref));
+    return this.readRefFile(this.refPath(null, ref)) ??
+      this.readRefFile(path.join(this.path, 'refs', 'remotes', ref));
+  }
+
+  private commitsWithPrefix(prefix: string): string[] {
+    const out: string[] = [];
+    const objdir = path.join(this.path, 'objects');
+    let subs: string[];
+    try { subs = fs.readdirSync(objdir); } catch { return out; }
+    for (const sub of subs) {
+      if (!sub.startsWith(prefix.slice(0, 2))) continue;
+      let names: string[];
+      try { names = fs.readdirSync(path.join(objdir, sub)); } catch { continue; }
+      for (const n of names) {
+        if (!n.endsWith('.commit')) continue;
+        const full = sub + n.slice(0, -'.commit'.length);
+        if (full.startsWith(prefix)) out.push(full);
+      }
+    }
+    return out;
+  }
+
+  /** Create/update (checksum) or delete (null) a ref; `remote:ref` writes refs/remotes. */
+  async setRef(refspec: string, checksum: string | null): Promise<void> {
+    const [remote, ref] = parseRefspec(refspec);
+    const p = this.refPath(remote, ref);
+    if (checksum === null) {
+      try { await fsp.unlink(p); } catch (e) {
+        if (isErrno(e, 'ENOENT')) throw new OstreeError('ENOENT', `Refspec '${refspec}' not found`);
+        throw e;
+      }
+      return;
+    }
+    validateChecksum(checksum, 'commit checksum');
+    try {
+      await fsp.mkdir(path.dirname(p), { recursive: true, mode: 0o755 });
+    } catch (e) {
+      if (isErrno(e, 'ENOTDIR') || isErrno(e, 'EEXIST')) throw new OstreeError('EEXIST', `cannot create ref '${refspec}': a ref is a prefix of it`);
+      throw e;
+    }
+    const st = await fsp.lstat(p).catch(() => null);
+    if (st?.isDirectory()) throw new OstreeError('EEXIST', `cannot create ref '${refspec}': refs exist below it`);
+    const tmp = tmpName(this.path, 'ref');
+    await fsp.writeFile(tmp, checksum + '\n', { mode: 0o644 });
+    await fsp.rename(tmp, p);
+  }
+
+  /** refspec → checksum for local refs (`name`) and remote refs (`remote:name`), sorted. */
+  async listRefs(prefix?: string): Promise<Map<string, string>> {
+    const all: Array<[string, string]> = [];
+    const walk = (dir: string, rel: string, toSpec: (r: string) => string): void => {
+      let ents: fs.Dirent[];
+      try { ents = fs.readdirSync(dir, { withFileTypes: true }); } catch { return; }
+      for (const e of ents) {
+        const r = rel ? `${rel}/${e.name}` : e.name;
+        if (e.isDirectory()) walk(path.join(dir, e.name), r, toSpec);
+        else if (e.isFile()) {
+          const c = this.readRefFile(path.join(dir, e.name));
+          if (c) all.push([toSpec(r), c]);
+        }
+      }
+    };
+    walk(path.join(this.path, 'refs', 'heads'), '', (r) => r);
+    const remotesDir = path.join(this.path, 'refs', 'remotes');
+    let remotes: string[] = [];
+    try { remotes = fs.readdirSync(remotesDir); } catch { /* none */ }
+    for (const rm of remotes) walk(path.join(remotesDir, rm), '', (r) => `${rm}:${r}`);
+    all.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+    const out = new Map<string, string>();
+    for (const [k, v] of all) {
+      if (prefix === undefined || prefix === '' || k === prefix || k.startsWith(prefix.endsWith('/') || prefix.endsWith(':') ? prefix : prefix + '/')) out.set(k, v);
+    }
+    return out;
+  }
+
+  /** Add `[remote "NAME"]` with url (and options like gpg-verify=false). */
+  async addRemote(name: string, url: string, options: Record<string, string> = {}, ifNotExists = false): Promise<void> {
+    validateRemoteName(name);
+    const group = `remote "${name}"`;
+    if (this.config.hasGroup(group)) {
+      if (ifNotExists) return;
+      throw new OstreeError('EEXIST', `remote '${name}' already exists`);
+    }
+    this.config.set(group, 'url', url);
+    for (const [k, v] of Object.entries(options)) this.config.set(group, k, v);
+    await this.saveConfig();
+  }
+
+  async removeRemote(name: string, ifExists = false): Promise<void> {
+    const group = `remote "${name}"`;
+    if (!this.config.hasGroup(group)) {
+      if (ifExists) return;
+      throw new OstreeError('ENOENT', `remote '${name}' not found`);
+    }
+    this.config.removeGroup(group);
+    await this.saveConfig();
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Commit
+
+  /** Commit the directory tree `dir` and return the commit checksum (updating `branch`). */
+  async commitTree(dir: string, options: CommitTreeOptions = {}): Promise<string> {
+    if (options.branch !== undefined) parseRefspec(options.branch);
+    return this.withLock(false, async () => {
+      const ctx: ContentWriteContext = { repoPath: this.path, mode: this.mode, noXattrs: options.noXattrs === true };
+      if (options.ownerUid !== undefined) ctx.ownerUid = options.ownerUid;
+      if (options.ownerGid !== undefined) ctx.ownerGid = options.ownerGid;
+      const rootSt = fs.lstatSync(dir);
+      if (!rootSt.isDirectory()) throw new OstreeError('EINVAL', `'${dir}' is not a directory`);
+      fs.mkdirSync(path.join(this.path, 'tmp'), { recursive: true });
+
+      // 1. Walk the tree (metadata only).
+      const allFiles: DirNode['files'] = [];
+      const walk = (p: string, st: fs.Stats): DirNode => {
+        const node: DirNode = { meta: this.dirMetaFor(ctx, p, st), files: [], dirs: [] };
+        const names = fs.readdirSync(p);
+        for (const name of names) {
+          const cp = path.join(p, name);
+          const cst = fs.lstatSync(cp);
+          if (cst.isDirectory()) node.dirs.push({ name, node: walk(cp, cst) });
+          else if (cst.isFile() || cst.isSymbolicLink()) {
+            const f = { name, path: cp, st: { mode: cst.mode, uid: cst.uid, gid: cst.gid } };
+            node.files.push(f);
+            allFiles.push(f);
+          } else {
+            throw new OstreeError('EINVAL', `unsupported file type at '${cp}' (only regular files, symlinks and directories can be committed)`);
+          }
+        }
+        return node;
+      };
+      const root = walk(dir, rootSt);
+
+      // 2. Content objects, in parallel.
+      await this.writeContents(ctx, allFiles, options.workers);
+
+      // 3. Trees, bottom-up.
+      const writeTree = (node: DirNode): { tree: string; meta: string } => {
+        const dt: DirTree = {
+          files: node.files.map((f) => ({ name: f.name, checksum: f.checksum! })),
+          dirs: node.dirs.map((d) => { const r = writeTree(d.node); return { name: d.name, treeChecksum: r.tree, metaChecksum: r.meta }; }),
+        };
+        return {
+          tree: this.writeMetadataObjectSync('dirtree', serializeDirTree(dt)),
+          meta: this.writeMetadataObjectSync('dirmeta', serializeDirMeta(node.meta)),
+        };
+      };
+      const rootRes = writeTree(root);
+
+      // 4. The commit object.
+      let parent: string | null;
+      if (options.parent !== undefined) parent = options.parent === null ? null : (await this.resolveRev(options.parent));
+      else parent = options.branch !== undefined ? await this.resolveRevOptional(options.branch) : null;
+      const metadata = [...(options.metadata ?? [])];
+      if (options.branch !== undefined && options.bindings !== false && !metadata.some(([k]) => k === 'ostree.ref-binding')) {
+        metadata.push(['ostree.ref-binding', new Variant('as', [parseRefspec(options.branch)[1]])]);
+      }
+      const commit: CommitObject = {
+        metadata,
+        parent,
+        related: [],
+        subject: options.subject ?? '',
+        body: options.body ?? '',
+        timestamp: options.timestamp ?? BigInt(Math.floor(Date.now() / 1000)),
+        rootTree: rootRes.tree,
+        rootMeta: rootRes.meta,
+      };
+      const csum = this.writeMetadataObjectSync('commit', serializeCommit(commit));
+      this.syncRepo();
+      if (options.branch !== undefined) await this.setRef(options.branch, csum);
+      return csum;
+    });
+  }
+
+  /** Flush the repo's filesystem, as upstream does at the end of a transaction (unless core.fsync=false). */
+  syncRepo(): void {
+    if (!this.config.getBoolean('core', 'fsync', true)) return;
+    libc.syncfs(this.path);
+  }
+
+  private dirMetaFor(ctx: ContentWriteContext, p: string, st: fs.Stats): DirMeta {
+    if (this.mode === 'bare-user-only') return { uid: 0, gid: 0, mode: st.mode & (S_IFMT | 0o775), xattrs: [] };
+    return {
+      uid: ctx.ownerUid ?? st.uid,
+      gid: ctx.ownerGid ?? st.gid,
+      mode: st.mode,
+      xattrs: ctx.noXattrs ? [] : sortXattrs(libc.lgetxattrs(p)),
+    };
+  }
+
+  private async writeContents(ctx: ContentWriteContext, files: DirNode['files'], workers?: number): Promise<void> {
+    const nWorkers = workers ?? Math.min(4, Math.max(1, os.availableParallelism()));
+    if (files.length < 64 || nWorkers <= 1) {
+      for (const f of files) {
+        const r = writeContentSync(ctx, f.path, f.st);
+        f.checksum = typeof r === 'string' ? r : await r;
+      }
+      return;
+    }
+    const pool: Worker[] = [];
+    const url = new URL('./commit-worker.js', import.meta.url);
+    for (let i = 0; i < nWorkers; i++) pool.push(new Worker(url, { workerData: { ctx } }));
+    const BATCH = 32;
+    let next = 0;
+    let failed: unknown = null;
+    try {
+      await Promise.all(pool.map(async (w) => {
+        const pending = new Map<number, (m: { checksums?: string[]; error?: { message: string; code?: string; name?: string } }) => void>();
+        w.on('message', (m: { id: number }) => { const cb = pending.get(m.id); pending.delete(m.id); cb?.(m as never); });
+        const exited = new Promise<never>((_, rej) => { w.once('error', rej); });
+        let id = 0;
+        while (next < files.length && failed === null) {
+          const start = next;
+          next = Math.min(files.length, next + BATCH);
+          const batch = files.slice(start, next);
+          const myId = id++;
+          const reply = new Promise<{ checksums?: string[]; error?: { message: string; code?: string; name?: string } }>((res) => pending.set(myId, res));
+          w.postMessage({ id: myId, items: batch.map((f) => ({ path: f.path, ...f.st })) });
+          const m = await Promise.race([reply, exited]);
+          if (m.error) {
+            const e = m.error.name === 'OstreeError'
+              ? new OstreeError((m.error.code ?? 'EIO') as never, m.error.message)
+              : Object.assign(new Error(m.error.message), { code: m.error.code });
+            failed = e;
+            throw e;
+          }
+          m.checksums!.forEach((c, i) => { batch[i]!.checksum = c; });
+        }
+      }));
+    } finally {
+      await Promise.all(pool.map((w) => w.terminate()));
+    }
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Checkout
+
+  /** Check out `commit` (any rev) into `destination` (must not exist unless `union`). */
+  async checkout(commit: string, destination: string, options: CheckoutOptions = {}): Promise<void> {
+    const csum = await this.resolveRev(commit);
+    const c = this.loadCommitSync(csum);
+    let tree = c.rootTree;
+    let meta = c.rootMeta;
+    const sub = (options.subpath ?? '/').split('/').filter((x) => x !== '');
+    const dest = path.resolve(destination);
+    for (let i = 0; i < sub.length; i++) {
+      const name = sub[i]!;
+      const dt = this.loadDirTreeSync(tree);
+      const d = dt.dirs.find((x) => x.name === name);
+      if (d) { tree = d.treeChecksum; meta = d.metaChecksum; continue; }
+      const f = dt.files.find((x) => x.name === name);
+      if (f && i === sub.length - 1) {
+        if (!options.union && fs.existsSync(dest)) throw new OstreeError('EEXIST', `checkout destination '${dest}' already exists`);
+        this.checkoutFile(f.checksum, dest, name, options);
+        return;
+      }
+      throw new OstreeError('ENOENT', `no such path '${options.subpath}' in commit ${csum}`);
+    }
+    let exists = false;
+    try {
+      const st = fs.lstatSync(dest);
+      if (!options.union) throw new OstreeError('EEXIST', `checkout destination '${dest}' already exists (use union mode to merge into it)`);
+      if (!st.isDirectory()) throw new OstreeError('EEXIST', `checkout destination '${dest}' exists and is not a directory`);
+      exists = true;
+    } catch (e) {
+      if (!isErrno(e, 'ENOENT')) throw e;
+    }
+    this.checkoutDir(tree, meta, dest, exists, options);
+  }
+
+  private canHardlink(o: CheckoutOptions): boolean {
+    if (o.forceCopy) return false;
+    switch (this.mode) {
+      case 'bare': return !o.userMode;
+      case 'bare-user': return o.userMode === true;
+      case 'bare-user-only': return true;
+      case 'archive': return false;
+    }
+  }
+
+  private checkoutDir(tree: string, meta: string, dest: string, exists: boolean, o: CheckoutOptions): void {
+    const dm = this.loadDirMetaSync(meta);
+    const dt = this.loadDirTreeSync(tree);
+    if (!exists) fs.mkdirSync(dest, { mode: 0o700 });
+    for (const f of dt.files) {
+      if (o.whiteouts && f.name.startsWith('.ostree-wh.')) {
+        const target = path.join(dest, f.name.slice('.ostree-wh.'.length));
+        if (o.union) fs.rmSync(target, { recursive: true, force: true });
+        libc.mknod(target, S_IFCHR | 0, 0);
+        continue;
+      }
+      if (o.dockerWhiteouts && f.name.startsWith('.wh.')) {
+        fs.rmSync(path.join(dest, f.name.slice('.wh.'.length)), { recursive: true, force: true });
+        continue;
+      }
+      this.checkoutFile(f.checksum, path.join(dest, f.name), f.name, o);
+    }
+    for (const d of dt.dirs) {
+      const p = path.join(dest, d.name);
+      let sub = false;
+      if (o.union) {
+        const st = fs.lstatSync(p, { throwIfNoEntry: false });
+        if (st?.isDirectory()) sub = true;
+        else if (st) fs.rmSync(p, { force: true });
+      }
+      this.checkoutDir(d.treeChecksum, d.metaChecksum, p, sub, o);
+    }
+    // Directory metadata last, so read-only directories can be populated first.
+    if (!o.userMode) {
+      fs.lchownSync(dest, dm.uid, dm.gid);
+      for (const [n, v] of dm.xattrs) libc.lsetxattr(dest, n, v);
+    }
+    fs.chmodSync(dest, o.userMode ? dm.mode & 0o1777 : dm.mode & 0o7777);
+    fs.utimesSync(dest, 0, 0); // as upstream: checked-out directories get mtime 0
+  }
+
+  private checkoutFile(checksum: string, dst: string, name: string, o: CheckoutOptions): void {
+    if (this.canHardlink(o)) {
+      const obj = loosePath(this.path, checksum, 'file');
+      try {
+        this.placeLink(obj, dst, o.union === true);
+        return;
+      } catch (e) {
+        if (isErrno(e, 'ENOENT') && !fs.existsSync(obj)) throw new OstreeError('ENOENT', `object ${checksum}.file (for '${name}') not found in repository`);
+        if (!(isErrno(e, 'EXDEV') || isErrno(e, 'EMLINK') || isErrno(e, 'EPERM'))) throw e;
+        if (o.hardlink) throw new OstreeError('EIO', `cannot hardlink '${dst}' to the repository object (${(e as NodeJS.ErrnoException).code}) and copies were not allowed`, { cause: e });
+      }
+    } else if (o.hardlink) {
+      throw new OstreeError('EINVAL', `hardlink checkouts are not possible from a ${this.mode} repository${o.userMode ? ' in user mode' : ''}`);
+    }
+    const c = this.readFileHeaderSync(checksum);
+    const h = c.header;
+    const target = o.union && fs.existsSync(dst) ? `${dst}.ostree-tmp-${process.pid}` : dst;
+    if (o.union && target !== dst) fs.rmSync(target, { force: true });
+    try {
+      if (isSymlinkMode(h.mode)) {
+        fs.symlinkSync(h.symlinkTarget, target);
+        if (!o.userMode) {
+          fs.lchownSync(target, h.uid, h.gid);
+          for (const [n, v] of h.xattrs) libc.lsetxattr(target, n, v);
+        }
+      } else {
+        if (c.compressed) {
+          // Small objects inflate in memory; large ones stream through a temporary file loop.
+          fs.writeFileSync(target, readContentDataSync(c), { mode: 0o600, flag: 'wx' });
+        } else {
+          fs.copyFileSync(c.objectPath, target, fs.constants.COPYFILE_EXCL);
+          fs.chmodSync(target, 0o600);
+        }
+        if (!o.userMode) {
+          fs.lchownSync(target, h.uid, h.gid);
+          for (const [n, v] of h.xattrs) libc.lsetxattr(target, n, v);
+          fs.chmodSync(target, h.mode & 0o7777);
+        } else {
+          fs.chmodSync(target, h.mode & 0o1777);
+        }
+        // Copies keep the current mtime, as upstream (hardlinks share the objects' mtime 0).
+      }
+      if (target !== dst) fs.renameSync(target, dst);
+    } catch (e) {
+      if (target !== dst) fs.rmSync(target, { force: true });
+      throw e;
+    }
+  }
+
+  private placeLink(obj: string, dst: string, union: boolean): void {
+    try {
+      fs.linkSync(obj, dst);
+    } catch (e) {
+      if (!union || !isErrno(e, 'EEXIST')) throw e;
+      const tmp = `${dst}.ostree-tmp-${process.pid}`;
+      fs.rmSync(tmp, { force: true });
+      fs.linkSync(obj, tmp);
+      try { fs.renameSync(tmp, dst); } catch (e2) { fs.rmSync(tmp, { force: true }); throw e2; }
+    }
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Reading paths inside commits (ls, cat)
+
+  /** Find a path in a commit: a directory (tree+meta) or a file (checksum). ENOENT if absent. */
+  lookupPathSync(commitChecksum: string, p: string): { kind: 'dir'; tree: string; meta: string } | { kind: 'file'; checksum: string } {
+    const c = this.loadCommitSync(commitChecksum);
+    let tree = c.rootTree;
+    let meta = c.rootMeta;
+    const parts = p.split('/').filter((x) => x !== '');
+    for (let i = 0; i < parts.length; i++) {
+      const dt = this.loadDirTreeSync(tree);
+      const d = dt.dirs.find((x) => x.name === parts[i]);
+      if (d) { tree = d.treeChecksum; meta = d.metaChecksum; continue; }
+      const f = dt.files.find((x) => x.name === parts[i]);
+      if (f && i === parts.length - 1) return { kind: 'file', checksum: f.checksum };
+      throw new OstreeError('ENOENT', `No such file or directory: ${p}`);
+    }
+    return { kind: 'dir', tree, meta };
+  }
+}
+
+/** Write-side helper for callers that need a commit's ContentChecksum. */
+export { commitContentChecksum } from './objects.js';
+
