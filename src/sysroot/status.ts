@@ -1,0 +1,103 @@
+/**
+ * `ostree admin status`.
+ *
+ * Text: exactly upstream 2022.7's format (§6.1):
+ *   `<marker> <stateroot> <checksum>.<serial><suffix>` with marker `*` for the booted deployment,
+ *   suffix ` (staged)`, ` (pending)` or ` (rollback)`; then `    Version: V`,
+ *   `    Unlocked: STATE`, `    Pinned: yes`, and one origin line (`    origin: none`,
+ *   `    origin: <unknown origin type>` or `    origin refspec: R`), then `    `- SOURCE-TITLE`.
+ *   `No deployments.` when there are none.
+ *
+ * JSON (`--json`), a stable schema of this implementation (documented in docs/status-json.md):
+ *   {
+ *     "deployments": [
+ *       { "index": 0, "stateroot": "os", "checksum": "<64 hex>", "serial": 0,
+ *         "booted": false, "staged": false, "pending": false, "rollback": false,
+ *         "pinned": false, "origin": "remote:ref" | null, "version": "1.0" | null,
+ *         "kargs": ["root=...", "ostree=/ostree/boot.1/os/<bootcsum>/0"],
+ *         "unlocked": "none" | "development" | "transient" | "hotfix" }
+ *     ]
+ *   }
+ * `kargs` is the BLS `options` split into arguments (for a staged deployment: the kargs given
+ * at staging, else the merge deployment's, as they will be at finalization).
+ */
+import type { Deployment, Sysroot } from './sysroot.js';
+import { KernelArgs } from './kargs.js';
+
+export interface StatusDeploymentJson {
+  index: number;
+  stateroot: string;
+  checksum: string;
+  serial: number;
+  booted: boolean;
+  staged: boolean;
+  pending: boolean;
+  rollback: boolean;
+  pinned: boolean;
+  origin: string | null;
+  version: string | null;
+  kargs: string[];
+  unlocked: 'none' | 'development' | 'transient' | 'hotfix';
+}
+
+export interface StatusJson { deployments: StatusDeploymentJson[] }
+
+function roles(sysroot: Sysroot): { pending: Deployment | null; rollback: Deployment | null } {
+  if (!sysroot.booted || !sysroot.bootedDeployment) return { pending: null, rollback: null };
+  return sysroot.queryDeploymentsFor(sysroot.bootedDeployment.stateroot);
+}
+
+export async function statusJson(sysroot: Sysroot): Promise<StatusJson> {
+  if (!sysroot.loaded) await sysroot.load();
+  const { pending, rollback } = roles(sysroot);
+  const out: StatusDeploymentJson[] = [];
+  for (const d of sysroot.deployments) {
+    let kargs: string[];
+    if (d.staged) {
+      kargs = d.stagedKargs ?? KernelArgs.parse(sysroot.mergeDeployment(d.stateroot)?.bootconfig.options ?? '').toArray();
+    } else {
+      kargs = d.bootconfig.kernelArgs().toArray();
+    }
+    out.push({
+      index: d.index,
+      stateroot: d.stateroot,
+      checksum: d.csum,
+      serial: d.deployserial,
+      booted: d.sameAs(sysroot.bootedDeployment),
+      staged: d.staged,
+      pending: !d.staged && d.sameAs(pending),
+      rollback: d.sameAs(rollback),
+      pinned: d.pinned,
+      origin: d.refspec,
+      version: await sysroot.commitVersion(d.csum),
+      kargs,
+      unlocked: d.unlocked,
+    });
+  }
+  return { deployments: out };
+}
+
+export async function statusText(sysroot: Sysroot): Promise<string> {
+  if (!sysroot.loaded) await sysroot.load();
+  if (sysroot.deployments.length === 0) return 'No deployments.\n';
+  const { pending, rollback } = roles(sysroot);
+  let s = '';
+  for (const d of sysroot.deployments) {
+    const marker = d.sameAs(sysroot.bootedDeployment) ? '*' : ' ';
+    let suffix = '';
+    if (d.staged) suffix = ' (staged)';
+    else if (d.sameAs(pending)) suffix = ' (pending)';
+    else if (d.sameAs(rollback)) suffix = ' (rollback)';
+    s += `${marker} ${d.stateroot} ${d.csum}.${d.deployserial}${suffix}\n`;
+    const version = await sysroot.commitVersion(d.csum);
+    if (version) s += `    Version: ${version}\n`;
+    if (d.unlocked !== 'none') s += `    Unlocked: ${d.unlocked}\n`;
+    if (d.pinned) s += '    Pinned: yes\n';
+    if (!d.origin) s += '    origin: none\n';
+    else if (!d.refspec) s += '    origin: <unknown origin type>\n';
+    else s += `    origin refspec: ${d.refspec}\n`;
+    const title = await sysroot.commitSourceTitle(d.csum);
+    if (title) s += `    \`- ${title}\n`;
+  }
+  return s;
+}
