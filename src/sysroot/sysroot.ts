@@ -504,7 +504,8 @@ export class Sysroot {
       bootloader.postSwap(this.path);
     }
 
-    const prefix = bootloader.isAtomic() ? 'Transaction complete' : 'Bootloader updated';
+    // Upstream: a sub-bootversion swap is always atomic; a bootswap is if the backend says so.
+    const prefix = !requiresNewBootversion || bootloader.isAtomic() ? 'Transaction complete' : 'Bootloader updated';
     const message = `${prefix}; bootconfig swap: ${requiresNewBootversion ? 'yes' : 'no'}; bootversion: boot.${newBootversion}.${newSubbootversion}, deployment count change: ${countChange}`;
     log(message);
 
