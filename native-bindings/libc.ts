@@ -31,6 +31,9 @@ interface Libc {
   lsetxattr: NativeFn;
   llistxattr: NativeFn;
   lremovexattr: NativeFn;
+  fgetxattr: NativeFn;
+  fsetxattr: NativeFn;
+  flistxattr: NativeFn;
   flock: NativeFn;
   mknod: NativeFn;
 }
@@ -58,6 +61,9 @@ function libc(): Libc {
     lsetxattr: lib.func('int lsetxattr(const char *path, const char *name, const void *value, size_t size, int flags)'),
     llistxattr: lib.func('intptr_t llistxattr(const char *path, void *list, size_t size)'),
     lremovexattr: lib.func('int lremovexattr(const char *path, const char *name)'),
+    fgetxattr: lib.func('intptr_t fgetxattr(int fd, const char *name, void *value, size_t size)'),
+    fsetxattr: lib.func('int fsetxattr(int fd, const char *name, const void *value, size_t size, int flags)'),
+    flistxattr: lib.func('intptr_t flistxattr(int fd, void *list, size_t size)'),
     flock: lib.func('int flock(int fd, int operation)'),
     mknod: lib.func('int mknod(const char *path, uint32_t mode, uint64_t dev)'),
   };
@@ -409,19 +415,67 @@ function growScratch(size: number): void {
   if (xbuf.length < size) xbuf = Buffer.allocUnsafe(Math.max(size, xbuf.length * 2));
 }
 
-/** Value of xattr `name` on `path` (not following symlinks), or null when absent/unsupported. */
-export function lgetxattr(path: string, name: string): Buffer | null {
+function getx(fn: NativeFn, syscall: string, target: string | number, name: string): Buffer | null {
   const l = libc();
+  const where = typeof target === 'string' ? target : undefined;
   for (;;) {
-    const n = l.lgetxattr(path, name, xbuf, xbuf.length);
+    const n = fn(target, name, xbuf, xbuf.length);
     if (n >= 0) return Buffer.from(xbuf.subarray(0, n));
     const errno = l.koffi.errno();
     if (errno === ENODATA || errno === ENOTSUP) return null;
-    if (errno !== ERANGE) throw nativeError(errno, 'lgetxattr', path);
-    const need = l.lgetxattr(path, name, null, 0);
-    if (need < 0) fail(l, 'lgetxattr', path);
+    if (errno !== ERANGE) throw nativeError(errno, syscall, where);
+    const need = fn(target, name, null, 0);
+    if (need < 0) fail(l, syscall, where);
     growScratch(need + 1);
   }
+}
+
+function listx(fn: NativeFn, syscall: string, target: string | number): string[] {
+  const l = libc();
+  const where = typeof target === 'string' ? target : undefined;
+  for (;;) {
+    const n = fn(target, xbuf, xbuf.length);
+    if (n === 0) return [];
+    if (n > 0) {
+      const out: string[] = [];
+      let start = 0;
+      for (let i = 0; i < n; i++) {
+        if (xbuf[i] === 0) {
+          if (i > start) out.push(xbuf.toString('utf8', start, i));
+          start = i + 1;
+        }
+      }
+      if (start < n) out.push(xbuf.toString('utf8', start, n));
+      return out;
+    }
+    const errno = l.koffi.errno();
+    if (errno === ENOTSUP) return [];
+    if (errno !== ERANGE) throw nativeError(errno, syscall, where);
+    const need = fn(target, null, 0);
+    if (need < 0) fail(l, syscall, where);
+    growScratch(need + 1);
+  }
+}
+
+/** Value of xattr `name` on `path` (not following symlinks), or null when absent/unsupported. */
+export function lgetxattr(path: string, name: string): Buffer | null {
+  return getx(libc().lgetxattr, 'lgetxattr', path, name);
+}
+
+/** fgetxattr on an open fd; null when absent/unsupported. */
+export function fgetxattr(fd: number, name: string): Buffer | null {
+  return getx(libc().fgetxattr, 'fgetxattr', fd, name);
+}
+
+/** xattr names of an open fd; [] when unsupported. */
+export function flistxattr(fd: number): string[] {
+  return listx(libc().flistxattr, 'flistxattr', fd);
+}
+
+/** fsetxattr on an open fd (flags: XATTR_CREATE / XATTR_REPLACE). */
+export function fsetxattr(fd: number, name: string, value: Buffer | Uint8Array, flags = 0): void {
+  const l = libc();
+  if (l.fsetxattr(fd, name, value, value.length, flags) !== 0) fail(l, 'fsetxattr');
 }
 
 /** Sets xattr `name` (flags: XATTR_CREATE=1, XATTR_REPLACE=2). */
@@ -445,29 +499,7 @@ export function lremovexattr(path: string, name: string): void {
 
 /** Names of the xattrs on `path` (not following symlinks), in kernel order; [] when unsupported. */
 export function llistxattr(path: string): string[] {
-  const l = libc();
-  for (;;) {
-    const n = l.llistxattr(path, xbuf, xbuf.length);
-    if (n === 0) return [];
-    if (n > 0) {
-      const out: string[] = [];
-      let start = 0;
-      for (let i = 0; i < n; i++) {
-        if (xbuf[i] === 0) {
-          if (i > start) out.push(xbuf.toString('utf8', start, i));
-          start = i + 1;
-        }
-      }
-      if (start < n) out.push(xbuf.toString('utf8', start, n));
-      return out;
-    }
-    const errno = l.koffi.errno();
-    if (errno === ENOTSUP) return [];
-    if (errno !== ERANGE) throw nativeError(errno, 'llistxattr', path);
-    const need = l.llistxattr(path, null, 0);
-    if (need < 0) fail(l, 'llistxattr', path);
-    growScratch(need + 1);
-  }
+  return listx(libc().llistxattr, 'llistxattr', path);
 }
 
 /** All xattrs of `path` as [name, value] pairs (kernel order), [] when unsupported. */

@@ -136,6 +136,23 @@ describe('xattrs on the host filesystem', () => {
     }
   });
 
+  it('fd variants: fsetxattr / fgetxattr / flistxattr', () => {
+    const f = path.join(dir, 'xattr-fd');
+    fs.writeFileSync(f, '');
+    const fd = fs.openSync(f, 'r');
+    try {
+      assert.deepEqual(L.flistxattr(fd), []);
+      L.fsetxattr(fd, 'user.fd', Buffer.from('via-fd'));
+      assert.deepEqual(L.flistxattr(fd), ['user.fd']);
+      assert.deepEqual(L.fgetxattr(fd, 'user.fd'), Buffer.from('via-fd'));
+      assert.equal(L.fgetxattr(fd, 'user.none'), null);
+      assert.deepEqual(L.lgetxattr(f, 'user.fd'), Buffer.from('via-fd'));
+    } finally {
+      fs.closeSync(fd);
+    }
+    assert.throws(() => L.flistxattr(fd), (e) => assertNodeError(e, 'EBADF', 9, 'flistxattr'));
+  });
+
   it('XATTR_CREATE refuses an existing name with EEXIST', () => {
     const f = path.join(dir, 'xattr-create');
     fs.writeFileSync(f, '');
