@@ -12,6 +12,7 @@ import * as libc from '../../native-bindings/libc.js';
 import { OstreeError, isErrno } from '../errors.js';
 import { KeyFile } from '../keyfile.js';
 import { Variant } from '../gvariant.js';
+import { glibDictOrder } from './ghash-order.js';
 import {
   S_IFCHR, S_IFDIR, S_IFLNK, S_IFMT, S_IFREG, isSymlinkMode, objectExtension,
   parseCommit, parseCommitMeta, parseDirMeta, parseDirTree, serializeCommit, serializeDirMeta,
@@ -58,6 +59,9 @@ export interface CommitTreeOptions {
   ownerGid?: number;
   /** Add `ostree.ref-binding` = [branch] (default true when a branch is given; `--no-bindings`). */
   bindings?: boolean;
+  /** `--bootable`: add ostree.linux (kernel version found in the tree) and ostree.bootable, via a
+   *  GVariantDict as upstream (which reorders the keys in GHashTable order). */
+  bootable?: boolean;
   /** Number of worker threads for content writes (default: min(4, CPUs)). */
   workers?: number;
 }
@@ -116,6 +120,18 @@ interface DirNode {
   meta: DirMeta;
   files: Array<{ name: string; path: string; st: SourceStat; checksum?: string }>;
   dirs: Array<{ name: string; node: DirNode }>;
+}
+
+/** Kernel version of a tree (usr/lib/modules/KVER/vmlinuz, else boot/vmlinuz-KVER), as upstream --bootable. */
+export function findKernelVersion(root: string): string {
+  const mods = path.join(root, 'usr/lib/modules');
+  let names: string[] = [];
+  try { names = fs.readdirSync(mods).sort(); } catch { /* none */ }
+  for (const k of names) if (fs.existsSync(path.join(mods, k, 'vmlinuz'))) return k;
+  let boot: string[] = [];
+  try { boot = fs.readdirSync(path.join(root, 'boot')).sort(); } catch { /* none */ }
+  for (const b of boot) if (b.startsWith('vmlinuz-')) return b.slice('vmlinuz-'.length);
+  throw new OstreeError('EINVAL', `--bootable: no kernel found in '${root}' (expected usr/lib/modules/KVER/vmlinuz or boot/vmlinuz-KVER)`);
 }
 
 export class Repo {
@@ -595,7 +611,12 @@ export class Repo {
       let parent: string | null;
       if (options.parent !== undefined) parent = options.parent === null ? null : (await this.resolveRev(options.parent));
       else parent = options.branch !== undefined ? await this.resolveRevOptional(options.branch) : null;
-      const metadata = [...(options.metadata ?? [])];
+      let metadata = [...(options.metadata ?? [])];
+      if (options.bootable) {
+        metadata.push(['ostree.linux', new Variant('s', findKernelVersion(dir))]);
+        metadata.push(['ostree.bootable', new Variant('b', true)]);
+        metadata = glibDictOrder(metadata);
+      }
       if (options.branch !== undefined && options.bindings !== false && !metadata.some(([k]) => k === 'ostree.ref-binding')) {
         metadata.push(['ostree.ref-binding', new Variant('as', [parseRefspec(options.branch)[1]])]);
       }
