@@ -28,6 +28,8 @@ import { lstatOrNull, mkdirp, rmrf, statOrNull, touchNow, writeFileAtomic } from
 
 export type Log = (msg: string) => void;
 const noLog: Log = () => {};
+/** Messages upstream sends to the journal only: stderr here. */
+const journal: Log = (m) => { process.stderr.write(`${m}\n`); };
 
 // ---------------------------------------------------------------------------------------------
 // init-fs / os-init (§1.1, §1.2)
@@ -384,8 +386,9 @@ export async function finalizeStaged(sysroot: Sysroot, log: Log = noLog): Promis
     try {
       if (!sysroot.loaded) await sysroot.load();
       const staged = sysroot.stagedDeployment;
-      if (!staged) { log('No deployment staged for finalization'); return 'none'; }
-      if (sysroot.stagedLocked) { log(`Not finalizing; found ${sysroot.stagedLockedPath}`); return 'locked'; }
+      // These go to the journal upstream, not to stdout.
+      if (!staged) { journal('No deployment staged for finalization'); return 'none'; }
+      if (sysroot.stagedLocked) { journal(`Not finalizing; found ${sysroot.stagedLockedPath}`); return 'locked'; }
       const rec = (await stagedRecord()).decodeStagedRecord(fs.readFileSync(sysroot.stagedRecordPath));
       let merge: Deployment | null = null;
       if (rec.mergeDeployment) {
@@ -393,7 +396,7 @@ export async function finalizeStaged(sysroot: Sysroot, log: Log = noLog): Promis
         merge = sysroot.deployments.find((x) => !x.staged && x.name === mname && x.stateroot === rec.mergeDeployment!.osname) ?? null;
         if (!merge) throw new OstreeError('ESTATE', `Failed to find merge deployment ${mname} for staged deployment ${staged.name}`);
       }
-      log('Finalizing staged deployment');
+      journal('Finalizing staged deployment');
       // Unlink the record first: an interrupted finalization must not be retried.
       fs.rmSync(sysroot.stagedRecordPath, { force: true });
       faultStep('record-unlinked');
