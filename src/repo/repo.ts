@@ -780,7 +780,9 @@ export class Repo {
   }
 
   private checkoutFile(checksum: string, dst: string, name: string, o: CheckoutOptions): void {
-    if (this.canHardlink(o)) {
+    // bare-user stores symlinks as regular files: those are always created from the header.
+    const hardlinkable = this.canHardlink(o) && !(this.mode === 'bare-user' && isSymlinkMode(this.readFileHeaderSync(checksum).header.mode));
+    if (hardlinkable) {
       const obj = loosePath(this.path, checksum, 'file');
       try {
         this.placeLink(obj, dst, o.union === true);
@@ -790,7 +792,7 @@ export class Repo {
         if (!(isErrno(e, 'EXDEV') || isErrno(e, 'EMLINK') || isErrno(e, 'EPERM'))) throw e;
         if (o.hardlink) throw new OstreeError('EIO', `cannot hardlink '${dst}' to the repository object (${(e as NodeJS.ErrnoException).code}) and copies were not allowed`, { cause: e });
       }
-    } else if (o.hardlink) {
+    } else if (o.hardlink && !(this.mode === 'bare-user' && this.canHardlink(o))) {
       throw new OstreeError('EINVAL', `hardlink checkouts are not possible from a ${this.mode} repository${o.userMode ? ' in user mode' : ''}`);
     }
     const c = this.readFileHeaderSync(checksum);
