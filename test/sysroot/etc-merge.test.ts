@@ -309,6 +309,23 @@ test('etc-merge: a removed path makes room — no conflict when the dir default 
   });
 });
 
+test('etc-merge: modified directory whose new default is a file is replaced by the admin directory', async () => {
+  await scratch(async (d) => {
+    const orig = path.join(d, 'o'), mod = path.join(d, 'm'), neu = path.join(d, 'n');
+    await w(path.join(orig, 'dd/keep'), 'k');
+    execFileSync('cp', ['-a', orig, mod]);
+    await fsp.chmod(path.join(mod, 'dd'), 0o700);
+    await w(path.join(mod, 'dd/x'), 'admin');
+    await w(path.join(neu, 'dd'), 'dd is a file in the new defaults');
+    const diff = await diffEtc(orig, mod);
+    assert.deepEqual(diff, { modified: ['dd'], removed: [], added: ['dd/x'] });
+    await applyEtcMerge(diff, mod, neu); // no conflict: the file is unlinked, the dir copied
+    assert.equal((await fsp.stat(path.join(neu, 'dd'))).mode & 0o7777, 0o700);
+    assert.equal(await fsp.readFile(path.join(neu, 'dd/x'), 'utf8'), 'admin');
+    assert.equal(await fsp.readFile(path.join(neu, 'dd/keep'), 'utf8'), 'k');
+  });
+});
+
 test('etc-merge: type change file → directory copies the whole directory', async () => {
   await scratch(async (d) => {
     const orig = path.join(d, 'o'), mod = path.join(d, 'm'), neu = path.join(d, 'n');
