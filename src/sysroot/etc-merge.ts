@@ -49,6 +49,22 @@ async function lstatOrNull(p: string): Promise<BigIntStats | null> {
 
 const GIO_CHUNK = 1000;
 
+/** map with at most `limit` calls in flight; results in input order */
+async function mapLimit<T, R>(items: T[], limit: number, fn: (x: T) => Promise<R>): Promise<R[]> {
+  const out = new Array<R>(items.length);
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await fn(items[i]!);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return out;
+}
+
+const PARALLEL = 32;
+
 /** Directory entries in the order GLib's local file enumerator returns them. */
 async function listDirGio(dir: string): Promise<Array<{ name: string; st: BigIntStats }>> {
   const names: string[] = [];
@@ -56,11 +72,11 @@ async function listDirGio(dir: string): Promise<Array<{ name: string; st: BigInt
   for await (const ent of d) names.push(ent.name);
   const out: Array<{ name: string; st: BigIntStats }> = [];
   for (let i = 0; i < names.length; i += GIO_CHUNK) {
+    const batch = names.slice(i, i + GIO_CHUNK);
+    const stats = await mapLimit(batch, PARALLEL, (name) => lstatOrNull(path.join(dir, name)));
     const chunk: Array<{ name: string; st: BigIntStats }> = [];
-    for (const name of names.slice(i, i + GIO_CHUNK)) {
-      const st = await lstatOrNull(path.join(dir, name));
-      if (st) chunk.push({ name, st }); // vanished between readdir and stat: skipped, as GIO does
-    }
+    // vanished between readdir and stat: skipped, as GIO does
+    batch.forEach((name, j) => { const st = stats[j]; if (st) chunk.push({ name, st }); });
     // GLib's comparator returns the inode difference truncated to an int
     chunk.sort((a, b) => Number(BigInt.asIntN(32, a.st.ino - b.st.ino)));
     out.push(...chunk);
@@ -107,17 +123,28 @@ async function diffRecurse(origRoot: string, modRoot: string, rel: string, out: 
   const join = (n: string): string => (rel === '' ? n : `${rel}/${n}`);
   const origDir = path.join(origRoot, rel);
   const modDir = path.join(modRoot, rel);
-  for (const { name, st: a } of await listDirGio(origDir)) {
-    const r = join(name);
+  const origEntries = await listDirGio(origDir);
+  // stat and compare concurrently, then report and recurse in walk order
+  const verdicts = await mapLimit(origEntries, PARALLEL, async ({ name, st: a }) => {
     const b = await lstatOrNull(path.join(modDir, name));
-    if (!b) { out.removed.push(r); continue; }
-    const ka = kindOf(a), kb = kindOf(b);
-    if (ka !== kb) { out.modified.push(r); continue; }
-    if (!(await sameContent(ka, path.join(origDir, name), a, path.join(modDir, name), b))) out.modified.push(r);
-    if (ka === 'dir') await diffRecurse(origRoot, modRoot, r, out);
+    if (!b) return { removed: true, modified: false, recurse: false };
+    const ka = kindOf(a);
+    if (ka !== kindOf(b)) return { removed: false, modified: true, recurse: false };
+    const same = await sameContent(ka, path.join(origDir, name), a, path.join(modDir, name), b);
+    return { removed: false, modified: !same, recurse: ka === 'dir' };
+  });
+  for (let i = 0; i < origEntries.length; i++) {
+    const r = join(origEntries[i]!.name);
+    const v = verdicts[i]!;
+    if (v.removed) { out.removed.push(r); continue; }
+    if (v.modified) out.modified.push(r);
+    if (v.recurse) await diffRecurse(origRoot, modRoot, r, out);
   }
-  for (const { name, st: b } of await listDirGio(modDir)) {
-    if (await lstatOrNull(path.join(origDir, name))) continue;
+  const modEntries = await listDirGio(modDir);
+  const inOrig = await mapLimit(modEntries, PARALLEL, async ({ name }) => (await lstatOrNull(path.join(origDir, name))) !== null);
+  for (let i = 0; i < modEntries.length; i++) {
+    if (inOrig[i]) continue;
+    const { name, st: b } = modEntries[i]!;
     const r = join(name);
     out.added.push(r);
     if (b.isDirectory()) await addAllBelow(modRoot, r, out.added);
