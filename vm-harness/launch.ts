@@ -1,0 +1,242 @@
+/**
+ * VM launcher: one interface, two backends.
+ *  - `qemu`: plain `qemu-system-x86_64 -accel tcg` (KVM only with VM_ACCEL=kvm), serial console
+ *    to a file, QEMU monitor on a unix socket (used to drive the GRUB menu with `sendkey`).
+ *  - `virt-install`: used when libvirt is installed and libvirtd answers (or VM_BACKEND=virt-install);
+ *    a transient domain, `--virt-type qemu`, serial to a file, keys via `virsh send-key`.
+ * Every boot has a timeout; a guest still running after it (or after any failure) is killed or
+ * destroyed.  The guest ends a boot by powering off or rebooting (`-no-reboot`: QEMU exits).
+ */
+import * as fs from 'node:fs';
+import * as net from 'node:net';
+import * as path from 'node:path';
+import { execa, type ResultPromise } from 'execa';
+import { log, mkdirp, rmrf, run, sleep } from './common.js';
+
+export interface BootOptions {
+  /** name of this boot (log file names, libvirt domain name) */
+  name: string;
+  /** qcow2 disk to boot from (first virtio disk); boots through its GRUB unless `kernel` is set */
+  disk: string;
+  /** direct kernel boot */
+  kernel?: string;
+  initrd?: string;
+  append?: string;
+  /** further disks, attached as virtio disks after `disk` (raw images) */
+  extraDisks?: string[];
+  /** fw_cfg entries (name e.g. opt/ostree-ts/script, file) */
+  fwCfg?: Array<{ name: string; file: string }>;
+  serialLog: string;
+  timeoutMs: number;
+  /**
+   * Keys to press once the GRUB menu shows on the serial console (QEMU key names, e.g.
+   * ['down', 'ret']).  Default ['ret']: boot the default entry without waiting for GRUB's
+   * timeout.  [] leaves GRUB alone.
+   */
+  grubKeys?: string[];
+  memoryMiB?: number;
+  cpus?: number;
+}
+
+export interface BootResult {
+  name: string;
+  backend: 'qemu' | 'virt-install';
+  /** the serial console output */
+  log: string;
+  timedOut: boolean;
+  /** QEMU start → "@@OSTREE-TEST BOOTED" marker, ms (null if never seen) */
+  bootedMs: number | null;
+  /** QEMU start → GRUB menu seen, ms */
+  grubMs: number | null;
+  totalMs: number;
+}
+
+export const BOOTED_MARKER = '@@OSTREE-TEST BOOTED';
+const GRUB_MENU_RE = /GNU GRUB|Use the \^ and v keys|Press enter to boot/;
+
+export function backend(): 'qemu' | 'virt-install' {
+  const b = process.env['VM_BACKEND'];
+  if (b === 'qemu' || b === 'virt-install') return b;
+  return libvirtAvailable ? 'virt-install' : 'qemu';
+}
+let libvirtAvailable = false;
+
+/** Detect libvirt once (auto backend): virt-install installed and libvirtd answering. */
+export async function detectBackend(): Promise<'qemu' | 'virt-install'> {
+  if (process.env['VM_BACKEND'] === undefined || process.env['VM_BACKEND'] === 'auto') {
+    const vi = await execa('sh', ['-c', 'command -v virt-install'], { reject: false });
+    if (vi.exitCode === 0) {
+      const v = await execa('virsh', ['-c', 'qemu:///system', 'version'], { reject: false, timeout: 10000 });
+      libvirtAvailable = v.exitCode === 0;
+    }
+  }
+  return backend();
+}
+
+/** A throwaway qcow2 overlay on top of `base`. */
+export async function createOverlay(base: string, overlay: string): Promise<string> {
+  rmrf(overlay);
+  mkdirp(path.dirname(overlay));
+  await run('qemu-img', ['create', '-q', '-f', 'qcow2', '-b', path.resolve(base), '-F', 'qcow2', overlay], { quiet: true });
+  return overlay;
+}
+
+function accel(): string {
+  return process.env['VM_ACCEL'] === 'kvm' ? 'kvm' : 'tcg';
+}
+
+export async function boot(o: BootOptions): Promise<BootResult> {
+  const which = backend();
+  return which === 'virt-install' ? bootVirtInstall(o) : bootQemu(o);
+}
+
+/** Watch the serial log while the VM runs: GRUB menu keys, booted marker, timeout. */
+async function watch(o: BootOptions, t0: number, done: () => boolean, sendKeys: (keys: string[]) => Promise<void>, kill: () => Promise<void>):
+  Promise<{ timedOut: boolean; bootedMs: number | null; grubMs: number | null }> {
+  let bootedMs: number | null = null;
+  let grubMs: number | null = null;
+  const keys = o.grubKeys ?? ['ret'];
+  let timedOut = false;
+  while (!done()) {
+    let text = '';
+    try { text = fs.readFileSync(o.serialLog, 'latin1'); } catch { /* not yet */ }
+    if (grubMs === null && !o.kernel && GRUB_MENU_RE.test(text)) {
+      grubMs = Date.now() - t0;
+      if (keys.length > 0) {
+        await sleep(300);
+        await sendKeys(keys).catch((e: unknown) => log(`${o.name}: sending keys failed: ${String(e)}`));
+      }
+    }
+    if (bootedMs === null && text.includes(BOOTED_MARKER)) bootedMs = Date.now() - t0;
+    if (Date.now() - t0 > o.timeoutMs) {
+      timedOut = true;
+      log(`${o.name}: timeout after ${o.timeoutMs / 1000} s: killing the VM`);
+      await kill();
+      break;
+    }
+    await sleep(100);
+  }
+  return { timedOut, bootedMs, grubMs };
+}
+
+async function bootQemu(o: BootOptions): Promise<BootResult> {
+  mkdirp(path.dirname(o.serialLog));
+  rmrf(o.serialLog);
+  const mon = path.join(path.dirname(o.serialLog), `${o.name}.monitor.sock`);
+  rmrf(mon);
+  const args = [
+    '-accel', accel(), '-machine', 'pc', ...(process.env['VM_CPU'] ? ['-cpu', process.env['VM_CPU']] : []), '-m', String(o.memoryMiB ?? 1536), '-smp', String(o.cpus ?? 2),
+    '-display', 'none', '-vga', 'std', '-no-reboot',
+    '-serial', `file:${o.serialLog}`, '-monitor', `unix:${mon},server,nowait`,
+    '-drive', `file=${o.disk},format=qcow2,if=virtio,cache=unsafe`,
+    '-nic', 'none',
+  ];
+  for (const d of o.extraDisks ?? []) args.push('-drive', `file=${d},format=raw,if=virtio,cache=unsafe`);
+  for (const f of o.fwCfg ?? []) args.push('-fw_cfg', `name=${f.name},file=${f.file}`);
+  if (o.kernel) {
+    args.push('-kernel', o.kernel);
+    if (o.initrd) args.push('-initrd', o.initrd);
+    if (o.append) args.push('-append', o.append);
+  }
+  log(`${o.name}: qemu-system-x86_64 ${args.join(' ')}`);
+  const t0 = Date.now();
+  const child: ResultPromise = execa('qemu-system-x86_64', args, { reject: false, all: true });
+  let exited = false;
+  const exitP = child.then((r) => { exited = true; return r; });
+  const sendKeys = async (keys: string[]) => {
+    for (const k of keys) {
+      await monitorCommand(mon, `sendkey ${k}`);
+      await sleep(200);
+    }
+  };
+  const kill = async () => {
+    child.kill('SIGKILL');
+    await exitP;
+  };
+  let w;
+  try {
+    w = await watch(o, t0, () => exited, sendKeys, kill);
+  } catch (e) {
+    await kill();
+    throw e;
+  }
+  const r = await exitP;
+  const totalMs = Date.now() - t0;
+  rmrf(mon);
+  if (!w.timedOut && r.exitCode !== 0) log(`${o.name}: qemu exited ${r.exitCode}: ${String(r.all ?? '').slice(-2000)}`);
+  let text = '';
+  try { text = fs.readFileSync(o.serialLog, 'latin1'); } catch { /* none */ }
+  return { name: o.name, backend: 'qemu', log: text, timedOut: w.timedOut, bootedMs: w.bootedMs, grubMs: w.grubMs, totalMs };
+}
+
+function monitorCommand(sock: string, cmd: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const c = net.connect(sock);
+    c.on('error', reject);
+    c.on('connect', () => {
+      c.write(cmd + '\n');
+      setTimeout(() => { c.end(); resolve(); }, 100);
+    });
+  });
+}
+
+const VIRSH_KEYS: Record<string, string> = { ret: 'KEY_ENTER', down: 'KEY_DOWN', up: 'KEY_UP', e: 'KEY_E', esc: 'KEY_ESC' };
+
+async function bootVirtInstall(o: BootOptions): Promise<BootResult> {
+  mkdirp(path.dirname(o.serialLog));
+  rmrf(o.serialLog);
+  const dom = `ostree-ts-${o.name}`.replace(/[^A-Za-z0-9_-]/g, '-');
+  await execa('virsh', ['-c', 'qemu:///system', 'destroy', dom], { reject: false });
+  const args = [
+    '--connect', 'qemu:///system', '--name', dom, '--virt-type', 'qemu', '--memory', String(o.memoryMiB ?? 1536),
+    '--vcpus', String(o.cpus ?? 2), '--import', '--transient', '--noautoconsole', '--graphics', 'none',
+    '--network', 'none', '--osinfo', 'detect=on,require=off', '--serial', `file,path=${o.serialLog}`,
+    '--events', 'on_reboot=destroy,on_poweroff=destroy',
+    '--disk', `path=${o.disk},format=qcow2,bus=virtio,cache=unsafe`,
+    '--wait', String(Math.ceil(o.timeoutMs / 60000)),
+  ];
+  for (const d of o.extraDisks ?? []) args.push('--disk', `path=${d},format=raw,bus=virtio`);
+  if (o.kernel) {
+    args.push('--boot', `kernel=${o.kernel}${o.initrd ? `,initrd=${o.initrd}` : ''}${o.append ? `,kernel_args=${o.append}` : ''}`);
+  }
+  (o.fwCfg ?? []).forEach((f, i) => args.push('--sysinfo', `type=fwcfg,entry${i}.name=${f.name},entry${i}.file=${f.file}`));
+  log(`${o.name}: virt-install ${args.join(' ')}`);
+  const t0 = Date.now();
+  const child: ResultPromise = execa('virt-install', args, { reject: false, all: true });
+  let exited = false;
+  const exitP = child.then((r) => { exited = true; return r; });
+  const destroy = async () => {
+    await execa('virsh', ['-c', 'qemu:///system', 'destroy', dom], { reject: false });
+    child.kill('SIGKILL');
+    await exitP;
+  };
+  const sendKeys = async (keys: string[]) => {
+    for (const k of keys) {
+      await execa('virsh', ['-c', 'qemu:///system', 'send-key', dom, VIRSH_KEYS[k] ?? k], { reject: false });
+      await sleep(200);
+    }
+  };
+  let w;
+  try {
+    w = await watch(o, t0, () => exited, sendKeys, destroy);
+  } catch (e) {
+    await destroy();
+    throw e;
+  }
+  const r = await exitP;
+  if (!w.timedOut && r.exitCode !== 0) log(`${o.name}: virt-install exited ${r.exitCode}: ${String(r.all ?? '').slice(-2000)}`);
+  await execa('virsh', ['-c', 'qemu:///system', 'destroy', dom], { reject: false });
+  let text = '';
+  try { text = fs.readFileSync(o.serialLog, 'latin1'); } catch { /* none */ }
+  return { name: o.name, backend: 'virt-install', log: text, timedOut: w.timedOut, bootedMs: w.bootedMs, grubMs: w.grubMs, totalMs: Date.now() - t0 };
+}
+
+/** The sections `@@OSTREE-TEST BEGIN name` … `@@OSTREE-TEST END name rc=N` of a serial log. */
+export function sections(logText: string): Map<string, { text: string; rc: number }> {
+  const out = new Map<string, { text: string; rc: number }>();
+  const text = logText.replace(/\r/g, '');
+  const re = /@@OSTREE-TEST BEGIN (\S+)\n([\s\S]*?)@@OSTREE-TEST END \1 rc=(\d+)/g;
+  let m;
+  while ((m = re.exec(text)) !== null) out.set(m[1]!, { text: m[2]!, rc: Number(m[3]) });
+  return out;
+}
