@@ -13,7 +13,7 @@ import * as zlib from 'node:zlib';
 import * as libc from '../../native-bindings/libc.js';
 import { OstreeError, isErrno } from '../errors.js';
 import {
-  BARE_USER_XATTR, S_IFLNK, S_IFMT, S_IFREG, isSymlinkMode, parseArchiveHeader, parseCommit,
+  BARE_USER_XATTR, S_IFLNK, S_IFMT, S_IFREG, isSymlinkMode, parseArchiveHeader, parseBareUserMeta, parseCommit,
   parseDirTree, serializeArchiveHeader, serializeBareUserMeta, serializeFileHeader, sha256hex,
   sortXattrs, type FileHeader, type ObjectType,
 } from './objects.js';
@@ -85,6 +85,10 @@ function sameRepresentation(a: RepoMode, b: RepoMode): boolean {
   return a === b;
 }
 
+function lexists(p: string): boolean {
+  try { fs.lstatSync(p); return true; } catch (e) { if (isErrno(e, 'ENOENT')) return false; throw e; }
+}
+
 /** Files up to this size are handled in memory; bigger ones are streamed. */
 const INLINE_MAX = 8 * 1024 * 1024;
 
@@ -140,7 +144,7 @@ export function readSourceObject(repoPath: string, mode: RepoMode, checksum: str
   // bare-user
   const raw = libc.lgetxattr(p, BARE_USER_XATTR);
   if (raw === null) throw new OstreeError('ECORRUPT', `${objName}: missing ${BARE_USER_XATTR} xattr`);
-  const m = parseBareUserMetaLoose(raw, objName);
+  const m = parseBareUserMeta(raw, objName);
   if (isSymlinkMode(m.mode)) {
     let t = fs.readFileSync(p);
     if (t.length > 0 && t[t.length - 1] === 0) t = t.subarray(0, -1);
@@ -149,10 +153,6 @@ export function readSourceObject(repoPath: string, mode: RepoMode, checksum: str
   return { header: { ...m, rdev: 0, symlinkTarget: '' }, size: st.size, path: p, dataOffset: 0, compressed: false };
 }
 
-import { parseBareUserMeta } from './objects.js';
-function parseBareUserMetaLoose(raw: Buffer, objName: string): { uid: number; gid: number; mode: number; xattrs: Array<[string, Buffer]> } {
-  return parseBareUserMeta(raw, objName);
-}
 
 /** Whole data of a small source object, uncompressed. */
 function readSourceDataSync(o: SourceObject): Buffer {
@@ -241,7 +241,7 @@ function writeSymlinkTmp(ctx: ContentImportContext, h: FileHeader): string {
 export function importContentObject(ctx: ContentImportContext, checksum: string): number | Promise<number> {
   const destExt = ctx.destMode === 'archive' ? 'filez' : 'file';
   const final = loosePath(ctx.destPath, checksum, destExt);
-  if (fs.existsSync(final)) return -1;
+  if (lexists(final)) return -1;
   if (sameRepresentation(ctx.srcMode, ctx.destMode) && !ctx.untrusted && !(ctx.destMode === 'bare-user-only' && ctx.bareUserOnlyFiles)) {
     const src = loosePath(ctx.srcPath, checksum, destExt);
     try {
@@ -250,7 +250,7 @@ export function importContentObject(ctx: ContentImportContext, checksum: string)
     } catch (e) {
       if (isErrno(e, 'EEXIST')) return -1;
       if (isErrno(e, 'ENOENT')) {
-        if (!fs.existsSync(src)) throw new OstreeError('ENOENT', `Object missing in source repository ${ctx.srcPath}: ${checksum}.file`);
+        if (!lexists(src)) throw new OstreeError('ENOENT', `Object missing in source repository ${ctx.srcPath}: ${checksum}.file`);
         fs.mkdirSync(path.dirname(final), { recursive: true, mode: 0o755 });
         try { fs.linkSync(src, final); return 0; } catch (e2) { if (isErrno(e2, 'EEXIST')) return -1; if (!isErrno(e2, 'EXDEV') && !isErrno(e2, 'EPERM') && !isErrno(e2, 'EMLINK')) throw e2; }
       } else if (!isErrno(e, 'EXDEV') && !isErrno(e, 'EPERM') && !isErrno(e, 'EMLINK')) {
@@ -461,7 +461,7 @@ export async function pullLocal(dest: Repo, srcPath: string, options: PullLocalO
       srcPath: src.path, srcMode: src.mode, destPath: dest.path, destMode: dest.mode,
       untrusted: options.untrusted === true, bareUserOnlyFiles: options.bareUserOnlyFiles === true,
     };
-    const todo = [...files].filter((c) => !fs.existsSync(loosePath(dest.path, c, dest.mode === 'archive' ? 'filez' : 'file')));
+    const todo = [...files].filter((c) => !lexists(loosePath(dest.path, c, dest.mode === 'archive' ? 'filez' : 'file')));
     const stats = await runPool<{ written: number; bytes: number }>({
       job: 'pull', ctx, items: todo, workers: options.workers,
       init: () => ({ written: 0, bytes: 0 }),
