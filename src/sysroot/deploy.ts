@@ -450,21 +450,24 @@ function mergeFor(sysroot: Sysroot, stateroot: string | undefined): Deployment {
   return merge;
 }
 
-/** Pull `ref` from a configured remote whose URL is file://… (pull-local semantics). */
-async function pullFromRemote(sysroot: Sysroot, remote: string, ref: string, log: Log): Promise<void> {
+/** URL of a configured remote (repo config `[remote "NAME"] url`). */
+async function remoteUrl(sysroot: Sysroot, remote: string): Promise<string> {
   const repo = await sysroot.repo();
   const url = repo.config.get(`remote "${remote}"`, 'url');
-  if (url === undefined) throw new OstreeError('ENOENT', `Remote '${remote}' not found in ${repo.path}/config`);
+  if (url === undefined) throw new OstreeError('ENOENT', `Remote '${remote}' not found in ${repo.path}/config (add it with 'ostree remote add')`);
+  return url;
+}
+
+/** Pull `ref` from a configured remote whose URL is file://… (pull-local semantics, refs
+ * written as `remote:ref`). */
+async function pullFromRemote(sysroot: Sysroot, remote: string, ref: string): Promise<void> {
+  const url = await remoteUrl(sysroot, remote);
   if (!url.startsWith('file://')) {
     throw new OstreeError('EINVAL', `Remote '${remote}' has URL ${url}: only file:// remotes can be pulled by this implementation`);
   }
   const srcPath = decodeURIComponent(url.slice('file://'.length));
-  const r = repo as unknown as { pullLocal?: (src: string, refs: string[], opts?: Record<string, unknown>) => Promise<unknown> };
-  if (typeof r.pullLocal !== 'function') {
-    throw new OstreeError('EIO', 'The repository layer has no pull-local support yet (Repo.pullLocal missing)');
-  }
-  await r.pullLocal(srcPath, [ref], { remote });
-  log(`Pulled ${remote}:${ref} from ${url}`);
+  const { pullLocal } = await import('../repo/pull-local.js');
+  await pullLocal(await sysroot.repo(), srcPath, { refs: [ref], remote });
 }
 
 export async function upgrade(sysroot: Sysroot, opts: UpgradeOptions = {}): Promise<Deployment | null> {
@@ -481,7 +484,7 @@ export async function upgrade(sysroot: Sysroot, opts: UpgradeOptions = {}): Prom
     if (opts.overrideCommit) origin.setOverrideCommit(opts.overrideCommit);
     const remote = origin.remote;
     const ref = origin.ref!;
-    if (opts.pull && remote) await pullFromRemote(sysroot, remote, ref, log);
+    if (opts.pull && remote) await pullFromRemote(sysroot, remote, ref);
     const repo = await sysroot.repo();
     const newRev = opts.overrideCommit ? await repo.resolveRev(opts.overrideCommit) : await repo.resolveRev(refspec);
     if (newRev === merge.csum) { log('No update available.'); return null; }
@@ -525,7 +528,9 @@ export async function switchRef(sysroot: Sysroot, newRefspecArg: string, opts: {
     if (newRefspec === oldRefspec) throw new OstreeError('EINVAL', `Old and new refs are equal: ${newRefspec}`);
     const origin = oldOrigin.withoutTransientState();
     origin.setRefspec(newRefspec);
-    if (newRemote && opts.pull) await pullFromRemote(sysroot, newRemote, newRef, log);
+    // Like upstream, switch pulls the new ref from its remote (file:// remotes only here; for
+    // other URLs the ref must already be in the repo).
+    if (newRemote && (opts.pull || (await remoteUrl(sysroot, newRemote)).startsWith('file://'))) await pullFromRemote(sysroot, newRemote, newRef);
     const repo = await sysroot.repo();
     const newRev = await repo.resolveRev(newRefspec);
     let d: Deployment;

@@ -407,3 +407,34 @@ test('two deploys at once: the second waits for the sysroot lock, both succeed',
   const s2 = await Sysroot.open(sysroot); await s2.load();
   assert.equal(s2.deployments.length, 2);
 });
+
+test('upgrade --pull and switch pull from a file:// remote (pull-local semantics)', async () => {
+  const r = root();
+  const { sysroot, tree } = await newSysroot(r);
+  const { Repo } = await import('../../src/repo/repo.js');
+  const srcRepo = path.join(r, 'src-repo');
+  await Repo.create(srcRepo, 'archive');
+  const c1 = await commitTree(srcRepo, tree, 'testos/stable', '10');
+  const sysRepo = path.join(sysroot, 'ostree/repo');
+  await (await Repo.open(sysRepo)).addRemote('src', `file://${srcRepo}`, { 'gpg-verify': 'false' });
+  // nothing pulled yet: upgrade without a deployment fails clearly, deploy of the remote ref fails
+  const nodep = ours(['admin', 'upgrade', sr(sysroot), '--os=testos', '--pull']);
+  assert.equal(nodep.stderr, "error: No previous deployment for OS 'testos'\n");
+  const { pullLocal } = await import('../../src/repo/pull-local.js');
+  await pullLocal(await Repo.open(sysRepo), srcRepo, { refs: ['testos/stable'], remote: 'src' });
+  ok(ours(['admin', 'deploy', sr(sysroot), '--os=testos', 'src:testos/stable'], MUT));
+  makeTree(tree, { kernel: 'k2\n' });
+  const c2 = await commitTree(srcRepo, tree, 'testos/stable', '11');
+  assert.equal(ok(ours(['admin', 'upgrade', sr(sysroot), '--os=testos'], MUT)).stdout, 'No update available.\n');
+  ok(ours(['admin', 'upgrade', sr(sysroot), '--os=testos', '--pull'], MUT));
+  let s = await Sysroot.open(sysroot); await s.load();
+  assert.deepEqual(s.deployments.map((d) => d.csum), [c2, c1]);
+  assert.equal(s.deployments[0]!.refspec, 'src:testos/stable');
+  const c3 = await commitTree(srcRepo, tree, 'testos/devel', '12');
+  const sw = ok(ours(['admin', 'switch', sr(sysroot), '--os=testos', 'testos/devel'], MUT));
+  assert.match(sw.stdout, /^Deleting ref 'src:testos\/stable'$/m);
+  s = await Sysroot.open(sysroot); await s.load();
+  assert.equal(s.deployments[0]!.csum, c3);
+  assert.equal(s.deployments[0]!.refspec, 'src:testos/devel');
+  assert.equal(ok(upstream(['admin', 'status', sr(sysroot)])).stdout, ok(ours(['admin', 'status', sr(sysroot)])).stdout);
+});
