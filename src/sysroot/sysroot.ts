@@ -704,8 +704,10 @@ export class Sysroot {
 
     // 6. Prune.
     let freed = 0;
-    if (options.prune && typeof (repo as { prune?: unknown }).prune === 'function') {
-      const res = await repo.prune({ refsOnly: true, depth: 0, keepCommits: this.deployments.map((d) => d.csum) });
+    // Repo.prune (api.md) is called when the repository layer provides it.
+    const pruner = repo as unknown as { prune?: (o: { refsOnly?: boolean; depth?: number; keepCommits?: string[] }) => Promise<{ objectsPruned: number; bytesFreed: number }> };
+    if (options.prune && typeof pruner.prune === 'function') {
+      const res = await pruner.prune({ refsOnly: true, depth: 0, keepCommits: this.deployments.map((d) => d.csum) });
       freed = res.bytesFreed;
       if (res.objectsPruned > 0) options.log?.(`Freed objects: ${formatSize(res.bytesFreed)}`);
       faultStep('pruned');
