@@ -613,10 +613,13 @@ export class Sysroot {
     if ((process.env['OSTREE_SYSROOT_OPTS'] ?? '').split(',').includes('skip-sync')) return;
     libc.syncfs(this.path);
     const boot = this.abs('boot');
+    const trace = process.env['OSTREE_TS_SYNC_TRACE'] ? (m: string) => process.stderr.write(`sync: ${m}\n`) : () => {};
     try {
       libc.fsFreezeThawCycle(boot);
+      trace('FIFREEZE/FITHAW /boot');
     } catch (e) {
       if (isErrno(e, 'EOPNOTSUPP') || isErrno(e, 'ENOTSUP') || isErrno(e, 'ENOSYS') || isErrno(e, 'EPERM') || isErrno(e, 'EBUSY') || isErrno(e, 'ENOTTY') || isErrno(e, 'EINVAL')) {
+        trace(`FIFREEZE unavailable (${(e as NodeJS.ErrnoException).code}), syncfs /boot`);
         libc.syncfs(boot);
       } else {
         throw e;

@@ -64,7 +64,8 @@ test('os-init creates var like 2022.7, prints the upstream message, and refuses 
 test('deploy: first deployment lands in loader.1/boot.1.1 with upstream entry, links, refs and status', async () => {
   const r = root();
   const { sysroot, c1 } = await newSysroot(r);
-  const res = ok(ours(['admin', 'deploy', sr(sysroot), '--os=testos', '--karg=root=LABEL=ROOT', '--karg=quiet', 'testos/stable']));
+  const res = ok(ours(['admin', 'deploy', sr(sysroot), '--os=testos', '--karg=root=LABEL=ROOT', '--karg=quiet', 'testos/stable'], { OSTREE_TS_SYNC_TRACE: '1' }));
+  assert.match(res.stderr, /^sync: FIFREEZE unavailable \(EOPNOTSUPP\), syncfs \/boot$/m);
   assert.equal(res.stdout, "Relabeling /var (no stamp file 'var/.ostree-selabeled' found)\nBootloader updated; bootconfig swap: yes; bootversion: boot.1.1, deployment count change: 1\n");
   assert.equal(fs.readlinkSync(path.join(sysroot, 'boot/loader')), 'loader.1');
   assert.equal(fs.readlinkSync(path.join(sysroot, 'boot/boot')), '.');
@@ -437,4 +438,36 @@ test('upgrade --pull and switch pull from a file:// remote (pull-local semantics
   assert.equal(s.deployments[0]!.csum, c3);
   assert.equal(s.deployments[0]!.refspec, 'src:testos/devel');
   assert.equal(ok(upstream(['admin', 'status', sr(sysroot)])).stdout, ok(ours(['admin', 'status', sr(sysroot)])).stdout);
+});
+
+test('separate /boot on a loop-mounted ext4: real FIFREEZE/FITHAW cycle, GRUB paths without /boot prefix', async () => {
+  const r = root();
+  const { sysroot } = await newSysroot(r, { bootloader: 'grub2' });
+  const img = path.join(r, 'boot.img');
+  fs.writeFileSync(img, Buffer.alloc(0));
+  fs.truncateSync(img, 32 * 1024 * 1024);
+  const { execFileSync, spawnSync } = await import('node:child_process');
+  execFileSync('mkfs.ext4', ['-q', '-F', img]);
+  const bootDir = path.join(sysroot, 'boot');
+  execFileSync('mount', ['-o', 'loop', img, bootDir]);
+  try {
+    assert.notEqual(fs.statSync(bootDir).dev, fs.statSync(path.join(sysroot, 'ostree/repo')).dev);
+    const res = ours(['admin', 'deploy', sr(sysroot), '--os=testos', '--karg=root=LABEL=ROOT', 'testos/stable'], { ...MUT, OSTREE_TS_SYNC_TRACE: '1' });
+    ok(res);
+    assert.match(res.stderr, /^sync: FIFREEZE\/FITHAW \/boot$/m);
+    assert.match(res.stdout, /^Transaction complete; bootconfig swap: yes; bootversion: boot.1.1, deployment count change: 1$/m);
+    const cfg = fs.readFileSync(path.join(bootDir, 'loader/grub.cfg'), 'utf8');
+    assert.match(cfg, /^\tlinux \/ostree\/testos-[0-9a-f]{64}\/vmlinuz-6.1.0 root=LABEL=ROOT ostree=/m);
+    assert.match(cfg, /^\tinitrd \/ostree\/testos-[0-9a-f]{64}\/initramfs-6.1.0.img$/m);
+    assert.equal(fs.readlinkSync(path.join(bootDir, 'grub/grub.cfg')), '../loader/grub.cfg');
+    // the kernel was copied across filesystems, not hardlinked
+    const kdir = fs.readdirSync(path.join(bootDir, 'ostree')).find((n) => n.startsWith('testos-'))!;
+    assert.equal(fs.readFileSync(path.join(bootDir, 'ostree', kdir, 'vmlinuz-6.1.0'), 'utf8'), 'kernel 6.1.0\n');
+    assert.deepEqual(checkBootConfigComplete(sysroot), []);
+    // the filesystem is usable (thawed) afterwards
+    fs.writeFileSync(path.join(bootDir, 'probe'), 'x');
+    assert.equal(ok(upstream(['admin', 'status', sr(sysroot)])).stdout, ok(ours(['admin', 'status', sr(sysroot)])).stdout);
+  } finally {
+    spawnSync('umount', [bootDir]);
+  }
 });
