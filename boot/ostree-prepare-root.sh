@@ -19,6 +19,7 @@
 #   OSTREE_PREPARE_ROOT_MOUNT_VAR 1 to bind the stateroot's var onto /var here (normally the
 #                                 systemd generator's var.mount does it)
 #   OSTREE_PREPARE_ROOT_DRY_RUN   1 to only resolve and print the deployment path, mount nothing
+#   OSTREE_PREPARE_ROOT_TMP       scratch mount point used while moving mounts (/sysroot.tmp)
 
 set -u
 
@@ -179,8 +180,8 @@ mkdir -p "$RUNDIR" 2>/dev/null
 
 # 8. Rearrange: deployment -> SYSROOT, physical root -> SYSROOT/sysroot.
 [ -d "$DEPLOY/sysroot" ] || fatal "deployment $DEPLOY has no sysroot directory"
-TMP=/sysroot.tmp
-[ "$SYSROOT" = "$TMP" ] && TMP=/sysroot.tmp2
+TMP=${OSTREE_PREPARE_ROOT_TMP:-/sysroot.tmp}
+[ "$SYSROOT" = "$TMP" ] && TMP=$TMP.2
 mkdir -p "$TMP" || fatal "cannot create $TMP"
 do_mount --move "$DEPLOY" "$TMP" || fatal "cannot move $DEPLOY to $TMP"
 do_mount --move "$SYSROOT" "$TMP/sysroot" || fatal "cannot move $SYSROOT to $TMP/sysroot"

@@ -1,2 +1,212 @@
-import type { BuiltImage } from './image.js';
-export async function runScenarios(_img: BuiltImage): Promise<number> { return 1; }
+/**
+ * `make vm-test`: boot scenarios on one built image (throwaway qcow2 overlays; the built image
+ * stays clean), read from the serial console.
+ *  0. baseline: the same tree as a plain root filesystem (no OSTree), for the boot-time figures
+ *  1. first boot: status shows the deployment with `*`, /usr read-only, /var = stateroot var
+ *     mounted by our generator's var.mount
+ *  2. offline update: pull-local from a second disk, /etc edit + /var file, deploy --stage,
+ *     reboot (finalization at shutdown); then the new deployment is booted with the /etc edit,
+ *     the new default and the /var file, the old one is the rollback
+ *  3. `ostree admin rollback`, reboot: the old deployment is booted again
+ *  4. the GRUB menu lists both deployments; choosing the second entry boots the other one
+ *  5. a broken ostree= (and none at all): the console says what is wrong, the boot ends in time
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { WORK_DIR, log, writeFile } from './common.js';
+import { BRANCH, OSNAME, ROOT_LABEL, UPDATE_LABEL, type BuiltImage } from './image.js';
+import { boot, createOverlay, sections, type BootOptions, type BootResult } from './launch.js';
+
+const RUNS = path.join(WORK_DIR, 'runs');
+const BOOT_TIMEOUT_MS = Number(process.env['VM_BOOT_TIMEOUT'] ?? 300) * 1000;
+
+interface Check { scenario: string; what: string; ok: boolean; detail?: string }
+
+class Results {
+  checks: Check[] = [];
+  boots: BootResult[] = [];
+  check(scenario: string, what: string, ok: boolean, detail?: string): boolean {
+    this.checks.push({ scenario, what, ok, detail });
+    log(`${ok ? 'PASS' : 'FAIL'} [${scenario}] ${what}${!ok && detail ? `\n    ${detail.split('\n').join('\n    ')}` : ''}`);
+    return ok;
+  }
+}
+
+function script(name: string, body: string): string {
+  const f = path.join(RUNS, `${name}.sh`);
+  writeFile(f, `#!/bin/sh\n${body}`);
+  return f;
+}
+
+async function runBoot(res: Results, o: Omit<BootOptions, 'serialLog' | 'timeoutMs'> & { timeoutMs?: number }): Promise<BootResult> {
+  const r = await boot({ ...o, serialLog: path.join(RUNS, `${o.name}.log`), timeoutMs: o.timeoutMs ?? BOOT_TIMEOUT_MS });
+  res.boots.push(r);
+  log(`${o.name}: ${r.bootedMs !== null ? `booted marker after ${(r.bootedMs / 1000).toFixed(1)} s` : 'no booted marker'}; ` +
+    `ended after ${(r.totalMs / 1000).toFixed(1)} s${r.timedOut ? ' (TIMEOUT)' : ''}; serial log ${path.join(RUNS, `${o.name}.log`)}`);
+  return r;
+}
+
+/** The deployment marked booted (`* ` line) in `ostree admin status` output: "<checksum>.<serial>". */
+function bootedFromStatus(status: string): string | null {
+  const m = /^\* \S+ ([0-9a-f]{64}\.\d+)/m.exec(status);
+  return m ? m[1]! : null;
+}
+
+function statusDeployments(status: string): string[] {
+  return [...status.matchAll(/^[* ] \S+ ([0-9a-f]{64}\.\d+)(.*)$/gm)].map((m) => `${m[1]}${m[2]}`);
+}
+
+function sec(r: BootResult, name: string): { text: string; rc: number } {
+  return sections(r.log).get(name) ?? { text: '', rc: -1 };
+}
+
+/** Common first-boot style checks. */
+function checkBooted(res: Results, sc: string, r: BootResult, expectCommit: string): void {
+  if (!res.check(sc, 'guest reached the booted marker', r.bootedMs !== null, r.timedOut ? 'timed out' : r.log.slice(-1500))) return;
+  const st = sec(r, 'status');
+  res.check(sc, '`ostree admin status` succeeds in the guest', st.rc === 0, st.text);
+  const booted = bootedFromStatus(st.text);
+  res.check(sc, `booted deployment (*) is commit ${expectCommit.slice(0, 12)}`, booted?.startsWith(expectCommit) === true, st.text);
+}
+
+const STATUS_SNIPPET = (tag: string) => `echo "@@OSTREE-TEST BEGIN ${tag}"; ostree admin status; echo "@@OSTREE-TEST END ${tag} rc=$?"\n`;
+const CAT = (tag: string, cmd: string) => `echo "@@OSTREE-TEST BEGIN ${tag}"; ${cmd}; echo "@@OSTREE-TEST END ${tag} rc=$?"\n`;
+
+export async function runScenarios(img: BuiltImage): Promise<number> {
+  const t0 = Date.now();
+  fs.mkdirSync(RUNS, { recursive: true });
+  const res = new Results();
+  const only = process.env['VM_SCENARIOS']?.split(',');
+  const want = (s: string) => !only || only.includes(s);
+
+  // 0. Baseline: plain root filesystem of the same tree.
+  let plainMs: number | null = null;
+  if (want('0')) {
+    const ov = await createOverlay(img.plainDisk, path.join(RUNS, 'plain.qcow2'));
+    const r = await runBoot(res, { name: 'plain', disk: ov });
+    res.check('0-plain', 'plain root (no OSTree) boots to the marker', r.bootedMs !== null, r.log.slice(-1500));
+    plainMs = r.bootedMs;
+  }
+
+  // 1-4 share one overlay: the machine's state carries over as on real hardware.
+  const disk = await createOverlay(img.disk, path.join(RUNS, 'scenarios.qcow2'));
+  let firstMs: number | null = null;
+  if (want('1')) {
+    const r = await runBoot(res, { name: 's1-first-boot', disk });
+    firstMs = r.bootedMs;
+    checkBooted(res, '1-first-boot', r, img.commit1);
+    const usr = sec(r, 'findmnt-usr').text;
+    res.check('1-first-boot', '/usr is mounted read-only', /^\/usr \S+ \S+ ro[,\s]/m.test(usr), usr);
+    const v = sec(r, 'findmnt-var').text;
+    res.check('1-first-boot', `/var is the stateroot's var (/ostree/deploy/${OSNAME}/var)`, v.includes(`[/ostree/deploy/${OSNAME}/var]`), v);
+    const unit = sec(r, 'var-unit').text;
+    res.check('1-first-boot', 'var.mount comes from ostree-system-generator and is active',
+      unit.includes('FragmentPath=/run/systemd/generator/var.mount') && unit.includes('ActiveState=active'), unit);
+    const sr = sec(r, 'findmnt-sysroot').text;
+    res.check('1-first-boot', 'the physical root is mounted at /sysroot', /^\/sysroot \S+ ext4/m.test(sr), sr);
+    const failed = sec(r, 'failed-units').text.trim();
+    res.check('1-first-boot', 'no failed systemd units', failed === '', failed);
+  }
+
+  if (want('2')) {
+    // 2a. Update offline from the second disk, stage, reboot.
+    const s2 = script('s2-stage', [
+      'set -x',
+      'mkdir -p /run/update',
+      `mount -o ro LABEL=${UPDATE_LABEL} /run/update || mount -o ro /dev/vdb /run/update || exit 1`,
+      `ostree pull-local /run/update/repo ${BRANCH} || exit 1`,
+      'echo "edited-in-v1-boot" >> /etc/motd',
+      'mkdir -p /var/lib/ostree-test && echo "written-in-v1-boot" > /var/lib/ostree-test/file',
+      `ostree admin deploy --stage ${BRANCH} || exit 1`,
+      STATUS_SNIPPET('staged-status'),
+      'ls -l /run/ostree/',
+      'echo "edited-after-staging" >> /etc/motd',
+      'umount /run/update',
+      'touch /run/ostree-test-keep-running',
+      'systemctl --no-block reboot',
+    ].join('\n') + '\n');
+    const r1 = await runBoot(res, { name: 's2-stage', disk, extraDisks: [img.updateDisk], fwCfg: [{ name: 'opt/ostree-ts/script', file: s2 }] });
+    const scr = sec(r1, 'script');
+    res.check('2-update', 'pull-local + deploy --stage succeed in the guest', scr.rc === 0, scr.text.slice(-2500));
+    const staged = sec(r1, 'staged-status').text;
+    res.check('2-update', 'status shows the staged deployment', / \(staged\)/.test(staged), staged);
+    res.check('2-update', 'finalization ran at shutdown (reboot completed)', /Finalizing staged deployment|Bootloader updated|Transaction complete/.test(r1.log) && !r1.timedOut, r1.log.slice(-2500));
+    // 2b. Boot into the update.
+    const s2b = script('s2-check', [
+      CAT('version', 'cat /usr/share/ostree-test/version'),
+      CAT('motd', 'cat /etc/motd'),
+      CAT('new-default', 'cat /etc/ostree-test-default.conf'),
+      CAT('var-file', 'cat /var/lib/ostree-test/file'),
+      CAT('boot-complete', 'systemctl is-failed ostree-boot-complete.service; ls /boot/ostree'),
+      'ostree admin rollback || exit 1',
+      STATUS_SNIPPET('after-rollback'),
+      'touch /run/ostree-test-keep-running',
+      'systemctl --no-block reboot',
+    ].join('\n') + '\n');
+    const r2 = await runBoot(res, { name: 's2-updated', disk, fwCfg: [{ name: 'opt/ostree-ts/script', file: s2b }] });
+    checkBooted(res, '2-update', r2, img.commit2);
+    res.check('2-update', 'the changed /usr file has the new content', sec(r2, 'version').text.trim() === '2', sec(r2, 'version').text);
+    const motd = sec(r2, 'motd').text;
+    res.check('2-update', 'the /etc edit (before and after staging) is kept', motd.includes('edited-in-v1-boot') && motd.includes('edited-after-staging'), motd);
+    res.check('2-update', 'the new default from /usr/etc is in /etc', sec(r2, 'new-default').text.includes('new-default=from-v2'), sec(r2, 'new-default').text);
+    res.check('2-update', 'the /var file is intact', sec(r2, 'var-file').text.trim() === 'written-in-v1-boot', sec(r2, 'var-file').text);
+    const deps = statusDeployments(sec(r2, 'status').text);
+    res.check('2-update', 'status: new deployment first, old one as (rollback)',
+      deps.length === 2 && deps[0]!.startsWith(img.commit2) && deps[1]!.startsWith(img.commit1) && deps[1]!.includes('(rollback)'), sec(r2, 'status').text);
+
+    // 3. After `ostree admin rollback` + reboot: the old deployment again.
+    if (want('3')) {
+      res.check('3-rollback', '`ostree admin rollback` succeeds', sec(r2, 'script').rc === 0, sec(r2, 'script').text.slice(-2000));
+      const s3 = script('s3-check', CAT('version', 'cat /usr/share/ostree-test/version'));
+      const r3 = await runBoot(res, { name: 's3-rolled-back', disk, fwCfg: [{ name: 'opt/ostree-ts/script', file: s3 }] });
+      checkBooted(res, '3-rollback', r3, img.commit1);
+      res.check('3-rollback', 'the /usr file is the old content again', sec(r3, 'version').text.trim() === '1', sec(r3, 'version').text);
+      const d3 = statusDeployments(sec(r3, 'status').text);
+      res.check('3-rollback', 'status: old deployment first, update second', d3.length === 2 && d3[0]!.startsWith(img.commit1) && d3[1]!.startsWith(img.commit2), sec(r3, 'status').text);
+    }
+
+    // 4. GRUB menu: both deployments listed; the second entry boots the non-default one.
+    if (want('4')) {
+      const s4 = script('s4-check', CAT('version', 'cat /usr/share/ostree-test/version'));
+      const r4 = await runBoot(res, { name: 's4-grub-second-entry', disk, grubKeys: ['down', 'ret'], fwCfg: [{ name: 'opt/ostree-ts/script', file: s4 }] });
+      const menu = r4.log.slice(0, r4.log.indexOf('Linux version') > 0 ? r4.log.indexOf('Linux version') : 20000);
+      res.check('4-grub-menu', 'the GRUB menu lists two OSTree entries', /\(ostree:0\)/.test(menu) && /\(ostree:1\)/.test(menu), menu.replace(/\x1b\[[0-9;?]*[A-Za-z]/g, ' ').slice(0, 1500));
+      const expect = want('3') ? img.commit2 : img.commit1;
+      checkBooted(res, '4-grub-menu', r4, expect);
+    }
+  }
+
+  // 5. Broken ostree=: direct kernel boot of the image's kernel and initramfs.
+  if (want('5')) {
+    const ov = await createOverlay(img.disk, path.join(RUNS, 'broken.qcow2'));
+    const base = `root=LABEL=${ROOT_LABEL} rw console=ttyS0,115200 ostree.rescue_timeout=5 panic=5`;
+    const cases: Array<[string, string, RegExp]> = [
+      ['s5-wrong-ostree', `${base} ostree=/ostree/boot.1/${OSNAME}/0000000000000000000000000000000000000000000000000000000000000000/0`,
+        /ostree-prepare-root: error: ostree=\/ostree\/boot\.1\/debian\/0{64}\/0: \S+ does not exist; boot links found: \/ostree\/boot\.\d\/debian\/[0-9a-f]{64}\/0/],
+      ['s5-missing-ostree', base, /ostree-prepare-root: error: no ostree= argument on the kernel command line/],
+    ];
+    for (const [name, append, re] of cases) {
+      const r = await runBoot(res, { name, disk: ov, kernel: img.kernel, initrd: img.initramfs, append, timeoutMs: 150_000 });
+      const text = r.log.replace(/\r/g, '');
+      res.check('5-broken-ostree', `${name}: the console says what is wrong`, re.test(text), text.split('\n').filter((l) => l.includes('ostree')).slice(-8).join('\n'));
+      res.check('5-broken-ostree', `${name}: the boot ends by itself (no hang) within the timeout`, !r.timedOut && r.bootedMs === null,
+        `timed out: ${r.timedOut}, total ${(r.totalMs / 1000).toFixed(1)} s`);
+    }
+  }
+
+  // Report.
+  const lines: string[] = [];
+  lines.push('', 'Boot times (QEMU start -> booted marker, TCG, -smp 2):');
+  for (const b of res.boots) {
+    lines.push(`  ${b.name.padEnd(24)} ${b.bootedMs !== null ? `${(b.bootedMs / 1000).toFixed(1)} s` : '   -   '}   (VM ran ${(b.totalMs / 1000).toFixed(1)} s${b.timedOut ? ', TIMEOUT' : ''}; ${b.backend})`);
+  }
+  if (plainMs !== null && firstMs !== null) {
+    lines.push(`  OSTree first boot vs plain root: ${(firstMs / 1000).toFixed(1)} s vs ${(plainMs / 1000).toFixed(1)} s (${firstMs >= plainMs ? '+' : ''}${((firstMs - plainMs) / 1000).toFixed(1)} s)`);
+  }
+  const failed = res.checks.filter((c) => !c.ok);
+  lines.push('', `vm-test: ${res.checks.length - failed.length}/${res.checks.length} checks passed in ${((Date.now() - t0) / 1000).toFixed(0)} s`);
+  for (const f of failed) lines.push(`  FAILED [${f.scenario}] ${f.what}`);
+  process.stdout.write(lines.join('\n') + '\n');
+  writeFile(path.join(RUNS, 'summary.json'), JSON.stringify({ checks: res.checks, boots: res.boots.map(({ log: _l, ...b }) => b) }, null, 2) + '\n');
+  return failed.length === 0 ? 0 : 1;
+}

@@ -15,10 +15,11 @@ section() { # name command...
 echo "@@OSTREE-TEST BOOTED uptime=$(cut -d' ' -f1 /proc/uptime)"
 section cmdline cat /proc/cmdline
 section status ostree admin status
-section findmnt-usr findmnt -n -l -o TARGET,SOURCE,FSTYPE,OPTIONS /usr
-section findmnt-var findmnt -n -l -o TARGET,SOURCE,FSTYPE,OPTIONS /var
-section findmnt-sysroot findmnt -n -l -o TARGET,SOURCE,FSTYPE,OPTIONS /sysroot
+section findmnt-usr findmnt -n -r -o TARGET,SOURCE,FSTYPE,OPTIONS /usr
+section findmnt-var findmnt -n -r -o TARGET,SOURCE,FSTYPE,OPTIONS /var
+section findmnt-sysroot findmnt -n -r -o TARGET,SOURCE,FSTYPE,OPTIONS /sysroot
 section ostree-booted ls -l /run/ostree-booted
+section var-unit systemctl show -p FragmentPath -p ActiveState var.mount
 section failed-units systemctl --no-pager --no-legend --failed
 modprobe qemu_fw_cfg 2>/dev/null
 script=/sys/firmware/qemu_fw_cfg/by_name/opt/ostree-ts/script/raw
@@ -29,7 +30,12 @@ if [ -r "$script" ]; then
 	sh /run/ostree-test-script
 	rc=$?
 	echo "@@OSTREE-TEST END script rc=$rc"
-	# The script decides how the boot ends (reboot, poweroff); if it returns, power off.
+	# The script decides how the boot ends: after `touch /run/ostree-test-keep-running` (e.g.
+	# before `systemctl reboot`) the marker leaves the shutdown to it; otherwise power off.
+	if [ -e /run/ostree-test-keep-running ]; then
+		echo "@@OSTREE-TEST SCRIPT-ENDS-BOOT"
+		exit 0
+	fi
 fi
 echo "@@OSTREE-TEST POWEROFF"
 systemctl --no-block poweroff

@@ -1,0 +1,250 @@
+/**
+ * boot/ostree-prepare-root.sh: resolution and error messages (dry run on a fake sysroot), and
+ * the real mount rearrangement inside a private mount namespace on a tmpfs (unshare -m).
+ * Also: every shell script in boot/ parses (sh -n), the initramfs-tools local-bottom script,
+ * ostree-boot-complete, and the dracut module's functions with stubbed dracut helpers.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+const PROJECT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
+const BOOT = path.join(PROJECT, 'boot');
+const PREPARE = path.join(BOOT, 'ostree-prepare-root.sh');
+const CSUM = 'b'.repeat(64);
+const COMMIT = 'c'.repeat(64);
+
+/** A fake physical root: ostree/deploy/os/deploy/<commit>.0 and ostree/boot.1 links. */
+function fakeSysroot(): { dir: string; sysroot: string; deploy: string; cmdline: string; run: string } {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ostree-prep-'));
+  const sysroot = path.join(dir, 'sysroot');
+  const deploy = path.join(sysroot, `ostree/deploy/os/deploy/${COMMIT}.0`);
+  for (const d of ['usr/bin', 'etc', 'var', 'sysroot', 'boot']) fs.mkdirSync(path.join(deploy, d), { recursive: true });
+  fs.writeFileSync(path.join(deploy, 'usr/bin/marker'), 'usr\n');
+  fs.mkdirSync(path.join(sysroot, 'ostree/deploy/os/var'), { recursive: true });
+  fs.mkdirSync(path.join(sysroot, 'ostree/boot.1.0/os', CSUM), { recursive: true });
+  fs.symlinkSync('boot.1.0', path.join(sysroot, 'ostree/boot.1'));
+  fs.symlinkSync(`../../../deploy/os/deploy/${COMMIT}.0`, path.join(sysroot, `ostree/boot.1.0/os/${CSUM}/0`));
+  fs.mkdirSync(path.join(sysroot, 'boot/loader.1'), { recursive: true });
+  fs.symlinkSync('loader.1', path.join(sysroot, 'boot/loader'));
+  const run = path.join(dir, 'run');
+  fs.mkdirSync(run);
+  return { dir, sysroot, deploy, cmdline: path.join(dir, 'cmdline'), run };
+}
+
+function prepare(f: ReturnType<typeof fakeSysroot>, cmdline: string, extraEnv: Record<string, string> = {}) {
+  fs.writeFileSync(f.cmdline, cmdline + '\n');
+  return spawnSync('sh', [PREPARE, f.sysroot], {
+    encoding: 'utf8',
+    env: { PATH: process.env['PATH'], OSTREE_PREPARE_ROOT_CMDLINE: f.cmdline, OSTREE_PREPARE_ROOT_RUN: f.run, OSTREE_PREPARE_ROOT_ON_ERROR: 'exit', OSTREE_PREPARE_ROOT_DRY_RUN: '1', ...extraEnv },
+  });
+}
+
+test('resolves ostree= through boot.1 and the bootlink to the deployment', () => {
+  const f = fakeSysroot();
+  const r = prepare(f, `root=LABEL=x rw ostree=/ostree/boot.1/os/${CSUM}/0 quiet`);
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(r.stdout.trim(), fs.realpathSync(f.deploy));
+  assert.match(r.stderr, new RegExp(`ostree-prepare-root: deployment: /ostree/deploy/os/deploy/${COMMIT}\\.0`));
+});
+
+test('missing ostree=: says so, shows the command line and the boot links found', () => {
+  const f = fakeSysroot();
+  const r = prepare(f, 'root=LABEL=x rw');
+  assert.equal(r.status, 1);
+  assert.match(r.stderr, /ostree-prepare-root: error: no ostree= argument on the kernel command line \(it was: root=LABEL=x rw\)/);
+  assert.match(r.stderr, new RegExp(`boot links found: /ostree/boot\\.1/os/${CSUM}/0`));
+});
+
+test('ostree= naming a missing boot link: says which path, lists what exists', () => {
+  const f = fakeSysroot();
+  const r = prepare(f, `ostree=/ostree/boot.1/os/${'0'.repeat(64)}/0`);
+  assert.equal(r.status, 1);
+  assert.match(r.stderr, /error: ostree=\/ostree\/boot\.1\/os\/0{64}\/0: \S+\/sysroot\/ostree\/boot\.1\/os\/0{64}\/0 does not exist; boot links found: \/ostree\/boot\.1\/os\/b{64}\/0/);
+});
+
+test('a relative ostree= is rejected', () => {
+  const f = fakeSysroot();
+  const r = prepare(f, 'ostree=ostree/boot.1/os/x/0');
+  assert.equal(r.status, 1);
+  assert.match(r.stderr, /ostree=ostree\/boot\.1\/os\/x\/0 is not an absolute path/);
+});
+
+test('a dangling boot link is reported with its target', () => {
+  const f = fakeSysroot();
+  fs.symlinkSync('../../../deploy/os/deploy/nothing.0', path.join(f.sysroot, `ostree/boot.1.0/os/${CSUM}/1`));
+  const r = prepare(f, `ostree=/ostree/boot.1/os/${CSUM}/1`);
+  assert.equal(r.status, 1);
+  assert.match(r.stderr, /the link points to \.\.\/\.\.\/\.\.\/deploy\/os\/deploy\/nothing\.0, which is not a directory/);
+});
+
+test('a boot link leading outside ostree/deploy is refused', () => {
+  const f = fakeSysroot();
+  fs.mkdirSync(path.join(f.sysroot, 'elsewhere/usr'), { recursive: true });
+  fs.symlinkSync('../../../../elsewhere', path.join(f.sysroot, `ostree/boot.1.0/os/${CSUM}/2`));
+  const r = prepare(f, `ostree=/ostree/boot.1/os/${CSUM}/2`);
+  assert.equal(r.status, 1);
+  assert.match(r.stderr, /resolves to \S+\/elsewhere, outside \S+\/ostree\/deploy\/\*\/deploy\//);
+});
+
+test('a root filesystem without ostree/ is described as such', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ostree-prep-'));
+  fs.mkdirSync(path.join(dir, 'sysroot/usr'), { recursive: true });
+  fs.writeFileSync(path.join(dir, 'cmdline'), 'ostree=/ostree/boot.1/os/x/0\n');
+  const r = spawnSync('sh', [PREPARE, path.join(dir, 'sysroot')], {
+    encoding: 'utf8', env: { PATH: process.env['PATH'], OSTREE_PREPARE_ROOT_CMDLINE: path.join(dir, 'cmdline'), OSTREE_PREPARE_ROOT_ON_ERROR: 'exit' },
+  });
+  assert.equal(r.status, 1);
+  assert.match(r.stderr, /has no ostree directory: is root= the right filesystem\?/);
+});
+
+test('real mounts in a private namespace: deployment at SYSROOT, /usr read-only, physical root at SYSROOT/sysroot', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ostree-prepns-'));
+  // Everything happens on a tmpfs inside `unshare -m`: nothing leaks to the host's mounts.
+  const script = `
+set -e
+D='${dir}'
+mount -t tmpfs tmpfs "$D"
+mkdir -p "$D/sysroot" "$D/run"
+mount -t tmpfs tmpfs "$D/sysroot"
+S="$D/sysroot"
+DEP="$S/ostree/deploy/os/deploy/${COMMIT}.0"
+mkdir -p "$DEP/usr/bin" "$DEP/etc" "$DEP/var" "$DEP/sysroot" "$DEP/boot" "$S/ostree/deploy/os/var" "$S/ostree/boot.1.0/os/${CSUM}" "$S/boot/loader.1"
+echo usr > "$DEP/usr/bin/marker"
+echo phys > "$S/physical-root-marker"
+ln -s boot.1.0 "$S/ostree/boot.1"
+ln -s ../../../deploy/os/deploy/${COMMIT}.0 "$S/ostree/boot.1.0/os/${CSUM}/0"
+ln -s loader.1 "$S/boot/loader"
+echo "ostree=/ostree/boot.1/os/${CSUM}/0" > "$D/cmdline"
+OSTREE_PREPARE_ROOT_CMDLINE="$D/cmdline" OSTREE_PREPARE_ROOT_RUN="$D/run" OSTREE_PREPARE_ROOT_ON_ERROR=exit OSTREE_PREPARE_ROOT_TMP="$D/tmpmove" sh '${PREPARE}' "$S"
+echo "usr-marker=$(cat "$S/usr/bin/marker")"
+echo "phys=$(cat "$S/sysroot/physical-root-marker")"
+if touch "$S/usr/bin/new" 2>/dev/null; then echo usr-writable; else echo usr-readonly; fi
+if touch "$S/etc/new" 2>/dev/null; then echo etc-writable; else echo etc-readonly; fi
+test -L "$S/boot/loader" && echo boot-bound
+test -e "$D/run/ostree-booted" && echo booted-stamp
+test -e "$D/tmpmove" && echo tmp-left || echo tmp-removed
+findmnt -n -r -o TARGET,OPTIONS "$S/usr" | sed "s|$D|D|"
+`;
+  const r = spawnSync('unshare', ['--mount', '--propagation', 'private', 'sh', '-c', script], { encoding: 'utf8' });
+  fs.rmSync(dir, { recursive: true, force: true });
+  assert.equal(r.status, 0, r.stdout + r.stderr);
+  const out = r.stdout;
+  assert.match(out, /^usr-marker=usr$/m);
+  assert.match(out, /^phys=phys$/m);
+  assert.match(out, /^usr-readonly$/m);
+  assert.match(out, /^etc-writable$/m);
+  assert.match(out, /^boot-bound$/m);
+  assert.match(out, /^booted-stamp$/m);
+  assert.match(out, /^tmp-removed$/m);
+  assert.match(out, /^D\/sysroot\/usr ro[,\s]/m);
+});
+
+test('hotfix: .usr-ovl-work present => /usr is a writable overlay', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ostree-prepns-'));
+  const script = `
+set -e
+D='${dir}'
+mount -t tmpfs tmpfs "$D"
+mkdir -p "$D/sysroot" "$D/run"
+mount -t tmpfs tmpfs "$D/sysroot"
+S="$D/sysroot"
+DEP="$S/ostree/deploy/os/deploy/${COMMIT}.0"
+mkdir -p "$DEP/usr/bin" "$DEP/sysroot" "$DEP/.usr-ovl-upper" "$DEP/.usr-ovl-work" "$S/ostree/boot.1.0/os/${CSUM}"
+ln -s boot.1.0 "$S/ostree/boot.1"
+ln -s ../../../deploy/os/deploy/${COMMIT}.0 "$S/ostree/boot.1.0/os/${CSUM}/0"
+echo "ostree=/ostree/boot.1/os/${CSUM}/0" > "$D/cmdline"
+OSTREE_PREPARE_ROOT_CMDLINE="$D/cmdline" OSTREE_PREPARE_ROOT_RUN="$D/run" OSTREE_PREPARE_ROOT_ON_ERROR=exit OSTREE_PREPARE_ROOT_TMP="$D/tmpmove" sh '${PREPARE}' "$S"
+touch "$S/usr/bin/hotfixed" && echo usr-writable
+findmnt -n -r -o FSTYPE "$S/usr"
+test -e "$S/.usr-ovl-upper/bin/hotfixed" && echo in-upper
+`;
+  const r = spawnSync('unshare', ['--mount', '--propagation', 'private', 'sh', '-c', script], { encoding: 'utf8' });
+  fs.rmSync(dir, { recursive: true, force: true });
+  assert.equal(r.status, 0, r.stdout + r.stderr);
+  assert.match(r.stdout, /^usr-writable$/m);
+  assert.match(r.stdout, /^overlay$/m);
+  assert.match(r.stdout, /^in-upper$/m);
+});
+
+test('every boot/ shell script parses (sh -n / bash -n)', () => {
+  const scripts = [
+    'ostree-prepare-root.sh', 'ostree-remount.sh', 'ostree-boot-complete.sh', 'ostree-finalize-hold.sh',
+    'systemd/ostree-system-generator', 'initramfs-tools/hooks/ostree', 'initramfs-tools/scripts/local-bottom/ostree',
+  ];
+  for (const s of scripts) {
+    const r = spawnSync('sh', ['-n', path.join(BOOT, s)], { encoding: 'utf8' });
+    assert.equal(r.status, 0, `${s}: ${r.stderr}`);
+  }
+  const r = spawnSync('bash', ['-n', path.join(BOOT, 'dracut/98ostree/module-setup.sh')], { encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+});
+
+test('initramfs-tools local-bottom: prereqs, no-op without ostree=, runs prepare-root on ${rootmnt}', () => {
+  const lb = path.join(BOOT, 'initramfs-tools/scripts/local-bottom/ostree');
+  assert.equal(spawnSync('sh', [lb, 'prereqs'], { encoding: 'utf8' }).stdout.trim(), '');
+  // The script reads /proc/cmdline (no ostree= on this host) and the root at ${rootmnt}.
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ostree-lb-'));
+  fs.mkdirSync(path.join(dir, 'usr'));
+  const hostCmdline = fs.readFileSync('/proc/cmdline', 'utf8');
+  assert.equal(/(^|\s)ostree=/.test(hostCmdline), false, 'host must not be an OSTree boot for this test');
+  const plain = spawnSync('sh', [lb], { encoding: 'utf8', env: { PATH: process.env['PATH'], rootmnt: dir } });
+  assert.equal(plain.status, 0, plain.stderr);
+  assert.equal(plain.stderr, '');
+});
+
+test('ostree-boot-complete: fails with the recorded message once, then the stamp is gone', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ostree-bc-'));
+  const stamp = path.join(dir, 'finalize-failure.stamp');
+  fs.writeFileSync(stamp, 'Copying /etc: out of space');
+  const env = { PATH: process.env['PATH'], OSTREE_BOOT_COMPLETE_STAMP: stamp };
+  const r = spawnSync('sh', [path.join(BOOT, 'ostree-boot-complete.sh')], { encoding: 'utf8', env });
+  assert.equal(r.status, 1);
+  assert.match(r.stderr, /ostree-finalize-staged\.service failed on previous boot: Copying \/etc: out of space/);
+  assert.equal(fs.existsSync(stamp), false);
+  const again = spawnSync('sh', [path.join(BOOT, 'ostree-boot-complete.sh')], { encoding: 'utf8', env });
+  assert.equal(again.status, 0);
+});
+
+test('dracut module: check/depends/install/installkernel with stubbed dracut helpers', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ostree-dracut-'));
+  const script = `
+set -e
+initdir='${dir}/initrd'
+moddir='${BOOT}/dracut/98ostree'
+systemdsystemunitdir=/usr/lib/systemd/system
+systemdsystemconfdir=/etc/systemd/system
+systemdutildir=/nonexistent
+inst_script() { echo "inst_script $*"; }
+inst_multiple() { echo "inst_multiple $*"; }
+inst_simple() { echo "inst_simple $*"; }
+ln_r() { echo "ln_r $*"; }
+instmods() { echo "instmods $*"; }
+. "$moddir/module-setup.sh"
+echo "depends=$(depends)"
+if check; then echo check=0; else echo "check=$?"; fi
+install
+installkernel
+test -d "$initdir/etc/systemd/system/initrd-root-fs.target.wants" && echo wants-dir
+`;
+  const r = spawnSync('bash', ['-c', script], { encoding: 'utf8' });
+  fs.rmSync(dir, { recursive: true, force: true });
+  assert.equal(r.status, 0, r.stdout + r.stderr);
+  const out = r.stdout;
+  assert.match(out, /^depends=systemd$/m);
+  assert.match(out, /^check=1$/m, 'without systemd in the initramfs tool dir the module is not applicable');
+  assert.match(out, /^inst_script \/usr\/lib\/ostree\/ostree-prepare-root$/m);
+  assert.match(out, /^inst_multiple .*\bmount\b.*\breadlink\b/m);
+  assert.match(out, new RegExp(`^inst_simple ${BOOT}/dracut/98ostree/ostree-prepare-root\\.service /usr/lib/systemd/system/ostree-prepare-root\\.service$`, 'm'));
+  assert.match(out, /^ln_r \/usr\/lib\/systemd\/system\/ostree-prepare-root\.service \/etc\/systemd\/system\/initrd-root-fs\.target\.wants\/ostree-prepare-root\.service$/m);
+  assert.match(out, /^instmods overlay$/m);
+  assert.match(out, /^wants-dir$/m);
+  const unit = fs.readFileSync(path.join(BOOT, 'dracut/98ostree/ostree-prepare-root.service'), 'utf8');
+  assert.match(unit, /^ExecStart=\/usr\/lib\/ostree\/ostree-prepare-root \/sysroot$/m);
+  assert.match(unit, /^Before=initrd-root-fs\.target$/m);
+  assert.match(unit, /^ConditionKernelCommandLine=ostree$/m);
+});
