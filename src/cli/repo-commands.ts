@@ -9,6 +9,7 @@ import { OstreeError } from '../errors.js';
 import { Variant, printVariant } from '../gvariant.js';
 import { Repo, parseRepoMode, type CommitObject } from '../repo/repo.js';
 import { commitContentChecksum, commitMetadataString, isSymlinkMode } from '../repo/objects.js';
+import { glibHashTableOrder } from '../repo/ghash-order.js';
 import { repoPathFrom } from './main.js';
 import { registerRepoMaintCommands } from './repo-maint-commands.js';
 
@@ -19,9 +20,9 @@ async function openRepo(cmd: Command): Promise<Repo> {
   return Repo.open(repoPathFrom(cmd));
 }
 
-/** `SECTION.KEY` → [section, key], split at the last dot (so `remote "a.b".url` works). */
+/** `SECTION.KEY` → [section, key], split at the first dot as upstream (`remote "x".url`). */
 export function splitConfigKey(k: string): [string, string] {
-  const i = k.lastIndexOf('.');
+  const i = k.indexOf('.');
   if (i <= 0 || i === k.length - 1) throw new OstreeError('EINVAL', 'Key must be of the form "sectionname.keyname"');
   return [k.slice(0, i), k.slice(i + 1)];
 }
@@ -197,16 +198,15 @@ export function registerRepoCommands(program: Command): void {
         }
         return;
       }
+      // Upstream prints refs in GHashTable order (not sorted), keyed by the printed name.
       if (args.length === 0) {
-        for (const k of (await r.listRefs()).keys()) out(k + '\n');
+        for (const k of glibHashTableOrder([...(await r.listRefs(undefined, { sorted: false })).keys()])) out(k + '\n');
         return;
       }
       for (const p of args) {
-        const refs = await r.listRefs(p);
-        for (const k of refs.keys()) {
-          if (opts.list || k === p) out(k + '\n');
-          else out(k.slice(p.endsWith('/') || p.endsWith(':') ? p.length : p.length + 1) + '\n');
-        }
+        const refs = await r.listRefs(p, { sorted: false });
+        const names = [...refs.keys()].map((k) => (opts.list || k === p ? k : k.slice(p.endsWith('/') || p.endsWith(':') ? p.length : p.length + 1)));
+        for (const k of glibHashTableOrder(names)) out(k + '\n');
       }
     });
 
@@ -291,11 +291,11 @@ export function registerRepoCommands(program: Command): void {
       };
       const listChildren = (p: string, tree: string): void => {
         const t = r.loadDirTreeSync(tree);
-        // Upstream enumerates files then directories, each in tree order.
+        // Upstream enumerates files then directories, each in tree (byte) order.
         const entries: Array<{ name: string; file?: string; dir?: { tree: string; meta: string } }> = [
           ...t.files.map((f) => ({ name: f.name, file: f.checksum })),
           ...t.dirs.map((d) => ({ name: d.name, dir: { tree: d.treeChecksum, meta: d.metaChecksum } })),
-        ].sort((a, b) => Buffer.compare(Buffer.from(a.name), Buffer.from(b.name)));
+        ];
         for (const e of entries) {
           const cp = p === '/' ? `/${e.name}` : `${p}/${e.name}`;
           if (e.dir) {

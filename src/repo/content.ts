@@ -68,7 +68,7 @@ export function headerFor(ctx: ContentWriteContext, src: string, st: SourceStat,
   let xattrs: Xattr[] = [];
   if (ctx.mode === 'bare-user-only') {
     uid = 0; gid = 0;
-    if ((mode & S_IFMT) === S_IFREG) mode = (mode & (S_IFMT | 0o775));
+    if ((mode & S_IFMT) === S_IFREG) mode = (mode & (S_IFMT | 0o755)); // as upstream: drop suid/sgid/sticky, group/other write
   } else if (!ctx.noXattrs) {
     xattrs = sortXattrs(libc.lgetxattrs(src).filter(([n]) => n !== BARE_USER_XATTR));
   }
@@ -140,7 +140,7 @@ export function writeContentSync(ctx: ContentWriteContext, src: string, st: Sour
         fs.fchmodSync(fdOut, (header.mode & 0o775) | 0o400);
         libc.lsetxattr(tmp, BARE_USER_XATTR, serializeBareUserMeta(header));
       } else {
-        fs.fchmodSync(fdOut, header.mode & 0o775);
+        fs.fchmodSync(fdOut, header.mode & 0o755);
       }
       fs.futimesSync(fdOut, 0, 0);
     }

@@ -505,12 +505,16 @@ export class Repo {
     await fsp.rename(tmp, p);
   }
 
-  /** refspec → checksum for local refs (`name`) and remote refs (`remote:name`), sorted. */
-  async listRefs(prefix?: string): Promise<Map<string, string>> {
+  /** refspec → checksum for local refs (`name`) and remote refs (`remote:name`), sorted
+   *  (`sorted: false`: directory enumeration order, as upstream inserts them). */
+  async listRefs(prefix?: string, options: { sorted?: boolean } = {}): Promise<Map<string, string>> {
     const all: Array<[string, string]> = [];
     const walk = (dir: string, rel: string, toSpec: (r: string) => string): void => {
-      let ents: fs.Dirent[];
-      try { ents = fs.readdirSync(dir, { withFileTypes: true }); } catch { return; }
+      // opendir keeps the filesystem's enumeration order (readdirSync sorts), like upstream.
+      const ents: fs.Dirent[] = [];
+      let dh: fs.Dir;
+      try { dh = fs.opendirSync(dir); } catch { return; }
+      try { for (let e = dh.readSync(); e !== null; e = dh.readSync()) ents.push(e); } finally { dh.closeSync(); }
       for (const e of ents) {
         const r = rel ? `${rel}/${e.name}` : e.name;
         if (e.isDirectory()) walk(path.join(dir, e.name), r, toSpec);
@@ -525,7 +529,7 @@ export class Repo {
     let remotes: string[] = [];
     try { remotes = fs.readdirSync(remotesDir); } catch { /* none */ }
     for (const rm of remotes) walk(path.join(remotesDir, rm), '', (r) => `${rm}:${r}`);
-    all.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+    if (options.sorted !== false) all.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
     const out = new Map<string, string>();
     for (const [k, v] of all) {
       if (prefix === undefined || prefix === '' || k === prefix || k.startsWith(prefix.endsWith('/') || prefix.endsWith(':') ? prefix : prefix + '/')) out.set(k, v);
@@ -644,7 +648,7 @@ export class Repo {
   }
 
   private dirMetaFor(ctx: ContentWriteContext, p: string, st: fs.Stats): DirMeta {
-    if (this.mode === 'bare-user-only') return { uid: 0, gid: 0, mode: st.mode & (S_IFMT | 0o775), xattrs: [] };
+    if (this.mode === 'bare-user-only') return { uid: 0, gid: 0, mode: st.mode & (S_IFMT | 0o755), xattrs: [] };
     return {
       uid: ctx.ownerUid ?? st.uid,
       gid: ctx.ownerGid ?? st.gid,
