@@ -8,6 +8,8 @@ import { OstreeError } from '../errors.js';
 import { Repo } from '../repo/repo.js';
 import { fsckRepo } from '../repo/fsck.js';
 import { formatPullStatus, pullLocal } from '../repo/pull-local.js';
+import { pruneRepo, formatPruneResult } from '../repo/prune.js';
+import { diffTrees, formatDiff } from '../repo/diff.js';
 import { repoPathFrom } from './main.js';
 
 const out = (s: string): void => { process.stdout.write(s); };
@@ -63,4 +65,62 @@ export function registerRepoMaintCommands(program: Command): void {
         quiet: opts.quiet === true, all: opts.all === true, delete: opts.delete === true, addTombstones: opts.addTombstones === true,
       }, { info: (l) => out(`${l}\n`), warn: (l) => err(`${l}\n`) });
     });
+
+  program.command('prune')
+    .description('Search for unreachable objects')
+    .option('--no-prune', 'Only display unreachable objects; don\'t delete')
+    .option('--refs-only', 'Only compute reachability via refs')
+    .option('--depth <DEPTH>', 'Only traverse DEPTH parents for each commit (default: -1=infinite)', parseIntOption('--depth'), -1)
+    .option('--delete-commit <COMMIT>', 'Specify a commit to delete')
+    .option('--keep-younger-than <DATE>', 'Prune all commits older than the specified date')
+    .option('--commit-only', 'Only traverse and delete commit objects.')
+    .option('--static-deltas-only', 'Change the behavior of delete-commit to delete only static deltas (not supported)')
+    .action(async (opts: { prune: boolean; refsOnly?: boolean; depth: number; deleteCommit?: string; keepYoungerThan?: string; commitOnly?: boolean; staticDeltasOnly?: boolean }, cmd: Command) => {
+      if (opts.staticDeltasOnly) throw new OstreeError('EINVAL', '--static-deltas-only is not supported (this implementation has no static deltas)');
+      const repo = await Repo.open(repoPathFrom(cmd));
+      let keepYoungerThan: bigint | undefined;
+      if (opts.keepYoungerThan !== undefined) {
+        const ms = parseDateArg(opts.keepYoungerThan);
+        if (ms === null) throw new OstreeError('EINVAL', `Could not parse '${opts.keepYoungerThan}'`);
+        keepYoungerThan = BigInt(Math.floor(ms / 1000));
+      }
+      const r = await pruneRepo(repo, {
+        refsOnly: opts.refsOnly === true, depth: opts.depth, noPrune: !opts.prune, commitOnly: opts.commitOnly === true,
+        ...(opts.deleteCommit !== undefined ? { deleteCommit: opts.deleteCommit } : {}),
+        ...(keepYoungerThan !== undefined ? { keepYoungerThan } : {}),
+      });
+      for (const l of formatPruneResult(r, { noPrune: !opts.prune, commitOnly: opts.commitOnly === true })) out(`${l}\n`);
+    });
+
+  program.command('diff')
+    .description('Compare directory TARGETDIR against revision REV')
+    .argument('<REV_OR_DIR>', 'revision, or a directory starting with / or ./')
+    .argument('[TARGET]', 'revision or directory (default: compare REV^ with REV)')
+    .option('--stats', 'Print various statistics (not supported)')
+    .option('--fs-diff', 'Print filesystem diff (accepted; this is the default output)')
+    .option('--no-xattrs', 'Skip output of extended attributes')
+    .option('--owner-uid <UID>', 'Use file ownership user id for local files', parseIntOption('--owner-uid'))
+    .option('--owner-gid <GID>', 'Use file ownership group id for local files', parseIntOption('--owner-gid'))
+    .action(async (a: string, b: string | undefined, opts: { stats?: boolean; xattrs: boolean; ownerUid?: number; ownerGid?: number }, cmd: Command) => {
+      if (opts.stats) throw new OstreeError('EINVAL', '--stats is not supported by this implementation');
+      const repo = await Repo.open(repoPathFrom(cmd));
+      const [src, target] = b === undefined ? [`${a}^`, a] : [a, b];
+      const r = await diffTrees(repo, src, target, {
+        noXattrs: !opts.xattrs,
+        ...(opts.ownerUid !== undefined ? { ownerUid: opts.ownerUid } : {}),
+        ...(opts.ownerGid !== undefined ? { ownerGid: opts.ownerGid } : {}),
+      });
+      out(formatDiff(r));
+    });
+}
+
+/** `--keep-younger-than`: "N days ago" style relative dates, or anything Date.parse accepts; ms. */
+function parseDateArg(s: string): number | null {
+  const m = /^\s*(\d+)\s+(second|minute|hour|day|week|month|year)s?\s+ago\s*$/.exec(s);
+  if (m) {
+    const unit: Record<string, number> = { second: 1, minute: 60, hour: 3600, day: 86400, week: 604800, month: 2592000, year: 31536000 };
+    return Date.now() - Number(m[1]) * unit[m[2]!]! * 1000;
+  }
+  const ms = Date.parse(s);
+  return Number.isNaN(ms) ? null : ms;
 }

@@ -18,7 +18,7 @@ import { serialize, Variant } from '../gvariant.js';
 import {
   BARE_USER_XATTR, S_IFLNK, S_IFMT, S_IFREG, isSymlinkMode, parseArchiveHeader, parseBareUserMeta,
   parseCommit, parseCommitMeta, parseDirMeta, parseDirTree, serializeCommit, serializeDirMeta,
-  serializeDirTree, serializeFileHeader, sha256hex, sortXattrs,
+  serializeFileHeader, sha256hex, sortXattrs, validateFilename,
   type CommitObject, type DirTree, type FileHeader, type ObjectType, type Xattr,
 } from './objects.js';
 import { loosePath, type RepoMode } from './content.js';
@@ -59,39 +59,56 @@ async function loadJob(job: 'fsck' | 'pull'): Promise<JobFn> {
  * the per-thread results are merged.
  */
 export async function runPool<R>(o: PoolOptions<R>): Promise<{ result: R; failures: PoolFailure[] }> {
-  const total = o.items.length;
+  return startPool(o, o.items.length).run(o.items);
+}
+
+/**
+ * Start the workers now (their start-up overlaps whatever the caller does next, e.g. walking
+ * the metadata) and hand them the items later with run(). `expected` sizes the pool.
+ */
+export function startPool<R>(o: Omit<PoolOptions<R>, 'items'>, expected: number): { run(items: string[]): Promise<{ result: R; failures: PoolFailure[] }> } {
   const shared = new Int32Array(new SharedArrayBuffer(12)); // [next, done, abort]
-  const nWorkers = Math.min(o.workers ?? Math.min(4, Math.max(1, os.availableParallelism())), Math.ceil(total / BATCH));
-  let timer: NodeJS.Timeout | null = null;
-  if (o.onProgress) timer = setInterval(() => o.onProgress!(Atomics.load(shared, 1), total), 200);
-  try {
-    if (nWorkers <= 1 || total < POOL_MIN_ITEMS) {
-      const acc = o.init();
-      const failures = await runLoop(await loadJob(o.job), o.ctx, o.items, shared, acc, o.stopOnFailure === true);
-      return { result: acc, failures };
-    }
+  const nWorkers = Math.min(o.workers ?? Math.min(4, Math.max(1, os.availableParallelism())), Math.ceil(expected / BATCH));
+  const useWorkers = nWorkers > 1 && expected >= POOL_MIN_ITEMS;
+  const workers: Worker[] = [];
+  const replies: Array<Promise<{ result: R; failures: PoolFailure[] }>> = [];
+  if (useWorkers) {
     const url = new URL('./maint-worker.js', import.meta.url);
-    const workers: Worker[] = [];
     for (let i = 0; i < nWorkers; i++) {
-      workers.push(new Worker(url, { workerData: { job: o.job, ctx: o.ctx, items: o.items, shared, stopOnFailure: o.stopOnFailure === true } }));
-    }
-    try {
-      const replies = await Promise.all(workers.map((w) => new Promise<{ result: R; failures: PoolFailure[] }>((resolve, reject) => {
+      const w = new Worker(url, { workerData: { job: o.job, ctx: o.ctx, shared, stopOnFailure: o.stopOnFailure === true } });
+      workers.push(w);
+      replies.push(new Promise((resolve, reject) => {
         w.once('message', (m: { result: R; failures: PoolFailure[] }) => resolve(m));
         w.once('error', reject);
         w.once('exit', (code) => reject(new OstreeError('EIO', `maintenance worker exited with code ${code} before answering`)));
-      })));
-      let result = o.init();
-      const failures: PoolFailure[] = [];
-      for (const r of replies) { result = o.merge(result, r.result); failures.push(...r.failures); }
-      failures.sort((a, b) => a.index - b.index);
-      return { result, failures };
-    } finally {
-      await Promise.all(workers.map((w) => w.terminate()));
+      }));
+      replies[i]!.catch(() => { /* observed in run() */ });
     }
-  } finally {
-    if (timer) clearInterval(timer);
   }
+  return {
+    async run(items: string[]) {
+      const total = items.length;
+      let timer: NodeJS.Timeout | null = null;
+      if (o.onProgress) timer = setInterval(() => o.onProgress!(Atomics.load(shared, 1), total), 200);
+      try {
+        if (!useWorkers) {
+          const acc = o.init();
+          const failures = await runLoop(await loadJob(o.job), o.ctx, items, shared, acc, o.stopOnFailure === true);
+          return { result: acc, failures };
+        }
+        for (const w of workers) w.postMessage({ items });
+        const rs = await Promise.all(replies);
+        let result = o.init();
+        const failures: PoolFailure[] = [];
+        for (const r of rs) { result = o.merge(result, r.result); failures.push(...r.failures); }
+        failures.sort((a, b) => a.index - b.index);
+        return { result, failures };
+      } finally {
+        if (timer) clearInterval(timer);
+        await Promise.all(workers.map((w) => w.terminate()));
+      }
+    },
+  };
 }
 
 /** The loop each worker (or the main thread) runs: take BATCH items at a time. */
@@ -188,7 +205,7 @@ export function fsckContentObject(ctx: FsckContentContext, checksum: string): vo
       symlinkTarget: fs.readlinkSync(p), xattrs: mode === 'bare' ? sortXattrs(libc.lgetxattrs(p)) : [],
     };
     checkFileMode(header.mode);
-    compare(checksum, sha256hex(serializeFileHeader(header)));
+    compare(checksum, sha256hex(fileHeaderBytes(header)));
     return;
   }
   try {
@@ -208,13 +225,13 @@ export function fsckContentObject(ctx: FsckContentContext, checksum: string): vo
         if (t.length > 0 && t[t.length - 1] === 0) t = t.subarray(0, -1);
         header = { uid: m.uid, gid: m.gid, mode: m.mode, rdev: 0, symlinkTarget: t.toString('utf8'), xattrs: m.xattrs };
         checkFileMode(header.mode);
-        compare(checksum, sha256hex(serializeFileHeader(header)));
+        compare(checksum, sha256hex(fileHeaderBytes(header)));
         return;
       }
       header = { uid: m.uid, gid: m.gid, mode: m.mode, rdev: 0, symlinkTarget: '', xattrs: m.xattrs };
     }
     checkFileMode(header.mode);
-    compare(checksum, hashFd(fd, serializeFileHeader(header), st.size));
+    compare(checksum, hashFd(fd, fileHeaderBytes(header), st.size));
   } finally {
     fs.closeSync(fd);
   }
@@ -257,7 +274,7 @@ function fsckArchive(p: string, checksum: string, objName: string): void | Promi
     fs.closeSync(fd);
   }
   checkFileMode(header.mode);
-  const hdr = serializeFileHeader(header);
+  const hdr = fileHeaderBytes(header);
   if (isSymlinkMode(header.mode)) { compare(checksum, sha256hex(hdr)); return; }
   if (body !== null) {
     let data: Buffer;
@@ -321,9 +338,7 @@ export function fsckMetadataObject(repo: Repo, checksum: string, type: 'commit' 
       re = serializeCommit(c);
       parsed = c;
     } else if (type === 'dirtree') {
-      const t = parseDirTree(data, name);
-      re = serializeDirTree(t);
-      parsed = t;
+      return parseDirTreeStrict(data, name);
     } else {
       const m = parseDirMeta(data, name);
       if ((m.mode & OTHER_DIR_BITS) !== 0) throw new OstreeError('ECORRUPT', `${name}: Invalid mode ${m.mode}; invalid bits in mode`);
@@ -515,6 +530,11 @@ export async function fsckRepo(repo: Repo, options: FsckOptions = {}, reporter: 
     }
   }
 
+  const pool = startPool<{ checked: number }>({
+    job: 'fsck', ctx: { repoPath: repo.path, mode: repo.mode } satisfies FsckContentContext, workers: options.workers,
+    init: () => ({ checked: 0 }), merge: (a, b) => ({ checked: a.checked + b.checked }),
+  }, commits.length > 0 ? estimateObjects(repo.path) : 0);
+
   // 3. Metadata: walk every commit (checking each metadata object once), collect content.
   info(`Verifying content integrity of ${commits.length} commit objects...`);
   const seen = new Set<string>();
@@ -550,14 +570,11 @@ export async function fsckRepo(repo: Repo, options: FsckOptions = {}, reporter: 
     walkTree(obj.rootTree);
   }
   const total = order.length;
-  if (total > 0) info(`fsck objects (1/${total}) ${Math.floor(100 / total)}%`);
+  if (total > 0) reporter.info(`fsck objects (1/${total}) ${Math.floor(100 / total)}%`); // printed even with --quiet, as upstream
 
   // 4. Content, in parallel.
-  const pool = await runPool<{ checked: number }>({
-    job: 'fsck', ctx: { repoPath: repo.path, mode: repo.mode } satisfies FsckContentContext, items: files, workers: options.workers,
-    init: () => ({ checked: 0 }), merge: (a, b) => ({ checked: a.checked + b.checked }),
-  });
-  for (const f of pool.failures) problems.push({ name: `${files[f.index]}.file`, code: f.code ?? 'EIO', message: f.message });
+  const checked = await pool.run(files);
+  for (const f of checked.failures) problems.push({ name: `${files[f.index]}.file`, code: f.code ?? 'EIO', message: f.message });
   res.objectsChecked = total;
   res.commitsVerified = commits.length;
 
@@ -587,7 +604,7 @@ export async function fsckRepo(repo: Repo, options: FsckOptions = {}, reporter: 
       }
     }
   }
-  if (total > 0) info(`fsck objects (${total}/${total}) 100%`);
+  if (total > 0) reporter.info(`fsck objects (${total}/${total}) 100%`);
 
   // 6. Tombstones / partial commits, and the verdict.
   if (options.addTombstones) {
@@ -609,6 +626,14 @@ export async function fsckRepo(repo: Repo, options: FsckOptions = {}, reporter: 
   if (nFsckPartial > 0) throw new OstreeError('ECORRUPT', `${res.partialCommits} partial commits from fsck-detected corruption`);
   reporter.info(`object fsck of ${commits.length} commits completed successfully - no errors found.`);
   return res;
+}
+
+/** Rough number of loose objects (one sample fan-out directory x 256), to size the pool early. */
+function estimateObjects(repoPath: string): number {
+  for (const sub of ['00', '80', 'ff', '7f']) {
+    try { return fs.readdirSync(path.join(repoPath, 'objects', sub)).length * 256; } catch { /* try another */ }
+  }
+  return 0;
 }
 
 function splitName(name: string): { checksum: string; type: ObjectType } {
@@ -645,5 +670,170 @@ function commitsContaining(repo: Repo, commits: string[], wanted: Set<string>): 
     };
     walk(obj.rootTree);
   }
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Fast codecs for the two hot formats (the generic GVariant codec costs ~0.3 ms per dirtree).
+
+function offsetSize(size: number): number {
+  return size > 0xffffffff ? 8 : size > 0xffff ? 4 : size > 0xff ? 2 : size > 0 ? 1 : 0;
+}
+
+function readOffset(b: Buffer, at: number, os: number): number {
+  switch (os) {
+    case 1: return b[at]!;
+    case 2: return b.readUInt16LE(at);
+    case 4: return b.readUInt32LE(at);
+    default: return Number(b.readBigUInt64LE(at));
+  }
+}
+
+function writeOffset(b: Buffer, at: number, os: number, v: number): void {
+  switch (os) {
+    case 1: b[at] = v; break;
+    case 2: b.writeUInt16LE(v, at); break;
+    case 4: b.writeUInt32LE(v, at); break;
+    default: b.writeBigUInt64LE(BigInt(v), at);
+  }
+}
+
+/** Size of a container with `body` bytes and `n` framing offsets (offset size chosen by total). */
+function framedSize(body: number, n: number): { size: number; os: number } {
+  if (n === 0) return { size: body, os: 0 };
+  for (const os of [1, 2, 4, 8]) {
+    const size = body + n * os;
+    if (offsetSize(size) <= os) return { size, os };
+  }
+  throw new Error('container too large');
+}
+
+function badTree(name: string, why: string): OstreeError {
+  return new OstreeError('ECORRUPT', `${name}: malformed dirtree (${why})`);
+}
+
+/** Elements of a GVariant array of variable-size, alignment-1 elements. */
+function arrayElements(a: Buffer, name: string): Buffer[] {
+  if (a.length === 0) return [];
+  const os = offsetSize(a.length);
+  const lastEnd = readOffset(a, a.length - os, os);
+  if (lastEnd > a.length - os || (a.length - lastEnd) % os !== 0) throw badTree(name, 'bad array framing');
+  const n = (a.length - lastEnd) / os;
+  const out: Buffer[] = [];
+  let start = 0;
+  for (let i = 0; i < n; i++) {
+    const end = readOffset(a, lastEnd + i * os, os);
+    if (end < start || end > lastEnd) throw badTree(name, 'bad array element offset');
+    out.push(a.subarray(start, end));
+    start = end;
+  }
+  if (start !== lastEnd) throw badTree(name, 'bad array element offsets');
+  return out;
+}
+
+function checkName(n: string, objName: string): void {
+  if (n.length === 0 || n.length <= 2 && (n === '.' || n === '..') || n.indexOf('/') >= 0) validateFilename(n, objName);
+}
+
+function cString(b: Buffer, name: string): string {
+  if (b.length === 0 || b[b.length - 1] !== 0) throw badTree(name, 'unterminated string');
+  const raw = b.subarray(0, -1);
+  if (raw.includes(0)) throw badTree(name, 'NUL inside a string');
+  const s = raw.toString('utf8');
+  if (Buffer.byteLength(s) !== raw.length || !Buffer.from(s, 'utf8').equals(raw)) throw badTree(name, 'string is not valid UTF-8');
+  return s;
+}
+
+/**
+ * Parse a dirtree `(a(say)a(sayay))` and check that it is in normal form (re-serializes to the
+ * same bytes), has valid names, 32-byte checksums and sorted entries.
+ */
+export function parseDirTreeStrict(data: Buffer, name: string): DirTree {
+  if (data.length === 0) throw badTree(name, 'empty');
+  const os = offsetSize(data.length);
+  const end1 = readOffset(data, data.length - os, os);
+  if (end1 > data.length - os) throw badTree(name, 'bad framing');
+  const files = arrayElements(data.subarray(0, end1), name).map((e) => {
+    const eos = offsetSize(e.length);
+    if (e.length < eos) throw badTree(name, 'short entry');
+    const sEnd = readOffset(e, e.length - eos, eos);
+    if (sEnd > e.length - eos) throw badTree(name, 'bad entry framing');
+    const fname = cString(e.subarray(0, sEnd), name);
+    const csum = e.subarray(sEnd, e.length - eos);
+    checkName(fname, name);
+    if (csum.length !== 32) throw new OstreeError('ECORRUPT', `${name}: checksum of '${fname}' is ${csum.length} bytes, expected 32`);
+    return { name: fname, checksum: csum.toString('hex') };
+  });
+  const dirs = arrayElements(data.subarray(end1, data.length - os), name).map((e) => {
+    const eos = offsetSize(e.length);
+    if (e.length < 2 * eos) throw badTree(name, 'short entry');
+    const sEnd = readOffset(e, e.length - eos, eos);
+    const aEnd = readOffset(e, e.length - 2 * eos, eos);
+    if (sEnd > aEnd || aEnd > e.length - 2 * eos) throw badTree(name, 'bad entry framing');
+    const dname = cString(e.subarray(0, sEnd), name);
+    const t = e.subarray(sEnd, aEnd);
+    const m = e.subarray(aEnd, e.length - 2 * eos);
+    checkName(dname, name);
+    if (t.length !== 32 || m.length !== 32) throw new OstreeError('ECORRUPT', `${name}: checksums of '${dname}' are not 32 bytes`);
+    return { name: dname, treeChecksum: t.toString('hex'), metaChecksum: m.toString('hex') };
+  });
+  const cmp = (a: string, b: string): number => Buffer.compare(Buffer.from(a), Buffer.from(b));
+  for (let i = 1; i < files.length; i++) if (cmp(files[i - 1]!.name, files[i]!.name) >= 0) throw new OstreeError('ECORRUPT', `${name}: entries not sorted or duplicated at '${files[i]!.name}'`);
+  for (let i = 1; i < dirs.length; i++) if (cmp(dirs[i - 1]!.name, dirs[i]!.name) >= 0) throw new OstreeError('ECORRUPT', `${name}: entries not sorted or duplicated at '${dirs[i]!.name}'`);
+  const tree = { files, dirs };
+  if (!serializeDirTreeFast(tree).equals(data)) throw new OstreeError('ECORRUPT', `${name}: Not normal form`);
+  return tree;
+}
+
+function serializeArray(elems: Buffer[]): Buffer {
+  const body = elems.reduce((n, e) => n + e.length, 0);
+  const { size, os } = framedSize(body, elems.length);
+  const out = Buffer.alloc(size);
+  let at = 0;
+  elems.forEach((e, i) => { e.copy(out, at); at += e.length; writeOffset(out, body + i * os, os, at); });
+  return out;
+}
+
+/** (s ay...) struct: the string's end offset and the inner ay ends, in reverse order at the end. */
+function serializeEntry(nameStr: string, parts: Buffer[]): Buffer {
+  const nm = Buffer.from(`${nameStr}\0`, 'utf8');
+  const body = nm.length + parts.reduce((n, p) => n + p.length, 0);
+  const { size, os } = framedSize(body, parts.length);
+  const out = Buffer.alloc(size);
+  nm.copy(out, 0);
+  const ends = [nm.length];
+  let at = nm.length;
+  parts.forEach((p, i) => { p.copy(out, at); at += p.length; if (i < parts.length - 1) ends.push(at); });
+  // framing offsets of the non-last members, stored last-first
+  ends.reverse().forEach((v, i) => writeOffset(out, body + i * os, os, v));
+  return out;
+}
+
+export function serializeDirTreeFast(t: DirTree): Buffer {
+  const a1 = serializeArray(t.files.map((f) => serializeEntry(f.name, [Buffer.from(f.checksum, 'hex')])));
+  const a2 = serializeArray(t.dirs.map((d) => serializeEntry(d.name, [Buffer.from(d.treeChecksum, 'hex'), Buffer.from(d.metaChecksum, 'hex')])));
+  const body = a1.length + a2.length;
+  const { size, os } = framedSize(body, 1);
+  const out = Buffer.alloc(size);
+  a1.copy(out, 0);
+  a2.copy(out, a1.length);
+  writeOffset(out, body, os, a1.length);
+  return out;
+}
+
+/** serializeFileHeader, fast path for headers without xattrs (the common case). */
+export function fileHeaderBytes(h: FileHeader): Buffer {
+  if (h.xattrs.length > 0) return serializeFileHeader(h);
+  const target = Buffer.from(h.symlinkTarget, 'utf8');
+  const body = 16 + target.length + 1;
+  const { size, os } = framedSize(body, 1);
+  const out = Buffer.alloc(8 + size);
+  out.writeUInt32BE(size, 0);
+  out.writeUInt32BE(h.uid >>> 0, 8);
+  out.writeUInt32BE(h.gid >>> 0, 12);
+  out.writeUInt32BE(h.mode >>> 0, 16);
+  out.writeUInt32BE(h.rdev >>> 0, 20);
+  target.copy(out, 24);
+  writeOffset(out, 8 + body, os, body);
   return out;
 }
