@@ -612,7 +612,7 @@ export async function fsckRepo(repo: Repo, options: FsckOptions = {}, reporter: 
       reporter.info(`Adding tombstone for commit ${c}`);
       repo.config.set('core', 'tombstone-commits', 'true');
       await repo.saveConfig();
-      const tomb = serialize('a{sv}', [['commit', new Variant('s', c)]], { bigEndian: true });
+      const tomb = serialize('a{sv}', [['commit', new Variant('ay', Buffer.from(`${c}\0`))]], { bigEndian: true });
       const tp = loosePath(repo.path, c, 'commit-tombstone');
       fs.writeFileSync(`${tp}.tmp-${process.pid}`, tomb, { mode: 0o644 });
       fs.renameSync(`${tp}.tmp-${process.pid}`, tp);
