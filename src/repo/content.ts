@@ -34,7 +34,7 @@ export interface SourceStat { mode: number; uid: number; gid: number }
 
 const CHUNK = 256 * 1024;
 /** Archive-mode files up to this size are compressed in one call; larger ones are streamed. */
-const ARCHIVE_INLINE_MAX = 32 * 1024 * 1024;
+const ARCHIVE_INLINE_MAX = 4 * 1024 * 1024;
 
 let tmpCounter = 0;
 export function tmpName(repoPath: string, tag: string): string {
@@ -97,7 +97,7 @@ let sharedBuf: Buffer | null = null;
 
 /**
  * Write the content object for `src` (a regular file or symlink with the given lstat fields)
- * and return its checksum. Synchronous, except archive-mode files larger than 32 MiB.
+ * and return its checksum. Synchronous, except archive-mode files larger than 4 MiB.
  */
 export function writeContentSync(ctx: ContentWriteContext, src: string, st: SourceStat): string | Promise<string> {
   const ft = st.mode & S_IFMT;

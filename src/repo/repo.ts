@@ -573,6 +573,7 @@ export class Repo {
       const rootSt = fs.lstatSync(dir);
       if (!rootSt.isDirectory()) throw new OstreeError('EINVAL', `'${dir}' is not a directory`);
       fs.mkdirSync(path.join(this.path, 'tmp'), { recursive: true });
+      this.cleanStaleTmp();
 
       // 1. Walk the tree (metadata only).
       const allFiles: DirNode['files'] = [];
@@ -639,6 +640,21 @@ export class Repo {
       if (options.branch !== undefined) await this.setRef(options.branch, csum);
       return csum;
     });
+  }
+
+  /** Remove temporary files left in REPO/tmp by our processes that died (crash, SIGKILL). */
+  cleanStaleTmp(): void {
+    const dir = path.join(this.path, 'tmp');
+    let names: string[] = [];
+    try { names = fs.readdirSync(dir); } catch { return; }
+    for (const n of names) {
+      const m = /^(?:commit|meta|ref)-(\d+)-/.exec(n);
+      if (!m) continue;
+      const pid = Number(m[1]);
+      let alive = true;
+      try { process.kill(pid, 0); } catch (e) { alive = !isErrno(e, 'ESRCH'); }
+      if (!alive) fs.rmSync(path.join(dir, n), { force: true });
+    }
   }
 
   /** Flush the repo's filesystem, as upstream does at the end of a transaction (unless core.fsync=false). */
