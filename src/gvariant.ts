@@ -477,7 +477,7 @@ function printNode(t: TypeNode, v: unknown, annotate: boolean): string {
   }
 }
 
-/** GLib text form of a value (g_variant_print(value, FALSE) style), e.g. `'1.0'`, `['a']`. */
-export function printVariant(type: string, value: unknown): string {
-  return printNode(parseType(type), value, false);
+/** GLib text form of a value (g_variant_print(value, typeAnnotate)), e.g. `'1.0'`, `['a']`. */
+export function printVariant(type: string, value: unknown, typeAnnotate = false): string {
+  return printNode(parseType(type), value, typeAnnotate);
 }

@@ -70,7 +70,7 @@ function lsLine(type: string, mode: number, uid: number, gid: number, size: numb
 }
 
 function xattrText(x: Array<[string, Buffer]>): string {
-  return printVariant('a(ayay)', x.map(([n, v]) => [Buffer.concat([Buffer.from(n), Buffer.from([0])]), v])).replace(/^\[\]$/, '@a(ayay) []');
+  return printVariant('a(ayay)', x.map(([n, v]) => [Buffer.concat([Buffer.from(n), Buffer.from([0])]), v]), true);
 }
 
 export function registerRepoCommands(program: Command): void {

@@ -480,15 +480,13 @@ export class Repo {
     return out;
   }
 
-  /** Create/update (checksum) or delete (null) a ref; `remote:ref` writes refs/remotes. */
+  /** Create/update (checksum) or delete (null; no-op if absent) a ref; `remote:ref` writes refs/remotes. */
   async setRef(refspec: string, checksum: string | null): Promise<void> {
     const [remote, ref] = parseRefspec(refspec);
     const p = this.refPath(remote, ref);
     if (checksum === null) {
-      try { await fsp.unlink(p); } catch (e) {
-        if (isErrno(e, 'ENOENT')) throw new OstreeError('ENOENT', `Refspec '${refspec}' not found`);
-        throw e;
-      }
+      // Deleting a missing ref is not an error (as upstream's ref writer).
+      try { await fsp.unlink(p); } catch (e) { if (!isErrno(e, 'ENOENT') && !isErrno(e, 'ENOTDIR')) throw e; }
       return;
     }
     validateChecksum(checksum, 'commit checksum');
