@@ -43,8 +43,8 @@ test('formatSize follows g_format_size', () => {
   assert.equal(formatSize(0), '0 bytes');
   assert.equal(formatSize(1), '1 byte');
   assert.equal(formatSize(999), '999 bytes');
-  assert.equal(formatSize(1000), '1.0 kB');
-  assert.equal(formatSize(1234567), '1.2 MB');
+  assert.equal(formatSize(1000), '1.0\u00a0kB');
+  assert.equal(formatSize(1234567), '1.2\u00a0MB');
 });
 
 for (const srcMode of MODES) {
