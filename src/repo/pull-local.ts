@@ -439,7 +439,10 @@ export async function pullLocal(dest: Repo, srcPath: string, options: PullLocalO
         if (complete) {
           parent = dest.loadCommitSync(cur).parent;
         } else {
-          if (!options.commitMetadataOnly) { fs.writeFileSync(partialMark, ''); partials.push(cur); }
+          // Marked before anything is written; removed once every object is in (never for
+          // --commit-metadata-only, whose commits stay partial as upstream's do).
+          fs.writeFileSync(partialMark, '');
+          if (!options.commitMetadataOnly) partials.push(cur);
           const c = parseCommit(copyMeta(cur, 'commit'), `commit ${cur}`);
           parent = c.parent;
           if (src.hasObjectSync(cur, 'commitmeta')) {

@@ -151,3 +151,18 @@ test('pull-local from a non-repository names the path', async () => {
   await assert.rejects(pullLocal(dest, path.join(dir, 'nope')), (e: unknown) => e instanceof OstreeError && e.code === 'ENOENT' && e.message.includes(path.join(dir, 'nope')));
   fs.rmSync(dir, { recursive: true, force: true });
 });
+
+test('pull-local --commit-metadata-only leaves the commit partial so fsck skips it', async () => {
+  const s = await sourceRepo('bare-user');
+  const dest = await Repo.create(path.join(s.dir, 'dest'), 'bare-user');
+  const r = await pullLocal(dest, s.repo.path, { refs: ['os/main'], commitMetadataOnly: true });
+  assert.equal(r.contentObjects, 0);
+  assert.ok(fs.existsSync(path.join(dest.path, 'state', `${s.c2}.commitpartial`)));
+  const res = await fsckRepo(dest, { quiet: true });
+  assert.equal(res.partialCommits, 1);
+  // A full pull afterwards completes it.
+  await pullLocal(dest, s.repo.path, { refs: ['os/main'] });
+  assert.equal(fs.existsSync(path.join(dest.path, 'state', `${s.c2}.commitpartial`)), false);
+  assert.equal((await fsckRepo(dest, { quiet: true })).commitsVerified, 1);
+  fs.rmSync(s.dir, { recursive: true, force: true });
+});
