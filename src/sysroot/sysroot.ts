@@ -707,10 +707,9 @@ export class Sysroot {
 
     // 6. Prune.
     let freed = 0;
-    // Repo.prune (api.md) is called when the repository layer provides it.
-    const pruner = repo as unknown as { prune?: (o: { refsOnly?: boolean; depth?: number; keepCommits?: string[] }) => Promise<{ objectsPruned: number; bytesFreed: number }> };
-    if (options.prune && typeof pruner.prune === 'function') {
-      const res = await pruner.prune({ refsOnly: true, depth: 0, keepCommits: this.deployments.map((d) => d.csum) });
+    if (options.prune) {
+      const { pruneRepo } = await import('../repo/prune.js');
+      const res = await pruneRepo(repo, { refsOnly: true, depth: 0, keepCommits: this.deployments.map((d) => d.csum) });
       freed = res.bytesFreed;
       if (res.objectsPruned > 0) options.log?.(`Freed objects: ${formatSize(res.bytesFreed)}`);
       faultStep('pruned');
@@ -763,14 +762,15 @@ function safeReaddir(p: string): string[] {
   try { return fs.readdirSync(p); } catch (e) { if (isErrno(e, 'ENOENT')) return []; throw e; }
 }
 
-/** GLib g_format_size: SI units, `N bytes` below 1000, else one decimal `kB`/`MB`/`GB`. */
+/** GLib g_format_size: SI units, `N bytes` below 1000, else one decimal and U+00A0 `kB`/`MB`/`GB`. */
 export function formatSize(n: number): string {
   if (n < 1000) return `${n} byte${n === 1 ? '' : 's'}`;
   const units = ['kB', 'MB', 'GB', 'TB', 'PB'];
   let v = n / 1000;
   let i = 0;
   while (v >= 1000 && i < units.length - 1) { v /= 1000; i++; }
-  return `${v.toFixed(1)} ${units[i]}`;
+  // GLib puts a NO-BREAK SPACE (U+00A0) between the number and the unit.
+  return `${v.toFixed(1)}\u00a0${units[i]}`;
 }
 
 /**

@@ -56,6 +56,10 @@ test('same operations, same results: ours on copy A, upstream on copy B', async 
   ok(upstream(['admin', 'os-init', `--sysroot=${base}`, 'testos']));
   const tree = makeTree(path.join(r, 'tree'));
   await commitTree(path.join(base, 'ostree/repo'), tree, 'testos/stable', '1.0');
+  // an unreferenced commit (its ref deleted): deploying then undeploying it frees its objects
+  makeTree(path.join(r, 'tree2'), { kernel: 'other kernel\n', etc: { aconf: 'default\n', big: 'x'.repeat(5000) } });
+  const loose = await commitTree(path.join(base, 'ostree/repo'), path.join(r, 'tree2'), 'tmp', '5.0');
+  ok(upstream([`--repo=${path.join(base, 'ostree/repo')}`, 'refs', '--delete', 'tmp']));
   const A = path.join(r, 'A'), B = path.join(r, 'B');
   execFileSync('cp', ['-a', base, A]);
   execFileSync('cp', ['-a', base, B]);
@@ -82,6 +86,8 @@ test('same operations, same results: ours on copy A, upstream on copy B', async 
   await step(['admin', 'os-init', '--sysroot=@', 'otheros'], 'os-init otheros');
   await step(['admin', 'deploy', '--sysroot=@', '--os=otheros', '--karg=root=LABEL=OTHER', 'testos/stable'], 'second stateroot');
   await step(['admin', 'undeploy', '--sysroot=@', '0'], 'undeploy 0');
+  await step(['admin', 'deploy', '--sysroot=@', '--os=testos', loose], 'deploy an unreferenced commit');
+  await step(['admin', 'undeploy', '--sysroot=@', '0'], 'undeploy it (prune frees its objects)');
   same(ours(['admin', 'undeploy', `--sysroot=${A}`, '9']), upstream(['admin', 'undeploy', `--sysroot=${B}`, '9']), 'out of range');
   same(ours(['admin', 'config-diff', `--sysroot=${A}`, '--os=testos']), upstream(['admin', 'config-diff', `--sysroot=${B}`, '--os=testos']), 'config-diff');
 });
