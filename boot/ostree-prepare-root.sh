@@ -58,10 +58,11 @@ rescue_and_poweroff() {
 	case "$t" in ''|*[!0-9]*) t=60 ;; esac
 	echo "$PROG: cannot boot this deployment; starting a rescue shell for ${t}s, then powering off" >&2
 	if [ "$t" -gt 0 ] && [ -c /dev/console ]; then
+		# SIGKILL: an interactive shell ignores SIGTERM.
 		if command -v timeout >/dev/null 2>&1; then
-			timeout "$t" sh -i </dev/console >/dev/console 2>&1
+			timeout -s KILL "$t" sh -i </dev/console >/dev/console 2>&1
 		elif command -v busybox >/dev/null 2>&1; then
-			busybox timeout "$t" sh -i </dev/console >/dev/console 2>&1
+			busybox timeout -s KILL "$t" sh -i </dev/console >/dev/console 2>&1
 		fi
 	fi
 	echo "$PROG: giving up; powering off" >&2

@@ -7,6 +7,7 @@
  * Every boot has a timeout; a guest still running after it (or after any failure) is killed or
  * destroyed.  The guest ends a boot by powering off or rebooting (`-no-reboot`: QEMU exits).
  */
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
@@ -49,6 +50,21 @@ export interface BootResult {
   /** QEMU start → GRUB menu seen, ms */
   grubMs: number | null;
   totalMs: number;
+}
+
+/** Guests running now: killed when the harness itself is interrupted. */
+const running = new Set<() => void>();
+let signalsHooked = false;
+function hookSignals(): void {
+  if (signalsHooked) return;
+  signalsHooked = true;
+  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+    process.on(sig, () => {
+      log(`${sig}: stopping ${running.size} running guest(s)`);
+      for (const k of running) k();
+      process.exit(130);
+    });
+  }
 }
 
 export const BOOTED_MARKER = '@@OSTREE-TEST BOOTED';
@@ -142,7 +158,10 @@ async function bootQemu(o: BootOptions): Promise<BootResult> {
   const t0 = Date.now();
   const child: ResultPromise = execa('qemu-system-x86_64', args, { reject: false, all: true });
   let exited = false;
-  const exitP = child.then((r) => { exited = true; return r; });
+  hookSignals();
+  const killNow = () => { child.kill('SIGKILL'); };
+  running.add(killNow);
+  const exitP = child.then((r) => { exited = true; running.delete(killNow); return r; });
   const sendKeys = async (keys: string[]) => {
     for (const k of keys) {
       await monitorCommand(mon, `sendkey ${k}`);
@@ -204,7 +223,10 @@ async function bootVirtInstall(o: BootOptions): Promise<BootResult> {
   const t0 = Date.now();
   const child: ResultPromise = execa('virt-install', args, { reject: false, all: true });
   let exited = false;
-  const exitP = child.then((r) => { exited = true; return r; });
+  hookSignals();
+  const killNow = () => { spawnSync('virsh', ['-c', 'qemu:///system', 'destroy', dom], { stdio: 'ignore' }); child.kill('SIGKILL'); };
+  running.add(killNow);
+  const exitP = child.then((r) => { exited = true; running.delete(killNow); return r; });
   const destroy = async () => {
     await execa('virsh', ['-c', 'qemu:///system', 'destroy', dom], { reject: false });
     child.kill('SIGKILL');
@@ -233,10 +255,19 @@ async function bootVirtInstall(o: BootOptions): Promise<BootResult> {
 
 /** The sections `@@OSTREE-TEST BEGIN name` … `@@OSTREE-TEST END name rc=N` of a serial log. */
 export function sections(logText: string): Map<string, { text: string; rc: number }> {
+  // Sections nest (the scenario script's own sections sit inside "script"): match each BEGIN
+  // with the next END of the same name.
   const out = new Map<string, { text: string; rc: number }>();
   const text = logText.replace(/\r/g, '');
-  const re = /@@OSTREE-TEST BEGIN (\S+)\n([\s\S]*?)@@OSTREE-TEST END \1 rc=(\d+)/g;
+  const begin = /^@@OSTREE-TEST BEGIN (\S+)\n/gm;
   let m;
-  while ((m = re.exec(text)) !== null) out.set(m[1]!, { text: m[2]!, rc: Number(m[3]) });
+  while ((m = begin.exec(text)) !== null) {
+    const name = m[1]!;
+    const endRe = new RegExp(`^@@OSTREE-TEST END ${name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} rc=(\\d+)`, 'gm');
+    endRe.lastIndex = begin.lastIndex;
+    const e = endRe.exec(text);
+    if (!e) continue;
+    out.set(name, { text: text.slice(begin.lastIndex, e.index), rc: Number(e[1]) });
+  }
   return out;
 }

@@ -123,7 +123,7 @@ export async function runScenarios(img: BuiltImage): Promise<number> {
       'echo "edited-after-staging" >> /etc/motd',
       'umount /run/update',
       'touch /run/ostree-test-keep-running',
-      'systemctl --no-block reboot',
+      'systemctl --no-block start reboot.target',
     ].join('\n') + '\n');
     const r1 = await runBoot(res, { name: 's2-stage', disk, extraDisks: [img.updateDisk], fwCfg: [{ name: 'opt/ostree-ts/script', file: s2 }] });
     const scr = sec(r1, 'script');
@@ -141,7 +141,7 @@ export async function runScenarios(img: BuiltImage): Promise<number> {
       'ostree admin rollback || exit 1',
       STATUS_SNIPPET('after-rollback'),
       'touch /run/ostree-test-keep-running',
-      'systemctl --no-block reboot',
+      'systemctl --no-block start reboot.target',
     ].join('\n') + '\n');
     const r2 = await runBoot(res, { name: 's2-updated', disk, fwCfg: [{ name: 'opt/ostree-ts/script', file: s2b }] });
     checkBooted(res, '2-update', r2, img.commit2);

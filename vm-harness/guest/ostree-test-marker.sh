@@ -38,4 +38,4 @@ if [ -r "$script" ]; then
 	fi
 fi
 echo "@@OSTREE-TEST POWEROFF"
-systemctl --no-block poweroff
+systemctl --no-block start poweroff.target
