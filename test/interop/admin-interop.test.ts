@@ -86,6 +86,15 @@ test('same operations, same results: ours on copy A, upstream on copy B', async 
   await step(['admin', 'os-init', '--sysroot=@', 'otheros'], 'os-init otheros');
   await step(['admin', 'deploy', '--sysroot=@', '--os=otheros', '--karg=root=LABEL=OTHER', 'testos/stable'], 'second stateroot');
   await step(['admin', 'undeploy', '--sysroot=@', '0'], 'undeploy 0');
+  // a new commit (same bytes in both repos: same tree, same timestamp) → upgrade
+  makeTree(path.join(r, 'tree3'), { kernel: 'kernel 3\n', etc: { aconf: 'changed default\n', newconf: 'n\n' } });
+  for (const x of [A, B]) await commitTree(path.join(x, 'ostree/repo'), path.join(r, 'tree3'), 'testos/stable', '3.0', 1_800_000_000n);
+  for (const x of [A, B]) {
+    const dd = path.join(x, 'ostree/deploy/testos/deploy');
+    for (const n of fs.readdirSync(dd)) if (!n.endsWith('.origin')) fs.writeFileSync(path.join(dd, n, 'etc/local'), 'mine\n');
+  }
+  await step(['admin', 'upgrade', '--sysroot=@', '--os=testos'], 'upgrade');
+  await step(['admin', 'upgrade', '--sysroot=@', '--os=testos'], 'upgrade again: No update available');
   await step(['admin', 'deploy', '--sysroot=@', '--os=testos', loose], 'deploy an unreferenced commit');
   await step(['admin', 'undeploy', '--sysroot=@', '0'], 'undeploy it (prune frees its objects)');
   same(ours(['admin', 'undeploy', `--sysroot=${A}`, '9']), upstream(['admin', 'undeploy', `--sysroot=${B}`, '9']), 'out of range');
