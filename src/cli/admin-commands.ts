@@ -207,9 +207,22 @@ export function registerAdminCommands(program: Command): void {
     });
 
   verb(admin, 'finalize-staged', 'Internal: finalize a staged deployment (run at shutdown)')
-    .option('--hold', 'Hold /boot open (not needed here; exits immediately)')
+    .option('--hold', 'Hold /boot open until SIGTERM (for ostree-finalize-staged-hold.service)')
     .action(async (o: SysrootOpts & { hold?: boolean }, cmd: Command) => {
-      if (o.hold) return;
+      if (o.hold) {
+        // Keep an fd on /boot so an automounted /boot stays mounted until we are stopped
+        // (after finalize-staged ran, by unit ordering).
+        const s = await Sysroot.open(sysrootPath(o, cmd));
+        const fd = fs.openSync(s.abs('boot'), fs.constants.O_RDONLY | fs.constants.O_DIRECTORY);
+        await new Promise<void>((resolve) => {
+          const keepAlive = setInterval(() => {}, 1 << 30); // signal listeners alone don't keep Node running
+          const done = (): void => { clearInterval(keepAlive); resolve(); };
+          process.once('SIGTERM', done);
+          process.once('SIGINT', done);
+        });
+        fs.closeSync(fd);
+        return;
+      }
       const s = await Sysroot.open(sysrootPath(o, cmd));
       if (!fs.existsSync(`${s.runDir}/ostree-booted`)) return;
       await withSysroot(o, cmd, true, async (sr) => { await finalizeStaged(sr, print); });

@@ -325,6 +325,8 @@ test('status --json follows docs/status-json.md', async () => {
   assert.match(d.kargs[1], /^ostree=\/ostree\/boot.1\/testos\//);
   assert.equal(d.unlocked, 'none');
   assert.equal(d.booted, false);
+  // $OSTREE_SYSROOT instead of --sysroot
+  assert.equal(ok(ours(['admin', 'status'], { OSTREE_SYSROOT: sysroot })).stdout, ok(ours(['admin', 'status', sr(sysroot)])).stdout);
 });
 
 test('bad input: unknown refspec, unknown stateroot, tree without kernel, malformed BLS entry and origin', async () => {
