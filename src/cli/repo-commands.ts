@@ -125,12 +125,16 @@ export function registerRepoCommands(program: Command): void {
     .option('--owner-gid <gid>', 'Set file ownership group id')
     .option('--bootable', 'Add ostree.linux and ostree.bootable metadata')
     .option('--no-bindings', 'Do not write ostree.ref-binding')
+    .option('--canonical-permissions', 'Canonicalize permissions (uid/gid 0, mode & 0755, no xattrs)')
+    .option('--skip-if-unchanged', 'If the contents are unchanged from the previous commit, do nothing')
+    .option('--consume', 'Delete the committed directory afterwards')
     .option('--fsync <bool>', 'Whether to sync the repo filesystem')
     .option('--disable-fsync', 'Do not sync the repo filesystem')
     .action(async (dirArg: string | undefined, opts: {
       subject?: string; body?: string; bodyFile?: string; branch?: string; orphan?: boolean; tree: string[];
       addMetadataString: string[]; addMetadata: string[]; timestamp?: string; parent?: string; xattrs: boolean;
       ownerUid?: string; ownerGid?: string; bootable?: boolean; bindings: boolean; fsync?: string; disableFsync?: boolean;
+      canonicalPermissions?: boolean; skipIfUnchanged?: boolean; consume?: boolean;
     }, cmd: Command) => {
       const r = await openRepo(cmd);
       if (!opts.branch && !opts.orphan) throw new OstreeError('EINVAL', 'A branch must be specified with --branch, or use --orphan');
@@ -167,7 +171,10 @@ export function registerRepoCommands(program: Command): void {
         ...(opts.ownerGid !== undefined ? { ownerGid: Number(opts.ownerGid) } : {}),
         bootable: opts.bootable === true,
         bindings: opts.bindings,
+        canonicalPermissions: opts.canonicalPermissions === true,
+        skipIfUnchanged: opts.skipIfUnchanged === true,
       });
+      if (opts.consume) (await import('node:fs')).rmSync(dir, { recursive: true, force: true });
       out(csum + '\n');
     });
 
@@ -331,7 +338,7 @@ export function registerRepoCommands(program: Command): void {
         for (let hops = 0; ; hops++) {
           if (hops > 40) throw new OstreeError('EINVAL', `Too many levels of symbolic links: ${p}`);
           const f = r.lookupPathSync(csum, cur);
-          if (f.kind === 'dir') throw new OstreeError('EINVAL', `Can't open directory`);
+          if (f.kind === 'dir') throw new OstreeError('EINVAL', `Can't open directory: ${cur}`);
           const { header, stream } = await r.openFileContent(f.checksum);
           if (isSymlinkMode(header.mode)) {
             const t = header.symlinkTarget;

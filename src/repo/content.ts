@@ -26,6 +26,8 @@ export interface ContentWriteContext {
   repoPath: string;
   mode: RepoMode;
   noXattrs?: boolean;
+  /** `--canonical-permissions`: uid/gid 0, mode & 0755, no xattrs (what bare-user-only always does). */
+  canonicalPermissions?: boolean;
   ownerUid?: number;
   ownerGid?: number;
 }
@@ -66,7 +68,7 @@ export function headerFor(ctx: ContentWriteContext, src: string, st: SourceStat,
   let gid = ctx.ownerGid ?? st.gid;
   let mode = st.mode;
   let xattrs: Xattr[] = [];
-  if (ctx.mode === 'bare-user-only') {
+  if (ctx.mode === 'bare-user-only' || ctx.canonicalPermissions) {
     uid = 0; gid = 0;
     if ((mode & S_IFMT) === S_IFREG) mode = (mode & (S_IFMT | 0o755)); // as upstream: drop suid/sgid/sticky, group/other write
   } else if (!ctx.noXattrs) {

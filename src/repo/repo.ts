@@ -62,6 +62,10 @@ export interface CommitTreeOptions {
   /** `--bootable`: add ostree.linux (kernel version found in the tree) and ostree.bootable, via a
    *  GVariantDict as upstream (which reorders the keys in GHashTable order). */
   bootable?: boolean;
+  /** `--canonical-permissions`: uid/gid 0, permissions masked with 0755, no xattrs. */
+  canonicalPermissions?: boolean;
+  /** `--skip-if-unchanged`: if the tree equals the parent's, write nothing and return the parent. */
+  skipIfUnchanged?: boolean;
   /** Number of worker threads for content writes (default: min(4, CPUs)). */
   workers?: number;
 }
@@ -200,6 +204,8 @@ export class Repo {
   }
 
   private get archive(): boolean { return this.mode === 'archive'; }
+  /** `core.disable-xattrs=true`: neither record nor apply extended attributes. */
+  private get noXattrs(): boolean { return this.config.getBoolean('core', 'disable-xattrs', false); }
 
   // -------------------------------------------------------------------------------------------
   // Locking: REPO/.lock, flock shared for writers, exclusive for prune.
@@ -565,7 +571,11 @@ export class Repo {
   async commitTree(dir: string, options: CommitTreeOptions = {}): Promise<string> {
     if (options.branch !== undefined) parseRefspec(options.branch);
     return this.withLock(false, async () => {
-      const ctx: ContentWriteContext = { repoPath: this.path, mode: this.mode, noXattrs: options.noXattrs === true };
+      const ctx: ContentWriteContext = {
+        repoPath: this.path, mode: this.mode,
+        noXattrs: options.noXattrs === true || this.config.getBoolean('core', 'disable-xattrs', false),
+        canonicalPermissions: options.canonicalPermissions === true,
+      };
       if (options.ownerUid !== undefined) ctx.ownerUid = options.ownerUid;
       if (options.ownerGid !== undefined) ctx.ownerGid = options.ownerGid;
       const rootSt = fs.lstatSync(dir);
@@ -623,6 +633,10 @@ export class Repo {
       if (options.branch !== undefined && options.bindings !== false && !metadata.some(([k]) => k === 'ostree.ref-binding')) {
         metadata.push(['ostree.ref-binding', new Variant('as', [parseRefspec(options.branch)[1]])]);
       }
+      if (options.skipIfUnchanged && parent !== null && this.hasObjectSync(parent, 'commit')) {
+        const pc = this.loadCommitSync(parent);
+        if (pc.rootTree === rootRes.tree && pc.rootMeta === rootRes.meta) return parent;
+      }
       const commit: CommitObject = {
         metadata,
         parent,
@@ -662,7 +676,7 @@ export class Repo {
   }
 
   private dirMetaFor(ctx: ContentWriteContext, p: string, st: fs.Stats): DirMeta {
-    if (this.mode === 'bare-user-only') return { uid: 0, gid: 0, mode: st.mode & (S_IFMT | 0o755), xattrs: [] };
+    if (this.mode === 'bare-user-only' || ctx.canonicalPermissions) return { uid: 0, gid: 0, mode: st.mode & (S_IFMT | 0o755), xattrs: [] };
     return {
       uid: ctx.ownerUid ?? st.uid,
       gid: ctx.ownerGid ?? st.gid,
@@ -791,7 +805,7 @@ export class Repo {
     // Directory metadata last, so read-only directories can be populated first.
     if (!o.userMode) {
       fs.lchownSync(dest, dm.uid, dm.gid);
-      for (const [n, v] of dm.xattrs) libc.lsetxattr(dest, n, v);
+      if (!this.noXattrs) for (const [n, v] of dm.xattrs) libc.lsetxattr(dest, n, v);
     }
     fs.chmodSync(dest, o.userMode ? dm.mode & 0o1777 : dm.mode & 0o7777);
     fs.utimesSync(dest, 0, 0); // as upstream: checked-out directories get mtime 0
@@ -822,7 +836,7 @@ export class Repo {
         fs.symlinkSync(h.symlinkTarget, target);
         if (!o.userMode) {
           fs.lchownSync(target, h.uid, h.gid);
-          for (const [n, v] of h.xattrs) libc.lsetxattr(target, n, v);
+          if (!this.noXattrs) for (const [n, v] of h.xattrs) libc.lsetxattr(target, n, v);
         }
       } else {
         if (c.compressed) {
@@ -834,7 +848,7 @@ export class Repo {
         }
         if (!o.userMode) {
           fs.lchownSync(target, h.uid, h.gid);
-          for (const [n, v] of h.xattrs) libc.lsetxattr(target, n, v);
+          if (!this.noXattrs) for (const [n, v] of h.xattrs) libc.lsetxattr(target, n, v);
           fs.chmodSync(target, h.mode & 0o7777);
         } else {
           fs.chmodSync(target, h.mode & 0o1777);

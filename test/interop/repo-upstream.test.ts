@@ -168,3 +168,27 @@ test('config get/set and refs --create/--delete interoperate', () => {
   ours('refs', `--repo=${d}/r`, '--delete', 'other');
   assert.equal(up('refs', `--repo=${d}/r`).trim(), 'main');
 });
+
+test('commit --canonical-permissions, --skip-if-unchanged, --consume and core.disable-xattrs match upstream', () => {
+  const d = tmp();
+  const src = path.join(d, 'src'); fs.mkdirSync(src); makeTree(src);
+  for (const mode of ['bare-user', 'archive']) {
+    up('init', `--repo=${d}/up-${mode}`, `--mode=${mode}`);
+    ours('init', `--repo=${d}/ours-${mode}`, `--mode=${mode}`);
+    const args = ['-b', 'm', '--canonical-permissions', '--timestamp=2020-01-01T00:00:00Z', `--tree=dir=${src}`];
+    const a = up('commit', `--repo=${d}/up-${mode}`, ...args).trim();
+    assert.equal(ours('commit', `--repo=${d}/ours-${mode}`, ...args).trim(), a, `--canonical-permissions in ${mode}`);
+    assert.equal(ours('commit', `--repo=${d}/ours-${mode}`, '-b', 'm', '--skip-if-unchanged', '--canonical-permissions', `--tree=dir=${src}`).trim(), a);
+    assert.equal(up('rev-parse', `--repo=${d}/ours-${mode}`, 'm').trim(), a);
+    assert.throws(() => up('rev-parse', `--repo=${d}/ours-${mode}`, 'm^'), 'no new commit was written');
+  }
+  // core.disable-xattrs=true (libtest's OSTREE_NO_XATTRS) drops xattrs like --no-xattrs
+  fs.appendFileSync(`${d}/up-bare-user/config`, 'disable-xattrs=true\n');
+  fs.appendFileSync(`${d}/ours-bare-user/config`, 'disable-xattrs=true\n');
+  const args = ['-b', 'x', '--timestamp=2020-01-01T00:00:00Z', `--tree=dir=${src}`];
+  assert.equal(ours('commit', `--repo=${d}/ours-bare-user`, ...args).trim(), up('commit', `--repo=${d}/up-bare-user`, ...args).trim());
+  const copy = path.join(d, 'copy');
+  fs.cpSync(src, copy, { recursive: true, verbatimSymlinks: true });
+  ours('commit', `--repo=${d}/ours-archive`, '-b', 'c', '--consume', `--tree=dir=${copy}`);
+  assert.equal(fs.existsSync(copy), false, '--consume removes the committed tree');
+});
