@@ -473,3 +473,12 @@ test('separate /boot on a loop-mounted ext4: real FIFREEZE/FITHAW cycle, GRUB pa
     spawnSync('umount', [bootDir]);
   }
 });
+
+test('--karg-proc-cmdline imports the running command line minus BOOT_IMAGE and initrd', async () => {
+  const r = root();
+  const { sysroot } = await newSysroot(r);
+  const cmdline = path.join(r, 'cmdline');
+  fs.writeFileSync(cmdline, 'BOOT_IMAGE=/vmlinuz-6.1 root=UUID=abc ro initrd=/x.img quiet ostree=/ostree/boot.0/old/x/0\n');
+  ok(ours(['admin', 'deploy', sr(sysroot), '--os=testos', '--karg-proc-cmdline', '--karg-append=extra', 'testos/stable'], { ...MUT, OSTREE_TS_PROC_CMDLINE: cmdline }));
+  assert.match(readEntries(sysroot)['ostree-1-testos.conf']!, /^options root=UUID=abc ro quiet ostree=\/ostree\/boot.1\/testos\/[0-9a-f]{64}\/0 extra$/m);
+});
