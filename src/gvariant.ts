@@ -458,7 +458,10 @@ function printNode(t: TypeNode, v: unknown, annotate: boolean): string {
         return '[' + [...b].map((c, i) => (i === 0 && annotate ? 'byte ' : '') + '0x' + c.toString(16).padStart(2, '0')).join(', ') + ']';
       }
       const arr = v as unknown[];
-      if (arr.length === 0) return annotate ? `@${typeString(t)} []` : '[]';
+      if (arr.length === 0) {
+        const empty = t.elem.kind === 'tuple' && t.elem.dict ? '{}' : '[]';
+        return annotate ? `@${typeString(t)} ${empty}` : empty;
+      }
       if (t.elem.kind === 'tuple' && t.elem.dict) {
         const e = t.elem;
         return '{' + arr.map((kv, i) => {

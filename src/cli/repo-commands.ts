@@ -428,7 +428,7 @@ function rawCommit(csum: string, c: CommitObject): string {
   return `commit ${csum}\n` + printVariant('(a{sv}aya(say)sstayay)', [
     c.metadata, c.parent ? Buffer.from(c.parent, 'hex') : Buffer.alloc(0), c.related, c.subject, c.body, c.timestamp,
     Buffer.from(c.rootTree, 'hex'), Buffer.from(c.rootMeta, 'hex'),
-  ]) + '\n';
+  ], true) + '\n';
 }
 
 /** A small subset of GVariant text: 'string', "string", true/false, integers (int32), uint32 N, uint64 N, int64 N. */

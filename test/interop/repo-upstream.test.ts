@@ -127,7 +127,7 @@ for (const mode of ['bare-user', 'bare-user-only', 'archive', ...(isRoot ? ['bar
     fs.writeFileSync(path.join(src, 'new'), 'n');
     up('commit', `--repo=${d}/up`, '-b', 'main', `--tree=dir=${src}`, '-s', 'second', '--timestamp', '2021-06-02T00:00:00Z');
     for (const args of [['ls', '-R', 'main'], ['ls', '-RX', 'main'], ['ls', 'main', '/usr/bin', '/large'], ['ls', '-d', 'main', '/etc'], ['ls', '-C', 'main', '/etc/conf'],
-      ['log', 'main'], ['show', 'main^'], ['rev-parse', 'main^'], ['cat', 'main', '/etc/conf'], ['refs'], ['show', '--print-metadata-key=version', 'main^']]) {
+      ['log', 'main'], ['log', '--raw', 'main'], ['show', 'main^'], ['show', '--raw', 'main^'], ['rev-parse', 'main^'], ['cat', 'main', '/etc/conf'], ['refs'], ['show', '--print-metadata-key=version', 'main^']]) {
       assert.equal(ours(`--repo=${d}/up`, ...args), up(`--repo=${d}/up`, ...args), args.join(' '));
     }
     const flag = mode === 'bare' && isRoot ? [] : ['-U'];

@@ -99,4 +99,6 @@ test('text form matches GLib g_variant_print', () => {
   assert.equal(printVariant('as', ['main']), "['main']");
   assert.equal(printVariant('(sb)', ['a', true]), "('a', true)");
   assert.equal(printVariant('ms', null), 'nothing');
+  assert.equal(printVariant('a{sv}', []), '{}');
+  assert.equal(printVariant('(a{sv}as)', [[], []], true), '(@a{sv} {}, @as [])');
 });
