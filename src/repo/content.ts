@@ -309,7 +309,9 @@ export function contentDataStream(c: StoredContent): NodeJS.ReadableStream {
   }
   const raw = fs.createReadStream(c.objectPath, { start: c.dataOffset });
   if (!c.compressed) return raw;
-  return raw.pipe(zlib.createInflateRaw());
+  const inflate = zlib.createInflateRaw();
+  raw.on('error', (e) => inflate.destroy(e));
+  return raw.pipe(inflate);
 }
 
 

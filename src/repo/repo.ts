@@ -8,6 +8,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 
 import { Worker } from 'node:worker_threads';
+import { pipeline } from 'node:stream/promises';
 import * as libc from '../../native-bindings/libc.js';
 import { OstreeError, isErrno } from '../errors.js';
 import { KeyFile } from '../keyfile.js';
@@ -118,6 +119,14 @@ function modeFromConfig(v: string | undefined, where: string): RepoMode {
 export function parseRepoMode(v: string): RepoMode {
   if (['bare', 'bare-user', 'bare-user-only', 'archive', 'archive-z2'].includes(v)) return modeFromConfig(v, 'mode');
   throw new OstreeError('EINVAL', `invalid repository mode '${v}' (expected bare, bare-user, bare-user-only or archive)`);
+}
+
+/** Archive objects up to this size are inflated in memory during checkout; larger ones stream. */
+const INFLATE_INLINE_MAX = 8 * 1024 * 1024;
+
+interface CheckoutJob {
+  deferred: Array<() => Promise<void>>;
+  finalizers: Array<() => void>;
 }
 
 interface DirNode {
@@ -748,7 +757,9 @@ export class Repo {
       const f = dt.files.find((x) => x.name === name);
       if (f && i === sub.length - 1) {
         if (!options.union && fs.existsSync(dest)) throw new OstreeError('EEXIST', `checkout destination '${dest}' already exists`);
-        this.checkoutFile(f.checksum, dest, name, options);
+        const job: CheckoutJob = { deferred: [], finalizers: [] };
+        this.checkoutFile(f.checksum, dest, name, options, job);
+        for (const d of job.deferred) await d();
         return;
       }
       throw new OstreeError('ENOENT', `no such path '${options.subpath}' in commit ${csum}`);
@@ -762,7 +773,11 @@ export class Repo {
     } catch (e) {
       if (!isErrno(e, 'ENOENT')) throw e;
     }
-    this.checkoutDir(tree, meta, dest, exists, options);
+    const job: CheckoutJob = { deferred: [], finalizers: [] };
+    this.checkoutDir(tree, meta, dest, exists, options, job);
+    // Large compressed files stream after the walk; directory metadata (post-order) comes last.
+    for (const d of job.deferred) await d();
+    for (const f of job.finalizers) f();
   }
 
   private canHardlink(o: CheckoutOptions): boolean {
@@ -775,7 +790,7 @@ export class Repo {
     }
   }
 
-  private checkoutDir(tree: string, meta: string, dest: string, exists: boolean, o: CheckoutOptions): void {
+  private checkoutDir(tree: string, meta: string, dest: string, exists: boolean, o: CheckoutOptions, job: CheckoutJob): void {
     const dm = this.loadDirMetaSync(meta);
     const dt = this.loadDirTreeSync(tree);
     if (!exists) fs.mkdirSync(dest, { mode: 0o700 });
@@ -790,7 +805,7 @@ export class Repo {
         fs.rmSync(path.join(dest, f.name.slice('.wh.'.length)), { recursive: true, force: true });
         continue;
       }
-      this.checkoutFile(f.checksum, path.join(dest, f.name), f.name, o);
+      this.checkoutFile(f.checksum, path.join(dest, f.name), f.name, o, job);
     }
     for (const d of dt.dirs) {
       const p = path.join(dest, d.name);
@@ -800,18 +815,20 @@ export class Repo {
         if (st?.isDirectory()) sub = true;
         else if (st) fs.rmSync(p, { force: true });
       }
-      this.checkoutDir(d.treeChecksum, d.metaChecksum, p, sub, o);
+      this.checkoutDir(d.treeChecksum, d.metaChecksum, p, sub, o, job);
     }
     // Directory metadata last, so read-only directories can be populated first.
-    if (!o.userMode) {
-      fs.lchownSync(dest, dm.uid, dm.gid);
-      if (!this.noXattrs) for (const [n, v] of dm.xattrs) libc.lsetxattr(dest, n, v);
-    }
-    fs.chmodSync(dest, o.userMode ? dm.mode & 0o1777 : dm.mode & 0o7777);
-    fs.utimesSync(dest, 0, 0); // as upstream: checked-out directories get mtime 0
+    job.finalizers.push(() => {
+      if (!o.userMode) {
+        fs.lchownSync(dest, dm.uid, dm.gid);
+        if (!this.noXattrs) for (const [n, v] of dm.xattrs) libc.lsetxattr(dest, n, v);
+      }
+      fs.chmodSync(dest, o.userMode ? dm.mode & 0o1777 : dm.mode & 0o7777);
+      fs.utimesSync(dest, 0, 0); // as upstream: checked-out directories get mtime 0
+    });
   }
 
-  private checkoutFile(checksum: string, dst: string, name: string, o: CheckoutOptions): void {
+  private checkoutFile(checksum: string, dst: string, name: string, o: CheckoutOptions, job: CheckoutJob): void {
     // bare-user stores symlinks as regular files: those are always created from the header.
     const hardlinkable = this.canHardlink(o) && !(this.mode === 'bare-user' && isSymlinkMode(this.readFileHeaderSync(checksum).header.mode));
     if (hardlinkable) {
@@ -831,6 +848,19 @@ export class Repo {
     const h = c.header;
     const target = o.union && fs.existsSync(dst) ? `${dst}.ostree-tmp-${process.pid}` : dst;
     if (o.union && target !== dst) fs.rmSync(target, { force: true });
+    if (c.compressed && c.size > INFLATE_INLINE_MAX && !isSymlinkMode(h.mode)) {
+      job.deferred.push(async () => {
+        try {
+          await pipeline(contentDataStream(c) as NodeJS.ReadableStream, fs.createWriteStream(target, { flags: 'wx', mode: 0o600 }));
+          this.applyFileMeta(target, h, o);
+          if (target !== dst) fs.renameSync(target, dst);
+        } catch (e) {
+          if (target !== dst) fs.rmSync(target, { force: true });
+          throw e;
+        }
+      });
+      return;
+    }
     try {
       if (isSymlinkMode(h.mode)) {
         fs.symlinkSync(h.symlinkTarget, target);
@@ -840,25 +870,30 @@ export class Repo {
         }
       } else {
         if (c.compressed) {
-          // Small objects inflate in memory; large ones stream through a temporary file loop.
+          // Small objects inflate in memory; large ones were deferred to a streaming pass above.
           fs.writeFileSync(target, readContentDataSync(c), { mode: 0o600, flag: 'wx' });
         } else {
           fs.copyFileSync(c.objectPath, target, fs.constants.COPYFILE_EXCL);
           fs.chmodSync(target, 0o600);
         }
-        if (!o.userMode) {
-          fs.lchownSync(target, h.uid, h.gid);
-          if (!this.noXattrs) for (const [n, v] of h.xattrs) libc.lsetxattr(target, n, v);
-          fs.chmodSync(target, h.mode & 0o7777);
-        } else {
-          fs.chmodSync(target, h.mode & 0o1777);
-        }
-        // Copies keep the current mtime, as upstream (hardlinks share the objects' mtime 0).
+        this.applyFileMeta(target, h, o);
       }
       if (target !== dst) fs.renameSync(target, dst);
     } catch (e) {
       if (target !== dst) fs.rmSync(target, { force: true });
       throw e;
+    }
+  }
+
+  /** Owner, xattrs and mode of a copied regular file. Copies keep the current mtime, as upstream
+   *  (hardlinks share the objects' mtime 0). */
+  private applyFileMeta(target: string, h: FileHeader, o: CheckoutOptions): void {
+    if (!o.userMode) {
+      fs.lchownSync(target, h.uid, h.gid);
+      if (!this.noXattrs) for (const [n, v] of h.xattrs) libc.lsetxattr(target, n, v);
+      fs.chmodSync(target, h.mode & 0o7777);
+    } else {
+      fs.chmodSync(target, h.mode & 0o1777);
     }
   }
 

@@ -177,3 +177,21 @@ test('a corrupted dirtree is reported as ECORRUPT naming the object', async () =
   fs.writeFileSync(p, Buffer.from([1, 2, 3, 4, 5]));
   await assert.rejects(r.checkout('x', path.join(d, 'co')), isErr('ECORRUPT', new RegExp(`dirtree ${tree}`)));
 });
+
+test('archive: large files stream through commit and checkout (content identical, read-only dirs populated)', async () => {
+  const d = tmp();
+  const src = path.join(d, 'src'); fs.mkdirSync(path.join(src, 'ro'), { recursive: true });
+  const big = Buffer.alloc(12 * 1024 * 1024 + 5);
+  for (let i = 0; i < big.length; i += 4096) big.writeUInt32LE(i * 2654435761 >>> 0, i);
+  fs.writeFileSync(path.join(src, 'ro/big'), big);
+  fs.chmodSync(path.join(src, 'ro'), 0o555);
+  const r = await Repo.create(path.join(d, 'repo'), 'archive');
+  await r.commitTree(src, { branch: 'main', workers: 2 });
+  const co = path.join(d, 'co');
+  await r.checkout('main', co, { userMode: true });
+  assert.ok(fs.readFileSync(path.join(co, 'ro/big')).equals(big));
+  assert.equal(fs.statSync(path.join(co, 'ro')).mode & 0o777, 0o555);
+  const single = path.join(d, 'single');
+  await r.checkout('main', single, { subpath: '/ro/big', userMode: true });
+  assert.ok(fs.readFileSync(single).equals(big));
+});
