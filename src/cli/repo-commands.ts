@@ -117,6 +117,7 @@ export function registerRepoCommands(program: Command): void {
     .option('--orphan', 'Create a commit without writing a ref')
     .option('--tree <spec>', 'dir=PATH (only dir= is supported)', collect, [])
     .option('--add-metadata-string <kv>', 'Add a key/value pair to metadata', collect, [])
+    .option('--add-detached-metadata-string <kv>', 'Add a key/value pair to detached metadata', collect, [])
     .option('--add-metadata <kv>', 'Add a key/value pair (value in GVariant text: strings, true/false, integers)', collect, [])
     .option('--timestamp <time>', 'Override the timestamp of the commit')
     .option('--parent <rev>', "Parent commit checksum, or 'none'")
@@ -132,17 +133,19 @@ export function registerRepoCommands(program: Command): void {
     .option('--disable-fsync', 'Do not sync the repo filesystem')
     .action(async (dirArg: string | undefined, opts: {
       subject?: string; body?: string; bodyFile?: string; branch?: string; orphan?: boolean; tree: string[];
-      addMetadataString: string[]; addMetadata: string[]; timestamp?: string; parent?: string; xattrs: boolean;
+      addMetadataString: string[]; addMetadata: string[]; addDetachedMetadataString: string[]; timestamp?: string; parent?: string; xattrs: boolean;
       ownerUid?: string; ownerGid?: string; bootable?: boolean; bindings: boolean; fsync?: string; disableFsync?: boolean;
       canonicalPermissions?: boolean; skipIfUnchanged?: boolean; consume?: boolean;
     }, cmd: Command) => {
       const r = await openRepo(cmd);
       if (!opts.branch && !opts.orphan) throw new OstreeError('EINVAL', 'A branch must be specified with --branch, or use --orphan');
       let dir = dirArg;
+      let refTree: string | undefined;
       for (const t of opts.tree) {
-        if (!t.startsWith('dir=')) throw new OstreeError('EINVAL', `unsupported --tree '${t}' (only dir=PATH)`);
-        if (dir !== undefined) throw new OstreeError('EINVAL', 'only one tree can be committed');
-        dir = t.slice(4);
+        if (dir !== undefined || refTree !== undefined) throw new OstreeError('EINVAL', 'only one --tree can be committed');
+        if (t.startsWith('dir=')) dir = t.slice(4);
+        else if (t.startsWith('ref=')) refTree = t.slice(4);
+        else throw new OstreeError('EINVAL', `unsupported --tree '${t}' (dir=PATH or ref=REV)`);
       }
       dir ??= process.cwd();
       const metadata: Array<[string, Variant]> = [];
@@ -159,7 +162,13 @@ export function registerRepoCommands(program: Command): void {
       let body = opts.body;
       if (opts.bodyFile) body = (await import('node:fs')).readFileSync(opts.bodyFile, 'utf8');
       if (opts.disableFsync || opts.fsync === 'false') r.config.set('core', 'fsync', 'false');
-      const csum = await r.commitTree(dir, {
+      const detachedMetadata: Array<[string, Variant]> = [];
+      for (const kv of opts.addDetachedMetadataString) {
+        const i = kv.indexOf('=');
+        if (i < 0) throw new OstreeError('EINVAL', `Missing '=' in KEY=VALUE metadata '${kv}'`);
+        detachedMetadata.push([kv.slice(0, i), new Variant('s', kv.slice(i + 1))]);
+      }
+      const commitOpts = {
         ...(opts.branch && !opts.orphan ? { branch: opts.branch } : {}),
         subject: opts.subject ?? '',
         body: body ?? '',
@@ -173,7 +182,16 @@ export function registerRepoCommands(program: Command): void {
         bindings: opts.bindings,
         canonicalPermissions: opts.canonicalPermissions === true,
         skipIfUnchanged: opts.skipIfUnchanged === true,
-      });
+        detachedMetadata,
+      };
+      let csum: string;
+      if (refTree !== undefined) {
+        if (opts.bootable) throw new OstreeError('EINVAL', '--bootable is not supported with --tree=ref=');
+        const base = await r.loadCommit(await r.resolveRev(refTree));
+        csum = await r.writeCommit(base.rootTree, base.rootMeta, commitOpts);
+      } else {
+        csum = await r.commitTree(dir, commitOpts);
+      }
       if (opts.consume) (await import('node:fs')).rmSync(dir, { recursive: true, force: true });
       out(csum + '\n');
     });

@@ -16,7 +16,7 @@ import { Variant } from '../gvariant.js';
 import { glibDictOrder } from './ghash-order.js';
 import {
   S_IFCHR, S_IFDIR, S_IFLNK, S_IFMT, S_IFREG, isSymlinkMode, objectExtension,
-  parseCommit, parseCommitMeta, parseDirMeta, parseDirTree, serializeCommit, serializeDirMeta,
+  parseCommit, parseCommitMeta, parseDirMeta, parseDirTree, serializeCommit, serializeCommitMeta, serializeDirMeta,
   serializeDirTree, sha256hex, sortXattrs, validateChecksum, commitMetadataString,
   type CommitObject, type DirMeta, type DirTree, type FileHeader, type ObjectType,
 } from './objects.js';
@@ -65,6 +65,8 @@ export interface CommitTreeOptions {
   bootable?: boolean;
   /** `--canonical-permissions`: uid/gid 0, permissions masked with 0755, no xattrs. */
   canonicalPermissions?: boolean;
+  /** Detached metadata (`.commitmeta`, not part of the checksum), e.g. `--add-detached-metadata-string`. */
+  detachedMetadata?: Array<[string, Variant]>;
   /** `--skip-if-unchanged`: if the tree equals the parent's, write nothing and return the parent. */
   skipIfUnchanged?: boolean;
   /** Number of worker threads for content writes (default: min(4, CPUs)). */
@@ -629,13 +631,28 @@ export class Repo {
       };
       const rootRes = writeTree(root);
 
-      // 4. The commit object.
+      return this.writeCommit(rootRes.tree, rootRes.meta, options, options.bootable ? findKernelVersion(dir) : undefined);
+    });
+  }
+
+  /**
+   * Write a commit object for an already stored root (dirtree + dirmeta) and update the
+   * branch: the second half of commitTree, also used for `commit --tree=ref=REV`.
+   * `kernelVersion` is required with `bootable`.
+   */
+  async writeCommit(rootTree: string, rootMeta: string, options: CommitTreeOptions = {}, kernelVersion?: string): Promise<string> {
+    if (options.branch !== undefined) parseRefspec(options.branch);
+    return this.withLock(false, async () => {
+      if (!this.hasObjectSync(rootTree, 'dirtree') || !this.hasObjectSync(rootMeta, 'dirmeta')) {
+        throw new OstreeError('ENOENT', `root ${rootTree}.dirtree / ${rootMeta}.dirmeta not found in repository`);
+      }
       let parent: string | null;
       if (options.parent !== undefined) parent = options.parent === null ? null : (await this.resolveRev(options.parent));
       else parent = options.branch !== undefined ? await this.resolveRevOptional(options.branch) : null;
       let metadata = [...(options.metadata ?? [])];
       if (options.bootable) {
-        metadata.push(['ostree.linux', new Variant('s', findKernelVersion(dir))]);
+        if (kernelVersion === undefined) throw new OstreeError('EINVAL', 'bootable commits need the kernel version');
+        metadata.push(['ostree.linux', new Variant('s', kernelVersion)]);
         metadata.push(['ostree.bootable', new Variant('b', true)]);
         metadata = glibDictOrder(metadata);
       }
@@ -644,7 +661,7 @@ export class Repo {
       }
       if (options.skipIfUnchanged && parent !== null && this.hasObjectSync(parent, 'commit')) {
         const pc = this.loadCommitSync(parent);
-        if (pc.rootTree === rootRes.tree && pc.rootMeta === rootRes.meta) return parent;
+        if (pc.rootTree === rootTree && pc.rootMeta === rootMeta) return parent;
       }
       const commit: CommitObject = {
         metadata,
@@ -653,14 +670,27 @@ export class Repo {
         subject: options.subject ?? '',
         body: options.body ?? '',
         timestamp: options.timestamp ?? BigInt(Math.floor(Date.now() / 1000)),
-        rootTree: rootRes.tree,
-        rootMeta: rootRes.meta,
+        rootTree,
+        rootMeta,
       };
       const csum = this.writeMetadataObjectSync('commit', serializeCommit(commit));
+      if (options.detachedMetadata && options.detachedMetadata.length > 0) {
+        this.writeCommitDetachedMetadataSync(csum, options.detachedMetadata);
+      }
       this.syncRepo();
       if (options.branch !== undefined) await this.setRef(options.branch, csum);
       return csum;
     });
+  }
+
+  /** Replace (or with null/[] remove) a commit's detached metadata (`.commitmeta`), crash-safely. */
+  writeCommitDetachedMetadataSync(checksum: string, metadata: Array<[string, Variant]> | null): void {
+    const final = this.objectPath(checksum, 'commitmeta');
+    if (metadata === null || metadata.length === 0) { fs.rmSync(final, { force: true }); return; }
+    const tmp = tmpName(this.path, 'meta');
+    fs.writeFileSync(tmp, serializeCommitMeta(metadata), { mode: 0o644, flag: 'wx' });
+    fs.mkdirSync(path.dirname(final), { recursive: true });
+    fs.renameSync(tmp, final);
   }
 
   /** Remove temporary files left in REPO/tmp by our processes that died (crash, SIGKILL). */

@@ -192,3 +192,19 @@ test('commit --canonical-permissions, --skip-if-unchanged, --consume and core.di
   ours('commit', `--repo=${d}/ours-archive`, '-b', 'c', '--consume', `--tree=dir=${copy}`);
   assert.equal(fs.existsSync(copy), false, '--consume removes the committed tree');
 });
+
+test('commit --tree=ref= and --add-detached-metadata-string match upstream byte for byte', () => {
+  const d = tmp();
+  const src = path.join(d, 'src'); fs.mkdirSync(src); makeTree(src);
+  const results: string[][] = [];
+  for (const [name, run] of [['up', up], ['ours', ours]] as const) {
+    const repo = `${d}/${name}`;
+    run('init', `--repo=${repo}`, '--mode=archive');
+    run('commit', `--repo=${repo}`, '-b', 'a', '--timestamp=2020-01-01T00:00:00Z', `--tree=dir=${src}`, '-s', 'one');
+    const c = run('commit', `--repo=${repo}`, '-b', 'b', '--timestamp=2020-01-01T00:00:00Z', '--tree=ref=a', '-s', 'two', '--add-detached-metadata-string', 'foo=bar').trim();
+    const meta = fs.readFileSync(`${repo}/objects/${c.slice(0, 2)}/${c.slice(2)}.commitmeta`).toString('hex');
+    results.push([c, meta, up('show', `--repo=${repo}`, '--print-detached-metadata-key=foo', 'b').trim()]);
+  }
+  assert.deepEqual(results[1], results[0]);
+  assert.equal(results[0]![2], "'bar'");
+});
