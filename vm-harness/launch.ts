@@ -216,7 +216,7 @@ async function bootVirtInstall(o: BootOptions): Promise<BootResult> {
   ];
   for (const d of o.extraDisks ?? []) args.push('--disk', `path=${d},format=raw,bus=virtio`);
   if (o.kernel) {
-    args.push('--boot', `kernel=${o.kernel}${o.initrd ? `,initrd=${o.initrd}` : ''}${o.append ? `,kernel_args=${o.append}` : ''}`);
+    args.push('--boot', `kernel=${o.kernel}${o.initrd ? `,initrd=${o.initrd}` : ''}${o.append ? `,kernel_args="${o.append}"` : ''}`);
   }
   (o.fwCfg ?? []).forEach((f, i) => args.push('--sysinfo', `type=fwcfg,entry${i}.name=${f.name},entry${i}.file=${f.file}`));
   log(`${o.name}: virt-install ${args.join(' ')}`);
