@@ -237,10 +237,18 @@ export function registerRepoCommands(program: Command): void {
 
   program.command('rev-parse')
     .description('Output the target of a rev')
-    .argument('<rev>')
-    .option('--single', 'Accept only a full checksum')
-    .action(async (rev: string, _opts: unknown, cmd: Command) => {
+    .argument('[rev]')
+    .option('--single', 'If the repository has exactly one commit, print it; anything else is an error')
+    .action(async (rev: string | undefined, opts: { single?: boolean }, cmd: Command) => {
       const r = await openRepo(cmd);
+      if (opts.single) {
+        if (rev !== undefined) throw new OstreeError('EINVAL', '--single takes no REV argument');
+        const commits = [...(await r.listObjects())].filter((o) => o.endsWith('.commit')).map((o) => o.slice(0, 64));
+        if (commits.length !== 1) throw new OstreeError('EINVAL', `Repository has ${commits.length} commits, expected exactly one`);
+        out(commits[0] + '\n');
+        return;
+      }
+      if (rev === undefined) throw new OstreeError('EINVAL', 'A REV argument is required');
       out((await r.resolveRev(rev)) + '\n');
     });
 
@@ -380,14 +388,23 @@ export function registerRepoCommands(program: Command): void {
     .option('--force-copy', 'Never hardlink (but may reflink if available)')
     .option('--subpath <path>', 'Checkout sub-directory PATH')
     .option('--union', 'Keep existing directories, overwrite existing files')
+    .option('--union-add', 'Keep existing directories and files, only add new ones')
+    .option('--allow-noent', 'Do nothing if the specified path does not exist')
     .option('--whiteouts', 'Process .wh. (Docker-style) whiteout entries')
     .option('--process-passthrough-whiteouts', 'Enable overlayfs whiteout extraction into char 0:0 devices')
     .action(async (rev: string, dest: string | undefined, opts: {
       userMode?: boolean; requireHardlinks?: boolean; forceCopy?: boolean; subpath?: string; union?: boolean;
-      whiteouts?: boolean; processPassthroughWhiteouts?: boolean;
+      whiteouts?: boolean; processPassthroughWhiteouts?: boolean; unionAdd?: boolean; allowNoent?: boolean;
     }, cmd: Command) => {
       const r = await openRepo(cmd);
+      if (opts.allowNoent && opts.subpath !== undefined) {
+        try { r.lookupPathSync(await r.resolveRev(rev), opts.subpath); } catch (e) {
+          if (e instanceof OstreeError && e.code === 'ENOENT') return;
+          throw e;
+        }
+      }
       await r.checkout(rev, dest ?? rev, {
+        unionAdd: opts.unionAdd === true,
         userMode: opts.userMode === true,
         hardlink: opts.requireHardlinks === true,
         forceCopy: opts.forceCopy === true,

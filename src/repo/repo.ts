@@ -39,6 +39,8 @@ export interface CheckoutOptions {
   subpath?: string;
   /** Allow an existing destination and overwrite files in it. */
   union?: boolean;
+  /** Allow an existing destination; keep files that already exist (`--union-add`). */
+  unionAdd?: boolean;
   /** Overlayfs passthrough whiteouts: `.ostree-wh.NAME` becomes a 0:0 char device NAME. */
   whiteouts?: boolean;
   /** Docker-style whiteouts (CLI `--whiteouts`): `.wh.NAME` deletes NAME. */
@@ -772,7 +774,8 @@ export class Repo {
   // Checkout
 
   /** Check out `commit` (any rev) into `destination` (must not exist unless `union`). */
-  async checkout(commit: string, destination: string, options: CheckoutOptions = {}): Promise<void> {
+  async checkout(commit: string, destination: string, opts: CheckoutOptions = {}): Promise<void> {
+    const options: CheckoutOptions = opts.unionAdd ? { ...opts, union: true } : opts;
     const csum = await this.resolveRev(commit);
     const c = this.loadCommitSync(csum);
     let tree = c.rootTree;
@@ -859,6 +862,7 @@ export class Repo {
   }
 
   private checkoutFile(checksum: string, dst: string, name: string, o: CheckoutOptions, job: CheckoutJob): void {
+    if (o.unionAdd && fs.lstatSync(dst, { throwIfNoEntry: false })) return;
     // bare-user stores symlinks as regular files: those are always created from the header.
     const hardlinkable = this.canHardlink(o) && !(this.mode === 'bare-user' && isSymlinkMode(this.readFileHeaderSync(checksum).header.mode));
     if (hardlinkable) {

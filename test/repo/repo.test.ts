@@ -195,3 +195,17 @@ test('archive: large files stream through commit and checkout (content identical
   await r.checkout('main', single, { subpath: '/ro/big', userMode: true });
   assert.ok(fs.readFileSync(single).equals(big));
 });
+
+test('checkout unionAdd keeps existing files, union replaces them', async () => {
+  const d = tmp();
+  const src = path.join(d, 'src'); fs.mkdirSync(src); fs.writeFileSync(path.join(src, 'a'), 'hello');
+  const r = await Repo.create(path.join(d, 'repo'), 'archive');
+  await r.commitTree(src, { branch: 'm' });
+  const co = path.join(d, 'co');
+  fs.mkdirSync(co);
+  fs.writeFileSync(path.join(co, 'a'), 'mine');
+  await r.checkout('m', co, { unionAdd: true, userMode: true });
+  assert.equal(fs.readFileSync(path.join(co, 'a'), 'utf8'), 'mine');
+  await r.checkout('m', co, { union: true, userMode: true });
+  assert.equal(fs.readFileSync(path.join(co, 'a'), 'utf8'), 'hello');
+});
