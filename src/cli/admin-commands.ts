@@ -8,12 +8,12 @@
 import * as fs from 'node:fs';
 import { Command, Option } from 'commander';
 import { OstreeError } from '../errors.js';
-import { Sysroot } from '../sysroot/sysroot.js';
-import {
-  adminDeploy, bootComplete, configDiff, finalizeStaged, initFs, kargsEditInPlace, osInit, parseIndex,
-  rollback, setOrigin, setPinned, switchRef, undeploy, unlock, upgrade,
-} from '../sysroot/deploy.js';
-import { statusJson, statusText } from '../sysroot/status.js';
+import type { Sysroot } from '../sysroot/sysroot.js';
+
+// The library is loaded by the verb that needs it (dynamic import), so a command only pays
+// for the modules it runs: `admin status` must start about as fast as Node itself.
+const sysrootLib = (): Promise<typeof import('../sysroot/sysroot.js')> => import('../sysroot/sysroot.js');
+const deployLib = (): Promise<typeof import('../sysroot/deploy.js')> => import('../sysroot/deploy.js');
 
 const print = (m: string): void => { process.stdout.write(m.endsWith('\n') ? m : m + '\n'); };
 
@@ -28,6 +28,7 @@ function sysrootPath(opts: SysrootOpts, cmd?: Command): string {
 
 /** Open + (lock) + load the sysroot, run fn, release the lock. */
 async function withSysroot<T>(opts: SysrootOpts, cmd: Command, locked: boolean, fn: (s: Sysroot) => Promise<T>): Promise<T> {
+  const { Sysroot } = await sysrootLib();
   const s = await Sysroot.open(sysrootPath(opts, cmd));
   if (locked) {
     if (!fs.existsSync(s.abs('ostree'))) {
@@ -54,6 +55,7 @@ export function registerAdminCommands(program: Command): void {
     .option('--print-current-dir', 'Print the current deployment directory')
     .action(async (opts: SysrootOpts & { printCurrentDir?: boolean }, cmd: Command) => {
       if (opts.printCurrentDir) {
+        const { Sysroot } = await sysrootLib();
         const s = await Sysroot.open(sysrootPath(opts));
         await s.load();
         const d = s.deployments[0];
@@ -68,14 +70,14 @@ export function registerAdminCommands(program: Command): void {
     .argument('<path>')
     .option('--modern', 'Only create /boot and /ostree')
     .action(async (p: string, opts: { modern?: boolean }) => {
-      await initFs(p, { modern: !!opts.modern });
+      await (await deployLib()).initFs(p, { modern: !!opts.modern });
     });
 
   for (const name of ['os-init', 'stateroot-init']) {
     verb(admin, name, 'Initialize empty state for given operating system')
       .argument('<osname>')
       .action(async (osname: string, opts: SysrootOpts, cmd: Command) => {
-        await osInit(sysrootPath(opts, cmd), osname, print);
+        await (await deployLib()).osInit(sysrootPath(opts, cmd), osname, print);
       });
   }
 
@@ -99,7 +101,7 @@ export function registerAdminCommands(program: Command): void {
     .option('--karg-delete <name=value>', 'Delete kernel argument if exists', collect, [])
     .action(async (refspec: string, o: Record<string, unknown>, cmd: Command) => {
       await withSysroot(o as SysrootOpts, cmd, true, async (s) => {
-        await adminDeploy(s, refspec, {
+        await (await deployLib()).adminDeploy(s, refspec, {
           stateroot: (o['os'] ?? o['stateroot']) as string | undefined,
           originFile: o['originFile'] as string | undefined,
           noPrune: o['prune'] === false,
@@ -117,16 +119,14 @@ export function registerAdminCommands(program: Command): void {
     .option('--json', 'Output JSON (schema: docs/status-json.md)')
     .option('-v, --verify', 'Print the commit verification status (not supported: no GPG)')
     .action(async (o: SysrootOpts & { json?: boolean }, cmd: Command) => {
-      await withSysroot(o, cmd, false, async (s) => {
-        if (o.json) print(JSON.stringify(await statusJson(s), null, 2));
-        else process.stdout.write(await statusText(s));
-      });
+      const { adminStatus } = await import('./admin-status.js');
+      await adminStatus({ sysroot: sysrootPath(o, cmd), json: !!o.json });
     });
 
   verb(admin, 'undeploy', 'Delete deployment INDEX')
     .argument('<index>')
     .action(async (index: string, o: SysrootOpts, cmd: Command) => {
-      await withSysroot(o, cmd, true, async (s) => { await undeploy(s, atoi(index), print); });
+      await withSysroot(o, cmd, true, async (s) => { await (await deployLib()).undeploy(s, atoi(index), print); });
     });
 
   verb(admin, 'cleanup', 'Delete untagged deployments and repository objects')
@@ -139,7 +139,7 @@ export function registerAdminCommands(program: Command): void {
     .option('-u, --unpin', 'Unset pin')
     .action(async (indexes: string[], o: SysrootOpts & { unpin?: boolean }, cmd: Command) => {
       await withSysroot(o, cmd, true, async (s) => {
-        for (const i of indexes) await setPinned(s, parseIndex(i), !o.unpin, print);
+        for (const i of indexes) await (await deployLib()).setPinned(s, (await deployLib()).parseIndex(i), !o.unpin, print);
       });
     });
 
@@ -149,7 +149,7 @@ export function registerAdminCommands(program: Command): void {
     .option('--index <index>', 'Operate on the deployment INDEX, starting from zero')
     .action(async (remote: string, url: string, branch: string | undefined, o: SysrootOpts & { set: string[]; index?: string }, cmd: Command) => {
       await withSysroot(o, cmd, true, async (s) => {
-        await setOrigin(s, remote, url, branch, { set: o.set, ...(o.index !== undefined ? { index: parseIndex(o.index) } : {}) });
+        await (await deployLib()).setOrigin(s, remote, url, branch, { set: o.set, ...(o.index !== undefined ? { index: (await deployLib()).parseIndex(o.index) } : {}) });
       });
     });
 
@@ -165,7 +165,7 @@ export function registerAdminCommands(program: Command): void {
     .action(async (o: SysrootOpts & { os?: string; pull?: boolean; overrideCommit?: string; allowDowngrade?: boolean; stage?: boolean; deployOnly?: boolean; pullOnly?: boolean; reboot?: boolean }, cmd: Command) => {
       if (o.pullOnly || o.reboot) throw new OstreeError('EINVAL', '--pull-only and --reboot are not supported by this implementation');
       await withSysroot(o, cmd, true, async (s) => {
-        await upgrade(s, {
+        await (await deployLib()).upgrade(s, {
           ...(o.os ? { stateroot: o.os } : {}), pull: !!o.pull && !o.deployOnly,
           ...(o.overrideCommit ? { overrideCommit: o.overrideCommit } : {}),
           allowDowngrade: !!o.allowDowngrade, stage: !!o.stage, log: print,
@@ -182,13 +182,13 @@ export function registerAdminCommands(program: Command): void {
     .action(async (ref: string, o: SysrootOpts & { os?: string; pull?: boolean; stage?: boolean; reboot?: boolean }, cmd: Command) => {
       if (o.reboot) throw new OstreeError('EINVAL', '--reboot is not supported by this implementation');
       await withSysroot(o, cmd, true, async (s) => {
-        await switchRef(s, ref, { ...(o.os ? { stateroot: o.os } : {}), pull: !!o.pull, stage: !!o.stage, log: print });
+        await (await deployLib()).switchRef(s, ref, { ...(o.os ? { stateroot: o.os } : {}), pull: !!o.pull, stage: !!o.stage, log: print });
       });
     });
 
   verb(admin, 'rollback', 'Make the rollback deployment the default (like rpm-ostree rollback)')
     .action(async (o: SysrootOpts, cmd: Command) => {
-      await withSysroot(o, cmd, true, async (s) => { await rollback(s, print); });
+      await withSysroot(o, cmd, true, async (s) => { await (await deployLib()).rollback(s, print); });
     });
 
   const kargs = admin.command('kargs').description('Change kernel arguments');
@@ -197,13 +197,13 @@ export function registerAdminCommands(program: Command): void {
     .option('--append-if-missing <name=value>', 'Append kernel arguments if they do not exist', collect, [])
     .action(async (o: SysrootOpts & { appendIfMissing: string[] }, cmd: Command) => {
       const path = o.sysroot ?? cmd.parent?.parent?.opts<SysrootOpts>().sysroot;
-      await withSysroot(path ? { sysroot: path } : {}, cmd, true, async (s) => { await kargsEditInPlace(s, o.appendIfMissing); });
+      await withSysroot(path ? { sysroot: path } : {}, cmd, true, async (s) => { await (await deployLib()).kargsEditInPlace(s, o.appendIfMissing); });
     });
 
   verb(admin, 'config-diff', 'Diff current /etc configuration versus default')
     .option('--os <osname>', 'Use a different operating system root than the current one')
     .action(async (o: SysrootOpts & { os?: string }, cmd: Command) => {
-      await withSysroot(o, cmd, false, async (s) => { process.stdout.write(await configDiff(s, o.os)); });
+      await withSysroot(o, cmd, false, async (s) => { process.stdout.write(await (await deployLib()).configDiff(s, o.os)); });
     });
 
   verb(admin, 'finalize-staged', 'Internal: finalize a staged deployment (run at shutdown)')
@@ -212,6 +212,7 @@ export function registerAdminCommands(program: Command): void {
       if (o.hold) {
         // Keep an fd on /boot so an automounted /boot stays mounted until we are stopped
         // (after finalize-staged ran, by unit ordering).
+        const { Sysroot } = await sysrootLib();
         const s = await Sysroot.open(sysrootPath(o, cmd));
         const fd = fs.openSync(s.abs('boot'), fs.constants.O_RDONLY | fs.constants.O_DIRECTORY);
         await new Promise<void>((resolve) => {
@@ -223,14 +224,15 @@ export function registerAdminCommands(program: Command): void {
         fs.closeSync(fd);
         return;
       }
+      const { Sysroot } = await sysrootLib();
       const s = await Sysroot.open(sysrootPath(o, cmd));
       if (!fs.existsSync(`${s.runDir}/ostree-booted`)) return;
-      await withSysroot(o, cmd, true, async (sr) => { await finalizeStaged(sr, print); });
+      await withSysroot(o, cmd, true, async (sr) => { await (await deployLib()).finalizeStaged(sr, print); });
     });
 
   verb(admin, 'boot-complete', 'Internal: report a failed finalization of the previous boot')
     .action(async (o: SysrootOpts, cmd: Command) => {
-      await withSysroot(o, cmd, true, async (s) => { bootComplete(s); });
+      await withSysroot(o, cmd, true, async (s) => { (await deployLib()).bootComplete(s); });
     });
 
   verb(admin, 'unlock', 'Make the current deployment mutable (as a hotfix or development)')
@@ -238,7 +240,7 @@ export function registerAdminCommands(program: Command): void {
     .option('--transient', 'Mount overlayfs read-only by default')
     .action(async (o: SysrootOpts & { hotfix?: boolean; transient?: boolean }, cmd: Command) => {
       if (o.hotfix && o.transient) throw new OstreeError('EINVAL', 'Cannot specify both --hotfix and --transient');
-      await withSysroot(o, cmd, true, async (s) => { await unlock(s, o.hotfix ? 'hotfix' : o.transient ? 'transient' : 'development', print); });
+      await withSysroot(o, cmd, true, async (s) => { await (await deployLib()).unlock(s, o.hotfix ? 'hotfix' : o.transient ? 'transient' : 'development', print); });
     });
 }
 

@@ -5,14 +5,32 @@
  */
 import { realpathSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
-import { Command, CommanderError } from 'commander';
+import type { Command } from 'commander';
 import { OstreeError } from '../errors.js';
-import { registerRepoCommands } from './repo-commands.js';
-import { registerAdminCommands } from './admin-commands.js';
 
 export const VERSION = '2022.7-ts.0.1.0';
 
-export function buildProgram(): Command {
+/**
+ * The verb of an argument vector: the first argument that is not a global option
+ * (`--repo PATH`, `--repo=PATH`, `--version`, `--help`), or null.
+ */
+export function verbOf(argv: readonly string[]): string | null {
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === '--repo') { i++; continue; }
+    if (a.startsWith('-')) continue;
+    return a;
+  }
+  return null;
+}
+
+/**
+ * The command tree.  Only the command groups `argv` can reach are registered (and so loaded):
+ * `ostree admin ...` never loads the repository verbs (start-up time of `admin status`).
+ * Without `argv` (or for help / unknown verbs) everything is registered.
+ */
+export async function buildProgram(argv?: readonly string[]): Promise<Command> {
+  const { Command } = await import('commander');
   const program = new Command('ostree');
   program
     .description('Manage OSTree repositories and deployments (TypeScript implementation)')
@@ -20,7 +38,12 @@ export function buildProgram(): Command {
     .option('--repo <path>', 'Path to OSTree repository (default: $OSTREE_REPO, else /ostree/repo)')
     .showHelpAfterError()
     .exitOverride();
-  registerRepoCommands(program);
+  const verb = argv ? verbOf(argv) : null;
+  if (verb !== 'admin') {
+    const { registerRepoCommands } = await import('./repo-commands.js');
+    registerRepoCommands(program);
+  }
+  const { registerAdminCommands } = await import('./admin-commands.js');
   registerAdminCommands(program);
   return program;
 }
@@ -32,11 +55,21 @@ export function repoPathFrom(cmd: Command): string {
 }
 
 export async function main(argv: string[]): Promise<number> {
-  const program = buildProgram();
   try {
+    // `admin status` in its plain forms skips commander (start-up time; see admin-status.ts).
+    if (argv[0] === 'admin' && argv.includes('status')) {
+      const { parsePlainStatus, adminStatus } = await import('./admin-status.js');
+      const plain = parsePlainStatus(argv.slice(1));
+      if (plain) {
+        await adminStatus(plain);
+        return process.exitCode === undefined ? 0 : Number(process.exitCode);
+      }
+    }
+    const program = await buildProgram(argv);
     await program.parseAsync(argv, { from: 'user' });
     return process.exitCode === undefined ? 0 : Number(process.exitCode);
   } catch (e) {
+    const { CommanderError } = await import('commander');
     if (e instanceof CommanderError) {
       // --help and --version end here with code 0; usage errors were already printed.
       return e.exitCode === 0 ? 0 : 1;

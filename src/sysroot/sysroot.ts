@@ -25,9 +25,9 @@ import { Origin } from './origin.js';
 import * as libc from '../../native-bindings/libc.js';
 import { BlsEntry, blsEntryFileName, readBlsEntries, parseOstreeBootlink } from './bls.js';
 import { KernelArgs } from './kargs.js';
-import { findKernel } from './kernel-layout.js';
-import { Repo, commitMetadataString } from '../repo/repo.js';
-import { selectBootloader, type Bootloader, type BootMenuEntry } from './bootloader/index.js';
+import type { Repo } from '../repo/repo.js';
+import type { CommitObject } from '../repo/objects.js';
+import type { Bootloader, BootMenuEntry } from './bootloader/index.js';
 import {
   clearImmutable, copyTree, linkOrCopy, lstatOrNull, mkdirp, parseOsRelease, readTextOrNull,
   readlinkOrNull, rmrf, statOrNull, symlinkAtomic, touchNow, writeFileAtomic,
@@ -130,7 +130,7 @@ export class Sysroot {
   stagedLocked = false;
   loaded = false;
   private repoCache: Repo | null = null;
-  private versionCache = new Map<string, string | null>();
+  private commitCache = new Map<string, CommitObject | null>();
   private lockHandle: SysrootLock | null = null;
 
   private constructor(p: string) { this.path = path.resolve(p); }
@@ -148,37 +148,55 @@ export class Sysroot {
   get stagedLockedPath(): string { return path.join(runDir(), 'ostree/staged-deployment-locked'); }
 
   async repo(): Promise<Repo> {
-    if (!this.repoCache) this.repoCache = await Repo.open(this.abs('ostree/repo'));
+    if (!this.repoCache) {
+      // Loaded on demand: `admin status` never needs the repository engine.
+      const { Repo } = await import('../repo/repo.js');
+      this.repoCache = await Repo.open(this.abs('ostree/repo'));
+    }
     return this.repoCache;
   }
 
   /** Drop the cached repo (its config may have changed). */
-  invalidateRepo(): void { this.repoCache = null; }
+  invalidateRepo(): void { this.repoCache = null; this.commitCache.clear(); }
+
+  /**
+   * A commit object for the status/metadata queries, or null when it is not in the repo.
+   * Commit objects sit at `objects/XX/REST.commit` in every repo mode, so this reads and
+   * parses just that file (objects.ts) without opening the repository engine.
+   */
+  private async commitForMetadata(csum: string): Promise<CommitObject | null> {
+    const cached = this.commitCache.get(csum);
+    if (cached !== undefined) return cached;
+    if (!/^[0-9a-f]{64}$/.test(csum)) throw new OstreeError('EINVAL', `Invalid commit checksum '${csum}'`);
+    let c: CommitObject | null = null;
+    let data: Buffer | null = null;
+    try {
+      data = fs.readFileSync(this.abs(`ostree/repo/objects/${csum.slice(0, 2)}/${csum.slice(2)}.commit`));
+    } catch (e) {
+      if (!isErrno(e, 'ENOENT')) throw e;
+    }
+    if (data !== null) {
+      const { parseCommit } = await import('../repo/objects.js');
+      c = parseCommit(data, `commit ${csum}`);
+    }
+    this.commitCache.set(csum, c);
+    return c;
+  }
+
+  private async commitMetadata(csum: string, key: string): Promise<string | null> {
+    const c = await this.commitForMetadata(csum);
+    if (!c) return null;
+    const { commitMetadataString } = await import('../repo/objects.js');
+    return commitMetadataString(c, key) ?? null;
+  }
 
   /** The commit's `version` metadata (cached), null if none or the commit is missing. */
   async commitVersion(csum: string): Promise<string | null> {
-    if (this.versionCache.has(csum)) return this.versionCache.get(csum)!;
-    let v: string | null = null;
-    try {
-      const repo = await this.repo();
-      const c = await repo.loadCommit(csum);
-      v = commitMetadataString(c, 'version') ?? null;
-    } catch (e) {
-      if (!(e instanceof OstreeError && e.code === 'ENOENT')) throw e;
-    }
-    this.versionCache.set(csum, v);
-    return v;
+    return this.commitMetadata(csum, 'version');
   }
 
   async commitSourceTitle(csum: string): Promise<string | null> {
-    try {
-      const repo = await this.repo();
-      const c = await repo.loadCommit(csum);
-      return commitMetadataString(c, 'ostree.source-title') ?? null;
-    } catch (e) {
-      if (e instanceof OstreeError && e.code === 'ENOENT') return null;
-      throw e;
-    }
+    return this.commitMetadata(csum, 'ostree.source-title');
   }
 
   // -------------------------------------------------------------------------------------------
@@ -233,7 +251,7 @@ export class Sysroot {
   }
 
   /** Reload if anything changed (cheap enough to always reload). */
-  async reload(): Promise<void> { this.versionCache.clear(); await this.load(); }
+  async reload(): Promise<void> { this.commitCache.clear(); await this.load(); }
 
   private deploymentFromBootlink(ostreeArg: string, source: string): Deployment {
     const bl = parseOstreeBootlink(ostreeArg);
@@ -373,6 +391,7 @@ export class Sysroot {
   async bootloader(): Promise<Bootloader> {
     let config: KeyFile | undefined;
     try { config = (await this.repo()).config; } catch (e) { if (!(e instanceof OstreeError && e.code === 'ENOENT')) throw e; }
+    const { selectBootloader } = await import('./bootloader/index.js');
     return selectBootloader(this.path, config);
   }
 
@@ -546,6 +565,7 @@ export class Sysroot {
    */
   private async installDeploymentKernel(d: Deployment, bootversion: number, count: number, showStateroot: boolean): Promise<void> {
     const deployDir = this.deploymentDirectory(d);
+    const { findKernel } = await import('./kernel-layout.js');
     const k = await findKernel(deployDir, { noDtb: sysrootDebug('no-dtb') });
     if (k.bootcsum !== d.bootcsum) {
       throw new OstreeError('ECORRUPT', `Deployment ${d.name}: kernel checksum ${k.bootcsum} does not match its boot checksum ${d.bootcsum}`);
@@ -774,28 +794,33 @@ export function formatSize(n: number): string {
 }
 
 /**
- * The sysroot lock: exclusive flock on `ostree/lock` (created 0600).  If the previous holder
+ * The sysroot lock: exclusive OFD lock (fcntl F_OFD_SETLK; flock(2) fallback) on `ostree/lock` (created 0600).  If the previous holder
  * unlinked the file while we waited (st_nlink == 0), reopen and retry.  The holder unlinks
  * the file on release, as upstream does.
  */
 export class SysrootLock {
-  private constructor(private readonly lockPath: string, private fd: number) {}
+  private constructor(private readonly lockPath: string, private fd: number, private readonly kind: 'ofd' | 'flock') {}
 
+  /**
+   * As upstream (libglnx glnx_make_lock_file): an exclusive OFD lock on the whole of
+   * `ostree/lock` (flock(2) only where the kernel lacks OFD locks), so ours and upstream's
+   * `ostree admin` exclude each other.  Non-blocking attempts every 100 ms; `onWait` every 3 s.
+   */
   static async acquire(lockPath: string, options: { wait?: boolean; onWait?: () => void }): Promise<SysrootLock> {
     const wait = options.wait ?? true;
     let lastNotice = 0;
     for (;;) {
       const fd = fs.openSync(lockPath, fs.constants.O_CREAT | fs.constants.O_RDWR | fs.constants.O_NOFOLLOW, 0o600);
-      let got = false;
+      let kind: 'ofd' | 'flock' | null = null;
       try {
-        libc.flock(fd, libc.LOCK_EX | libc.LOCK_NB);
-        got = true;
+        kind = libc.lockFd(fd, { exclusive: true, wait: false });
       } catch (e) {
         if (!(isErrno(e, 'EWOULDBLOCK') || isErrno(e, 'EAGAIN'))) { fs.closeSync(fd); throw e; }
       }
-      if (got) {
+      if (kind !== null) {
+        // The previous holder unlinked the file while we waited: lock the new one instead.
         if (fs.fstatSync(fd).nlink === 0) { fs.closeSync(fd); continue; }
-        return new SysrootLock(lockPath, fd);
+        return new SysrootLock(lockPath, fd, kind);
       }
       fs.closeSync(fd);
       if (!wait) throw new OstreeError('EBUSY', `The sysroot lock ${lockPath} is held by another process; try again when it finishes`);
@@ -807,8 +832,9 @@ export class SysrootLock {
 
   release(): void {
     if (this.fd < 0) return;
+    // Exclusive holder: unlink first (waiters see nlink 0 and retry), then unlock.
     try { fs.unlinkSync(this.lockPath); } catch { /* already gone */ }
-    try { libc.flock(this.fd, libc.LOCK_UN); } catch { /* closing drops it anyway */ }
+    try { libc.unlockFd(this.fd, this.kind); } catch { /* closing drops it anyway */ }
     fs.closeSync(this.fd);
     this.fd = -1;
   }

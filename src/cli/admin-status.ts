@@ -1,0 +1,46 @@
+/**
+ * `ostree admin status` without commander: the one admin verb run on every login and by
+ * monitoring, so main.ts dispatches the plain forms (`admin status [--json] [--sysroot P]`)
+ * here directly and Node only loads the modules the status needs (see main.ts `fastPath`).
+ * The commander definition in admin-commands.ts calls the same function.
+ */
+import type { Sysroot } from '../sysroot/sysroot.js';
+
+export interface AdminStatusOptions { sysroot?: string | undefined; json?: boolean | undefined }
+
+/** Sysroot path: --sysroot, else $OSTREE_SYSROOT, else `/`. */
+export function sysrootFrom(p: string | undefined): string {
+  return p ?? process.env['OSTREE_SYSROOT'] ?? '/';
+}
+
+export async function adminStatus(opts: AdminStatusOptions): Promise<void> {
+  const [{ Sysroot }, { statusJson, statusText }] = await Promise.all([
+    import('../sysroot/sysroot.js'), import('../sysroot/status.js'),
+  ]);
+  const s: Sysroot = await Sysroot.open(sysrootFrom(opts.sysroot));
+  await s.load();
+  const out = opts.json ? JSON.stringify(await statusJson(s), null, 2) + '\n' : await statusText(s);
+  process.stdout.write(out);
+}
+
+/**
+ * The arguments of a plain `admin status` (after `admin`): `status`, `--json`,
+ * `--sysroot=P` / `--sysroot P`, in any order (also `--sysroot` before `status`).  Anything
+ * else (help, -v, unknown options, `--`) returns null and goes through commander.
+ */
+export function parsePlainStatus(afterAdmin: readonly string[]): AdminStatusOptions | null {
+  const o: AdminStatusOptions = {};
+  let sawStatus = false;
+  for (let i = 0; i < afterAdmin.length; i++) {
+    const a = afterAdmin[i]!;
+    if (a === 'status' && !sawStatus) { sawStatus = true; continue; }
+    if (a === '--json' && sawStatus && !o.json) { o.json = true; continue; }
+    let value: string | undefined;
+    if (a.startsWith('--sysroot=')) value = a.slice('--sysroot='.length);
+    else if (a === '--sysroot' && i + 1 < afterAdmin.length) value = afterAdmin[++i]!;
+    else return null;
+    if (o.sysroot !== undefined) return null; // several: let commander decide which wins
+    o.sysroot = value;
+  }
+  return sawStatus ? o : null;
+}
