@@ -10,11 +10,14 @@
  *  3. `ostree admin rollback`, reboot: the old deployment is booted again
  *  4. the GRUB menu lists both deployments; choosing the second entry boots the other one
  *  5. a broken ostree= (and none at all): the console says what is wrong, the boot ends in time
+ *  6. the dracut module: an initramfs built by Debian's dracut with `--add ostree` boots the disk
+ * VM_SCENARIOS=0,1,... runs a subset.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { WORK_DIR, log, writeFile } from './common.js';
 import { BRANCH, OSNAME, ROOT_LABEL, UPDATE_LABEL, type BuiltImage } from './image.js';
+import { buildDracutInitramfs } from './dracut.js';
 import { boot, createOverlay, sections, type BootOptions, type BootResult } from './launch.js';
 
 const RUNS = path.join(WORK_DIR, 'runs');
@@ -196,6 +199,29 @@ export async function runScenarios(img: BuiltImage): Promise<number> {
       res.check('5-broken-ostree', `${name}: the console says what is wrong`, re.test(text), text.split('\n').filter((l) => l.includes('ostree')).slice(-8).join('\n'));
       res.check('5-broken-ostree', `${name}: the boot ends by itself (no hang) within the timeout`, !r.timedOut && r.bootedMs === null,
         `timed out: ${r.timedOut}, total ${(r.totalMs / 1000).toFixed(1)} s`);
+    }
+  }
+
+  // 6. The dracut module: the same OSTree disk booted with a dracut-built initramfs (--add ostree).
+  if (want('6')) {
+    let initrd: string | null = null;
+    try {
+      initrd = await buildDracutInitramfs();
+      res.check('6-dracut', 'dracut builds an initramfs with the ostree module (prepare-root + service wanted by initrd-root-fs.target)', true);
+    } catch (e) {
+      res.check('6-dracut', 'dracut builds an initramfs with the ostree module', false, String(e));
+    }
+    if (initrd) {
+      const entries = path.join(WORK_DIR, 'sysroot/boot/loader/entries');
+      const conf = fs.readdirSync(entries).filter((f) => f.endsWith('.conf')).sort().at(-1)!;
+      const options = /^options (.*)$/m.exec(fs.readFileSync(path.join(entries, conf), 'utf8'))![1]!;
+      const ov = await createOverlay(img.disk, path.join(RUNS, 'dracut.qcow2'));
+      const r = await runBoot(res, { name: 's6-dracut', disk: ov, kernel: img.kernel, initrd, append: options });
+      checkBooted(res, '6-dracut', r, img.commit1);
+      const usr = sec(r, 'findmnt-usr').text;
+      res.check('6-dracut', '/usr is mounted read-only', /^\/usr \S+ \S+ ro[,\s]/m.test(usr), usr);
+      res.check('6-dracut', 'ostree-prepare-root.service ran in the dracut initramfs', /OSTree Prepare OS\/|ostree-prepare-root: deployment:/.test(r.log),
+        r.log.split('\n').filter((l) => l.includes('ostree')).slice(0, 10).join('\n'));
     }
   }
 
