@@ -220,6 +220,66 @@ describe('flock', () => {
   });
 });
 
+describe('OFD locks (fcntl F_OFD_*)', () => {
+  it('exclusive excludes other open file descriptions; shared coexist; unlock; conversion', () => {
+    const f = path.join(dir, 'ofdlock');
+    fs.writeFileSync(f, '');
+    const fd1 = fs.openSync(f, 'r+');
+    const fd2 = fs.openSync(f, 'r+');
+    try {
+      assert.equal(L.ofdGetLock(fd2, true), null);
+      L.ofdLock(fd1, { exclusive: true });
+      assert.deepEqual(L.ofdGetLock(fd2, false), { type: L.F_WRLCK, pid: -1 }); // -1: an OFD lock
+      assert.throws(() => L.ofdLock(fd2, { exclusive: true }), (e) => assertNodeError(e, 'EWOULDBLOCK', 11, 'fcntl(F_OFD_SETLK)'));
+      assert.throws(() => L.ofdLock(fd2, { exclusive: false }), (e) => isErrno(e, 'EWOULDBLOCK'));
+      L.ofdLock(fd1, { exclusive: false });          // converted to shared
+      L.ofdLock(fd2, { exclusive: false });          // shared locks coexist
+      assert.throws(() => L.ofdLock(fd1, { exclusive: true }), (e) => isErrno(e, 'EWOULDBLOCK'));
+      L.ofdUnlock(fd2);
+      L.ofdLock(fd1, { exclusive: true });
+      L.ofdUnlock(fd1);
+      assert.equal(L.ofdGetLock(fd2, true), null);
+      L.ofdLock(fd2, { exclusive: true, wait: true }); // free: F_OFD_SETLKW returns at once
+    } finally {
+      fs.closeSync(fd1);
+      fs.closeSync(fd2);
+    }
+  });
+
+  it('closing the fd drops the lock; OFD and flock locks do not see each other (why upstream interop needs OFD)', () => {
+    const f = path.join(dir, 'ofdlock2');
+    fs.writeFileSync(f, '');
+    const fd1 = fs.openSync(f, 'r+');
+    let fd2 = fs.openSync(f, 'r+');
+    try {
+      L.ofdLock(fd1, { exclusive: true });
+      L.flock(fd2, L.LOCK_EX | L.LOCK_NB); // succeeds despite the OFD lock: separate lock families
+      fs.closeSync(fd1);
+      fd2 = (fs.closeSync(fd2), fs.openSync(f, 'r+'));
+      L.ofdLock(fd2, { exclusive: true });
+    } finally {
+      fs.closeSync(fd2);
+    }
+  });
+
+  it('lockFd/unlockFd take OFD locks; an exclusive lock needs a writable fd (EBADF)', () => {
+    const f = path.join(dir, 'ofdlock3');
+    fs.writeFileSync(f, '');
+    const ro = fs.openSync(f, 'r');
+    const rw = fs.openSync(f, 'r+');
+    try {
+      assert.throws(() => L.ofdLock(ro, { exclusive: true }), (e) => isErrno(e, 'EBADF'));
+      assert.equal(L.lockFd(rw, { exclusive: true }), 'ofd');
+      assert.throws(() => L.lockFd(ro, { exclusive: false }), (e) => isErrno(e, 'EWOULDBLOCK'));
+      L.unlockFd(rw, 'ofd');
+      assert.equal(L.lockFd(ro, { exclusive: false }), 'ofd');
+    } finally {
+      fs.closeSync(ro);
+      fs.closeSync(rw);
+    }
+  });
+});
+
 describe('mknod', () => {
   it('makedev matches glibc for small and large numbers', () => {
     assert.equal(L.makedev(0, 0), 0);
