@@ -113,13 +113,11 @@ export function getRemote(repo: Repo, name: string, opts: RemoteLookupOptions = 
 /** `ostree remote add`: written to the repo config (EEXIST unless ifNotExists). */
 export async function addRemote(repo: Repo, name: string, url: string, options: Array<[string, string]> = [], opts: RemoteLookupOptions & { ifNotExists?: boolean } = {}): Promise<void> {
   validateRemoteName(name);
-  if (!/^(file|https?):\/\//.test(url) && !url.startsWith('mirrorlist=')) {
-    throw new OstreeError('EINVAL', `Invalid URL '${url}' for remote "${name}" (expected file://, http:// or https://)`);
-  }
+  if (url === '') throw new OstreeError('EINVAL', `empty URL for remote "${name}"`);
   const existing = listRemotes(repo, opts).find((x) => x.name === name);
   if (existing) {
     if (opts.ifNotExists) return;
-    throw new OstreeError('EEXIST', `Remote ${name} already exists (in ${existing.file}); use --if-not-exists, or 'ostree remote delete ${name}' first`);
+    throw new OstreeError('EEXIST', `Remote configuration for "${name}" already exists: (in ${existing.file === path.join(repo.path, 'config') ? 'config' : existing.file})`);
   }
   const group = `remote "${name}"`;
   repo.config.set(group, 'url', url);
@@ -847,7 +845,15 @@ async function pullHttp(
         const partialMark = path.join(repo.path, 'state', `${checksum}.commitpartial`);
         let c: CommitObject;
         let partial: boolean;
+        const writeDetached = (detached: Buffer): void => {
+          const tmp = tmpName(repo.path, 'pull');
+          fs.writeFileSync(tmp, detached, { mode: 0o644 });
+          fs.renameSync(tmp, repo.objectPath(checksum, 'commitmeta'));
+        };
         if (repo.hasObjectSync(checksum, 'commit')) {
+          // As upstream, detached metadata is fetched again (new signatures may have appeared).
+          const detached = await fetchMeta(checksum, 'commitmeta', true);
+          if (detached !== null) writeDetached(detached);
           c = repo.loadCommitSync(checksum);
           partial = fs.existsSync(partialMark);
           if (w) {
@@ -867,11 +873,7 @@ async function pullHttp(
           // mistaken for a complete one.
           fs.writeFileSync(partialMark, '');
           repo.writeMetadataObjectSync('commit', data);
-          if (detached !== null) {
-            const tmp = tmpName(repo.path, 'pull');
-            fs.writeFileSync(tmp, detached, { mode: 0o644 });
-            fs.renameSync(tmp, repo.objectPath(checksum, 'commitmeta'));
-          }
+          if (detached !== null) writeDetached(detached);
           partial = true;
         }
         result.commits.push(checksum);
@@ -885,8 +887,9 @@ async function pullHttp(
     };
 
     try {
-      // Static deltas are not used, but upstream probes for them (and counts the probe).
-      if (depth === 0 && !opts.commitMetadataOnly) {
+      // Static deltas are not used, but upstream probes for them (and counts the probe) unless
+      // the destination is an archive repo, depth != 0 or only commits are wanted.
+      if (depth === 0 && !opts.commitMetadataOnly && repo.mode !== 'archive') {
         for (const t of targets) {
           if (repo.hasObjectSync(t.commit, 'commit') && !fs.existsSync(path.join(repo.path, 'state', `${t.commit}.commitpartial`))) continue;
           let probe: string | null = null;
