@@ -12,6 +12,7 @@ import { commitContentChecksum, commitMetadataString, isSymlinkMode } from '../r
 import { glibHashTableOrder } from '../repo/ghash-order.js';
 import { repoPathFrom } from './main.js';
 import { registerRepoMaintCommands } from './repo-maint-commands.js';
+import { registerRemoteCommands } from './remote-commands.js';
 
 const out = (s: string): void => { process.stdout.write(s); };
 function collect(value: string, previous: string[]): string[] { return [...previous, value]; }
@@ -457,6 +458,7 @@ export function registerRepoCommands(program: Command): void {
 
   // fsck, prune, diff, pull-local: owned by the repository-maintenance work.
   registerRepoMaintCommands(program);
+  registerRemoteCommands(program); // remote add/delete/list/show-url/refs and pull (src/cli/remote-commands.ts)
 }
 
 function rawCommit(csum: string, c: CommitObject): string {
