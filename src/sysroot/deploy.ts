@@ -458,16 +458,10 @@ async function remoteUrl(sysroot: Sysroot, remote: string): Promise<string> {
   return url;
 }
 
-/** Pull `ref` from a configured remote whose URL is file://… (pull-local semantics, refs
- * written as `remote:ref`). */
+/** Pull `ref` from a configured remote (file://, http://, https://; refs written as `remote:ref`). */
 async function pullFromRemote(sysroot: Sysroot, remote: string, ref: string): Promise<void> {
-  const url = await remoteUrl(sysroot, remote);
-  if (!url.startsWith('file://')) {
-    throw new OstreeError('EINVAL', `Remote '${remote}' has URL ${url}: only file:// remotes can be pulled by this implementation`);
-  }
-  const srcPath = decodeURIComponent(url.slice('file://'.length));
-  const { pullLocal } = await import('../repo/pull-local.js');
-  await pullLocal(await sysroot.repo(), srcPath, { refs: [ref], remote });
+  const pull = await import('../repo/pull.js');
+  await pull.pullFromRemote(await sysroot.repo(), remote, [ref], { sysroot: sysroot.path });
 }
 
 export async function upgrade(sysroot: Sysroot, opts: UpgradeOptions = {}): Promise<Deployment | null> {
