@@ -105,6 +105,7 @@ else
 fi
 
 SYSROOT=${1:-/sysroot}
+START=$(cut -d' ' -f1 /proc/uptime 2>/dev/null)
 
 # 1. /proc and the command line.
 if [ "$CMDLINE_FILE" = /proc/cmdline ] && [ ! -e /proc/cmdline ]; then
@@ -190,4 +191,8 @@ do_mount --move "$TMP" "$SYSROOT" || fatal "cannot move $TMP to $SYSROOT"
 rmdir "$TMP" 2>/dev/null
 
 do_mount --make-private "$SYSROOT/sysroot" 2>/dev/null || log "warning: cannot make $SYSROOT/sysroot private"
+END=$(cut -d' ' -f1 /proc/uptime 2>/dev/null)
+if [ -n "$START" ] && [ -n "$END" ]; then
+	log "done in $(awk -v a="$START" -v b="$END" 'BEGIN { printf "%d", (b - a) * 1000 }') ms"
+fi
 exit 0

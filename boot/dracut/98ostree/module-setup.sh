@@ -19,7 +19,7 @@ depends() {
 install() {
     inst_script /usr/lib/ostree/ostree-prepare-root
     # prepare-root is a POSIX sh script: it needs a shell, mount (bind/move/remount) and readlink -f.
-    inst_multiple sh mount readlink mkdir rmdir cat chmod
+    inst_multiple sh mount readlink mkdir rmdir cat chmod cut awk
     inst_simple "${moddir}/ostree-prepare-root.service" \
         "${systemdsystemunitdir}/ostree-prepare-root.service"
     mkdir -p "${initdir}${systemdsystemconfdir}/initrd-root-fs.target.wants"
