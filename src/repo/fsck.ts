@@ -43,6 +43,8 @@ export interface PoolOptions<R> {
 }
 
 const BATCH = 8;
+/** fsck hands content objects to the pool in chunks of this many while it walks the trees. */
+const STREAM_CHUNK = 256;
 /** Below this many items, worker start-up costs more than it saves. */
 const POOL_MIN_ITEMS = 200;
 
@@ -62,16 +64,38 @@ export async function runPool<R>(o: PoolOptions<R>): Promise<{ result: R; failur
   return startPool(o, o.items.length).run(o.items);
 }
 
+export interface StartedPool<R> {
+  /**
+   * Hand over more items (indices continue after the earlier ones).  With workers they start on
+   * them at once, so the caller can keep producing (fsck: walking the metadata) meanwhile.
+   */
+  push(items: readonly string[]): void;
+  /** No more items: wait until all are done. */
+  finish(): Promise<{ result: R; failures: PoolFailure[] }>;
+  /** push(items) + finish() */
+  run(items: readonly string[]): Promise<{ result: R; failures: PoolFailure[] }>;
+}
+
 /**
  * Start the workers now (their start-up overlaps whatever the caller does next, e.g. walking
- * the metadata) and hand them the items later with run(). `expected` sizes the pool.
+ * the metadata) and stream the items to them with push(); finish() collects. `expected` sizes
+ * the pool (no workers below POOL_MIN_ITEMS; then everything runs in this thread at finish()).
+ *
+ * Protocol: every worker gets every pushed chunk ({items}) and finally {end: true}; they claim
+ * index ranges with compare-and-swap on a shared counter, never beyond what they have received.
  */
-export function startPool<R>(o: Omit<PoolOptions<R>, 'items'>, expected: number): { run(items: string[]): Promise<{ result: R; failures: PoolFailure[] }> } {
+export function startPool<R>(o: Omit<PoolOptions<R>, 'items'>, expected: number): StartedPool<R> {
   const shared = new Int32Array(new SharedArrayBuffer(12)); // [next, done, abort]
   const nWorkers = Math.min(o.workers ?? Math.min(4, Math.max(1, os.availableParallelism())), Math.ceil(expected / BATCH));
   const useWorkers = nWorkers > 1 && expected >= POOL_MIN_ITEMS;
   const workers: Worker[] = [];
   const replies: Array<Promise<{ result: R; failures: PoolFailure[] }>> = [];
+  const all: string[] = [];
+  let timer: NodeJS.Timeout | null = null;
+  if (o.onProgress) {
+    timer = setInterval(() => o.onProgress!(Atomics.load(shared, 1), all.length), 200);
+    timer.unref();
+  }
   if (useWorkers) {
     const url = new URL('./maint-worker.js', import.meta.url);
     for (let i = 0; i < nWorkers; i++) {
@@ -82,21 +106,26 @@ export function startPool<R>(o: Omit<PoolOptions<R>, 'items'>, expected: number)
         w.once('error', reject);
         w.once('exit', (code) => reject(new OstreeError('EIO', `maintenance worker exited with code ${code} before answering`)));
       }));
-      replies[i]!.catch(() => { /* observed in run() */ });
+      replies[i]!.catch(() => { /* observed in finish() */ });
     }
   }
-  return {
-    async run(items: string[]) {
-      const total = items.length;
-      let timer: NodeJS.Timeout | null = null;
-      if (o.onProgress) timer = setInterval(() => o.onProgress!(Atomics.load(shared, 1), total), 200);
+  const pool: StartedPool<R> = {
+    push(items) {
+      if (items.length === 0) return;
+      for (const it of items) all.push(it);
+      if (useWorkers) {
+        const chunk = items.slice();
+        for (const w of workers) w.postMessage({ items: chunk });
+      }
+    },
+    async finish() {
       try {
         if (!useWorkers) {
           const acc = o.init();
-          const failures = await runLoop(await loadJob(o.job), o.ctx, items, shared, acc, o.stopOnFailure === true);
+          const failures = await runLoop(await loadJob(o.job), o.ctx, all, shared, acc, o.stopOnFailure === true);
           return { result: acc, failures };
         }
-        for (const w of workers) w.postMessage({ items });
+        for (const w of workers) w.postMessage({ end: true });
         const rs = await Promise.all(replies);
         let result = o.init();
         const failures: PoolFailure[] = [];
@@ -108,10 +137,12 @@ export function startPool<R>(o: Omit<PoolOptions<R>, 'items'>, expected: number)
         await Promise.all(workers.map((w) => w.terminate()));
       }
     },
+    run(items) { pool.push(items); return pool.finish(); },
   };
+  return pool;
 }
 
-/** The loop each worker (or the main thread) runs: take BATCH items at a time. */
+/** The loop the main thread runs when there are no workers: take BATCH items at a time. */
 export async function runLoop(fn: JobFn, ctx: unknown, items: string[], shared: Int32Array, acc: unknown, stopOnFailure: boolean): Promise<PoolFailure[]> {
   const failures: PoolFailure[] = [];
   for (;;) {
@@ -119,17 +150,45 @@ export async function runLoop(fn: JobFn, ctx: unknown, items: string[], shared: 
     const start = Atomics.add(shared, 0, BATCH);
     if (start >= items.length) break;
     const end = Math.min(items.length, start + BATCH);
-    for (let i = start; i < end; i++) {
-      try {
-        const r = fn(ctx as never, items[i]!, acc as never);
-        if (r) await r;
-      } catch (e) {
-        const err = e as { code?: string; message?: string };
-        failures.push({ index: i, code: err.code, message: err.message ?? String(e) });
-        if (stopOnFailure) Atomics.store(shared, 2, 1);
-      }
+    await runRange(fn, ctx, items, start, end, acc, failures, shared, stopOnFailure);
+  }
+  return failures;
+}
+
+async function runRange(fn: JobFn, ctx: unknown, items: string[], start: number, end: number, acc: unknown,
+  failures: PoolFailure[], shared: Int32Array, stopOnFailure: boolean): Promise<void> {
+  for (let i = start; i < end; i++) {
+    try {
+      const r = fn(ctx as never, items[i]!, acc as never);
+      if (r) await r;
+    } catch (e) {
+      const err = e as { code?: string; message?: string };
+      failures.push({ index: i, code: err.code, message: err.message ?? String(e) });
+      if (stopOnFailure) Atomics.store(shared, 2, 1);
     }
-    Atomics.add(shared, 1, end - start);
+  }
+  Atomics.add(shared, 1, end - start);
+}
+
+/**
+ * A worker's loop over a growing item list (see startPool): claim [next, next+BATCH) capped at
+ * the items received so far; when caught up, wait for the next chunk; stop after `end`.
+ */
+export async function runStreamLoop(fn: JobFn, ctx: unknown, feed: { items: string[]; ended: boolean; next(): Promise<void> },
+  shared: Int32Array, acc: unknown, stopOnFailure: boolean): Promise<PoolFailure[]> {
+  const failures: PoolFailure[] = [];
+  for (;;) {
+    if (Atomics.load(shared, 2) !== 0) break;
+    const have = feed.items.length;
+    const start = Atomics.load(shared, 0);
+    if (start >= have) {
+      if (feed.ended) break;
+      await feed.next();
+      continue;
+    }
+    const end = Math.min(have, start + BATCH);
+    if (Atomics.compareExchange(shared, 0, start, end) !== start) continue; // another worker won
+    await runRange(fn, ctx, feed.items, start, end, acc, failures, shared, stopOnFailure);
   }
   return failures;
 }
@@ -541,6 +600,7 @@ export async function fsckRepo(repo: Repo, options: FsckOptions = {}, reporter: 
   const order: string[] = [];
   const problems: Array<{ name: string; code: string; message: string }> = [];
   const files: string[] = [];
+  let pushed = 0; // files[0, pushed) are with the pool already
   const visitMeta = (checksum: string, type: 'commit' | 'dirtree' | 'dirmeta'): CommitObject | DirTree | null | undefined => {
     const name = `${checksum}.${type}`;
     if (seen.has(name)) return undefined;
@@ -561,6 +621,7 @@ export async function fsckRepo(repo: Repo, options: FsckOptions = {}, reporter: 
       const n = `${f.checksum}.file`;
       if (!seen.has(n)) { seen.add(n); order.push(n); files.push(f.checksum); }
     }
+    if (files.length - pushed >= STREAM_CHUNK) { pool.push(files.slice(pushed)); pushed = files.length; }
     for (const d of t.dirs) { visitMeta(d.metaChecksum, 'dirmeta'); walkTree(d.treeChecksum); }
   };
   for (const c of commits) {
@@ -573,7 +634,8 @@ export async function fsckRepo(repo: Repo, options: FsckOptions = {}, reporter: 
   if (total > 0) reporter.info(`fsck objects (1/${total}) ${Math.floor(100 / total)}%`); // printed even with --quiet, as upstream
 
   // 4. Content, in parallel.
-  const checked = await pool.run(files);
+  pool.push(files.slice(pushed));
+  const checked = await pool.finish();
   for (const f of checked.failures) problems.push({ name: `${files[f.index]}.file`, code: f.code ?? 'EIO', message: f.message });
   res.objectsChecked = total;
   res.commitsVerified = commits.length;

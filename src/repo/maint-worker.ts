@@ -1,26 +1,41 @@
 /**
  * Worker thread for the maintenance verbs (fsck content hashing, pull-local content import).
- * workerData: {job, ctx, shared, stopOnFailure}; then one message {items}. The worker takes
- * batches of item indices from the shared atomic counter until none are left, then posts
- * {result, failures}.
+ * workerData: {job, ctx, shared, stopOnFailure}; then messages {items} (chunks appended to the
+ * item list, which may arrive while work is already under way) and finally {end: true}. The
+ * worker claims batches of item indices from the shared atomic counter (startPool in fsck.ts)
+ * until none are left and the list has ended, then posts {result, failures}.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { fsckContentJob, runLoop } from './fsck.js';
+import { fsckContentJob, runStreamLoop } from './fsck.js';
 import { pullJob } from './pull-local.js';
 
 interface Data { job: 'fsck' | 'pull'; ctx: unknown; shared: Int32Array; stopOnFailure: boolean }
 const d = workerData as Data;
 
-async function main(items: string[]): Promise<void> {
+let wake: (() => void) | null = null;
+const feed = {
+  items: [] as string[],
+  ended: false,
+  next(): Promise<void> { return new Promise<void>((resolve) => { wake = resolve; }); },
+};
+
+parentPort!.on('message', (m: { items?: string[]; end?: boolean }) => {
+  if (m.items) for (const it of m.items) feed.items.push(it);
+  if (m.end) feed.ended = true;
+  const w = wake;
+  wake = null;
+  w?.();
+});
+
+async function main(): Promise<void> {
   const acc = d.job === 'fsck' ? { checked: 0 } : { written: 0, bytes: 0 };
   const fn = (d.job === 'fsck' ? fsckContentJob : pullJob) as (ctx: never, item: string, acc: never) => void | Promise<void>;
-  const failures = await runLoop(fn, d.ctx, items, d.shared, acc, d.stopOnFailure);
+  const failures = await runStreamLoop(fn, d.ctx, feed, d.shared, acc, d.stopOnFailure);
   parentPort!.postMessage({ result: acc, failures });
+  parentPort!.removeAllListeners('message');
 }
 
-parentPort!.once('message', (m: { items: string[] }) => {
-  main(m.items).catch((e: unknown) => {
-    const err = e as { message?: string; code?: string };
-    parentPort!.postMessage({ result: {}, failures: [{ index: -1, code: err.code ?? 'EIO', message: err.message ?? String(e) }] });
-  });
+main().catch((e: unknown) => {
+  const err = e as { message?: string; code?: string };
+  parentPort!.postMessage({ result: {}, failures: [{ index: -1, code: err.code ?? 'EIO', message: err.message ?? String(e) }] });
 });

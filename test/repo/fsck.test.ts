@@ -169,3 +169,24 @@ test('fsck uses the worker pool for bigger repositories and still finds the bad 
   await assert.rejects(fsckRepo(repo, { quiet: true, workers: 2 }), new RegExp(`fsck content object ${f}: Corrupted file object`));
   fs.rmSync(dir, { recursive: true, force: true });
 });
+
+test('fsck streams content to the workers while walking: corruptions in the first, a middle and the last chunk are all found, in walk order', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'fsck-stream-'));
+  const tree = path.join(dir, 'tree');
+  // 8 directories x 150 files: 1200 content objects, several 256-object chunks.
+  for (let d = 0; d < 8; d++) {
+    fs.mkdirSync(path.join(tree, `d${d}`), { recursive: true });
+    for (let i = 0; i < 150; i++) fs.writeFileSync(path.join(tree, `d${d}`, `f${String(i).padStart(3, '0')}`), `dir ${d} file ${i}\n`);
+  }
+  const repo = await Repo.create(path.join(dir, 'repo'), 'bare-user-only');
+  const c = await repo.commitTree(tree, { branch: 'main', timestamp: 1n });
+  const clean = await fsckRepo(repo, { quiet: true, workers: 2 });
+  assert.equal(clean.objectsChecked, 1 + 1 + 1 + 8 + 1200); // commit, one dirmeta (all dirs alike), root + 8 dirtrees, files
+  const victims = ['/d0/f000', '/d3/f075', '/d7/f149'].map((p) => fileChecksum(repo, c, p));
+  for (const v of victims) flipByte(repo.objectPath(v, 'file'), 0);
+  const cap = capture();
+  await assert.rejects(fsckRepo(repo, { quiet: true, all: true, workers: 2 }, cap.reporter), /Repository corruption encountered/);
+  const reported = cap.err.map((l) => /fsck content object ([0-9a-f]{64})/.exec(l)?.[1]).filter((x) => x);
+  assert.deepEqual(reported, victims);
+  fs.rmSync(dir, { recursive: true, force: true });
+});
