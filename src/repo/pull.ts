@@ -157,7 +157,7 @@ export function checkVerificationSupported(r: RemoteConfig): void {
   const gpg = r.options.get('gpg-verify');
   if (gpg === undefined || parseBool(gpg, `${where}: gpg-verify`)) {
     throw new OstreeError('ECONFIG', `Remote "${r.name}" requires GPG verification (gpg-verify=${gpg ?? 'true, the default'}), which this implementation does not support; `
-      + `if you trust the transport, disable it with 'ostree config set "remote \\"${r.name}\\".gpg-verify" false' (or re-add the remote with 'ostree remote add --no-gpg-verify')`);
+      + `if you trust the transport, set gpg-verify=false for the remote (ostree config set 'remote "${r.name}".gpg-verify' false, or add it with 'ostree remote add --no-gpg-verify')`);
   }
   const gpgSummary = r.options.get('gpg-verify-summary');
   if (gpgSummary !== undefined && parseBool(gpgSummary, `${where}: gpg-verify-summary`)) {
