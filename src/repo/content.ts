@@ -47,19 +47,32 @@ export function loosePath(repoPath: string, checksum: string, ext: string): stri
   return path.join(repoPath, 'objects', checksum.slice(0, 2), `${checksum.slice(2)}.${ext}`);
 }
 
-/** Link `tmp` to the object's final name (keeping an existing object), then drop `tmp`. */
+/**
+ * Move a fully written `tmp` to the object's final name, keeping an existing object (content
+ * addressed: same name, same content), and consume `tmp` either way.
+ */
 export function linkIntoPlace(tmp: string, final: string): void {
+  if (fs.lstatSync(final, { throwIfNoEntry: false })) { fs.unlinkSync(tmp); return; }
   try {
-    fs.linkSync(tmp, final);
+    fs.renameSync(tmp, final);
   } catch (e) {
-    if (isErrno(e, 'ENOENT')) {
-      fs.mkdirSync(path.dirname(final), { recursive: true, mode: 0o755 });
-      try { fs.linkSync(tmp, final); } catch (e2) { if (!isErrno(e2, 'EEXIST')) throw e2; }
-    } else if (!isErrno(e, 'EEXIST')) {
-      throw e;
-    }
+    if (!isErrno(e, 'ENOENT') || !fs.lstatSync(tmp, { throwIfNoEntry: false })) throw e;
+    fs.mkdirSync(path.dirname(final), { recursive: true, mode: 0o755 });
+    fs.renameSync(tmp, final);
   }
-  fs.unlinkSync(tmp);
+}
+
+const stagingDirs = new Set<string>();
+/** Forget created staging directories (after the committer removed them). */
+export function forgetStagingDirs(): void { stagingDirs.clear(); }
+/**
+ * A temporary name for a commit writer: each thread writes in its own directory under REPO/tmp
+ * (`commit-<pid>-<thread>/`), so parallel writers do not contend on one directory's lock.
+ */
+export function stagingName(repoPath: string): string {
+  const dir = path.join(repoPath, 'tmp', `commit-${process.pid}-${threadId}-staging`);
+  if (!stagingDirs.has(dir)) { fs.mkdirSync(dir, { recursive: true, mode: 0o700 }); stagingDirs.add(dir); }
+  return path.join(dir, `o${tmpCounter++}`);
 }
 
 /** The canonical header for a source file, after the repo mode's and the caller's rules. */
@@ -110,7 +123,7 @@ export function writeContentSync(ctx: ContentWriteContext, src: string, st: Sour
   hash.update(serializeFileHeader(header));
   const buf = (sharedBuf ??= Buffer.allocUnsafe(CHUNK));
   const fdIn = fs.openSync(src, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
-  const tmp = tmpName(ctx.repoPath, 'commit');
+  const tmp = stagingName(ctx.repoPath);
   let fdOut = -1;
   let handedOff = false;
   try {
@@ -202,7 +215,7 @@ function writeSymlinkSync(ctx: ContentWriteContext, src: string, st: SourceStat)
   const checksum = createHash('sha256').update(serializeFileHeader(header)).digest('hex');
   const final = loosePath(ctx.repoPath, checksum, ctx.mode === 'archive' ? 'filez' : 'file');
   if (fs.existsSync(final)) return checksum;
-  const tmp = tmpName(ctx.repoPath, 'commit');
+  const tmp = stagingName(ctx.repoPath);
   try {
     switch (ctx.mode) {
       case 'bare':

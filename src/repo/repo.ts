@@ -21,7 +21,7 @@ import {
   type CommitObject, type DirMeta, type DirTree, type FileHeader, type ObjectType,
 } from './objects.js';
 import {
-  contentDataStream, linkIntoPlace, loosePath, readContentDataSync, readContentHeaderSync,
+  contentDataStream, forgetStagingDirs, linkIntoPlace, loosePath, readContentDataSync, readContentHeaderSync,
   tmpName, writeContentSync, type ContentWriteContext, type RepoMode, type SourceStat, type StoredContent,
 } from './content.js';
 
@@ -618,7 +618,15 @@ export class Repo {
       const root = walk(dir, rootSt);
 
       // 2. Content objects, in parallel.
-      await this.writeContents(ctx, allFiles, options.workers);
+      try {
+        await this.writeContents(ctx, allFiles, options.workers);
+      } finally {
+        // the writers' staging directories (empty unless a writer failed mid-file)
+        for (const n of fs.readdirSync(path.join(this.path, 'tmp'))) {
+          if (n.startsWith(`commit-${process.pid}-`) && n.endsWith('-staging')) fs.rmSync(path.join(this.path, 'tmp', n), { recursive: true, force: true });
+        }
+        forgetStagingDirs();
+      }
 
       // 3. Trees, bottom-up.
       const writeTree = (node: DirNode): { tree: string; meta: string } => {
@@ -695,6 +703,12 @@ export class Repo {
     fs.renameSync(tmp, final);
   }
 
+  /** `ostree prune` (implemented in prune.ts by the maintenance work; exclusive repo lock). */
+  async prune(options: { refsOnly?: boolean; depth?: number; keepCommits?: string[]; noPrune?: boolean } = {}): Promise<{ objectsTotal: number; objectsPruned: number; bytesFreed: number }> {
+    const { pruneRepo } = await import('./prune.js');
+    return pruneRepo(this, options);
+  }
+
   /** Remove temporary files left in REPO/tmp by our processes that died (crash, SIGKILL). */
   cleanStaleTmp(): void {
     const dir = path.join(this.path, 'tmp');
@@ -706,7 +720,7 @@ export class Repo {
       const pid = Number(m[1]);
       let alive = true;
       try { process.kill(pid, 0); } catch (e) { alive = !isErrno(e, 'ESRCH'); }
-      if (!alive) fs.rmSync(path.join(dir, n), { force: true });
+      if (!alive) fs.rmSync(path.join(dir, n), { force: true, recursive: true });
     }
   }
 
@@ -745,7 +759,11 @@ export class Repo {
       await Promise.all(pool.map(async (w) => {
         const pending = new Map<number, (m: { checksums?: string[]; error?: { message: string; code?: string; name?: string } }) => void>();
         w.on('message', (m: { id: number }) => { const cb = pending.get(m.id); pending.delete(m.id); cb?.(m as never); });
-        const exited = new Promise<never>((_, rej) => { w.once('error', rej); });
+        const exited = new Promise<never>((_, rej) => {
+          w.once('error', rej);
+          w.once('exit', (code) => rej(new OstreeError('EIO', `commit worker exited unexpectedly (code ${code})`)));
+        });
+        exited.catch(() => { /* observed through Promise.race below */ });
         let id = 0;
         while (next < files.length && failed === null) {
           const start = next;
