@@ -7,7 +7,10 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { fsckContentJob, runStreamLoop } from './fsck.js';
-import { pullJob } from './pull-local.js';
+
+// Failures travel back as {code, message} only, and fsck meets one expected error per symlink
+// object (open O_NOFOLLOW → ELOOP): skip the stack capture.
+Error.stackTraceLimit = 0;
 
 interface Data { job: 'fsck' | 'pull'; ctx: unknown; shared: Int32Array; stopOnFailure: boolean }
 const d = workerData as Data;
@@ -29,7 +32,8 @@ parentPort!.on('message', (m: { items?: string[]; end?: boolean }) => {
 
 async function main(): Promise<void> {
   const acc = d.job === 'fsck' ? { checked: 0 } : { written: 0, bytes: 0 };
-  const fn = (d.job === 'fsck' ? fsckContentJob : pullJob) as (ctx: never, item: string, acc: never) => void | Promise<void>;
+  // pull-local (and the repo engine behind it) only for pull jobs: fsck workers start faster.
+  const fn = (d.job === 'fsck' ? fsckContentJob : (await import('./pull-local.js')).pullJob) as (ctx: never, item: string, acc: never) => void | Promise<void>;
   const failures = await runStreamLoop(fn, d.ctx, feed, d.shared, acc, d.stopOnFailure);
   parentPort!.postMessage({ result: acc, failures });
   parentPort!.removeAllListeners('message');

@@ -190,3 +190,29 @@ test('fsck streams content to the workers while walking: corruptions in the firs
   assert.deepEqual(reported, victims);
   fs.rmSync(dir, { recursive: true, force: true });
 });
+
+test('parseDirTreeStrict: non-minimal framing offsets are not normal form; invalid UTF-8 and inner NUL are rejected', () => {
+  const c = Buffer.alloc(32, 0xab);
+  // One file entry ('a', c): minimal form has 1-byte offsets everywhere.
+  const good = serialize('(a(say)a(sayay))', [[['a', c]], []], { bigEndian: true });
+  assert.deepEqual(parseDirTreeStrict(good, 'g.dirtree'), parseDirTree(good));
+  // An array framed with a 2-byte offset where 1 byte fits (254-byte element: 255 bytes minimal,
+  // 256 as stored) parses consistently but is not the normal form.
+  const entry = Buffer.concat([Buffer.from('n'.repeat(220) + '\0'), c, Buffer.from([221])]);
+  assert.equal(entry.length, 254);
+  const arr = Buffer.concat([entry, Buffer.from([254, 0])]);
+  const top = Buffer.concat([arr, Buffer.from([0x00, 0x01])]); // files array ends at 256, 2-byte offset
+  assert.throws(() => parseDirTreeStrict(top, 'w.dirtree'), /w\.dirtree: Not normal form/);
+  // The same with minimal framing is fine.
+  const arrMin = Buffer.concat([entry, Buffer.from([254])]);
+  const topMin = Buffer.concat([arrMin, Buffer.from([255, 0])]); // 257 bytes: 2-byte top-level offset
+  assert.equal(parseDirTreeStrict(topMin, 'm.dirtree').files[0]!.name, 'n'.repeat(220));
+  assert.deepEqual(topMin, serialize('(a(say)a(sayay))', [[['n'.repeat(220), c]], []], { bigEndian: true }));
+  // Invalid UTF-8 (overlong '/') and a NUL inside a name.
+  for (const bad of [Buffer.from([0xc0, 0xaf]), Buffer.from('a\0b')]) {
+    const ent = Buffer.concat([bad, Buffer.from([0]), c, Buffer.from([bad.length + 1])]);
+    const a = Buffer.concat([ent, Buffer.from([ent.length])]);
+    const t = Buffer.concat([a, Buffer.from([a.length])]);
+    assert.throws(() => parseDirTreeStrict(t, 'u.dirtree'), (e: unknown) => e instanceof OstreeError && e.code === 'ECORRUPT', bad.toString('hex'));
+  }
+});
