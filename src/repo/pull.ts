@@ -762,7 +762,6 @@ async function pullHttp(
     const seen = new Set<string>();
     const toComplete: string[] = [];
     const group = new TaskGroup();
-    const destFileExt = repo.mode === 'archive' ? 'filez' : 'file';
 
     const fetchMeta = async (checksum: string, type: ObjectType, optional: boolean): Promise<Buffer | null> => {
       st.metaRequested++; st.outstandingMeta++; report();
@@ -794,7 +793,7 @@ async function pullHttp(
       const k = `${checksum}.file`;
       if (seen.has(k)) return;
       seen.add(k);
-      if (fs.existsSync(loosePath(repo.path, checksum, destFileExt))) return;
+      if (repo.hasObjectSync(checksum, 'file')) return; // lstat: bare symlink objects may dangle
       st.contentRequested++;
       group.spawn(async () => {
         st.outstandingContent++; report();
@@ -888,14 +887,14 @@ async function pullHttp(
 
     try {
       // Static deltas are not used, but upstream probes for them (and counts the probe) unless
-      // the destination is an archive repo, depth != 0 or only commits are wanted.
-      if (depth === 0 && !opts.commitMetadataOnly && repo.mode !== 'archive') {
+      // the destination is an archive repo or only commits are wanted.
+      if (!opts.commitMetadataOnly && repo.mode !== 'archive') {
         for (const t of targets) {
-          if (repo.hasObjectSync(t.commit, 'commit') && !fs.existsSync(path.join(repo.path, 'state', `${t.commit}.commitpartial`))) continue;
           let probe: string | null = null;
           if (summary === null) {
             const from = t.ref !== null ? repo.resolveRevSync(`${remoteName}:${t.ref}`) : null;
-            probe = deltaSuperblockPath(from !== null && from !== t.commit && repo.hasObjectSync(from, 'commit') ? from : null, t.commit);
+            if (from === t.commit) continue; // already there: upstream just scans it
+            probe = deltaSuperblockPath(from !== null && repo.hasObjectSync(from, 'commit') ? from : null, t.commit);
           } else if (summary.indexedDeltas) probe = deltaIndexPath(t.commit);
           if (probe !== null) {
             const p = probe;
