@@ -10,7 +10,7 @@ import * as fs from 'node:fs';
 import * as http from 'node:http';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync as spawnSyncImpl } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { OstreeError } from '../../src/errors.js';
 import { serialize, Variant } from '../../src/gvariant.js';
@@ -554,3 +554,52 @@ test('progress line format and HttpFetcher basics', async () => {
     await assert.rejects(f.get('a', { maxSize: 2 }), /larger than the 2-byte limit/);
   } finally { f.close(); }
 });
+
+test('contenturl: content objects come from the content server, metadata from url; large objects stream', async () => {
+  const s = await sourceRepo();
+  fs.writeFileSync(path.join(s.tree, 'usr/large'), Buffer.alloc(9 * 1024 * 1024 + 123, 'xy'));
+  const c4 = await s.repo.commitTree(s.tree, { branch: 'os/main', subject: 'four', timestamp: 4000n });
+  const metaSrv = await serve(s.repo.path);
+  const contentSrv = await serve(s.repo.path);
+  const d = await destRepo(s.dir, 'bare-user', metaSrv.url, { 'gpg-verify': 'false', contenturl: contentSrv.url });
+  const r = await pullFromRemote(d, 'origin', ['os/main']);
+  assert.equal(r.refs.get('origin:os/main'), c4);
+  assert.ok(metaSrv.log.length > 0 && metaSrv.log.every((p) => !p.endsWith('.filez')), metaSrv.log.join(' '));
+  assert.equal(contentSrv.log.filter((p) => p.endsWith('.filez')).length, 7);
+  assert.ok(contentSrv.log.every((p) => p.endsWith('.filez')));
+  const co = path.join(s.dir, 'co-large');
+  await d.checkout('origin:os/main', co, { userMode: true });
+  assert.equal(fs.statSync(path.join(co, 'usr/large')).size, 9 * 1024 * 1024 + 123);
+  await assertClean(d);
+});
+
+test('https: a self-signed server is refused unless tls-ca-path (or tls-permissive) says otherwise', async () => {
+  const s = await sourceRepo();
+  const dir = tmpdir('tls');
+  const key = path.join(dir, 'key.pem');
+  const cert = path.join(dir, 'cert.pem');
+  const gen = spawnSyncCompat('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '2', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1']);
+  assert.equal(gen, 0);
+  const https = await import('node:https');
+  const server = https.createServer({ key: fs.readFileSync(key), cert: fs.readFileSync(cert) }, (req, res) => {
+    const p = decodeURIComponent(new URL(req.url ?? '/', 'https://x').pathname);
+    const file = path.join(s.repo.path, p);
+    if (!file.startsWith(s.repo.path + path.sep) || !fs.existsSync(file) || !fs.statSync(file).isFile()) { res.writeHead(404).end(); return; }
+    const data = fs.readFileSync(file);
+    res.writeHead(200, { 'Content-Length': data.length }).end(data);
+  });
+  servers.push(server as unknown as http.Server);
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const url = `https://127.0.0.1:${(server.address() as { port: number }).port}`;
+  const bad = await destRepo(s.dir, 'archive', url);
+  await assert.rejects(pullFromRemote(bad, 'origin', ['os/main'], { networkRetries: 0 }), /While fetching summary \(https:\/\/127\.0\.0\.1:\d+\/summary\): self.signed certificate/);
+  const withCa = await destRepo(s.dir, 'archive', url, { 'gpg-verify': 'false', 'tls-ca-path': cert });
+  assert.equal((await pullFromRemote(withCa, 'origin', ['os/main'])).refs.get('origin:os/main'), s.c3);
+  await assertClean(withCa);
+  const permissive = await destRepo(s.dir, 'bare-user', url, { 'gpg-verify': 'false', 'tls-permissive': 'true' });
+  assert.equal((await pullFromRemote(permissive, 'origin', ['os/main'])).refs.get('origin:os/main'), s.c3);
+});
+
+function spawnSyncCompat(cmd: string, args: string[]): number | null {
+  return spawnSyncImpl(cmd, args, { stdio: 'ignore' }).status;
+}
