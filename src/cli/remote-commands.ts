@@ -112,9 +112,10 @@ export function registerRemoteCommands(program: Command): void {
     .option('--disable-verify-bindings', 'Do not verify commit bindings')
     .option('--untrusted', 'Verify checksums of local sources (always enabled for HTTP pulls)')
     .option('--disable-static-deltas', 'Do not use static deltas (they are never used here)')
+    .option('--http-header <name=value>', 'Add NAME=VALUE as HTTP header to all requests', collect, [])
     .action(async (first: string, refArgs: string[], o: {
       commitMetadataOnly?: boolean; disableFsync?: boolean; depth?: string; url?: string; networkRetries?: string;
-      timestampCheck?: boolean; timestampCheckFromRev?: string; disableVerifyBindings?: boolean;
+      timestampCheck?: boolean; timestampCheckFromRev?: string; disableVerifyBindings?: boolean; httpHeader: string[];
     }, cmd: Command) => {
       const repo = await openRepo(cmd);
       let remoteName = first;
@@ -131,6 +132,11 @@ export function registerRemoteCommands(program: Command): void {
           if (at >= 0) { refs.push(a.slice(0, at)); overrides.push(a.slice(at + 1)); } else { refs.push(a); overrides.push(undefined); }
         }
       }
+      const headers: Array<[string, string]> = o.httpHeader.map((kv) => {
+        const i = kv.indexOf('=');
+        if (i <= 0) throw new OstreeError('EINVAL', "Missing '=' in --http-header");
+        return [kv.slice(0, i), kv.slice(i + 1)];
+      });
       const progress = terminalProgress();
       const opts: PullOptions = {
         ...(o.depth !== undefined ? { depth: parseIntArg('depth', o.depth) } : {}),
@@ -143,6 +149,7 @@ export function registerRemoteCommands(program: Command): void {
         ...(o.disableVerifyBindings ? { disableVerifyBindings: true } : {}),
         ...(overrides.some((x) => x !== undefined) ? { overrideCommits: overrides } : {}),
         ...(progress.cb ? { progress: progress.cb } : {}),
+        ...(headers.length > 0 ? { httpHeaders: headers } : {}),
       };
       try {
         const r = await pullFromRemote(repo, remoteName, refs, opts);

@@ -240,6 +240,8 @@ export interface FetcherOptions {
   tlsClientKeyPath?: string;
   /** First retry delay (doubles each time, capped at 2 s; default 100 ms). */
   retryDelayMs?: number;
+  /** Extra request headers (`--http-header NAME=VALUE`). */
+  headers?: Array<[string, string]>;
 }
 
 class HttpStatusError extends Error {
@@ -264,6 +266,7 @@ export class HttpFetcher {
   private readonly retries: number;
   private readonly idleMs: number;
   private readonly retryDelay: number;
+  private readonly headers: Record<string, string>;
   private active = 0;
   private readonly waiters: Array<() => void> = [];
   readonly concurrency: number;
@@ -274,6 +277,8 @@ export class HttpFetcher {
     this.idleMs = opts.idleTimeoutMs ?? 30_000;
     this.retryDelay = opts.retryDelayMs ?? 100;
     this.concurrency = Math.max(1, opts.concurrency ?? 8);
+    this.headers = { 'User-Agent': 'libostree/2022.7 ostree-ts' };
+    for (const [k, v] of opts.headers ?? []) this.headers[k] = v;
     if (this.base.protocol === 'https:') {
       const o: https.AgentOptions = { keepAlive: true, maxSockets: this.concurrency };
       if (opts.tlsPermissive) o.rejectUnauthorized = false;
@@ -338,7 +343,7 @@ export class HttpFetcher {
         if (fd >= 0) { try { fs.closeSync(fd); } catch { /* closed */ } fd = -1; }
         reject(e);
       };
-      const req = mod.get(u, { agent: u.protocol === this.base.protocol ? this.agent : undefined, headers: { 'User-Agent': 'libostree/2022.7 ostree-ts' } }, (res) => {
+      const req = mod.get(u, { agent: u.protocol === this.base.protocol ? this.agent : undefined, headers: this.headers }, (res) => {
         const status = res.statusCode ?? 0;
         if (status >= 300 && status < 400 && res.headers.location) {
           res.resume();
@@ -420,6 +425,8 @@ export interface PullOptions extends RemoteLookupOptions {
   progress?: (p: PullProgress) => void;
   /** Test hook: first retry delay in ms. */
   retryDelayMs?: number;
+  /** Extra HTTP request headers. */
+  httpHeaders?: Array<[string, string]>;
 }
 
 export interface PullResult {
@@ -607,6 +614,7 @@ export async function pullFromRemote(repo: Repo, remoteName: string, refs: strin
     ...(opts.networkRetries !== undefined ? { retries: opts.networkRetries } : {}),
     ...(opts.concurrency !== undefined ? { concurrency: opts.concurrency } : {}),
     ...(opts.retryDelayMs !== undefined ? { retryDelayMs: opts.retryDelayMs } : {}),
+    ...(opts.httpHeaders !== undefined ? { headers: opts.httpHeaders } : {}),
   };
   const tlsPermissive = remote.options.get('tls-permissive');
   if (tlsPermissive !== undefined && parseBool(tlsPermissive, `remote "${remoteName}": tls-permissive`)) fo.tlsPermissive = true;

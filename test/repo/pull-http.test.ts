@@ -603,3 +603,14 @@ test('https: a self-signed server is refused unless tls-ca-path (or tls-permissi
 function spawnSyncCompat(cmd: string, args: string[]): number | null {
   return spawnSyncImpl(cmd, args, { stdio: 'ignore' }).status;
 }
+
+test('extra HTTP headers are sent with every request (--http-header)', async () => {
+  const s = await sourceRepo();
+  const srv = await serve(s.repo.path);
+  srv.hook = (_p, req, res) => { if (req.headers['authorization'] !== 'Bearer t0ken') { res.writeHead(403).end(); return 'handled'; } };
+  const d = await destRepo(s.dir, 'archive', srv.url);
+  await assert.rejects(pullFromRemote(d, 'origin', ['os/main']), /Server returned HTTP 403/);
+  const r = await pullFromRemote(d, 'origin', ['os/main'], { httpHeaders: [['Authorization', 'Bearer t0ken']] });
+  assert.equal(r.refs.get('origin:os/main'), s.c3);
+  srv.hook = null;
+});
