@@ -537,7 +537,7 @@ function cleanStaleStaging(repo: Repo): void {
   let names: string[] = [];
   try { names = fs.readdirSync(dir); } catch { return; }
   for (const n of names) {
-    const m = /^fetch-(\d+)-/.exec(n);
+    const m = /^(?:fetch|pull)-(\d+)-/.exec(n); // our staging dirs and import tmp files
     if (!m) continue;
     let alive = true;
     try { process.kill(Number(m[1]), 0); } catch (e) { alive = !isErrno(e, 'ESRCH'); }
