@@ -34,10 +34,12 @@ async function demo(): Promise<number> {
     return 1;
   }
   process.stdout.write(`Booted the OSTree disk ${img.disk} under QEMU (${r.backend}); in ${((r.bootedMs ?? 0) / 1000).toFixed(1)} s.\n`);
-  process.stdout.write(`guest$ ostree admin status   (exit ${status.rc})\n${status.text}`);
+  // The console also carries systemd's status lines and kernel messages: drop those.
+  const clean = (t: string) => t.split('\n').filter((l) => !/\x1b\[|^\[\s*\d+\.\d+\]/.test(l)).join('\n');
+  process.stdout.write(`guest$ ostree admin status   (exit ${status.rc})\n${clean(status.text)}`);
   for (const k of ['findmnt-usr', 'findmnt-var']) {
     const x = s.get(k);
-    if (x) process.stdout.write(`guest$ findmnt ${k.slice(8) === 'usr' ? '/usr' : '/var'}\n${x.text}`);
+    if (x) process.stdout.write(`guest$ findmnt ${k.slice(8) === 'usr' ? '/usr' : '/var'}\n${clean(x.text)}`);
   }
   return status.rc === 0 ? 0 : 1;
 }
