@@ -25,7 +25,7 @@ import { randomBytes } from 'node:crypto';
 import { OstreeError, isErrno } from '../errors.js';
 import { KeyFile } from '../keyfile.js';
 import { deserialize, type Variant } from '../gvariant.js';
-import { parseCommit, parseDirMeta, parseDirTree, sha256hex, isChecksum, type CommitObject, type ObjectType } from './objects.js';
+import { parseCommit, parseCommitMeta, parseDirMeta, parseDirTree, sha256hex, isChecksum, type CommitObject, type ObjectType } from './objects.js';
 import { loosePath, tmpName } from './content.js';
 import { Repo, parseRefspec, validateRefName, validateRemoteName } from './repo.js';
 import { formatPullStatus, formatSize, importContentObject, pullLocal, type ContentImportContext } from './pull-local.js';
@@ -779,6 +779,8 @@ async function pullHttp(
         if (data !== null && type !== 'commitmeta') {
           const actual = sha256hex(data);
           if (actual !== checksum) throw new OstreeError('ECORRUPT', `Corrupted ${type} object ${checksum}.${type} from ${meta.url(objectRelPath(checksum, type))}; checksum expected='${checksum}' actual='${actual}'`);
+        } else if (data !== null) {
+          parseCommitMeta(data, `detached metadata ${checksum}.commitmeta from ${meta.url(objectRelPath(checksum, type))}`); // a{sv}, not checksummed
         }
         st.metaFetched++;
         return data;

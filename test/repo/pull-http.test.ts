@@ -614,3 +614,22 @@ test('extra HTTP headers are sent with every request (--http-header)', async () 
   assert.equal(r.refs.get('origin:os/main'), s.c3);
   srv.hook = null;
 });
+
+test('detached metadata (.commitmeta) is fetched with the commit, refreshed on later pulls, and must be a valid a{sv}', async () => {
+  const { serializeCommitMeta } = await import('../../src/repo/objects.js');
+  const s = await sourceRepo();
+  const srv = await serve(s.repo.path);
+  const cm = objectFile(s.repo.path, s.c3, 'commitmeta');
+  fs.writeFileSync(cm, serializeCommitMeta([['note', new Variant('s', 'first')]]));
+  const d = await destRepo(s.dir, 'bare-user', srv.url);
+  await pullFromRemote(d, 'origin', ['os/main']);
+  assert.deepEqual(await d.loadCommitMeta(s.c3), [['note', new Variant('s', 'first')]]);
+  fs.writeFileSync(cm, serializeCommitMeta([['note', new Variant('s', 'second')]]));
+  await pullFromRemote(d, 'origin', ['os/main']);
+  assert.deepEqual(await d.loadCommitMeta(s.c3), [['note', new Variant('s', 'second')]]);
+  fs.writeFileSync(cm, Buffer.from([1, 2, 3]));
+  const d2 = await destRepo(s.dir, 'archive', srv.url);
+  await assert.rejects(pullFromRemote(d2, 'origin', ['os/main']), new RegExp(`detached metadata ${s.c3}\\.commitmeta from http://127\\.0\\.0\\.1:\\d+/objects/`));
+  assert.equal(await d2.resolveRevOptional('origin:os/main'), null);
+  assert.equal(d2.hasObjectSync(s.c3, 'commit'), false);
+});
