@@ -151,6 +151,86 @@ export function findKernelVersion(root: string): string {
   throw new OstreeError('EINVAL', `--bootable: no kernel found in '${root}' (expected usr/lib/modules/KVER/vmlinuz or boot/vmlinuz-KVER)`);
 }
 
+type WorkerReply = { id: number; checksums?: string[]; error?: { message: string; code?: string; name?: string } };
+
+/**
+ * Content writers for commitTree: batches of files are written by worker threads (round robin)
+ * as soon as the walk produces them. Small commits (one batch or less, or one worker) are
+ * written in the calling thread instead.
+ */
+class ContentWriterPool {
+  static readonly BATCH = 32;
+  private workers: Worker[] = [];
+  private pending: Array<Promise<void>> = [];
+  private inline: DirNode['files'][] = [];
+  private next = 0;
+  private ids = 0;
+  private failure: unknown = null;
+  private callbacks = new Map<number, (m: WorkerReply) => void>();
+
+  constructor(private readonly ctx: ContentWriteContext, private readonly nWorkers: number) {}
+
+  submit(batch: DirNode['files']): void {
+    if (batch.length === 0) return;
+    if (this.nWorkers <= 1 || (this.workers.length === 0 && batch.length < ContentWriterPool.BATCH)) {
+      this.inline.push(batch);
+      return;
+    }
+    if (this.workers.length === 0) this.start();
+    const w = this.workers[this.next++ % this.workers.length]!;
+    const id = this.ids++;
+    const reply = new Promise<WorkerReply>((res) => this.callbacks.set(id, res));
+    w.postMessage({ id, items: batch.map((f) => ({ path: f.path, ...f.st })) });
+    this.pending.push(reply.then((m) => {
+      if (m.error) {
+        const e = m.error.name === 'OstreeError'
+          ? new OstreeError((m.error.code ?? 'EIO') as never, m.error.message)
+          : Object.assign(new Error(m.error.message), { code: m.error.code });
+        this.failure ??= e;
+        return;
+      }
+      m.checksums!.forEach((c, i) => { batch[i]!.checksum = c; });
+    }));
+  }
+
+  private start(): void {
+    const url = new URL('./commit-worker.js', import.meta.url);
+    for (let i = 0; i < this.nWorkers; i++) {
+      const w = new Worker(url, { workerData: { ctx: this.ctx } });
+      w.on('message', (m: WorkerReply) => { const cb = this.callbacks.get(m.id); this.callbacks.delete(m.id); cb?.(m); });
+      const fail = (e: unknown): void => {
+        this.failure ??= e;
+        for (const [id, cb] of this.callbacks) { this.callbacks.delete(id); cb({ id, error: { message: String((e as Error)?.message ?? e), name: 'Error' } }); }
+      };
+      w.once('error', fail);
+      w.once('exit', (code) => { if (this.callbacks.size > 0) fail(new OstreeError('EIO', `commit worker exited unexpectedly (code ${code})`)); });
+      this.workers.push(w);
+    }
+  }
+
+  /** Wait for every submitted batch; throws the first writer error. */
+  async finish(): Promise<void> {
+    try {
+      for (const b of this.inline) {
+        for (const f of b) {
+          const r = writeContentSync(this.ctx, f.path, f.st);
+          f.checksum = typeof r === 'string' ? r : await r;
+        }
+      }
+      await Promise.all(this.pending);
+      if (this.failure !== null) throw this.failure;
+    } finally {
+      await this.abort();
+    }
+  }
+
+  async abort(): Promise<void> {
+    const ws = this.workers;
+    this.workers = [];
+    await Promise.all(ws.map((w) => w.terminate()));
+  }
+}
+
 export class Repo {
   readonly path: string;
   readonly mode: RepoMode;
@@ -596,8 +676,10 @@ export class Repo {
       fs.mkdirSync(path.join(this.path, 'tmp'), { recursive: true });
       this.cleanStaleTmp();
 
-      // 1. Walk the tree (metadata only).
-      const allFiles: DirNode['files'] = [];
+      // 1+2. Walk the tree; files go to the content writers in batches while the walk goes on.
+      const nWorkers = options.workers ?? Math.min(4, Math.max(1, os.availableParallelism()));
+      const pool = new ContentWriterPool(ctx, nWorkers);
+      let batch: DirNode['files'] = [];
       const walk = (p: string, st: fs.Stats): DirNode => {
         const node: DirNode = { meta: this.dirMetaFor(ctx, p, st), files: [], dirs: [] };
         const names = fs.readdirSync(p);
@@ -608,18 +690,24 @@ export class Repo {
           else if (cst.isFile() || cst.isSymbolicLink()) {
             const f = { name, path: cp, st: { mode: cst.mode, uid: cst.uid, gid: cst.gid } };
             node.files.push(f);
-            allFiles.push(f);
+            batch.push(f);
+            if (batch.length >= ContentWriterPool.BATCH) { pool.submit(batch); batch = []; }
           } else {
             throw new OstreeError('EINVAL', `unsupported file type at '${cp}' (only regular files, symlinks and directories can be committed)`);
           }
         }
         return node;
       };
-      const root = walk(dir, rootSt);
-
-      // 2. Content objects, in parallel.
+      let root: DirNode;
       try {
-        await this.writeContents(ctx, allFiles, options.workers);
+        try {
+          root = walk(dir, rootSt);
+        } catch (e) {
+          await pool.abort();
+          throw e;
+        }
+        pool.submit(batch);
+        await pool.finish();
       } finally {
         // the writers' staging directories (empty unless a writer failed mid-file)
         for (const n of fs.readdirSync(path.join(this.path, 'tmp'))) {
@@ -738,54 +826,6 @@ export class Repo {
       mode: st.mode,
       xattrs: ctx.noXattrs ? [] : sortXattrs(libc.lgetxattrs(p)),
     };
-  }
-
-  private async writeContents(ctx: ContentWriteContext, files: DirNode['files'], workers?: number): Promise<void> {
-    const nWorkers = workers ?? Math.min(4, Math.max(1, os.availableParallelism()));
-    if (files.length < 64 || nWorkers <= 1) {
-      for (const f of files) {
-        const r = writeContentSync(ctx, f.path, f.st);
-        f.checksum = typeof r === 'string' ? r : await r;
-      }
-      return;
-    }
-    const pool: Worker[] = [];
-    const url = new URL('./commit-worker.js', import.meta.url);
-    for (let i = 0; i < nWorkers; i++) pool.push(new Worker(url, { workerData: { ctx } }));
-    const BATCH = 32;
-    let next = 0;
-    let failed: unknown = null;
-    try {
-      await Promise.all(pool.map(async (w) => {
-        const pending = new Map<number, (m: { checksums?: string[]; error?: { message: string; code?: string; name?: string } }) => void>();
-        w.on('message', (m: { id: number }) => { const cb = pending.get(m.id); pending.delete(m.id); cb?.(m as never); });
-        const exited = new Promise<never>((_, rej) => {
-          w.once('error', rej);
-          w.once('exit', (code) => rej(new OstreeError('EIO', `commit worker exited unexpectedly (code ${code})`)));
-        });
-        exited.catch(() => { /* observed through Promise.race below */ });
-        let id = 0;
-        while (next < files.length && failed === null) {
-          const start = next;
-          next = Math.min(files.length, next + BATCH);
-          const batch = files.slice(start, next);
-          const myId = id++;
-          const reply = new Promise<{ checksums?: string[]; error?: { message: string; code?: string; name?: string } }>((res) => pending.set(myId, res));
-          w.postMessage({ id: myId, items: batch.map((f) => ({ path: f.path, ...f.st })) });
-          const m = await Promise.race([reply, exited]);
-          if (m.error) {
-            const e = m.error.name === 'OstreeError'
-              ? new OstreeError((m.error.code ?? 'EIO') as never, m.error.message)
-              : Object.assign(new Error(m.error.message), { code: m.error.code });
-            failed = e;
-            throw e;
-          }
-          m.checksums!.forEach((c, i) => { batch[i]!.checksum = c; });
-        }
-      }));
-    } finally {
-      await Promise.all(pool.map((w) => w.terminate()));
-    }
   }
 
   // -------------------------------------------------------------------------------------------
