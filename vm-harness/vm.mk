@@ -28,10 +28,12 @@ vm-libvirt-setup:
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends virtinst libvirt-daemon libvirt-clients
 	getent group libvirt-qemu >/dev/null || groupadd --system libvirt-qemu
 	getent passwd libvirt-qemu >/dev/null || useradd --system -g libvirt-qemu -d /var/lib/libvirt -s /usr/sbin/nologin libvirt-qemu
+	mkdir -p /etc/libvirt && touch /etc/libvirt/qemu.conf
 	sed -i -e '/^#\?user = /c user = "root"' -e '/^#\?group = /c group = "root"' -e '/^#\?stdio_handler = /c stdio_handler = "file"' /etc/libvirt/qemu.conf
 	grep -q '^user = "root"' /etc/libvirt/qemu.conf || echo 'user = "root"' >> /etc/libvirt/qemu.conf
 	grep -q '^group = "root"' /etc/libvirt/qemu.conf || echo 'group = "root"' >> /etc/libvirt/qemu.conf
 	grep -q '^stdio_handler = "file"' /etc/libvirt/qemu.conf || echo 'stdio_handler = "file"' >> /etc/libvirt/qemu.conf
+	mkdir -p /var/log/libvirt /var/lib/libvirt /run/libvirt
 	pgrep -x libvirtd >/dev/null || libvirtd -d
 	for i in 1 2 3 4 5 6 7 8 9 10; do virsh -c qemu:///system version >/dev/null 2>&1 && break; sleep 1; done
 	virsh -c qemu:///system version
