@@ -821,7 +821,7 @@ async function pullHttp(
             const msg = e instanceof Error ? e.message : String(e);
             throw new OstreeError(e instanceof OstreeError ? e.code : 'EIO', `Object ${checksum}.file from ${content.url(rel)}: ${msg}`, { cause: e });
           } finally {
-            fs.rmSync(staged, { force: true });
+            try { fs.unlinkSync(staged); } catch (e) { if (!isErrno(e, 'ENOENT')) throw e; }
           }
           st.contentFetched++;
         } finally { st.outstandingContent--; report(); }
@@ -928,7 +928,15 @@ async function pullHttp(
         result.refs.set(spec, t.commit);
       }
     } finally {
-      fs.rmSync(stage, { recursive: true, force: true });
+      // The per-prefix directories are empty by now: rmdir each (much cheaper than a recursive rm).
+      const objs = path.join(stage, 'objects');
+      try {
+        for (const sub of fs.readdirSync(objs)) fs.rmdirSync(path.join(objs, sub));
+        fs.rmdirSync(objs);
+        fs.rmdirSync(stage);
+      } catch {
+        fs.rmSync(stage, { recursive: true, force: true });
+      }
     }
   });
 
