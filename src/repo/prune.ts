@@ -11,7 +11,7 @@ import { OstreeError, isErrno } from '../errors.js';
 import { parseCommit, type CommitObject, type DirTree } from './objects.js';
 import { loosePath } from './content.js';
 import { parseDirTreeStrict } from './fsck.js';
-import { formatSize } from './pull-local.js';
+import { formatSize } from './format-size.js';
 import type { Repo } from './repo.js';
 
 export interface PruneOptions {
@@ -50,25 +50,32 @@ const EXT_TYPES: Record<string, string> = {
   dirtree: 'dirtree', dirmeta: 'dirmeta', commit: 'commit', 'payload-link': 'payload-link',
 };
 
-/** Loose objects as upstream lists them for prune: files, dirtrees, dirmetas, commits. */
-function listLooseObjects(repo: Repo): Array<{ name: string; file: string }> {
-  const out: Array<{ name: string; file: string }> = [];
-  const objdir = path.join(repo.path, 'objects');
+interface LooseObject { name: string; sub: string; file: string }
+
+/**
+ * Loose objects as upstream lists them for prune: files, dirtrees, dirmetas, commits.  `name`
+ * is `<checksum>.<type>`; the path is `objects/<sub>/<file>` (built only for deletions).
+ */
+function listLooseObjects(repo: Repo): LooseObject[] {
+  const out: LooseObject[] = [];
+  const objdir = `${repo.path}/objects`;
   const fileExt = repo.mode === 'archive' ? 'filez' : 'file';
   let subs: string[] = [];
   try { subs = fs.readdirSync(objdir); } catch { return out; }
   for (const sub of subs) {
-    if (!/^[0-9a-f]{2}$/.test(sub)) continue;
-    for (const f of fs.readdirSync(path.join(objdir, sub))) {
-      const dot = f.indexOf('.');
-      if (dot !== 62) continue;
-      const ext = f.slice(dot + 1);
-      const type = ext === fileExt ? 'file' : EXT_TYPES[ext];
-      if (!type) continue;
-      out.push({ name: `${sub}${f.slice(0, 62)}.${type}`, file: path.join(objdir, sub, f) });
+    if (sub.length !== 2 || !/^[0-9a-f]{2}$/.test(sub)) continue;
+    for (const f of fs.readdirSync(`${objdir}/${sub}`)) {
+      if (f.length < 64 || f.indexOf('.') !== 62) continue;
+      const ext = f.slice(63);
+      if (ext === fileExt) out.push({ name: fileExt === 'file' ? sub + f : `${sub}${f.slice(0, 62)}.file`, sub, file: f });
+      else if (Object.hasOwn(EXT_TYPES, ext)) out.push({ name: sub + f, sub, file: f });
     }
   }
   return out;
+}
+
+function loosePathOf(repo: Repo, o: LooseObject): string {
+  return `${repo.path}/objects/${o.sub}/${o.file}`;
 }
 
 /** Add everything reachable from `commit` (and `depth` parents) to `out`; missing objects are skipped. */
@@ -177,12 +184,13 @@ export async function pruneRepo(repo: Repo, options: PruneOptions = {}): Promise
       res.objectsTotal++;
       if (reachable.has(o.name)) continue;
       let size = 0;
-      try { size = fs.lstatSync(o.file).size; } catch { continue; }
+      const file = loosePathOf(repo, o);
+      try { size = fs.lstatSync(file).size; } catch { continue; }
       res.bytesFreed += size;
       res.objectsPruned++;
       if (options.noPrune) continue;
       if (isCommit) deleteCommit(repo, o.name.slice(0, 64));
-      else unlinkIfPresent(o.file);
+      else unlinkIfPresent(file);
     }
     if (!options.noPrune && res.objectsPruned > 0) repo.syncRepo();
     return res;

@@ -17,6 +17,7 @@ import { OstreeError, isErrno } from '../errors.js';
 import { Repo } from '../repo/repo.js';
 import * as libc from '../../native-bindings/libc.js';
 import { KernelArgs } from './kargs.js';
+import { checkoutDeployment } from './deploy-checkout.js';
 import { findKernel } from './kernel-layout.js';
 import { Origin } from './origin.js';
 import { diffEtc, applyEtcMerge, formatConfigDiff } from './etc-merge.js';
@@ -118,7 +119,7 @@ async function initializeDeployment(sysroot: Sysroot, stateroot: string, csum: s
   const tmp = new Deployment(stateroot, csum, serial, '');
   const dir = sysroot.deploymentDirectory(tmp);
   rmrf(dir);
-  await repo.checkout(csum, dir, { whiteouts: true });
+  await checkoutDeployment(repo, csum, dir);
   faultStep('checkout-done');
 
   let k;

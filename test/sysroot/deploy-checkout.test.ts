@@ -1,0 +1,120 @@
+/**
+ * src/sysroot/deploy-checkout.ts: the deployment checkout gives exactly what
+ * Repo.checkout(csum, dir, {whiteouts: true}) gives (same entries, types, modes, owners, xattrs,
+ * symlink targets, hardlinks to the same objects, whiteouts, directory mtime 0), takes the fast
+ * path for bare and bare-user-only repos, and falls back to Repo.checkout when hardlinks are
+ * impossible (repo and destination on different filesystems).
+ */
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { Repo, type RepoMode } from '../../src/repo/repo.js';
+import * as libc from '../../native-bindings/libc.js';
+import { checkoutDeployment, lastDeployCheckout } from '../../src/sysroot/deploy-checkout.js';
+import { tmpfsScratch, type Scratch } from './sysroot-helpers.js';
+
+let scratch: Scratch;
+let other: Scratch;
+before(() => { scratch = tmpfsScratch('ostree-ts-deploy-checkout-'); other = tmpfsScratch('ostree-ts-deploy-checkout-other-'); });
+after(() => { scratch.cleanup(); other.cleanup(); });
+
+function makeTree(dir: string): void {
+  fs.mkdirSync(path.join(dir, 'usr/lib/modules/6.1.0'), { recursive: true });
+  fs.mkdirSync(path.join(dir, 'usr/etc/sub'), { recursive: true });
+  fs.mkdirSync(path.join(dir, 'usr/share/ro'), { recursive: true });
+  fs.mkdirSync(path.join(dir, 'usr/share/empty'), { recursive: true });
+  fs.writeFileSync(path.join(dir, 'usr/lib/modules/6.1.0/vmlinuz'), 'kernel\n');
+  fs.writeFileSync(path.join(dir, 'usr/etc/sub/conf'), 'conf\n', { mode: 0o600 });
+  fs.writeFileSync(path.join(dir, 'usr/share/ro/file'), 'ro\n');
+  fs.writeFileSync(path.join(dir, 'usr/share/same1'), 'same\n');
+  fs.writeFileSync(path.join(dir, 'usr/share/same2'), 'same\n');
+  fs.writeFileSync(path.join(dir, 'usr/share/suid'), 'x\n', { mode: 0o4755 });
+  fs.writeFileSync(path.join(dir, 'usr/share/.ostree-wh.gone'), '');
+  fs.symlinkSync('../lib/modules', path.join(dir, 'usr/share/link'));
+  fs.symlinkSync('usr/lib', path.join(dir, 'lib'));
+  for (let i = 0; i < 50; i++) fs.writeFileSync(path.join(dir, 'usr/share', `f${i}`), `file ${i}\n`);
+  fs.chownSync(path.join(dir, 'usr/share/ro/file'), 12, 34);
+  fs.chownSync(path.join(dir, 'usr/share/ro'), 56, 78);
+  libc.lsetxattr(path.join(dir, 'usr/share/f1'), 'user.test', Buffer.from('v1'));
+  libc.lsetxattr(path.join(dir, 'usr/share/ro'), 'user.dir', Buffer.from('d'));
+  fs.chmodSync(path.join(dir, 'usr/share/ro'), 0o555);
+}
+
+/** Everything observable about a checked-out tree (inode numbers as "same object as" names). */
+function snapshot(root: string, repo: Repo): string[] {
+  const out: string[] = [];
+  const objInodes = new Map<number, string>();
+  const objdir = path.join(repo.path, 'objects');
+  for (const sub of fs.readdirSync(objdir)) {
+    for (const f of fs.readdirSync(path.join(objdir, sub))) objInodes.set(fs.lstatSync(path.join(objdir, sub, f)).ino, `${sub}${f}`);
+  }
+  const walk = (rel: string): void => {
+    const p = path.join(root, rel);
+    const st = fs.lstatSync(p);
+    const xattrs = libc.llistxattr(p).filter((n) => n.startsWith('user.')).sort().map((n) => `${n}=${libc.lgetxattr(p, n)!.toString('hex')}`);
+    let line = `${rel} mode=${st.mode.toString(8)} uid=${st.uid} gid=${st.gid} xattrs=[${xattrs.join(',')}]`;
+    if (st.isSymbolicLink()) line += ` -> ${fs.readlinkSync(p)}`;
+    if (st.isCharacterDevice()) line += ` rdev=${st.rdev}`;
+    if (st.isFile() || st.isSymbolicLink()) line += ` obj=${objInodes.get(st.ino) ?? 'COPY'}`;
+    if (st.isDirectory()) line += ` mtime=${st.mtimeMs}`;
+    out.push(line);
+    if (st.isDirectory()) for (const n of fs.readdirSync(p).sort()) walk(path.join(rel, n));
+  };
+  walk('.');
+  return out;
+}
+
+for (const mode of ['bare', 'bare-user-only'] as RepoMode[]) {
+  test(`deployment checkout (${mode}) equals Repo.checkout with whiteouts, via the fast path`, async () => {
+    const base = path.join(scratch.dir, mode);
+    const tree = path.join(base, 'tree');
+    makeTree(tree);
+    const repo = await Repo.create(path.join(base, 'repo'), mode);
+    const c = await repo.commitTree(tree, { branch: 'b', timestamp: 1n });
+    await repo.checkout(c, path.join(base, 'generic'), { whiteouts: true });
+    await checkoutDeployment(repo, c, path.join(base, 'fast'));
+    assert.equal(lastDeployCheckout, 'fast');
+    const want = snapshot(path.join(base, 'generic'), repo);
+    assert.deepEqual(snapshot(path.join(base, 'fast'), repo), want);
+    assert.ok(want.some((l) => l.startsWith('usr/share/gone mode=20000') && l.includes('rdev=0')), 'whiteout made');
+    assert.ok(!want.some((l) => l.includes('COPY')), 'all hardlinks');
+    // An existing destination is refused, as Repo.checkout does.
+    await assert.rejects(checkoutDeployment(repo, c, path.join(base, 'fast')), /already exists/);
+  });
+}
+
+test('deployment checkout falls back to Repo.checkout (copies) when hardlinks are impossible', async () => {
+  const base = path.join(scratch.dir, 'xdev');
+  const tree = path.join(base, 'tree');
+  makeTree(tree);
+  const repo = await Repo.create(path.join(base, 'repo'), 'bare');
+  const c = await repo.commitTree(tree, { branch: 'b', timestamp: 1n });
+  await repo.checkout(c, path.join(other.dir, 'generic'), { whiteouts: true });
+  await checkoutDeployment(repo, c, path.join(other.dir, 'fast'));
+  assert.equal(lastDeployCheckout, 'fallback');
+  const strip = (l: string): string => l.replace(/ obj=\S+/, '');
+  assert.deepEqual(snapshot(path.join(other.dir, 'fast'), repo).map(strip), snapshot(path.join(other.dir, 'generic'), repo).map(strip));
+});
+
+test('deployment checkout of an archive repo uses Repo.checkout', async () => {
+  const base = path.join(scratch.dir, 'archive');
+  const tree = path.join(base, 'tree');
+  makeTree(tree);
+  const repo = await Repo.create(path.join(base, 'repo'), 'archive');
+  const c = await repo.commitTree(tree, { branch: 'b', timestamp: 1n });
+  await checkoutDeployment(repo, c, path.join(base, 'out'));
+  assert.equal(lastDeployCheckout, 'generic');
+  assert.equal(fs.readFileSync(path.join(base, 'out/usr/share/ro/file'), 'utf8'), 'ro\n');
+});
+
+test('deployment checkout: a missing file object is an ENOENT naming the object and the file', async () => {
+  const base = path.join(scratch.dir, 'missing');
+  const tree = path.join(base, 'tree');
+  makeTree(tree);
+  const repo = await Repo.create(path.join(base, 'repo'), 'bare');
+  const c = await repo.commitTree(tree, { branch: 'b', timestamp: 1n });
+  const f = repo.lookupPathSync(c, '/usr/share/f7') as { checksum: string };
+  fs.rmSync(repo.objectPath(f.checksum, 'file'));
+  await assert.rejects(checkoutDeployment(repo, c, path.join(base, 'out')), new RegExp(`object ${f.checksum}\\.file \\(for 'f7'\\) not found`));
+});
