@@ -21,14 +21,15 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as http from 'node:http';
 import * as https from 'node:https';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
+import * as zlib from 'node:zlib';
 import { OstreeError, isErrno } from '../errors.js';
 import { KeyFile } from '../keyfile.js';
 import { deserialize, type Variant } from '../gvariant.js';
-import { parseCommit, parseCommitMeta, parseDirMeta, parseDirTree, sha256hex, isChecksum, type CommitObject, type ObjectType } from './objects.js';
-import { loosePath, tmpName } from './content.js';
+import { isSymlinkMode, parseCommit, parseCommitMeta, parseDirMeta, parseDirTree, serializeFileHeader, sha256hex, isChecksum, type CommitObject, type ObjectType } from './objects.js';
+import { linkIntoPlace, loosePath, tmpName } from './content.js';
 import { Repo, parseRefspec, validateRefName, validateRemoteName } from './repo.js';
-import { formatPullStatus, formatSize, importContentObject, pullLocal, type ContentImportContext } from './pull-local.js';
+import { formatPullStatus, formatSize, importContentObject, pullLocal, readSourceObject, type ContentImportContext } from './pull-local.js';
 
 // ---------------------------------------------------------------------------------------------
 // Remotes
@@ -706,6 +707,37 @@ export async function listRemoteRefs(repo: Repo, remoteName: string, opts: Remot
   return out;
 }
 
+/**
+ * Verify a downloaded `.filez` (staged under `stageRoot/objects/`) against its name: the
+ * canonical header plus the inflated data must hash to `checksum`, and the data must have the
+ * size the header claims. Returns the uncompressed size, or null when the object is valid but
+ * has bytes after its content (then it is rewritten rather than linked as is).
+ */
+export async function verifyArchiveObject(stageRoot: string, checksum: string): Promise<number | null> {
+  const o = readSourceObject(stageRoot, 'archive', checksum);
+  const hash = createHash('sha256').update(serializeFileHeader(o.header));
+  const fileSize = fs.statSync(o.path).size;
+  let total = 0;
+  if (isSymlinkMode(o.header.mode)) {
+    if (fileSize !== o.dataOffset) return null;
+  } else if (fileSize - o.dataOffset <= 4 * 1024 * 1024) {
+    const raw = fs.readFileSync(o.path).subarray(o.dataOffset);
+    let data: Buffer;
+    try { data = zlib.inflateRawSync(raw); } catch (e) { throw new OstreeError('ECORRUPT', `Corrupted file object ${checksum}: bad compressed data: ${(e as Error).message}`); }
+    hash.update(data);
+    total = data.length;
+  } else {
+    const inflate = fs.createReadStream(o.path, { start: o.dataOffset, highWaterMark: 1024 * 1024 }).pipe(zlib.createInflateRaw());
+    try {
+      for await (const c of inflate) { hash.update(c as Buffer); total += (c as Buffer).length; }
+    } catch (e) { throw new OstreeError('ECORRUPT', `Corrupted file object ${checksum}: bad compressed data: ${(e as Error).message}`); }
+  }
+  if (total !== o.size) throw new OstreeError('ECORRUPT', `Corrupted file object ${checksum}: archive header says ${o.size} bytes, data has ${total}`);
+  const actual = hash.digest('hex');
+  if (actual !== checksum) throw new OstreeError('ECORRUPT', `Corrupted file object; checksum expected='${checksum}' actual='${actual}'`);
+  return total;
+}
+
 async function pullHttp(
   repo: Repo, remoteName: string, meta: HttpFetcher, content: HttpFetcher, wanted: Array<{ ref: string | null; override?: string }>,
   depth: number, opts: PullOptions, checkTs: (w: { ref: string | null }, checksum: string, c: CommitObject) => void,
@@ -814,9 +846,23 @@ async function pullHttp(
           const rel = objectRelPath(checksum, 'file');
           await content.get(rel, { toFile: staged, what: `object ${checksum}.file` });
           try {
-            const r = importContentObject(ctx, checksum);
-            const n = typeof r === 'number' ? r : await r;
-            if (n > 0) st.contentBytes += n;
+            if (repo.mode === 'archive') {
+              // Same representation: verify the downloaded object and link it in as it is.
+              const size = await verifyArchiveObject(stage, checksum);
+              if (size === null) {
+                const r = importContentObject(ctx, checksum); // not canonical: rewritten
+                const n = typeof r === 'number' ? r : await r;
+                if (n > 0) st.contentBytes += n;
+              } else {
+                fs.chmodSync(staged, 0o644);
+                linkIntoPlace(staged, repo.objectPath(checksum, 'file'));
+                st.contentBytes += size;
+              }
+            } else {
+              const r = importContentObject(ctx, checksum);
+              const n = typeof r === 'number' ? r : await r;
+              if (n > 0) st.contentBytes += n;
+            }
           } catch (e) {
             const msg = e instanceof Error ? e.message : String(e);
             throw new OstreeError(e instanceof OstreeError ? e.code : 'EIO', `Object ${checksum}.file from ${content.url(rel)}: ${msg}`, { cause: e });
