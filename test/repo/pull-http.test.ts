@@ -633,3 +633,35 @@ test('detached metadata (.commitmeta) is fetched with the commit, refreshed on l
   assert.equal(await d2.resolveRevOptional('origin:os/main'), null);
   assert.equal(d2.hasObjectSync(s.c3, 'commit'), false);
 });
+
+test('archive destination: downloaded objects are verified before being linked (size lie, trailing bytes)', async () => {
+  const { serializeArchiveHeader, serializeFileHeader, parseArchiveHeader } = await import('../../src/repo/objects.js');
+  const zlib = await import('node:zlib');
+  const { createHash } = await import('node:crypto');
+  const s = await sourceRepo();
+  const srv = await serve(s.repo.path);
+  const files = fileChecksums(s.repo, s.c3);
+  // (a) a regular file whose header claims one byte more than its data
+  const conf = files.get('/usr/etc/conf')!;
+  const cf = objectFile(s.repo.path, conf, 'filez');
+  const corig = fs.readFileSync(cf);
+  const { header, headerLength } = parseArchiveHeader(corig);
+  const data = zlib.inflateRawSync(corig.subarray(headerLength));
+  fs.writeFileSync(cf, Buffer.concat([serializeArchiveHeader(header, BigInt(data.length + 1)), zlib.deflateRawSync(data)]));
+  const d = await destRepo(s.dir, 'archive', srv.url);
+  await assert.rejects(pullFromRemote(d, 'origin', ['os/main']), new RegExp(`Object ${conf}\\.file from .*archive header says ${data.length + 1} bytes, data has ${data.length}`));
+  assert.equal(d.hasObjectSync(conf, 'file'), false);
+  fs.writeFileSync(cf, corig);
+  // (b) a symlink object with junk after its header: accepted (same content) but stored canonically
+  const link = files.get('/usr/etc/link')!;
+  const lf = objectFile(s.repo.path, link, 'filez');
+  const lorig = fs.readFileSync(lf);
+  assert.equal(createHash('sha256').update(serializeFileHeader(parseArchiveHeader(lorig).header)).digest('hex'), link);
+  fs.writeFileSync(lf, Buffer.concat([lorig, Buffer.from('junk')]));
+  const d2 = await destRepo(s.dir, 'archive', srv.url);
+  await pullFromRemote(d2, 'origin', ['os/main']);
+  assert.deepEqual(fs.readFileSync(objectFile(d2.path, link, 'filez')), lorig);
+  assert.equal(fs.statSync(objectFile(d2.path, conf, 'filez')).mode & 0o777, 0o644);
+  await assertClean(d2);
+  fs.writeFileSync(lf, lorig);
+});
