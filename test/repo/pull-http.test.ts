@@ -665,3 +665,14 @@ test('archive destination: downloaded objects are verified before being linked (
   await assertClean(d2);
   fs.writeFileSync(lf, lorig);
 });
+
+test('ref bindings: a ref whose commit is bound to another ref is refused (unless disabled)', async () => {
+  const s = await sourceRepo();
+  const srv = await serve(s.repo.path);
+  fs.writeFileSync(path.join(s.repo.path, 'refs/heads/os/alias'), `${s.c3}\n`);
+  const d = await destRepo(s.dir, 'bare-user', srv.url);
+  await assert.rejects(pullFromRemote(d, 'origin', ['os/alias']), /Commit [0-9a-f]{64}: Commit has no requested ref ‘os\/alias’ in ref binding metadata \(‘os\/main’\)/);
+  assert.equal(await d.resolveRevOptional('origin:os/alias'), null);
+  const r = await pullFromRemote(d, 'origin', ['os/alias'], { disableVerifyBindings: true });
+  assert.equal(r.refs.get('origin:os/alias'), s.c3);
+});
