@@ -315,7 +315,7 @@ function des(t: TypeNode, d: Buffer, be: boolean, top: string): unknown {
       return des(t.elem, d.subarray(0, d.length - 1), be, top);
     }
     case 'array': {
-      if (t.elem.kind === 'basic' && t.elem.code === 'y') return Buffer.from(d);
+      if (t.elem.kind === 'basic' && t.elem.code === 'y') return d; // a view into the input (no copy)
       const out: unknown[] = [];
       if (d.length === 0) return out;
       if (t.elem.fixed) {
@@ -389,7 +389,10 @@ function desBasic(code: string, d: Buffer, be: boolean, top: string): unknown {
   }
 }
 
-/** Parse `data` as GVariant `type`. Throws OstreeError ECORRUPT on malformed data. */
+/**
+ * Parse `data` as GVariant `type`. Throws OstreeError ECORRUPT on malformed data.
+ * `ay` values are views into `data` (copy them if `data` is reused afterwards).
+ */
 export function deserialize(type: string, data: Buffer, options: GVariantOptions = {}): unknown {
   return des(parseType(type), data, options.bigEndian === true, type);
 }

@@ -896,10 +896,10 @@ export class Repo {
         fs.rmSync(path.join(dest, f.name.slice('.wh.'.length)), { recursive: true, force: true });
         continue;
       }
-      this.checkoutFile(f.checksum, path.join(dest, f.name), f.name, o, job);
+      this.checkoutFile(f.checksum, `${dest}/${f.name}`, f.name, o, job);
     }
     for (const d of dt.dirs) {
-      const p = path.join(dest, d.name);
+      const p = `${dest}/${d.name}`;
       let sub = false;
       if (o.union) {
         const st = fs.lstatSync(p, { throwIfNoEntry: false });
@@ -924,7 +924,7 @@ export class Repo {
     // bare-user stores symlinks as regular files: those are always created from the header.
     const hardlinkable = this.canHardlink(o) && !(this.mode === 'bare-user' && isSymlinkMode(this.readFileHeaderSync(checksum).header.mode));
     if (hardlinkable) {
-      const obj = loosePath(this.path, checksum, 'file');
+      const obj = `${this.path}/objects/${checksum.slice(0, 2)}/${checksum.slice(2)}.file`;
       try {
         this.placeLink(obj, dst, o.union === true);
         return;
