@@ -459,10 +459,16 @@ async function remoteUrl(sysroot: Sysroot, remote: string): Promise<string> {
   return url;
 }
 
-/** Pull `ref` from a configured remote (file://, http://, https://; refs written as `remote:ref`). */
-async function pullFromRemote(sysroot: Sysroot, remote: string, ref: string): Promise<void> {
+/** Pull `ref` from a configured remote (file://, http://, https://; refs written as `remote:ref`).
+ *  As upstream's upgrader: an override commit is pulled and the ref set to it, and commits older
+ *  than `timestampCheckFromRev` are refused before any ref moves. */
+async function pullFromRemote(sysroot: Sysroot, remote: string, ref: string, extra: { overrideCommit?: string; timestampCheckFromRev?: string } = {}): Promise<void> {
   const pull = await import('../repo/pull.js');
-  await pull.pullFromRemote(await sysroot.repo(), remote, [ref], { sysroot: sysroot.path });
+  await pull.pullFromRemote(await sysroot.repo(), remote, [ref], {
+    sysroot: sysroot.path,
+    ...(extra.overrideCommit !== undefined && /^[0-9a-f]{64}$/.test(extra.overrideCommit) ? { overrideCommit: extra.overrideCommit } : {}),
+    ...(extra.timestampCheckFromRev !== undefined ? { timestampCheckFromRev: extra.timestampCheckFromRev } : {}),
+  });
 }
 
 export async function upgrade(sysroot: Sysroot, opts: UpgradeOptions = {}): Promise<Deployment | null> {
@@ -479,7 +485,12 @@ export async function upgrade(sysroot: Sysroot, opts: UpgradeOptions = {}): Prom
     if (opts.overrideCommit) origin.setOverrideCommit(opts.overrideCommit);
     const remote = origin.remote;
     const ref = origin.ref!;
-    if (opts.pull && remote) await pullFromRemote(sysroot, remote, ref);
+    if (opts.pull && remote) {
+      await pullFromRemote(sysroot, remote, ref, {
+        ...(opts.overrideCommit ? { overrideCommit: opts.overrideCommit } : {}),
+        ...(opts.allowDowngrade ? {} : { timestampCheckFromRev: merge.csum }),
+      });
+    }
     const repo = await sysroot.repo();
     const newRev = opts.overrideCommit ? await repo.resolveRev(opts.overrideCommit) : await repo.resolveRev(refspec);
     if (newRev === merge.csum) { log('No update available.'); return null; }

@@ -161,3 +161,33 @@ test('a remote with gpg-verify (the default) is refused by upgrade --pull with a
   assert.deepEqual(checkBootConfigComplete(sysroot), []);
   ok(upstream([repoArg, 'fsck']), 'upstream fsck');
 });
+
+test('upgrade --pull refuses an older commit before moving the ref (as upstream), --allow-downgrade and --override-commit pull it', async () => {
+  const { sysroot, tree, served, c1, repoArg } = await setup('os4');
+  ok(ours([repoArg, 'pull', 'web']), 'pull');
+  ok(ours(['admin', 'deploy', sr(sysroot), '--os=testos', 'web:testos/stable'], MUT), 'deploy');
+  // the server's ref goes back in time
+  makeTree(tree, { kernel: 'kernel old\n' });
+  const old = await commitTree(served, tree, 'testos/stable', '9', 1_000_000_000n);
+  const res = ours(['admin', 'upgrade', sr(sysroot), '--os=testos', '--pull'], MUT);
+  assert.equal(res.status, 1);
+  assert.match(res.stderr, new RegExp(`^error: Upgrade target revision '${old}' with timestamp 'Sun Sep  9 01:46:40 2001' is chronologically older than current revision '${c1}' with timestamp '.*'; use --allow-downgrade to permit\\n$`));
+  const refFile = path.join(sysroot, 'ostree/repo/refs/remotes/web/testos/stable');
+  assert.equal(fs.readFileSync(refFile, 'utf8'), `${c1}\n`, 'ref not moved');
+  ok(ours(['admin', 'upgrade', sr(sysroot), '--os=testos', '--pull', '--allow-downgrade'], MUT), 'upgrade --allow-downgrade');
+  let s = await Sysroot.open(sysroot); await s.load();
+  assert.deepEqual(s.deployments.map((d) => d.csum), [old, c1]);
+  // --override-commit of a commit the sysroot never pulled (the server's history has it)
+  makeTree(tree, { kernel: 'kernel new\n' });
+  const c3 = await commitTree(served, tree, 'testos/stable', '15');
+  const c4 = await commitTree(served, tree, 'testos/stable', '16');
+  const sysRepo = await Repo.open(path.join(sysroot, 'ostree/repo'));
+  assert.equal(sysRepo.hasObjectSync(c3, 'commit'), false);
+  ok(ours(['admin', 'upgrade', sr(sysroot), '--os=testos', '--pull', `--override-commit=${c3}`], MUT), 'upgrade --override-commit');
+  s = await Sysroot.open(sysroot); await s.load();
+  assert.equal(s.deployments[0]!.csum, c3);
+  assert.equal(fs.readFileSync(refFile, 'utf8'), `${c3}\n`, 'the remote ref points at the override commit, as upstream');
+  assert.notEqual(c3, c4);
+  assert.deepEqual(checkBootConfigComplete(sysroot), []);
+  ok(upstream([repoArg, 'fsck']), 'upstream fsck');
+});
