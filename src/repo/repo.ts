@@ -125,6 +125,18 @@ export function parseRepoMode(v: string): RepoMode {
   throw new OstreeError('EINVAL', `invalid repository mode '${v}' (expected bare, bare-user, bare-user-only or archive)`);
 }
 
+/** Write a new file (mode 0644) and, unless fsync is disabled, fdatasync it before it is renamed
+ *  into place (upstream's GLNX_FILE_REPLACE_DATASYNC_NEW for refs and config). */
+async function writeFileDurable(p: string, data: string, sync: boolean): Promise<void> {
+  const fh = await fsp.open(p, 'wx', 0o644);
+  try {
+    await fh.writeFile(data);
+    if (sync) await fh.datasync();
+  } finally {
+    await fh.close();
+  }
+}
+
 /** Archive objects up to this size are inflated in memory during checkout; larger ones stream. */
 const INFLATE_INLINE_MAX = 8 * 1024 * 1024;
 
@@ -292,7 +304,8 @@ export class Repo {
   async saveConfig(): Promise<void> {
     const p = path.join(this.path, 'config');
     const tmp = `${p}.tmp-${process.pid}`;
-    await fsp.writeFile(tmp, this.config.toString(), { mode: 0o644 });
+    await fsp.rm(tmp, { force: true });
+    await writeFileDurable(tmp, this.config.toString(), this.config.getBoolean('core', 'fsync', true));
     await fsp.rename(tmp, p);
   }
 
@@ -598,7 +611,7 @@ export class Repo {
     const st = await fsp.lstat(p).catch(() => null);
     if (st?.isDirectory()) throw new OstreeError('EEXIST', `cannot create ref '${refspec}': refs exist below it`);
     const tmp = tmpName(this.path, 'ref');
-    await fsp.writeFile(tmp, checksum + '\n', { mode: 0o644 });
+    await writeFileDurable(tmp, checksum + '\n', this.config.getBoolean('core', 'fsync', true));
     await fsp.rename(tmp, p);
   }
 
