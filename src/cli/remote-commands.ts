@@ -115,7 +115,7 @@ export function registerRemoteCommands(program: Command): void {
     .option('--http-header <name=value>', 'Add NAME=VALUE as HTTP header to all requests', collect, [])
     .action(async (first: string, refArgs: string[], o: {
       commitMetadataOnly?: boolean; disableFsync?: boolean; depth?: string; url?: string; networkRetries?: string;
-      timestampCheck?: boolean; timestampCheckFromRev?: string; disableVerifyBindings?: boolean; httpHeader: string[];
+      timestampCheck?: boolean; timestampCheckFromRev?: string; disableVerifyBindings?: boolean; httpHeader: string[]; untrusted?: boolean;
     }, cmd: Command) => {
       const repo = await openRepo(cmd);
       let remoteName = first;
@@ -147,6 +147,7 @@ export function registerRemoteCommands(program: Command): void {
         ...(o.timestampCheck ? { timestampCheck: true } : {}),
         ...(o.timestampCheckFromRev !== undefined ? { timestampCheckFromRev: o.timestampCheckFromRev } : {}),
         ...(o.disableVerifyBindings ? { disableVerifyBindings: true } : {}),
+        ...(o.untrusted ? { untrusted: true } : {}),
         ...(overrides.some((x) => x !== undefined) ? { overrideCommits: overrides } : {}),
         ...(progress.cb ? { progress: progress.cb } : {}),
         ...(headers.length > 0 ? { httpHeaders: headers } : {}),

@@ -420,6 +420,8 @@ export interface PullOptions extends RemoteLookupOptions {
   url?: string;
   disableFsync?: boolean;
   disableVerifyBindings?: boolean;
+  /** file:// remotes: re-checksum objects that would be hardlinked (HTTP objects are always verified). */
+  untrusted?: boolean;
   networkRetries?: number;
   concurrency?: number;
   /** Progress callback (called often; the caller throttles display). */
@@ -657,6 +659,7 @@ async function pullFileRemote(
     ...(opts.commitMetadataOnly ? { commitMetadataOnly: true } : {}),
     ...(opts.disableFsync ? { disableFsync: true } : {}),
     ...(opts.disableVerifyBindings ? { disableVerifyBindings: true } : {}),
+    ...(opts.untrusted ? { untrusted: true } : {}),
   };
   for (const [list] of [[byName], [byCommit]] as const) {
     if (list.length === 0) continue;

@@ -676,3 +676,15 @@ test('ref bindings: a ref whose commit is bound to another ref is refused (unles
   const r = await pullFromRemote(d, 'origin', ['os/alias'], { disableVerifyBindings: true });
   assert.equal(r.refs.get('origin:os/alias'), s.c3);
 });
+
+test('file:// remote with untrusted: objects that would be hardlinked are verified', async () => {
+  const s = await sourceRepo();
+  const victim = fileChecksums(s.repo, s.c3).get('/usr/bin/third')!;
+  const other = fileChecksums(s.repo, s.c3).get('/usr/bin/second')!;
+  fs.copyFileSync(objectFile(s.repo.path, other, 'filez'), objectFile(s.repo.path, victim, 'filez'));
+  const trusting = await destRepo(s.dir, 'archive', `file://${s.repo.path}`);
+  await pullFromRemote(trusting, 'origin', ['os/main']); // hardlinks, as upstream without --untrusted
+  const careful = await destRepo(s.dir, 'archive', `file://${s.repo.path}`);
+  await assert.rejects(pullFromRemote(careful, 'origin', ['os/main'], { untrusted: true, }), new RegExp(`${victim}.*Corrupted file object|Corrupted file object.*${victim}`));
+  assert.equal(await careful.resolveRevOptional('origin:os/main'), null);
+});
