@@ -12,7 +12,6 @@
  */
 import * as fs from 'node:fs';
 import { createRequire } from 'node:module';
-import * as os from 'node:os';
 import * as util from 'node:util';
 import type * as KoffiNS from 'koffi';
 
@@ -41,10 +40,17 @@ interface Libc {
 
 let libcCache: Libc | null = null;
 
+/** node:os, loaded on first use (it is not part of Node's start-up snapshot; `admin status`
+ *  imports this module without calling into libc). */
+let osCache: typeof import('node:os') | null = null;
+function nodeOs(): typeof import('node:os') {
+  return (osCache ??= createRequire(import.meta.url)('node:os') as typeof import('node:os'));
+}
+
 function libc(): Libc {
   if (libcCache !== null) return libcCache;
   if (process.platform !== 'linux') {
-    throw nativeError(os.constants.errno.ENOSYS ?? 38, 'dlopen', undefined, undefined,
+    throw nativeError(nodeOs().constants.errno.ENOSYS ?? 38, 'dlopen', undefined, undefined,
       `native-bindings: only Linux is supported (running on ${process.platform})`);
   }
   const require = createRequire(import.meta.url);
@@ -94,7 +100,7 @@ export function errnoName(errno: number): string {
   if (n === 61) return 'ENODATA';
   if (errnoNames === null) {
     errnoNames = new Map();
-    for (const [name, num] of Object.entries(os.constants.errno)) {
+    for (const [name, num] of Object.entries(nodeOs().constants.errno)) {
       if (!errnoNames.has(num)) errnoNames.set(num, name);
     }
   }

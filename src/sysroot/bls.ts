@@ -13,11 +13,12 @@
  * `initrd` line per overlay initrd, then every other key in insertion order; each line
  * `key value\n`.
  */
+import * as fs from 'node:fs';
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
-import { randomBytes } from 'node:crypto';
 import { OstreeError, isErrno } from '../errors.js';
 import { KernelArgs, splitKernelArgs } from './kargs.js';
+import { tmpSuffix } from './fsutil.js';
 
 const FIXED_ORDER = ['title', 'version', 'options', 'devicetree', 'linux', 'initrd'] as const;
 
@@ -277,7 +278,9 @@ export interface BlsEntryFile {
 export async function readBlsEntries(entriesDir: string): Promise<BlsEntryFile[]> {
   let names: string[];
   try {
-    names = await fsp.readdir(entriesDir);
+    // Synchronous calls: one CLI run reads a handful of small files, and every async fs call
+    // is a thread-pool round trip (start-up latency of `admin status` under load).
+    names = fs.readdirSync(entriesDir);
   } catch (e) {
     if (isErrno(e, 'ENOENT')) return [];
     throw e;
@@ -286,9 +289,9 @@ export async function readBlsEntries(entriesDir: string): Promise<BlsEntryFile[]
   for (const name of names) {
     if (!name.startsWith('ostree-') || !name.endsWith('.conf')) continue;
     const p = path.join(entriesDir, name);
-    const st = await fsp.stat(p);
+    const st = fs.statSync(p);
     if (!st.isFile()) continue;
-    out.push(parseBlsEntryFile(await fsp.readFile(p), p));
+    out.push(parseBlsEntryFile(fs.readFileSync(p), p));
   }
   out.sort((x, y) => compareBlsEntriesDescending(x.entry, y.entry));
   return out;
@@ -314,7 +317,7 @@ export function parseBlsEntryFile(data: Buffer | string, filePath: string): BlsE
 /** Write an entry as `dir/fileName` via a temporary file + rename (no fsync, like upstream:
  * the caller's global sync covers it). */
 export async function writeBlsEntry(dir: string, fileName: string, entry: BlsEntry, mode = 0o644): Promise<void> {
-  const tmp = path.join(dir, `.${fileName}.tmp-${randomBytes(6).toString('hex')}`);
+  const tmp = path.join(dir, `.${fileName}.tmp-${tmpSuffix()}`);
   try {
     await fsp.writeFile(tmp, entry.serialize(), { mode, flag: 'wx' });
     await fsp.chmod(tmp, mode);

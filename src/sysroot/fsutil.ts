@@ -7,11 +7,21 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { randomBytes } from 'node:crypto';
 import { isErrno } from '../errors.js';
 import * as libc from '../../native-bindings/libc.js';
 
 /** lstat that returns null for a missing path. */
+let tmpCounter = 0;
+
+/**
+ * A suffix for temporary names: unique within this process (pid + counter) and unlikely to
+ * collide with a crashed writer's leftovers (random part).  Not node:crypto: loading it costs
+ * start-up time, and these names need no secrecy.
+ */
+export function tmpSuffix(): string {
+  return `${process.pid.toString(36)}${(tmpCounter++).toString(36)}${Math.floor(Math.random() * 0x7fffffff).toString(36)}`;
+}
+
 export function lstatOrNull(p: string): fs.Stats | null {
   try { return fs.lstatSync(p); } catch (e) { if (isErrno(e, 'ENOENT') || isErrno(e, 'ENOTDIR')) return null; throw e; }
 }
@@ -30,7 +40,7 @@ export function readTextOrNull(p: string): string | null {
 }
 
 function tmpName(target: string): string {
-  return path.join(path.dirname(target), `.${path.basename(target)}.tmp-${randomBytes(4).toString('hex')}`);
+  return path.join(path.dirname(target), `.${path.basename(target)}.tmp-${tmpSuffix()}`);
 }
 
 /**
