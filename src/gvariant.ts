@@ -419,6 +419,19 @@ function quoteString(s: string): string {
   return out + q;
 }
 
+/** b'...' as GLib's g_variant_print: g_strescape (\b \f \n \r \t \v \\ \" named, other
+ *  bytes below 0x20 or from 0x7f as 3-digit octal). */
+function printByteString(b: Buffer): string {
+  const named: Record<number, string> = { 8: '\\b', 12: '\\f', 10: '\\n', 13: '\\r', 9: '\\t', 11: '\\v', 92: '\\\\', 34: '\\"' };
+  let out = '';
+  for (const c of b) {
+    if (named[c] !== undefined) out += named[c];
+    else if (c < 0x20 || c >= 0x7f) out += '\\' + c.toString(8).padStart(3, '0');
+    else out += String.fromCharCode(c);
+  }
+  return b.includes(0x27) ? `b"${out}"` : `b'${out}'`;
+}
+
 function printDouble(v: number): string {
   if (Number.isInteger(v) && Math.abs(v) < 1e16) return v.toFixed(1);
   return String(v);
@@ -453,10 +466,9 @@ function printNode(t: TypeNode, v: unknown, annotate: boolean): string {
     case 'array': {
       if (t.elem.kind === 'basic' && t.elem.code === 'y') {
         const b = v as Buffer;
-        // GLib prints byte arrays that are NUL-terminated printable text as b'...'.
-        if (b.length > 0 && b[b.length - 1] === 0 && b.subarray(0, -1).every((c) => c >= 0x20 && c < 0x7f)) {
-          return 'b' + quoteString(b.subarray(0, -1).toString('latin1'));
-        }
+        // GLib prints a byte array whose only NUL is its last byte as a bytestring, b'...'
+        // (escaped as g_strescape does; double quotes when it contains a single quote).
+        if (b.length > 0 && b.indexOf(0) === b.length - 1) return printByteString(b.subarray(0, -1));
         if (b.length === 0) return annotate ? '@ay []' : '[]';
         return '[' + [...b].map((c, i) => (i === 0 && annotate ? 'byte ' : '') + '0x' + c.toString(16).padStart(2, '0')).join(', ') + ']';
       }
