@@ -6,7 +6,7 @@ import { Command } from 'commander';
 import { OstreeError } from '../errors.js';
 import { Repo } from '../repo/repo.js';
 import {
-  addRemote, deleteRemote, formatPullProgress, formatPullResult, getRemote, listRemoteRefs, listRemotes,
+  addRemote, deleteRemote, fetchRemoteSummaryBytes, formatPullProgress, formatPullResult, formatSummary, formatSummaryRaw, getRemote, listRemoteRefs, listRemotes,
   pullFromRemote, type PullOptions, type PullProgress,
 } from '../repo/pull.js';
 import { repoPathFrom } from './main.js';
@@ -96,6 +96,16 @@ export function registerRemoteCommands(program: Command): void {
     .action(async (name: string, _o: unknown, cmd: Command) => {
       const refs = await listRemoteRefs(await openRepo(cmd), name);
       for (const spec of refs.keys()) out(`${spec}\n`);
+    });
+
+  freshSubcommand(remote, 'summary').description('Show remote summary')
+    .argument('<name>')
+    .option('--raw', 'Show raw variant data')
+    .action(async (name: string, o: { raw?: boolean }, cmd: Command) => {
+      const b = await fetchRemoteSummaryBytes(await openRepo(cmd), name);
+      if (b === null) throw new OstreeError('ENOENT', `No summary file found for remote "${name}" (the remote's owner can create one with 'ostree summary -u')`);
+      if (o.raw) out(`${formatSummaryRaw(b.data)}\n`);
+      else out(formatSummary(b.data, b.source));
     });
 
   const existingPull = (program.commands as Command[]).findIndex((c) => c.name() === 'pull');

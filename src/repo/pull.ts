@@ -25,7 +25,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import * as zlib from 'node:zlib';
 import { OstreeError, isErrno } from '../errors.js';
 import { KeyFile } from '../keyfile.js';
-import { deserialize, type Variant } from '../gvariant.js';
+import { deserialize, printVariant, Variant } from '../gvariant.js';
 import { isSymlinkMode, parseCommit, parseCommitMeta, parseDirMeta, parseDirTree, serializeFileHeader, sha256hex, isChecksum, type CommitObject, type ObjectType } from './objects.js';
 import { linkIntoPlace, loosePath, tmpName } from './content.js';
 import { Repo, parseRefspec, validateRefName, validateRemoteName } from './repo.js';
@@ -682,23 +682,97 @@ async function pullFileRemote(
   return result;
 }
 
-/** Read the remote's refs from its summary (null when it has none). */
-export async function fetchRemoteSummary(repo: Repo, remoteName: string, opts: RemoteLookupOptions & { url?: string } = {}): Promise<RemoteSummary | null> {
+/** The remote's raw `summary` file (null when it has none). */
+export async function fetchRemoteSummaryBytes(repo: Repo, remoteName: string, opts: RemoteLookupOptions & { url?: string } = {}): Promise<{ data: Buffer; source: string } | null> {
   const remote = getRemote(repo, remoteName, opts);
   const url = opts.url ?? remote.url;
   if (url.startsWith('file://')) {
     const p = path.join(decodeURIComponent(new URL(url).pathname), 'summary');
-    let data: Buffer;
-    try { data = fs.readFileSync(p); } catch (e) { if (isErrno(e, 'ENOENT')) return null; throw e; }
-    return parseSummary(data, p);
+    try { return { data: fs.readFileSync(p), source: p }; } catch (e) { if (isErrno(e, 'ENOENT')) return null; throw e; }
   }
+  if (!/^https?:\/\//.test(url)) throw new OstreeError('EINVAL', `Remote "${remoteName}" has unsupported URL '${url}' (expected file://, http:// or https://)`);
   const gs = remote.options.get('gpg-verify-summary');
   if (gs !== undefined && parseBool(gs, `remote "${remoteName}": gpg-verify-summary`)) checkVerificationSupported(remote);
   const f = new HttpFetcher(url);
   try {
     const data = await f.get('summary', { optional: true, maxSize: 64 * 1024 * 1024, what: 'summary' });
-    return data === null ? null : parseSummary(data, f.url('summary'));
+    return data === null ? null : { data, source: f.url('summary') };
   } finally { f.close(); }
+}
+
+/** Read the remote's refs from its summary (null when it has none). */
+export async function fetchRemoteSummary(repo: Repo, remoteName: string, opts: RemoteLookupOptions & { url?: string } = {}): Promise<RemoteSummary | null> {
+  const b = await fetchRemoteSummaryBytes(repo, remoteName, opts);
+  return b === null ? null : parseSummary(b.data, b.source);
+}
+
+/** GLib's `%FT%T%:::z` in the local time zone (as `ostree remote summary` prints times). */
+function iso8601Local(secs: bigint): string {
+  const d = new Date(Number(secs) * 1000);
+  if (Number.isNaN(d.getTime())) return 'invalid';
+  const off = -d.getTimezoneOffset();
+  const local = new Date(d.getTime() + off * 60_000);
+  const p2 = (n: number): string => String(n).padStart(2, '0');
+  const a = Math.abs(off);
+  const tz = `${off < 0 ? '-' : '+'}${p2(Math.floor(a / 60))}${a % 60 ? `:${p2(a % 60)}` : ''}`;
+  return `${local.getUTCFullYear()}-${p2(local.getUTCMonth() + 1)}-${p2(local.getUTCDate())}T${p2(local.getUTCHours())}:${p2(local.getUTCMinutes())}:${p2(local.getUTCSeconds())}${tz}`;
+}
+
+/** `ostree remote summary --raw`: the whole variant as upstream's dump prints it (byteswapped,
+ *  since it assumes big-endian data, with GLib's type annotations). */
+export function formatSummaryRaw(data: Buffer): string {
+  const T = '(a(s(taya{sv}))a{sv})';
+  const swapInt = (v: Variant): Variant => {
+    const b = Buffer.alloc(8);
+    switch (v.type) {
+      case 't': case 'x': b.writeBigUInt64LE(BigInt.asUintN(64, v.value as bigint)); return new Variant(v.type, v.type === 't' ? b.readBigUInt64BE() : b.readBigInt64BE());
+      case 'u': b.writeUInt32LE((v.value as number) >>> 0); return new Variant('u', b.readUInt32BE());
+      case 'i': b.writeInt32LE(v.value as number); return new Variant('i', b.readInt32BE());
+      case 'q': b.writeUInt16LE(v.value as number); return new Variant('q', b.readUInt16BE());
+      case 'n': b.writeInt16LE(v.value as number); return new Variant('n', b.readInt16BE());
+      default: return v;
+    }
+  };
+  const [refs, exts] = deserialize(T, data, { bigEndian: true }) as [Array<[string, [bigint, Buffer, Array<[string, Variant]>]]>, Array<[string, Variant]>];
+  const swapped = [
+    refs.map(([n, [size, csum, meta]]) => [n, [size, csum, meta.map(([k, v]) => [k, swapInt(v)])]]),
+    exts.map(([k, v]) => [k, swapInt(v)]),
+  ];
+  return printVariant(T, swapped, true);
+}
+
+/** `ostree remote summary` text for a summary file, as upstream's dump. */
+export function formatSummary(data: Buffer, source = 'summary'): string {
+  parseSummary(data, source); // validates
+  const [refs, exts] = deserialize('(a(s(taya{sv}))a{sv})', data) as [Array<[string, [bigint, Buffer, Array<[string, Variant]>]]>, Array<[string, Variant]>];
+  let out = '';
+  for (const [name, [size, csum, meta]] of refs) {
+    out += `* ${name}\n    Latest Commit (${formatSize(Number(size))}):\n      ${csum.toString('hex')}\n`;
+    for (const [k, v] of meta) {
+      if (k === 'ostree.commit.timestamp' && v.type === 't') out += `    Timestamp (${k}): ${iso8601Local(bswap64(v.value as bigint))}\n`;
+      else if (k === 'version' && v.type === 's') out += `    Version (${k}): ${v.value as string}\n`;
+      else out += `    ${k}: ${printVariant(v.type, v.value)}\n`;
+    }
+    out += '\n';
+  }
+  const pretty: Record<string, string> = {
+    'ostree.static-deltas': 'Static Deltas', 'ostree.summary.last-modified': 'Last-Modified', 'ostree.summary.expires': 'Expires',
+    'ostree.summary.collection-id': 'Collection ID', 'ostree.summary.collection-map': 'Collection Map',
+    'ostree.summary.mode': 'Repository Mode', 'ostree.summary.tombstone-commits': 'Has Tombstone Commits',
+  };
+  for (const [k, v] of exts) {
+    let value: string;
+    if ((k === 'ostree.summary.last-modified' || k === 'ostree.summary.expires') && v.type === 't') value = iso8601Local(bswap64(v.value as bigint));
+    else if (k === 'ostree.summary.collection-id' && v.type === 's') value = v.value as string;
+    else if (k === 'ostree.summary.collection-map') value = '(printed above)';
+    else if (k === 'ostree.summary.mode' && v.type === 's') {
+      const m = v.value as string;
+      value = ['bare', 'bare-user', 'bare-user-only', 'archive', 'archive-z2', 'bare-split-xattrs'].includes(m) ? m : `Invalid (‘${m}’)`;
+    } else if (k === 'ostree.summary.tombstone-commits' && v.type === 'b') value = v.value ? 'Yes' : 'No';
+    else value = printVariant(v.type, v.value);
+    out += pretty[k] !== undefined ? `${pretty[k]} (${k}): ${value}\n` : `${k}: ${value}\n`;
+  }
+  return out;
 }
 
 /** `ostree remote refs`: REMOTE:REF -> checksum, from the summary. */

@@ -165,6 +165,9 @@ for (const withSummary of [false, true]) {
       const dest = path.join(work, 'ours-from-up-bare-s');
       assert.equal(ok(await ours(`--repo=${dest}`, 'remote', 'refs', 'origin'), 'our remote refs'), ok(await up(`--repo=${dest}`, 'remote', 'refs', 'origin'), 'upstream remote refs'));
       assert.equal(ok(await ours(`--repo=${dest}`, 'remote', 'refs', 'origin'), 'our remote refs'), 'origin:os/main\norigin:os/other\n');
+      for (const raw of [[], ['--raw']]) {
+        assert.equal(ok(await ours(`--repo=${dest}`, 'remote', 'summary', ...raw, 'origin'), 'our remote summary'), ok(await up(`--repo=${dest}`, 'remote', 'summary', ...raw, 'origin'), 'upstream remote summary'));
+      }
     } else {
       const dest = path.join(work, 'ours-from-up-bare-n');
       const a = await ours(`--repo=${dest}`, 'remote', 'refs', 'origin');

@@ -688,3 +688,10 @@ test('file:// remote with untrusted: objects that would be hardlinked are verifi
   await assert.rejects(pullFromRemote(careful, 'origin', ['os/main'], { untrusted: true, }), new RegExp(`${victim}.*Corrupted file object|Corrupted file object.*${victim}`));
   assert.equal(await careful.resolveRevOptional('origin:os/main'), null);
 });
+
+test('GLib bytestring printing used by remote summary --raw (only NUL at the end; g_strescape escapes)', async () => {
+  const { printVariant } = await import('../../src/gvariant.js');
+  assert.equal(printVariant('ay', Buffer.from([0x41, 0x07, 0x08, 0x5c, 0x22, 0xe8, 0x00])), "b'A\\007\\b\\\\\\\"\\350'");
+  assert.equal(printVariant('ay', Buffer.from("it's\0")), 'b"it\'s"');
+  assert.equal(printVariant('ay', Buffer.from([0x41, 0x00, 0x42, 0x00])), '[0x41, 0x00, 0x42, 0x00]');
+});
