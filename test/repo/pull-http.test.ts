@@ -695,3 +695,18 @@ test('GLib bytestring printing used by remote summary --raw (only NUL at the end
   assert.equal(printVariant('ay', Buffer.from("it's\0")), 'b"it\'s"');
   assert.equal(printVariant('ay', Buffer.from([0x41, 0x00, 0x42, 0x00])), '[0x41, 0x00, 0x42, 0x00]');
 });
+
+test('two pulls of the same commit into one repository at the same time both succeed', async () => {
+  const s = await sourceRepo(60);
+  const srv = await serve(s.repo.path);
+  srv.delayMs = 2;
+  const d = await destRepo(s.dir, 'bare-user', srv.url);
+  const other = await Repo.open(d.path);
+  const [a, b] = await Promise.all([pullFromRemote(d, 'origin', ['os/main']), pullFromRemote(other, 'origin', ['os/main'], { depth: 1 })]);
+  srv.delayMs = 0;
+  assert.equal(a.refs.get('origin:os/main'), s.c3);
+  assert.equal(b.refs.get('origin:os/main'), s.c3);
+  assert.ok(a.contentObjects + b.contentObjects >= 66);
+  noStaging(d);
+  await assertClean(d);
+});
