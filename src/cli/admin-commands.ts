@@ -15,6 +15,20 @@ import type { Sysroot } from '../sysroot/sysroot.js';
 const sysrootLib = (): Promise<typeof import('../sysroot/sysroot.js')> => import('../sysroot/sysroot.js');
 const deployLib = (): Promise<typeof import('../sysroot/deploy.js')> => import('../sysroot/deploy.js');
 
+/**
+ * Start fetching the module graph of a deployment (deploy, upgrade, switch) in parallel while
+ * the sysroot is opened, locked and loaded: the ESM loader otherwise walks the import chain one
+ * level (one thread-pool round trip) at a time.  Failures surface at the real import.
+ */
+function prefetchDeployGraph(): void {
+  void Promise.all([
+    import('../sysroot/deploy.js'), import('../sysroot/deploy-checkout.js'), import('../repo/repo.js'),
+    import('../repo/content.js'), import('../repo/objects.js'), import('../gvariant.js'), import('../repo/fsck.js'),
+    import('../repo/prune.js'), import('../sysroot/etc-merge.js'), import('../sysroot/kernel-layout.js'),
+    import('../sysroot/bootloader/index.js'),
+  ]).catch(() => { /* reported by the import that needs it */ });
+}
+
 const print = (m: string): void => { process.stdout.write(m.endsWith('\n') ? m : m + '\n'); };
 
 function collect(value: string, previous: string[]): string[] { return [...previous, value]; }
@@ -100,6 +114,7 @@ export function registerAdminCommands(program: Command): void {
     .option('--karg-none', 'Do not import kernel arguments')
     .option('--karg-delete <name=value>', 'Delete kernel argument if exists', collect, [])
     .action(async (refspec: string, o: Record<string, unknown>, cmd: Command) => {
+      prefetchDeployGraph();
       await withSysroot(o as SysrootOpts, cmd, true, async (s) => {
         await (await deployLib()).adminDeploy(s, refspec, {
           stateroot: (o['os'] ?? o['stateroot']) as string | undefined,
@@ -164,6 +179,7 @@ export function registerAdminCommands(program: Command): void {
     .option('-r, --reboot', 'Reboot after a successful upgrade (not supported)')
     .action(async (o: SysrootOpts & { os?: string; pull?: boolean; overrideCommit?: string; allowDowngrade?: boolean; stage?: boolean; deployOnly?: boolean; pullOnly?: boolean; reboot?: boolean }, cmd: Command) => {
       if (o.pullOnly || o.reboot) throw new OstreeError('EINVAL', '--pull-only and --reboot are not supported by this implementation');
+      prefetchDeployGraph();
       await withSysroot(o, cmd, true, async (s) => {
         await (await deployLib()).upgrade(s, {
           ...(o.os ? { stateroot: o.os } : {}), pull: !!o.pull && !o.deployOnly,
@@ -181,6 +197,7 @@ export function registerAdminCommands(program: Command): void {
     .option('-r, --reboot', 'Reboot after switching (not supported)')
     .action(async (ref: string, o: SysrootOpts & { os?: string; pull?: boolean; stage?: boolean; reboot?: boolean }, cmd: Command) => {
       if (o.reboot) throw new OstreeError('EINVAL', '--reboot is not supported by this implementation');
+      prefetchDeployGraph();
       await withSysroot(o, cmd, true, async (s) => {
         await (await deployLib()).switchRef(s, ref, { ...(o.os ? { stateroot: o.os } : {}), pull: !!o.pull, stage: !!o.stage, log: print });
       });

@@ -78,6 +78,19 @@ function loosePathOf(repo: Repo, o: LooseObject): string {
   return `${repo.path}/objects/${o.sub}/${o.file}`;
 }
 
+/**
+ * Reachable-object names (`<checksum>.<type>`: the commit, its root dirmeta and every dirtree,
+ * dirmeta and file under it) of commits whose whole tree this process has just read, so a prune
+ * right after (admin deploy: checkout, then cleanup) need not read and decode every dirtree
+ * again.  Commits are immutable, so an entry stays true while the objects exist.
+ */
+const knownClosures = new Map<string, ReadonlySet<string>>();
+
+/** Record the complete closure of `commit` in `repo` (see knownClosures). */
+export function rememberCommitClosure(repo: Repo, commit: string, names: ReadonlySet<string>): void {
+  knownClosures.set(`${repo.path}\0${commit}`, names);
+}
+
 /** Add everything reachable from `commit` (and `depth` parents) to `out`; missing objects are skipped. */
 export function traverseReachable(repo: Repo, commit: string, depth: number, out: Set<string>, commitOnly = false): void {
   let cur: string | null = commit;
@@ -110,8 +123,13 @@ export function traverseReachable(repo: Repo, commit: string, depth: number, out
     }
     out.add(name);
     if (!commitOnly) {
-      out.add(`${c.rootMeta}.dirmeta`);
-      walk(c.rootTree);
+      const known = knownClosures.get(`${repo.path}\0${cur}`);
+      if (known) {
+        for (const n of known) out.add(n);
+      } else {
+        out.add(`${c.rootMeta}.dirmeta`);
+        walk(c.rootTree);
+      }
     }
     if (depth >= 0 && level >= depth) break;
     cur = c.parent;

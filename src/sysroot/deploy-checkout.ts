@@ -41,7 +41,12 @@ export async function checkoutDeployment(repo: Repo, csum: string, dest: string)
   try {
     const { parseCommit, parseDirMeta } = await import('../repo/objects.js');
     const { parseDirTreeStrict } = await import('../repo/fsck.js');
-    new FastCheckout(repo, parseDirMeta, parseDirTreeStrict).run(parseCommit(readObject(repo, csum, 'commit'), `commit ${csum}`), abs);
+    const { rememberCommitClosure } = await import('../repo/prune.js');
+    const fc = new FastCheckout(repo, parseDirMeta, parseDirTreeStrict);
+    fc.run(parseCommit(readObject(repo, csum, 'commit'), `commit ${csum}`), abs);
+    // The checkout read the commit's whole tree: the cleanup's prune can reuse that walk.
+    fc.reachable.add(`${csum}.commit`);
+    rememberCommitClosure(repo, csum, fc.reachable);
     lastDeployCheckout = 'fast';
   } catch (e) {
     if (!(e instanceof NeedFallback)) throw e;
@@ -68,6 +73,8 @@ class FastCheckout {
   private readonly metas = new Map<string, DirMeta>();
   private readonly finalizers: Array<[string, DirMeta]> = [];
   private readonly xattrs: boolean;
+  /** Every object the checkout used, as prune names them (`<checksum>.<type>`). */
+  readonly reachable = new Set<string>();
 
   constructor(
     private readonly repo: Repo,
@@ -84,6 +91,7 @@ class FastCheckout {
       if (isErrno(e, 'EEXIST')) throw new OstreeError('EEXIST', `checkout destination '${dest}' already exists`);
       throw e;
     }
+    this.reachable.add(`${commit.rootMeta}.dirmeta`);
     this.dir(commit.rootTree, commit.rootMeta, dest);
     // Post-order: a read-only directory gets its mode only after it was filled.
     for (const [dir, m] of this.finalizers) {
@@ -107,8 +115,11 @@ class FastCheckout {
     const m = this.meta(metaChecksum);
     const t = this.parseDirTree(readObject(this.repo, tree, 'dirtree'), `${tree}.dirtree`);
     const repoObjects = `${this.repo.path}/objects/`;
+    const reachable = this.reachable;
+    reachable.add(`${tree}.dirtree`);
     for (const f of t.files) {
       const name = f.name;
+      reachable.add(`${f.checksum}.file`);
       if (name.startsWith(WHITEOUT_PREFIX)) {
         libc.mknod(`${dest}/${name.slice(WHITEOUT_PREFIX.length)}`, S_IFCHR | 0, 0);
         continue;
@@ -123,6 +134,7 @@ class FastCheckout {
       }
     }
     for (const d of t.dirs) {
+      reachable.add(`${d.metaChecksum}.dirmeta`);
       const p = `${dest}/${d.name}`;
       fs.mkdirSync(p, { mode: 0o700 });
       this.dir(d.treeChecksum, d.metaChecksum, p);

@@ -118,3 +118,22 @@ test('deployment checkout: a missing file object is an ENOENT naming the object 
   fs.rmSync(repo.objectPath(f.checksum, 'file'));
   await assert.rejects(checkoutDeployment(repo, c, path.join(base, 'out')), new RegExp(`object ${f.checksum}\\.file \\(for 'f7'\\) not found`));
 });
+
+test('the closure the deployment checkout hands to prune equals a fresh reachability walk', async () => {
+  const { traverseReachable } = await import('../../src/repo/prune.js');
+  const base = path.join(scratch.dir, 'closure');
+  const tree = path.join(base, 'tree');
+  makeTree(tree);
+  fs.cpSync(path.join(tree, 'usr/share'), path.join(tree, 'usr/share-copy'), { recursive: true }); // a shared subtree
+  const repo = await Repo.create(path.join(base, 'repo'), 'bare');
+  const c = await repo.commitTree(tree, { branch: 'b', timestamp: 1n });
+  await checkoutDeployment(repo, c, path.join(base, 'out'));
+  assert.equal(lastDeployCheckout, 'fast');
+  const cached = new Set<string>();
+  traverseReachable(repo, c, 0, cached); // answered from the checkout's record
+  fs.symlinkSync(path.join(base, 'repo'), path.join(base, 'alias'));
+  const fresh = new Set<string>();
+  traverseReachable(await Repo.open(path.join(base, 'alias')), c, 0, fresh); // another repo path: walks
+  assert.ok(fresh.size > 60);
+  assert.deepEqual([...cached].sort(), [...fresh].sort());
+});
