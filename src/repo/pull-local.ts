@@ -292,6 +292,57 @@ export function importContentObject(ctx: ContentImportContext, checksum: string)
   return data.length;
 }
 
+/**
+ * Import one content object held in memory in archive form (`.filez` bytes, e.g. just
+ * downloaded): verify it against `checksum` and write it in the destination mode through
+ * DEST/tmp. Returns the uncompressed bytes written, or -1 when the object was already there.
+ * Meant for small objects (the data is inflated in memory).
+ */
+export function importArchiveObjectBuffer(ctx: Pick<ContentImportContext, 'destPath' | 'destMode' | 'bareUserOnlyFiles'>, checksum: string, filez: Buffer): number {
+  const objName = `${checksum}.file`;
+  const final = loosePath(ctx.destPath, checksum, ctx.destMode === 'archive' ? 'filez' : 'file');
+  if (lexists(final)) return -1;
+  const { header: h, size, headerLength } = parseArchiveHeader(filez, objName);
+  if (ctx.destMode === 'bare-user-only') checkBareUserOnlyMode(h, checksum);
+  const hash = createHash('sha256').update(serializeFileHeader(h));
+  const full: ContentImportContext = { srcPath: '', srcMode: 'archive', untrusted: true, ...ctx };
+  if (isSymlinkMode(h.mode)) {
+    const actual = hash.digest('hex');
+    if (actual !== checksum) throw corrupted(checksum, actual);
+    const tmp = writeSymlinkTmp(full, h);
+    try { linkIntoPlace(tmp, final); } catch (e) { try { fs.unlinkSync(tmp); } catch { /* gone */ } throw e; }
+    return 0;
+  }
+  let data: Buffer;
+  try {
+    data = zlib.inflateRawSync(filez.subarray(headerLength));
+  } catch (e) {
+    throw new OstreeError('ECORRUPT', `Corrupted file object ${checksum}: bad compressed data: ${(e as Error).message}`);
+  }
+  if (data.length !== Number(size)) {
+    throw new OstreeError('ECORRUPT', `Corrupted file object ${checksum}: archive header says ${size} bytes, data has ${data.length}`);
+  }
+  hash.update(data);
+  const actual = hash.digest('hex');
+  if (actual !== checksum) throw corrupted(checksum, actual);
+  const tmp = tmpName(ctx.destPath, 'pull');
+  const fd = fs.openSync(tmp, 'wx', 0o600);
+  try {
+    // archive: the verified bytes as they are; other modes: the data plus the mode's metadata
+    const out = ctx.destMode === 'archive' ? filez : data;
+    let off = 0;
+    while (off < out.length) off += fs.writeSync(fd, out, off, out.length - off);
+    finishRegular(ctx.destMode, fd, tmp, h);
+    fs.closeSync(fd);
+  } catch (e) {
+    try { fs.closeSync(fd); } catch { /* closed */ }
+    try { fs.unlinkSync(tmp); } catch { /* gone */ }
+    throw e;
+  }
+  try { linkIntoPlace(tmp, final); } catch (e) { try { fs.unlinkSync(tmp); } catch { /* gone */ } throw e; }
+  return data.length;
+}
+
 async function importLarge(ctx: ContentImportContext, checksum: string, o: SourceObject, hash: Hash, final: string): Promise<number> {
   const tmp = tmpName(ctx.destPath, 'pull');
   const fd = fs.openSync(tmp, 'wx', 0o600);
