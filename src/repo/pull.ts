@@ -29,7 +29,7 @@ import { deserialize, printVariant, Variant } from '../gvariant.js';
 import { isSymlinkMode, parseCommit, parseCommitMeta, parseDirMeta, parseDirTree, serializeFileHeader, sha256hex, isChecksum, type CommitObject, type ObjectType } from './objects.js';
 import { linkIntoPlace, loosePath, tmpName } from './content.js';
 import { Repo, parseRefspec, validateRefName, validateRemoteName } from './repo.js';
-import { formatPullStatus, formatSize, importContentObject, pullLocal, readSourceObject, type ContentImportContext } from './pull-local.js';
+import { formatPullStatus, formatSize, importArchiveObjectBuffer, importContentObject, pullLocal, readSourceObject, type ContentImportContext } from './pull-local.js';
 
 // ---------------------------------------------------------------------------------------------
 // Remotes
@@ -259,6 +259,9 @@ function isTransient(e: unknown): boolean {
 
 function sleep(ms: number): Promise<void> { return new Promise((r) => setTimeout(r, ms)); }
 
+/** What HttpFetcher.get returns when the body went to `toFile`. */
+export const IN_FILE: Buffer = Buffer.alloc(0);
+
 /** GETs relative paths under a base URL, with keep-alive, bounded parallelism and retries. */
 export class HttpFetcher {
   bytesTransferred = 0;
@@ -305,16 +308,17 @@ export class HttpFetcher {
   }
 
   /**
-   * GET `rel`. Returns the body (or, with `toFile`, writes it there and returns an empty
-   * buffer); null on 404/410 when `optional`. Throws OstreeError (EIO/ENOENT) naming the URL.
+   * GET `rel`. Returns the body (or, with `toFile`, writes it there and returns IN_FILE; with
+   * `memLimit` too, bodies whose Content-Length is at most that stay in memory and are returned);
+   * null on 404/410 when `optional`. Throws OstreeError (EIO/ENOENT) naming the URL.
    */
-  async get(rel: string, o: { optional?: boolean; maxSize?: number; toFile?: string; what?: string } = {}): Promise<Buffer | null> {
+  async get(rel: string, o: { optional?: boolean; maxSize?: number; toFile?: string; memLimit?: number; what?: string } = {}): Promise<Buffer | null> {
     const url = this.url(rel);
     const what = o.what ? `${o.what} (${url})` : url;
     return this.slot(async () => {
       for (let attempt = 0; ; attempt++) {
         try {
-          return await this.attempt(url, o.maxSize ?? Infinity, o.toFile, 0);
+          return await this.attempt(url, o.maxSize ?? Infinity, o.toFile, o.memLimit ?? -1, 0);
         } catch (e) {
           if (e instanceof NotFound) {
             if (o.optional) return null;
@@ -332,7 +336,7 @@ export class HttpFetcher {
     });
   }
 
-  private attempt(url: string, maxSize: number, toFile: string | undefined, redirects: number): Promise<Buffer | null> {
+  private attempt(url: string, maxSize: number, toFile: string | undefined, memLimit: number, redirects: number): Promise<Buffer | null> {
     return new Promise<Buffer | null>((resolve, reject) => {
       const u = new URL(url);
       const mod = u.protocol === 'https:' ? https : http;
@@ -350,7 +354,7 @@ export class HttpFetcher {
           res.resume();
           if (redirects >= 5) { fail(new OstreeError('EIO', `Too many redirects fetching ${url}`)); return; }
           settled = true;
-          this.attempt(new URL(res.headers.location, url).toString(), maxSize, toFile, redirects + 1).then(resolve, reject);
+          this.attempt(new URL(res.headers.location, url).toString(), maxSize, toFile, memLimit, redirects + 1).then(resolve, reject);
           return;
         }
         if (status === 404 || status === 410) { res.resume(); fail(new NotFound(url)); return; }
@@ -358,7 +362,11 @@ export class HttpFetcher {
         const chunks: Buffer[] = [];
         let size = 0;
         try {
-          if (toFile !== undefined) fd = fs.openSync(toFile, 'w', 0o644);
+          const declared = res.headers['content-length'];
+          if (toFile !== undefined && !(declared !== undefined && Number(declared) <= memLimit)) {
+            fs.mkdirSync(path.dirname(toFile), { recursive: true });
+            fd = fs.openSync(toFile, 'w', 0o644);
+          }
         } catch (e) { res.resume(); fail(new OstreeError('EIO', `cannot write ${toFile}: ${(e as Error).message}`)); return; }
         res.on('data', (c: Buffer) => {
           if (settled) return;
@@ -377,7 +385,7 @@ export class HttpFetcher {
           const len = res.headers['content-length'];
           if (len !== undefined && Number(len) !== size) { fail(new Error(`truncated response (${size} of ${len} bytes)`)); return; }
           settled = true;
-          if (fd >= 0) { fs.closeSync(fd); fd = -1; resolve(Buffer.alloc(0)); } else resolve(Buffer.concat(chunks));
+          if (fd >= 0) { fs.closeSync(fd); fd = -1; resolve(IN_FILE); } else resolve(Buffer.concat(chunks));
         });
       });
       req.setTimeout(this.idleMs, () => req.destroy(Object.assign(new Error(`no data for ${this.idleMs / 1000} s`), { code: 'ETIMEDOUT' })));
@@ -918,12 +926,15 @@ async function pullHttp(
         st.outstandingContent++; report();
         try {
           if (group.error !== null) return;
-          const staged = loosePath(stage, checksum, 'filez');
-          fs.mkdirSync(path.dirname(staged), { recursive: true });
+          const staged = loosePath(stage, checksum, 'filez'); // its directory is made when needed
           const rel = objectRelPath(checksum, 'file');
-          await content.get(rel, { toFile: staged, what: `object ${checksum}.file` });
+          const body = await content.get(rel, { toFile: staged, memLimit: 1024 * 1024, what: `object ${checksum}.file` });
           try {
-            if (repo.mode === 'archive') {
+            if (body !== null && body !== IN_FILE) {
+              // small object, kept in memory: verified and written without a staging file
+              const n = importArchiveObjectBuffer(ctx, checksum, body);
+              if (n > 0) st.contentBytes += n;
+            } else if (repo.mode === 'archive') {
               // Same representation: verify the downloaded object and link it in as it is.
               const size = await verifyArchiveObject(stage, checksum);
               if (size === null) {
@@ -944,7 +955,7 @@ async function pullHttp(
             const msg = e instanceof Error ? e.message : String(e);
             throw new OstreeError(e instanceof OstreeError ? e.code : 'EIO', `Object ${checksum}.file from ${content.url(rel)}: ${msg}`, { cause: e });
           } finally {
-            try { fs.unlinkSync(staged); } catch (e) { if (!isErrno(e, 'ENOENT')) throw e; }
+            if (body === IN_FILE) { try { fs.unlinkSync(staged); } catch (e) { if (!isErrno(e, 'ENOENT')) throw e; } }
           }
           st.contentFetched++;
         } finally { st.outstandingContent--; report(); }
