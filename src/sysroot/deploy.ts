@@ -451,12 +451,10 @@ function mergeFor(sysroot: Sysroot, stateroot: string | undefined): Deployment {
   return merge;
 }
 
-/** URL of a configured remote (repo config `[remote "NAME"] url`). */
+/** URL of a configured remote (repo config `[remote "NAME"] url`, or the sysroot's remotes.d). */
 async function remoteUrl(sysroot: Sysroot, remote: string): Promise<string> {
-  const repo = await sysroot.repo();
-  const url = repo.config.get(`remote "${remote}"`, 'url');
-  if (url === undefined) throw new OstreeError('ENOENT', `Remote '${remote}' not found in ${repo.path}/config (add it with 'ostree remote add')`);
-  return url;
+  const pull = await import('../repo/pull.js');
+  return pull.getRemote(await sysroot.repo(), remote, { sysroot: sysroot.path }).url;
 }
 
 /** Pull `ref` from a configured remote (file://, http://, https://; refs written as `remote:ref`).

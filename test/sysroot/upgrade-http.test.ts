@@ -158,6 +158,12 @@ test('a remote with gpg-verify (the default) is refused by upgrade --pull with a
   s = await Sysroot.open(sysroot); await s.load();
   assert.deepEqual(s.deployments.map((d) => d.csum), [c3, c2]);
   assert.equal(s.deployments[0]!.refspec, 'web:testos/devel');
+  // switch without --pull to a ref already pulled from the remotes.d remote
+  const c4 = await commitTree(served, tree, 'testos/lts', '15');
+  ok(ours([repoArg, 'pull', 'web', 'testos/lts']), 'pull lts');
+  ok(ours(['admin', 'switch', sr(sysroot), '--os=testos', 'testos/lts'], MUT), 'switch without --pull');
+  s = await Sysroot.open(sysroot); await s.load();
+  assert.equal(s.deployments[0]!.csum, c4);
   assert.deepEqual(checkBootConfigComplete(sysroot), []);
   ok(upstream([repoArg, 'fsck']), 'upstream fsck');
 });
