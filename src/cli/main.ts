@@ -65,7 +65,7 @@ export async function main(argv: string[]): Promise<number> {
         import('./admin-status.js'), import('../sysroot/sysroot.js'), import('../sysroot/status.js'),
         import('../sysroot/bls.js'), import('../sysroot/kargs.js'), import('../sysroot/origin.js'),
         import('../keyfile.js'), import('../sysroot/fsutil.js'), import('../sysroot/fault.js'),
-        import('../../native-bindings/libc.js'), import('../repo/objects.js'), import('../gvariant.js'),
+        import('../../native-bindings/libc.js'), import('../gvariant.js'),
       ]);
       const plain = parsePlainStatus(argv.slice(1));
       if (plain) {

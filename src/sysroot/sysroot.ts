@@ -26,7 +26,7 @@ import * as libc from '../../native-bindings/libc.js';
 import { BlsEntry, blsEntryFileName, readBlsEntries, parseOstreeBootlink } from './bls.js';
 import { KernelArgs } from './kargs.js';
 import type { Repo } from '../repo/repo.js';
-import type { CommitObject } from '../repo/objects.js';
+import type { Variant } from '../gvariant.js';
 import type { Bootloader, BootMenuEntry } from './bootloader/index.js';
 import {
   clearImmutable, copyTree, linkOrCopy, lstatOrNull, mkdirp, parseOsRelease, readTextOrNull,
@@ -118,6 +118,19 @@ export function sysrootDebug(flag: string): boolean {
   return (process.env['OSTREE_SYSROOT_DEBUG'] ?? '').split(',').map((s) => s.trim()).includes(flag);
 }
 
+/** GVariant type of a commit object: (metadata, parent, related, subject, body, timestamp, root dirtree, root dirmeta). */
+export const COMMIT_GVARIANT_TYPE = '(a{sv}aya(say)sstayay)';
+
+/** The metadata (member 0) of a serialized commit object; ECORRUPT naming `what` if malformed. */
+export async function decodeCommitMetadata(data: Buffer, what: string): Promise<Array<[string, Variant]>> {
+  const { deserialize } = await import('../gvariant.js');
+  try {
+    return (deserialize(COMMIT_GVARIANT_TYPE, data, { bigEndian: true }) as [Array<[string, Variant]>])[0];
+  } catch (e) {
+    throw new OstreeError('ECORRUPT', `${what}: ${(e as Error).message}`, { cause: e });
+  }
+}
+
 export class Sysroot {
   readonly path: string;
   booted = false;
@@ -130,7 +143,7 @@ export class Sysroot {
   stagedLocked = false;
   loaded = false;
   private repoCache: Repo | null = null;
-  private commitCache = new Map<string, CommitObject | null>();
+  private commitCache = new Map<string, Array<[string, Variant]> | null>();
   private lockHandle: SysrootLock | null = null;
 
   private constructor(p: string) { this.path = path.resolve(p); }
@@ -160,34 +173,33 @@ export class Sysroot {
   invalidateRepo(): void { this.repoCache = null; this.commitCache.clear(); }
 
   /**
-   * A commit object for the status/metadata queries, or null when it is not in the repo.
-   * Commit objects sit at `objects/XX/REST.commit` in every repo mode, so this reads and
-   * parses just that file (objects.ts) without opening the repository engine.
+   * The metadata dictionary of a commit, for the status queries, or null when the commit is not
+   * in the repo.  Commit objects sit at `objects/XX/REST.commit` in every repo mode; this decodes
+   * just that file with the shared GVariant codec and keeps member 0, `a{sv}`, of the commit
+   * tuple (COMMIT_GVARIANT_TYPE, the type src/repo/objects.ts models commits with; a test checks
+   * both agree).  Not objects.ts's parseCommit: that module loads node:crypto eagerly, ~17 internal
+   * modules `admin status` does not otherwise need (switch back once it loads crypto lazily).
    */
-  private async commitForMetadata(csum: string): Promise<CommitObject | null> {
+  private async commitMetadataDict(csum: string): Promise<Array<[string, Variant]> | null> {
     const cached = this.commitCache.get(csum);
     if (cached !== undefined) return cached;
     if (!/^[0-9a-f]{64}$/.test(csum)) throw new OstreeError('EINVAL', `Invalid commit checksum '${csum}'`);
-    let c: CommitObject | null = null;
+    let meta: Array<[string, Variant]> | null = null;
     let data: Buffer | null = null;
     try {
       data = fs.readFileSync(this.abs(`ostree/repo/objects/${csum.slice(0, 2)}/${csum.slice(2)}.commit`));
     } catch (e) {
       if (!isErrno(e, 'ENOENT')) throw e;
     }
-    if (data !== null) {
-      const { parseCommit } = await import('../repo/objects.js');
-      c = parseCommit(data, `commit ${csum}`);
-    }
-    this.commitCache.set(csum, c);
-    return c;
+    if (data !== null) meta = await decodeCommitMetadata(data, `commit ${csum}`);
+    this.commitCache.set(csum, meta);
+    return meta;
   }
 
   private async commitMetadata(csum: string, key: string): Promise<string | null> {
-    const c = await this.commitForMetadata(csum);
-    if (!c) return null;
-    const { commitMetadataString } = await import('../repo/objects.js');
-    return commitMetadataString(c, key) ?? null;
+    const meta = await this.commitMetadataDict(csum);
+    const v = meta?.find(([k]) => k === key)?.[1];
+    return v && v.type === 's' ? (v.value as string) : null;
   }
 
   /** The commit's `version` metadata (cached), null if none or the commit is missing. */

@@ -9,6 +9,9 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parsePlainStatus } from '../../src/cli/admin-status.js';
 import { verbOf } from '../../src/cli/main.js';
+import { decodeCommitMetadata } from '../../src/sysroot/sysroot.js';
+import { parseCommit, serializeCommit } from '../../src/repo/objects.js';
+import { Variant } from '../../src/gvariant.js';
 import { tmpfsScratch, newSysroot, ours, ok, type Scratch } from './sysroot-helpers.js';
 
 let scratch: Scratch;
@@ -59,4 +62,15 @@ test('fast and commander paths print the same status (text, JSON, errors)', asyn
   assert.equal(e2.status, 1);
   assert.equal(e1.stderr, e2.stderr);
   assert.match(e1.stderr, /^error: Sysroot .*nope does not exist/);
+});
+
+test('status reads commit metadata as objects.ts models commits (same dictionary, ECORRUPT on garbage)', async () => {
+  const c = {
+    metadata: [['version', new Variant('s', '42.1')], ['ostree.source-title', new Variant('s', 'src')], ['n', new Variant('u', 7)]] as Array<[string, Variant]>,
+    parent: 'ab'.repeat(32), related: [], subject: 'subj', body: 'body', timestamp: 1700000000n,
+    rootTree: 'cd'.repeat(32), rootMeta: 'ef'.repeat(32),
+  };
+  const bytes = serializeCommit(c);
+  assert.deepEqual(await decodeCommitMetadata(bytes, 'commit x'), parseCommit(bytes).metadata);
+  await assert.rejects(decodeCommitMetadata(Buffer.from('garbage'), 'commit x'), /commit x/);
 });
