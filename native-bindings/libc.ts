@@ -12,7 +12,6 @@
  */
 import * as fs from 'node:fs';
 import { createRequire } from 'node:module';
-import * as util from 'node:util';
 import type * as KoffiNS from 'koffi';
 
 type Koffi = typeof KoffiNS;
@@ -45,6 +44,11 @@ let libcCache: Libc | null = null;
 let osCache: typeof import('node:os') | null = null;
 function nodeOs(): typeof import('node:os') {
   return (osCache ??= createRequire(import.meta.url)('node:os') as typeof import('node:os'));
+}
+/** node:util, likewise (an ESM import of it also evaluates its lazy getters, e.g. parseArgs). */
+let utilCache: typeof import('node:util') | null = null;
+function nodeUtil(): typeof import('node:util') {
+  return (utilCache ??= createRequire(import.meta.url)('node:util') as typeof import('node:util'));
 }
 
 function libc(): Libc {
@@ -109,7 +113,7 @@ export function errnoName(errno: number): string {
 
 function errnoMessage(errno: number): string {
   try {
-    const entry = util.getSystemErrorMap().get(-Math.abs(errno));
+    const entry = nodeUtil().getSystemErrorMap().get(-Math.abs(errno));
     if (entry) return entry[1];
   } catch { /* older Node: fall through */ }
   return `errno ${errno}`;
