@@ -1035,11 +1035,15 @@ async function pullHttp(
       if (!opts.commitMetadataOnly && repo.mode !== 'archive') {
         for (const t of targets) {
           let probe: string | null = null;
-          if (summary === null) {
-            const from = t.ref !== null ? repo.resolveRevSync(`${remoteName}:${t.ref}`) : null;
+          if (summary?.indexedDeltas) probe = deltaIndexPath(t.commit);
+          else if (summary?.hasDeltas) probe = null; // deltas listed in the summary (none used here)
+          else if (t.ref !== null) {
+            // from the current remote ref, unless that commit is missing or partial
+            let from = repo.resolveRevSync(`${remoteName}:${t.ref}`);
+            if (from !== null && (!repo.hasObjectSync(from, 'commit') || fs.existsSync(path.join(repo.path, 'state', `${from}.commitpartial`)))) from = null;
             if (from === t.commit) continue; // already there: upstream just scans it
-            probe = deltaSuperblockPath(from !== null && repo.hasObjectSync(from, 'commit') ? from : null, t.commit);
-          } else if (summary.indexedDeltas) probe = deltaIndexPath(t.commit);
+            probe = deltaSuperblockPath(from, t.commit);
+          } else probe = deltaSuperblockPath(null, t.commit);
           if (probe !== null) {
             const p = probe;
             group.spawn(async () => {

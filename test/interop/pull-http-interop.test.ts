@@ -211,3 +211,18 @@ test('an object missing on the server: both implementations fail and leave no re
     if (fs.existsSync(`${f}.away`)) fs.renameSync(`${f}.away`, f);
   }
 });
+
+test('--commit-metadata-only, then a full pull, then a pull by checksum: same counts and state as upstream', async () => {
+  fs.rmSync(path.join(work, 'www/up/summary'), { force: true });
+  const mine = await initDest(ours, 'cm-ours', 'bare-user', 'up');
+  const theirs = await initDest(up, 'cm-up', 'bare-user', 'up');
+  const parent = ok(await up(`--repo=${path.join(work, 'www/up')}`, 'rev-parse', 'os/main^'), 'rev-parse').trim();
+  for (const args of [['--commit-metadata-only', '--depth=-1', 'origin', 'os/main'], ['origin', 'os/main'], ['origin', parent]]) {
+    const a = ok(await ours(`--repo=${mine}`, 'pull', ...args), `our pull ${args.join(' ')}`);
+    const b = ok(await up(`--repo=${theirs}`, 'pull', ...args), `upstream pull ${args.join(' ')}`);
+    assert.equal(counts(a), counts(b), args.join(' '));
+    assert.deepEqual(fs.readdirSync(path.join(mine, 'state')).sort(), fs.readdirSync(path.join(theirs, 'state')).sort(), args.join(' '));
+  }
+  assert.deepEqual(objects(mine), objects(theirs));
+  ok(await up(`--repo=${mine}`, 'fsck'), 'upstream fsck');
+});
