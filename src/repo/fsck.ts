@@ -22,7 +22,7 @@ import {
   serializeFileHeader, sha256hex, sortXattrs, validateFilename,
   type CommitObject, type DirTree, type FileHeader, type ObjectType, type Xattr,
 } from './objects.js';
-import { loosePath, type RepoMode } from './content.js';
+import type { RepoMode } from './content.js';
 import type { Repo } from './repo.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -682,7 +682,7 @@ export async function fsckRepo(repo: Repo, options: FsckOptions = {}, reporter: 
       repo.config.set('core', 'tombstone-commits', 'true');
       await repo.saveConfig();
       const tomb = serialize('a{sv}', [['commit', new Variant('ay', Buffer.from(`${c}\0`))]], { bigEndian: true });
-      const tp = loosePath(repo.path, c, 'commit-tombstone');
+      const tp = `${repo.path}/objects/${c.slice(0, 2)}/${c.slice(2)}.commit-tombstone`;
       fs.writeFileSync(`${tp}.tmp-${process.pid}`, tomb, { mode: 0o644 });
       fs.renameSync(`${tp}.tmp-${process.pid}`, tp);
       fs.unlinkSync(repo.objectPath(c, 'commit'));
