@@ -4,7 +4,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { OstreeError } from '../../src/errors.js';
-import { serialize } from '../../src/gvariant.js';
+import { serialize, Variant } from '../../src/gvariant.js';
 import { Repo, type RepoMode } from '../../src/repo/repo.js';
 import { fileHeaderBytes, fsckRepo, parseDirTreeStrict, serializeDirTreeFast, type FsckResult } from '../../src/repo/fsck.js';
 import { parseDirTree, serializeCommit, serializeDirTree, serializeFileHeader, sha256hex } from '../../src/repo/objects.js';
@@ -215,4 +215,19 @@ test('parseDirTreeStrict: non-minimal framing offsets are not normal form; inval
     const t = Buffer.concat([a, Buffer.from([a.length])]);
     assert.throws(() => parseDirTreeStrict(t, 'u.dirtree'), (e: unknown) => e instanceof OstreeError && e.code === 'ECORRUPT', bad.toString('hex'));
   }
+});
+
+test('fsck --add-tombstones: a commit whose parent is missing is replaced by a tombstone', async () => {
+  const { repo, c1, c2, dir } = await repoWithTwoCommits('bare-user-only');
+  fs.rmSync(repo.objectPath(c1, 'commit'));
+  await repo.setRef('main', null);
+  const cap = capture();
+  const r = await fsckRepo(repo, { addTombstones: true }, cap.reporter);
+  assert.deepEqual(r.tombstoned, [c2]);
+  assert.ok(cap.out.includes(`Adding tombstone for commit ${c2}`));
+  assert.ok(!fs.existsSync(repo.objectPath(c2, 'commit')));
+  const tomb = path.join(repo.path, 'objects', c2.slice(0, 2), `${c2.slice(2)}.commit-tombstone`);
+  assert.deepEqual(fs.readFileSync(tomb), serialize('a{sv}', [['commit', new Variant('ay', Buffer.from(`${c2}\0`))]], { bigEndian: true }));
+  assert.equal((await Repo.open(repo.path)).config.get('core', 'tombstone-commits'), 'true');
+  fs.rmSync(dir, { recursive: true, force: true });
 });
