@@ -7,7 +7,8 @@ import * as path from 'node:path';
 import { Command } from 'commander';
 import { OstreeError } from '../errors.js';
 import { Variant, printVariant } from '../gvariant.js';
-import { Repo, parseRepoMode, type CommitObject } from '../repo/repo.js';
+import { Repo, parseRepoMode, type CommitObject, type CommitProgress } from '../repo/repo.js';
+import { withTerminalProgress } from './progress.js';
 import { commitContentChecksum, commitMetadataString, isSymlinkMode } from '../repo/objects.js';
 import { glibHashTableOrder } from '../repo/ghash-order.js';
 import { repoPathFrom } from './main.js';
@@ -191,7 +192,9 @@ export function registerRepoCommands(program: Command): void {
         const base = await r.loadCommit(await r.resolveRev(refTree));
         csum = await r.writeCommit(base.rootTree, base.rootMeta, commitOpts);
       } else {
-        csum = await r.commitTree(dir, commitOpts);
+        const tree = dir;
+        csum = await withTerminalProgress(formatCommitProgress, (progress) =>
+          r.commitTree(tree, progress ? { ...commitOpts, progress } : commitOpts));
       }
       if (opts.consume) (await import('node:fs')).rmSync(dir, { recursive: true, force: true });
       out(csum + '\n');
@@ -480,4 +483,11 @@ export function parseSimpleVariantText(t: string): Variant {
   }
   if (/^-?\d+$/.test(s)) return new Variant('i', Number(s));
   throw new OstreeError('EINVAL', `unsupported GVariant text '${t}' (supported: quoted strings, true/false, integers)`);
+}
+
+/** `Committing: 1234/30000 files` (the total is known once the walk is done). */
+function formatCommitProgress(p: CommitProgress): string {
+  return p.walkDone
+    ? `Committing: ${p.filesWritten}/${p.filesScanned} files`
+    : `Committing: ${p.filesWritten} files stored, ${p.filesScanned} found...`;
 }

@@ -73,6 +73,17 @@ export interface CommitTreeOptions {
   skipIfUnchanged?: boolean;
   /** Number of worker threads for content writes (default: min(4, CPUs)). */
   workers?: number;
+  /** Called as files are found and stored (for a terminal progress line); cheap to call often. */
+  progress?: (p: CommitProgress) => void;
+}
+
+export interface CommitProgress {
+  /** Regular files and symlinks found so far by the walk. */
+  filesScanned: number;
+  /** Of those, how many are stored as content objects. */
+  filesWritten: number;
+  /** True once the whole tree has been walked (filesScanned is then the total). */
+  walkDone: boolean;
 }
 
 const REF_COMPONENT = /^[\w\d][-._\w\d]*$/;
@@ -180,7 +191,12 @@ class ContentWriterPool {
   private failure: unknown = null;
   private callbacks = new Map<number, (m: WorkerReply) => void>();
 
-  constructor(private readonly ctx: ContentWriteContext, private readonly nWorkers: number) {}
+  constructor(
+    private readonly ctx: ContentWriteContext,
+    private readonly nWorkers: number,
+    /** Told how many more files are stored, after each batch. */
+    private readonly onWritten: (n: number) => void = () => {},
+  ) {}
 
   submit(batch: DirNode['files']): void {
     if (batch.length === 0) return;
@@ -202,6 +218,7 @@ class ContentWriterPool {
         return;
       }
       m.checksums!.forEach((c, i) => { batch[i]!.checksum = c; });
+      this.onWritten(batch.length);
     }));
   }
 
@@ -228,6 +245,7 @@ class ContentWriterPool {
           const r = writeContentSync(this.ctx, f.path, f.st);
           f.checksum = typeof r === 'string' ? r : await r;
         }
+        this.onWritten(b.length);
       }
       await Promise.all(this.pending);
       if (this.failure !== null) throw this.failure;
@@ -691,7 +709,12 @@ export class Repo {
 
       // 1+2. Walk the tree; files go to the content writers in batches while the walk goes on.
       const nWorkers = options.workers ?? Math.min(4, Math.max(1, os.availableParallelism()));
-      const pool = new ContentWriterPool(ctx, nWorkers);
+      const progress: CommitProgress = { filesScanned: 0, filesWritten: 0, walkDone: false };
+      const report = options.progress;
+      const pool = new ContentWriterPool(ctx, nWorkers, (n) => {
+        progress.filesWritten += n;
+        report?.(progress);
+      });
       let batch: DirNode['files'] = [];
       const walk = (p: string, st: fs.Stats): DirNode => {
         const node: DirNode = { meta: this.dirMetaFor(ctx, p, st), files: [], dirs: [] };
@@ -704,7 +727,12 @@ export class Repo {
             const f = { name, path: cp, st: { mode: cst.mode, uid: cst.uid, gid: cst.gid } };
             node.files.push(f);
             batch.push(f);
-            if (batch.length >= ContentWriterPool.BATCH) { pool.submit(batch); batch = []; }
+            progress.filesScanned++;
+            if (batch.length >= ContentWriterPool.BATCH) {
+              pool.submit(batch);
+              batch = [];
+              report?.(progress);
+            }
           } else {
             throw new OstreeError('EINVAL', `unsupported file type at '${cp}' (only regular files, symlinks and directories can be committed)`);
           }
@@ -720,6 +748,8 @@ export class Repo {
           throw e;
         }
         pool.submit(batch);
+        progress.walkDone = true;
+        report?.(progress);
         await pool.finish();
       } finally {
         // the writers' staging directories (empty unless a writer failed mid-file)
