@@ -113,6 +113,7 @@ export function registerRemoteCommands(program: Command): void {
   program.command('pull').description('Download data from remote repository')
     .argument('<remote>', 'REMOTE, or REMOTE:REF').argument('[refs...]', 'refs to pull (REF or REF@CHECKSUM); default: the remote\'s branches')
     .option('--commit-metadata-only', 'Fetch only the commit metadata')
+    .option('--mirror', 'Write refs suitable for a mirror and fetches all refs if none provided')
     .option('--disable-fsync', 'Do not invoke fsync()')
     .option('--depth <depth>', 'Traverse DEPTH parents (-1=infinite) (default: 0)')
     .option('--url <url>', 'Pull objects from this URL instead of the one from the remote config')
@@ -125,7 +126,7 @@ export function registerRemoteCommands(program: Command): void {
     .option('--http-header <name=value>', 'Add NAME=VALUE as HTTP header to all requests', collect, [])
     .action(async (first: string, refArgs: string[], o: {
       commitMetadataOnly?: boolean; disableFsync?: boolean; depth?: string; url?: string; networkRetries?: string;
-      timestampCheck?: boolean; timestampCheckFromRev?: string; disableVerifyBindings?: boolean; httpHeader: string[]; untrusted?: boolean;
+      timestampCheck?: boolean; timestampCheckFromRev?: string; disableVerifyBindings?: boolean; httpHeader: string[]; untrusted?: boolean; mirror?: boolean;
     }, cmd: Command) => {
       const repo = await openRepo(cmd);
       let remoteName = first;
@@ -158,6 +159,7 @@ export function registerRemoteCommands(program: Command): void {
         ...(o.timestampCheckFromRev !== undefined ? { timestampCheckFromRev: o.timestampCheckFromRev } : {}),
         ...(o.disableVerifyBindings ? { disableVerifyBindings: true } : {}),
         ...(o.untrusted ? { untrusted: true } : {}),
+        ...(o.mirror ? { mirror: true } : {}),
         ...(overrides.some((x) => x !== undefined) ? { overrideCommits: overrides } : {}),
         ...(progress.cb ? { progress: progress.cb } : {}),
         ...(headers.length > 0 ? { httpHeaders: headers } : {}),

@@ -426,6 +426,9 @@ export interface PullOptions extends RemoteLookupOptions {
   timestampCheck?: boolean;
   /** Use this URL instead of the remote's (`--url`). */
   url?: string;
+  /** `--mirror`: write refs as local refs (refs/heads/REF); with no refs and no configured
+   *  branches, pull every ref of the remote's summary and store that summary too. */
+  mirror?: boolean;
   disableFsync?: boolean;
   disableVerifyBindings?: boolean;
   /** file:// remotes: re-checksum objects that would be hardlinked (HTTP objects are always verified). */
@@ -586,11 +589,17 @@ export async function pullFromRemote(repo: Repo, remoteName: string, refs: strin
   checkVerificationSupported(remote);
   let url = opts.url ?? remote.url;
   if (url.startsWith('mirrorlist=')) throw new OstreeError('EINVAL', `Remote "${remoteName}" uses a mirrorlist (${url}), which this implementation does not support; set url= to one mirror`);
+  let allRefs = false;
   if (refs.length === 0) {
     refs = remoteBranches(remote);
-    if (refs.length === 0) throw new OstreeError('EINVAL', `No configured branches for remote ${remoteName} (name the refs to pull, or set branches= for the remote)`);
+    if (refs.length === 0) {
+      if (!opts.mirror) throw new OstreeError('EINVAL', `No configured branches for remote ${remoteName} (name the refs to pull, or set branches= for the remote)`);
+      allRefs = true; // --mirror: every ref the remote has
+    }
   }
   const wanted = normalizeRefs(refs, opts);
+  /** Where a pulled ref is written: `REMOTE:REF`, or `REF` when mirroring. */
+  const refSpec = (ref: string): string => (opts.mirror ? ref : `${remoteName}:${ref}`);
   const depth = opts.depth ?? 0;
   if (!Number.isInteger(depth) || depth < -1) throw new OstreeError('EINVAL', `invalid depth ${depth} (expected -1 or a non-negative integer)`);
 
@@ -607,13 +616,13 @@ export async function pullFromRemote(repo: Repo, remoteName: string, refs: strin
   const checkTs = (w: { ref: string | null }, checksum: string, c: CommitObject): void => {
     if (fromRev) checkTimestamps(fromRev.rev, fromRev.ts, checksum, c.timestamp);
     if (opts.timestampCheck && w.ref !== null) {
-      const orig = repo.resolveRevSync(`${remoteName}:${w.ref}`);
+      const orig = repo.resolveRevSync(refSpec(w.ref));
       if (orig !== null) checkTimestamps(orig, repo.loadCommitSync(orig).timestamp, checksum, c.timestamp);
     }
   };
 
   if (url.startsWith('file://')) {
-    return pullFileRemote(repo, remoteName, decodeURIComponent(new URL(url).pathname), wanted, depth, opts, checkTs);
+    return pullFileRemote(repo, remoteName, decodeURIComponent(new URL(url).pathname), wanted, allRefs, depth, opts, checkTs, refSpec);
   }
   if (!/^https?:\/\//.test(url)) throw new OstreeError('EINVAL', `Remote "${remoteName}" has unsupported URL '${url}' (expected file://, http:// or https://)`);
   if (remote.options.get('proxy')) throw new OstreeError('EINVAL', `Remote "${remoteName}" sets proxy=, which this implementation does not support`);
@@ -635,7 +644,7 @@ export async function pullFromRemote(repo: Repo, remoteName: string, refs: strin
   const meta = new HttpFetcher(url, fo);
   const content = contentUrl && contentUrl !== url ? new HttpFetcher(contentUrl, fo) : meta;
   try {
-    return await pullHttp(repo, remoteName, meta, content, wanted, depth, opts, checkTs);
+    return await pullHttp(repo, remoteName, meta, content, wanted, allRefs, depth, opts, checkTs, refSpec);
   } finally {
     meta.close();
     if (content !== meta) content.close();
@@ -643,13 +652,16 @@ export async function pullFromRemote(repo: Repo, remoteName: string, refs: strin
 }
 
 async function pullFileRemote(
-  repo: Repo, remoteName: string, srcPath: string, wanted: Array<{ ref: string | null; override?: string }>, depth: number, opts: PullOptions,
-  checkTs: (w: { ref: string | null }, checksum: string, c: CommitObject) => void,
+  repo: Repo, remoteName: string, srcPath: string, wanted: Array<{ ref: string | null; override?: string }>, allRefs: boolean, depth: number, opts: PullOptions,
+  checkTs: (w: { ref: string | null }, checksum: string, c: CommitObject) => void, refSpec: (ref: string) => string,
 ): Promise<PullResult> {
   const start = Date.now();
   let src: Repo;
   try { src = await Repo.open(srcPath); } catch (e) {
     throw new OstreeError('ENOENT', `Remote "${remoteName}": ${srcPath} is not an OSTree repository: ${(e as Error).message}`, { cause: e });
+  }
+  if (allRefs) {
+    for (const spec of (await src.listRefs()).keys()) if (!spec.includes(':')) wanted.push({ ref: spec });
   }
   // Check timestamps before anything is imported or any ref moves.
   const targets: Wanted[] = [];
@@ -663,7 +675,7 @@ async function pullFileRemote(
   const byCommit = targets.filter((t, i) => t.ref === null || wanted[i]!.override !== undefined).map((t) => t.commit);
   const result: PullResult = { kind: 'local', metadataObjects: 0, contentObjects: 0, bytesTransferred: 0, contentBytes: 0, seconds: 0, refs: new Map(), commits: [] };
   const common = {
-    depth, remote: remoteName,
+    depth, ...(opts.mirror ? {} : { remote: remoteName }),
     ...(opts.commitMetadataOnly ? { commitMetadataOnly: true } : {}),
     ...(opts.disableFsync ? { disableFsync: true } : {}),
     ...(opts.disableVerifyBindings ? { disableVerifyBindings: true } : {}),
@@ -681,8 +693,8 @@ async function pullFileRemote(
   for (let i = 0; i < targets.length; i++) {
     const t = targets[i]!;
     if (t.ref !== null && wanted[i]!.override !== undefined) {
-      await repo.setRef(`${remoteName}:${t.ref}`, t.commit);
-      result.refs.set(`${remoteName}:${t.ref}`, t.commit);
+      await repo.setRef(refSpec(t.ref), t.commit);
+      result.refs.set(refSpec(t.ref), t.commit);
     }
   }
   result.seconds = (Date.now() - start) / 1000;
@@ -825,7 +837,8 @@ export async function verifyArchiveObject(stageRoot: string, checksum: string): 
 
 async function pullHttp(
   repo: Repo, remoteName: string, meta: HttpFetcher, content: HttpFetcher, wanted: Array<{ ref: string | null; override?: string }>,
-  depth: number, opts: PullOptions, checkTs: (w: { ref: string | null }, checksum: string, c: CommitObject) => void,
+  allRefs: boolean, depth: number, opts: PullOptions, checkTs: (w: { ref: string | null }, checksum: string, c: CommitObject) => void,
+  refSpec: (ref: string) => string,
 ): Promise<PullResult> {
   const start = Date.now();
   const st = { metaFetched: 0, contentFetched: 0, metaRequested: 0, contentRequested: 0, outstandingMeta: 0, outstandingContent: 0, contentBytes: 0 };
@@ -858,6 +871,10 @@ async function pullHttp(
   }
 
   // 2. Resolve refs.
+  if (allRefs) {
+    if (summary === null) throw new OstreeError('ENOENT', `Fetching all refs was requested in mirror mode, but remote repository does not have a summary (remote "${remoteName}"; name the refs to mirror)`);
+    for (const name of summary.refs.keys()) wanted.push({ ref: name });
+  }
   const targets: Wanted[] = [];
   for (const w of wanted) {
     if (w.override !== undefined) { targets.push({ ref: w.ref, commit: w.override }); continue; }
@@ -1061,9 +1078,15 @@ async function pullHttp(
       for (const c of toComplete) fs.rmSync(path.join(repo.path, 'state', `${c}.commitpartial`), { force: true });
       for (const t of targets) {
         if (t.ref === null) continue;
-        const spec = `${remoteName}:${t.ref}`;
+        const spec = refSpec(t.ref);
         await repo.setRef(spec, t.commit);
         result.refs.set(spec, t.commit);
+      }
+      if (allRefs && summaryData !== null) {
+        // a mirror of every ref also serves the remote's summary
+        const tmp = tmpName(repo.path, 'pull');
+        fs.writeFileSync(tmp, summaryData, { mode: 0o644 });
+        fs.renameSync(tmp, path.join(repo.path, 'summary'));
       }
     } finally {
       // The per-prefix directories are empty by now: rmdir each (much cheaper than a recursive rm).

@@ -226,3 +226,29 @@ test('--commit-metadata-only, then a full pull, then a pull by checksum: same co
   assert.deepEqual(objects(mine), objects(theirs));
   ok(await up(`--repo=${mine}`, 'fsck'), 'upstream fsck');
 });
+
+test('--mirror: every ref of the summary as local refs, summary copied; without a summary both refuse', async () => {
+  const served = path.join(work, 'www/up');
+  ok(await up(`--repo=${served}`, 'summary', '-u'), 'upstream summary -u');
+  const mine = await initDest(ours, 'mirror-ours', 'archive', 'up');
+  const theirs = await initDest(up, 'mirror-up', 'archive', 'up');
+  const a = ok(await ours(`--repo=${mine}`, 'pull', '--mirror', 'origin'), 'our mirror pull');
+  const b = ok(await up(`--repo=${theirs}`, 'pull', '--mirror', 'origin'), 'upstream mirror pull');
+  assert.equal(counts(a), counts(b));
+  assert.equal(ok(await up(`--repo=${mine}`, 'refs'), 'refs'), ok(await up(`--repo=${theirs}`, 'refs'), 'refs'));
+  assert.deepEqual(ok(await up(`--repo=${mine}`, 'refs'), 'refs').split('\n').filter(Boolean).sort(), ['os/main', 'os/other']);
+  assert.deepEqual(fs.readFileSync(path.join(mine, 'summary')), fs.readFileSync(path.join(served, 'summary')));
+  assert.deepEqual(objects(mine).filter((o) => o !== 'summary'), objects(theirs));
+  ok(await up(`--repo=${mine}`, 'fsck'), 'upstream fsck of our mirror');
+  fs.rmSync(path.join(served, 'summary'));
+  const m2 = await initDest(ours, 'mirror-ours-2', 'archive', 'up');
+  const u2 = await initDest(up, 'mirror-up-2', 'archive', 'up');
+  const a2 = await ours(`--repo=${m2}`, 'pull', '--mirror', 'origin');
+  const b2 = await up(`--repo=${u2}`, 'pull', '--mirror', 'origin');
+  assert.equal(a2.code, 1); assert.equal(b2.code, 1);
+  assert.match(b2.stderr, /Fetching all refs was requested in mirror mode, but remote repository does not have a summary/);
+  assert.match(a2.stderr, /^error: Fetching all refs was requested in mirror mode, but remote repository does not have a summary/);
+  // with a ref named, no summary is needed
+  ok(await ours(`--repo=${m2}`, 'pull', '--mirror', 'origin', 'os/main'), 'our mirror pull of one ref');
+  assert.equal(ok(await up(`--repo=${m2}`, 'refs'), 'refs'), 'os/main\n');
+});
