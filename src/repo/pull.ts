@@ -262,11 +262,13 @@ function sleep(ms: number): Promise<void> { return new Promise((r) => setTimeout
 /** What HttpFetcher.get returns when the body went to `toFile`. */
 export const IN_FILE: Buffer = Buffer.alloc(0);
 
-/** GETs relative paths under a base URL, with keep-alive, bounded parallelism and retries. */
+/** GETs relative paths under a base URL (or a list of mirrors, tried in order when one answers
+ *  with an HTTP error), with keep-alive, bounded parallelism and retries. */
 export class HttpFetcher {
   bytesTransferred = 0;
-  private readonly base: URL;
-  private readonly agent: http.Agent;
+  private readonly bases: URL[];
+  private readonly agents = new Map<string, http.Agent>();
+  private readonly tls: https.AgentOptions = {};
   private readonly retries: number;
   private readonly idleMs: number;
   private readonly retryDelay: number;
@@ -275,31 +277,41 @@ export class HttpFetcher {
   private readonly waiters: Array<() => void> = [];
   readonly concurrency: number;
 
-  constructor(baseUrl: string, opts: FetcherOptions = {}) {
-    this.base = new URL(baseUrl.endsWith('/') ? baseUrl : baseUrl + '/');
+  constructor(baseUrl: string | string[], opts: FetcherOptions = {}) {
+    const list = typeof baseUrl === 'string' ? [baseUrl] : baseUrl;
+    if (list.length === 0) throw new OstreeError('EINVAL', 'no base URL to fetch from');
+    this.bases = list.map((b) => new URL(b.endsWith('/') ? b : b + '/'));
+    for (const b of this.bases) {
+      if (b.protocol !== 'http:' && b.protocol !== 'https:') throw new OstreeError('EINVAL', `unsupported URL scheme in '${b}' (expected http:// or https://)`);
+    }
     this.retries = opts.retries ?? 5;
     this.idleMs = opts.idleTimeoutMs ?? 30_000;
     this.retryDelay = opts.retryDelayMs ?? 100;
     this.concurrency = Math.max(1, opts.concurrency ?? 8);
     this.headers = { 'User-Agent': 'libostree/2022.7 ostree-ts' };
     for (const [k, v] of opts.headers ?? []) this.headers[k] = v;
-    if (this.base.protocol === 'https:') {
-      const o: https.AgentOptions = { keepAlive: true, maxSockets: this.concurrency };
-      if (opts.tlsPermissive) o.rejectUnauthorized = false;
-      if (opts.tlsCaPath) o.ca = fs.readFileSync(opts.tlsCaPath);
-      if (opts.tlsClientCertPath) o.cert = fs.readFileSync(opts.tlsClientCertPath);
-      if (opts.tlsClientKeyPath) o.key = fs.readFileSync(opts.tlsClientKeyPath);
-      this.agent = new https.Agent(o);
-    } else if (this.base.protocol === 'http:') {
-      this.agent = new http.Agent({ keepAlive: true, maxSockets: this.concurrency });
-    } else {
-      throw new OstreeError('EINVAL', `unsupported URL scheme in '${baseUrl}' (expected http:// or https://)`);
-    }
+    if (opts.tlsPermissive) this.tls.rejectUnauthorized = false;
+    if (opts.tlsCaPath) this.tls.ca = fs.readFileSync(opts.tlsCaPath);
+    if (opts.tlsClientCertPath) this.tls.cert = fs.readFileSync(opts.tlsClientCertPath);
+    if (opts.tlsClientKeyPath) this.tls.key = fs.readFileSync(opts.tlsClientKeyPath);
   }
 
-  url(rel: string): string { return new URL(rel, this.base).toString(); }
+  /** One keep-alive agent per scheme (mirrors and redirects may mix them). */
+  private agentFor(protocol: string): http.Agent {
+    let a = this.agents.get(protocol);
+    if (!a) {
+      a = protocol === 'https:'
+        ? new https.Agent({ keepAlive: true, maxSockets: this.concurrency, ...this.tls })
+        : new http.Agent({ keepAlive: true, maxSockets: this.concurrency });
+      this.agents.set(protocol, a);
+    }
+    return a;
+  }
 
-  close(): void { this.agent.destroy(); }
+  /** URL of `rel` on the first mirror (the one named in messages). */
+  url(rel: string): string { return new URL(rel, this.bases[0]!).toString(); }
+
+  close(): void { for (const a of this.agents.values()) a.destroy(); }
 
   private async slot<T>(fn: () => Promise<T>): Promise<T> {
     while (this.active >= this.concurrency) await new Promise<void>((r) => this.waiters.push(r));
@@ -318,7 +330,16 @@ export class HttpFetcher {
     return this.slot(async () => {
       for (let attempt = 0; ; attempt++) {
         try {
-          return await this.attempt(url, o.maxSize ?? Infinity, o.toFile, o.memLimit ?? -1, 0);
+          // Mirrors in order: an HTTP error status moves on to the next one; the last one's
+          // answer counts (as upstream's fetcher). Network errors are retried instead.
+          for (let i = 0; ; i++) {
+            try {
+              return await this.attempt(new URL(rel, this.bases[i]!).toString(), o.maxSize ?? Infinity, o.toFile, o.memLimit ?? -1, 0);
+            } catch (e) {
+              if (i + 1 < this.bases.length && (e instanceof NotFound || e instanceof HttpStatusError)) continue;
+              throw e;
+            }
+          }
         } catch (e) {
           if (e instanceof NotFound) {
             if (o.optional) return null;
@@ -348,7 +369,7 @@ export class HttpFetcher {
         if (fd >= 0) { try { fs.closeSync(fd); } catch { /* closed */ } fd = -1; }
         reject(e);
       };
-      const req = mod.get(u, { agent: u.protocol === this.base.protocol ? this.agent : undefined, headers: this.headers }, (res) => {
+      const req = mod.get(u, { agent: this.agentFor(u.protocol), headers: this.headers }, (res) => {
         const status = res.statusCode ?? 0;
         if (status >= 300 && status < 400 && res.headers.location) {
           res.resume();
@@ -588,7 +609,6 @@ export async function pullFromRemote(repo: Repo, remoteName: string, refs: strin
   const remote = getRemote(repo, remoteName, opts);
   checkVerificationSupported(remote);
   let url = opts.url ?? remote.url;
-  if (url.startsWith('mirrorlist=')) throw new OstreeError('EINVAL', `Remote "${remoteName}" uses a mirrorlist (${url}), which this implementation does not support; set url= to one mirror`);
   let allRefs = false;
   if (refs.length === 0) {
     refs = remoteBranches(remote);
@@ -624,10 +644,9 @@ export async function pullFromRemote(repo: Repo, remoteName: string, refs: strin
   if (url.startsWith('file://')) {
     return pullFileRemote(repo, remoteName, decodeURIComponent(new URL(url).pathname), wanted, allRefs, depth, opts, checkTs, refSpec);
   }
-  if (!/^https?:\/\//.test(url)) throw new OstreeError('EINVAL', `Remote "${remoteName}" has unsupported URL '${url}' (expected file://, http:// or https://)`);
+  if (!/^(https?:\/\/|mirrorlist=)/.test(url)) throw new OstreeError('EINVAL', `Remote "${remoteName}" has unsupported URL '${url}' (expected file://, http:// or https:// or mirrorlist=http(s)://)`);
   if (remote.options.get('proxy')) throw new OstreeError('EINVAL', `Remote "${remoteName}" sets proxy=, which this implementation does not support`);
   const contentUrl = remote.options.get('contenturl');
-  if (contentUrl?.startsWith('mirrorlist=')) throw new OstreeError('EINVAL', `Remote "${remoteName}" uses a contenturl mirrorlist, which this implementation does not support`);
   url = url.replace(/\/+$/, '');
 
   const fo: FetcherOptions = {
@@ -641,14 +660,49 @@ export async function pullFromRemote(repo: Repo, remoteName: string, refs: strin
   const ca = remote.options.get('tls-ca-path'); if (ca) fo.tlsCaPath = ca;
   const cert = remote.options.get('tls-client-cert-path'); if (cert) fo.tlsClientCertPath = cert;
   const key = remote.options.get('tls-client-key-path'); if (key) fo.tlsClientKeyPath = key;
-  const meta = new HttpFetcher(url, fo);
-  const content = contentUrl && contentUrl !== url ? new HttpFetcher(contentUrl, fo) : meta;
+  const meta = new HttpFetcher(await resolveMirrors(url, fo), fo);
+  const content = contentUrl && contentUrl !== url ? new HttpFetcher(await resolveMirrors(contentUrl, fo), fo) : meta;
   try {
     return await pullHttp(repo, remoteName, meta, content, wanted, allRefs, depth, opts, checkTs, refSpec);
   } finally {
     meta.close();
     if (content !== meta) content.close();
   }
+}
+
+/**
+ * `mirrorlist=URL`: the http(s) mirrors listed there (one per line; blank lines and `#`
+ * comments skipped), the first one checked to answer for `config`, as upstream. A plain URL is
+ * returned as is.
+ */
+export async function resolveMirrors(spec: string, fo: FetcherOptions = {}): Promise<string[]> {
+  if (!spec.startsWith('mirrorlist=')) return [spec];
+  const listUrl = spec.slice('mirrorlist='.length);
+  let f: HttpFetcher;
+  try { f = new HttpFetcher(listUrl, fo); } catch (e) { throw new OstreeError('EINVAL', `Invalid mirrorlist URL '${listUrl}': ${(e as Error).message}`); }
+  const out: string[] = [];
+  try {
+    let text: string;
+    try {
+      text = (await f.get(listUrl, { maxSize: 1024 * 1024, what: 'mirrorlist' }))!.toString('utf8');
+    } catch (e) {
+      throw new OstreeError((e as OstreeError).code ?? 'EIO', `While fetching mirrorlist '${listUrl}': ${(e as Error).message}`, { cause: e });
+    }
+    for (const raw of text.split('\n')) {
+      const line = raw.trim();
+      if (line === '' || line.startsWith('#')) continue;
+      let u: URL;
+      try { u = new URL(line); } catch { continue; }
+      if (u.protocol !== 'http:' && u.protocol !== 'https:') continue; // as upstream: http(s) mirrors only
+      if (out.length === 0) {
+        // the first mirror must work, so requests don't always start with a dead one
+        const probe = new HttpFetcher(line, { ...fo, retries: fo.retries ?? 1 });
+        try { await probe.get('config', { maxSize: 1024 * 1024, what: 'mirror config' }); out.push(line); } catch { /* next */ } finally { probe.close(); }
+      } else out.push(line);
+    }
+  } finally { f.close(); }
+  if (out.length === 0) throw new OstreeError('ENOENT', `No valid mirrors were found in mirrorlist '${listUrl}'`);
+  return out;
 }
 
 async function pullFileRemote(
@@ -710,10 +764,10 @@ export async function fetchRemoteSummaryBytes(repo: Repo, remoteName: string, op
     const p = path.join(decodeURIComponent(new URL(url).pathname), 'summary');
     try { return { data: fs.readFileSync(p), source: p }; } catch (e) { if (isErrno(e, 'ENOENT')) return null; throw e; }
   }
-  if (!/^https?:\/\//.test(url)) throw new OstreeError('EINVAL', `Remote "${remoteName}" has unsupported URL '${url}' (expected file://, http:// or https://)`);
+  if (!/^(https?:\/\/|mirrorlist=)/.test(url)) throw new OstreeError('EINVAL', `Remote "${remoteName}" has unsupported URL '${url}' (expected file://, http:// or https:// or mirrorlist=http(s)://)`);
   const gs = remote.options.get('gpg-verify-summary');
   if (gs !== undefined && parseBool(gs, `remote "${remoteName}": gpg-verify-summary`)) checkVerificationSupported(remote);
-  const f = new HttpFetcher(url);
+  const f = new HttpFetcher(await resolveMirrors(url));
   try {
     const data = await f.get('summary', { optional: true, maxSize: 64 * 1024 * 1024, what: 'summary' });
     return data === null ? null : { data, source: f.url('summary') };

@@ -710,3 +710,29 @@ test('two pulls of the same commit into one repository at the same time both suc
   noStaging(d);
   await assertClean(d);
 });
+
+test('mirrorlist=: dead first mirror skipped, HTTP errors fall through to the next mirror, bad lists refused', async () => {
+  const s = await sourceRepo();
+  const good = await serve(s.repo.path);
+  const partial = await serve(s.repo.path);
+  // this mirror lacks every content object (404) and answers 500 for dirtrees
+  partial.hook = (p, _req, res) => {
+    if (p.endsWith('.filez')) { res.writeHead(404).end(); return 'handled'; }
+    if (p.endsWith('.dirtree')) { res.writeHead(500).end(); return 'handled'; }
+  };
+  const listDir = tmpdir('mirrors');
+  const lists = await serve(listDir);
+  fs.writeFileSync(path.join(listDir, 'list'), `# mirrors\n\nhttp://127.0.0.1:1/dead\nftp://example.invalid/x\n${partial.url}\n${good.url}/\n`);
+  const d = await destRepo(s.dir, 'bare-user', `mirrorlist=${lists.url}/list`);
+  const r = await pullFromRemote(d, 'origin', ['os/main'], { retryDelayMs: 1, networkRetries: 1 });
+  assert.equal(r.refs.get('origin:os/main'), s.c3);
+  assert.ok(partial.log.some((p) => p.endsWith('.commit')), 'metadata from the first working mirror');
+  assert.ok(good.log.some((p) => p.endsWith('.filez')) && good.log.some((p) => p.endsWith('.dirtree')), 'fell through on 404/500');
+  await assertClean(d);
+  partial.hook = null;
+  fs.writeFileSync(path.join(listDir, 'empty'), '# nothing\nfile:///tmp\n');
+  const d2 = await destRepo(s.dir, 'archive', `mirrorlist=${lists.url}/empty`);
+  await assert.rejects(pullFromRemote(d2, 'origin', ['os/main']), /No valid mirrors were found in mirrorlist 'http:\/\/127\.0\.0\.1:\d+\/empty'/);
+  const d3 = await destRepo(s.dir, 'archive', `mirrorlist=${lists.url}/missing`);
+  await assert.rejects(pullFromRemote(d3, 'origin', ['os/main']), /While fetching mirrorlist 'http:\/\/127\.0\.0\.1:\d+\/missing': Server returned HTTP 404/);
+});
