@@ -13,8 +13,8 @@ import { ensureBaseTarball, ensureKernelDeb } from './image.js';
 export async function buildDracutInitramfs(): Promise<string> {
   const tarball = await ensureBaseTarball();
   const { deb, kver } = await ensureKernelDeb();
-  // Cached by the inputs: our module files, prepare-root, the kernel.
-  const h = createHash('sha256').update(path.basename(deb));
+  // Cached by the inputs: the base tree, our module files, prepare-root, the kernel.
+  const h = createHash('sha256').update(path.basename(tarball)).update(path.basename(deb));
   for (const f of ['ostree-prepare-root.sh', 'dracut/98ostree/module-setup.sh', 'dracut/98ostree/ostree-prepare-root.service']) {
     h.update(fs.readFileSync(path.join(PROJECT_DIR, 'boot', f)));
   }

@@ -4,8 +4,10 @@
  * an OSTree commit and deployed (with the `ostree` CLI chosen by OSTREE_CLI, ours by default)
  * into a physical root that becomes a BIOS/GRUB disk image.  Also builds the same tree as a
  * plain (non-OSTree) root image, and an "update" disk holding an archive repo with a second
- * commit, for the offline-update scenario.
+ * commit (BRANCH), for the offline-update scenario, and a third one (CONFLICT_BRANCH) whose
+ * finalization fails, for the failed-finalization scenario.
  */
+import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { CACHE_DIR, PROJECT_DIR, WORK_DIR, copyFile, log, mkdirp, ostree, ostreeCommand, rmrf, run, symlink, writeFile } from './common.js';
@@ -15,6 +17,13 @@ export const BRANCH = 'debian/bookworm';
 export const ROOT_LABEL = 'ostree-root';
 export const PLAIN_LABEL = 'plain-root';
 export const UPDATE_LABEL = 'ostree-update';
+/**
+ * Branch of the update disk's third commit: v2 with /etc/CONFLICT_FILE turned into a
+ * directory, so finalizing it on a machine whose /etc/CONFLICT_FILE was edited fails
+ * ("Modified config file newly defaults to directory").
+ */
+export const CONFLICT_BRANCH = 'debian/bookworm-etc-conflict';
+export const CONFLICT_FILE = 'ostree-test-conflict.conf';
 /** Fixed time for reproducible initramfs (and so a stable bootcsum). */
 const SOURCE_DATE_EPOCH = '1700000000';
 
@@ -33,6 +42,8 @@ export interface BuiltImage {
   kargs: string[];
   commit1: string;
   commit2: string;
+  /** CONFLICT_BRANCH on the update disk */
+  commit3: string;
 }
 
 function debianMirror(): string {
@@ -45,11 +56,18 @@ function debianMirror(): string {
   return 'http://deb.debian.org/debian';
 }
 
-const BASE_PACKAGES = ['systemd', 'systemd-sysv', 'udev', 'initramfs-tools', 'busybox', 'libstdc++6', 'kmod'];
+/**
+ * What debootstrap adds to minbase.  `dbus`: the system bus, so that systemd-logind runs and
+ * `systemctl reboot` goes through logind as on any Debian system (without it systemctl prints
+ * "Failed to connect to bus: No such file or directory" and falls back to starting reboot.target
+ * itself).
+ */
+const BASE_PACKAGES = ['systemd', 'systemd-sysv', 'udev', 'dbus', 'initramfs-tools', 'busybox', 'libstdc++6', 'kmod'];
 
-/** The debootstrap result, cached as a tarball. */
+/** The debootstrap result, cached as a tarball named after the package list (a new list rebuilds it). */
 export async function ensureBaseTarball(): Promise<string> {
-  const tarball = path.join(CACHE_DIR, 'debootstrap-bookworm.tar.zst');
+  const key = createHash('sha256').update(BASE_PACKAGES.join(',')).digest('hex').slice(0, 12);
+  const tarball = path.join(CACHE_DIR, `debootstrap-bookworm-${key}.tar.zst`);
   if (fs.existsSync(tarball)) return tarball;
   mkdirp(CACHE_DIR);
   const tmp = path.join(CACHE_DIR, 'rootfs.tmp');
@@ -114,8 +132,6 @@ function installBootPieces(tree: string): void {
   const t = (p: string) => path.join(tree, p);
   copyFile(b('ostree-prepare-root.sh'), t('usr/lib/ostree/ostree-prepare-root'), 0o755);
   copyFile(b('ostree-remount.sh'), t('usr/lib/ostree/ostree-remount'), 0o755);
-  copyFile(b('ostree-boot-complete.sh'), t('usr/lib/ostree/ostree-boot-complete'), 0o755);
-  copyFile(b('ostree-finalize-hold.sh'), t('usr/lib/ostree/ostree-finalize-hold'), 0o755);
   copyFile(b('systemd/ostree-system-generator'), t('usr/lib/systemd/system-generators/ostree-system-generator'), 0o755);
   for (const u of ['ostree-finalize-staged.service', 'ostree-finalize-staged.path', 'ostree-finalize-staged-hold.service',
     'ostree-boot-complete.service', 'ostree-remount.service']) {
@@ -142,6 +158,10 @@ function configure(tree: string): void {
   const shadow = path.join(tree, 'etc/shadow');
   fs.writeFileSync(shadow, fs.readFileSync(shadow, 'utf8').replace(/^root:[^:]*:/m, 'root::'));
   writeFile(path.join(tree, 'etc/motd'), 'ostree-ts test VM\n');
+  // A persistent journal, as Debian's systemd package gives (it ships /var/log/journal; an OSTree
+  // commit's /var is empty, so journald must create it): the scenarios read the previous boot's
+  // journal (`journalctl -b -1`) to see what ostree-finalize-staged.service did at shutdown.
+  writeFile(path.join(tree, 'etc/systemd/journald.conf.d/ostree-test-persistent.conf'), '[Journal]\nStorage=persistent\n');
   const conf = path.join(tree, 'etc/initramfs-tools/initramfs.conf');
   let c = fs.readFileSync(conf, 'utf8');
   c = c.replace(/^MODULES=.*$/m, 'MODULES=list').replace(/^COMPRESS=.*$/m, 'COMPRESS=gzip').replace(/^BUSYBOX=.*$/m, 'BUSYBOX=y');
@@ -188,6 +208,8 @@ function ostreeify(tree: string, kver: string): void {
   fs.mkdirSync(t('sysroot'), { mode: 0o755 });
   // A file the update changes, to see which commit is booted.
   writeFile(t('usr/share/ostree-test/version'), '1\n');
+  // A config file that the third commit (CONFLICT_BRANCH) turns into a directory.
+  writeFile(t(`usr/etc/${CONFLICT_FILE}`), 'conflict=file-in-v1\n');
 }
 
 export async function prepareTree(tree: string): Promise<string> {
@@ -220,10 +242,10 @@ export async function rmTree(p: string): Promise<void> {
   rmrf(p);
 }
 
-async function commit(repo: string, tree: string, subject: string, version: string): Promise<string> {
-  await ostree([`--repo=${repo}`, 'commit', `--branch=${BRANCH}`, `--subject=${subject}`,
+async function commit(repo: string, tree: string, subject: string, version: string, branch = BRANCH): Promise<string> {
+  await ostree([`--repo=${repo}`, 'commit', `--branch=${branch}`, `--subject=${subject}`,
     `--add-metadata-string=version=${version}`, `--tree=dir=${tree}`]);
-  return (await ostree([`--repo=${repo}`, 'rev-parse', BRANCH])).trim();
+  return (await ostree([`--repo=${repo}`, 'rev-parse', branch])).trim();
 }
 
 /** Install BIOS GRUB: modules under BOOT/grub/i386-pc, then boot.img + core.img into the raw disk. */
@@ -307,6 +329,12 @@ export async function buildImage(opts: BuildOptions = {}): Promise<BuiltImage> {
   const updRepo = path.join(upd, 'repo');
   await ostree([`--repo=${updRepo}`, 'init', '--mode=archive']);
   const commit2 = await commit(updRepo, tree2, 'ostree-ts test image v2', '2');
+  // Third commit (own branch): v2 with /usr/etc/CONFLICT_FILE a directory.
+  rmrf(path.join(tree2, `usr/etc/${CONFLICT_FILE}`));
+  writeFile(path.join(tree2, `usr/etc/${CONFLICT_FILE}/default.conf`), 'conflict=directory-in-v3\n');
+  rmrf(path.join(tree2, 'usr/share/ostree-test/version'));
+  writeFile(path.join(tree2, 'usr/share/ostree-test/version'), '3\n');
+  const commit3 = await commit(updRepo, tree2, 'ostree-ts test image v3 (/etc conflict)', '3', CONFLICT_BRANCH);
   const updateDisk = path.join(work, 'update.img');
   rmrf(updateDisk);
   const updKiB = Number((await run('du', ['-sk', '--apparent-size', upd], { quiet: true })).split(/\s/)[0]);
@@ -332,7 +360,7 @@ export async function buildImage(opts: BuildOptions = {}): Promise<BuiltImage> {
   rmrf(tree2);
 
   log(`image built in ${((Date.now() - t0) / 1000).toFixed(1)} s: ${disk}`);
-  const img: BuiltImage = { disk, plainDisk, updateDisk, kver, kernel, initramfs, kargs, commit1, commit2 };
+  const img: BuiltImage = { disk, plainDisk, updateDisk, kver, kernel, initramfs, kargs, commit1, commit2, commit3 };
   writeFile(path.join(work, 'image.json'), JSON.stringify(img, null, 2) + '\n');
   return img;
 }

@@ -4,19 +4,25 @@
  *  0. baseline: the same tree as a plain root filesystem (no OSTree), for the boot-time figures
  *  1. first boot: status shows the deployment with `*`, /usr read-only, /var = stateroot var
  *     mounted by our generator's var.mount
- *  2. offline update: pull-local from a second disk, /etc edit + /var file, deploy --stage,
- *     reboot (finalization at shutdown); then the new deployment is booted with the /etc edit,
- *     the new default and the /var file, the old one is the rollback
- *  3. `ostree admin rollback`, reboot: the old deployment is booted again
+ *  2. offline update: pull-local from a second disk, /etc edit + /var file, `ostree admin deploy
+ *     --stage`, `systemctl reboot`: ostree-finalize-staged.service (ExecStop: our `ostree admin
+ *     finalize-staged`) finalizes at shutdown, with the hold unit running `ostree admin
+ *     finalize-staged --hold`; then the new deployment is booted with the /etc edit, the new
+ *     default and the /var file, the old one is the rollback
+ *  3. `ostree admin rollback`, `systemctl reboot`: the old deployment is booted again
  *  4. the GRUB menu lists both deployments; choosing the second entry boots the other one
  *  5. a broken ostree= (and none at all): the console says what is wrong, the boot ends in time
  *  6. the dracut module: an initramfs built by Debian's dracut with `--add ostree` boots the disk
+ *  7. failed finalization: staging a commit whose /etc merge fails (an edited /etc file that the
+ *     commit turns into a directory), `systemctl reboot`: the old deployment boots again and
+ *     ostree-boot-complete.service (`ostree admin boot-complete`) fails with the message of
+ *     /boot/ostree/finalize-failure.stamp, which it consumes
  * VM_SCENARIOS=0,1,... runs a subset.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { WORK_DIR, log, writeFile } from './common.js';
-import { BRANCH, OSNAME, ROOT_LABEL, UPDATE_LABEL, type BuiltImage } from './image.js';
+import { BRANCH, CONFLICT_BRANCH, CONFLICT_FILE, OSNAME, ROOT_LABEL, UPDATE_LABEL, type BuiltImage } from './image.js';
 import { buildDracutInitramfs } from './dracut.js';
 import { boot, createOverlay, sections, type BootOptions, type BootResult } from './launch.js';
 
@@ -74,6 +80,47 @@ function checkBooted(res: Results, sc: string, r: BootResult, expectCommit: stri
 
 const STATUS_SNIPPET = (tag: string) => `echo "@@OSTREE-TEST BEGIN ${tag}"; ostree admin status; echo "@@OSTREE-TEST END ${tag} rc=$?"\n`;
 const CAT = (tag: string, cmd: string) => `echo "@@OSTREE-TEST BEGIN ${tag}"; ${cmd}; echo "@@OSTREE-TEST END ${tag} rc=$?"\n`;
+/** After staging: wait for the .path unit to start ostree-finalize-staged.service and its hold unit, show them. */
+const HOLD_SNIPPET = [
+  'for i in $(seq 1 100); do systemctl -q is-active ostree-finalize-staged-hold.service && systemctl -q is-active ostree-finalize-staged.service && break; sleep 0.2; done',
+  CAT('hold', 'systemctl show -p ActiveState -p ExecStart ostree-finalize-staged-hold.service ostree-finalize-staged.service; ' +
+    'tr "\\0" " " < /proc/$(systemctl show -p MainPID --value ostree-finalize-staged-hold.service)/cmdline; echo'),
+].join('\n');
+/** End the boot as an administrator would: `systemctl reboot` (the marker leaves the shutdown to it). */
+const REBOOT = [
+  'touch /run/ostree-test-keep-running',
+  'echo "@@OSTREE-TEST BEGIN systemctl-reboot"',
+  'systemctl reboot',
+  'echo "@@OSTREE-TEST END systemctl-reboot rc=$?"',
+];
+
+/** The console without terminal escapes and carriage returns. */
+function clean(t: string): string {
+  return t.replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '').replace(/\r/g, '');
+}
+
+/** Lines of the serial log printed by the finalize-staged process (journal+console). */
+function finalizeLines(logText: string): string {
+  return clean(logText).split('\n').filter((l) => /\bostree\[\d+\]: /.test(l)).join('\n');
+}
+
+/** The hold unit runs our `ostree admin finalize-staged --hold` next to the started finalize unit. */
+function checkHold(res: Results, sc: string, r: BootResult): void {
+  const h = sec(r, 'hold').text;
+  res.check(sc, 'after staging: ostree-finalize-staged.service and ostree-finalize-staged-hold.service are active; the hold is `ostree admin finalize-staged --hold`',
+    (h.match(/^ActiveState=active$/gm) ?? []).length === 2 && /path=\/usr\/bin\/ostree ; argv\[\]=\/usr\/bin\/ostree admin finalize-staged --hold/.test(h) &&
+    /main\.js admin finalize-staged --hold/.test(h), h);
+}
+
+/** `systemctl reboot` was accepted (through logind on the system bus) and the guest rebooted. */
+function checkSystemctlReboot(res: Results, sc: string, r: BootResult): void {
+  const c = clean(r.log);
+  const rb = sec(r, 'systemctl-reboot');
+  res.check(sc, '`systemctl reboot` reboots the guest (system bus present: no "Failed to connect to bus")',
+    !r.timedOut && !c.includes('Failed to connect to bus') && (rb.rc === 0 || rb.rc === -1) && /reboot: Restarting system/.test(c) &&
+    c.lastIndexOf('@@OSTREE-TEST BEGIN systemctl-reboot') >= 0 && !c.includes('@@OSTREE-TEST POWEROFF'),
+    `systemctl reboot section rc=${rb.rc}: ${rb.text}\n${c.slice(-1500)}`);
+}
 
 export async function runScenarios(img: BuiltImage): Promise<number> {
   const t0 = Date.now();
@@ -112,7 +159,7 @@ export async function runScenarios(img: BuiltImage): Promise<number> {
   }
 
   if (want('2')) {
-    // 2a. Update offline from the second disk, stage, reboot.
+    // 2a. Update offline from the second disk, stage, `systemctl reboot`.
     const s2 = script('s2-stage', [
       // The shutdown stops the marker unit before its "script" section ends: what must succeed
       // is framed in sections of its own that end before the reboot.
@@ -128,17 +175,23 @@ export async function runScenarios(img: BuiltImage): Promise<number> {
       'echo "@@OSTREE-TEST END update rc=$?"',
       STATUS_SNIPPET('staged-status'),
       'ls -l /run/ostree/',
+      HOLD_SNIPPET,
       'echo "edited-after-staging" >> /etc/motd',
       'umount /run/update',
-      'touch /run/ostree-test-keep-running',
-      'systemctl --no-block start reboot.target',
+      ...REBOOT,
     ].join('\n') + '\n');
     const r1 = await runBoot(res, { name: 's2-stage', disk, extraDisks: [img.updateDisk], fwCfg: [{ name: 'opt/ostree-ts/script', file: s2 }] });
     const scr = sec(r1, 'update');
     res.check('2-update', 'pull-local + deploy --stage succeed in the guest', scr.rc === 0, scr.text.slice(-2500) || r1.log.slice(-2500));
     const staged = sec(r1, 'staged-status').text;
     res.check('2-update', 'status shows the staged deployment', / \(staged\)/.test(staged), staged);
-    res.check('2-update', 'finalization ran at shutdown (reboot completed)', /Finalizing staged deployment|Bootloader updated|Transaction complete/.test(r1.log) && !r1.timedOut, r1.log.slice(-2500));
+    checkHold(res, '2-update', r1);
+    checkSystemctlReboot(res, '2-update', r1);
+    const fin = finalizeLines(r1.log);
+    res.check('2-update', 'ostree-finalize-staged.service finalized at shutdown (serial log: "Finalizing staged deployment", "Copying /etc changes", "Transaction complete")',
+      !r1.timedOut && /Stopping \S*ostree-finalize-s/.test(clean(r1.log)) && /ostree\[\d+\]: Finalizing staged deployment/.test(fin) &&
+      /ostree\[\d+\]: Copying \/etc changes: \d+ modified, \d+ removed, \d+ added/.test(fin) && /ostree\[\d+\]: Transaction complete; bootconfig swap: yes/.test(fin),
+      fin || r1.log.slice(-2500));
     // 2b. Boot into the update.
     const s2b = script('s2-check', [
       CAT('version', 'cat /usr/share/ostree-test/version'),
@@ -146,10 +199,10 @@ export async function runScenarios(img: BuiltImage): Promise<number> {
       CAT('new-default', 'cat /etc/ostree-test-default.conf'),
       CAT('var-file', 'cat /var/lib/ostree-test/file'),
       CAT('boot-complete', 'systemctl is-failed ostree-boot-complete.service; ls /boot/ostree'),
+      CAT('prev-finalize', 'journalctl --no-pager -b -1 -o short-monotonic -u ostree-finalize-staged.service'),
       CAT('rollback', 'ostree admin rollback'),
       STATUS_SNIPPET('after-rollback'),
-      'touch /run/ostree-test-keep-running',
-      'systemctl --no-block start reboot.target',
+      ...REBOOT,
     ].join('\n') + '\n');
     const r2 = await runBoot(res, { name: 's2-updated', disk, fwCfg: [{ name: 'opt/ostree-ts/script', file: s2b }] });
     checkBooted(res, '2-update', r2, img.commit2);
@@ -161,10 +214,17 @@ export async function runScenarios(img: BuiltImage): Promise<number> {
     const deps = statusDeployments(sec(r2, 'status').text);
     res.check('2-update', 'status: new deployment first, old one as (rollback)',
       deps.length === 2 && deps[0]!.startsWith(img.commit2) && deps[1]!.startsWith(img.commit1) && deps[1]!.includes('(rollback)'), sec(r2, 'status').text);
+    const pj = sec(r2, 'prev-finalize').text;
+    res.check('2-update', 'journal of the previous boot: ostree-finalize-staged.service ran `ostree admin finalize-staged` (Finalizing, Copying /etc changes, Transaction complete)',
+      /ostree\[\d+\]: Finalizing staged deployment/.test(pj) && /ostree\[\d+\]: Copying \/etc changes: 1 modified, 0 removed, 0 added/.test(pj) &&
+      /ostree\[\d+\]: Transaction complete/.test(pj), pj);
+    res.check('2-update', 'ostree-boot-complete.service did not fail, no failure stamp', /^inactive$/m.test(sec(r2, 'boot-complete').text) && !sec(r2, 'boot-complete').text.includes('finalize-failure.stamp'),
+      sec(r2, 'boot-complete').text);
 
-    // 3. After `ostree admin rollback` + reboot: the old deployment again.
+    // 3. After `ostree admin rollback` + `systemctl reboot`: the old deployment again.
     if (want('3')) {
       res.check('3-rollback', '`ostree admin rollback` succeeds', sec(r2, 'rollback').rc === 0, sec(r2, 'rollback').text.slice(-2000));
+      checkSystemctlReboot(res, '3-rollback', r2);
       const s3 = script('s3-check', CAT('version', 'cat /usr/share/ostree-test/version'));
       const r3 = await runBoot(res, { name: 's3-rolled-back', disk, fwCfg: [{ name: 'opt/ostree-ts/script', file: s3 }] });
       checkBooted(res, '3-rollback', r3, img.commit1);
@@ -223,6 +283,69 @@ export async function runScenarios(img: BuiltImage): Promise<number> {
       res.check('6-dracut', 'ostree-prepare-root.service ran in the dracut initramfs', /OSTree Prepare OS\/|ostree-prepare-root: deployment:/.test(r.log),
         r.log.split('\n').filter((l) => l.includes('ostree')).slice(0, 10).join('\n'));
     }
+  }
+
+  // 7. A failed finalization is reported on the next boot: the booted /etc has an edited
+  // CONFLICT_FILE that the staged commit turns into a directory, so the /etc merge at shutdown
+  // fails; the next boot is the old deployment and ostree-boot-complete.service fails with the
+  // message from /boot/ostree/finalize-failure.stamp (which it consumes).
+  if (want('7')) {
+    const ov = await createOverlay(img.disk, path.join(RUNS, 'finalize-fail.qcow2'));
+    const s7 = script('s7-stage', [
+      'echo "@@OSTREE-TEST BEGIN stage"',
+      '( set -ex',
+      'mkdir -p /run/update',
+      `mount -o ro LABEL=${UPDATE_LABEL} /run/update || mount -o ro /dev/vdb /run/update`,
+      `ostree pull-local /run/update/repo ${CONFLICT_BRANCH}`,
+      `echo "edited-in-v1-boot" >> /etc/${CONFLICT_FILE}`,
+      `ostree admin deploy --stage ${CONFLICT_BRANCH}`,
+      ')',
+      'echo "@@OSTREE-TEST END stage rc=$?"',
+      STATUS_SNIPPET('staged-status'),
+      HOLD_SNIPPET,
+      'umount /run/update',
+      ...REBOOT,
+    ].join('\n') + '\n');
+    const r1 = await runBoot(res, { name: 's7-stage-conflict', disk: ov, extraDisks: [img.updateDisk], fwCfg: [{ name: 'opt/ostree-ts/script', file: s7 }] });
+    res.check('7-finalize-fail', `pull-local + deploy --stage ${CONFLICT_BRANCH} succeed (the conflict shows only at finalization)`, sec(r1, 'stage').rc === 0,
+      sec(r1, 'stage').text.slice(-2500) || r1.log.slice(-2500));
+    const st = sec(r1, 'staged-status').text;
+    res.check('7-finalize-fail', 'status shows the staged deployment', new RegExp(`^  \\S+ ${img.commit3}\\.\\d+ \\(staged\\)`, 'm').test(st), st);
+    checkHold(res, '7-finalize-fail', r1);
+    checkSystemctlReboot(res, '7-finalize-fail', r1);
+    const fin = finalizeLines(r1.log);
+    const conflictMsg = `Modified config file newly defaults to directory '${CONFLICT_FILE}', cannot merge`;
+    res.check('7-finalize-fail', 'at shutdown ostree-finalize-staged.service ran and failed with the /etc conflict (serial log)',
+      !r1.timedOut && /ostree\[\d+\]: Finalizing staged deployment/.test(fin) && fin.includes(`error: ${conflictMsg}`),
+      fin || r1.log.slice(-2500));
+
+    const s7b = script('s7-check', [
+      CAT('boot-complete', 'SYSTEMD_COLORS=0 SYSTEMD_URLIFY=0 systemctl status --no-pager --full ostree-boot-complete.service'),
+      CAT('stamp', 'ls -la /boot/ostree; test ! -e /boot/ostree/finalize-failure.stamp'),
+      CAT('prev-finalize', 'journalctl --no-pager -b -1 -o short-monotonic -u ostree-finalize-staged.service'),
+      CAT('version', 'cat /usr/share/ostree-test/version'),
+      CAT('conflict-file', `cat /etc/${CONFLICT_FILE}`),
+    ].join('\n') + '\n');
+    const r2 = await runBoot(res, { name: 's7-after-failure', disk: ov, fwCfg: [{ name: 'opt/ostree-ts/script', file: s7b }] });
+    checkBooted(res, '7-finalize-fail', r2, img.commit1);
+    const d = statusDeployments(sec(r2, 'status').text);
+    res.check('7-finalize-fail', 'status: only the old deployment, booted (*); the failed one is not listed',
+      d.length === 1 && d[0]!.startsWith(img.commit1) && !sec(r2, 'status').text.includes(img.commit3), sec(r2, 'status').text);
+    res.check('7-finalize-fail', 'the /usr file and the edited /etc file are the old ones', sec(r2, 'version').text.trim() === '1' &&
+      sec(r2, 'conflict-file').text.includes('edited-in-v1-boot'), sec(r2, 'version').text + sec(r2, 'conflict-file').text);
+    const bc = { ...sec(r2, 'boot-complete') };
+    bc.text = clean(bc.text);
+    res.check('7-finalize-fail', '`systemctl status ostree-boot-complete.service`: failed with "ostree-finalize-staged.service failed on previous boot: <the conflict>"',
+      bc.rc === 3 && /Active: failed/.test(bc.text) && /Process: \d+ ExecStart=\/usr\/bin\/ostree admin boot-complete \(code=exited, status=1\/FAILURE\)/.test(bc.text) &&
+      bc.text.includes(`error: ostree-finalize-staged.service failed on previous boot: ${conflictMsg}`),
+      bc.text);
+    res.check('7-finalize-fail', '/boot/ostree/finalize-failure.stamp was consumed', sec(r2, 'stamp').rc === 0, sec(r2, 'stamp').text);
+    const pj = sec(r2, 'prev-finalize').text;
+    res.check('7-finalize-fail', 'journal of the previous boot: ostree-finalize-staged.service\'s ExecStop logged the conflict and failed',
+      pj.includes(`error: ${conflictMsg}`) && /ostree-finalize-staged\.service: Control process exited, code=exited, status=1\/FAILURE/.test(pj), pj);
+    const failed = sec(r2, 'failed-units').text;
+    res.check('7-finalize-fail', 'the failed units are exactly ostree-boot-complete.service',
+      /ostree-boot-complete\.service/.test(failed) && failed.trim().split('\n').filter((l) => l.trim() !== '').length === 1, failed);
   }
 
   // Boot-time comparison: more fresh-overlay first boots of both disks, interleaved (the machine is

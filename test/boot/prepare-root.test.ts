@@ -2,7 +2,7 @@
  * boot/ostree-prepare-root.sh: resolution and error messages (dry run on a fake sysroot), and
  * the real mount rearrangement inside a private mount namespace on a tmpfs (unshare -m).
  * Also: every shell script in boot/ parses (sh -n), the initramfs-tools local-bottom script,
- * ostree-boot-complete, and the dracut module's functions with stubbed dracut helpers.
+ * the hold/boot-complete units and their CLI verbs, and the dracut module's functions with stubbed dracut helpers.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -173,7 +173,7 @@ test -e "$S/.usr-ovl-upper/bin/hotfixed" && echo in-upper
 
 test('every boot/ shell script parses (sh -n / bash -n)', () => {
   const scripts = [
-    'ostree-prepare-root.sh', 'ostree-remount.sh', 'ostree-boot-complete.sh', 'ostree-finalize-hold.sh',
+    'ostree-prepare-root.sh', 'ostree-remount.sh',
     'systemd/ostree-system-generator', 'initramfs-tools/hooks/ostree', 'initramfs-tools/scripts/local-bottom/ostree',
   ];
   for (const s of scripts) {
@@ -197,17 +197,72 @@ test('initramfs-tools local-bottom: prereqs, no-op without ostree=, runs prepare
   assert.equal(plain.stderr, '');
 });
 
-test('ostree-boot-complete: fails with the recorded message once, then the stamp is gone', () => {
+const CLI = path.join(PROJECT, 'dist/src/cli/main.js');
+
+/** An empty sysroot made by our `ostree admin init-fs`. */
+function initFsSysroot(): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ostree-bc-'));
-  const stamp = path.join(dir, 'finalize-failure.stamp');
-  fs.writeFileSync(stamp, 'Copying /etc: out of space');
-  const env = { PATH: process.env['PATH'], OSTREE_BOOT_COMPLETE_STAMP: stamp };
-  const r = spawnSync('sh', [path.join(BOOT, 'ostree-boot-complete.sh')], { encoding: 'utf8', env });
-  assert.equal(r.status, 1);
-  assert.match(r.stderr, /ostree-finalize-staged\.service failed on previous boot: Copying \/etc: out of space/);
+  const sr = path.join(dir, 'sysroot');
+  fs.mkdirSync(sr);
+  const r = spawnSync(process.execPath, [CLI, 'admin', 'init-fs', sr], { encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  return sr;
+}
+
+test('units: hold and boot-complete run our CLI verbs, as upstream\'s units do', () => {
+  const unit = (u: string) => fs.readFileSync(path.join(BOOT, 'systemd', u), 'utf8');
+  const hold = unit('ostree-finalize-staged-hold.service');
+  assert.match(hold, /^ExecStart=\+\/usr\/bin\/ostree admin finalize-staged --hold$/m);
+  assert.match(hold, /^Type=exec$/m);
+  const fin = unit('ostree-finalize-staged.service');
+  assert.match(fin, /^ExecStop=\/usr\/bin\/ostree admin finalize-staged$/m);
+  assert.match(fin, /^After=.*\bostree-finalize-staged-hold\.service\b/m);
+  assert.match(fin, /^Wants=ostree-finalize-staged-hold\.service$/m);
+  const bc = unit('ostree-boot-complete.service');
+  assert.match(bc, /^ExecStart=\/usr\/bin\/ostree admin boot-complete$/m);
+  assert.match(bc, /^ConditionPathExists=\|\/boot\/ostree\/finalize-failure\.stamp$/m);
+  assert.match(bc, /^Before=ostree-finalize-staged\.service$/m);
+  for (const u of ['ostree-finalize-staged-hold.service', 'ostree-boot-complete.service', 'ostree-finalize-staged.service']) {
+    assert.doesNotMatch(unit(u), /\/usr\/lib\/ostree\/ostree-(boot-complete|finalize-hold)\b/, `${u} still names a helper script`);
+  }
+});
+
+test('ostree admin boot-complete (the unit\'s command): fails with the recorded message once, then the stamp is gone', () => {
+  const sr = initFsSysroot();
+  const stamp = path.join(sr, 'boot/ostree/finalize-failure.stamp');
+  fs.mkdirSync(path.dirname(stamp), { recursive: true });
+  fs.writeFileSync(stamp, 'Copying /etc: out of space\n');
+  const r = spawnSync(process.execPath, [CLI, 'admin', 'boot-complete', `--sysroot=${sr}`], { encoding: 'utf8' });
+  assert.equal(r.status, 1, r.stdout + r.stderr);
+  assert.match(r.stderr, /^error: ostree-finalize-staged\.service failed on previous boot: Copying \/etc: out of space$/m);
   assert.equal(fs.existsSync(stamp), false);
-  const again = spawnSync('sh', [path.join(BOOT, 'ostree-boot-complete.sh')], { encoding: 'utf8', env });
-  assert.equal(again.status, 0);
+  const again = spawnSync(process.execPath, [CLI, 'admin', 'boot-complete', `--sysroot=${sr}`], { encoding: 'utf8' });
+  assert.equal(again.status, 0, again.stderr);
+  fs.rmSync(path.dirname(sr), { recursive: true, force: true });
+});
+
+test('ostree admin finalize-staged --hold (the hold unit\'s command): keeps /boot open until SIGTERM, then exits 0', async () => {
+  const sr = initFsSysroot();
+  const { spawn } = await import('node:child_process');
+  const child = spawn(process.execPath, [CLI, 'admin', 'finalize-staged', '--hold', `--sysroot=${sr}`], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  // Wait until it holds an fd on <sysroot>/boot.
+  const boot = fs.realpathSync(path.join(sr, 'boot'));
+  let held = false;
+  for (let i = 0; i < 100 && !held; i++) {
+    await new Promise((r) => setTimeout(r, 50));
+    try {
+      held = fs.readdirSync(`/proc/${child.pid}/fd`).some((fd) => {
+        try { return fs.readlinkSync(`/proc/${child.pid}/fd/${fd}`) === boot; } catch { return false; }
+      });
+    } catch { break; }
+  }
+  assert.equal(held, true, `no fd on ${boot}; stderr: ${stderr}`);
+  child.kill('SIGTERM');
+  assert.equal(await exited, 0, stderr);
+  fs.rmSync(path.dirname(sr), { recursive: true, force: true });
 });
 
 test('dracut module: check/depends/install/installkernel with stubbed dracut helpers', () => {
