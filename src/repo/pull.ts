@@ -26,7 +26,7 @@ import * as zlib from 'node:zlib';
 import { OstreeError, isErrno } from '../errors.js';
 import { KeyFile } from '../keyfile.js';
 import { deserialize, printVariant, Variant } from '../gvariant.js';
-import { isSymlinkMode, parseCommit, parseCommitMeta, parseDirMeta, parseDirTree, serializeFileHeader, sha256hex, isChecksum, type CommitObject, type ObjectType } from './objects.js';
+import { isSymlinkMode, parseArchiveHeader, parseCommit, parseCommitMeta, parseDirMeta, parseDirTree, serializeFileHeader, sha256hex, isChecksum, type CommitObject, type ObjectType } from './objects.js';
 import { linkIntoPlace, loosePath, tmpName } from './content.js';
 import { Repo, parseRefspec, validateRefName, validateRemoteName } from './repo.js';
 import { formatPullStatus, formatSize, importArchiveObjectBuffer, importContentObject, pullLocal, readSourceObject, type ContentImportContext } from './pull-local.js';
@@ -580,6 +580,54 @@ function cleanStaleStaging(repo: Repo): void {
   }
 }
 
+/**
+ * Upstream's free-space reserve for content writes (`core.min-free-space-size` = N{M,G,T}B, else
+ * `core.min-free-space-percent`, default 3): each content object takes its blocks from what is
+ * free above the reserve, and one that does not fit is refused before it is written. Metadata
+ * objects are exempt, as upstream.
+ */
+export class SpaceBudget {
+  private maxBlocks: number;
+  private readonly bsize: number;
+  private readonly label: string;
+  readonly enabled: boolean;
+
+  constructor(repo: Repo) {
+    const cfgPath = `${repo.path}/config`;
+    const sizeStr = repo.config.get('core', 'min-free-space-size');
+    const pctStr = repo.config.get('core', 'min-free-space-percent');
+    let reservedBytes = 0;
+    let mb = 0;
+    let pct = 3;
+    if (sizeStr !== undefined) {
+      const m = /^([0-9]+)(G|M|T)B$/.exec(sizeStr);
+      if (!m) throw new OstreeError('ECONFIG', `${cfgPath}: invalid core.min-free-space-size '${sizeStr}': It should be of the format '123MB', '123GB' or '123TB'`);
+      mb = Number(m[1]) * (m[2] === 'G' ? 1024 : m[2] === 'T' ? 1024 * 1024 : 1);
+    } else if (pctStr !== undefined) {
+      pct = Number(pctStr);
+      if (!/^[0-9]+$/.test(pctStr) || pct > 99) throw new OstreeError('ECONFIG', `${cfgPath}: invalid core.min-free-space-percent '${pctStr}' (expected an integer from 0 to 99)`);
+    }
+    this.label = mb > 0 ? `min-free-space-size ${mb}MB` : `min-free-space-percent '${pct}%'`;
+    const st = fs.statfsSync(repo.path);
+    this.bsize = st.bsize;
+    reservedBytes = mb > 0 ? mb * 1024 * 1024 : Math.floor((st.blocks * pct) / 100) * st.bsize;
+    this.enabled = mb > 0 || pct > 0;
+    const reservedBlocks = Math.floor(reservedBytes / st.bsize);
+    const free = process.getuid?.() === 0 ? st.bfree : st.bavail;
+    this.maxBlocks = free > reservedBlocks ? free - reservedBlocks : 0;
+  }
+
+  /** Account for a content object of `bytes` (throws when it would eat into the reserve). */
+  take(bytes: number): void {
+    if (!this.enabled) return;
+    const blocks = Math.ceil(bytes / this.bsize);
+    if (blocks > this.maxBlocks) {
+      throw new OstreeError('ESTATE', `${this.label} would be exceeded, at least ${formatSize(bytes)} requested (free space on the repository's filesystem is below the configured reserve; free some space or lower the reserve)`);
+    }
+    this.maxBlocks -= blocks;
+  }
+}
+
 /** Runs async jobs, remembers the first failure, and resolves when all are done. */
 class TaskGroup {
   private pending = 0;
@@ -955,6 +1003,7 @@ async function pullHttp(
     const stage = path.join(repo.path, 'tmp', `fetch-${process.pid}-${randomBytes(6).toString('hex')}`);
     fs.mkdirSync(path.join(stage, 'objects'), { recursive: true });
     const ctx: ContentImportContext = { srcPath: stage, srcMode: 'archive', destPath: repo.path, destMode: repo.mode, untrusted: true, bareUserOnlyFiles: false };
+    const budget = new SpaceBudget(repo);
     const seen = new Set<string>();
     const toComplete: string[] = [];
     const group = new TaskGroup();
@@ -1001,6 +1050,8 @@ async function pullHttp(
           const rel = objectRelPath(checksum, 'file');
           const body = await content.get(rel, { toFile: staged, memLimit: 1024 * 1024, what: `object ${checksum}.file` });
           try {
+            // the claimed size is checked against the free-space reserve before anything is written
+            budget.take(body !== null && body !== IN_FILE ? Number(parseArchiveHeader(body, `${checksum}.file`).size) : readSourceObject(stage, 'archive', checksum).size);
             if (body !== null && body !== IN_FILE) {
               // small object, kept in memory: verified and written without a staging file
               const n = importArchiveObjectBuffer(ctx, checksum, body);

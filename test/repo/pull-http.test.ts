@@ -736,3 +736,26 @@ test('mirrorlist=: dead first mirror skipped, HTTP errors fall through to the ne
   const d3 = await destRepo(s.dir, 'archive', `mirrorlist=${lists.url}/missing`);
   await assert.rejects(pullFromRemote(d3, 'origin', ['os/main']), /While fetching mirrorlist 'http:\/\/127\.0\.0\.1:\d+\/missing': Server returned HTTP 404/);
 });
+
+test('free-space reserve (core.min-free-space-size / -percent): content that would eat into it is refused before being written', async () => {
+  const s = await sourceRepo();
+  const srv = await serve(s.repo.path);
+  const d = await destRepo(s.dir, 'bare-user', srv.url);
+  d.config.set('core', 'min-free-space-size', '999999999TB');
+  await d.saveConfig();
+  await assert.rejects(pullFromRemote(await Repo.open(d.path), 'origin', ['os/main']), (e: unknown) => {
+    assert.ok(e instanceof OstreeError);
+    assert.match(e.message, /^Object [0-9a-f]{64}\.file from http:\/\/127\.0\.0\.1:\d+\/objects\/.*: min-free-space-size 1048575998951424MB would be exceeded, at least [0-9.]+\s?\S+ requested/);
+    return true;
+  });
+  assert.equal(await d.resolveRevOptional('origin:os/main'), null);
+  const files = fileChecksums(s.repo, s.c3);
+  assert.ok([...files.values()].every((c) => !d.hasObjectSync(c, 'file')), 'no content written');
+  d.config.set('core', 'min-free-space-size', '12XB');
+  await d.saveConfig();
+  await assert.rejects(pullFromRemote(await Repo.open(d.path), 'origin', ['os/main']), /invalid core.min-free-space-size '12XB'/);
+  d.config.removeKey('core', 'min-free-space-size');
+  d.config.set('core', 'min-free-space-percent', '0');
+  await d.saveConfig();
+  assert.equal((await pullFromRemote(await Repo.open(d.path), 'origin', ['os/main'])).refs.get('origin:os/main'), s.c3);
+});
