@@ -2,12 +2,13 @@
  * `ostree remote add|delete|list|show-url|refs` and `ostree pull REMOTE [REF...]`, as upstream
  * 2022.7. Argument parsing and printing only; the work is in src/repo/pull.ts.
  */
+import { terminalProgress } from './progress.js';
 import { Command } from 'commander';
 import { OstreeError } from '../errors.js';
 import { Repo } from '../repo/repo.js';
 import {
   addRemote, deleteRemote, fetchRemoteSummaryBytes, formatPullProgress, formatPullResult, formatSummary, formatSummaryRaw, getRemote, listRemoteRefs, listRemotes,
-  pullFromRemote, type PullOptions, type PullProgress,
+  pullFromRemote, type PullOptions,
 } from '../repo/pull.js';
 import { repoPathFrom } from './main.js';
 
@@ -24,35 +25,10 @@ function parseIntArg(name: string, v: string): number {
   return Number(v);
 }
 
-/** Terminal progress on stderr (only when it is a TTY), cleared before the final line. */
-function terminalProgress(): { cb?: (p: PullProgress) => void; clear: () => void } {
-  if (!process.stderr.isTTY) return { clear: () => {} };
-  let shown = false;
-  let last = 0;
-  return {
-    cb: (p) => {
-      const now = Date.now();
-      if (!p.done && now - last < 200) return;
-      last = now;
-      process.stderr.write(`\r\x1b[K${formatPullProgress(p)}`);
-      shown = true;
-    },
-    clear: () => { if (shown) process.stderr.write('\r\x1b[K'); },
-  };
-}
-
-/** Replace any same-named subcommand already registered (so this module owns the verb). */
-function freshSubcommand(parent: Command, name: string): Command {
-  const list = parent.commands as Command[];
-  for (let i = list.length - 1; i >= 0; i--) if (list[i]!.name() === name) list.splice(i, 1);
-  return parent.command(name);
-}
-
 export function registerRemoteCommands(program: Command): void {
-  const existing = (program.commands as Command[]).find((c) => c.name() === 'remote');
-  const remote = existing ?? program.command('remote').description('Remote commands that may involve network access');
+  const remote = program.command('remote').description('Remote commands that may involve network access');
 
-  freshSubcommand(remote, 'add').description('Add a remote repository')
+  remote.command('add').description('Add a remote repository')
     .argument('<name>').argument('<url>').argument('[branches...]')
     .option('--set <key=value>', 'Set config option KEY=VALUE for remote', collect, [])
     .option('--no-gpg-verify', 'Disable GPG verification')
@@ -70,14 +46,14 @@ export function registerRemoteCommands(program: Command): void {
       await addRemote(repo, name, url, options, { ifNotExists: o.ifNotExists === true });
     });
 
-  freshSubcommand(remote, 'delete').description('Delete a remote repository')
+  remote.command('delete').description('Delete a remote repository')
     .argument('<name>')
     .option('--if-exists', 'Do nothing if the provided remote does not exist')
     .action(async (name: string, o: { ifExists?: boolean }, cmd: Command) => {
       await deleteRemote(await openRepo(cmd), name, { ifExists: o.ifExists === true });
     });
 
-  freshSubcommand(remote, 'list').description('List remote repository names')
+  remote.command('list').description('List remote repository names')
     .option('-u, --show-urls', 'Show remote URLs in list')
     .action(async (o: { showUrls?: boolean }, cmd: Command) => {
       const remotes = listRemotes(await openRepo(cmd)).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
@@ -85,20 +61,20 @@ export function registerRemoteCommands(program: Command): void {
       for (const r of remotes) out(o.showUrls ? `${r.name.padEnd(width)}  ${r.url}\n` : `${r.name}\n`);
     });
 
-  freshSubcommand(remote, 'show-url').description('Show remote repository URL')
+  remote.command('show-url').description('Show remote repository URL')
     .argument('<name>')
     .action(async (name: string, _o: unknown, cmd: Command) => {
       out(`${getRemote(await openRepo(cmd), name).url}\n`);
     });
 
-  freshSubcommand(remote, 'refs').description('List remote refs')
+  remote.command('refs').description('List remote refs')
     .argument('<name>')
     .action(async (name: string, _o: unknown, cmd: Command) => {
       const refs = await listRemoteRefs(await openRepo(cmd), name);
       for (const spec of refs.keys()) out(`${spec}\n`);
     });
 
-  freshSubcommand(remote, 'summary').description('Show remote summary')
+  remote.command('summary').description('Show remote summary')
     .argument('<name>')
     .option('--raw', 'Show raw variant data')
     .action(async (name: string, o: { raw?: boolean }, cmd: Command) => {
@@ -148,7 +124,7 @@ export function registerRemoteCommands(program: Command): void {
         if (i <= 0) throw new OstreeError('EINVAL', "Missing '=' in --http-header");
         return [kv.slice(0, i), kv.slice(i + 1)];
       });
-      const progress = terminalProgress();
+      const progress = terminalProgress(formatPullProgress);
       const opts: PullOptions = {
         ...(o.depth !== undefined ? { depth: parseIntArg('depth', o.depth) } : {}),
         ...(o.commitMetadataOnly ? { commitMetadataOnly: true } : {}),
@@ -161,16 +137,15 @@ export function registerRemoteCommands(program: Command): void {
         ...(o.untrusted ? { untrusted: true } : {}),
         ...(o.mirror ? { mirror: true } : {}),
         ...(overrides.some((x) => x !== undefined) ? { overrideCommits: overrides } : {}),
-        ...(progress.cb ? { progress: progress.cb } : {}),
+        ...(progress.callback ? { progress: progress.callback } : {}),
         ...(headers.length > 0 ? { httpHeaders: headers } : {}),
       };
+      let r;
       try {
-        const r = await pullFromRemote(repo, remoteName, refs, opts);
+        r = await pullFromRemote(repo, remoteName, refs, opts);
+      } finally {
         progress.clear();
-        out(`${formatPullResult(r)}\n`);
-      } catch (e) {
-        progress.clear();
-        throw e;
       }
+      out(`${formatPullResult(r)}\n`);
     });
 }

@@ -1,6 +1,6 @@
 /**
  * Repository verbs with upstream 2022.7 syntax and output: init, config, commit, refs,
- * rev-parse, log, show, ls, cat, checkout, remote add/delete/list. Only argument parsing and
+ * rev-parse, log, show, ls, cat, checkout (remote verbs and pull: remote-commands.ts). Only argument parsing and
  * printing here; the behaviour is in src/repo.
  */
 import * as path from 'node:path';
@@ -417,46 +417,6 @@ export function registerRepoCommands(program: Command): void {
         dockerWhiteouts: opts.whiteouts === true,
         whiteouts: opts.processPassthroughWhiteouts === true,
       });
-    });
-
-  const remote = program.command('remote').description('Remote commands that may involve network access');
-  remote.command('add')
-    .argument('<name>').argument('<url>').argument('[branches...]')
-    .option('--set <kv>', 'Set config option KEY=VALUE for remote', collect, [])
-    .option('--no-gpg-verify', 'Disable GPG verification')
-    .option('--if-not-exists', 'Do nothing if the provided remote exists')
-    .action(async (name: string, url: string, branches: string[], opts: { set: string[]; gpgVerify: boolean; ifNotExists?: boolean }, cmd: Command) => {
-      const r = await openRepo(cmd);
-      const o: Record<string, string> = {};
-      if (branches.length) o['branches'] = branches.map((b) => b + ';').join('');
-      for (const kv of opts.set) {
-        const i = kv.indexOf('=');
-        if (i < 0) throw new OstreeError('EINVAL', `Missing '=' in KEY=VALUE '${kv}'`);
-        o[kv.slice(0, i)] = kv.slice(i + 1);
-      }
-      if (!opts.gpgVerify) o['gpg-verify'] = 'false';
-      await r.addRemote(name, url, o, opts.ifNotExists === true);
-    });
-  remote.command('delete')
-    .argument('<name>')
-    .option('--if-exists', 'Do nothing if the provided remote does not exist')
-    .action(async (name: string, opts: { ifExists?: boolean }, cmd: Command) => {
-      const r = await openRepo(cmd);
-      await r.removeRemote(name, opts.ifExists === true);
-    });
-  remote.command('list')
-    .option('-u, --show-urls', 'Show remote URLs in list')
-    .action(async (opts: { showUrls?: boolean }, cmd: Command) => {
-      const r = await openRepo(cmd);
-      const names = r.config.groupNames().map((g) => /^remote "(.*)"$/.exec(g)?.[1]).filter((x): x is string => !!x).sort();
-      for (const n of names) out(opts.showUrls ? `${n.padEnd(Math.max(...names.map((x) => x.length)))}  ${r.config.get(`remote "${n}"`, 'url') ?? ''}\n` : n + '\n');
-    });
-  remote.command('show-url').argument('<name>')
-    .action(async (name: string, _opts: unknown, cmd: Command) => {
-      const r = await openRepo(cmd);
-      const url = r.config.get(`remote "${name}"`, 'url');
-      if (url === undefined) throw new OstreeError('ENOENT', `Remote "${name}" not found`);
-      out(url + '\n');
     });
 
   // fsck, prune, diff, pull-local: owned by the repository-maintenance work.
