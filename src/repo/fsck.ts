@@ -75,6 +75,8 @@ export interface StartedPool<R> {
   finish(): Promise<{ result: R; failures: PoolFailure[] }>;
   /** push(items) + finish() */
   run(items: readonly string[]): Promise<{ result: R; failures: PoolFailure[] }>;
+  /** Stop the workers without collecting (error paths); harmless after finish(). */
+  cancel(): Promise<void>;
 }
 
 /**
@@ -139,6 +141,10 @@ export function startPool<R>(o: Omit<PoolOptions<R>, 'items'>, expected: number)
       }
     },
     run(items) { pool.push(items); return pool.finish(); },
+    async cancel() {
+      if (timer) clearInterval(timer);
+      await Promise.all(workers.map((w) => w.terminate()));
+    },
   };
   return pool;
 }
@@ -552,149 +558,153 @@ export async function fsckRepo(repo: Repo, options: FsckOptions = {}, reporter: 
     throw new OstreeError('ECORRUPT', message);
   };
 
-  // 1. Refs.
-  info('Validating refs...');
-  const { refs, collectionRefs } = listRefFiles(repo.path);
-  const checkRef = (e: RefEntry): void => {
-    const c = readRefChecksum(e);
-    res.refsChecked++;
-    try {
-      fsckMetadataObject(repo, c, 'commit');
-    } catch (err) {
-      const oe = err as OstreeError;
-      if (oe.code === 'ENOENT') {
-        reporter.warn(`Object missing: ${c}.commit`);
-        throw new OstreeError('ENOENT', `Loading commit for ref ${e.collection ? `(${e.collection}, ${e.name})` : e.name}: No such metadata object ${c}.commit`);
-      }
-      if (onCorrupt(`${c}.commit`, oe.message)) {
-        throw new OstreeError('ENOENT', `Loading commit for ref ${e.name}: No such metadata object ${c}.commit`);
-      }
-    }
-  };
-  for (const e of refs) checkRef(e);
-  info('Validating refs in collections...');
-  for (const e of collectionRefs) checkRef(e);
-
-  // 2. Commits.
-  info('Enumerating commits...');
-  const commits: string[] = [];
-  let nFsckPartial = 0;
-  const toTombstone: string[] = [];
-  for (const c of listCommitObjects(repo.path)) {
-    const st = commitState(repo.path, c);
-    if (options.addTombstones) {
-      try {
-        const obj = parseCommit(fs.readFileSync(repo.objectPath(c, 'commit')), `${c}.commit`);
-        if (obj.parent && !repo.hasObjectSync(obj.parent, 'commit')) toTombstone.push(c);
-      } catch { /* reported by the verification below */ }
-    }
-    if (st !== 'normal') {
-      res.partialCommits++;
-      if (st === 'fsck-partial') nFsckPartial++;
-    } else {
-      commits.push(c);
-    }
-  }
-
+  // Content workers start now: their start-up overlaps the ref and metadata checks.
   const pool = startPool<{ checked: number }>({
     job: 'fsck', ctx: { repoPath: repo.path, mode: repo.mode } satisfies FsckContentContext, workers: options.workers,
     init: () => ({ checked: 0 }), merge: (a, b) => ({ checked: a.checked + b.checked }),
-  }, commits.length > 0 ? estimateObjects(repo.path) : 0);
-
-  // 3. Metadata: walk every commit (checking each metadata object once), collect content.
-  info(`Verifying content integrity of ${commits.length} commit objects...`);
-  const seen = new Set<string>();
-  const order: string[] = [];
-  const problems: Array<{ name: string; code: string; message: string }> = [];
-  const files: string[] = [];
-  let pushed = 0; // files[0, pushed) are with the pool already
-  const visitMeta = (checksum: string, type: 'commit' | 'dirtree' | 'dirmeta'): CommitObject | DirTree | null | undefined => {
-    const name = `${checksum}.${type}`;
-    if (seen.has(name)) return undefined;
-    seen.add(name);
-    order.push(name);
-    try {
-      return fsckMetadataObject(repo, checksum, type);
-    } catch (e) {
-      const oe = e as OstreeError;
-      problems.push({ name, code: oe.code ?? 'EIO', message: oe.message });
-      return undefined;
-    }
-  };
-  const walkTree = (tree: string): void => {
-    const t = visitMeta(tree, 'dirtree') as DirTree | undefined;
-    if (!t) return;
-    for (const f of t.files) {
-      const n = `${f.checksum}.file`;
-      if (!seen.has(n)) { seen.add(n); order.push(n); files.push(f.checksum); }
-    }
-    if (files.length - pushed >= STREAM_CHUNK) { pool.push(files.slice(pushed)); pushed = files.length; }
-    for (const d of t.dirs) { visitMeta(d.metaChecksum, 'dirmeta'); walkTree(d.treeChecksum); }
-  };
-  for (const c of commits) {
-    const obj = visitMeta(c, 'commit') as CommitObject | undefined;
-    if (!obj) continue;
-    visitMeta(obj.rootMeta, 'dirmeta');
-    walkTree(obj.rootTree);
-  }
-  const total = order.length;
-  if (total > 0) reporter.info(`fsck objects (1/${total}) ${Math.floor(100 / total)}%`); // printed even with --quiet, as upstream
-
-  // 4. Content, in parallel.
-  pool.push(files.slice(pushed));
-  const checked = await pool.finish();
-  for (const f of checked.failures) problems.push({ name: `${files[f.index]}.file`, code: f.code ?? 'EIO', message: f.message });
-  res.objectsChecked = total;
-  res.commitsVerified = commits.length;
-
-  // 5. Report, in traversal order, naming the commits each problem object belongs to.
-  if (problems.length > 0) {
-    const pos = new Map(order.map((n, i) => [n, i]));
-    problems.sort((a, b) => pos.get(a.name)! - pos.get(b.name)!);
-    const parents = commitsContaining(repo, commits, new Set(problems.map((p) => p.name)));
-    for (const p of problems) {
-      const owners = parents.get(p.name) ?? [];
-      const inCommits = owners.length > 0 ? `In commits ${owners.join(', ')}: ` : '';
-      let isMissing = p.code === 'ENOENT';
-      if (!isMissing) {
-        const { checksum, type } = splitName(p.name);
-        const msg = type === 'file' ? `${inCommits}fsck content object ${checksum}: ${p.message}` : `${inCommits}${p.message}`;
-        isMissing = onCorrupt(p.name, msg);
-        if (!isMissing) continue;
-      } else {
-        res.missing.push(p.name);
-        reporter.warn(owners.length > 0 ? `Object missing in commits ${owners.join(', ')}: ${p.name}` : `Object missing: ${p.name}`);
+  }, estimateObjects(repo.path));
+  try {
+    // 1. Refs.
+    info('Validating refs...');
+    const { refs, collectionRefs } = listRefFiles(repo.path);
+    const checkRef = (e: RefEntry): void => {
+      const c = readRefChecksum(e);
+      res.refsChecked++;
+      try {
+        fsckMetadataObject(repo, c, 'commit');
+      } catch (err) {
+        const oe = err as OstreeError;
+        if (oe.code === 'ENOENT') {
+          reporter.warn(`Object missing: ${c}.commit`);
+          throw new OstreeError('ENOENT', `Loading commit for ref ${e.collection ? `(${e.collection}, ${e.name})` : e.name}: No such metadata object ${c}.commit`);
+        }
+        if (onCorrupt(`${c}.commit`, oe.message)) {
+          throw new OstreeError('ENOENT', `Loading commit for ref ${e.name}: No such metadata object ${c}.commit`);
+        }
       }
-      foundCorruption = true;
-      if (!p.name.endsWith('.commit')) {
-        for (const c of owners) {
-          if (markFsckPartial(repo.path, c)) { reporter.warn(`Marking commit as partial: ${c}`); res.markedPartial.push(c); }
+    };
+    for (const e of refs) checkRef(e);
+    info('Validating refs in collections...');
+    for (const e of collectionRefs) checkRef(e);
+
+    // 2. Commits.
+    info('Enumerating commits...');
+    const commits: string[] = [];
+    let nFsckPartial = 0;
+    const toTombstone: string[] = [];
+    for (const c of listCommitObjects(repo.path)) {
+      const st = commitState(repo.path, c);
+      if (options.addTombstones) {
+        try {
+          const obj = parseCommit(fs.readFileSync(repo.objectPath(c, 'commit')), `${c}.commit`);
+          if (obj.parent && !repo.hasObjectSync(obj.parent, 'commit')) toTombstone.push(c);
+        } catch { /* reported by the verification below */ }
+      }
+      if (st !== 'normal') {
+        res.partialCommits++;
+        if (st === 'fsck-partial') nFsckPartial++;
+      } else {
+        commits.push(c);
+      }
+    }
+
+    // 3. Metadata: walk every commit (checking each metadata object once), collect content.
+    info(`Verifying content integrity of ${commits.length} commit objects...`);
+    const seen = new Set<string>();
+    const order: string[] = [];
+    const problems: Array<{ name: string; code: string; message: string }> = [];
+    const files: string[] = [];
+    let pushed = 0; // files[0, pushed) are with the pool already
+    const visitMeta = (checksum: string, type: 'commit' | 'dirtree' | 'dirmeta'): CommitObject | DirTree | null | undefined => {
+      const name = `${checksum}.${type}`;
+      if (seen.has(name)) return undefined;
+      seen.add(name);
+      order.push(name);
+      try {
+        return fsckMetadataObject(repo, checksum, type);
+      } catch (e) {
+        const oe = e as OstreeError;
+        problems.push({ name, code: oe.code ?? 'EIO', message: oe.message });
+        return undefined;
+      }
+    };
+    const walkTree = (tree: string): void => {
+      const t = visitMeta(tree, 'dirtree') as DirTree | undefined;
+      if (!t) return;
+      for (const f of t.files) {
+        const n = `${f.checksum}.file`;
+        if (!seen.has(n)) { seen.add(n); order.push(n); files.push(f.checksum); }
+      }
+      if (files.length - pushed >= STREAM_CHUNK) { pool.push(files.slice(pushed)); pushed = files.length; }
+      for (const d of t.dirs) { visitMeta(d.metaChecksum, 'dirmeta'); walkTree(d.treeChecksum); }
+    };
+    for (const c of commits) {
+      const obj = visitMeta(c, 'commit') as CommitObject | undefined;
+      if (!obj) continue;
+      visitMeta(obj.rootMeta, 'dirmeta');
+      walkTree(obj.rootTree);
+    }
+    const total = order.length;
+    if (total > 0) reporter.info(`fsck objects (1/${total}) ${Math.floor(100 / total)}%`); // printed even with --quiet, as upstream
+
+    // 4. Content, in parallel.
+    pool.push(files.slice(pushed));
+    const checked = await pool.finish();
+    for (const f of checked.failures) problems.push({ name: `${files[f.index]}.file`, code: f.code ?? 'EIO', message: f.message });
+    res.objectsChecked = total;
+    res.commitsVerified = commits.length;
+
+    // 5. Report, in traversal order, naming the commits each problem object belongs to.
+    if (problems.length > 0) {
+      const pos = new Map(order.map((n, i) => [n, i]));
+      problems.sort((a, b) => pos.get(a.name)! - pos.get(b.name)!);
+      const parents = commitsContaining(repo, commits, new Set(problems.map((p) => p.name)));
+      for (const p of problems) {
+        const owners = parents.get(p.name) ?? [];
+        const inCommits = owners.length > 0 ? `In commits ${owners.join(', ')}: ` : '';
+        let isMissing = p.code === 'ENOENT';
+        if (!isMissing) {
+          const { checksum, type } = splitName(p.name);
+          const msg = type === 'file' ? `${inCommits}fsck content object ${checksum}: ${p.message}` : `${inCommits}${p.message}`;
+          isMissing = onCorrupt(p.name, msg);
+          if (!isMissing) continue;
+        } else {
+          res.missing.push(p.name);
+          reporter.warn(owners.length > 0 ? `Object missing in commits ${owners.join(', ')}: ${p.name}` : `Object missing: ${p.name}`);
+        }
+        foundCorruption = true;
+        if (!p.name.endsWith('.commit')) {
+          for (const c of owners) {
+            if (markFsckPartial(repo.path, c)) { reporter.warn(`Marking commit as partial: ${c}`); res.markedPartial.push(c); }
+          }
         }
       }
     }
-  }
-  if (total > 0) reporter.info(`fsck objects (${total}/${total}) 100%`);
+    if (total > 0) reporter.info(`fsck objects (${total}/${total}) 100%`);
 
-  // 6. Tombstones / partial commits, and the verdict.
-  if (options.addTombstones) {
-    for (const c of toTombstone) {
-      reporter.info(`Adding tombstone for commit ${c}`);
-      repo.config.set('core', 'tombstone-commits', 'true');
-      await repo.saveConfig();
-      const tomb = serialize('a{sv}', [['commit', new Variant('ay', Buffer.from(`${c}\0`))]], { bigEndian: true });
-      const tp = `${repo.path}/objects/${c.slice(0, 2)}/${c.slice(2)}.commit-tombstone`;
-      fs.writeFileSync(`${tp}.tmp-${process.pid}`, tomb, { mode: 0o644 });
-      fs.renameSync(`${tp}.tmp-${process.pid}`, tp);
-      fs.unlinkSync(repo.objectPath(c, 'commit'));
-      res.tombstoned.push(c);
+    // 6. Tombstones / partial commits, and the verdict.
+    if (options.addTombstones) {
+      for (const c of toTombstone) {
+        reporter.info(`Adding tombstone for commit ${c}`);
+        repo.config.set('core', 'tombstone-commits', 'true');
+        await repo.saveConfig();
+        const tomb = serialize('a{sv}', [['commit', new Variant('ay', Buffer.from(`${c}\0`))]], { bigEndian: true });
+        const tp = `${repo.path}/objects/${c.slice(0, 2)}/${c.slice(2)}.commit-tombstone`;
+        fs.writeFileSync(`${tp}.tmp-${process.pid}`, tomb, { mode: 0o644 });
+        fs.renameSync(`${tp}.tmp-${process.pid}`, tp);
+        fs.unlinkSync(repo.objectPath(c, 'commit'));
+        res.tombstoned.push(c);
+      }
+    } else if (res.partialCommits > 0) {
+      reporter.info(`${res.partialCommits} partial commits not verified`);
     }
-  } else if (res.partialCommits > 0) {
-    reporter.info(`${res.partialCommits} partial commits not verified`);
+    if (foundCorruption) throw new OstreeError('ECORRUPT', 'Repository corruption encountered');
+    if (nFsckPartial > 0) throw new OstreeError('ECORRUPT', `${res.partialCommits} partial commits from fsck-detected corruption`);
+    reporter.info(`object fsck of ${commits.length} commits completed successfully - no errors found.`);
+    return res;
+  } finally {
+    await pool.cancel(); // error paths: no worker may outlive the check
   }
-  if (foundCorruption) throw new OstreeError('ECORRUPT', 'Repository corruption encountered');
-  if (nFsckPartial > 0) throw new OstreeError('ECORRUPT', `${res.partialCommits} partial commits from fsck-detected corruption`);
-  reporter.info(`object fsck of ${commits.length} commits completed successfully - no errors found.`);
-  return res;
 }
 
 /** Rough number of loose objects (one sample fan-out directory x 256), to size the pool early. */

@@ -188,6 +188,10 @@ test('fsck streams content to the workers while walking: corruptions in the firs
   await assert.rejects(fsckRepo(repo, { quiet: true, all: true, workers: 2 }, cap.reporter), /Repository corruption encountered/);
   const reported = cap.err.map((l) => /fsck content object ([0-9a-f]{64})/.exec(l)?.[1]).filter((x) => x);
   assert.deepEqual(reported, victims);
+  // A failure before any content was handed out (garbage ref): the early-started workers are
+  // stopped too (otherwise this test file would never exit).
+  fs.writeFileSync(path.join(repo.path, 'refs/heads/bad'), 'garbage\n');
+  await assert.rejects(fsckRepo(repo, { quiet: true, workers: 2 }), /holds garbage/);
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
