@@ -277,11 +277,11 @@ export function readContentHeaderSync(repoPath: string, mode: RepoMode, checksum
         const head = Buffer.alloc(8);
         if (fs.readSync(fd, head, 0, 8, 0) !== 8) throw new OstreeError('ECORRUPT', `${objName}: truncated archive object`);
         const len = head.readUInt32BE(0);
-        if (len > 16 * 1024 * 1024) throw new OstreeError('ECORRUPT', `${objName}: archive header length ${len} too large`);
+        if (len > 16 * 1024 * 1024 || 8 + len > st.size) throw new OstreeError('ECORRUPT', `${objName}: invalid archive header length ${len}`);
         const all = Buffer.alloc(8 + len);
         if (fs.readSync(fd, all, 0, 8 + len, 0) !== 8 + len) throw new OstreeError('ECORRUPT', `${objName}: truncated archive header`);
         const { header, size, headerLength } = parseArchiveHeader(all, objName);
-        return { header, size: Number(size), objectPath: p, dataOffset: headerLength, compressed: true };
+        return { header, size: isSymlinkMode(header.mode) ? 0 : Number(size), objectPath: p, dataOffset: headerLength, compressed: true };
       } finally {
         fs.closeSync(fd);
       }

@@ -13,11 +13,11 @@ import * as zlib from 'node:zlib';
 import * as libc from '../../native-bindings/libc.js';
 import { OstreeError, isErrno } from '../errors.js';
 import {
-  BARE_USER_XATTR, S_IFLNK, S_IFMT, S_IFREG, isSymlinkMode, parseArchiveHeader, parseBareUserMeta, parseCommit,
+  BARE_USER_XATTR, S_IFLNK, S_IFMT, S_IFREG, isSymlinkMode, parseArchiveHeader, parseCommit,
   parseDirTree, serializeArchiveHeader, serializeBareUserMeta, serializeFileHeader, sha256hex,
-  sortXattrs, type FileHeader, type ObjectType,
+  type FileHeader, type ObjectType,
 } from './objects.js';
-import { linkIntoPlace, loosePath, tmpName, type RepoMode } from './content.js';
+import { linkIntoPlace, loosePath, readContentHeaderSync, tmpName, type RepoMode, type StoredContent } from './content.js';
 import { Repo, parseRefspec } from './repo.js';
 import { runPool } from './fsck.js';
 
@@ -96,56 +96,19 @@ interface SourceObject {
 
 /** Read a content object's header from a repository of any mode (ENOENT OstreeError if missing). */
 export function readSourceObject(repoPath: string, mode: RepoMode, checksum: string): SourceObject {
-  const objName = `${checksum}.file`;
-  const p = loosePath(repoPath, checksum, mode === 'archive' ? 'filez' : 'file');
-  let st: fs.Stats;
+  let stored: StoredContent;
   try {
-    st = fs.lstatSync(p);
+    stored = readContentHeaderSync(repoPath, mode, checksum);
   } catch (e) {
-    if (isErrno(e, 'ENOENT')) throw new OstreeError('ENOENT', `Object missing: ${objName} (in ${repoPath})`, { path: p });
+    // Name the source repository: the object is missing there, not in the destination.
+    if (e instanceof OstreeError && e.code === 'ENOENT') {
+      throw new OstreeError('ENOENT', `Object missing: ${checksum}.file (in ${repoPath})`, e.path !== undefined ? { path: e.path } : undefined);
+    }
     throw e;
   }
-  if (mode === 'archive') {
-    const fd = fs.openSync(p, 'r');
-    try {
-      const head = Buffer.alloc(8);
-      if (fs.readSync(fd, head, 0, 8, 0) !== 8) throw new OstreeError('ECORRUPT', `${objName}: truncated archive object`);
-      const len = head.readUInt32BE(0);
-      if (len > 16 * 1024 * 1024 || 8 + len > st.size) throw new OstreeError('ECORRUPT', `${objName}: invalid archive header length ${len}`);
-      const all = Buffer.alloc(8 + len);
-      fs.readSync(fd, all, 0, 8 + len, 0);
-      const { header, size, headerLength } = parseArchiveHeader(all, objName);
-      return { header, size: isSymlinkMode(header.mode) ? 0 : Number(size), path: p, dataOffset: headerLength, compressed: true };
-    } finally {
-      fs.closeSync(fd);
-    }
-  }
-  const sym = st.isSymbolicLink();
-  if (!sym && !st.isFile()) throw new OstreeError('ECORRUPT', `${objName}: not a regular file or symlink`);
-  if (mode === 'bare') {
-    return {
-      header: { uid: st.uid, gid: st.gid, mode: st.mode, rdev: 0, symlinkTarget: sym ? fs.readlinkSync(p) : '', xattrs: sortXattrs(libc.lgetxattrs(p)) },
-      size: sym ? 0 : st.size, path: p, dataOffset: 0, compressed: false,
-    };
-  }
-  if (mode === 'bare-user-only') {
-    return {
-      header: { uid: 0, gid: 0, mode: st.mode, rdev: 0, symlinkTarget: sym ? fs.readlinkSync(p) : '', xattrs: [] },
-      size: sym ? 0 : st.size, path: p, dataOffset: 0, compressed: false,
-    };
-  }
-  // bare-user
-  const raw = libc.lgetxattr(p, BARE_USER_XATTR);
-  if (raw === null) throw new OstreeError('ECORRUPT', `${objName}: missing ${BARE_USER_XATTR} xattr`);
-  const m = parseBareUserMeta(raw, objName);
-  if (isSymlinkMode(m.mode)) {
-    let t = fs.readFileSync(p);
-    if (t.length > 0 && t[t.length - 1] === 0) t = t.subarray(0, -1);
-    return { header: { ...m, rdev: 0, symlinkTarget: t.toString('utf8') }, size: 0, path: p, dataOffset: 0, compressed: false };
-  }
-  return { header: { ...m, rdev: 0, symlinkTarget: '' }, size: st.size, path: p, dataOffset: 0, compressed: false };
+  const { objectPath, ...rest } = stored;
+  return { ...rest, path: objectPath };
 }
-
 
 /** Whole data of a small source object, uncompressed. */
 function readSourceDataSync(o: SourceObject): Buffer {
