@@ -6,10 +6,7 @@
 import type { Command } from 'commander';
 import { OstreeError } from '../errors.js';
 import { Repo } from '../repo/repo.js';
-import { fsckRepo } from '../repo/fsck.js';
-import { formatPullStatus, pullLocal } from '../repo/pull-local.js';
-import { pruneRepo, formatPruneResult } from '../repo/prune.js';
-import { diffTrees, formatDiff } from '../repo/diff.js';
+// Each verb loads its module when it runs (start-up time of every other verb).
 import { repoPathFrom } from './main.js';
 
 const out = (s: string): void => { process.stdout.write(s); };
@@ -43,6 +40,7 @@ export function registerRepoMaintCommands(program: Command): void {
     }, cmd: Command) => {
       if (opts.gpgVerify) throw new OstreeError('EINVAL', '--gpg-verify is not supported by this implementation');
       const repo = await Repo.open(repoPathFrom(cmd));
+      const { formatPullStatus, pullLocal } = await import('../repo/pull-local.js');
       const r = await pullLocal(repo, src, {
         refs, remote: opts.remote, depth: opts.depth, untrusted: opts.untrusted === true,
         commitMetadataOnly: opts.commitMetadataOnly === true, disableFsync: opts.disableFsync === true,
@@ -61,6 +59,7 @@ export function registerRepoMaintCommands(program: Command): void {
     .option('--verify-back-refs', 'Verify back-references (accepted)')
     .action(async (opts: { addTombstones?: boolean; quiet?: boolean; all?: boolean; delete?: boolean }, cmd: Command) => {
       const repo = await Repo.open(repoPathFrom(cmd));
+      const { fsckRepo } = await import('../repo/fsck.js');
       await fsckRepo(repo, {
         quiet: opts.quiet === true, all: opts.all === true, delete: opts.delete === true, addTombstones: opts.addTombstones === true,
       }, { info: (l) => out(`${l}\n`), warn: (l) => err(`${l}\n`) });
@@ -84,6 +83,7 @@ export function registerRepoMaintCommands(program: Command): void {
         if (ms === null) throw new OstreeError('EINVAL', `Could not parse '${opts.keepYoungerThan}'`);
         keepYoungerThan = BigInt(Math.floor(ms / 1000));
       }
+      const { pruneRepo, formatPruneResult } = await import('../repo/prune.js');
       const r = await pruneRepo(repo, {
         refsOnly: opts.refsOnly === true, depth: opts.depth, noPrune: !opts.prune, commitOnly: opts.commitOnly === true,
         ...(opts.deleteCommit !== undefined ? { deleteCommit: opts.deleteCommit } : {}),
@@ -105,6 +105,7 @@ export function registerRepoMaintCommands(program: Command): void {
       if (opts.stats) throw new OstreeError('EINVAL', '--stats is not supported by this implementation');
       const repo = await Repo.open(repoPathFrom(cmd));
       const [src, target] = b === undefined ? [`${a}^`, a] : [a, b];
+      const { diffTrees, formatDiff } = await import('../repo/diff.js');
       const r = await diffTrees(repo, src, target, {
         noXattrs: !opts.xattrs,
         ...(opts.ownerUid !== undefined ? { ownerUid: opts.ownerUid } : {}),
