@@ -2,7 +2,8 @@
  * Entry point of the VM harness: `node dist/vm-harness/main.js image|demo|test|boot`.
  *   image   build the images (OSTree disk, plain disk, update disk)
  *   demo    build, boot the OSTree disk, print `ostree admin status` from inside the guest
- *   test    the boot scenarios (first boot, offline update, rollback, GRUB menu, broken ostree=)
+ *   test    the boot scenarios (plain baseline, first boot, offline update, rollback, GRUB menu,
+ *           broken ostree=, dracut, failed finalization)
  *   boot    boot the built OSTree disk once (throwaway overlay) and print the serial log
  * Environment: OSTREE_CLI (ours|upstream), VM_BACKEND (auto|qemu|virt-install), VM_ACCEL (tcg|kvm),
  * VM_REUSE_IMAGE=1 (skip the build when an image exists), VM_WORK_DIR, VM_CACHE_DIR.

@@ -88,6 +88,7 @@ const HOLD_SNIPPET = [
 ].join('\n');
 /** End the boot as an administrator would: `systemctl reboot` (the marker leaves the shutdown to it). */
 const REBOOT = [
+  CAT('bus', 'systemctl is-active dbus.service systemd-logind.service'),
   'touch /run/ostree-test-keep-running',
   'echo "@@OSTREE-TEST BEGIN systemctl-reboot"',
   'systemctl reboot',
@@ -116,10 +117,10 @@ function checkHold(res: Results, sc: string, r: BootResult): void {
 function checkSystemctlReboot(res: Results, sc: string, r: BootResult): void {
   const c = clean(r.log);
   const rb = sec(r, 'systemctl-reboot');
-  res.check(sc, '`systemctl reboot` reboots the guest (system bus present: no "Failed to connect to bus")',
-    !r.timedOut && !c.includes('Failed to connect to bus') && (rb.rc === 0 || rb.rc === -1) && /reboot: Restarting system/.test(c) &&
+  res.check(sc, '`systemctl reboot` reboots the guest (dbus + systemd-logind active, no "Failed to connect to bus")',
+    !r.timedOut && (sec(r, 'bus').text.match(/^active$/gm) ?? []).length === 2 && !c.includes('Failed to connect to bus') && (rb.rc === 0 || rb.rc === -1) && /reboot: Restarting system/.test(c) &&
     c.lastIndexOf('@@OSTREE-TEST BEGIN systemctl-reboot') >= 0 && !c.includes('@@OSTREE-TEST POWEROFF'),
-    `systemctl reboot section rc=${rb.rc}: ${rb.text}\n${c.slice(-1500)}`);
+    `bus: ${sec(r, 'bus').text}\nsystemctl reboot section rc=${rb.rc}: ${rb.text}\n${c.slice(-1500)}`);
 }
 
 export async function runScenarios(img: BuiltImage): Promise<number> {

@@ -3,7 +3,8 @@
 # the kernel .deb are cached in $(VM_CACHE_DIR)).
 #   make vm-image        build the OSTree disk, the plain-root disk and the update disk
 #   make vm-demo         build, boot the OSTree disk under QEMU, print `ostree admin status` from the guest
-#   make vm-test         the boot scenarios (first boot, offline update, rollback, GRUB menu, broken ostree=)
+#   make vm-test         the boot scenarios (plain baseline, first boot, offline update + rollback with
+#                        systemctl reboot, GRUB menu, broken ostree=, dracut, failed finalization)
 #   make vm-libvirt-setup  install and start libvirt so the harness uses virt-install
 # Variables: OSTREE_CLI=ours|upstream (host side; the guest always runs ours), VM_BACKEND=auto|qemu|virt-install,
 # VM_ACCEL=tcg|kvm, VM_REUSE_IMAGE=1 (vm-test/vm-demo reuse an image built before).
