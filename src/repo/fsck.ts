@@ -44,8 +44,12 @@ export interface PoolOptions<R> {
 }
 
 const BATCH = 8;
-/** fsck hands content objects to the pool in chunks of this many while it walks the trees. */
+/**
+ * fsck hands content objects to the pool while it walks the trees, in chunks that start small
+ * (the workers get going as soon as the walk reaches the first files) and grow to this size.
+ */
 const STREAM_CHUNK = 256;
+const STREAM_FIRST_CHUNK = 16;
 /** Below this many items, worker start-up costs more than it saves. */
 const POOL_MIN_ITEMS = 200;
 
@@ -615,6 +619,7 @@ export async function fsckRepo(repo: Repo, options: FsckOptions = {}, reporter: 
     const problems: Array<{ name: string; code: string; message: string }> = [];
     const files: string[] = [];
     let pushed = 0; // files[0, pushed) are with the pool already
+    let chunk = STREAM_FIRST_CHUNK;
     const visitMeta = (checksum: string, type: 'commit' | 'dirtree' | 'dirmeta'): CommitObject | DirTree | null | undefined => {
       const name = `${checksum}.${type}`;
       if (seen.has(name)) return undefined;
@@ -635,7 +640,11 @@ export async function fsckRepo(repo: Repo, options: FsckOptions = {}, reporter: 
         const n = `${f.checksum}.file`;
         if (!seen.has(n)) { seen.add(n); order.push(n); files.push(f.checksum); }
       }
-      if (files.length - pushed >= STREAM_CHUNK) { pool.push(files.slice(pushed)); pushed = files.length; }
+      if (files.length - pushed >= chunk) {
+        pool.push(files.slice(pushed));
+        pushed = files.length;
+        chunk = Math.min(STREAM_CHUNK, chunk * 2);
+      }
       for (const d of t.dirs) { visitMeta(d.metaChecksum, 'dirmeta'); walkTree(d.treeChecksum); }
     };
     for (const c of commits) {
