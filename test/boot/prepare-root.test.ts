@@ -222,6 +222,9 @@ test('units: hold and boot-complete run our CLI verbs, as upstream\'s units do',
   assert.match(bc, /^ExecStart=\/usr\/bin\/ostree admin boot-complete$/m);
   assert.match(bc, /^ConditionPathExists=\|\/boot\/ostree\/finalize-failure\.stamp$/m);
   assert.match(bc, /^Before=ostree-finalize-staged\.service$/m);
+  assert.match(bc, /^DefaultDependencies=no$/m);
+  assert.match(bc, /^After=sysinit\.target$/m);
+  assert.match(bc, /^RemainAfterExit=yes$/m);
   for (const u of ['ostree-finalize-staged-hold.service', 'ostree-boot-complete.service', 'ostree-finalize-staged.service']) {
     assert.doesNotMatch(unit(u), /\/usr\/lib\/ostree\/ostree-(boot-complete|finalize-hold)\b/, `${u} still names a helper script`);
   }
