@@ -614,22 +614,26 @@ export async function fsckRepo(repo: Repo, options: FsckOptions = {}, reporter: 
 
     // 3. Metadata: walk every commit (checking each metadata object once), collect content.
     info(`Verifying content integrity of ${commits.length} commit objects...`);
-    const seen = new Set<string>();
-    const order: string[] = [];
-    const problems: Array<{ name: string; code: string; message: string }> = [];
+    // Walk order positions (for reporting problems in traversal order) are counted, not stored
+    // as names: 30k `<checksum>.file` strings and their hashing were a good part of the walk.
+    const seenMeta = new Set<string>();   // `<checksum>.<type>` of metadata objects
+    const seenFiles = new Set<string>();  // content checksums
+    let total = 0;                        // objects visited so far = next walk position
+    const problems: Array<{ name: string; code: string; message: string; pos: number }> = [];
     const files: string[] = [];
+    const filePos: number[] = [];         // walk position of files[i]
     let pushed = 0; // files[0, pushed) are with the pool already
     let chunk = STREAM_FIRST_CHUNK;
     const visitMeta = (checksum: string, type: 'commit' | 'dirtree' | 'dirmeta'): CommitObject | DirTree | null | undefined => {
       const name = `${checksum}.${type}`;
-      if (seen.has(name)) return undefined;
-      seen.add(name);
-      order.push(name);
+      if (seenMeta.has(name)) return undefined;
+      seenMeta.add(name);
+      const pos = total++;
       try {
         return fsckMetadataObject(repo, checksum, type);
       } catch (e) {
         const oe = e as OstreeError;
-        problems.push({ name, code: oe.code ?? 'EIO', message: oe.message });
+        problems.push({ name, code: oe.code ?? 'EIO', message: oe.message, pos });
         return undefined;
       }
     };
@@ -637,8 +641,8 @@ export async function fsckRepo(repo: Repo, options: FsckOptions = {}, reporter: 
       const t = visitMeta(tree, 'dirtree') as DirTree | undefined;
       if (!t) return;
       for (const f of t.files) {
-        const n = `${f.checksum}.file`;
-        if (!seen.has(n)) { seen.add(n); order.push(n); files.push(f.checksum); }
+        const cs = f.checksum;
+        if (!seenFiles.has(cs)) { seenFiles.add(cs); files.push(cs); filePos.push(total++); }
       }
       if (files.length - pushed >= chunk) {
         pool.push(files.slice(pushed));
@@ -653,20 +657,18 @@ export async function fsckRepo(repo: Repo, options: FsckOptions = {}, reporter: 
       visitMeta(obj.rootMeta, 'dirmeta');
       walkTree(obj.rootTree);
     }
-    const total = order.length;
     if (total > 0) reporter.info(`fsck objects (1/${total}) ${Math.floor(100 / total)}%`); // printed even with --quiet, as upstream
 
     // 4. Content, in parallel.
     pool.push(files.slice(pushed));
     const checked = await pool.finish();
-    for (const f of checked.failures) problems.push({ name: `${files[f.index]}.file`, code: f.code ?? 'EIO', message: f.message });
+    for (const f of checked.failures) problems.push({ name: `${files[f.index]}.file`, code: f.code ?? 'EIO', message: f.message, pos: f.index >= 0 ? filePos[f.index]! : -1 });
     res.objectsChecked = total;
     res.commitsVerified = commits.length;
 
     // 5. Report, in traversal order, naming the commits each problem object belongs to.
     if (problems.length > 0) {
-      const pos = new Map(order.map((n, i) => [n, i]));
-      problems.sort((a, b) => pos.get(a.name)! - pos.get(b.name)!);
+      problems.sort((a, b) => a.pos - b.pos);
       const parents = commitsContaining(repo, commits, new Set(problems.map((p) => p.name)));
       for (const p of problems) {
         const owners = parents.get(p.name) ?? [];

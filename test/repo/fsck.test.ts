@@ -188,6 +188,14 @@ test('fsck streams content to the workers while walking: corruptions in the firs
   await assert.rejects(fsckRepo(repo, { quiet: true, all: true, workers: 2 }, cap.reporter), /Repository corruption encountered/);
   const reported = cap.err.map((l) => /fsck content object ([0-9a-f]{64})/.exec(l)?.[1]).filter((x) => x);
   assert.deepEqual(reported, victims);
+  // A metadata problem (the dirmeta all directories share, visited right after the commit) is
+  // reported before the content problems, as the walk met it.
+  const meta = repo.loadCommitSync(c).rootMeta;
+  flipByte(repo.objectPath(meta, 'dirmeta'), 0);
+  const cap2 = capture();
+  await assert.rejects(fsckRepo(repo, { quiet: true, all: true, workers: 2 }, cap2.reporter), /Repository corruption encountered/);
+  const kinds = cap2.err.map((l) => (l.includes(`${meta}.dirmeta`) ? 'meta' : /fsck content object ([0-9a-f]{64})/.exec(l)?.[1] ?? l));
+  assert.deepEqual(kinds, ['meta', ...victims]);
   // A failure before any content was handed out (garbage ref): the early-started workers are
   // stopped too (otherwise this test file would never exit).
   fs.writeFileSync(path.join(repo.path, 'refs/heads/bad'), 'garbage\n');
