@@ -342,13 +342,15 @@ export class Repo {
       try { return await fn(); } finally { this.lockDepth--; }
     }
     if (this.lockDepth > 0) throw new OstreeError('ESTATE', 'cannot upgrade a shared repository lock to exclusive');
-    const fd = fs.openSync(path.join(this.path, '.lock'), fs.constants.O_RDWR | fs.constants.O_CREAT, 0o600);
+    // An OFD lock as upstream (libglnx) takes it, so ours and upstream's writers and prunes
+    // exclude each other; flock only where OFD locks are unsupported.
+    const fd = fs.openSync(path.join(this.path, '.lock'), fs.constants.O_RDWR | fs.constants.O_CREAT, 0o640);
     const timeout = Number(this.config.get('core', 'lock-timeout-secs') ?? '300') * 1000;
     const start = Date.now();
     try {
       for (;;) {
         try {
-          libc.flock(fd, (exclusive ? libc.LOCK_EX : libc.LOCK_SH) | libc.LOCK_NB);
+          libc.lockFd(fd, { exclusive, wait: false });
           break;
         } catch (e) {
           const code = (e as { code?: string }).code;
@@ -372,7 +374,7 @@ export class Repo {
       this.lockDepth = 0;
       this.lockLevel = 0;
       this.lockFd = null;
-      fs.closeSync(fd); // closing releases the flock
+      fs.closeSync(fd); // closing the file description releases the lock
     }
   }
 

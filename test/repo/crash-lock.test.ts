@@ -47,26 +47,26 @@ for (const mode of ['bare-user', 'archive'] as const) {
   });
 }
 
-test('repo lock: an exclusive holder blocks a commit (EBUSY after lock-timeout-secs); shared holders do not', async () => {
+test('repo lock (OFD, as upstream): an exclusive holder blocks a commit (EBUSY after lock-timeout-secs); shared holders do not', async () => {
   const d = tmp();
   const src = path.join(d, 'src'); fs.mkdirSync(src); fs.writeFileSync(path.join(src, 'f'), 'x');
   const r = await Repo.create(path.join(d, 'repo'), 'archive');
   r.config.set('core', 'lock-timeout-secs', '1');
   const fd = fs.openSync(path.join(r.path, '.lock'), fs.constants.O_RDWR | fs.constants.O_CREAT, 0o600);
   try {
-    libc.flock(fd, libc.LOCK_SH);
+    libc.ofdLock(fd, { exclusive: false, wait: true });
     await r.commitTree(src, { branch: 'a' }); // shared + shared
-    libc.flock(fd, libc.LOCK_EX);
+    libc.ofdLock(fd, { exclusive: true, wait: true });
     const t0 = Date.now();
     await assert.rejects(r.commitTree(src, { branch: 'b' }), (e: unknown) => e instanceof OstreeError && e.code === 'EBUSY' && /locked/.test(e.message));
     assert.ok(Date.now() - t0 >= 900);
-    libc.flock(fd, libc.LOCK_UN);
+    libc.ofdUnlock(fd);
     await r.commitTree(src, { branch: 'b' });
     // while we hold a shared lock inside withLock, an exclusive attempt elsewhere fails
     await r.withLock(false, async () => {
-      assert.throws(() => libc.flock(fd, libc.LOCK_EX | libc.LOCK_NB), (e: unknown) => ['EWOULDBLOCK', 'EAGAIN'].includes((e as { code: string }).code));
+      assert.throws(() => libc.ofdLock(fd, { exclusive: true, wait: false }), (e: unknown) => ['EWOULDBLOCK', 'EAGAIN'].includes((e as { code: string }).code));
     });
-    libc.flock(fd, libc.LOCK_EX | libc.LOCK_NB); // released afterwards
+    libc.ofdLock(fd, { exclusive: true, wait: false }); // released afterwards
   } finally {
     fs.closeSync(fd);
   }
