@@ -385,6 +385,8 @@ export async function runScenarios(img: BuiltImage): Promise<number> {
   const failed = res.checks.filter((c) => !c.ok);
   lines.push('', `vm-test: ${res.checks.length - failed.length}/${res.checks.length} checks passed in ${((Date.now() - t0) / 1000).toFixed(0)} s`);
   for (const f of failed) lines.push(`  FAILED [${f.scenario}] ${f.what}`);
+  // The plain closing line CI runners read ("N passed, N failed").
+  lines.push(`vm-checks: ${res.checks.length - failed.length} passed, ${failed.length} failed`);
   process.stdout.write(lines.join('\n') + '\n');
   writeFile(path.join(RUNS, 'summary.json'), JSON.stringify({ checks: res.checks, boots: res.boots.map(({ log: _l, ...b }) => b) }, null, 2) + '\n');
   return failed.length === 0 ? 0 : 1;
