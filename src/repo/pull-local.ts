@@ -234,24 +234,8 @@ export function importContentObject(ctx: ContentImportContext, checksum: string)
   hash.update(data);
   const actual = hash.digest('hex');
   if (actual !== checksum) throw corrupted(checksum, actual);
-  const tmp = tmpName(ctx.destPath, 'pull');
-  const fd = fs.openSync(tmp, 'wx', 0o600);
-  try {
-    if (ctx.destMode === 'archive') {
-      fs.writeSync(fd, serializeArchiveHeader(h, BigInt(data.length)));
-      fs.writeSync(fd, zlib.deflateRawSync(data));
-    } else {
-      let off = 0;
-      while (off < data.length) off += fs.writeSync(fd, data, off, data.length - off);
-    }
-    finishRegular(ctx.destMode, fd, tmp, h);
-    fs.closeSync(fd);
-  } catch (e) {
-    try { fs.closeSync(fd); } catch { /* closed */ }
-    try { fs.unlinkSync(tmp); } catch { /* gone */ }
-    throw e;
-  }
-  try { linkIntoPlace(tmp, final); } catch (e) { try { fs.unlinkSync(tmp); } catch { /* gone */ } throw e; }
+  const stored = ctx.destMode === 'archive' ? [serializeArchiveHeader(h, BigInt(data.length)), zlib.deflateRawSync(data)] : [data];
+  storeVerifiedRegular(ctx, final, h, stored);
   return data.length;
 }
 
@@ -288,13 +272,23 @@ export function importArchiveObjectBuffer(ctx: Pick<ContentImportContext, 'destP
   hash.update(data);
   const actual = hash.digest('hex');
   if (actual !== checksum) throw corrupted(checksum, actual);
+  // archive: the verified bytes as they are; other modes: the data plus the mode's metadata
+  storeVerifiedRegular(ctx, final, h, [ctx.destMode === 'archive' ? filez : data]);
+  return data.length;
+}
+
+/**
+ * Store an already verified regular-file object: its bytes (as the destination mode lays them
+ * out) go to a temporary file under tmp/, get the mode's metadata, and are renamed into place.
+ */
+function storeVerifiedRegular(ctx: { destPath: string; destMode: RepoMode }, final: string, h: FileHeader, chunks: Buffer[]): void {
   const tmp = tmpName(ctx.destPath, 'pull');
   const fd = fs.openSync(tmp, 'wx', 0o600);
   try {
-    // archive: the verified bytes as they are; other modes: the data plus the mode's metadata
-    const out = ctx.destMode === 'archive' ? filez : data;
-    let off = 0;
-    while (off < out.length) off += fs.writeSync(fd, out, off, out.length - off);
+    for (const chunk of chunks) {
+      let off = 0;
+      while (off < chunk.length) off += fs.writeSync(fd, chunk, off, chunk.length - off);
+    }
     finishRegular(ctx.destMode, fd, tmp, h);
     fs.closeSync(fd);
   } catch (e) {
@@ -303,7 +297,6 @@ export function importArchiveObjectBuffer(ctx: Pick<ContentImportContext, 'destP
     throw e;
   }
   try { linkIntoPlace(tmp, final); } catch (e) { try { fs.unlinkSync(tmp); } catch { /* gone */ } throw e; }
-  return data.length;
 }
 
 async function importLarge(ctx: ContentImportContext, checksum: string, o: SourceObject, hash: Hash, final: string): Promise<number> {
