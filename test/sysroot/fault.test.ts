@@ -61,13 +61,39 @@ async function checkAfterCrash(sysroot: string, statusSysroot: string, env: Reco
   assert.ok(def !== undefined && allowedDefaults.includes(def), `${label}: default ${def} not in ${allowedDefaults.join(',')}`);
 }
 
-test('deploy (grub2, new kernel): crash at every step leaves a bootable sysroot, retry succeeds', async () => {
-  const r = path.join(scratch.dir, 'deploy');
-  fs.mkdirSync(r);
-  const base = path.join(r, 'base');
-  fs.mkdirSync(base);
+/** A fresh sysroot with stateroot `testos` under a new scratch folder: { dir, base }. */
+function newSysroot(name: string): { dir: string; base: string } {
+  const dir = path.join(scratch.dir, name);
+  const base = path.join(dir, 'base');
+  fs.mkdirSync(base, { recursive: true });
   ok(ours(['admin', 'init-fs', base]));
   ok(ours(['admin', 'os-init', `--sysroot=${base}`, 'testos']));
+  return { dir, base };
+}
+
+/**
+ * Stop operation `op` dead at fault point k = 1, 2, ... (`attempt` gets the OSTREE_TS_FAULT
+ * value and starts from a fresh copy) until it runs to completion; after each stop (exit 99)
+ * `afterCrash(k)` checks the sysroot. Returns how many fault points were reached.
+ */
+async function crashAtEveryStep(
+  op: string, limit: number,
+  attempt: (fault: string) => { status: number | null; stderr: string },
+  afterCrash: (k: number) => Promise<void>,
+): Promise<number> {
+  let k = 1;
+  for (; k < limit; k++) {
+    const res = attempt(`${op}:${k}`);
+    if (res.status === 0) break;
+    assert.equal(res.status, 99, `${op}:${k} ${res.stderr}`);
+    await afterCrash(k);
+  }
+  assert.ok(k < limit, `${op} did not complete within ${limit} fault points`);
+  return k - 1;
+}
+
+test('deploy (grub2, new kernel): crash at every step leaves a bootable sysroot, retry succeeds', async () => {
+  const { dir: r, base } = newSysroot('deploy');
   fs.mkdirSync(path.join(base, 'boot/grub'));
   fs.symlinkSync('../loader/grub.cfg', path.join(base, 'boot/grub/grub.cfg'));
   const tree = makeTree(path.join(r, 'tree'));
@@ -77,28 +103,21 @@ test('deploy (grub2, new kernel): crash at every step leaves a bootable sysroot,
   makeTree(tree, { kernel: 'kernel v2\n', etc: { aconf: 'v2\n' } });
   const c2 = await commitTree(path.join(base, 'ostree/repo'), tree, 'testos/stable', '2');
   const work = path.join(r, 'work');
-  let k = 1;
-  for (; k < 100; k++) {
+  const points = await crashAtEveryStep('deploy', 100, (fault) => {
     copyTree(base, work);
-    const res = ours(['admin', 'deploy', `--sysroot=${work}`, '--os=testos', 'testos/stable'], { ...MUT, OSTREE_TS_FAULT: `deploy:${k}` });
-    if (res.status === 0) break;
-    assert.equal(res.status, 99, `deploy:${k} ${res.stderr}`);
+    return ours(['admin', 'deploy', `--sysroot=${work}`, '--os=testos', 'testos/stable'], { ...MUT, OSTREE_TS_FAULT: fault });
+  }, async (k) => {
     await checkAfterCrash(work, work, {}, [c1, c2], `deploy:${k}`);
     ok(ours(['admin', 'deploy', `--sysroot=${work}`, '--os=testos', 'testos/stable'], MUT), `retry after deploy:${k}`);
     assert.equal(await defaultCsum(work), c2);
     assert.deepEqual(checkBootConfigComplete(work), []);
     assert.deepEqual(checkGrubCfg(work), []);
-  }
-  assert.ok(k > 15, `only ${k - 1} fault points were reached`);
+  });
+  assert.ok(points >= 15, `only ${points} fault points were reached`);
 });
 
 test('cleanup: crash at every step leaves a loadable sysroot; retry removes the garbage', async () => {
-  const r = path.join(scratch.dir, 'cleanup');
-  fs.mkdirSync(r);
-  const base = path.join(r, 'base');
-  fs.mkdirSync(base);
-  ok(ours(['admin', 'init-fs', base]));
-  ok(ours(['admin', 'os-init', `--sysroot=${base}`, 'testos']));
+  const { dir: r, base } = newSysroot('cleanup');
   const tree = makeTree(path.join(r, 'tree'));
   const c1 = await commitTree(path.join(base, 'ostree/repo'), tree, 'testos/stable', '1');
   ok(ours(['admin', 'deploy', `--sysroot=${base}`, '--os=testos', 'testos/stable'], MUT));
@@ -110,29 +129,22 @@ test('cleanup: crash at every step leaves a loadable sysroot; retry removes the 
   fs.mkdirSync(path.join(base, 'ostree/boot.0.0/testos'), { recursive: true });
   fs.mkdirSync(path.join(base, `boot/ostree/testos-${'a'.repeat(64)}`), { recursive: true });
   const work = path.join(r, 'work');
-  let k = 1;
-  for (; k < 50; k++) {
+  const points = await crashAtEveryStep('cleanup', 50, (fault) => {
     copyTree(base, work);
-    const res = ours(['admin', 'cleanup', `--sysroot=${work}`], { OSTREE_TS_FAULT: `cleanup:${k}` });
-    if (res.status === 0) break;
-    assert.equal(res.status, 99, `cleanup:${k} ${res.stderr}`);
+    return ours(['admin', 'cleanup', `--sysroot=${work}`], { OSTREE_TS_FAULT: fault });
+  }, async (k) => {
     await checkAfterCrash(work, work, {}, [c1], `cleanup:${k}`);
     ok(ours(['admin', 'cleanup', `--sysroot=${work}`]), `retry after cleanup:${k}`);
     assert.ok(!fs.existsSync(path.join(work, `ostree/deploy/testos/deploy/${c1}.7`)));
     assert.ok(!fs.existsSync(path.join(work, 'boot/loader.1')));
     assert.ok(!fs.existsSync(path.join(work, 'ostree/boot.0.0')));
     assert.ok(!fs.existsSync(path.join(work, `boot/ostree/testos-${'a'.repeat(64)}`)));
-  }
-  assert.ok(k > 3, `only ${k - 1} fault points were reached`);
+  });
+  assert.ok(points >= 3, `only ${points} fault points were reached`);
 });
 
 test('finalize-staged (booted emulation): crash at every step; the old default stays or the new one is complete', async () => {
-  const r = path.join(scratch.dir, 'finalize');
-  fs.mkdirSync(r);
-  const base = path.join(r, 'base');
-  fs.mkdirSync(base);
-  ok(ours(['admin', 'init-fs', base]));
-  ok(ours(['admin', 'os-init', `--sysroot=${base}`, 'testos']));
+  const { dir: r, base } = newSysroot('finalize');
   const tree = makeTree(path.join(r, 'tree'));
   fs.rmdirSync(path.join(tree, 'sysroot'));
   fs.symlinkSync('../../../../..', path.join(tree, 'sysroot'));
@@ -151,15 +163,13 @@ test('finalize-staged (booted emulation): crash at every step; the old default s
   assert.ok(fs.existsSync(path.join(r, 'run-base/ostree/staged-deployment')));
   const work = path.join(r, 'work');
   const run = path.join(r, 'run');
-  let k = 1;
-  for (; k < 60; k++) {
+  const env = envFor(work, run);
+  const booted = `--sysroot=${env.OSTREE_TS_ROOT_DIR}`;
+  const points = await crashAtEveryStep('finalize', 60, (fault) => {
     copyTree(base, work);
     copyTree(path.join(r, 'run-base'), run);
-    const env = envFor(work, run);
-    const booted = `--sysroot=${env.OSTREE_TS_ROOT_DIR}`;
-    const res = ours(['admin', 'finalize-staged', booted], { ...env, OSTREE_TS_FAULT: `finalize:${k}` });
-    if (res.status === 0) break;
-    assert.equal(res.status, 99, `finalize:${k} ${res.stderr}`);
+    return ours(['admin', 'finalize-staged', booted], { ...env, OSTREE_TS_FAULT: fault });
+  }, async (k) => {
     await checkAfterCrash(work, env.OSTREE_TS_ROOT_DIR, env, [c1, c2], `finalize:${k}`);
     // A retry succeeds (it is a no-op once the record was consumed), and staging again works.
     ok(ours(['admin', 'finalize-staged', booted], env), `retry after finalize:${k}`);
@@ -167,6 +177,6 @@ test('finalize-staged (booted emulation): crash at every step; the old default s
     ok(ours(['admin', 'finalize-staged', booted], env), `refinalize after finalize:${k}`);
     assert.equal(await defaultCsum(env.OSTREE_TS_ROOT_DIR, env), c2);
     assert.deepEqual(checkBootConfigComplete(work), []);
-  }
-  assert.ok(k > 10, `only ${k - 1} fault points were reached`);
+  });
+  assert.ok(points >= 10, `only ${points} fault points were reached`);
 });
