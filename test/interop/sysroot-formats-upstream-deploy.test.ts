@@ -17,6 +17,7 @@ import { KernelArgs } from '../../src/sysroot/kargs.js';
 import { Origin } from '../../src/sysroot/origin.js';
 import { findKernel } from '../../src/sysroot/kernel-layout.js';
 import { diffEtc, applyEtcMerge, formatConfigDiff } from '../../src/sysroot/etc-merge.js';
+import { treeSnapshot, writeFileAt } from '../common/tree.js';
 
 const OSTREE = '/usr/bin/ostree';
 
@@ -24,37 +25,14 @@ function run(args: string[], env: Record<string, string> = {}): string {
   return execFileSync(OSTREE, args, { encoding: 'utf8', env: { ...process.env, OSTREE_SYSROOT_DEBUG: 'mutable-deployments', ...env } });
 }
 
-async function w(p: string, content: string, mode?: number): Promise<void> {
-  await fsp.mkdir(path.dirname(p), { recursive: true });
-  await fsp.writeFile(p, content);
-  if (mode !== undefined) await fsp.chmod(p, mode);
-}
-
-async function snapshot(root: string): Promise<string[]> {
-  const out: string[] = [];
-  const walk = async (rel: string): Promise<void> => {
-    for (const name of await fsp.readdir(path.join(root, rel))) {
-      const r = rel ? `${rel}/${name}` : name;
-      const p = path.join(root, r);
-      const st = await fsp.lstat(p);
-      const meta = `${(st.mode & 0o7777).toString(8)} ${st.uid}:${st.gid}`;
-      if (st.isDirectory()) { out.push(`${r} d ${meta}`); await walk(r); }
-      else if (st.isSymbolicLink()) out.push(`${r} l ${st.uid}:${st.gid} -> ${await fsp.readlink(p)}`);
-      else out.push(`${r} f ${meta} ${await fsp.readFile(p, 'utf8')}`);
-    }
-  };
-  await walk('');
-  return out.sort();
-}
-
 async function makeTree(root: string, version: string, etc: Record<string, string>): Promise<void> {
-  await w(path.join(root, 'usr/lib/modules/3.6.0/vmlinuz'), `kernel ${version}\n`);
-  await w(path.join(root, 'usr/lib/modules/3.6.0/initramfs.img'), `initramfs ${version}\n`);
-  await w(path.join(root, 'usr/lib/modules/3.6.0/.vmlinuz.hmac'), 'hmac\n');
-  await w(path.join(root, 'usr/lib/os-release'), 'NAME=TestOS\nID=testos\nPRETTY_NAME="TestOS 42"\n');
+  await writeFileAt(path.join(root, 'usr/lib/modules/3.6.0/vmlinuz'), `kernel ${version}\n`);
+  await writeFileAt(path.join(root, 'usr/lib/modules/3.6.0/initramfs.img'), `initramfs ${version}\n`);
+  await writeFileAt(path.join(root, 'usr/lib/modules/3.6.0/.vmlinuz.hmac'), 'hmac\n');
+  await writeFileAt(path.join(root, 'usr/lib/os-release'), 'NAME=TestOS\nID=testos\nPRETTY_NAME="TestOS 42"\n');
   await fsp.mkdir(path.join(root, 'usr/bin'), { recursive: true });
   await fsp.symlink('usr/bin', path.join(root, 'bin'));
-  for (const [rel, content] of Object.entries(etc)) await w(path.join(root, 'usr/etc', rel), content);
+  for (const [rel, content] of Object.entries(etc)) await writeFileAt(path.join(root, 'usr/etc', rel), content);
 }
 
 test('interop: upstream admin deploy/pin/kargs/config-diff/upgrade outputs match the format helpers', async () => {
@@ -124,8 +102,8 @@ test('interop: upstream admin deploy/pin/kargs/config-diff/upgrade outputs match
     await fsp.writeFile(path.join(etc, 'aconfigfile'), 'locally modified\n');
     await fsp.chmod(path.join(etc, 'NetworkManager/nm.conf'), 0o600);
     await fsp.rm(path.join(etc, 'testdirectory/test'));
-    await w(path.join(etc, 'localfile'), 'localfile\n');
-    await w(path.join(etc, 'localdir/y'), 'y\n');
+    await writeFileAt(path.join(etc, 'localfile'), 'localfile\n');
+    await writeFileAt(path.join(etc, 'localdir/y'), 'y\n');
     await fsp.symlink('/dev/null', path.join(etc, 'locallink'));
     await fsp.chmod(path.join(etc, 'localdir'), 0o750);
     const cd = run(['admin', 'config-diff', `--sysroot=${sysroot}`, '--os=testos']);
@@ -145,7 +123,7 @@ test('interop: upstream admin deploy/pin/kargs/config-diff/upgrade outputs match
     const ourNew = path.join(top, 'our-new-etc');
     execFileSync('cp', ['-a', path.join(deployDir, dep2, 'usr/etc'), ourNew]);
     await applyEtcMerge(ourDiff, etc, ourNew);
-    assert.deepEqual(await snapshot(ourNew), await snapshot(path.join(deployDir, dep2, 'etc')));
+    assert.deepEqual(await treeSnapshot(ourNew), await treeSnapshot(path.join(deployDir, dep2, 'etc')));
 
     // --- two entries now; sorted by version descending; kargs inherited incl. the edit ---
     const two = await readBlsEntries(entriesDir);

@@ -9,6 +9,7 @@ import {
 } from '../../src/sysroot/etc-merge.js';
 import { isOstreeError } from '../../src/errors.js';
 import * as libc from '../../native-bindings/libc.js';
+import { treeSnapshot, writeFileAt } from '../common/tree.js';
 
 // tmpfs (when available) allocates inode numbers in creation order, which makes the
 // GIO walk order (inode-sorted) predictable for the exact-output assertions
@@ -20,57 +21,32 @@ async function scratch(fn: (d: string) => Promise<void>): Promise<void> {
   try { await fn(d); } finally { await fsp.rm(d, { recursive: true, force: true }); }
 }
 
-async function w(p: string, content: string, mode?: number): Promise<void> {
-  await fsp.mkdir(path.dirname(p), { recursive: true });
-  await fsp.writeFile(p, content);
-  if (mode !== undefined) await fsp.chmod(p, mode);
-}
-
-/** Sorted listing `relpath type mode [content|target]` of a tree, for before/after comparisons. */
-async function snapshot(root: string): Promise<string[]> {
-  const out: string[] = [];
-  const walk = async (rel: string): Promise<void> => {
-    for (const name of await fsp.readdir(path.join(root, rel))) {
-      const r = rel ? `${rel}/${name}` : name;
-      const p = path.join(root, r);
-      const st = await fsp.lstat(p);
-      const mode = (st.mode & 0o7777).toString(8);
-      if (st.isDirectory()) { out.push(`${r} d ${mode} ${st.uid}:${st.gid}`); await walk(r); }
-      else if (st.isSymbolicLink()) out.push(`${r} l -> ${await fsp.readlink(p)}`);
-      else if (st.isFile()) out.push(`${r} f ${mode} ${st.uid}:${st.gid} ${await fsp.readFile(p, 'utf8')}`);
-      else out.push(`${r} special ${mode}`);
-    }
-  };
-  await walk('');
-  return out.sort();
-}
-
 /** The first experiment of the notes (§3 / §9.1), built the way upstream's test does it. */
 async function firstExperiment(d: string): Promise<{ orig: string; mod: string; neu: string }> {
   const orig = path.join(d, 'old/usr/etc');
   const mod = path.join(d, 'old/etc');
   const neu = path.join(d, 'new/etc');
   // defaults of the first commit
-  await w(path.join(orig, 'aconfigfile'), 'a default\n');
-  await w(path.join(orig, 'NetworkManager/nm.conf'), 'a default\n');
-  await w(path.join(orig, 'testdirectory/test'), 'a default\n');
-  await w(path.join(orig, 'os-release'), 'NAME=TestOS\n');
+  await writeFileAt(path.join(orig, 'aconfigfile'), 'a default\n');
+  await writeFileAt(path.join(orig, 'NetworkManager/nm.conf'), 'a default\n');
+  await writeFileAt(path.join(orig, 'testdirectory/test'), 'a default\n');
+  await writeFileAt(path.join(orig, 'os-release'), 'NAME=TestOS\n');
   // deploy: etc is a copy of usr/etc
   execFileSync('cp', ['-a', orig, mod]);
   // admin edits
   await fsp.writeFile(path.join(mod, 'aconfigfile'), 'locally modified\n');
   await fsp.chmod(path.join(mod, 'NetworkManager/nm.conf'), 0o600);
   await fsp.rm(path.join(mod, 'testdirectory/test'));
-  await w(path.join(mod, 'localfile'), 'localfile\n');
-  await w(path.join(mod, 'localdir/y'), 'y\n');
+  await writeFileAt(path.join(mod, 'localfile'), 'localfile\n');
+  await writeFileAt(path.join(mod, 'localdir/y'), 'y\n');
   await fsp.symlink('/dev/null', path.join(mod, 'locallink'));
   // new commit's defaults, already copied to the new deployment's etc
-  await w(path.join(neu, 'aconfigfile'), 'new default\n');
-  await w(path.join(neu, 'NetworkManager/nm.conf'), 'a default\n');
-  await w(path.join(neu, 'testdirectory/test'), 'changed default\n');
-  await w(path.join(neu, 'os-release'), 'NAME=TestOS\n');
-  await w(path.join(neu, 'a-new-default-config-file'), 'new\n');
-  await w(path.join(neu, 'new-default-dir/moo'), 'moo\n');
+  await writeFileAt(path.join(neu, 'aconfigfile'), 'new default\n');
+  await writeFileAt(path.join(neu, 'NetworkManager/nm.conf'), 'a default\n');
+  await writeFileAt(path.join(neu, 'testdirectory/test'), 'changed default\n');
+  await writeFileAt(path.join(neu, 'os-release'), 'NAME=TestOS\n');
+  await writeFileAt(path.join(neu, 'a-new-default-config-file'), 'new\n');
+  await writeFileAt(path.join(neu, 'new-default-dir/moo'), 'moo\n');
   return { orig, mod, neu };
 }
 
@@ -94,12 +70,12 @@ test('etc-merge: observed first experiment — config-diff text, summary and res
     assert.equal(await fsp.readFile(path.join(neu, 'os-release'), 'utf8'), 'NAME=TestOS\n');
     // a second diff of the merged result against the new defaults shows exactly the admin's changes
     const orig2 = path.join(d, 'new/usr/etc');
-    await w(path.join(orig2, 'aconfigfile'), 'new default\n');
-    await w(path.join(orig2, 'NetworkManager/nm.conf'), 'a default\n');
-    await w(path.join(orig2, 'testdirectory/test'), 'changed default\n');
-    await w(path.join(orig2, 'os-release'), 'NAME=TestOS\n');
-    await w(path.join(orig2, 'a-new-default-config-file'), 'new\n');
-    await w(path.join(orig2, 'new-default-dir/moo'), 'moo\n');
+    await writeFileAt(path.join(orig2, 'aconfigfile'), 'new default\n');
+    await writeFileAt(path.join(orig2, 'NetworkManager/nm.conf'), 'a default\n');
+    await writeFileAt(path.join(orig2, 'testdirectory/test'), 'changed default\n');
+    await writeFileAt(path.join(orig2, 'os-release'), 'NAME=TestOS\n');
+    await writeFileAt(path.join(orig2, 'a-new-default-config-file'), 'new\n');
+    await writeFileAt(path.join(orig2, 'new-default-dir/moo'), 'moo\n');
     const again = await diffEtc(orig2, neu);
     assert.deepEqual([...again.modified].sort(), ['NetworkManager/nm.conf', 'aconfigfile']);
     assert.deepEqual(again.removed, ['testdirectory/test']);
@@ -121,10 +97,10 @@ test('etc-merge: walk order is inode (creation) order, added entries after subdi
   await scratch(async (d) => {
     const orig = path.join(d, 'orig'), mod = path.join(d, 'mod');
     await fsp.mkdir(orig); await fsp.mkdir(mod);
-    for (const n of ['zz', 'mm', 'aa']) { await w(path.join(orig, n), 'x'); await w(path.join(mod, n), 'y'); }
+    for (const n of ['zz', 'mm', 'aa']) { await writeFileAt(path.join(orig, n), 'x'); await writeFileAt(path.join(mod, n), 'y'); }
     await fsp.mkdir(path.join(orig, 'sub')); await fsp.mkdir(path.join(mod, 'sub'));
-    await w(path.join(mod, 'top-added'), '1');
-    await w(path.join(mod, 'sub/inner-added'), '2');
+    await writeFileAt(path.join(mod, 'top-added'), '1');
+    await writeFileAt(path.join(mod, 'sub/inner-added'), '2');
     const diff = await diffEtc(orig, mod);
     assert.deepEqual(diff.modified, ['zz', 'mm', 'aa']);
     assert.deepEqual(diff.added, ['sub/inner-added', 'top-added']);
@@ -135,7 +111,7 @@ test('etc-merge: walk order is inode (creation) order, added entries after subdi
 test('etc-merge: identical trees give an empty diff (mtimes ignored)', async () => {
   await scratch(async (d) => {
     const orig = path.join(d, 'o');
-    await w(path.join(orig, 'a/b'), 'same');
+    await writeFileAt(path.join(orig, 'a/b'), 'same');
     await fsp.symlink('b', path.join(orig, 'a/l'));
     execFileSync('cp', ['-a', orig, path.join(d, 'm')]);
     await fsp.utimes(path.join(d, 'm/a/b'), 1000, 1000);
@@ -148,9 +124,9 @@ test('etc-merge: identical trees give an empty diff (mtimes ignored)', async () 
 test('etc-merge: mode-only and owner-only changes are modifications and are carried over', async () => {
   await scratch(async (d) => {
     const orig = path.join(d, 'o'), mod = path.join(d, 'm'), neu = path.join(d, 'n');
-    await w(path.join(orig, 'modeonly'), 'c', 0o644);
-    await w(path.join(orig, 'owneronly'), 'c', 0o644);
-    await w(path.join(orig, 'samesize'), 'abc');
+    await writeFileAt(path.join(orig, 'modeonly'), 'c', 0o644);
+    await writeFileAt(path.join(orig, 'owneronly'), 'c', 0o644);
+    await writeFileAt(path.join(orig, 'samesize'), 'abc');
     execFileSync('cp', ['-a', orig, mod]);
     execFileSync('cp', ['-a', orig, neu]);
     await fsp.chmod(path.join(mod, 'modeonly'), 0o4755);
@@ -173,7 +149,7 @@ test('etc-merge: symlinks — retarget is a modification, dangling links survive
     const orig = path.join(d, 'o'), mod = path.join(d, 'm'), neu = path.join(d, 'n');
     await fsp.mkdir(orig);
     await fsp.symlink('target-a', path.join(orig, 'link'));
-    await w(path.join(orig, 'file'), 'f');
+    await writeFileAt(path.join(orig, 'file'), 'f');
     execFileSync('cp', ['-a', orig, mod]);
     execFileSync('cp', ['-a', orig, neu]);
     await fsp.unlink(path.join(mod, 'link'));
@@ -194,9 +170,9 @@ test('etc-merge: symlinks — retarget is a modification, dangling links survive
 test('etc-merge: deleted default directory with a local file inside — parent chain recreated with modified modes', async () => {
   await scratch(async (d) => {
     const orig = path.join(d, 'o'), mod = path.join(d, 'm'), neu = path.join(d, 'n');
-    await w(path.join(orig, 'a/b/default.conf'), 'default');
+    await writeFileAt(path.join(orig, 'a/b/default.conf'), 'default');
     execFileSync('cp', ['-a', orig, mod]);
-    await w(path.join(mod, 'a/b/c/d/e/local.conf'), 'local');
+    await writeFileAt(path.join(mod, 'a/b/c/d/e/local.conf'), 'local');
     await fsp.chmod(path.join(mod, 'a'), 0o700);
     await fsp.chmod(path.join(mod, 'a/b'), 0o770);
     await fsp.chmod(path.join(mod, 'a/b/c'), 0o777);
@@ -204,7 +180,7 @@ test('etc-merge: deleted default directory with a local file inside — parent c
     await fsp.chmod(path.join(mod, 'a/b/c/d/e'), 0o700);
     await fsp.rm(path.join(mod, 'a/b/default.conf'));
     await fsp.mkdir(neu); // the new defaults dropped a/ entirely
-    await w(path.join(neu, 'other'), 'o');
+    await writeFileAt(path.join(neu, 'other'), 'o');
     const diff = await diffEtc(orig, mod);
     assert.deepEqual(diff.modified, ['a', 'a/b']); // the chmods
     assert.deepEqual(diff.removed, ['a/b/default.conf']);
@@ -223,7 +199,7 @@ test('etc-merge: only an added file deep in a removed tree — created ancestors
     const orig = path.join(d, 'o'), mod = path.join(d, 'm'), neu = path.join(d, 'n');
     await fsp.mkdir(path.join(orig, 'x/y'), { recursive: true });
     execFileSync('cp', ['-a', orig, mod]);
-    await w(path.join(mod, 'x/y/z.conf'), 'z');
+    await writeFileAt(path.join(mod, 'x/y/z.conf'), 'z');
     await fsp.mkdir(neu);
     // only the file is a diff item (dirs unchanged) — but x and x/y are missing in new
     const diff: EtcDiff = await diffEtc(orig, mod);
@@ -239,8 +215,8 @@ test('etc-merge: only an added file deep in a removed tree — created ancestors
 test('etc-merge: a directory chmod is carried only if something inside it is copied', async () => {
   await scratch(async (d) => {
     const orig = path.join(d, 'o'), mod = path.join(d, 'm'), neu = path.join(d, 'n');
-    await w(path.join(orig, 'quiet/f'), 'f');
-    await w(path.join(orig, 'busy/f'), 'f');
+    await writeFileAt(path.join(orig, 'quiet/f'), 'f');
+    await writeFileAt(path.join(orig, 'busy/f'), 'f');
     await fsp.chmod(path.join(orig, 'quiet'), 0o755);
     await fsp.chmod(path.join(orig, 'busy'), 0o755);
     execFileSync('cp', ['-a', orig, mod]);
@@ -259,21 +235,21 @@ test('etc-merge: a directory chmod is carried only if something inside it is cop
 test('etc-merge: file that newly defaults to a directory is ESTATE and nothing is changed', async () => {
   await scratch(async (d) => {
     const orig = path.join(d, 'o'), mod = path.join(d, 'm'), neu = path.join(d, 'n');
-    await w(path.join(orig, 'foo'), 'default');
-    await w(path.join(orig, 'gone'), 'x');
-    await w(path.join(orig, 'aaa'), 'x');
+    await writeFileAt(path.join(orig, 'foo'), 'default');
+    await writeFileAt(path.join(orig, 'gone'), 'x');
+    await writeFileAt(path.join(orig, 'aaa'), 'x');
     execFileSync('cp', ['-a', orig, mod]);
     await fsp.writeFile(path.join(mod, 'aaa'), 'changed too'); // processed before foo would be
     await fsp.writeFile(path.join(mod, 'foo'), 'admin edit');
     await fsp.rm(path.join(mod, 'gone'));
-    await w(path.join(neu, 'foo/now-a-dir.conf'), 'new');
-    await w(path.join(neu, 'gone'), 'x');
-    await w(path.join(neu, 'aaa'), 'x');
-    const before = await snapshot(neu);
+    await writeFileAt(path.join(neu, 'foo/now-a-dir.conf'), 'new');
+    await writeFileAt(path.join(neu, 'gone'), 'x');
+    await writeFileAt(path.join(neu, 'aaa'), 'x');
+    const before = await treeSnapshot(neu);
     const diff = await diffEtc(orig, mod);
     await assert.rejects(applyEtcMerge(diff, mod, neu), (e: unknown) => isOstreeError(e, 'ESTATE')
       && (e as Error).message === "Modified config file newly defaults to directory 'foo', cannot merge");
-    assert.deepEqual(await snapshot(neu), before);
+    assert.deepEqual(await treeSnapshot(neu), before);
   });
 });
 
@@ -282,26 +258,26 @@ test('etc-merge: directory replaced by a file in the new defaults, while a local
     const orig = path.join(d, 'o'), mod = path.join(d, 'm'), neu = path.join(d, 'n');
     await fsp.mkdir(path.join(orig, 'conf.d'), { recursive: true });
     execFileSync('cp', ['-a', orig, mod]);
-    await w(path.join(mod, 'conf.d/local.conf'), 'l');
-    await w(path.join(neu, 'conf.d'), 'now a file');
-    const before = await snapshot(neu);
+    await writeFileAt(path.join(mod, 'conf.d/local.conf'), 'l');
+    await writeFileAt(path.join(neu, 'conf.d'), 'now a file');
+    const before = await treeSnapshot(neu);
     const diff = await diffEtc(orig, mod);
     assert.deepEqual(diff.added, ['conf.d/local.conf']);
     await assert.rejects(applyEtcMerge(diff, mod, neu), (e: unknown) => isOstreeError(e, 'ESTATE')
       && /needs directory 'conf.d'/.test((e as Error).message));
-    assert.deepEqual(await snapshot(neu), before);
+    assert.deepEqual(await treeSnapshot(neu), before);
   });
 });
 
 test('etc-merge: a removed path makes room — no conflict when the dir default is removed by the admin', async () => {
   await scratch(async (d) => {
     const orig = path.join(d, 'o'), mod = path.join(d, 'm'), neu = path.join(d, 'n');
-    await w(path.join(orig, 'svc/x.conf'), 'x');
+    await writeFileAt(path.join(orig, 'svc/x.conf'), 'x');
     execFileSync('cp', ['-a', orig, mod]);
     await fsp.rm(path.join(mod, 'svc'), { recursive: true });
-    await w(path.join(mod, 'svc'), 'admin replaced the dir by a file'); // type change → modified
-    await w(path.join(neu, 'svc/x.conf'), 'new default');
-    await w(path.join(neu, 'svc/y.conf'), 'another new default');
+    await writeFileAt(path.join(mod, 'svc'), 'admin replaced the dir by a file'); // type change → modified
+    await writeFileAt(path.join(neu, 'svc/x.conf'), 'new default');
+    await writeFileAt(path.join(neu, 'svc/y.conf'), 'another new default');
     const diff = await diffEtc(orig, mod);
     assert.deepEqual(diff.modified, ['svc']);
     // upstream: new has a directory at svc and the modified item is a file → conflict
@@ -312,11 +288,11 @@ test('etc-merge: a removed path makes room — no conflict when the dir default 
 test('etc-merge: modified directory whose new default is a file is replaced by the admin directory', async () => {
   await scratch(async (d) => {
     const orig = path.join(d, 'o'), mod = path.join(d, 'm'), neu = path.join(d, 'n');
-    await w(path.join(orig, 'dd/keep'), 'k');
+    await writeFileAt(path.join(orig, 'dd/keep'), 'k');
     execFileSync('cp', ['-a', orig, mod]);
     await fsp.chmod(path.join(mod, 'dd'), 0o700);
-    await w(path.join(mod, 'dd/x'), 'admin');
-    await w(path.join(neu, 'dd'), 'dd is a file in the new defaults');
+    await writeFileAt(path.join(mod, 'dd/x'), 'admin');
+    await writeFileAt(path.join(neu, 'dd'), 'dd is a file in the new defaults');
     const diff = await diffEtc(orig, mod);
     assert.deepEqual(diff, { modified: ['dd'], removed: [], added: ['dd/x'] });
     await applyEtcMerge(diff, mod, neu); // no conflict: the file is unlinked, the dir copied
@@ -329,11 +305,11 @@ test('etc-merge: modified directory whose new default is a file is replaced by t
 test('etc-merge: type change file → directory copies the whole directory', async () => {
   await scratch(async (d) => {
     const orig = path.join(d, 'o'), mod = path.join(d, 'm'), neu = path.join(d, 'n');
-    await w(path.join(orig, 'thing'), 'file');
+    await writeFileAt(path.join(orig, 'thing'), 'file');
     execFileSync('cp', ['-a', orig, mod]);
     execFileSync('cp', ['-a', orig, neu]);
     await fsp.rm(path.join(mod, 'thing'));
-    await w(path.join(mod, 'thing/inner/deep'), 'deep');
+    await writeFileAt(path.join(mod, 'thing/inner/deep'), 'deep');
     await fsp.symlink('inner/deep', path.join(mod, 'thing/ln'));
     await fsp.chmod(path.join(mod, 'thing'), 0o751);
     const diff = await diffEtc(orig, mod);
@@ -351,7 +327,7 @@ test('etc-merge: special files are skipped with a message (top level and nested)
     await fsp.mkdir(orig); await fsp.mkdir(neu);
     await fsp.mkdir(mod);
     execFileSync('mkfifo', [path.join(mod, 'fifo')]);
-    await w(path.join(mod, 'dir/regular'), 'r');
+    await writeFileAt(path.join(mod, 'dir/regular'), 'r');
     execFileSync('mkfifo', [path.join(mod, 'dir/nested-fifo')]);
     const diff = await diffEtc(orig, mod);
     assert.deepEqual([...diff.added].sort(), ['dir', 'dir/nested-fifo', 'dir/regular', 'fifo']);
@@ -368,14 +344,14 @@ test('etc-merge: special files are skipped with a message (top level and nested)
 test('etc-merge: xattrs are ignored by the diff but copied with modified files and created dirs', async () => {
   await scratch(async (d) => {
     const orig = path.join(d, 'o'), mod = path.join(d, 'm'), neu = path.join(d, 'n');
-    await w(path.join(orig, 'labelled'), 'same');
-    await w(path.join(orig, 'changed'), 'old');
+    await writeFileAt(path.join(orig, 'labelled'), 'same');
+    await writeFileAt(path.join(orig, 'changed'), 'old');
     execFileSync('cp', ['-a', orig, mod]);
     await fsp.mkdir(neu);
     libc.lsetxattr(path.join(mod, 'labelled'), 'user.label', Buffer.from('x'));
     await fsp.writeFile(path.join(mod, 'changed'), 'new');
     libc.lsetxattr(path.join(mod, 'changed'), 'user.label', Buffer.from('kept'));
-    await w(path.join(mod, 'newdir/f'), 'f');
+    await writeFileAt(path.join(mod, 'newdir/f'), 'f');
     libc.lsetxattr(path.join(mod, 'newdir'), 'user.dirlabel', Buffer.from('d'));
     const diff = await diffEtc(orig, mod);
     assert.deepEqual(diff.modified, ['changed']);
