@@ -6,7 +6,10 @@ import * as path from 'node:path';
 import { Repo } from '../../src/repo/repo.js';
 import { diffTrees, formatDiff, isDirArgument } from '../../src/repo/diff.js';
 
-// The trees of the upstream transcript (ostree 2022.7 `ostree diff a b`).
+// The trees of the upstream transcript (ostree 2022.7 `ostree diff a b`). The branches are
+// named 'one' and 'two', not 'a' and 'b': those are hex digits, and upstream (like us) resolves a
+// rev that is a prefix of a commit checksum to that commit before it looks at refs, so a
+// commit whose checksum happens to start with 'b' would shadow the ref 'b'.
 function trees(dir: string): [string, string] {
   const t1 = path.join(dir, 't1');
   const t2 = path.join(dir, 't2');
@@ -31,13 +34,13 @@ test('diff of two commits: upstream order (modified, removed, added; added after
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'diff-'));
   const [t1, t2] = trees(dir);
   const repo = await Repo.create(path.join(dir, 'repo'), 'bare-user');
-  await repo.commitTree(t1, { branch: 'a' });
-  await repo.commitTree(t2, { branch: 'b' });
-  assert.equal(formatDiff(await diffTrees(repo, 'a', 'b')),
+  await repo.commitTree(t1, { branch: 'one' });
+  await repo.commitTree(t2, { branch: 'two' });
+  assert.equal(formatDiff(await diffTrees(repo, 'one', 'two')),
     'M    /y\nM    /a/x\nD    /b\nD    /z\nA    /m/new\nA    /aa\nA    /c\nA    /c/d\nA    /c/d/e\n');
-  assert.equal(formatDiff(await diffTrees(repo, 'b', 'a')),
+  assert.equal(formatDiff(await diffTrees(repo, 'two', 'one')),
     'M    /y\nM    /a/x\nD    /aa\nD    /c\nD    /m/new\nA    /b\nA    /z\nA    /z/q\n');
-  assert.equal(formatDiff(await diffTrees(repo, 'a', 'a')), '');
+  assert.equal(formatDiff(await diffTrees(repo, 'one', 'one')), '');
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
@@ -45,10 +48,10 @@ test('diff against a directory: same sets, directory paths printed without the l
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'diff-'));
   const [t1, t2] = trees(dir);
   const repo = await Repo.create(path.join(dir, 'repo'), 'bare-user');
-  await repo.commitTree(t1, { branch: 'a' });
+  await repo.commitTree(t1, { branch: 'one' });
   assert.equal(isDirArgument(t2), true);
-  assert.equal(isDirArgument('a'), false);
-  const r = await diffTrees(repo, 'a', t2, { noXattrs: true });
+  assert.equal(isDirArgument('one'), false);
+  const r = await diffTrees(repo, 'one', t2, { noXattrs: true });
   assert.deepEqual(r.modified, ['/y', '/a/x']);
   assert.deepEqual(r.removed, ['/b', '/z']);
   assert.deepEqual([...r.added].sort(), ['/aa', '/c', '/c/d', '/c/d/e', '/m/new']);
