@@ -106,7 +106,10 @@ function alignUp(n: number, a: number): number {
   return (n + a - 1) & ~(a - 1);
 }
 
-function offsetSizeFor(total: number): number {
+// Framing offsets are exported for the hand-rolled codecs of hot formats (src/repo/objects.ts).
+
+/** Size of each framing offset in a container whose total size is `total` (GLib's rule). */
+export function offsetSizeFor(total: number): number {
   if (total === 0) return 0;
   if (total <= 0xff) return 1;
   if (total <= 0xffff) return 2;
@@ -115,7 +118,7 @@ function offsetSizeFor(total: number): number {
 }
 
 /** Total container size given a body size and a number of framing offsets (GLib's rule). */
-function totalSize(body: number, nOffsets: number): number {
+export function totalSize(body: number, nOffsets: number): number {
   if (nOffsets === 0) return body;
   if (body + nOffsets <= 0xff) return body + nOffsets;
   if (body + 2 * nOffsets <= 0xffff) return body + 2 * nOffsets;
@@ -285,13 +288,28 @@ function corrupt(type: string, why: string): OstreeError {
   return new OstreeError('ECORRUPT', `malformed GVariant of type '${type}': ${why}`);
 }
 
-function readOffset(d: Buffer, pos: number, size: number): number {
-  if (size === 8) {
-    const n = d.readBigUInt64LE(pos);
-    if (n > BigInt(Number.MAX_SAFE_INTEGER)) return Number.MAX_SAFE_INTEGER;
-    return Number(n);
+/** The little-endian framing offset of `size` bytes at `pos` (saturating at 2^53). */
+export function readOffset(d: Buffer, pos: number, size: number): number {
+  switch (size) {
+    case 1: return d[pos]!;
+    case 2: return d.readUInt16LE(pos);
+    case 4: return d.readUInt32LE(pos);
+    default: {
+      const n = d.readBigUInt64LE(pos);
+      if (n > BigInt(Number.MAX_SAFE_INTEGER)) return Number.MAX_SAFE_INTEGER;
+      return Number(n);
+    }
   }
-  return d.readUIntLE(pos, size);
+}
+
+/** Store framing offset `v` as `size` little-endian bytes at `pos`. */
+export function writeOffsetAt(d: Buffer, pos: number, size: number, v: number): void {
+  switch (size) {
+    case 1: d[pos] = v; break;
+    case 2: d.writeUInt16LE(v, pos); break;
+    case 4: d.writeUInt32LE(v, pos); break;
+    default: d.writeBigUInt64LE(BigInt(v), pos);
+  }
 }
 
 function des(t: TypeNode, d: Buffer, be: boolean, top: string): unknown {

@@ -12,8 +12,7 @@ import * as path from 'node:path';
 import { createHash } from 'node:crypto';
 import * as libc from '../../native-bindings/libc.js';
 import { OstreeError, isErrno } from '../errors.js';
-import { S_IFMT, S_IFDIR, S_IFLNK, S_IFREG, serializeDirMeta, sha256hex, sortXattrs, BARE_USER_XATTR, type DirTree } from './objects.js';
-import { fileHeaderBytes } from './fsck.js';
+import { S_IFMT, S_IFDIR, S_IFLNK, S_IFREG, serializeDirMeta, serializeFileHeader, sha256hex, sortXattrs, BARE_USER_XATTR, type DirTree } from './objects.js';
 import type { Repo } from './repo.js';
 
 export interface DiffResult {
@@ -117,7 +116,7 @@ class FsNode implements Node {
     const gid = this.o.ownerGid ?? this.st.gid;
     if (this.kind === 'dir') return sha256hex(serializeDirMeta({ uid, gid, mode: this.st.mode, xattrs: this.xattrs() }));
     const target = this.kind === 'symlink' ? fs.readlinkSync(this.p) : '';
-    const h = createHash('sha256').update(fileHeaderBytes({ uid, gid, mode: this.st.mode, rdev: 0, symlinkTarget: target, xattrs: this.xattrs() }));
+    const h = createHash('sha256').update(serializeFileHeader({ uid, gid, mode: this.st.mode, rdev: 0, symlinkTarget: target, xattrs: this.xattrs() }));
     if (this.kind === 'file') h.update(fs.readFileSync(this.p));
     return h.digest('hex');
   }

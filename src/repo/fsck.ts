@@ -281,7 +281,7 @@ export function fsckContentObject(ctx: FsckContentContext, checksum: string): vo
       symlinkTarget: fs.readlinkSync(p), xattrs: mode === 'bare' ? sortXattrs(libc.lgetxattrs(p)) : [],
     };
     checkFileMode(header.mode);
-    compare(checksum, sha256hex(fileHeaderBytes(header)));
+    compare(checksum, sha256hex(serializeFileHeader(header)));
     return;
   }
   try {
@@ -301,13 +301,13 @@ export function fsckContentObject(ctx: FsckContentContext, checksum: string): vo
         if (t.length > 0 && t[t.length - 1] === 0) t = t.subarray(0, -1);
         header = { uid: m.uid, gid: m.gid, mode: m.mode, rdev: 0, symlinkTarget: t.toString('utf8'), xattrs: m.xattrs };
         checkFileMode(header.mode);
-        compare(checksum, sha256hex(fileHeaderBytes(header)));
+        compare(checksum, sha256hex(serializeFileHeader(header)));
         return;
       }
       header = { uid: m.uid, gid: m.gid, mode: m.mode, rdev: 0, symlinkTarget: '', xattrs: m.xattrs };
     }
     checkFileMode(header.mode);
-    compare(checksum, hashFd(fd, fileHeaderBytes(header), st.size));
+    compare(checksum, hashFd(fd, serializeFileHeader(header), st.size));
   } finally {
     fs.closeSync(fd);
   }
@@ -350,7 +350,7 @@ function fsckArchive(p: string, checksum: string, objName: string): void | Promi
     fs.closeSync(fd);
   }
   checkFileMode(header.mode);
-  const hdr = fileHeaderBytes(header);
+  const hdr = serializeFileHeader(header);
   if (isSymlinkMode(header.mode)) { compare(checksum, sha256hex(hdr)); return; }
   if (body !== null) {
     let data: Buffer;
@@ -414,7 +414,7 @@ export function fsckMetadataObject(repo: Repo, checksum: string, type: 'commit' 
       re = serializeCommit(c);
       parsed = c;
     } else if (type === 'dirtree') {
-      return parseDirTreeStrict(data, name);
+      return parseDirTree(data, name);
     } else {
       const m = parseDirMeta(data, name);
       if ((m.mode & OTHER_DIR_BITS) !== 0) throw new OstreeError('ECORRUPT', `${name}: Invalid mode ${m.mode}; invalid bits in mode`);
@@ -760,193 +760,5 @@ function commitsContaining(repo: Repo, commits: string[], wanted: Set<string>): 
     };
     walk(obj.rootTree);
   }
-  return out;
-}
-
-// ---------------------------------------------------------------------------------------------
-// Fast codecs for the two hot formats (the generic GVariant codec costs ~0.3 ms per dirtree).
-
-function offsetSize(size: number): number {
-  return size > 0xffffffff ? 8 : size > 0xffff ? 4 : size > 0xff ? 2 : size > 0 ? 1 : 0;
-}
-
-function readOffset(b: Buffer, at: number, os: number): number {
-  switch (os) {
-    case 1: return b[at]!;
-    case 2: return b.readUInt16LE(at);
-    case 4: return b.readUInt32LE(at);
-    default: return Number(b.readBigUInt64LE(at));
-  }
-}
-
-function writeOffset(b: Buffer, at: number, os: number, v: number): void {
-  switch (os) {
-    case 1: b[at] = v; break;
-    case 2: b.writeUInt16LE(v, at); break;
-    case 4: b.writeUInt32LE(v, at); break;
-    default: b.writeBigUInt64LE(BigInt(v), at);
-  }
-}
-
-/** Size of a container with `body` bytes and `n` framing offsets (offset size chosen by total). */
-function framedSize(body: number, n: number): { size: number; os: number } {
-  if (n === 0) return { size: body, os: 0 };
-  for (const os of [1, 2, 4, 8]) {
-    const size = body + n * os;
-    if (offsetSize(size) <= os) return { size, os };
-  }
-  throw new Error('container too large');
-}
-
-function badTree(name: string, why: string): OstreeError {
-  return new OstreeError('ECORRUPT', `${name}: malformed dirtree (${why})`);
-}
-
-/**
- * Element bounds of a GVariant array of variable-size, alignment-1 elements stored in
- * data[from, to): [start0, end0, start1, end1, ...] (absolute).  Checks the framing strictly and
- * that it is the normal form (offset size the smallest that fits, no slack bytes).
- */
-function arrayBounds(data: Buffer, from: number, to: number, name: string): number[] {
-  const len = to - from;
-  if (len === 0) return [];
-  const os = offsetSize(len);
-  const lastEnd = readOffset(data, to - os, os);
-  if (lastEnd > len - os || (len - lastEnd) % os !== 0) throw badTree(name, 'bad array framing');
-  const n = (len - lastEnd) / os;
-  if (framedSize(lastEnd, n).size !== len) throw new OstreeError('ECORRUPT', `${name}: Not normal form`);
-  const out: number[] = new Array(2 * n);
-  let start = 0;
-  for (let i = 0; i < n; i++) {
-    const end = readOffset(data, from + lastEnd + i * os, os);
-    if (end < start || end > lastEnd) throw badTree(name, 'bad array element offset');
-    out[2 * i] = from + start;
-    out[2 * i + 1] = from + end;
-    start = end;
-  }
-  if (start !== lastEnd) throw badTree(name, 'bad array element offsets');
-  return out;
-}
-
-function checkName(n: string, objName: string): void {
-  if (n.length === 0 || n.length <= 2 && (n === '.' || n === '..') || n.indexOf('/') >= 0) validateFilename(n, objName);
-}
-
-/** A GVariant string in data[from, to): NUL-terminated, no inner NUL, valid UTF-8. */
-function cString(data: Buffer, from: number, to: number, name: string): string {
-  if (to <= from || data[to - 1] !== 0) throw badTree(name, 'unterminated string');
-  const nul = data.indexOf(0, from);
-  if (nul !== to - 1) throw badTree(name, 'NUL inside a string');
-  if (!isUtf8(data.subarray(from, to - 1))) throw badTree(name, 'string is not valid UTF-8');
-  return data.toString('utf8', from, to - 1);
-}
-
-/** Byte order of two names stored at data[a0, a1) and data[b0, b1) (strcmp order). */
-function compareRaw(data: Buffer, a0: number, a1: number, b0: number, b1: number): number {
-  return data.compare(data, b0, b1, a0, a1);
-}
-
-/**
- * Parse a dirtree `(a(say)a(sayay))` and check that it is in normal form (what re-serializing
- * would give: checked arithmetically on every container, see arrayBounds), has valid names,
- * 32-byte checksums and strictly sorted entries.
- */
-export function parseDirTreeStrict(data: Buffer, name: string): DirTree {
-  if (data.length === 0) throw badTree(name, 'empty');
-  const os = offsetSize(data.length);
-  const end1 = readOffset(data, data.length - os, os);
-  if (end1 > data.length - os) throw badTree(name, 'bad framing');
-  if (framedSize(data.length - os, 1).size !== data.length) throw new OstreeError('ECORRUPT', `${name}: Not normal form`);
-  const fb = arrayBounds(data, 0, end1, name);
-  const files: DirTree['files'] = new Array(fb.length / 2);
-  let prevS = -1, prevE = -1;
-  for (let i = 0; i < fb.length; i += 2) {
-    const s0 = fb[i]!, e1 = fb[i + 1]!;
-    const len = e1 - s0;
-    const eos = offsetSize(len);
-    if (len < eos) throw badTree(name, 'short entry');
-    const sEnd = readOffset(data, e1 - eos, eos);
-    if (sEnd > len - eos) throw badTree(name, 'bad entry framing');
-    if (framedSize(len - eos, 1).size !== len) throw new OstreeError('ECORRUPT', `${name}: Not normal form`);
-    const fname = cString(data, s0, s0 + sEnd, name);
-    checkName(fname, name);
-    const csLen = len - eos - sEnd;
-    if (csLen !== 32) throw new OstreeError('ECORRUPT', `${name}: checksum of '${fname}' is ${csLen} bytes, expected 32`);
-    if (prevS >= 0 && compareRaw(data, prevS, prevE, s0, s0 + sEnd - 1) >= 0) throw new OstreeError('ECORRUPT', `${name}: entries not sorted or duplicated at '${fname}'`);
-    prevS = s0; prevE = s0 + sEnd - 1;
-    files[i / 2] = { name: fname, checksum: data.toString('hex', s0 + sEnd, s0 + sEnd + 32) };
-  }
-  const db = arrayBounds(data, end1, data.length - os, name);
-  const dirs: DirTree['dirs'] = new Array(db.length / 2);
-  prevS = -1; prevE = -1;
-  for (let i = 0; i < db.length; i += 2) {
-    const s0 = db[i]!, e1 = db[i + 1]!;
-    const len = e1 - s0;
-    const eos = offsetSize(len);
-    if (len < 2 * eos) throw badTree(name, 'short entry');
-    const sEnd = readOffset(data, e1 - eos, eos);
-    const aEnd = readOffset(data, e1 - 2 * eos, eos);
-    if (sEnd > aEnd || aEnd > len - 2 * eos) throw badTree(name, 'bad entry framing');
-    if (framedSize(len - 2 * eos, 2).size !== len) throw new OstreeError('ECORRUPT', `${name}: Not normal form`);
-    const dname = cString(data, s0, s0 + sEnd, name);
-    checkName(dname, name);
-    if (aEnd - sEnd !== 32 || len - 2 * eos - aEnd !== 32) throw new OstreeError('ECORRUPT', `${name}: checksums of '${dname}' are not 32 bytes`);
-    if (prevS >= 0 && compareRaw(data, prevS, prevE, s0, s0 + sEnd - 1) >= 0) throw new OstreeError('ECORRUPT', `${name}: entries not sorted or duplicated at '${dname}'`);
-    prevS = s0; prevE = s0 + sEnd - 1;
-    dirs[i / 2] = { name: dname, treeChecksum: data.toString('hex', s0 + sEnd, s0 + aEnd), metaChecksum: data.toString('hex', s0 + aEnd, s0 + aEnd + 32) };
-  }
-  return { files, dirs };
-}
-
-function serializeArray(elems: Buffer[]): Buffer {
-  const body = elems.reduce((n, e) => n + e.length, 0);
-  const { size, os } = framedSize(body, elems.length);
-  const out = Buffer.alloc(size);
-  let at = 0;
-  elems.forEach((e, i) => { e.copy(out, at); at += e.length; writeOffset(out, body + i * os, os, at); });
-  return out;
-}
-
-/** (s ay...) struct: the string's end offset and the inner ay ends, in reverse order at the end. */
-function serializeEntry(nameStr: string, parts: Buffer[]): Buffer {
-  const nm = Buffer.from(`${nameStr}\0`, 'utf8');
-  const body = nm.length + parts.reduce((n, p) => n + p.length, 0);
-  const { size, os } = framedSize(body, parts.length);
-  const out = Buffer.alloc(size);
-  nm.copy(out, 0);
-  const ends = [nm.length];
-  let at = nm.length;
-  parts.forEach((p, i) => { p.copy(out, at); at += p.length; if (i < parts.length - 1) ends.push(at); });
-  // framing offsets of the non-last members, stored last-first
-  ends.reverse().forEach((v, i) => writeOffset(out, body + i * os, os, v));
-  return out;
-}
-
-export function serializeDirTreeFast(t: DirTree): Buffer {
-  const a1 = serializeArray(t.files.map((f) => serializeEntry(f.name, [Buffer.from(f.checksum, 'hex')])));
-  const a2 = serializeArray(t.dirs.map((d) => serializeEntry(d.name, [Buffer.from(d.treeChecksum, 'hex'), Buffer.from(d.metaChecksum, 'hex')])));
-  const body = a1.length + a2.length;
-  const { size, os } = framedSize(body, 1);
-  const out = Buffer.alloc(size);
-  a1.copy(out, 0);
-  a2.copy(out, a1.length);
-  writeOffset(out, body, os, a1.length);
-  return out;
-}
-
-/** serializeFileHeader, fast path for headers without xattrs (the common case). */
-export function fileHeaderBytes(h: FileHeader): Buffer {
-  if (h.xattrs.length > 0) return serializeFileHeader(h);
-  const target = Buffer.from(h.symlinkTarget, 'utf8');
-  const body = 16 + target.length + 1;
-  const { size, os } = framedSize(body, 1);
-  const out = Buffer.alloc(8 + size);
-  out.writeUInt32BE(size, 0);
-  out.writeUInt32BE(h.uid >>> 0, 8);
-  out.writeUInt32BE(h.gid >>> 0, 12);
-  out.writeUInt32BE(h.mode >>> 0, 16);
-  out.writeUInt32BE(h.rdev >>> 0, 20);
-  target.copy(out, 24);
-  writeOffset(out, 8 + body, os, body);
   return out;
 }

@@ -8,9 +8,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { OstreeError, isErrno } from '../errors.js';
-import { parseCommit, type CommitObject, type DirTree } from './objects.js';
+import { parseCommit, parseDirTree, type CommitObject, type DirTree } from './objects.js';
 import { loosePath } from './content.js';
-import { parseDirTreeStrict } from './fsck.js';
 import { formatSize } from './format-size.js';
 import type { Repo } from './repo.js';
 
@@ -98,7 +97,7 @@ export function traverseReachable(repo: Repo, commit: string, depth: number, out
   const loadTree = (t: string): DirTree | null => {
     let data: Buffer;
     try { data = fs.readFileSync(repo.objectPath(t, 'dirtree')); } catch (e) { if (isErrno(e, 'ENOENT')) return null; throw e; }
-    return parseDirTreeStrict(data, `${t}.dirtree`);
+    return parseDirTree(data, `${t}.dirtree`);
   };
   const walk = (t: string): void => {
     const n = `${t}.dirtree`;

@@ -118,19 +118,6 @@ export function sysrootDebug(flag: string): boolean {
   return (process.env['OSTREE_SYSROOT_DEBUG'] ?? '').split(',').map((s) => s.trim()).includes(flag);
 }
 
-/** GVariant type of a commit object: (metadata, parent, related, subject, body, timestamp, root dirtree, root dirmeta). */
-export const COMMIT_GVARIANT_TYPE = '(a{sv}aya(say)sstayay)';
-
-/** The metadata (member 0) of a serialized commit object; ECORRUPT naming `what` if malformed. */
-export async function decodeCommitMetadata(data: Buffer, what: string): Promise<Array<[string, Variant]>> {
-  const { deserialize } = await import('../gvariant.js');
-  try {
-    return (deserialize(COMMIT_GVARIANT_TYPE, data, { bigEndian: true }) as [Array<[string, Variant]>])[0];
-  } catch (e) {
-    throw new OstreeError('ECORRUPT', `${what}: ${(e as Error).message}`, { cause: e });
-  }
-}
-
 export class Sysroot {
   readonly path: string;
   booted = false;
@@ -174,11 +161,8 @@ export class Sysroot {
 
   /**
    * The metadata dictionary of a commit, for the status queries, or null when the commit is not
-   * in the repo.  Commit objects sit at `objects/XX/REST.commit` in every repo mode; this decodes
-   * just that file with the shared GVariant codec and keeps member 0, `a{sv}`, of the commit
-   * tuple (COMMIT_GVARIANT_TYPE, the type src/repo/objects.ts models commits with; a test checks
-   * both agree).  Not objects.ts's parseCommit: that module loads node:crypto eagerly, ~17 internal
-   * modules `admin status` does not otherwise need (switch back once it loads crypto lazily).
+   * in the repo.  Commit objects sit at `objects/XX/REST.commit` in every repo mode, so this reads
+   * just that file, without opening the repository.
    */
   private async commitMetadataDict(csum: string): Promise<Array<[string, Variant]> | null> {
     const cached = this.commitCache.get(csum);
@@ -191,7 +175,10 @@ export class Sysroot {
     } catch (e) {
       if (!isErrno(e, 'ENOENT')) throw e;
     }
-    if (data !== null) meta = await decodeCommitMetadata(data, `commit ${csum}`);
+    if (data !== null) {
+      const { parseCommit } = await import('../repo/objects.js');
+      meta = parseCommit(data, `commit ${csum}`).metadata;
+    }
     this.commitCache.set(csum, meta);
     return meta;
   }

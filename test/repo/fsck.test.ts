@@ -6,7 +6,7 @@ import * as path from 'node:path';
 import { OstreeError } from '../../src/errors.js';
 import { serialize, Variant } from '../../src/gvariant.js';
 import { Repo, type RepoMode } from '../../src/repo/repo.js';
-import { fileHeaderBytes, fsckRepo, parseDirTreeStrict, serializeDirTreeFast, type FsckResult } from '../../src/repo/fsck.js';
+import { fsckRepo, type FsckResult } from '../../src/repo/fsck.js';
 import { parseDirTree, serializeCommit, serializeDirTree, serializeFileHeader, sha256hex } from '../../src/repo/objects.js';
 
 const MODES: RepoMode[] = ['bare', 'bare-user', 'bare-user-only', 'archive'];
@@ -43,25 +43,6 @@ function flipByte(p: string, at: number): void {
   b[at < 0 ? b.length + at : at]! ^= 0x20;
   fs.writeFileSync(p, b);
 }
-
-test('fast dirtree codec equals the generic one, and rejects non-normal forms', () => {
-  const c = 'ab'.repeat(32);
-  const t = { files: Array.from({ length: 40 }, (_, i) => ({ name: `file-${String(i).padStart(3, '0')}-${'x'.repeat(i * 3)}`, checksum: c })), dirs: [{ name: 'd', treeChecksum: c, metaChecksum: c }] };
-  const bytes = serializeDirTree(t);
-  assert.ok(bytes.length > 256, 'exercise 2-byte offsets');
-  assert.deepEqual(serializeDirTreeFast(t), bytes);
-  assert.deepEqual(parseDirTreeStrict(bytes, 'x.dirtree'), parseDirTree(bytes));
-  assert.deepEqual(serializeDirTreeFast({ files: [], dirs: [] }), serializeDirTree({ files: [], dirs: [] }));
-  // Trailing garbage breaks the framing / normal form.
-  assert.throws(() => parseDirTreeStrict(Buffer.concat([bytes, Buffer.from([0])]), 'x.dirtree'), (e: unknown) => e instanceof OstreeError && e.code === 'ECORRUPT' && /x\.dirtree/.test(e.message));
-  const raw = serialize('(a(say)a(sayay))', [[['b', Buffer.alloc(32)], ['a', Buffer.alloc(32)]], []], { bigEndian: true });
-  assert.throws(() => parseDirTreeStrict(raw, 'y.dirtree'), /y\.dirtree: entries not sorted/);
-  for (const h of [
-    { uid: 0, gid: 0, mode: 0o100644, rdev: 0, symlinkTarget: '', xattrs: [] },
-    { uid: 1000, gid: 1000, mode: 0o120777, rdev: 0, symlinkTarget: 't'.repeat(400), xattrs: [] },
-    { uid: 0, gid: 0, mode: 0o100755, rdev: 0, symlinkTarget: '', xattrs: [['user.a', Buffer.from('v')]] as Array<[string, Buffer]> },
-  ]) assert.deepEqual(fileHeaderBytes(h), serializeFileHeader(h));
-});
 
 for (const mode of MODES) {
   test(`fsck ${mode}: clean repository, upstream output lines`, async () => {
@@ -201,32 +182,6 @@ test('fsck streams content to the workers while walking: corruptions in the firs
   fs.writeFileSync(path.join(repo.path, 'refs/heads/bad'), 'garbage\n');
   await assert.rejects(fsckRepo(repo, { quiet: true, workers: 2 }), /holds garbage/);
   fs.rmSync(dir, { recursive: true, force: true });
-});
-
-test('parseDirTreeStrict: non-minimal framing offsets are not normal form; invalid UTF-8 and inner NUL are rejected', () => {
-  const c = Buffer.alloc(32, 0xab);
-  // One file entry ('a', c): minimal form has 1-byte offsets everywhere.
-  const good = serialize('(a(say)a(sayay))', [[['a', c]], []], { bigEndian: true });
-  assert.deepEqual(parseDirTreeStrict(good, 'g.dirtree'), parseDirTree(good));
-  // An array framed with a 2-byte offset where 1 byte fits (254-byte element: 255 bytes minimal,
-  // 256 as stored) parses consistently but is not the normal form.
-  const entry = Buffer.concat([Buffer.from('n'.repeat(220) + '\0'), c, Buffer.from([221])]);
-  assert.equal(entry.length, 254);
-  const arr = Buffer.concat([entry, Buffer.from([254, 0])]);
-  const top = Buffer.concat([arr, Buffer.from([0x00, 0x01])]); // files array ends at 256, 2-byte offset
-  assert.throws(() => parseDirTreeStrict(top, 'w.dirtree'), /w\.dirtree: Not normal form/);
-  // The same with minimal framing is fine.
-  const arrMin = Buffer.concat([entry, Buffer.from([254])]);
-  const topMin = Buffer.concat([arrMin, Buffer.from([255, 0])]); // 257 bytes: 2-byte top-level offset
-  assert.equal(parseDirTreeStrict(topMin, 'm.dirtree').files[0]!.name, 'n'.repeat(220));
-  assert.deepEqual(topMin, serialize('(a(say)a(sayay))', [[['n'.repeat(220), c]], []], { bigEndian: true }));
-  // Invalid UTF-8 (overlong '/') and a NUL inside a name.
-  for (const bad of [Buffer.from([0xc0, 0xaf]), Buffer.from('a\0b')]) {
-    const ent = Buffer.concat([bad, Buffer.from([0]), c, Buffer.from([bad.length + 1])]);
-    const a = Buffer.concat([ent, Buffer.from([ent.length])]);
-    const t = Buffer.concat([a, Buffer.from([a.length])]);
-    assert.throws(() => parseDirTreeStrict(t, 'u.dirtree'), (e: unknown) => e instanceof OstreeError && e.code === 'ECORRUPT', bad.toString('hex'));
-  }
 });
 
 test('fsck --add-tombstones: a commit whose parent is missing is replaced by a tombstone', async () => {

@@ -9,9 +9,6 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parsePlainStatus } from '../../src/cli/admin-status.js';
 import { verbOf } from '../../src/cli/main.js';
-import { decodeCommitMetadata } from '../../src/sysroot/sysroot.js';
-import { parseCommit, serializeCommit } from '../../src/repo/objects.js';
-import { Variant } from '../../src/gvariant.js';
 import { tmpfsScratch, newSysroot, ours, ok, type Scratch } from './sysroot-helpers.js';
 
 let scratch: Scratch;
@@ -64,13 +61,18 @@ test('fast and commander paths print the same status (text, JSON, errors)', asyn
   assert.match(e1.stderr, /^error: Sysroot .*nope does not exist/);
 });
 
-test('status reads commit metadata as objects.ts models commits (same dictionary, ECORRUPT on garbage)', async () => {
-  const c = {
-    metadata: [['version', new Variant('s', '42.1')], ['ostree.source-title', new Variant('s', 'src')], ['n', new Variant('u', 7)]] as Array<[string, Variant]>,
-    parent: 'ab'.repeat(32), related: [], subject: 'subj', body: 'body', timestamp: 1700000000n,
-    rootTree: 'cd'.repeat(32), rootMeta: 'ef'.repeat(32),
-  };
-  const bytes = serializeCommit(c);
-  assert.deepEqual(await decodeCommitMetadata(bytes, 'commit x'), parseCommit(bytes).metadata);
-  await assert.rejects(decodeCommitMetadata(Buffer.from('garbage'), 'commit x'), /commit x/);
+
+test('status on a corrupt commit object: an error naming the commit, on both paths', async () => {
+  const r = path.join(scratch.dir, 'corrupt');
+  fs.mkdirSync(r);
+  const { sysroot, c1 } = await newSysroot(r);
+  ok(ours(['admin', 'deploy', `--sysroot=${sysroot}`, '--os=testos', 'testos/stable']));
+  const obj = path.join(sysroot, 'ostree/repo/objects', c1.slice(0, 2), `${c1.slice(2)}.commit`);
+  fs.chmodSync(obj, 0o644);
+  fs.writeFileSync(obj, 'garbage');
+  for (const args of [['admin', 'status', `--sysroot=${sysroot}`], ['admin', 'status', '-v', `--sysroot=${sysroot}`]]) {
+    const e = ours(args);
+    assert.equal(e.status, 1, args.join(' '));
+    assert.match(e.stderr, new RegExp(`^error: commit ${c1}: `));
+  }
 });
