@@ -329,7 +329,8 @@ export class Repo {
 
   private get archive(): boolean { return this.mode === 'archive'; }
   /** `core.disable-xattrs=true`: neither record nor apply extended attributes. */
-  private get noXattrs(): boolean { return this.config.getBoolean('core', 'disable-xattrs', false); }
+  get xattrsDisabled(): boolean { return this.config.getBoolean('core', 'disable-xattrs', false); }
+  private get noXattrs(): boolean { return this.xattrsDisabled; }
 
   // -------------------------------------------------------------------------------------------
   // Locking: REPO/.lock, flock shared for writers, exclusive for prune.
@@ -908,6 +909,20 @@ export class Repo {
       exists = true;
     } catch (e) {
       if (!isErrno(e, 'ENOENT')) throw e;
+    }
+    if (!exists && !options.union && !options.forceCopy && !options.dockerWhiteouts) {
+      // A fresh tree from a bare or bare-user-only repository: nothing but mkdir and link.
+      const hc = await import('./hardlink-checkout.js');
+      if (hc.hardlinkCheckoutPossible(this.mode, options.userMode === true)) {
+        try {
+          await hc.hardlinkCheckout(this.path, this.xattrsDisabled, tree, meta, dest, { whiteouts: options.whiteouts === true, userMode: options.userMode === true });
+          return;
+        } catch (e) {
+          if (!(e instanceof hc.NeedCopyFallback)) throw e;
+          hc.removePartialTree(dest);
+          if (options.hardlink) throw new OstreeError('EIO', `cannot hardlink into '${dest}' from the repository (${e.errno}) and copies were not allowed`, { cause: e });
+        }
+      }
     }
     const job: CheckoutJob = { deferred: [], finalizers: [] };
     this.checkoutDir(tree, meta, dest, exists, options, job);

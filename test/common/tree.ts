@@ -1,6 +1,8 @@
 /** Small file-tree helpers shared by tests that build trees and compare them before/after. */
+import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
+import * as libc from '../../native-bindings/libc.js';
 
 /** Write `content` at `p`, creating parent directories; optionally chmod it. */
 export async function writeFileAt(p: string, content: string, mode?: number): Promise<void> {
@@ -30,4 +32,32 @@ export async function treeSnapshot(root: string): Promise<string[]> {
   };
   await walk('');
   return out.sort();
+}
+
+/**
+ * Everything observable about a checked-out tree, one line per entry in walk order: mode, owner,
+ * `user.` xattrs, symlink target, device number, directory mtime, and for files and symlinks
+ * which repository object they are hardlinks of (`obj=COPY` when none): `<objects dir>/xx/yyy`.
+ */
+export function checkoutSnapshot(root: string, repoPath: string): string[] {
+  const out: string[] = [];
+  const objInodes = new Map<number, string>();
+  const objdir = path.join(repoPath, 'objects');
+  for (const sub of fs.readdirSync(objdir)) {
+    for (const f of fs.readdirSync(path.join(objdir, sub))) objInodes.set(fs.lstatSync(path.join(objdir, sub, f)).ino, `${sub}${f}`);
+  }
+  const walk = (rel: string): void => {
+    const p = path.join(root, rel);
+    const st = fs.lstatSync(p);
+    const xattrs = libc.llistxattr(p).filter((n) => n.startsWith('user.')).sort().map((n) => `${n}=${libc.lgetxattr(p, n)!.toString('hex')}`);
+    let line = `${rel} mode=${st.mode.toString(8)} uid=${st.uid} gid=${st.gid} xattrs=[${xattrs.join(',')}]`;
+    if (st.isSymbolicLink()) line += ` -> ${fs.readlinkSync(p)}`;
+    if (st.isCharacterDevice()) line += ` rdev=${st.rdev}`;
+    if (st.isFile() || st.isSymbolicLink()) line += ` obj=${objInodes.get(st.ino) ?? 'COPY'}`;
+    if (st.isDirectory()) line += ` mtime=${st.mtimeMs}`;
+    out.push(line);
+    if (st.isDirectory()) for (const n of fs.readdirSync(p).sort()) walk(path.join(rel, n));
+  };
+  walk('.');
+  return out;
 }
