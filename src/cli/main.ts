@@ -26,7 +26,8 @@ export function verbOf(argv: readonly string[]): string | null {
 
 /**
  * The command tree.  Only the command groups `argv` can reach are registered (and so loaded):
- * `ostree admin ...` never loads the repository verbs (start-up time of `admin status`).
+ * `ostree admin ...` never loads the repository verbs (start-up time of `admin status`), and a
+ * repository verb never loads the admin group.
  * Without `argv` (or for help / unknown verbs) everything is registered.
  */
 export async function buildProgram(argv?: readonly string[]): Promise<Command> {
@@ -42,6 +43,8 @@ export async function buildProgram(argv?: readonly string[]): Promise<Command> {
   if (verb !== 'admin') {
     const { registerRepoCommands } = await import('./repo-commands.js');
     registerRepoCommands(program);
+    // A repository verb never needs the admin group (start-up time of `checkout`, `refs`, ...).
+    if (verb !== null && program.commands.some((c) => c.name() === verb || c.aliases().includes(verb))) return program;
   }
   const { registerAdminCommands } = await import('./admin-commands.js');
   registerAdminCommands(program);
@@ -65,7 +68,7 @@ export async function main(argv: string[]): Promise<number> {
         import('./admin-status.js'), import('../sysroot/sysroot.js'), import('../sysroot/status.js'),
         import('../sysroot/bls.js'), import('../sysroot/kargs.js'), import('../sysroot/origin.js'),
         import('../keyfile.js'), import('../sysroot/fsutil.js'), import('../sysroot/fault.js'),
-        import('../../native-bindings/libc.js'), import('../gvariant.js'),
+        import('../../native-bindings/libc.js'), import('../gvariant.js'), import('../repo/objects.js'),
       ]);
       const plain = parsePlainStatus(argv.slice(1));
       if (plain) {

@@ -6,10 +6,10 @@ import { terminalProgress } from './progress.js';
 import { Command } from 'commander';
 import { OstreeError } from '../errors.js';
 import { Repo } from '../repo/repo.js';
-import {
-  addRemote, deleteRemote, fetchRemoteSummaryBytes, formatPullProgress, formatPullResult, formatSummary, formatSummaryRaw, getRemote, listRemoteRefs, listRemotes,
-  pullFromRemote, type PullOptions,
-} from '../repo/pull.js';
+import type { PullOptions } from '../repo/pull.js';
+
+/** The pull engine (and http/https/tls) loads only when a remote verb runs. */
+const pullModule = (): Promise<typeof import('../repo/pull.js')> => import('../repo/pull.js');
 import { repoPathFrom } from './main.js';
 
 function collect(v: string, prev: string[]): string[] { return [...prev, v]; }
@@ -43,6 +43,7 @@ export function registerRemoteCommands(program: Command): void {
         options.push([kv.slice(0, i), kv.slice(i + 1)]);
       }
       if (!o.gpgVerify) options.push(['gpg-verify', 'false']);
+      const { addRemote } = await pullModule();
       await addRemote(repo, name, url, options, { ifNotExists: o.ifNotExists === true });
     });
 
@@ -50,12 +51,14 @@ export function registerRemoteCommands(program: Command): void {
     .argument('<name>')
     .option('--if-exists', 'Do nothing if the provided remote does not exist')
     .action(async (name: string, o: { ifExists?: boolean }, cmd: Command) => {
+      const { deleteRemote } = await pullModule();
       await deleteRemote(await openRepo(cmd), name, { ifExists: o.ifExists === true });
     });
 
   remote.command('list').description('List remote repository names')
     .option('-u, --show-urls', 'Show remote URLs in list')
     .action(async (o: { showUrls?: boolean }, cmd: Command) => {
+      const { listRemotes } = await pullModule();
       const remotes = listRemotes(await openRepo(cmd)).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
       const width = Math.max(0, ...remotes.map((r) => r.name.length));
       for (const r of remotes) out(o.showUrls ? `${r.name.padEnd(width)}  ${r.url}\n` : `${r.name}\n`);
@@ -64,12 +67,14 @@ export function registerRemoteCommands(program: Command): void {
   remote.command('show-url').description('Show remote repository URL')
     .argument('<name>')
     .action(async (name: string, _o: unknown, cmd: Command) => {
+      const { getRemote } = await pullModule();
       out(`${getRemote(await openRepo(cmd), name).url}\n`);
     });
 
   remote.command('refs').description('List remote refs')
     .argument('<name>')
     .action(async (name: string, _o: unknown, cmd: Command) => {
+      const { listRemoteRefs } = await pullModule();
       const refs = await listRemoteRefs(await openRepo(cmd), name);
       for (const spec of refs.keys()) out(`${spec}\n`);
     });
@@ -78,6 +83,7 @@ export function registerRemoteCommands(program: Command): void {
     .argument('<name>')
     .option('--raw', 'Show raw variant data')
     .action(async (name: string, o: { raw?: boolean }, cmd: Command) => {
+      const { fetchRemoteSummaryBytes, formatSummary, formatSummaryRaw } = await pullModule();
       const b = await fetchRemoteSummaryBytes(await openRepo(cmd), name);
       if (b === null) throw new OstreeError('ENOENT', `No summary file found for remote "${name}" (the remote's owner can create one with 'ostree summary -u')`);
       if (o.raw) out(`${formatSummaryRaw(b.data)}\n`);
@@ -124,6 +130,7 @@ export function registerRemoteCommands(program: Command): void {
         if (i <= 0) throw new OstreeError('EINVAL', "Missing '=' in --http-header");
         return [kv.slice(0, i), kv.slice(i + 1)];
       });
+      const { formatPullProgress, formatPullResult, pullFromRemote } = await pullModule();
       const progress = terminalProgress(formatPullProgress);
       const opts: PullOptions = {
         ...(o.depth !== undefined ? { depth: parseIntArg('depth', o.depth) } : {}),
