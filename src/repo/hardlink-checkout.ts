@@ -5,13 +5,20 @@
  * mkdir and link, and this module keeps everything else out of their way:
  *
  * - dirtrees are decoded with the strict parser of objects.ts, each dirmeta once per checksum;
- * - paths are built by concatenation;
- * - the tree is cut into disjoint subtrees (by size, from the walk that also collects the set of
- *   objects the commit reaches), which this thread and a worker thread (checkout-worker.ts) claim
- *   from a shared counter, so the mkdir and link calls run on two cores;
- * - directory metadata (owner, xattrs unless core.disable-xattrs, mode, mtime 0) is applied
- *   post-order, after a directory is filled, so read-only directories can be populated;
- * - with `whiteouts`, `.ostree-wh.NAME` entries become overlayfs whiteouts (char device 0:0).
+ * - names are resolved in open directories (linkat, mkdirat, statx relative to the objects
+ *   directory and to the directory being filled), not as whole paths;
+ * - as upstream 2022.7, empty files, files unreadable in user mode and bare-user-only symlinks
+ *   are made anew rather than linked, and bare-user-only repositories are always checked out in
+ *   user mode (no owners, directory modes masked with 0775);
+ * - on a large tree a worker thread (checkout-worker.ts) shares the work: directories waiting to
+ *   be filled sit on a stack in shared memory (SharedJobs), and a thread with nothing left to do
+ *   takes one; a busy thread hands over the directories highest in its own pending list (the
+ *   largest pieces of work) whenever another thread is idle;
+ * - directory metadata (owner, xattrs unless core.disable-xattrs, mode, mtime 0) is applied once
+ *   every directory is filled, deepest first, so read-only directories can be populated and no
+ *   later entry changes a directory's mtime;
+ * - with `whiteouts`, `.ostree-wh.NAME` entries become overlayfs whiteouts (char device 0:0
+ *   with the entry's mode, owner and xattrs).
  *
  * A hardlink the kernel refuses (EXDEV, EMLINK, EPERM) raises NeedCopyFallback; the caller removes
  * the partial tree and copies instead (Repo.checkout's generic path).
@@ -25,13 +32,12 @@ import { parseDirMeta, parseDirTree, type DirMeta, type DirTree } from './object
 
 const WHITEOUT_PREFIX = '.ostree-wh.';
 const S_IFCHR = 0o020000;
+const S_IFMT = 0o170000;
+const S_IFLNK = 0o120000;
+const O_DIRECTORY_RDONLY = fs.constants.O_RDONLY | fs.constants.O_DIRECTORY | 0o2000000 /* O_CLOEXEC */;
 
-/** Below this many entries a worker thread costs more to start than it saves. */
-const PARALLEL_MIN_ENTRIES = 4000;
-/** A subtree is cut further while it holds more than 1/JOB_SPLIT of all entries. */
-const JOB_SPLIT = 24;
-/** One mkdir costs about as much as this many links (ext4, measured here). */
-const MKDIR_WEIGHT = 8;
+/** After this many files the main thread starts a worker (below, starting one costs more). */
+const PARALLEL_MIN_FILES = 3000;
 
 /** A hardlink was refused (other filesystem, link limit, protected_hardlinks): copy instead. */
 export class NeedCopyFallback extends Error {
@@ -39,118 +45,362 @@ export class NeedCopyFallback extends Error {
 }
 
 export interface HardlinkCheckoutOptions {
-  /** `.ostree-wh.NAME` → an overlayfs whiteout NAME (deployments; `--process-whiteouts`). */
+  /** `.ostree-wh.NAME` → an overlayfs whiteout NAME (deployments; `--process-passthrough-whiteouts`). */
   whiteouts?: boolean;
-  /** `-U`: no ownership or xattrs, mode & 0o1777 (bare-user-only repositories). */
+  /** `-U`: no ownership or xattrs, no setuid/setgid bits (always so for bare-user-only). */
   userMode?: boolean;
-  /** Threads (this one included); default: 2 when the tree is large and 2+ CPUs exist. */
+  /** Threads (this one included), all taking part from the start; default: a second one once
+   *  the tree shows itself large, when the machine has two CPUs or more. */
   threads?: number;
   /** Fill in every object the commit's tree reaches, as prune names them (`<checksum>.<type>`). */
   reachable?: Set<string>;
 }
 
-/** What the worker needs to check out subtrees on its own. */
-export interface SubtreeContext {
+/** What every thread needs to know about the checkout. */
+export interface CheckoutContext {
   repoPath: string;
+  /** A bare-user-only repository (else bare). */
+  userRepo: boolean;
   xattrs: boolean;
   userMode: boolean;
   whiteouts: boolean;
+  collectReachable: boolean;
 }
 
-/** A subtree to check out: `dest` does not exist yet; its parent does. */
-export interface SubtreeJob { tree: string; meta: string; dest: string }
-
-/** True when `repo` can serve a hardlink checkout with these options. */
+/** True when a repository in `mode` can serve a hardlink checkout. */
 export function hardlinkCheckoutPossible(mode: string, userMode: boolean): boolean {
   return mode === 'bare-user-only' || (mode === 'bare' && !userMode);
 }
 
-function objectFile(repoPath: string, checksum: string, ext: string): string {
-  return `${repoPath}/objects/${checksum.slice(0, 2)}/${checksum.slice(2)}.${ext}`;
-}
+// ---------------------------------------------------------------------------------------------
+// The shared stack of directories waiting to be filled
 
-function readMetadataObject(repoPath: string, checksum: string, type: 'dirtree' | 'dirmeta'): Buffer {
-  try {
-    return fs.readFileSync(objectFile(repoPath, checksum, type));
-  } catch (e) {
-    if (isErrno(e, 'ENOENT')) throw new OstreeError('ENOENT', `object ${checksum}.${type} not found in repository ${repoPath}`);
-    throw e;
+/** A directory that exists (empty) and waits for its entries. */
+interface Pending { tree: string; meta: string; path: string; depth: number }
+
+// Control words of the shared stack (Int32Array indices).
+const LOCK = 0;      // 0 free, 1 held
+const COUNT = 1;     // entries on the stack
+const IDLE = 2;      // threads waiting for work
+const MEMBERS = 3;   // threads taking part
+const DONE = 4;      // 1 once all threads were idle with the stack empty (or after abort)
+const ABORT = 5;     // 1 after a failure anywhere
+const ARENA = 6;     // bytes of the record arena in use
+const SEQ = 7;       // bumped on every push and at the end, for Atomics.wait
+const CONTROL_WORDS = 8;
+
+const STACK_SLOTS = 1 << 14;
+const ARENA_BYTES = 8 << 20;
+
+/** The buffers of a SharedJobs, as sent to a worker. */
+export interface SharedJobsBuffers { control: SharedArrayBuffer; slots: SharedArrayBuffer; arena: SharedArrayBuffer }
+
+/**
+ * A lock-protected stack of Pending records in shared memory: record = tree (32 bytes), meta
+ * (32), depth (u16), path length (u16), path (UTF-8). The arena is never reclaimed: a checkout
+ * pushes only while another thread is idle, far fewer records than directories.
+ */
+export class SharedJobs {
+  private readonly control: Int32Array;
+  private readonly slots: Int32Array;
+  private readonly arena: Buffer;
+
+  constructor(readonly buffers: SharedJobsBuffers = {
+    control: new SharedArrayBuffer(CONTROL_WORDS * 4), slots: new SharedArrayBuffer(STACK_SLOTS * 4), arena: new SharedArrayBuffer(ARENA_BYTES),
+  }) {
+    this.control = new Int32Array(buffers.control);
+    this.slots = new Int32Array(buffers.slots);
+    this.arena = Buffer.from(buffers.arena);
+  }
+
+  private lock(): void {
+    while (Atomics.compareExchange(this.control, LOCK, 0, 1) !== 0) Atomics.wait(this.control, LOCK, 1, 1);
+  }
+
+  private unlock(): void {
+    Atomics.store(this.control, LOCK, 0);
+    Atomics.notify(this.control, LOCK, 1);
+  }
+
+  private wake(): void {
+    Atomics.add(this.control, SEQ, 1);
+    Atomics.notify(this.control, SEQ);
+  }
+
+  /** Threads that joined (final once the checkout has ended). */
+  get members(): number { return Atomics.load(this.control, MEMBERS); }
+
+  /** Another thread is waiting for work. */
+  get hungry(): boolean { return Atomics.load(this.control, IDLE) > 0; }
+  get aborted(): boolean { return Atomics.load(this.control, ABORT) !== 0; }
+
+  abort(): void {
+    Atomics.store(this.control, ABORT, 1);
+    Atomics.store(this.control, DONE, 1);
+    this.wake();
+  }
+
+  /** Join the checkout; false when it has already ended (a late worker). */
+  join(): boolean {
+    this.lock();
+    const open = this.control[DONE] === 0;
+    if (open) this.control[MEMBERS]!++;
+    this.unlock();
+    this.wake();
+    return open;
+  }
+
+  /** Wait (at most `ms`) until `n` threads have joined. */
+  waitForMembers(n: number, ms: number): void {
+    const until = Date.now() + ms;
+    for (;;) {
+      const seq = Atomics.load(this.control, SEQ);
+      if (Atomics.load(this.control, MEMBERS) >= n || Date.now() >= until) return;
+      Atomics.wait(this.control, SEQ, seq, 20);
+    }
+  }
+
+  /** Push `p`; false when the stack or its arena is full (the caller keeps it). */
+  push(p: Pending): boolean {
+    const pathBytes = Buffer.byteLength(p.path, 'utf8');
+    if (pathBytes > 0xffff || p.depth > 0xffff) return false;
+    this.lock();
+    try {
+      const at = this.control[ARENA]!;
+      const count = this.control[COUNT]!;
+      if (count >= STACK_SLOTS || at + 68 + pathBytes > this.arena.length) return false;
+      this.arena.write(p.tree, at, 'hex');
+      this.arena.write(p.meta, at + 32, 'hex');
+      this.arena.writeUInt16LE(p.depth, at + 64);
+      this.arena.writeUInt16LE(pathBytes, at + 66);
+      this.arena.write(p.path, at + 68, 'utf8');
+      this.slots[count] = at;
+      this.control[ARENA] = at + 68 + pathBytes;
+      this.control[COUNT] = count + 1;
+    } finally {
+      this.unlock();
+    }
+    this.wake();
+    return true;
+  }
+
+  /**
+   * The next directory to fill: from the stack, else waiting until another thread hands one
+   * over; null once every thread is idle with the stack empty (the checkout's end) or aborted.
+   */
+  take(): Pending | null {
+    let idle = false;
+    for (;;) {
+      const seq = Atomics.load(this.control, SEQ);
+      this.lock();
+      if (this.control[DONE] !== 0) { this.unlock(); return null; }
+      const count = this.control[COUNT]!;
+      if (count > 0) {
+        const at = this.slots[count - 1]!;
+        this.control[COUNT] = count - 1;
+        if (idle) this.control[IDLE]!--;
+        this.unlock();
+        const len = this.arena.readUInt16LE(at + 66);
+        return {
+          tree: this.arena.toString('hex', at, at + 32), meta: this.arena.toString('hex', at + 32, at + 64),
+          depth: this.arena.readUInt16LE(at + 64), path: this.arena.toString('utf8', at + 68, at + 68 + len),
+        };
+      }
+      if (!idle) { this.control[IDLE]!++; idle = true; }
+      if (this.control[IDLE] === this.control[MEMBERS]) {
+        this.control[DONE] = 1;
+        this.unlock();
+        this.wake();
+        return null;
+      }
+      this.unlock();
+      Atomics.wait(this.control, SEQ, seq, 50);
+    }
   }
 }
 
-/**
- * Writes subtrees. One per thread; `finish()` applies the directory metadata of everything it
- * made, children before parents.
- */
-export class SubtreeWriter {
-  private readonly metas = new Map<string, DirMeta>();
-  private readonly finalizers: Array<[string, DirMeta]> = [];
-  private readonly objects: string;
+// ---------------------------------------------------------------------------------------------
+// One thread's share of the work
 
-  constructor(private readonly ctx: SubtreeContext, private readonly trees?: Map<string, DirTree>) {
-    this.objects = `${ctx.repoPath}/objects/`;
+/** What a thread hands back when it is done: the directories it filled, for their metadata. */
+export interface FilledDir { path: string; meta: string; depth: number }
+
+export class TreeFiller {
+  private readonly metas = new Map<string, DirMeta>();
+  private readonly objects: string;
+  private objectsFd = -1;
+  /** Upstream checks out bare-user-only repositories in user mode whatever was asked. */
+  private readonly userMode: boolean;
+  private readonly st: libc.LstatFields = { mode: 0, uid: 0, gid: 0, size: 0 };
+  /** Directories this thread filled (metadata is applied after the whole checkout). */
+  readonly filled: FilledDir[] = [];
+  readonly reachable: string[] = [];
+  files = 0;
+
+  constructor(private readonly ctx: CheckoutContext, private readonly jobs: SharedJobs | null) {
+    this.objects = `${ctx.repoPath}/objects`;
+    this.userMode = ctx.userMode || ctx.userRepo;
+  }
+
+  private readObject(checksum: string, type: 'dirtree' | 'dirmeta'): Buffer {
+    try {
+      return fs.readFileSync(`${this.objects}/${checksum.slice(0, 2)}/${checksum.slice(2)}.${type}`);
+    } catch (e) {
+      if (isErrno(e, 'ENOENT')) throw new OstreeError('ENOENT', `object ${checksum}.${type} not found in repository ${this.ctx.repoPath}`);
+      throw e;
+    }
   }
 
   meta(checksum: string): DirMeta {
     let m = this.metas.get(checksum);
     if (!m) {
-      m = parseDirMeta(readMetadataObject(this.ctx.repoPath, checksum, 'dirmeta'), `${checksum}.dirmeta`);
+      m = parseDirMeta(this.readObject(checksum, 'dirmeta'), `${checksum}.dirmeta`);
       this.metas.set(checksum, m);
     }
     return m;
   }
 
-  tree(checksum: string): DirTree {
-    return this.trees?.get(checksum) ?? parseDirTree(readMetadataObject(this.ctx.repoPath, checksum, 'dirtree'), `${checksum}.dirtree`);
-  }
-
-  /** mkdir `dest` and link its files; with `recurse`, its subdirectories too. */
-  dir(tree: string, meta: string, dest: string, recurse: boolean): void {
-    const m = this.meta(meta);
-    const t = this.tree(tree);
+  /**
+   * Fill directories until there are none left: `first` (this thread's start), then its own
+   * pending ones, then whatever the shared stack offers. Hands pending directories to the shared
+   * stack, highest first, while another thread is idle.
+   */
+  run(first: Pending | null, onProgress?: () => void): void {
+    this.objectsFd = fs.openSync(this.objects, O_DIRECTORY_RDONLY);
     try {
-      fs.mkdirSync(dest, { mode: 0o700 });
+      const local: Pending[] = first ? [first] : [];
+      for (;;) {
+        let p = local.pop();
+        if (p === undefined) {
+          if (this.jobs === null) return;
+          const taken = this.jobs.take();
+          if (taken === null) return;
+          p = taken;
+        }
+        if (this.jobs?.aborted) return;
+        this.fill(p, local);
+        if (this.jobs !== null) {
+          while (local.length > 1 && this.jobs.hungry && this.jobs.push(local[0]!)) local.shift();
+        }
+        onProgress?.();
+      }
     } catch (e) {
-      if (isErrno(e, 'EEXIST')) throw new OstreeError('EEXIST', `checkout destination '${dest}' already exists`);
+      this.jobs?.abort();
       throw e;
+    } finally {
+      fs.closeSync(this.objectsFd);
     }
-    this.files(t, dest);
-    if (recurse) for (const d of t.dirs) this.dir(d.treeChecksum, d.metaChecksum, `${dest}/${d.name}`, true);
-    this.finalizers.push([dest, m]);
   }
 
-  private files(t: DirTree, dest: string): void {
-    const objects = this.objects;
-    const whiteouts = this.ctx.whiteouts;
+  /** Link the files of existing directory `p`, make its subdirectories and queue them. */
+  private fill(p: Pending, local: Pending[]): void {
+    const t: DirTree = parseDirTree(this.readObject(p.tree, 'dirtree'), `${p.tree}.dirtree`);
+    this.meta(p.meta);
+    if (this.ctx.collectReachable) {
+      this.reachable.push(`${p.tree}.dirtree`, `${p.meta}.dirmeta`);
+      for (const f of t.files) this.reachable.push(`${f.checksum}.file`);
+    }
+    const dfd = fs.openSync(p.path, O_DIRECTORY_RDONLY);
+    try {
+      this.linkFiles(t, p.path, dfd);
+      // Pushed in reverse so that they are filled in name order.
+      for (let i = t.dirs.length - 1; i >= 0; i--) {
+        const d = t.dirs[i]!;
+        libc.mkdirAt(dfd, d.name, 0o700);
+        local.push({ tree: d.treeChecksum, meta: d.metaChecksum, path: `${p.path}/${d.name}`, depth: p.depth + 1 });
+      }
+    } finally {
+      fs.closeSync(dfd);
+    }
+    this.filled.push({ path: p.path, meta: p.meta, depth: p.depth });
+    this.files += t.files.length;
+  }
+
+  private linkFiles(t: DirTree, dir: string, dfd: number): void {
+    const { whiteouts, userRepo } = this.ctx;
+    const st = this.st;
+    const objectsFd = this.objectsFd;
     for (const f of t.files) {
       const name = f.name;
-      if (whiteouts && name.startsWith(WHITEOUT_PREFIX)) {
-        libc.mknod(`${dest}/${name.slice(WHITEOUT_PREFIX.length)}`, S_IFCHR | 0, 0);
-        continue;
-      }
-      const obj = `${objects}${f.checksum.slice(0, 2)}/${f.checksum.slice(2)}.file`;
+      const obj = `${f.checksum.slice(0, 2)}/${f.checksum.slice(2)}.file`;
+      // One lstat per file, as upstream: the rules below depend on the object's type and size.
       try {
-        fs.linkSync(obj, `${dest}/${name}`);
+        libc.lstatAt(objectsFd, obj, st);
       } catch (e) {
-        if (isErrno(e, 'ENOENT') && !fs.existsSync(obj)) throw new OstreeError('ENOENT', `object ${f.checksum}.file (for '${name}') not found in repository`);
-        for (const code of ['EXDEV', 'EMLINK', 'EPERM']) if (isErrno(e, code)) throw new NeedCopyFallback(code);
+        if (isErrno(e, 'ENOENT')) throw new OstreeError('ENOENT', `object ${f.checksum}.file (for '${name}') not found in repository`);
         throw e;
+      }
+      const isLink = (st.mode & S_IFMT) === S_IFLNK;
+      if (whiteouts && !isLink && name.startsWith(WHITEOUT_PREFIX)) {
+        const target = name.slice(WHITEOUT_PREFIX.length);
+        if (target === '') throw new OstreeError('ECORRUPT', `invalid empty overlayfs whiteout '${dir}/${name}'`);
+        this.whiteout(`${this.objects}/${obj}`, st, `${dir}/${target}`);
+      } else if (isLink ? userRepo : st.size === 0 || (this.userMode && (st.mode & 0o400) === 0)) {
+        this.copy(`${this.objects}/${obj}`, st, `${dir}/${name}`);
+      } else {
+        try {
+          libc.linkAt(objectsFd, obj, dfd, name);
+        } catch (e) {
+          for (const code of ['EXDEV', 'EMLINK', 'EPERM']) if (isErrno(e, code)) throw new NeedCopyFallback(code);
+          if (isErrno(e, 'EEXIST')) throw new OstreeError('EEXIST', `'${dir}/${name}' already exists`);
+          throw e;
+        }
       }
     }
   }
 
-  /** Directory metadata, post-order (a read-only directory gets its mode once it is filled). */
-  finish(): void {
-    const { userMode, xattrs } = this.ctx;
-    for (const [dir, m] of this.finalizers) {
-      if (!userMode) {
-        fs.lchownSync(dir, m.uid, m.gid);
-        if (xattrs) for (const [n, v] of m.xattrs) libc.lsetxattr(dir, n, v);
-      }
-      fs.chmodSync(dir, userMode ? m.mode & 0o1777 : m.mode & 0o7777);
-      fs.utimesSync(dir, 0, 0); // as upstream: checked-out directories get mtime 0
+  /**
+   * The files upstream never hardlinks even when it could: empty files (thousands of them share
+   * one object, and a link count has a limit), files the user could not read in user mode, and
+   * symlinks of bare-user-only repositories (made anew, owned by the user).
+   */
+  private copy(obj: string, st: libc.LstatFields, dst: string): void {
+    if ((st.mode & S_IFMT) === S_IFLNK) {
+      fs.symlinkSync(fs.readlinkSync(obj), dst);
+      return;
     }
-    this.finalizers.length = 0;
+    if (st.size === 0) fs.writeFileSync(dst, '', { mode: 0o600, flag: 'wx' });
+    else fs.copyFileSync(obj, dst, fs.constants.COPYFILE_EXCL);
+    if (this.userMode) {
+      fs.chmodSync(dst, (st.mode & 0o1777) | 0o400); // no setuid/setgid; readable by the user
+    } else {
+      fs.lchownSync(dst, st.uid, st.gid);
+      if (this.ctx.xattrs) for (const [n, v] of libc.lgetxattrs(obj)) libc.lsetxattr(dst, n, v);
+      fs.chmodSync(dst, st.mode & 0o7777);
+    }
+  }
+
+  /** `.ostree-wh.NAME` → NAME, a 0:0 character device with the entry's mode, owner and xattrs. */
+  private whiteout(obj: string, st: libc.LstatFields, dst: string): void {
+    libc.mknod(dst, S_IFCHR | (st.mode & 0o7777), 0);
+    if (this.userMode) return;
+    if (this.ctx.xattrs) for (const [n, v] of libc.lgetxattrs(obj)) libc.lsetxattr(dst, n, v);
+    fs.lchownSync(dst, st.uid, st.gid);
+    fs.chmodSync(dst, st.mode & 0o7777);
+  }
+
+  /**
+   * Directory metadata of `dirs`, deepest first. Called once no thread adds entries any more:
+   * metadata changes of a child do not touch its parent, so the threads may do this side by
+   * side; except without root, where a directory that loses its owner's search permission must
+   * wait for everything below it (`late`).
+   */
+  finalize(dirs: readonly FilledDir[], late?: FilledDir[]): void {
+    const { userMode, ctx: { xattrs, userRepo } } = this;
+    const sorted = [...dirs].sort((a, b) => b.depth - a.depth);
+    const root = process.getuid?.() === 0;
+    for (const d of sorted) {
+      const m = this.meta(d.meta);
+      // bare-user-only: no world-writable, setuid or sticky directories, as upstream.
+      const mode = userRepo ? m.mode & 0o775 : m.mode & 0o7777;
+      if (late && !root && (mode & 0o500) !== 0o500) { late.push(d); continue; }
+      if (!userMode) {
+        fs.lchownSync(d.path, m.uid, m.gid);
+        if (xattrs) for (const [n, v] of m.xattrs) libc.lsetxattr(d.path, n, v);
+      }
+      fs.chmodSync(d.path, mode);
+      fs.utimesSync(d.path, 0, 0); // as upstream: checked-out directories get mtime 0
+    }
   }
 }
 
@@ -167,114 +417,93 @@ export function removePartialTree(p: string): void {
   }
 }
 
-/** Claim jobs from `shared[0]` until none are left or `shared[1]` (abort) is set. */
-export function runClaimedJobs(writer: SubtreeWriter, jobs: readonly SubtreeJob[], shared: Int32Array): void {
-  for (;;) {
-    if (Atomics.load(shared, 1) !== 0) return;
-    const i = Atomics.add(shared, 0, 1);
-    if (i >= jobs.length) return;
-    try {
-      const j = jobs[i]!;
-      writer.dir(j.tree, j.meta, j.dest, true);
-      writer.finish();
-    } catch (e) {
-      Atomics.store(shared, 1, 1);
-      throw e;
-    }
-  }
+// ---------------------------------------------------------------------------------------------
+// The checkout
+
+/** What a worker answers. */
+export type WorkerReply =
+  | { ok: true; reachable: string[]; late: FilledDir[]; dirs: number }
+  | { fallback: string }
+  | { code: string; message: string };
+
+interface PoolWorker { worker: Worker; reply: Promise<{ reachable: string[]; late: FilledDir[]; dirs: number }> }
+
+function spawnWorker(ctx: CheckoutContext, jobs: SharedJobs): PoolWorker {
+  const worker = new Worker(new URL('./checkout-worker.js', import.meta.url), { workerData: { ctx, buffers: jobs.buffers } });
+  const reply = new Promise<{ reachable: string[]; late: FilledDir[]; dirs: number }>((resolve, reject) => {
+    worker.once('message', (m: WorkerReply) => {
+      if ('ok' in m) resolve(m);
+      else if ('fallback' in m) reject(new NeedCopyFallback(m.fallback));
+      else reject(new OstreeError(m.code as never, m.message));
+    });
+    worker.once('error', reject);
+    worker.once('exit', (code) => reject(new OstreeError('EIO', `checkout worker exited with code ${code} before answering`)));
+  });
+  reply.catch(() => { /* observed by the caller */ });
+  return { worker, reply };
 }
 
-interface Node { tree: string; meta: string; dest: string; t: DirTree; children: Node[]; weight: number }
-
 /**
- * Check out the tree `rootTree`/`rootMeta` of `repo` (a `bare` or `bare-user-only` repository
- * at `repoPath`) into `dest`, which must not exist.
+ * Check out the tree `rootTree`/`rootMeta` of `repo` (a `bare` or `bare-user-only` repository)
+ * into `dest`, which must not exist.
  */
 export async function hardlinkCheckout(
-  repoPath: string, disableXattrs: boolean, rootTree: string, rootMeta: string, dest: string, opts: HardlinkCheckoutOptions = {},
-): Promise<void> {
-  const ctx: SubtreeContext = { repoPath, xattrs: !disableXattrs, userMode: opts.userMode === true, whiteouts: opts.whiteouts === true };
-  const reachable = opts.reachable;
-  // Walk every dirtree first: subtree sizes decide how to share the work, and the walk is the
-  // commit's reachable set (deploy hands it to the cleanup's prune).
-  const trees = new Map<string, DirTree>();
-  const reader = new SubtreeWriter(ctx);
-  let entries = 0;
-  const walk = (tree: string, meta: string, at: string): Node => {
-    let t = trees.get(tree);
-    if (!t) { t = reader.tree(tree); trees.set(tree, t); }
-    if (reachable) {
-      reachable.add(`${tree}.dirtree`);
-      reachable.add(`${meta}.dirmeta`);
-      for (const f of t.files) reachable.add(`${f.checksum}.file`);
-    }
-    const children = t.dirs.map((d) => walk(d.treeChecksum, d.metaChecksum, `${at}/${d.name}`));
-    let weight = t.files.length + MKDIR_WEIGHT;
-    for (const c of children) weight += c.weight;
-    entries += t.files.length + 1;
-    return { tree, meta, dest: at, t, children, weight };
+  repo: { path: string; mode: string; xattrsDisabled: boolean }, rootTree: string, rootMeta: string, dest: string, opts: HardlinkCheckoutOptions = {},
+): Promise<{ dirs: number; dirsByWorkers: number }> {
+  if (!hardlinkCheckoutPossible(repo.mode, opts.userMode === true)) {
+    throw new OstreeError('EINVAL', `no hardlink checkout from a ${repo.mode} repository${opts.userMode ? ' in user mode' : ''}`);
+  }
+  const ctx: CheckoutContext = {
+    repoPath: repo.path, userRepo: repo.mode === 'bare-user-only', xattrs: !repo.xattrsDisabled,
+    userMode: opts.userMode === true, whiteouts: opts.whiteouts === true, collectReachable: opts.reachable !== undefined,
   };
-  const root = walk(rootTree, rootMeta, dest);
-
-  const threads = opts.threads ?? (entries >= PARALLEL_MIN_ENTRIES ? Math.min(2, os.availableParallelism()) : 1);
-  if (threads <= 1) {
-    const writer = new SubtreeWriter(ctx, trees);
-    writer.dir(rootTree, rootMeta, dest, true);
-    writer.finish();
-    return;
+  const threads = opts.threads ?? Math.min(2, os.availableParallelism());
+  const jobs = threads > 1 ? new SharedJobs() : null;
+  jobs?.join();
+  const pool: PoolWorker[] = [];
+  const startWorkers = (): void => { while (jobs !== null && pool.length < threads - 1) pool.push(spawnWorker(ctx, jobs)); };
+  if (opts.threads !== undefined && jobs !== null) {
+    // Asked for N threads: all of them take part from the first directory on.
+    startWorkers();
+    jobs.waitForMembers(threads, 10_000);
   }
 
-  // Cut the tree: open up the heaviest subtree (its own directory is made here, first) until
-  // none holds more than 1/JOB_SPLIT of the whole; the rest are jobs, heaviest first.
-  const opened: Node[] = [];
-  const jobs: Node[] = [root];
-  const limit = root.weight / JOB_SPLIT;
-  for (;;) {
-    let k = -1;
-    for (let i = 0; i < jobs.length; i++) if (jobs[i]!.children.length > 0 && jobs[i]!.weight > limit && (k < 0 || jobs[i]!.weight > jobs[k]!.weight)) k = i;
-    if (k < 0) break;
-    const n = jobs[k]!;
-    jobs.splice(k, 1, ...n.children);
-    opened.push(n);
-  }
-  jobs.sort((a, b) => b.weight - a.weight);
-  const jobList: SubtreeJob[] = jobs.map((n) => ({ tree: n.tree, meta: n.meta, dest: n.dest }));
-
-  const shared = new Int32Array(new SharedArrayBuffer(12)); // [next job, abort, go]
-  const workers: Array<Promise<void>> = [];
-  const started: Worker[] = [];
-  for (let i = 1; i < threads; i++) {
-    const w = new Worker(new URL('./checkout-worker.js', import.meta.url), { workerData: { ctx, jobs: jobList, shared } });
-    started.push(w);
-    workers.push(new Promise<void>((resolve, reject) => {
-      w.once('message', (m: { ok: true } | { fallback: string } | { code: string; message: string }) => {
-        if ('ok' in m) resolve();
-        else if ('fallback' in m) reject(new NeedCopyFallback(m.fallback));
-        else reject(new OstreeError(m.code as never, m.message));
-      });
-      w.once('error', reject);
-      w.once('exit', (code) => reject(new OstreeError('EIO', `checkout worker exited with code ${code} before answering`)));
-    }));
-  }
-  const go = (): void => { Atomics.store(shared, 2, 1); Atomics.notify(shared, 2); };
-  let failure: unknown = null;
-  // The opened directories, parent-first as the cut found them, with their own files; the workers
-  // wait for `go` (their jobs' parents exist then). Their metadata comes after every job is done.
-  const openedWriter = new SubtreeWriter(ctx, trees);
   try {
-    for (const n of opened) openedWriter.dir(n.tree, n.meta, n.dest, false);
+    fs.mkdirSync(dest, { mode: 0o700 });
   } catch (e) {
-    Atomics.store(shared, 1, 1);
+    for (const w of pool) void w.worker.terminate();
+    if (isErrno(e, 'EEXIST')) throw new OstreeError('EEXIST', `checkout destination '${dest}' already exists`);
+    throw e;
+  }
+  const filler = new TreeFiller(ctx, jobs);
+  let failure: unknown = null;
+  try {
+    // The worker starts once the tree shows itself large: its start-up overlaps the work.
+    filler.run({ tree: rootTree, meta: rootMeta, path: dest, depth: 0 }, () => { if (pool.length === 0 && filler.files >= PARALLEL_MIN_FILES) startWorkers(); });
+  } catch (e) {
     failure = e;
   }
-  go();
-  const wait = Promise.allSettled(workers);
-  if (failure === null) {
-    try { runClaimedJobs(new SubtreeWriter(ctx, trees), jobList, shared); } catch (e) { failure = e; }
+  // The tree is complete (or abandoned): a worker still starting up has nothing left to do.
+  if (jobs !== null && jobs.members === 1) {
+    for (const w of pool) void w.worker.terminate();
+    pool.length = 0;
   }
-  const results = await wait;
-  for (const w of started) void w.terminate();
+  const late: FilledDir[] = [];
+  // Our directories' metadata while the worker applies its own.
+  if (failure === null && !jobs?.aborted) {
+    try { filler.finalize(filler.filled, late); } catch (e) { failure = e; }
+  }
+  const replies = await Promise.allSettled(pool.map((w) => w.reply));
+  for (const w of pool) void w.worker.terminate();
   if (failure !== null) throw failure;
-  for (const r of results) if (r.status === 'rejected') throw r.reason;
-  openedWriter.finish();
+  let dirsByWorkers = 0;
+  for (const r of replies) {
+    if (r.status === 'rejected') throw r.reason;
+    if (opts.reachable) for (const n of r.value.reachable) opts.reachable.add(n);
+    late.push(...r.value.late);
+    dirsByWorkers += r.value.dirs;
+  }
+  if (opts.reachable) for (const n of filler.reachable) opts.reachable.add(n);
+  filler.finalize(late);
+  return { dirs: filler.filled.length + dirsByWorkers, dirsByWorkers };
 }

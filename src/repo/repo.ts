@@ -879,7 +879,8 @@ export class Repo {
 
   /** Check out `commit` (any rev) into `destination` (must not exist unless `union`). */
   async checkout(commit: string, destination: string, opts: CheckoutOptions = {}): Promise<void> {
-    const options: CheckoutOptions = opts.unionAdd ? { ...opts, union: true } : opts;
+    // As upstream: bare-user-only repositories are always checked out in user mode.
+    const options: CheckoutOptions = { ...opts, union: opts.union === true || opts.unionAdd === true, userMode: opts.userMode === true || this.mode === 'bare-user-only' };
     const csum = await this.resolveRev(commit);
     const c = this.loadCommitSync(csum);
     let tree = c.rootTree;
@@ -915,7 +916,7 @@ export class Repo {
       const hc = await import('./hardlink-checkout.js');
       if (hc.hardlinkCheckoutPossible(this.mode, options.userMode === true)) {
         try {
-          await hc.hardlinkCheckout(this.path, this.xattrsDisabled, tree, meta, dest, { whiteouts: options.whiteouts === true, userMode: options.userMode === true });
+          await hc.hardlinkCheckout(this, tree, meta, dest, { whiteouts: options.whiteouts === true, userMode: options.userMode === true });
           return;
         } catch (e) {
           if (!(e instanceof hc.NeedCopyFallback)) throw e;
@@ -947,10 +948,20 @@ export class Repo {
     if (!exists) fs.mkdirSync(dest, { mode: 0o700 });
     for (const f of dt.files) {
       if (o.whiteouts && f.name.startsWith('.ostree-wh.')) {
-        const target = path.join(dest, f.name.slice('.ostree-wh.'.length));
-        if (o.union) fs.rmSync(target, { recursive: true, force: true });
-        libc.mknod(target, S_IFCHR | 0, 0);
-        continue;
+        const h = this.readFileHeaderSync(f.checksum).header;
+        if (!isSymlinkMode(h.mode)) {
+          if (f.name === '.ostree-wh.') throw new OstreeError('ECORRUPT', `invalid empty overlayfs whiteout '${dest}/${f.name}'`);
+          // A 0:0 character device with the entry's mode, owner and xattrs.
+          const target = path.join(dest, f.name.slice('.ostree-wh.'.length));
+          if (o.union) fs.rmSync(target, { recursive: true, force: true });
+          libc.mknod(target, S_IFCHR | (h.mode & 0o7777), 0);
+          if (!o.userMode) {
+            if (!this.noXattrs) for (const [n, v] of h.xattrs) libc.lsetxattr(target, n, v);
+            fs.lchownSync(target, h.uid, h.gid);
+            fs.chmodSync(target, h.mode & 0o7777);
+          }
+          continue;
+        }
       }
       if (o.dockerWhiteouts && f.name.startsWith('.wh.')) {
         fs.rmSync(path.join(dest, f.name.slice('.wh.'.length)), { recursive: true, force: true });
@@ -974,17 +985,17 @@ export class Repo {
         fs.lchownSync(dest, dm.uid, dm.gid);
         if (!this.noXattrs) for (const [n, v] of dm.xattrs) libc.lsetxattr(dest, n, v);
       }
-      fs.chmodSync(dest, o.userMode ? dm.mode & 0o1777 : dm.mode & 0o7777);
-      fs.utimesSync(dest, 0, 0); // as upstream: checked-out directories get mtime 0
+      // bare-user-only: no world-writable, setuid or sticky directories, as upstream.
+      fs.chmodSync(dest, this.mode === 'bare-user-only' ? dm.mode & 0o775 : dm.mode & 0o7777);
+      // As upstream: directories get mtime 0, except in copying checkouts (as of /etc).
+      if (!o.forceCopy) fs.utimesSync(dest, 0, 0);
     });
   }
 
   private checkoutFile(checksum: string, dst: string, name: string, o: CheckoutOptions, job: CheckoutJob): void {
     if (o.unionAdd && fs.lstatSync(dst, { throwIfNoEntry: false })) return;
-    // bare-user stores symlinks as regular files: those are always created from the header.
-    const hardlinkable = this.canHardlink(o) && !(this.mode === 'bare-user' && isSymlinkMode(this.readFileHeaderSync(checksum).header.mode));
-    if (hardlinkable) {
-      const obj = `${this.path}/objects/${checksum.slice(0, 2)}/${checksum.slice(2)}.file`;
+    const obj = `${this.path}/objects/${checksum.slice(0, 2)}/${checksum.slice(2)}.file`;
+    if (this.canHardlink(o) && !this.copiedAnyway(obj, checksum, name, o)) {
       try {
         this.placeLink(obj, dst, o.union === true);
         return;
@@ -993,7 +1004,7 @@ export class Repo {
         if (!(isErrno(e, 'EXDEV') || isErrno(e, 'EMLINK') || isErrno(e, 'EPERM'))) throw e;
         if (o.hardlink) throw new OstreeError('EIO', `cannot hardlink '${dst}' to the repository object (${(e as NodeJS.ErrnoException).code}) and copies were not allowed`, { cause: e });
       }
-    } else if (o.hardlink && !(this.mode === 'bare-user' && this.canHardlink(o))) {
+    } else if (o.hardlink && !this.canHardlink(o)) {
       throw new OstreeError('EINVAL', `hardlink checkouts are not possible from a ${this.mode} repository${o.userMode ? ' in user mode' : ''}`);
     }
     const c = this.readFileHeaderSync(checksum);
@@ -1037,6 +1048,25 @@ export class Repo {
     }
   }
 
+  /**
+   * Upstream's exceptions to hardlinking (2022.7): bare-user(-only) symlinks are made anew (in
+   * bare-user they are stored as regular files), empty files are copied (thousands of them share
+   * one object, and link counts have a limit), and so are files unreadable in user mode.
+   */
+  private copiedAnyway(obj: string, checksum: string, name: string, o: CheckoutOptions): boolean {
+    let st: fs.Stats;
+    try {
+      st = fs.lstatSync(obj);
+    } catch (e) {
+      if (isErrno(e, 'ENOENT')) throw new OstreeError('ENOENT', `object ${checksum}.file (for '${name}') not found in repository`);
+      throw e;
+    }
+    if (st.isSymbolicLink()) return this.mode === 'bare-user-only';
+    const mode = this.mode === 'bare-user' ? this.readFileHeaderSync(checksum).header.mode : st.mode;
+    if (this.mode === 'bare-user' && isSymlinkMode(mode)) return true;
+    return st.size === 0 || (o.userMode === true && (mode & 0o400) === 0);
+  }
+
   /** Owner, xattrs and mode of a copied regular file. Copies keep the current mtime, as upstream
    *  (hardlinks share the objects' mtime 0). */
   private applyFileMeta(target: string, h: FileHeader, o: CheckoutOptions): void {
@@ -1045,7 +1075,7 @@ export class Repo {
       if (!this.noXattrs) for (const [n, v] of h.xattrs) libc.lsetxattr(target, n, v);
       fs.chmodSync(target, h.mode & 0o7777);
     } else {
-      fs.chmodSync(target, h.mode & 0o1777);
+      fs.chmodSync(target, (h.mode & 0o1777) | 0o400); // no setuid/setgid; readable by the user
     }
   }
 

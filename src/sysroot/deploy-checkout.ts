@@ -27,7 +27,7 @@ export async function checkoutDeployment(repo: Repo, csum: string, dest: string)
   const commit = repo.loadCommitSync(csum);
   const reachable = new Set<string>([`${csum}.commit`]);
   try {
-    await hardlinkCheckout(repo.path, repo.xattrsDisabled, commit.rootTree, commit.rootMeta, abs, { whiteouts: true, reachable });
+    await hardlinkCheckout(repo, commit.rootTree, commit.rootMeta, abs, { whiteouts: true, reachable });
   } catch (e) {
     if (!(e instanceof NeedCopyFallback)) throw e;
     rmrf(abs);

@@ -10,6 +10,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import * as libc from '../../native-bindings/libc.js';
+import { checkoutSnapshot } from '../common/tree.js';
 
 const UPSTREAM = process.env['OSTREE_UPSTREAM'] ?? '/usr/bin/ostree';
 const OURS = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../src/cli/main.js');
@@ -153,6 +155,49 @@ test('bare (root): hardlink checkout -H shares inodes with objects; copy with --
   assert.equal(fs.statSync(`${d}/co2/large`).nlink, 1);
   assert.deepEqual(shape(`${d}/co2`, true), shape(`${d}/co`, true));
 });
+
+/** ~5000 entries (enough for the checkout to split the work across threads), with owners,
+ *  xattrs, read-only and sticky directories, symlinks, a whiteout and shared contents. */
+function makeLargeTree(root: string): void {
+  for (let a = 0; a < 12; a++) {
+    for (let b = 0; b < 6; b++) {
+      const dir = path.join(root, `usr/share/pkg${a}/sub${b}`);
+      fs.mkdirSync(path.join(dir, 'deep'), { recursive: true });
+      for (let i = 0; i < 60; i++) fs.writeFileSync(path.join(dir, `file${i}`), `${a}-${b}-${i % 25}\n`);
+      fs.symlinkSync(`../sub${(b + 1) % 6}/file1`, path.join(dir, 'link'));
+      fs.writeFileSync(path.join(dir, 'deep', 'same'), 'same everywhere\n');
+      if (b === 3) fs.chmodSync(path.join(dir, 'deep'), 0o555);
+    }
+  }
+  fs.writeFileSync(path.join(root, 'usr/share/.ostree-wh.removed'), '');
+  fs.chownSync(path.join(root, 'usr/share/pkg4'), 1000, 1001);
+  fs.chownSync(path.join(root, 'usr/share/pkg4/sub0/file3'), 1002, 1003);
+  fs.chmodSync(path.join(root, 'usr/share/pkg5'), 0o1777);
+  fs.chmodSync(path.join(root, 'usr/share/pkg6/sub1/file2'), 0o4755);
+  libc.lsetxattr(path.join(root, 'usr/share/pkg7/sub2/file5'), 'user.large', Buffer.from('x'));
+  libc.lsetxattr(path.join(root, 'usr/share/pkg7'), 'user.dir', Buffer.from('y'));
+  fs.chmodSync(path.join(root, 'usr/share/pkg8'), 0o555);
+}
+
+for (const mode of ['bare', 'bare-user-only']) {
+  test(`${mode} (root): a large hardlink checkout equals upstream's, inode for inode (-H, -U, passthrough whiteouts)`, { skip: !isRoot && 'needs root' }, () => {
+    const d = tmp();
+    const src = path.join(d, 'src');
+    makeLargeTree(src);
+    up('init', `--repo=${d}/up`, `--mode=${mode}`);
+    up('commit', `--repo=${d}/up`, '-b', 'main', src, '-s', 'large');
+    const variants: string[][] = [['-H'], ['-H', '--process-passthrough-whiteouts'], ...(mode === 'bare-user-only' ? [['-U', '-H']] : [])];
+    for (const [i, flags] of variants.entries()) {
+      up('checkout', `--repo=${d}/up`, ...flags, 'main', `${d}/up${i}`);
+      ours('checkout', `--repo=${d}/up`, ...flags, 'main', `${d}/ours${i}`);
+      const want = checkoutSnapshot(`${d}/up${i}`, `${d}/up`);
+      // Upstream hardlinks all but empty files and (bare-user-only) symlinks.
+      assert.ok(want.filter((l) => / obj=[0-9a-f]/.test(l)).length > 4000, `${want.length} entries`);
+      assert.deepEqual(checkoutSnapshot(`${d}/ours${i}`, `${d}/up`), want, flags.join(' '));
+    }
+    fs.rmSync(d, { recursive: true, force: true });
+  });
+}
 
 test('config get/set and refs --create/--delete interoperate', () => {
   const d = tmp();

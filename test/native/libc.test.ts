@@ -335,3 +335,36 @@ describe('fsFreeze guard', () => {
     assert.equal(L.isOnRootFilesystem('/proc'), false);
   });
 });
+
+describe('directory-relative calls (lstatAt, linkAt, mkdirAt)', () => {
+  it('agree with fs.lstatSync, link and mkdir relative to open directories, and fail like fs', () => {
+    const base = fs.mkdtempSync(path.join(dir, 'at-'));
+    fs.mkdirSync(path.join(base, 'src/sub'), { recursive: true });
+    fs.writeFileSync(path.join(base, 'src/sub/f'), 'twelve bytes');
+    fs.chmodSync(path.join(base, 'src/sub/f'), 0o4751);
+    fs.symlinkSync('target', path.join(base, 'src/link'));
+    fs.mkdirSync(path.join(base, 'dst'));
+    const src = fs.openSync(path.join(base, 'src'), fs.constants.O_RDONLY | fs.constants.O_DIRECTORY);
+    const dst = fs.openSync(path.join(base, 'dst'), fs.constants.O_RDONLY | fs.constants.O_DIRECTORY);
+    try {
+      const out = { mode: 0, uid: -1, gid: -1, size: -1 };
+      for (const rel of ['sub/f', 'link', 'sub']) {
+        L.lstatAt(src, rel, out);
+        const st = fs.lstatSync(path.join(base, 'src', rel));
+        assert.deepEqual(out, { mode: st.mode, uid: st.uid, gid: st.gid, size: st.size }, rel);
+      }
+      L.lstatAt(L.AT_FDCWD, path.join(base, 'src/sub/f'), out);
+      assert.equal(out.size, 12);
+      L.linkAt(src, 'sub/f', dst, 'linked');
+      assert.equal(fs.statSync(path.join(base, 'dst/linked')).ino, fs.statSync(path.join(base, 'src/sub/f')).ino);
+      L.mkdirAt(dst, 'newdir', 0o700);
+      assert.equal(fs.statSync(path.join(base, 'dst/newdir')).mode & 0o7777, 0o700);
+      assert.throws(() => L.lstatAt(src, 'missing', out), (e: unknown) => isErrno(e, 'ENOENT') && (e as L.NativeError).syscall === 'statx');
+      assert.throws(() => L.linkAt(src, 'sub/f', dst, 'linked'), (e: unknown) => isErrno(e, 'EEXIST'));
+      assert.throws(() => L.mkdirAt(dst, 'newdir', 0o700), (e: unknown) => isErrno(e, 'EEXIST') && (e as L.NativeError).syscall === 'mkdirat');
+    } finally {
+      fs.closeSync(src);
+      fs.closeSync(dst);
+    }
+  });
+});

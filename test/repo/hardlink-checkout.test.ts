@@ -20,7 +20,11 @@ let other: Scratch;
 before(() => { scratch = tmpfsScratch('ostree-ts-hl-checkout-'); other = tmpfsScratch('ostree-ts-hl-checkout-other-'); });
 after(() => { scratch.cleanup(); other.cleanup(); });
 
-const strip = (l: string): string => l.replace(/ obj=\S+/, '');
+// Copying checkouts keep directory mtimes (as upstream's force-copy); hardlink checkouts set 0.
+const strip = (l: string): string => l.replace(/ obj=\S+/, '').replace(/ mtime=\S+/, '');
+/** What upstream copies even in a hardlink checkout: empty files; bare-user-only symlinks. */
+const copied = (lines: string[]): string[] => lines.filter((l) => l.includes('obj=COPY')).map((l) => l.split(' ')[0]!);
+const dirMtimes = (lines: string[]): string[] => [...new Set(lines.filter((l) => l.includes(' mode=4')).map((l) => / mtime=(\S+)/.exec(l)![1]!))];
 
 /** Nested directories (some read-only, one empty, one owned by someone else), ~400 files. */
 function makeTree(dir: string): void {
@@ -61,13 +65,18 @@ for (const mode of ['bare', 'bare-user-only'] as RepoMode[]) {
       await repo.checkout(c, viaRepo, { whiteouts, hardlink: true });
       const got = checkoutSnapshot(viaRepo, repo.path);
       assert.deepEqual(got.map(strip), want.map(strip));
-      assert.ok(!got.some((l) => l.includes('obj=COPY')), 'every file and symlink is a hardlink');
-      assert.equal(got.some((l) => l.startsWith('top1/gone mode=20000')), whiteouts);
+      const symlinks = got.filter((l) => l.includes(' -> ')).map((l) => l.split(' ')[0]!);
+      assert.deepEqual(copied(got), [...(whiteouts ? [] : ['top1/.ostree-wh.gone']), ...(mode === 'bare-user-only' ? symlinks : [])].sort(), 'all else is a hardlink');
+      assert.deepEqual(dirMtimes(got), ['0']);
+      assert.equal(got.some((l) => l.startsWith('top1/gone mode=20644 ')), whiteouts);
       const commit = repo.loadCommitSync(c);
       for (const threads of [1, 2, 3]) {
         const dest = path.join(base, `t${threads}-${whiteouts}`);
-        await hardlinkCheckout(repo.path, false, commit.rootTree, commit.rootMeta, dest, { threads, whiteouts });
+        const r = await hardlinkCheckout(repo, commit.rootTree, commit.rootMeta, dest, { threads, whiteouts });
         assert.deepEqual(checkoutSnapshot(dest, repo.path), got, `${threads} threads`);
+        assert.equal(r.dirs, got.filter((l) => l.includes(' mode=4')).length);
+        if (threads > 1) assert.ok(r.dirsByWorkers > 0 && r.dirsByWorkers < r.dirs, `work shared: ${r.dirsByWorkers} of ${r.dirs} directories by workers`);
+        else assert.equal(r.dirsByWorkers, 0);
       }
     }
   });
@@ -84,8 +93,9 @@ test('hardlink checkout -U from bare-user-only: no owners or xattrs, setuid bits
   await repo.checkout(c, path.join(base, 'out'), { userMode: true, hardlink: true });
   const got = checkoutSnapshot(path.join(base, 'out'), repo.path);
   assert.deepEqual(got.map(strip), want.map(strip));
-  assert.ok(!got.some((l) => l.includes('obj=COPY')));
+  assert.deepEqual(copied(got), ['top1/.ostree-wh.gone', ...got.filter((l) => l.includes(' -> ')).map((l) => l.split(' ')[0]!)].sort());
   assert.ok(got.some((l) => l.startsWith('top4 mode=40555')));
+  assert.ok(got.some((l) => l.startsWith('top1/suid mode=100755 ')), 'setuid dropped');
 });
 
 test('hardlink checkout: a missing object or an existing destination is an error from any thread', async () => {
@@ -94,14 +104,14 @@ test('hardlink checkout: a missing object or an existing destination is an error
   fs.renameSync(repo.objectPath(f.checksum, 'file'), path.join(base, 'saved'));
   const commit = repo.loadCommitSync(c);
   for (const threads of [1, 2]) {
-    await assert.rejects(hardlinkCheckout(repo.path, false, commit.rootTree, commit.rootMeta, path.join(base, `out${threads}`), { threads }),
+    await assert.rejects(hardlinkCheckout(repo, commit.rootTree, commit.rootMeta, path.join(base, `out${threads}`), { threads }),
       new RegExp(`object ${f.checksum}\\.file \\(for 'f9'\\) not found`));
   }
   fs.renameSync(path.join(base, 'saved'), repo.objectPath(f.checksum, 'file'));
   fs.mkdirSync(path.join(base, 'exists'));
   await assert.rejects(repo.checkout(c, path.join(base, 'exists')), /already exists/);
   fs.mkdirSync(path.join(base, 'exists2', 'top3'), { recursive: true });
-  await assert.rejects(hardlinkCheckout(repo.path, false, commit.rootTree, commit.rootMeta, path.join(base, 'exists2'), { threads: 2 }), /already exists/);
+  await assert.rejects(hardlinkCheckout(repo, commit.rootTree, commit.rootMeta, path.join(base, 'exists2'), { threads: 2 }), /already exists/);
 });
 
 test('hardlink checkout onto another filesystem: copies without -H, a clear error with -H, no partial tree', async () => {
