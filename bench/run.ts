@@ -12,8 +12,9 @@
  *   BENCH_TIMEOUT=1200   seconds before one command is killed (reported as a failure)
  *   BENCH_UPSTREAM=/usr/bin/ostree
  *
- * Page caches cannot be dropped on a shared machine, so every measurement runs BENCH_RUNS times
- * and the best is kept (warm-cache numbers for both tools).
+ * The page cache is never dropped (other work shares the machine), so every measurement runs
+ * BENCH_RUNS times and the best is kept (warm-cache numbers for both tools). Trees and repos made
+ * by timed runs are removed only after the last run (see settle()).
  * The admin section runs on a loop-mounted ext4 image of its own: upstream `admin deploy`
  * FIFREEZEs the filesystem holding /boot, which must never be the host's.
  */
@@ -114,6 +115,17 @@ function upstreamSetup(args: string[]): string {
 
 function rmrf(p: string): void {
   fs.rmSync(p, { recursive: true, force: true, maxRetries: 3 });
+}
+
+/**
+ * Before each timed run: write back what the previous run left dirty, so that neither tool pays
+ * for the other's writeback. The timed loops never delete anything until all their runs are done:
+ * measured here, a checkout started right after removing the previous one took up to 2x as long
+ * (the filesystem, or the virtual disk under it, is still digesting the freed inodes and blocks),
+ * and successive runs got slower and slower.
+ */
+function settle(): void {
+  spawnSync('sync', [], { stdio: 'ignore' });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -425,13 +437,14 @@ async function repoSection(tree: TreeInfo): Promise<string | null> {
   const tools: ToolName[] = ['upstream', 'ours'];
   let upstreamRepo: string | null = null;
   let oursRepo: string | null = null;
+  const spare: string[] = []; // removed once the timed loops are over (see settle())
 
   {
     for (let run = 1; run <= RUNS; run++) {
       for (const tool of tools) {
         if (!OPS.has('commit') && (tool === 'ours' || run > 1)) continue;
         const repo = path.join(repos, `${tool}-${run}`);
-        rmrf(repo);
+        settle();
         const init = runTool(tool, [`--repo=${repo}`, 'init', '--mode=bare']);
         let r: RunResult;
         if (!init.ok) {
@@ -444,7 +457,7 @@ async function repoSection(tree: TreeInfo): Promise<string | null> {
         if (run === 1 && r.ok) {
           if (tool === 'upstream') upstreamRepo = repo; else oursRepo = repo;
         } else {
-          rmrf(repo);
+          spare.push(repo);
         }
       }
     }
@@ -458,7 +471,7 @@ async function repoSection(tree: TreeInfo): Promise<string | null> {
     const o = contentChecksum(oursRepo, 'bench');
     const same = u !== null && u === o;
     mCommit.note = o === null ? 'upstream cannot read our commit' : same ? 'same content checksum' : `content checksum DIFFERS (${o.slice(0, 12)} vs ${u?.slice(0, 12)})`;
-    rmrf(oursRepo);
+    spare.push(oursRepo);
   }
 
   // checkout -H (both from upstream's repo, into fresh dirs on the repo's filesystem)
@@ -466,17 +479,21 @@ async function repoSection(tree: TreeInfo): Promise<string | null> {
     const m = newMeasure('checkout -H', '≤ 1.0x', (u, o) => o <= 1.0 * u);
     let upSummary: string | null = null;
     let oursSummary: string | null = null;
+    // One untimed checkout first: it takes whatever cost earlier deletions left behind.
+    settle();
+    runTool('upstream', [`--repo=${upstreamRepo}`, 'checkout', '-H', 'bench', path.join(repos, 'co-warmup')]);
+    spare.push(path.join(repos, 'co-warmup'));
     for (let run = 1; run <= RUNS; run++) {
       for (const tool of tools) {
         const dest = path.join(repos, `co-${tool}-${run}`);
-        rmrf(dest);
+        settle();
         const r = runTool(tool, [`--repo=${upstreamRepo}`, 'checkout', '-H', 'bench', dest]);
         record(m, tool, r, run);
         if (r.ok && run === 1) {
           const s = treeSummary(dest).hash;
           if (tool === 'upstream') upSummary = s; else oursSummary = s;
         }
-        rmrf(dest);
+        spare.push(dest);
       }
     }
     if (oursSummary) m.note = oursSummary === upSummary ? 'same tree as upstream checkout' : 'tree DIFFERS from upstream checkout';
@@ -489,6 +506,8 @@ async function repoSection(tree: TreeInfo): Promise<string | null> {
     }
     m.note = 'both on the upstream-written repo';
   }
+  for (const p of spare) rmrf(p);
+  settle();
   return upstreamRepo;
 }
 
@@ -658,7 +677,7 @@ function printReport(tree: TreeInfo): void {
   out.push(`tree: ${tree.path} (${tree.files} files, ${tree.dirs} dirs, ${tree.symlinks} symlinks, ${mb(tree.bytes)})` +
     `${tree.generated ? `, generated, BENCH_SCALE=${SCALE}` : ''}`);
   out.push(`upstream: ${UPSTREAM}; ours: node ${path.relative(process.cwd(), oursMain) || oursMain} (Node ${process.version})`);
-  out.push(`each measurement ran ${RUNS}x; best run shown (page caches cannot be dropped here: warm-cache numbers)`);
+  out.push(`each measurement ran ${RUNS}x; best run shown (warm page cache; nothing removed between timed runs)`);
   out.push('');
   const header = ['operation', 'upstream', 'ours', 'ours/upstream', 'target', 'result', 'ours peak RSS', 'notes'];
   const rows: string[][] = [header];

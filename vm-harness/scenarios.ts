@@ -78,6 +78,12 @@ function checkBooted(res: Results, sc: string, r: BootResult, expectCommit: stri
   res.check(sc, `booted deployment (*) is commit ${expectCommit.slice(0, 12)}`, booted?.startsWith(expectCommit) === true, st.text);
 }
 
+/** Mount the update disk (a second drive holding an archive repo) and pull `branch` from it. */
+const PULL_FROM_UPDATE_DISK = (branch: string): string[] => [
+  'mkdir -p /run/update',
+  `mount -o ro LABEL=${UPDATE_LABEL} /run/update || mount -o ro /dev/vdb /run/update`,
+  `ostree pull-local /run/update/repo ${branch}`,
+];
 const STATUS_SNIPPET = (tag: string) => `echo "@@OSTREE-TEST BEGIN ${tag}"; ostree admin status; echo "@@OSTREE-TEST END ${tag} rc=$?"\n`;
 const CAT = (tag: string, cmd: string) => `echo "@@OSTREE-TEST BEGIN ${tag}"; ${cmd}; echo "@@OSTREE-TEST END ${tag} rc=$?"\n`;
 /** After staging: wait for the .path unit to start ostree-finalize-staged.service and its hold unit, show them. */
@@ -166,9 +172,7 @@ export async function runScenarios(img: BuiltImage): Promise<number> {
       // is framed in sections of its own that end before the reboot.
       'echo "@@OSTREE-TEST BEGIN update"',
       '( set -ex',
-      'mkdir -p /run/update',
-      `mount -o ro LABEL=${UPDATE_LABEL} /run/update || mount -o ro /dev/vdb /run/update`,
-      `ostree pull-local /run/update/repo ${BRANCH}`,
+      ...PULL_FROM_UPDATE_DISK(BRANCH),
       'echo "edited-in-v1-boot" >> /etc/motd',
       'mkdir -p /var/lib/ostree-test && echo "written-in-v1-boot" > /var/lib/ostree-test/file',
       `ostree admin deploy --stage ${BRANCH}`,
@@ -295,9 +299,7 @@ export async function runScenarios(img: BuiltImage): Promise<number> {
     const s7 = script('s7-stage', [
       'echo "@@OSTREE-TEST BEGIN stage"',
       '( set -ex',
-      'mkdir -p /run/update',
-      `mount -o ro LABEL=${UPDATE_LABEL} /run/update || mount -o ro /dev/vdb /run/update`,
-      `ostree pull-local /run/update/repo ${CONFLICT_BRANCH}`,
+      ...PULL_FROM_UPDATE_DISK(CONFLICT_BRANCH),
       `echo "edited-in-v1-boot" >> /etc/${CONFLICT_FILE}`,
       `ostree admin deploy --stage ${CONFLICT_BRANCH}`,
       ')',
