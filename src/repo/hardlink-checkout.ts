@@ -150,12 +150,12 @@ export class SharedJobs {
     return open;
   }
 
-  /** Wait (at most `ms`) until `n` threads have joined. */
-  waitForMembers(n: number, ms: number): void {
+  /** Wait (at most `ms`) until `n` threads wait for work. */
+  waitForIdle(n: number, ms: number): void {
     const until = Date.now() + ms;
     for (;;) {
       const seq = Atomics.load(this.control, SEQ);
-      if (Atomics.load(this.control, MEMBERS) >= n || Date.now() >= until) return;
+      if (Atomics.load(this.control, IDLE) >= n || Date.now() >= until) return;
       Atomics.wait(this.control, SEQ, seq, 20);
     }
   }
@@ -214,6 +214,7 @@ export class SharedJobs {
         return null;
       }
       this.unlock();
+      this.wake(); // (for waitForIdle)
       Atomics.wait(this.control, SEQ, seq, 50);
     }
   }
@@ -463,9 +464,9 @@ export async function hardlinkCheckout(
   const pool: PoolWorker[] = [];
   const startWorkers = (): void => { while (jobs !== null && pool.length < threads - 1) pool.push(spawnWorker(ctx, jobs)); };
   if (opts.threads !== undefined && jobs !== null) {
-    // Asked for N threads: all of them take part from the first directory on.
+    // Asked for N threads: all of them wait for work before the first directory is filled.
     startWorkers();
-    jobs.waitForMembers(threads, 10_000);
+    jobs.waitForIdle(threads - 1, 10_000);
   }
 
   try {
