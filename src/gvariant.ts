@@ -143,8 +143,7 @@ class Writer {
 
 function writeOffset(n: number, size: number): Buffer {
   const b = Buffer.alloc(size);
-  if (size === 8) b.writeBigUInt64LE(BigInt(n));
-  else b.writeUIntLE(n, 0, size);
+  writeOffsetAt(b, 0, size, n);
   return b;
 }
 

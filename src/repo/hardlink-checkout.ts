@@ -28,6 +28,7 @@ import * as os from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { OstreeError, isErrno } from '../errors.js';
 import * as libc from '../../native-bindings/libc.js';
+import { loosePath } from './content.js';
 import { parseDirMeta, parseDirTree, type DirMeta, type DirTree } from './objects.js';
 
 const WHITEOUT_PREFIX = '.ostree-wh.';
@@ -65,6 +66,17 @@ export interface CheckoutContext {
   userMode: boolean;
   whiteouts: boolean;
   collectReachable: boolean;
+}
+
+/**
+ * Upstream's (2022.7) exceptions to hardlinking a file object that could be hardlinked: symlinks
+ * of bare-user(-only) repositories are made anew, empty files are copied (thousands of them share
+ * one object, and a link count has a limit), and so are files their owner cannot read, in user
+ * mode. `mode` is the file's (for bare-user, the header's, not the object's).
+ */
+export function copiedRatherThanLinked(o: { symlink: boolean; size: number; mode: number }, userRepo: boolean, userMode: boolean): boolean {
+  if (o.symlink) return userRepo;
+  return o.size === 0 || (userMode && (o.mode & 0o400) === 0);
 }
 
 /** True when a repository in `mode` can serve a hardlink checkout. */
@@ -245,7 +257,7 @@ export class TreeFiller {
 
   private readObject(checksum: string, type: 'dirtree' | 'dirmeta'): Buffer {
     try {
-      return fs.readFileSync(`${this.objects}/${checksum.slice(0, 2)}/${checksum.slice(2)}.${type}`);
+      return fs.readFileSync(loosePath(this.ctx.repoPath, checksum, type));
     } catch (e) {
       if (isErrno(e, 'ENOENT')) throw new OstreeError('ENOENT', `object ${checksum}.${type} not found in repository ${this.ctx.repoPath}`);
       throw e;
@@ -336,7 +348,7 @@ export class TreeFiller {
         const target = name.slice(WHITEOUT_PREFIX.length);
         if (target === '') throw new OstreeError('ECORRUPT', `invalid empty overlayfs whiteout '${dir}/${name}'`);
         this.whiteout(`${this.objects}/${obj}`, st, `${dir}/${target}`);
-      } else if (isLink ? userRepo : st.size === 0 || (this.userMode && (st.mode & 0o400) === 0)) {
+      } else if (copiedRatherThanLinked({ symlink: isLink, size: st.size, mode: st.mode }, userRepo, this.userMode)) {
         this.copy(`${this.objects}/${obj}`, st, `${dir}/${name}`);
       } else {
         try {
@@ -350,11 +362,7 @@ export class TreeFiller {
     }
   }
 
-  /**
-   * The files upstream never hardlinks even when it could: empty files (thousands of them share
-   * one object, and a link count has a limit), files the user could not read in user mode, and
-   * symlinks of bare-user-only repositories (made anew, owned by the user).
-   */
+  /** Make what copiedRatherThanLinked says is not hardlinked. */
   private copy(obj: string, st: libc.LstatFields, dst: string): void {
     if ((st.mode & S_IFMT) === S_IFLNK) {
       fs.symlinkSync(fs.readlinkSync(obj), dst);

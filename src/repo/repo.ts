@@ -14,6 +14,7 @@ import { OstreeError, isErrno } from '../errors.js';
 import { KeyFile } from '../keyfile.js';
 import { Variant } from '../gvariant.js';
 import { glibDictOrder } from './ghash-order.js';
+import { NeedCopyFallback, copiedRatherThanLinked, hardlinkCheckout, hardlinkCheckoutPossible, removePartialTree } from './hardlink-checkout.js';
 import {
   S_IFCHR, S_IFDIR, S_IFLNK, S_IFMT, S_IFREG, isSymlinkMode, objectExtension,
   parseCommit, parseCommitMeta, parseDirMeta, parseDirTree, serializeCommit, serializeCommitMeta, serializeDirMeta,
@@ -330,7 +331,6 @@ export class Repo {
   private get archive(): boolean { return this.mode === 'archive'; }
   /** `core.disable-xattrs=true`: neither record nor apply extended attributes. */
   get xattrsDisabled(): boolean { return this.config.getBoolean('core', 'disable-xattrs', false); }
-  private get noXattrs(): boolean { return this.xattrsDisabled; }
 
   // -------------------------------------------------------------------------------------------
   // Locking: REPO/.lock, flock shared for writers, exclusive for prune.
@@ -913,14 +913,13 @@ export class Repo {
     }
     if (!exists && !options.union && !options.forceCopy && !options.dockerWhiteouts) {
       // A fresh tree from a bare or bare-user-only repository: nothing but mkdir and link.
-      const hc = await import('./hardlink-checkout.js');
-      if (hc.hardlinkCheckoutPossible(this.mode, options.userMode === true)) {
+      if (hardlinkCheckoutPossible(this.mode, options.userMode === true)) {
         try {
-          await hc.hardlinkCheckout(this, tree, meta, dest, { whiteouts: options.whiteouts === true, userMode: options.userMode === true });
+          await hardlinkCheckout(this, tree, meta, dest, { whiteouts: options.whiteouts === true, userMode: options.userMode === true });
           return;
         } catch (e) {
-          if (!(e instanceof hc.NeedCopyFallback)) throw e;
-          hc.removePartialTree(dest);
+          if (!(e instanceof NeedCopyFallback)) throw e;
+          removePartialTree(dest);
           if (options.hardlink) throw new OstreeError('EIO', `cannot hardlink into '${dest}' from the repository (${e.errno}) and copies were not allowed`, { cause: e });
         }
       }
@@ -956,7 +955,7 @@ export class Repo {
           if (o.union) fs.rmSync(target, { recursive: true, force: true });
           libc.mknod(target, S_IFCHR | (h.mode & 0o7777), 0);
           if (!o.userMode) {
-            if (!this.noXattrs) for (const [n, v] of h.xattrs) libc.lsetxattr(target, n, v);
+            if (!this.xattrsDisabled) for (const [n, v] of h.xattrs) libc.lsetxattr(target, n, v);
             fs.lchownSync(target, h.uid, h.gid);
             fs.chmodSync(target, h.mode & 0o7777);
           }
@@ -983,7 +982,7 @@ export class Repo {
     job.finalizers.push(() => {
       if (!o.userMode) {
         fs.lchownSync(dest, dm.uid, dm.gid);
-        if (!this.noXattrs) for (const [n, v] of dm.xattrs) libc.lsetxattr(dest, n, v);
+        if (!this.xattrsDisabled) for (const [n, v] of dm.xattrs) libc.lsetxattr(dest, n, v);
       }
       // bare-user-only: no world-writable, setuid or sticky directories, as upstream.
       fs.chmodSync(dest, this.mode === 'bare-user-only' ? dm.mode & 0o775 : dm.mode & 0o7777);
@@ -1029,7 +1028,7 @@ export class Repo {
         fs.symlinkSync(h.symlinkTarget, target);
         if (!o.userMode) {
           fs.lchownSync(target, h.uid, h.gid);
-          if (!this.noXattrs) for (const [n, v] of h.xattrs) libc.lsetxattr(target, n, v);
+          if (!this.xattrsDisabled) for (const [n, v] of h.xattrs) libc.lsetxattr(target, n, v);
         }
       } else {
         if (c.compressed) {
@@ -1048,11 +1047,7 @@ export class Repo {
     }
   }
 
-  /**
-   * Upstream's exceptions to hardlinking (2022.7): bare-user(-only) symlinks are made anew (in
-   * bare-user they are stored as regular files), empty files are copied (thousands of them share
-   * one object, and link counts have a limit), and so are files unreadable in user mode.
-   */
+  /** Whether upstream copies this hardlinkable file object anyway (copiedRatherThanLinked). */
   private copiedAnyway(obj: string, checksum: string, name: string, o: CheckoutOptions): boolean {
     let st: fs.Stats;
     try {
@@ -1061,10 +1056,10 @@ export class Repo {
       if (isErrno(e, 'ENOENT')) throw new OstreeError('ENOENT', `object ${checksum}.file (for '${name}') not found in repository`);
       throw e;
     }
-    if (st.isSymbolicLink()) return this.mode === 'bare-user-only';
+    // bare-user keeps the real mode (and symlinks, as regular files) in the header.
     const mode = this.mode === 'bare-user' ? this.readFileHeaderSync(checksum).header.mode : st.mode;
-    if (this.mode === 'bare-user' && isSymlinkMode(mode)) return true;
-    return st.size === 0 || (o.userMode === true && (mode & 0o400) === 0);
+    const userRepo = this.mode === 'bare-user' || this.mode === 'bare-user-only';
+    return copiedRatherThanLinked({ symlink: st.isSymbolicLink() || isSymlinkMode(mode), size: st.size, mode }, userRepo, o.userMode === true);
   }
 
   /** Owner, xattrs and mode of a copied regular file. Copies keep the current mtime, as upstream
@@ -1072,7 +1067,7 @@ export class Repo {
   private applyFileMeta(target: string, h: FileHeader, o: CheckoutOptions): void {
     if (!o.userMode) {
       fs.lchownSync(target, h.uid, h.gid);
-      if (!this.noXattrs) for (const [n, v] of h.xattrs) libc.lsetxattr(target, n, v);
+      if (!this.xattrsDisabled) for (const [n, v] of h.xattrs) libc.lsetxattr(target, n, v);
       fs.chmodSync(target, h.mode & 0o7777);
     } else {
       fs.chmodSync(target, (h.mode & 0o1777) | 0o400); // no setuid/setgid; readable by the user

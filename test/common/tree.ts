@@ -61,3 +61,19 @@ export function checkoutSnapshot(root: string, repoPath: string): string[] {
   walk('.');
   return out;
 }
+
+/** A checkoutSnapshot line without which object it links to and without a directory mtime: what a
+ *  copying checkout (which keeps directory mtimes, as upstream's force-copy) must match. */
+export function withoutLinksAndMtimes(line: string): string {
+  return line.replace(/ obj=\S+/, '').replace(/ mtime=\S+/, '');
+}
+
+/** The paths of a checkoutSnapshot that are not hardlinks of a repository object. */
+export function copiedEntries(lines: string[]): string[] {
+  return lines.filter((l) => l.includes('obj=COPY')).map((l) => l.split(' ')[0]!);
+}
+
+/** The distinct directory mtimes of a checkoutSnapshot. */
+export function dirMtimes(lines: string[]): string[] {
+  return [...new Set(lines.filter((l) => l.includes(' mode=4')).map((l) => / mtime=(\S+)/.exec(l)![1]!))];
+}

@@ -12,7 +12,7 @@ import * as path from 'node:path';
 import { Repo, type RepoMode } from '../../src/repo/repo.js';
 import { hardlinkCheckout } from '../../src/repo/hardlink-checkout.js';
 import * as libc from '../../native-bindings/libc.js';
-import { checkoutSnapshot } from '../common/tree.js';
+import { checkoutSnapshot, copiedEntries as copied, dirMtimes, withoutLinksAndMtimes as strip } from '../common/tree.js';
 import { tmpfsScratch, type Scratch } from '../sysroot/sysroot-helpers.js';
 
 let scratch: Scratch;
@@ -20,11 +20,6 @@ let other: Scratch;
 before(() => { scratch = tmpfsScratch('ostree-ts-hl-checkout-'); other = tmpfsScratch('ostree-ts-hl-checkout-other-'); });
 after(() => { scratch.cleanup(); other.cleanup(); });
 
-// Copying checkouts keep directory mtimes (as upstream's force-copy); hardlink checkouts set 0.
-const strip = (l: string): string => l.replace(/ obj=\S+/, '').replace(/ mtime=\S+/, '');
-/** What upstream copies even in a hardlink checkout: empty files; bare-user-only symlinks. */
-const copied = (lines: string[]): string[] => lines.filter((l) => l.includes('obj=COPY')).map((l) => l.split(' ')[0]!);
-const dirMtimes = (lines: string[]): string[] => [...new Set(lines.filter((l) => l.includes(' mode=4')).map((l) => / mtime=(\S+)/.exec(l)![1]!))];
 
 /** Nested directories (some read-only, one empty, one owned by someone else), ~400 files. */
 function makeTree(dir: string): void {

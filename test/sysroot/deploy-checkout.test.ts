@@ -13,7 +13,7 @@ import { Repo, type RepoMode } from '../../src/repo/repo.js';
 import * as libc from '../../native-bindings/libc.js';
 import { checkoutDeployment, lastDeployCheckout } from '../../src/sysroot/deploy-checkout.js';
 import { tmpfsScratch, type Scratch } from './sysroot-helpers.js';
-import { checkoutSnapshot } from '../common/tree.js';
+import { checkoutSnapshot, copiedEntries as copied, dirMtimes, withoutLinksAndMtimes as strip } from '../common/tree.js';
 
 let scratch: Scratch;
 let other: Scratch;
@@ -43,11 +43,6 @@ function makeTree(dir: string): void {
 }
 
 function snapshot(root: string, repo: Repo): string[] { return checkoutSnapshot(root, repo.path); }
-// Copying checkouts keep directory mtimes (as upstream's force-copy); hardlink checkouts set 0.
-const strip = (l: string): string => l.replace(/ obj=\S+/, '').replace(/ mtime=\S+/, '');
-/** What upstream copies even in a hardlink checkout: empty files; bare-user-only symlinks. */
-const copied = (lines: string[]): string[] => lines.filter((l) => l.includes('obj=COPY')).map((l) => l.split(' ')[0]!);
-const dirMtimes = (lines: string[]): string[] => [...new Set(lines.filter((l) => l.includes(' mode=4')).map((l) => / mtime=(\S+)/.exec(l)![1]!))];
 
 for (const mode of ['bare', 'bare-user-only'] as RepoMode[]) {
   test(`deployment checkout (${mode}) equals the copying Repo.checkout with whiteouts, but hardlinked`, async () => {
