@@ -6,7 +6,7 @@ TEST_FLAGS ?= --test-reporter=spec
 # Debian packages the project needs at build, test and image time (the oracle `ostree`
 # included: it runs only in tests and benchmarks, never inside the product).
 APT_PACKAGES := ostree qemu-system-x86 qemu-utils grub-pc-bin grub2-common debootstrap \
-	busybox-static cpio fdisk e2fsprogs attr kmod zstd xz-utils
+	busybox-static cpio fdisk e2fsprogs attr kmod zstd xz-utils time
 
 .PHONY: all deps deps-apt deps-npm build test test-unit test-interop vm-test vm-demo bench clean
 

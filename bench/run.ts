@@ -282,7 +282,7 @@ function generateTree(root: string, scale: number): TreeInfo {
 /** A few user.* xattrs (committed by both tools in bare mode as root). */
 async function addXattrs(root: string, scale: number): Promise<number> {
   try {
-    const L = await import('../native-bindings/libc.js');
+    const L = await import('../src/native/libc.js');
     const rnd = prng(0x7a77);
     const all: string[] = [];
     const walk = (d: string): void => {
@@ -570,7 +570,7 @@ function isMountPoint(p: string): boolean {
 }
 
 async function unlockDeployments(sysroot: string): Promise<void> {
-  const L = await import('../native-bindings/libc.js');
+  const L = await import('../src/native/libc.js');
   const deployDir = path.join(sysroot, 'ostree', 'deploy', OS_NAME, 'deploy');
   let names: string[] = [];
   try { names = fs.readdirSync(deployDir); } catch { return; }

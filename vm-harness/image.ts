@@ -100,7 +100,7 @@ function installCli(tree: string): void {
   const base = path.join(tree, 'usr/lib/ostree-ts');
   rmrf(base);
   copyFile(process.execPath, path.join(base, 'bin/node'), 0o755);
-  for (const sub of ['src', 'native-bindings']) {
+  for (const sub of ['src']) {
     const from = path.join(PROJECT_DIR, 'dist', sub);
     if (fs.existsSync(from)) fs.cpSync(from, path.join(base, 'dist', sub), { recursive: true, filter: (s) => !s.endsWith('.map') });
   }

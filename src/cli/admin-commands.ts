@@ -13,7 +13,7 @@ import type { Sysroot } from '../sysroot/sysroot.js';
 // The library is loaded by the verb that needs it (dynamic import), so a command only pays
 // for the modules it runs: `admin status` must start about as fast as Node itself.
 const sysrootLib = (): Promise<typeof import('../sysroot/sysroot.js')> => import('../sysroot/sysroot.js');
-const deployLib = (): Promise<typeof import('../sysroot/deploy.js')> => import('../sysroot/deploy.js');
+const deployLib = (): Promise<typeof import('../sysroot/deploy/deploy.js')> => import('../sysroot/deploy/deploy.js');
 
 /**
  * Start fetching the module graph of a deployment (deploy, upgrade, switch) in parallel while
@@ -22,8 +22,8 @@ const deployLib = (): Promise<typeof import('../sysroot/deploy.js')> => import('
  */
 function prefetchDeployGraph(): void {
   void Promise.all([
-    import('../sysroot/deploy.js'), import('../sysroot/deploy-checkout.js'), import('../repo/repo.js'),
-    import('../repo/content.js'), import('../repo/objects.js'), import('../gvariant.js'), import('../repo/fsck.js'),
+    import('../sysroot/deploy/deploy.js'), import('../sysroot/deploy/checkout.js'), import('../repo/repo.js'),
+    import('../repo/content.js'), import('../repo/objects.js'), import('../glib/gvariant.js'), import('../repo/fsck.js'),
     import('../repo/prune.js'), import('../sysroot/etc-merge.js'), import('../sysroot/kernel-layout.js'),
     import('../sysroot/bootloader/index.js'),
   ]).catch(() => { /* reported by the import that needs it */ });

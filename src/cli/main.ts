@@ -66,9 +66,9 @@ export async function main(argv: string[]): Promise<number> {
       // (slow on a busy machine); requested together they load in parallel.
       const [{ parsePlainStatus, adminStatus }] = await Promise.all([
         import('./admin-status.js'), import('../sysroot/sysroot.js'), import('../sysroot/status.js'),
-        import('../sysroot/bls.js'), import('../sysroot/kargs.js'), import('../sysroot/origin.js'),
-        import('../keyfile.js'), import('../sysroot/fsutil.js'), import('../sysroot/fault.js'),
-        import('../../native-bindings/libc.js'), import('../gvariant.js'), import('../repo/objects.js'),
+        import('../sysroot/formats/bls.js'), import('../sysroot/formats/kargs.js'), import('../sysroot/formats/origin.js'),
+        import('../glib/keyfile.js'), import('../util/fs.js'), import('../sysroot/fault.js'),
+        import('../native/libc.js'), import('../glib/gvariant.js'), import('../repo/objects.js'),
       ]);
       const plain = parsePlainStatus(argv.slice(1));
       if (plain) {

@@ -6,10 +6,10 @@ import { terminalProgress } from './progress.js';
 import { Command } from 'commander';
 import { OstreeError } from '../errors.js';
 import { Repo } from '../repo/repo.js';
-import type { PullOptions } from '../repo/pull.js';
+import type { PullOptions } from '../repo/pull/http.js';
 
 /** The pull engine (and http/https/tls) loads only when a remote verb runs. */
-const pullModule = (): Promise<typeof import('../repo/pull.js')> => import('../repo/pull.js');
+const pullModule = (): Promise<typeof import('../repo/pull/http.js')> => import('../repo/pull/http.js');
 import { repoPathFrom } from './main.js';
 
 function collect(v: string, prev: string[]): string[] { return [...prev, v]; }

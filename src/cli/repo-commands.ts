@@ -6,11 +6,11 @@
 import * as path from 'node:path';
 import { Command } from 'commander';
 import { OstreeError } from '../errors.js';
-import { Variant, printVariant } from '../gvariant.js';
+import { Variant, printVariant } from '../glib/gvariant.js';
 import { Repo, parseRepoMode, type CommitObject, type CommitProgress } from '../repo/repo.js';
 import { withTerminalProgress } from './progress.js';
 import { commitContentChecksum, commitMetadataString, isSymlinkMode } from '../repo/objects.js';
-import { glibHashTableOrder } from '../repo/ghash-order.js';
+import { glibHashTableOrder } from '../glib/ghash-order.js';
 import { repoPathFrom } from './main.js';
 import { registerRepoMaintCommands } from './repo-maint-commands.js';
 import { registerRemoteCommands } from './remote-commands.js';

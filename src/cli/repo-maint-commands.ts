@@ -40,7 +40,7 @@ export function registerRepoMaintCommands(program: Command): void {
     }, cmd: Command) => {
       if (opts.gpgVerify) throw new OstreeError('EINVAL', '--gpg-verify is not supported by this implementation');
       const repo = await Repo.open(repoPathFrom(cmd));
-      const { formatPullStatus, pullLocal } = await import('../repo/pull-local.js');
+      const { formatPullStatus, pullLocal } = await import('../repo/pull/local.js');
       const r = await pullLocal(repo, src, {
         refs, remote: opts.remote, depth: opts.depth, untrusted: opts.untrusted === true,
         commitMetadataOnly: opts.commitMetadataOnly === true, disableFsync: opts.disableFsync === true,

@@ -9,10 +9,9 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { createHash, type Hash } from 'node:crypto';
-import { threadId } from 'node:worker_threads';
 import * as zlib from 'node:zlib';
 import { Readable } from 'node:stream';
-import * as libc from '../../native-bindings/libc.js';
+import * as libc from '../native/libc.js';
 import { OstreeError, isErrno } from '../errors.js';
 import {
   BARE_USER_XATTR, S_IFLNK, S_IFMT, S_IFREG, isSymlinkMode, parseArchiveHeader, parseBareUserMeta,
@@ -20,7 +19,11 @@ import {
   type FileHeader, type Xattr,
 } from './objects.js';
 
-export type RepoMode = 'bare' | 'bare-user' | 'bare-user-only' | 'archive';
+import { loosePath, stagingName } from './layout.js';
+import type { RepoMode } from './modes/mode.js';
+
+export type { RepoMode };
+export { forgetStagingDirs, loosePath, stagingName, tmpName } from './layout.js';
 
 export interface ContentWriteContext {
   repoPath: string;
@@ -38,15 +41,6 @@ const CHUNK = 256 * 1024;
 /** Archive-mode files up to this size are compressed in one call; larger ones are streamed. */
 const ARCHIVE_INLINE_MAX = 4 * 1024 * 1024;
 
-let tmpCounter = 0;
-export function tmpName(repoPath: string, tag: string): string {
-  return path.join(repoPath, 'tmp', `${tag}-${process.pid}-${threadId}-${Date.now().toString(36)}-${tmpCounter++}`);
-}
-
-export function loosePath(repoPath: string, checksum: string, ext: string): string {
-  return path.join(repoPath, 'objects', checksum.slice(0, 2), `${checksum.slice(2)}.${ext}`);
-}
-
 /**
  * Move a fully written `tmp` to the object's final name, keeping an existing object (content
  * addressed: same name, same content), and consume `tmp` either way.
@@ -60,19 +54,6 @@ export function linkIntoPlace(tmp: string, final: string): void {
     fs.mkdirSync(path.dirname(final), { recursive: true, mode: 0o755 });
     fs.renameSync(tmp, final);
   }
-}
-
-const stagingDirs = new Set<string>();
-/** Forget created staging directories (after the committer removed them). */
-export function forgetStagingDirs(): void { stagingDirs.clear(); }
-/**
- * A temporary name for a commit writer: each thread writes in its own directory under REPO/tmp
- * (`commit-<pid>-<thread>/`), so parallel writers do not contend on one directory's lock.
- */
-export function stagingName(repoPath: string): string {
-  const dir = path.join(repoPath, 'tmp', `commit-${process.pid}-${threadId}-staging`);
-  if (!stagingDirs.has(dir)) { fs.mkdirSync(dir, { recursive: true, mode: 0o700 }); stagingDirs.add(dir); }
-  return path.join(dir, `o${tmpCounter++}`);
 }
 
 /** The canonical header for a source file, after the repo mode's and the caller's rules. */

@@ -10,7 +10,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { createHash } from 'node:crypto';
-import * as libc from '../../native-bindings/libc.js';
+import * as libc from '../native/libc.js';
 import { OstreeError, isErrno } from '../errors.js';
 import { S_IFMT, S_IFDIR, S_IFLNK, S_IFREG, serializeDirMeta, serializeFileHeader, sha256hex, sortXattrs, BARE_USER_XATTR, type DirTree } from './objects.js';
 import type { Repo } from './repo.js';

@@ -13,9 +13,9 @@ import { isUtf8 } from 'node:buffer';
 import { createHash } from 'node:crypto';
 import * as zlib from 'node:zlib';
 import { Worker } from 'node:worker_threads';
-import * as libc from '../../native-bindings/libc.js';
+import * as libc from '../native/libc.js';
 import { OstreeError, isErrno } from '../errors.js';
-import { serialize, Variant } from '../gvariant.js';
+import { serialize, Variant } from '../glib/gvariant.js';
 import {
   BARE_USER_XATTR, S_IFLNK, S_IFMT, S_IFREG, isSymlinkMode, parseArchiveHeader, parseBareUserMeta,
   parseCommit, parseCommitMeta, parseDirMeta, parseDirTree, serializeCommit, serializeDirMeta,
@@ -57,7 +57,7 @@ type JobFn = (ctx: never, item: string, acc: never) => void | Promise<void>;
 
 async function loadJob(job: 'fsck' | 'pull'): Promise<JobFn> {
   if (job === 'fsck') return fsckContentJob as JobFn;
-  const m = await import('./pull-local.js');
+  const m = await import('./pull/local.js');
   return m.pullJob as JobFn;
 }
 

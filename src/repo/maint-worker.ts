@@ -33,7 +33,7 @@ parentPort!.on('message', (m: { items?: string[]; end?: boolean }) => {
 async function main(): Promise<void> {
   const acc = d.job === 'fsck' ? { checked: 0 } : { written: 0, bytes: 0 };
   // pull-local (and the repo engine behind it) only for pull jobs: fsck workers start faster.
-  const fn = (d.job === 'fsck' ? fsckContentJob : (await import('./pull-local.js')).pullJob) as (ctx: never, item: string, acc: never) => void | Promise<void>;
+  const fn = (d.job === 'fsck' ? fsckContentJob : (await import('./pull/local.js')).pullJob) as (ctx: never, item: string, acc: never) => void | Promise<void>;
   const failures = await runStreamLoop(fn, d.ctx, feed, d.shared, acc, d.stopOnFailure);
   parentPort!.postMessage({ result: acc, failures });
   parentPort!.removeAllListeners('message');

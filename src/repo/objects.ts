@@ -12,7 +12,7 @@
 import { isUtf8 } from 'node:buffer';
 import { createRequire } from 'node:module';
 import { OstreeError } from '../errors.js';
-import { deserialize, offsetSizeFor, readOffset, serialize, totalSize, Variant, writeOffsetAt } from '../gvariant.js';
+import { deserialize, offsetSizeFor, readOffset, serialize, totalSize, Variant, writeOffsetAt } from '../glib/gvariant.js';
 
 export type ObjectType = 'file' | 'dirtree' | 'dirmeta' | 'commit' | 'commitmeta' | 'tombstone-commit';
 export const METADATA_TYPES: ObjectType[] = ['dirtree', 'dirmeta', 'commit', 'commitmeta', 'tombstone-commit'];

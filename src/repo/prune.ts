@@ -10,7 +10,7 @@ import * as path from 'node:path';
 import { OstreeError, isErrno } from '../errors.js';
 import { parseCommit, parseDirTree, type CommitObject, type DirTree } from './objects.js';
 import { loosePath } from './content.js';
-import { formatSize } from './format-size.js';
+import { formatSize } from '../util/format-size.js';
 import type { Repo } from './repo.js';
 
 export interface PruneOptions {

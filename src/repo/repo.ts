@@ -9,12 +9,13 @@ import * as path from 'node:path';
 
 import { Worker } from 'node:worker_threads';
 import { pipeline } from 'node:stream/promises';
-import * as libc from '../../native-bindings/libc.js';
+import * as libc from '../native/libc.js';
 import { OstreeError, isErrno } from '../errors.js';
-import { KeyFile } from '../keyfile.js';
-import { Variant } from '../gvariant.js';
-import { glibDictOrder } from './ghash-order.js';
-import { NeedCopyFallback, copiedRatherThanLinked, hardlinkCheckout, hardlinkCheckoutPossible, removePartialTree } from './hardlink-checkout.js';
+import { modeFromConfig, parseRepoMode } from './modes/mode.js';
+import { KeyFile } from '../glib/keyfile.js';
+import { Variant } from '../glib/gvariant.js';
+import { glibDictOrder } from '../glib/ghash-order.js';
+import { NeedCopyFallback, copiedRatherThanLinked, hardlinkCheckout, hardlinkCheckoutPossible, removePartialTree } from './checkout/hardlink.js';
 import {
   S_IFCHR, S_IFDIR, S_IFLNK, S_IFMT, S_IFREG, isSymlinkMode, objectExtension,
   parseCommit, parseCommitMeta, parseDirMeta, parseDirTree, serializeCommit, serializeCommitMeta, serializeDirMeta,
@@ -121,21 +122,7 @@ export function parseObjectName(name: string): { checksum: string; type: ObjectT
   return { checksum: name.slice(0, i), type: name.slice(i + 1) as ObjectType };
 }
 
-function modeFromConfig(v: string | undefined, where: string): RepoMode {
-  switch (v) {
-    case 'bare': return 'bare';
-    case 'bare-user': return 'bare-user';
-    case 'bare-user-only': return 'bare-user-only';
-    case 'archive': case 'archive-z2': return 'archive';
-    case undefined: throw new OstreeError('ECONFIG', `${where}: missing core.mode`);
-    default: throw new OstreeError('ECONFIG', `${where}: unsupported repository mode '${v}'`);
-  }
-}
-
-export function parseRepoMode(v: string): RepoMode {
-  if (['bare', 'bare-user', 'bare-user-only', 'archive', 'archive-z2'].includes(v)) return modeFromConfig(v, 'mode');
-  throw new OstreeError('EINVAL', `invalid repository mode '${v}' (expected bare, bare-user, bare-user-only or archive)`);
-}
+export { parseRepoMode };
 
 /** Write a new file (mode 0644) and, unless fsync is disabled, fdatasync it before it is renamed
  *  into place (upstream's GLNX_FILE_REPLACE_DATASYNC_NEW for refs and config). */
@@ -224,7 +211,7 @@ class ContentWriterPool {
   }
 
   private start(): void {
-    const url = new URL('./commit-worker.js', import.meta.url);
+    const url = new URL('./commit/worker.js', import.meta.url);
     for (let i = 0; i < this.nWorkers; i++) {
       const w = new Worker(url, { workerData: { ctx: this.ctx } });
       w.on('message', (m: WorkerReply) => { const cb = this.callbacks.get(m.id); this.callbacks.delete(m.id); cb?.(m); });

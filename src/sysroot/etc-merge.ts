@@ -20,7 +20,7 @@ import type { BigIntStats } from 'node:fs';
 import * as path from 'node:path';
 import { createHash } from 'node:crypto';
 import { OstreeError, isErrno } from '../errors.js';
-import * as libc from '../../native-bindings/libc.js';
+import * as libc from '../native/libc.js';
 
 export interface EtcDiff {
   /** relative paths (no leading '/') */

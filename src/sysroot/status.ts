@@ -22,7 +22,7 @@
  * at staging, else the merge deployment's, as they will be at finalization).
  */
 import type { Deployment, Sysroot } from './sysroot.js';
-import { KernelArgs } from './kargs.js';
+import { KernelArgs } from './formats/kargs.js';
 
 export interface StatusDeploymentJson {
   index: number;

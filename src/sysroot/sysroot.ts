@@ -20,18 +20,18 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { OstreeError, isErrno } from '../errors.js';
-import type { KeyFile } from '../keyfile.js';
-import { Origin } from './origin.js';
-import * as libc from '../../native-bindings/libc.js';
-import { BlsEntry, blsEntryFileName, readBlsEntries, parseOstreeBootlink } from './bls.js';
-import { KernelArgs } from './kargs.js';
+import type { KeyFile } from '../glib/keyfile.js';
+import { Origin } from './formats/origin.js';
+import * as libc from '../native/libc.js';
+import { BlsEntry, blsEntryFileName, readBlsEntries, parseOstreeBootlink } from './formats/bls.js';
+import { KernelArgs } from './formats/kargs.js';
 import type { Repo } from '../repo/repo.js';
-import type { Variant } from '../gvariant.js';
+import type { Variant } from '../glib/gvariant.js';
 import type { Bootloader, BootMenuEntry } from './bootloader/index.js';
 import {
   clearImmutable, copyTree, linkOrCopy, lstatOrNull, mkdirp, parseOsRelease, readTextOrNull,
   readlinkOrNull, rmrf, statOrNull, symlinkAtomic, touchNow, writeFileAtomic,
-} from './fsutil.js';
+} from '../util/fs.js';
 import { faultStep, withFaultOp } from './fault.js';
 
 export type UnlockedState = 'none' | 'development' | 'transient' | 'hotfix';
@@ -283,7 +283,7 @@ export class Sysroot {
   private async loadStaged(): Promise<Deployment | null> {
     let data: Buffer;
     try { data = fs.readFileSync(this.stagedRecordPath); } catch (e) { if (isErrno(e, 'ENOENT')) return null; throw e; }
-    const { decodeStagedRecord } = await import('./staged-record.js');
+    const { decodeStagedRecord } = await import('./formats/staged-record.js');
     const rec = decodeStagedRecord(data);
     const m = DEPLOY_NAME_RE.exec(rec.target.name);
     if (!m) throw new OstreeError('ECORRUPT', `${this.stagedRecordPath}: invalid deployment name '${rec.target.name}'`);

@@ -2,7 +2,7 @@
 import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
-import * as libc from '../../native-bindings/libc.js';
+import * as libc from '../../src/native/libc.js';
 
 /** Write `content` at `p`, creating parent directories; optionally chmod it. */
 export async function writeFileAt(p: string, content: string, mode?: number): Promise<void> {

@@ -12,7 +12,7 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { execFileSync } from 'node:child_process';
-import { tmpfsScratch, ours, upstream, ok, commitTree, makeTree, checkBootConfigComplete, type Scratch, type RunResult } from '../sysroot/sysroot-helpers.js';
+import { tmpfsScratch, ours, upstream, ok, commitTree, makeTree, checkBootConfigComplete, type Scratch, type RunResult } from '../common/sysroot-helpers.js';
 
 let scratch: Scratch;
 before(() => { scratch = tmpfsScratch('ostree-ts-interop-'); });

@@ -10,7 +10,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import * as libc from '../../native-bindings/libc.js';
+import * as libc from '../../src/native/libc.js';
 import { checkoutSnapshot } from '../common/tree.js';
 
 const UPSTREAM = process.env['OSTREE_UPSTREAM'] ?? '/usr/bin/ostree';

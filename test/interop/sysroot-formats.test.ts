@@ -14,7 +14,7 @@ import { execFileSync } from 'node:child_process';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { diffEtc, formatConfigDiff } from '../../src/sysroot/etc-merge.js';
-import { encodeStagedRecord } from '../../src/sysroot/staged-record.js';
+import { encodeStagedRecord } from '../../src/sysroot/formats/staged-record.js';
 
 const OSTREE = '/usr/bin/ostree';
 

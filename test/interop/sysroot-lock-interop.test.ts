@@ -16,7 +16,7 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { tmpfsScratch, ok, upstream, CLI, type Scratch } from '../sysroot/sysroot-helpers.js';
+import { tmpfsScratch, ok, upstream, CLI, type Scratch } from '../common/sysroot-helpers.js';
 import { Sysroot } from '../../src/sysroot/sysroot.js';
 
 let scratch: Scratch;

@@ -1,5 +1,5 @@
 /**
- * native-bindings/libc.ts calls that work on any local filesystem: renameat2, syncfs/fsync,
+ * src/native/libc.ts calls that work on any local filesystem: renameat2, syncfs/fsync,
  * user.* xattrs, flock, mknod, and the Node-style error shape. Runs in a tmp dir on the host fs.
  */
 import { after, before, describe, it } from 'node:test';
@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import * as L from '../../native-bindings/libc.js';
+import * as L from '../../src/native/libc.js';
 import { isErrno } from '../../src/errors.js';
 
 let dir: string;

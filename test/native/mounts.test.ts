@@ -1,5 +1,5 @@
 /**
- * native-bindings/libc.ts calls that need a filesystem of our own: the immutable flag and
+ * src/native/libc.ts calls that need a filesystem of our own: the immutable flag and
  * FIFREEZE/FITHAW on a loop-mounted ext4 image, bind mounts and read-only remounts, and tmpfs
  * (EOPNOTSUPP for FIFREEZE, trusted.* xattrs). Needs root and loop devices.
  *
@@ -11,7 +11,7 @@ import { execFileSync, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import * as L from '../../native-bindings/libc.js';
+import * as L from '../../src/native/libc.js';
 import { isErrno } from '../../src/errors.js';
 
 let base: string;

@@ -11,7 +11,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { serialize } from '../../src/gvariant.js';
+import { serialize } from '../../src/glib/gvariant.js';
 import { Repo, type RepoMode } from '../../src/repo/repo.js';
 import { serializeCommit } from '../../src/repo/objects.js';
 

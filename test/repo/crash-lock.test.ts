@@ -5,7 +5,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import * as libc from '../../native-bindings/libc.js';
+import * as libc from '../../src/native/libc.js';
 import { OstreeError } from '../../src/errors.js';
 import { Repo } from '../../src/repo/repo.js';
 import { serializeFileHeader, sha256hex } from '../../src/repo/objects.js';

@@ -4,7 +4,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { OstreeError } from '../../src/errors.js';
-import { serialize, Variant } from '../../src/gvariant.js';
+import { serialize, Variant } from '../../src/glib/gvariant.js';
 import { Repo, type RepoMode } from '../../src/repo/repo.js';
 import { fsckRepo, type FsckResult } from '../../src/repo/fsck.js';
 import { parseDirTree, serializeCommit, serializeDirTree, serializeFileHeader, sha256hex } from '../../src/repo/objects.js';

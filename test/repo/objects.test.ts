@@ -1,14 +1,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { OstreeError } from '../../src/errors.js';
-import { Variant } from '../../src/gvariant.js';
+import { Variant } from '../../src/glib/gvariant.js';
 import {
   parseArchiveHeader, parseBareUserMeta, parseCommit, parseDirMeta, parseDirTree, parseFileHeader, serializeArchiveHeader,
   serializeBareUserMeta, serializeCommit, serializeDirMeta, serializeDirTree, serializeFileHeader, sha256hex,
   commitContentChecksum, type CommitObject,
 } from '../../src/repo/objects.js';
-import { deserialize, serialize } from '../../src/gvariant.js';
-import { glibHashTableOrder } from '../../src/repo/ghash-order.js';
+import { deserialize, serialize } from '../../src/glib/gvariant.js';
+import { glibHashTableOrder } from '../../src/glib/ghash-order.js';
 
 const A = 'a'.repeat(64);
 const B = 'b'.repeat(64);

@@ -4,7 +4,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { OstreeError } from '../../src/errors.js';
-import { Variant } from '../../src/gvariant.js';
+import { Variant } from '../../src/glib/gvariant.js';
 import { Repo, validateRefName, type RepoMode } from '../../src/repo/repo.js';
 
 function tmp(): string { return fs.mkdtempSync(path.join(os.tmpdir(), 'repo-test-')); }

@@ -9,7 +9,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parsePlainStatus } from '../../src/cli/admin-status.js';
 import { verbOf } from '../../src/cli/main.js';
-import { tmpfsScratch, newSysroot, ours, ok, type Scratch } from './sysroot-helpers.js';
+import { tmpfsScratch, newSysroot, ours, ok, type Scratch } from '../common/sysroot-helpers.js';
 
 let scratch: Scratch;
 before(() => { scratch = tmpfsScratch('ostree-ts-status-cli-'); });

@@ -9,9 +9,9 @@ import * as path from 'node:path';
 import { spawn } from 'node:child_process';
 import {
   tmpfsScratch, newSysroot, ours, upstream, ok, commitTree, makeTree, readEntries, checkBootConfigComplete, CLI, type Scratch,
-} from './sysroot-helpers.js';
+} from '../common/sysroot-helpers.js';
 import { Sysroot } from '../../src/sysroot/sysroot.js';
-import * as libc from '../../native-bindings/libc.js';
+import * as libc from '../../src/native/libc.js';
 
 let scratch: Scratch;
 let n = 0;
@@ -423,7 +423,7 @@ test('upgrade --pull and switch pull from a file:// remote (pull-local semantics
   // nothing pulled yet: upgrade without a deployment fails clearly, deploy of the remote ref fails
   const nodep = ours(['admin', 'upgrade', sr(sysroot), '--os=testos', '--pull']);
   assert.equal(nodep.stderr, "error: No previous deployment for OS 'testos'\n");
-  const { pullLocal } = await import('../../src/repo/pull-local.js');
+  const { pullLocal } = await import('../../src/repo/pull/local.js');
   await pullLocal(await Repo.open(sysRepo), srcRepo, { refs: ['testos/stable'], remote: 'src' });
   ok(ours(['admin', 'deploy', sr(sysroot), '--os=testos', 'src:testos/stable'], MUT));
   makeTree(tree, { kernel: 'k2\n' });

@@ -12,8 +12,8 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { tmpfsScratch, ours, ok, commitTree, makeTree, readEntries, checkBootConfigComplete, type Scratch } from './sysroot-helpers.js';
-import { encodeStagedRecord, decodeStagedRecord } from '../../src/sysroot/staged-record.js';
+import { tmpfsScratch, ours, ok, commitTree, makeTree, readEntries, checkBootConfigComplete, type Scratch } from '../common/sysroot-helpers.js';
+import { encodeStagedRecord, decodeStagedRecord } from '../../src/sysroot/formats/staged-record.js';
 
 let scratch: Scratch;
 before(() => { scratch = tmpfsScratch('ostree-ts-booted-'); });

@@ -8,7 +8,7 @@ import {
   diffEtc, applyEtcMerge, formatConfigDiff, formatEtcMergeSummary, mergeEtc, type EtcDiff,
 } from '../../src/sysroot/etc-merge.js';
 import { isOstreeError } from '../../src/errors.js';
-import * as libc from '../../native-bindings/libc.js';
+import * as libc from '../../src/native/libc.js';
 import { treeSnapshot, writeFileAt } from '../common/tree.js';
 
 // tmpfs (when available) allocates inode numbers in creation order, which makes the

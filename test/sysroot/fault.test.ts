@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { execFileSync } from 'node:child_process';
-import { tmpfsScratch, ours, upstream, ok, commitTree, makeTree, checkBootConfigComplete, type Scratch } from './sysroot-helpers.js';
+import { tmpfsScratch, ours, upstream, ok, commitTree, makeTree, checkBootConfigComplete, type Scratch } from '../common/sysroot-helpers.js';
 import { Sysroot } from '../../src/sysroot/sysroot.js';
 
 let scratch: Scratch;

@@ -6,10 +6,10 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { Deployment, Sysroot, assignBootserials, readBootversion, readSubbootversion, formatSize } from '../../src/sysroot/sysroot.js';
-import { computeSimpleDeploymentList, computeKargs, parseIndex } from '../../src/sysroot/deploy.js';
+import { computeSimpleDeploymentList, computeKargs, parseIndex } from '../../src/sysroot/deploy/deploy.js';
 import { Grub2Bootloader, selectBootloader, bootloaderSetting } from '../../src/sysroot/bootloader/index.js';
-import { Origin } from '../../src/sysroot/origin.js';
-import { KeyFile } from '../../src/keyfile.js';
+import { Origin } from '../../src/sysroot/formats/origin.js';
+import { KeyFile } from '../../src/glib/keyfile.js';
 
 const C = (c: string): string => c.repeat(64);
 

@@ -10,7 +10,7 @@ import * as path from 'node:path';
 import { spawn, type ChildProcess } from 'node:child_process';
 import {
   tmpfsScratch, newSysroot, ours, upstream, ok, commitTree, makeTree, readEntries, checkBootConfigComplete, type Scratch,
-} from './sysroot-helpers.js';
+} from '../common/sysroot-helpers.js';
 import { Repo } from '../../src/repo/repo.js';
 import { Sysroot } from '../../src/sysroot/sysroot.js';
 

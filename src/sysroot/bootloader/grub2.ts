@@ -17,7 +17,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Bootloader, BootMenuEntry } from './index.js';
-import { lstatOrNull, readlinkOrNull, statOrNull, symlinkAtomic, writeFileAtomic } from '../fsutil.js';
+import { lstatOrNull, readlinkOrNull, statOrNull, symlinkAtomic, writeFileAtomic } from '../../util/fs.js';
 
 const CFG_LINK_TARGET = '../loader/grub.cfg';
 

@@ -12,7 +12,7 @@
  * dangling symlink counts, as upstream), else none.
  */
 import { OstreeError } from '../../errors.js';
-import type { KeyFile } from '../../keyfile.js';
+import type { KeyFile } from '../../glib/keyfile.js';
 import { NoneBootloader } from './none.js';
 import { Grub2Bootloader } from './grub2.js';
 

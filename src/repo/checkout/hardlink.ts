@@ -1,0 +1,518 @@
+/**
+ * Hardlink checkouts from `bare` and `bare-user-only` repositories: what `ostree checkout -H`
+ * and `admin deploy` (§1.3 step 1) make. Every file object — and, in `bare`, every symlink
+ * object — is hardlinked as it is, so no per-file header is read; what costs time is the kernel's
+ * mkdir and link, and this module keeps everything else out of their way:
+ *
+ * - dirtrees are decoded with the strict parser of objects.ts, each dirmeta once per checksum;
+ * - names are resolved in open directories (linkat, mkdirat, statx relative to the objects
+ *   directory and to the directory being filled), not as whole paths;
+ * - as upstream 2022.7, empty files, files unreadable in user mode and bare-user-only symlinks
+ *   are made anew rather than linked, and bare-user-only repositories are always checked out in
+ *   user mode (no owners, directory modes masked with 0775);
+ * - on a large tree a worker thread (checkout-worker.ts) shares the work: directories waiting to
+ *   be filled sit on a stack in shared memory (SharedJobs), and a thread with nothing left to do
+ *   takes one; a busy thread hands over the directories highest in its own pending list (the
+ *   largest pieces of work) whenever another thread is idle;
+ * - directory metadata (owner, xattrs unless core.disable-xattrs, mode, mtime 0) is applied once
+ *   every directory is filled, deepest first, so read-only directories can be populated and no
+ *   later entry changes a directory's mtime;
+ * - with `whiteouts`, `.ostree-wh.NAME` entries become overlayfs whiteouts (char device 0:0
+ *   with the entry's mode, owner and xattrs).
+ *
+ * A hardlink the kernel refuses (EXDEV, EMLINK, EPERM) raises NeedCopyFallback; the caller removes
+ * the partial tree and copies instead (Repo.checkout's generic path).
+ */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import { Worker } from 'node:worker_threads';
+import { OstreeError, isErrno } from '../../errors.js';
+import * as libc from '../../native/libc.js';
+import { loosePath } from '../content.js';
+import { parseDirMeta, parseDirTree, type DirMeta, type DirTree } from '../objects.js';
+
+const WHITEOUT_PREFIX = '.ostree-wh.';
+const S_IFCHR = 0o020000;
+const S_IFMT = 0o170000;
+const S_IFLNK = 0o120000;
+const O_DIRECTORY_RDONLY = fs.constants.O_RDONLY | fs.constants.O_DIRECTORY | 0o2000000 /* O_CLOEXEC */;
+
+/** After this many files the main thread starts a worker (below, starting one costs more). */
+const PARALLEL_MIN_FILES = 3000;
+
+/** A hardlink was refused (other filesystem, link limit, protected_hardlinks): copy instead. */
+export class NeedCopyFallback extends Error {
+  constructor(readonly errno: string) { super(`hardlink refused (${errno})`); }
+}
+
+export interface HardlinkCheckoutOptions {
+  /** `.ostree-wh.NAME` → an overlayfs whiteout NAME (deployments; `--process-passthrough-whiteouts`). */
+  whiteouts?: boolean;
+  /** `-U`: no ownership or xattrs, no setuid/setgid bits (always so for bare-user-only). */
+  userMode?: boolean;
+  /** Threads (this one included), all taking part from the start; default: a second one once
+   *  the tree shows itself large, when the machine has two CPUs or more. */
+  threads?: number;
+  /** Fill in every object the commit's tree reaches, as prune names them (`<checksum>.<type>`). */
+  reachable?: Set<string>;
+}
+
+/** What every thread needs to know about the checkout. */
+export interface CheckoutContext {
+  repoPath: string;
+  /** A bare-user-only repository (else bare). */
+  userRepo: boolean;
+  xattrs: boolean;
+  userMode: boolean;
+  whiteouts: boolean;
+  collectReachable: boolean;
+}
+
+/**
+ * Upstream's (2022.7) exceptions to hardlinking a file object that could be hardlinked: symlinks
+ * of bare-user(-only) repositories are made anew, empty files are copied (thousands of them share
+ * one object, and a link count has a limit), and so are files their owner cannot read, in user
+ * mode. `mode` is the file's (for bare-user, the header's, not the object's).
+ */
+export function copiedRatherThanLinked(o: { symlink: boolean; size: number; mode: number }, userRepo: boolean, userMode: boolean): boolean {
+  if (o.symlink) return userRepo;
+  return o.size === 0 || (userMode && (o.mode & 0o400) === 0);
+}
+
+/** True when a repository in `mode` can serve a hardlink checkout. */
+export function hardlinkCheckoutPossible(mode: string, userMode: boolean): boolean {
+  return mode === 'bare-user-only' || (mode === 'bare' && !userMode);
+}
+
+// ---------------------------------------------------------------------------------------------
+// The shared stack of directories waiting to be filled
+
+/** A directory that exists (empty) and waits for its entries. */
+interface Pending { tree: string; meta: string; path: string; depth: number }
+
+// Control words of the shared stack (Int32Array indices).
+const LOCK = 0;      // 0 free, 1 held
+const COUNT = 1;     // entries on the stack
+const IDLE = 2;      // threads waiting for work
+const MEMBERS = 3;   // threads taking part
+const DONE = 4;      // 1 once all threads were idle with the stack empty (or after abort)
+const ABORT = 5;     // 1 after a failure anywhere
+const ARENA = 6;     // bytes of the record arena in use
+const SEQ = 7;       // bumped on every push and at the end, for Atomics.wait
+const CONTROL_WORDS = 8;
+
+const STACK_SLOTS = 1 << 14;
+const ARENA_BYTES = 8 << 20;
+
+/** The buffers of a SharedJobs, as sent to a worker. */
+export interface SharedJobsBuffers { control: SharedArrayBuffer; slots: SharedArrayBuffer; arena: SharedArrayBuffer }
+
+/**
+ * A lock-protected stack of Pending records in shared memory: record = tree (32 bytes), meta
+ * (32), depth (u16), path length (u16), path (UTF-8). The arena is never reclaimed: a checkout
+ * pushes only while another thread is idle, far fewer records than directories.
+ */
+export class SharedJobs {
+  private readonly control: Int32Array;
+  private readonly slots: Int32Array;
+  private readonly arena: Buffer;
+
+  constructor(readonly buffers: SharedJobsBuffers = {
+    control: new SharedArrayBuffer(CONTROL_WORDS * 4), slots: new SharedArrayBuffer(STACK_SLOTS * 4), arena: new SharedArrayBuffer(ARENA_BYTES),
+  }) {
+    this.control = new Int32Array(buffers.control);
+    this.slots = new Int32Array(buffers.slots);
+    this.arena = Buffer.from(buffers.arena);
+  }
+
+  private lock(): void {
+    while (Atomics.compareExchange(this.control, LOCK, 0, 1) !== 0) Atomics.wait(this.control, LOCK, 1, 1);
+  }
+
+  private unlock(): void {
+    Atomics.store(this.control, LOCK, 0);
+    Atomics.notify(this.control, LOCK, 1);
+  }
+
+  private wake(): void {
+    Atomics.add(this.control, SEQ, 1);
+    Atomics.notify(this.control, SEQ);
+  }
+
+  /** Threads that joined (final once the checkout has ended). */
+  get members(): number { return Atomics.load(this.control, MEMBERS); }
+
+  /** Another thread is waiting for work. */
+  get hungry(): boolean { return Atomics.load(this.control, IDLE) > 0; }
+  get aborted(): boolean { return Atomics.load(this.control, ABORT) !== 0; }
+
+  abort(): void {
+    Atomics.store(this.control, ABORT, 1);
+    Atomics.store(this.control, DONE, 1);
+    this.wake();
+  }
+
+  /** Join the checkout; false when it has already ended (a late worker). */
+  join(): boolean {
+    this.lock();
+    const open = this.control[DONE] === 0;
+    if (open) this.control[MEMBERS]!++;
+    this.unlock();
+    this.wake();
+    return open;
+  }
+
+  /** Wait (at most `ms`) until `n` threads wait for work. */
+  waitForIdle(n: number, ms: number): void {
+    const until = Date.now() + ms;
+    for (;;) {
+      const seq = Atomics.load(this.control, SEQ);
+      if (Atomics.load(this.control, IDLE) >= n || Date.now() >= until) return;
+      Atomics.wait(this.control, SEQ, seq, 20);
+    }
+  }
+
+  /** Push `p`; false when the stack or its arena is full (the caller keeps it). */
+  push(p: Pending): boolean {
+    const pathBytes = Buffer.byteLength(p.path, 'utf8');
+    if (pathBytes > 0xffff || p.depth > 0xffff) return false;
+    this.lock();
+    try {
+      const at = this.control[ARENA]!;
+      const count = this.control[COUNT]!;
+      if (count >= STACK_SLOTS || at + 68 + pathBytes > this.arena.length) return false;
+      this.arena.write(p.tree, at, 'hex');
+      this.arena.write(p.meta, at + 32, 'hex');
+      this.arena.writeUInt16LE(p.depth, at + 64);
+      this.arena.writeUInt16LE(pathBytes, at + 66);
+      this.arena.write(p.path, at + 68, 'utf8');
+      this.slots[count] = at;
+      this.control[ARENA] = at + 68 + pathBytes;
+      this.control[COUNT] = count + 1;
+    } finally {
+      this.unlock();
+    }
+    this.wake();
+    return true;
+  }
+
+  /**
+   * The next directory to fill: from the stack, else waiting until another thread hands one
+   * over; null once every thread is idle with the stack empty (the checkout's end) or aborted.
+   */
+  take(): Pending | null {
+    let idle = false;
+    for (;;) {
+      const seq = Atomics.load(this.control, SEQ);
+      this.lock();
+      if (this.control[DONE] !== 0) { this.unlock(); return null; }
+      const count = this.control[COUNT]!;
+      if (count > 0) {
+        const at = this.slots[count - 1]!;
+        this.control[COUNT] = count - 1;
+        if (idle) this.control[IDLE]!--;
+        this.unlock();
+        const len = this.arena.readUInt16LE(at + 66);
+        return {
+          tree: this.arena.toString('hex', at, at + 32), meta: this.arena.toString('hex', at + 32, at + 64),
+          depth: this.arena.readUInt16LE(at + 64), path: this.arena.toString('utf8', at + 68, at + 68 + len),
+        };
+      }
+      if (!idle) { this.control[IDLE]!++; idle = true; }
+      if (this.control[IDLE] === this.control[MEMBERS]) {
+        this.control[DONE] = 1;
+        this.unlock();
+        this.wake();
+        return null;
+      }
+      this.unlock();
+      this.wake(); // (for waitForIdle)
+      Atomics.wait(this.control, SEQ, seq, 50);
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// One thread's share of the work
+
+/** What a thread hands back when it is done: the directories it filled, for their metadata. */
+export interface FilledDir { path: string; meta: string; depth: number }
+
+export class TreeFiller {
+  private readonly metas = new Map<string, DirMeta>();
+  private readonly objects: string;
+  private objectsFd = -1;
+  /** Upstream checks out bare-user-only repositories in user mode whatever was asked. */
+  private readonly userMode: boolean;
+  private readonly st: libc.LstatFields = { mode: 0, uid: 0, gid: 0, size: 0 };
+  /** Directories this thread filled (metadata is applied after the whole checkout). */
+  readonly filled: FilledDir[] = [];
+  readonly reachable: string[] = [];
+  files = 0;
+
+  constructor(private readonly ctx: CheckoutContext, private readonly jobs: SharedJobs | null) {
+    this.objects = `${ctx.repoPath}/objects`;
+    this.userMode = ctx.userMode || ctx.userRepo;
+  }
+
+  private readObject(checksum: string, type: 'dirtree' | 'dirmeta'): Buffer {
+    try {
+      return fs.readFileSync(loosePath(this.ctx.repoPath, checksum, type));
+    } catch (e) {
+      if (isErrno(e, 'ENOENT')) throw new OstreeError('ENOENT', `object ${checksum}.${type} not found in repository ${this.ctx.repoPath}`);
+      throw e;
+    }
+  }
+
+  meta(checksum: string): DirMeta {
+    let m = this.metas.get(checksum);
+    if (!m) {
+      m = parseDirMeta(this.readObject(checksum, 'dirmeta'), `${checksum}.dirmeta`);
+      this.metas.set(checksum, m);
+    }
+    return m;
+  }
+
+  /**
+   * Fill directories until there are none left: `first` (this thread's start), then its own
+   * pending ones, then whatever the shared stack offers. Hands pending directories to the shared
+   * stack, highest first, while another thread is idle.
+   */
+  run(first: Pending | null, onProgress?: () => void): void {
+    this.objectsFd = fs.openSync(this.objects, O_DIRECTORY_RDONLY);
+    try {
+      const local: Pending[] = first ? [first] : [];
+      for (;;) {
+        let p = local.pop();
+        if (p === undefined) {
+          if (this.jobs === null) return;
+          const taken = this.jobs.take();
+          if (taken === null) return;
+          p = taken;
+        }
+        if (this.jobs?.aborted) return;
+        this.fill(p, local);
+        if (this.jobs !== null) {
+          while (local.length > 1 && this.jobs.hungry && this.jobs.push(local[0]!)) local.shift();
+        }
+        onProgress?.();
+      }
+    } catch (e) {
+      this.jobs?.abort();
+      throw e;
+    } finally {
+      fs.closeSync(this.objectsFd);
+    }
+  }
+
+  /** Link the files of existing directory `p`, make its subdirectories and queue them. */
+  private fill(p: Pending, local: Pending[]): void {
+    const t: DirTree = parseDirTree(this.readObject(p.tree, 'dirtree'), `${p.tree}.dirtree`);
+    this.meta(p.meta);
+    if (this.ctx.collectReachable) {
+      this.reachable.push(`${p.tree}.dirtree`, `${p.meta}.dirmeta`);
+      for (const f of t.files) this.reachable.push(`${f.checksum}.file`);
+    }
+    const dfd = fs.openSync(p.path, O_DIRECTORY_RDONLY);
+    try {
+      this.linkFiles(t, p.path, dfd);
+      // Pushed in reverse so that they are filled in name order.
+      for (let i = t.dirs.length - 1; i >= 0; i--) {
+        const d = t.dirs[i]!;
+        libc.mkdirAt(dfd, d.name, 0o700);
+        local.push({ tree: d.treeChecksum, meta: d.metaChecksum, path: `${p.path}/${d.name}`, depth: p.depth + 1 });
+      }
+    } finally {
+      fs.closeSync(dfd);
+    }
+    this.filled.push({ path: p.path, meta: p.meta, depth: p.depth });
+    this.files += t.files.length;
+  }
+
+  private linkFiles(t: DirTree, dir: string, dfd: number): void {
+    const { whiteouts, userRepo } = this.ctx;
+    const st = this.st;
+    const objectsFd = this.objectsFd;
+    for (const f of t.files) {
+      const name = f.name;
+      const obj = `${f.checksum.slice(0, 2)}/${f.checksum.slice(2)}.file`;
+      // One lstat per file, as upstream: the rules below depend on the object's type and size.
+      try {
+        libc.lstatAt(objectsFd, obj, st);
+      } catch (e) {
+        if (isErrno(e, 'ENOENT')) throw new OstreeError('ENOENT', `object ${f.checksum}.file (for '${name}') not found in repository`);
+        throw e;
+      }
+      const isLink = (st.mode & S_IFMT) === S_IFLNK;
+      if (whiteouts && !isLink && name.startsWith(WHITEOUT_PREFIX)) {
+        const target = name.slice(WHITEOUT_PREFIX.length);
+        if (target === '') throw new OstreeError('ECORRUPT', `invalid empty overlayfs whiteout '${dir}/${name}'`);
+        this.whiteout(`${this.objects}/${obj}`, st, `${dir}/${target}`);
+      } else if (copiedRatherThanLinked({ symlink: isLink, size: st.size, mode: st.mode }, userRepo, this.userMode)) {
+        this.copy(`${this.objects}/${obj}`, st, `${dir}/${name}`);
+      } else {
+        try {
+          libc.linkAt(objectsFd, obj, dfd, name);
+        } catch (e) {
+          for (const code of ['EXDEV', 'EMLINK', 'EPERM']) if (isErrno(e, code)) throw new NeedCopyFallback(code);
+          if (isErrno(e, 'EEXIST')) throw new OstreeError('EEXIST', `'${dir}/${name}' already exists`);
+          throw e;
+        }
+      }
+    }
+  }
+
+  /** Make what copiedRatherThanLinked says is not hardlinked. */
+  private copy(obj: string, st: libc.LstatFields, dst: string): void {
+    if ((st.mode & S_IFMT) === S_IFLNK) {
+      fs.symlinkSync(fs.readlinkSync(obj), dst);
+      return;
+    }
+    if (st.size === 0) fs.writeFileSync(dst, '', { mode: 0o600, flag: 'wx' });
+    else fs.copyFileSync(obj, dst, fs.constants.COPYFILE_EXCL);
+    if (this.userMode) {
+      fs.chmodSync(dst, (st.mode & 0o1777) | 0o400); // no setuid/setgid; readable by the user
+    } else {
+      fs.lchownSync(dst, st.uid, st.gid);
+      if (this.ctx.xattrs) for (const [n, v] of libc.lgetxattrs(obj)) libc.lsetxattr(dst, n, v);
+      fs.chmodSync(dst, st.mode & 0o7777);
+    }
+  }
+
+  /** `.ostree-wh.NAME` → NAME, a 0:0 character device with the entry's mode, owner and xattrs. */
+  private whiteout(obj: string, st: libc.LstatFields, dst: string): void {
+    libc.mknod(dst, S_IFCHR | (st.mode & 0o7777), 0);
+    if (this.userMode) return;
+    if (this.ctx.xattrs) for (const [n, v] of libc.lgetxattrs(obj)) libc.lsetxattr(dst, n, v);
+    fs.lchownSync(dst, st.uid, st.gid);
+    fs.chmodSync(dst, st.mode & 0o7777);
+  }
+
+  /**
+   * Directory metadata of `dirs`, deepest first. Called once no thread adds entries any more:
+   * metadata changes of a child do not touch its parent, so the threads may do this side by
+   * side; except without root, where a directory that loses its owner's search permission must
+   * wait for everything below it (`late`).
+   */
+  finalize(dirs: readonly FilledDir[], late?: FilledDir[]): void {
+    const { userMode, ctx: { xattrs, userRepo } } = this;
+    const sorted = [...dirs].sort((a, b) => b.depth - a.depth);
+    const root = process.getuid?.() === 0;
+    for (const d of sorted) {
+      const m = this.meta(d.meta);
+      // bare-user-only: no world-writable, setuid or sticky directories, as upstream.
+      const mode = userRepo ? m.mode & 0o775 : m.mode & 0o7777;
+      if (late && !root && (mode & 0o500) !== 0o500) { late.push(d); continue; }
+      if (!userMode) {
+        fs.lchownSync(d.path, m.uid, m.gid);
+        if (xattrs) for (const [n, v] of m.xattrs) libc.lsetxattr(d.path, n, v);
+      }
+      fs.chmodSync(d.path, mode);
+      fs.utimesSync(d.path, 0, 0); // as upstream: checked-out directories get mtime 0
+    }
+  }
+}
+
+/** Remove what a checkout that fell back had made (directories may already be read-only). */
+export function removePartialTree(p: string): void {
+  let st: fs.Stats | undefined;
+  try { st = fs.lstatSync(p); } catch (e) { if (isErrno(e, 'ENOENT')) return; throw e; }
+  if (st.isDirectory()) {
+    fs.chmodSync(p, 0o700);
+    for (const n of fs.readdirSync(p)) removePartialTree(`${p}/${n}`);
+    fs.rmdirSync(p);
+  } else {
+    fs.unlinkSync(p);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The checkout
+
+/** What a worker answers. */
+export type WorkerReply =
+  | { ok: true; reachable: string[]; late: FilledDir[]; dirs: number }
+  | { fallback: string }
+  | { code: string; message: string };
+
+interface PoolWorker { worker: Worker; reply: Promise<{ reachable: string[]; late: FilledDir[]; dirs: number }> }
+
+function spawnWorker(ctx: CheckoutContext, jobs: SharedJobs): PoolWorker {
+  const worker = new Worker(new URL('./worker.js', import.meta.url), { workerData: { ctx, buffers: jobs.buffers } });
+  const reply = new Promise<{ reachable: string[]; late: FilledDir[]; dirs: number }>((resolve, reject) => {
+    worker.once('message', (m: WorkerReply) => {
+      if ('ok' in m) resolve(m);
+      else if ('fallback' in m) reject(new NeedCopyFallback(m.fallback));
+      else reject(new OstreeError(m.code as never, m.message));
+    });
+    worker.once('error', reject);
+    worker.once('exit', (code) => reject(new OstreeError('EIO', `checkout worker exited with code ${code} before answering`)));
+  });
+  reply.catch(() => { /* observed by the caller */ });
+  return { worker, reply };
+}
+
+/**
+ * Check out the tree `rootTree`/`rootMeta` of `repo` (a `bare` or `bare-user-only` repository)
+ * into `dest`, which must not exist.
+ */
+export async function hardlinkCheckout(
+  repo: { path: string; mode: string; xattrsDisabled: boolean }, rootTree: string, rootMeta: string, dest: string, opts: HardlinkCheckoutOptions = {},
+): Promise<{ dirs: number; dirsByWorkers: number }> {
+  if (!hardlinkCheckoutPossible(repo.mode, opts.userMode === true)) {
+    throw new OstreeError('EINVAL', `no hardlink checkout from a ${repo.mode} repository${opts.userMode ? ' in user mode' : ''}`);
+  }
+  const ctx: CheckoutContext = {
+    repoPath: repo.path, userRepo: repo.mode === 'bare-user-only', xattrs: !repo.xattrsDisabled,
+    userMode: opts.userMode === true, whiteouts: opts.whiteouts === true, collectReachable: opts.reachable !== undefined,
+  };
+  const threads = opts.threads ?? Math.min(2, os.availableParallelism());
+  const jobs = threads > 1 ? new SharedJobs() : null;
+  jobs?.join();
+  const pool: PoolWorker[] = [];
+  const startWorkers = (): void => { while (jobs !== null && pool.length < threads - 1) pool.push(spawnWorker(ctx, jobs)); };
+  if (opts.threads !== undefined && jobs !== null) {
+    // Asked for N threads: all of them wait for work before the first directory is filled.
+    startWorkers();
+    jobs.waitForIdle(threads - 1, 10_000);
+  }
+
+  try {
+    fs.mkdirSync(dest, { mode: 0o700 });
+  } catch (e) {
+    for (const w of pool) void w.worker.terminate();
+    if (isErrno(e, 'EEXIST')) throw new OstreeError('EEXIST', `checkout destination '${dest}' already exists`);
+    throw e;
+  }
+  const filler = new TreeFiller(ctx, jobs);
+  let failure: unknown = null;
+  try {
+    // The worker starts once the tree shows itself large: its start-up overlaps the work.
+    filler.run({ tree: rootTree, meta: rootMeta, path: dest, depth: 0 }, () => { if (pool.length === 0 && filler.files >= PARALLEL_MIN_FILES) startWorkers(); });
+  } catch (e) {
+    failure = e;
+  }
+  // The tree is complete (or abandoned): a worker still starting up has nothing left to do.
+  if (jobs !== null && jobs.members === 1) {
+    for (const w of pool) void w.worker.terminate();
+    pool.length = 0;
+  }
+  const late: FilledDir[] = [];
+  // Our directories' metadata while the worker applies its own.
+  if (failure === null && !jobs?.aborted) {
+    try { filler.finalize(filler.filled, late); } catch (e) { failure = e; }
+  }
+  const replies = await Promise.allSettled(pool.map((w) => w.reply));
+  for (const w of pool) void w.worker.terminate();
+  if (failure !== null) throw failure;
+  let dirsByWorkers = 0;
+  for (const r of replies) {
+    if (r.status === 'rejected') throw r.reason;
+    if (opts.reachable) for (const n of r.value.reachable) opts.reachable.add(n);
+    late.push(...r.value.late);
+    dirsByWorkers += r.value.dirs;
+  }
+  if (opts.reachable) for (const n of filler.reachable) opts.reachable.add(n);
+  filler.finalize(late);
+  return { dirs: filler.filled.length + dirsByWorkers, dirsByWorkers };
+}

@@ -1,0 +1,140 @@
+/**
+ * The one owner of every path under a repository (upstream: `_ostree_loose_path`,
+ * `_ostree_get_commitpartial_path` and the directory names in ostree-repo.c):
+ *
+ *   REPO/config                          GKeyFile, `core.mode` and remotes
+ *   REPO/objects/XX/YYYY….<ext>          loose objects, XX = first two hex digits of the checksum
+ *   REPO/refs/heads/<ref>                local refs
+ *   REPO/refs/remotes/<remote>/<ref>     refs pulled from a remote
+ *   REPO/refs/mirrors/<collection>/<ref> refs of other collections
+ *   REPO/state/<checksum>.commitpartial  a commit whose objects are not all present yet
+ *   REPO/tmp/                            temporary names; everything is renamed into place
+ *   REPO/summary, REPO/summary.sig       the summary file
+ *
+ * Nothing else in the code builds these paths by hand.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { threadId } from 'node:worker_threads';
+import { isErrno } from '../errors.js';
+import { contentExtension, type RepoMode } from './modes/mode.js';
+import type { ObjectType } from './objects.js';
+
+/** Loose object file extension for an object type in a repository of `mode`. */
+export function objectExtension(type: ObjectType, mode: RepoMode): string {
+  switch (type) {
+    case 'file': return contentExtension(mode);
+    case 'tombstone-commit': return 'commit-tombstone';
+    default: return type;
+  }
+}
+
+const EXTENSION_TYPES: Record<string, ObjectType> = {
+  file: 'file', filez: 'file', dirtree: 'dirtree', dirmeta: 'dirmeta', commit: 'commit',
+  commitmeta: 'commitmeta', 'commit-tombstone': 'tombstone-commit',
+};
+
+/**
+ * The object named by a loose file `YYYY….ext` inside `objects/XX/`, or null when the name is
+ * not an object of a repository of `mode` (foreign extensions, the other mode's content files,
+ * stray temporary files).
+ */
+export function parseLooseName(subdir: string, file: string, mode: RepoMode): { checksum: string; type: ObjectType } | null {
+  const dot = file.indexOf('.');
+  if (dot !== 62 || !/^[0-9a-f]{2}$/.test(subdir)) return null;
+  const ext = file.slice(dot + 1);
+  const type = EXTENSION_TYPES[ext];
+  if (type === undefined || (type === 'file' && ext !== contentExtension(mode))) return null;
+  const checksum = subdir + file.slice(0, dot);
+  return /^[0-9a-f]{64}$/.test(checksum) ? { checksum, type } : null;
+}
+
+/** `objects/XX/YYYY….ext`, relative to the repository (also the URL path in an archive repo). */
+export function objectRelPath(checksum: string, type: ObjectType, mode: RepoMode): string {
+  return `objects/${checksum.slice(0, 2)}/${checksum.slice(2)}.${objectExtension(type, mode)}`;
+}
+
+export function objectPath(repoPath: string, checksum: string, type: ObjectType, mode: RepoMode): string {
+  return path.join(repoPath, objectRelPath(checksum, type, mode));
+}
+
+/** Path of a loose object given its extension directly (`file`, `filez`, `dirtree`, …). */
+export function loosePath(repoPath: string, checksum: string, ext: string): string {
+  return path.join(repoPath, 'objects', checksum.slice(0, 2), `${checksum.slice(2)}.${ext}`);
+}
+
+export function objectsDir(repoPath: string): string { return path.join(repoPath, 'objects'); }
+export function configPath(repoPath: string): string { return path.join(repoPath, 'config'); }
+export function stateDir(repoPath: string): string { return path.join(repoPath, 'state'); }
+export function tmpDir(repoPath: string): string { return path.join(repoPath, 'tmp'); }
+export function summaryPath(repoPath: string): string { return path.join(repoPath, 'summary'); }
+
+export type RefKind = 'heads' | 'remotes' | 'mirrors';
+export function refsDir(repoPath: string, kind: RefKind): string { return path.join(repoPath, 'refs', kind); }
+
+/** The file of a local ref (remote null) or of a remote's ref. Names must be validated first. */
+export function refPath(repoPath: string, remote: string | null, ref: string): string {
+  return remote === null ? path.join(repoPath, 'refs', 'heads', ref) : path.join(repoPath, 'refs', 'remotes', remote, ref);
+}
+
+// ---------------------------------------------------------------------------------------------
+// state/<checksum>.commitpartial: present while a commit's closure is incomplete. Pull writes
+// it empty; fsck --repair writes 'f' (upstream: "fsck detected corruption").
+
+export type CommitState = 'normal' | 'partial' | 'fsck-partial';
+
+export function commitPartialPath(repoPath: string, checksum: string): string {
+  return path.join(repoPath, 'state', `${checksum}.commitpartial`);
+}
+
+export function isCommitPartial(repoPath: string, checksum: string): boolean {
+  return fs.existsSync(commitPartialPath(repoPath, checksum));
+}
+
+export function commitState(repoPath: string, checksum: string): CommitState {
+  let fd: number;
+  try { fd = fs.openSync(commitPartialPath(repoPath, checksum), fs.constants.O_RDONLY | fs.constants.O_NONBLOCK | fs.constants.O_NOFOLLOW); } catch { return 'normal'; }
+  try {
+    const b = Buffer.alloc(1);
+    return fs.fstatSync(fd).isFile() && fs.readSync(fd, b, 0, 1, 0) === 1 && b[0] === 0x66 /* 'f' */ ? 'fsck-partial' : 'partial';
+  } finally { fs.closeSync(fd); }
+}
+
+/** Mark a commit partial (`reason` 'fsck' writes upstream's 'f'); false if it already was. */
+export function markCommitPartial(repoPath: string, checksum: string, reason: 'pull' | 'fsck' = 'pull'): boolean {
+  fs.mkdirSync(stateDir(repoPath), { recursive: true });
+  try {
+    const fd = fs.openSync(commitPartialPath(repoPath, checksum), 'wx', 0o644);
+    try { if (reason === 'fsck') fs.writeSync(fd, 'f'); } finally { fs.closeSync(fd); }
+    return true;
+  } catch (e) {
+    if (isErrno(e, 'EEXIST')) return false;
+    throw e;
+  }
+}
+
+export function clearCommitPartial(repoPath: string, checksum: string): void {
+  fs.rmSync(commitPartialPath(repoPath, checksum), { force: true });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Temporary names under REPO/tmp
+
+let tmpCounter = 0;
+/** A unique temporary name under REPO/tmp (renamed into place or removed by its writer). */
+export function tmpName(repoPath: string, tag: string): string {
+  return path.join(repoPath, 'tmp', `${tag}-${process.pid}-${threadId}-${Date.now().toString(36)}-${tmpCounter++}`);
+}
+
+const stagingDirs = new Set<string>();
+/** Forget created staging directories (after the committer removed them). */
+export function forgetStagingDirs(): void { stagingDirs.clear(); }
+/**
+ * A temporary name for a commit writer: each thread writes in its own directory under REPO/tmp
+ * (`commit-<pid>-<thread>-staging/`), so parallel writers do not contend on one directory's lock.
+ */
+export function stagingName(repoPath: string): string {
+  const dir = path.join(repoPath, 'tmp', `commit-${process.pid}-${threadId}-staging`);
+  if (!stagingDirs.has(dir)) { fs.mkdirSync(dir, { recursive: true, mode: 0o700 }); stagingDirs.add(dir); }
+  return path.join(dir, `o${tmpCounter++}`);
+}

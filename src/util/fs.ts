@@ -1,0 +1,180 @@
+/**
+ * Small filesystem helpers for the sysroot code: atomic file and symlink replacement,
+ * rm -rf that first clears the immutable bit upstream puts on deployment roots, and
+ * hardlink-or-copy for kernel installation.  Synchronous on purpose: every caller holds the
+ * sysroot lock and runs one step after the other, and the order of these calls is the
+ * crash-safety argument (see sysroot.ts writeDeployments).
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { isErrno } from '../errors.js';
+import * as libc from '../native/libc.js';
+
+/** lstat that returns null for a missing path. */
+let tmpCounter = 0;
+
+/**
+ * A suffix for temporary names: unique within this process (pid + counter) and unlikely to
+ * collide with a crashed writer's leftovers (random part).  Not node:crypto: loading it costs
+ * start-up time, and these names need no secrecy.
+ */
+export function tmpSuffix(): string {
+  return `${process.pid.toString(36)}${(tmpCounter++).toString(36)}${Math.floor(Math.random() * 0x7fffffff).toString(36)}`;
+}
+
+export function lstatOrNull(p: string): fs.Stats | null {
+  try { return fs.lstatSync(p); } catch (e) { if (isErrno(e, 'ENOENT') || isErrno(e, 'ENOTDIR')) return null; throw e; }
+}
+
+/** stat (following symlinks) that returns null for a missing path or a dangling link. */
+export function statOrNull(p: string): fs.Stats | null {
+  try { return fs.statSync(p); } catch (e) { if (isErrno(e, 'ENOENT') || isErrno(e, 'ENOTDIR')) return null; throw e; }
+}
+
+export function readlinkOrNull(p: string): string | null {
+  try { return fs.readlinkSync(p); } catch (e) { if (isErrno(e, 'ENOENT')) return null; throw e; }
+}
+
+export function readTextOrNull(p: string): string | null {
+  try { return fs.readFileSync(p, 'utf8'); } catch (e) { if (isErrno(e, 'ENOENT')) return null; throw e; }
+}
+
+function tmpName(target: string): string {
+  return path.join(path.dirname(target), `.${path.basename(target)}.tmp-${tmpSuffix()}`);
+}
+
+/**
+ * Write `data` to `target` through a temporary file in the same directory and rename it into
+ * place.  With `sync`, the file is fsync'ed before the rename.
+ */
+export function writeFileAtomic(target: string, data: string | Buffer, options: { mode?: number; sync?: boolean } = {}): void {
+  const tmp = tmpName(target);
+  const fd = fs.openSync(tmp, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL, options.mode ?? 0o644);
+  try {
+    fs.writeSync(fd, typeof data === 'string' ? Buffer.from(data, 'utf8') : data);
+    if (options.mode !== undefined) fs.fchmodSync(fd, options.mode);
+    if (options.sync) fs.fsyncSync(fd);
+  } catch (e) {
+    fs.closeSync(fd);
+    fs.rmSync(tmp, { force: true });
+    throw e;
+  }
+  fs.closeSync(fd);
+  try {
+    fs.renameSync(tmp, target);
+  } catch (e) {
+    fs.rmSync(tmp, { force: true });
+    throw e;
+  }
+}
+
+/** Make `linkPath` a symlink to `target`, atomically replacing whatever is there. */
+export function symlinkAtomic(target: string, linkPath: string): void {
+  const tmp = `${linkPath}.tmp`;
+  fs.rmSync(tmp, { force: true });
+  fs.symlinkSync(target, tmp);
+  fs.renameSync(tmp, linkPath);
+}
+
+/** Clear the immutable bit on `p` if it is a directory and has it (ignores unsupported fs). */
+export function clearImmutable(p: string): void {
+  const st = lstatOrNull(p);
+  if (!st || !st.isDirectory()) return;
+  try {
+    libc.setImmutable(p, false);
+  } catch (e) {
+    if (isErrno(e, 'ENOTTY') || isErrno(e, 'EOPNOTSUPP') || isErrno(e, 'ENOSYS') || isErrno(e, 'EINVAL')) return;
+    throw e;
+  }
+}
+
+/** rm -rf that first makes the top directory mutable (deployment roots are chattr +i). */
+export function rmrf(p: string): void {
+  if (!lstatOrNull(p)) return;
+  clearImmutable(p);
+  fs.rmSync(p, { recursive: true, force: true });
+}
+
+/**
+ * Hardlink `src` to `dest` when both are on one filesystem, else copy it (keeping mode and
+ * ownership, fsync'ed) through a temporary name.  An existing `dest` is left alone: names
+ * under /boot/ostree are content-addressed by bootcsum.
+ */
+export function linkOrCopy(src: string, dest: string): void {
+  if (lstatOrNull(dest)) return;
+  try {
+    fs.linkSync(src, dest);
+    return;
+  } catch (e) {
+    if (!(isErrno(e, 'EXDEV') || isErrno(e, 'EMLINK') || isErrno(e, 'EPERM'))) throw e;
+  }
+  const st = fs.statSync(src);
+  const tmp = tmpName(dest);
+  fs.copyFileSync(src, tmp);
+  try {
+    fs.chmodSync(tmp, st.mode & 0o7777);
+    try { fs.chownSync(tmp, st.uid, st.gid); } catch { /* not root: keep our ownership */ }
+    const fd = fs.openSync(tmp, 'r');
+    try { fs.fdatasyncSync(fd); } finally { fs.closeSync(fd); }
+    fs.linkSync(tmp, dest);
+  } finally {
+    fs.rmSync(tmp, { force: true });
+  }
+}
+
+/** Recursive copy of a directory (devicetree `dtb/`), files via linkOrCopy semantics but always copied. */
+export function copyTree(src: string, dest: string): void {
+  if (lstatOrNull(dest)) return;
+  const tmp = tmpName(dest);
+  fs.cpSync(src, tmp, { recursive: true, preserveTimestamps: true, verbatimSymlinks: true });
+  fs.renameSync(tmp, dest);
+}
+
+/** Set the mtime (and atime) of `p` to now. */
+export function touchNow(p: string): void {
+  const now = new Date();
+  fs.utimesSync(p, now, now);
+}
+
+/** mkdir -p with a mode for newly created directories (not applied to existing ones). */
+export function mkdirp(p: string, mode = 0o755): void {
+  fs.mkdirSync(p, { recursive: true, mode });
+}
+
+/** Shell-style unquoting of an os-release value (`"a b"`, `'a'`, backslash escapes). */
+export function shellUnquote(v: string): string {
+  let out = '';
+  let i = 0;
+  while (i < v.length) {
+    const c = v[i]!;
+    if (c === "'") {
+      const end = v.indexOf("'", i + 1);
+      if (end < 0) { out += v.slice(i + 1); break; }
+      out += v.slice(i + 1, end); i = end + 1; continue;
+    }
+    if (c === '"') {
+      i++;
+      while (i < v.length && v[i] !== '"') {
+        if (v[i] === '\\' && i + 1 < v.length && '"\\$`\n'.includes(v[i + 1]!)) { out += v[i + 1]; i += 2; continue; }
+        out += v[i]; i++;
+      }
+      i++; continue;
+    }
+    if (c === '\\' && i + 1 < v.length) { out += v[i + 1]; i += 2; continue; }
+    out += c; i++;
+  }
+  return out;
+}
+
+/** Parse os-release text into a map (KEY=value lines, shell-unquoted). */
+export function parseOsRelease(text: string): Map<string, string> {
+  const m = new Map<string, string>();
+  for (const raw of text.split('\n')) {
+    const line = raw.trim();
+    if (line === '' || line.startsWith('#')) continue;
+    const eq = line.indexOf('=');
+    if (eq <= 0) continue;
+    m.set(line.slice(0, eq), shellUnquote(line.slice(eq + 1)));
+  }
+  return m;
+}

@@ -1,0 +1,104 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { deserialize, serialize, printVariant, Variant, isValidType } from '../../src/glib/gvariant.js';
+import { OstreeError } from '../../src/errors.js';
+
+const BE = { bigEndian: true };
+
+test('root dirmeta 0:0 040755 without xattrs is the 12 bytes upstream writes', () => {
+  const b = serialize('(uuua(ayay))', [0, 0, 0o40755, []], BE);
+  assert.equal(b.toString('hex'), '00000000' + '00000000' + '000041ed');
+  assert.deepEqual(deserialize('(uuua(ayay))', b, BE), [0, 0, 0o40755, []]);
+});
+
+test('file header of a regular file without xattrs is 18 bytes ending in framing offset 0x11', () => {
+  const b = serialize('(uuuusa(ayay))', [0, 0, 0o100644, 0, '', []], BE);
+  assert.equal(b.length, 18);
+  assert.equal(b.toString('hex'), '0000000000000000000081a4000000000011');
+});
+
+// a{sv} + tuple framing as written by upstream ostree 2022.7 (commit 867b03c2…, bytes captured from its .commit).
+const UPSTREAM_COMMIT_HEX =
+  '7a657461000000003100007305000000616c706861000000320000730600000076657273696f6e0033000073080000006f73747265652e7265662d62696e64696e670000000000006d61696e0005006173130d1d2d527375626a00626f640000000000005e0be1008405461ffdae4b4e0b2d88b887d61eb7367aff2ac38e833f3916dc71984b1b8e446a0ef11b7cc167f3b603e585c7eeeeb675faa412d5ec73f62988eb0b6c5488885f5b565656';
+
+test('an upstream commit object parses and re-serializes byte-identically', () => {
+  const data = Buffer.from(UPSTREAM_COMMIT_HEX, 'hex');
+  const v = deserialize('(a{sv}aya(say)sstayay)', data, BE) as unknown[];
+  const md = v[0] as Array<[string, Variant]>;
+  assert.deepEqual(md.map(([k]) => k), ['zeta', 'alpha', 'version', 'ostree.ref-binding']);
+  assert.deepEqual(md[3]![1], new Variant('as', ['main']));
+  assert.equal(v[3], 'subj');
+  assert.equal(v[4], 'bod');
+  assert.equal(v[5], 1577836800n);
+  assert.deepEqual(serialize('(a{sv}aya(say)sstayay)', v, BE), data);
+});
+
+test('round trips across container shapes and offset sizes', () => {
+  const cases: Array<[string, unknown]> = [
+    ['s', ''], ['s', 'héllo'], ['b', true], ['y', 255], ['n', -2], ['q', 65535], ['i', -5], ['u', 4294967295],
+    ['x', -(2n ** 63n)], ['t', 2n ** 64n - 1n], ['d', 1.5], ['o', '/a/b'], ['g', 'a{sv}'],
+    ['as', []], ['as', ['a', '', 'ccc']], ['ay', Buffer.from([1, 2, 3])], ['au', [1, 2, 3]],
+    ['(ssu)', ['a', 'bb', 3]], ['(uy)', [1, 2]], ['()', []], ['a()', [[], []]],
+    ['ms', null], ['ms', 'x'], ['mu', null], ['mu', 7], ['mas', ['q']],
+    ['v', new Variant('(su)', ['x', 1])], ['av', [new Variant('s', 'a'), new Variant('t', 5n)]],
+    ['a{sv}', [['k', new Variant('b', false)], ['l', new Variant('ay', Buffer.from('x'))]]],
+    ['a{ss}', [['a', 'b']]], ['(a(say)a(sayay))', [[['f', Buffer.alloc(32, 1)]], [['d', Buffer.alloc(32, 2), Buffer.alloc(32, 3)]]]],
+    // > 255 bytes of body: 2-byte framing offsets; > 65535: 4-byte offsets
+    ['as', Array.from({ length: 100 }, (_, i) => `string-${i}`)],
+    ['as', Array.from({ length: 3000 }, (_, i) => `a-longer-string-number-${i}`)],
+    ['(sssu)', ['x'.repeat(300), 'y'.repeat(70000), 'z', 9]],
+  ];
+  for (const [t, v] of cases) {
+    for (const opts of [{}, BE]) {
+      const b = serialize(t, v, opts);
+      assert.deepEqual(deserialize(t, b, opts), v, `type ${t}`);
+    }
+  }
+});
+
+test('framing offset width follows the container size', () => {
+  // 'as' with 2 short strings: 1-byte offsets
+  assert.equal(serialize('as', ['a', 'b']).toString('hex'), '6100620002' + '04');
+  const big = serialize('as', ['x'.repeat(300)]);
+  assert.equal(big.length, 301 + 2);
+  assert.equal(big.readUInt16LE(301), 301);
+});
+
+test('byte order option only swaps integers, not framing offsets or nested variants', () => {
+  assert.equal(serialize('u', 1, BE).toString('hex'), '00000001');
+  assert.equal(serialize('u', 1).toString('hex'), '01000000');
+  assert.equal(serialize('v', new Variant('u', 1), BE).toString('hex'), '010000000075');
+});
+
+test('malformed data throws ECORRUPT with the type named', () => {
+  const bad: Array<[string, Buffer]> = [
+    ['s', Buffer.from('abc')],                  // no NUL
+    ['u', Buffer.from([1, 2])],                 // wrong size
+    ['as', Buffer.from([0x61, 0x00, 0xff])],    // offset out of range
+    ['(uuua(ayay))', Buffer.alloc(5)],          // too short for the fixed part
+    ['b', Buffer.from([2])],
+    ['v', Buffer.from('xyz')],                  // no separator
+  ];
+  for (const [t, d] of bad) {
+    assert.throws(() => deserialize(t, d), (e: unknown) => e instanceof OstreeError && e.code === 'ECORRUPT' && e.message.includes(t), `type ${t}`);
+  }
+});
+
+test('serializing a wrong value is a clear EINVAL', () => {
+  assert.throws(() => serialize('u', -1), (e: unknown) => e instanceof OstreeError && e.code === 'EINVAL' && /'u'/.test(e.message));
+  assert.throws(() => serialize('(su)', ['a']), /expected an array of 2 members/);
+  assert.throws(() => serialize('s', 'a\0b'), /NUL/);
+  assert.equal(isValidType('a{sv}'), true);
+  assert.equal(isValidType('a{vs}'), false);
+  assert.equal(isValidType('(s'), false);
+});
+
+test('text form matches GLib g_variant_print', () => {
+  assert.equal(printVariant('s', "it's"), '"it\'s"');
+  assert.equal(printVariant('a{sv}', [['version', new Variant('s', '1.0')], ['n', new Variant('u', 5)]]), "{'version': <'1.0'>, 'n': <uint32 5>}");
+  assert.equal(printVariant('as', ['main']), "['main']");
+  assert.equal(printVariant('(sb)', ['a', true]), "('a', true)");
+  assert.equal(printVariant('ms', null), 'nothing');
+  assert.equal(printVariant('a{sv}', []), '{}');
+  assert.equal(printVariant('(a{sv}as)', [[], []], true), '(@a{sv} {}, @as [])');
+});
