@@ -13,6 +13,8 @@ import { createHash } from 'node:crypto';
 import * as libc from '../native/libc.js';
 import { OstreeError, isErrno } from '../errors.js';
 import { S_IFMT, S_IFDIR, S_IFLNK, S_IFREG, serializeDirMeta, serializeFileHeader, sha256hex, sortXattrs, BARE_USER_XATTR, type DirTree } from './objects.js';
+import { objectPath } from './layout.js';
+import { CorruptGraphError, assertObjectFileType, loadCommit, loadDirTree, preorder } from './traverse.js';
 import type { Repo } from './repo.js';
 
 export interface DiffResult {
@@ -43,6 +45,8 @@ interface Node {
   child(name: string): Node | null;
   /** For commit directories: the dirtree checksum (fast path). */
   treeChecksum?: string;
+  /** Identity of a directory (dirtree checksum, dev:ino) for cycle detection. */
+  key?: string;
 }
 
 function kindOfMode(mode: number): Kind {
@@ -57,9 +61,11 @@ function kindOfMode(mode: number): Kind {
 class RepoDir implements Node {
   kind: Kind = 'dir';
   private tree: DirTree | null = null;
+  private byName: Map<string, Node> | null = null;
   constructor(private repo: Repo, readonly treeChecksum: string, private meta: string) {}
+  get key(): string { return this.treeChecksum; }
   checksum(): string { return this.meta; }
-  private load(): DirTree { return (this.tree ??= this.repo.loadDirTreeSync(this.treeChecksum)); }
+  private load(): DirTree { return (this.tree ??= loadDirTree(this.repo, this.treeChecksum)); }
   children(): Array<[string, Node]> {
     const t = this.load();
     return [
@@ -68,18 +74,30 @@ class RepoDir implements Node {
     ];
   }
   child(name: string): Node | null {
-    const t = this.load();
-    const f = t.files.find((x) => x.name === name);
-    if (f) return new RepoFileNode(this.repo, f.checksum);
-    const d = t.dirs.find((x) => x.name === name);
-    return d ? new RepoDir(this.repo, d.treeChecksum, d.metaChecksum) : null;
+    // One map per directory: looking every name of the other side up by scanning was
+    // quadratic in the directory's size.
+    if (this.byName === null) {
+      const t = this.load();
+      const m = new Map<string, Node>();
+      for (const f of t.files) m.set(f.name, new RepoFileNode(this.repo, f.checksum));
+      for (const d of t.dirs) m.set(d.name, new RepoDir(this.repo, d.treeChecksum, d.metaChecksum));
+      this.byName = m;
+    }
+    return this.byName.get(name) ?? null;
   }
 }
 
 class RepoFileNode implements Node {
-  kind: Kind;
-  constructor(repo: Repo, private csum: string) {
-    this.kind = kindOfMode(repo.readFileHeaderSync(csum).header.mode);
+  private k: Kind | null = null;
+  constructor(private repo: Repo, private csum: string) {}
+  /** The file type, from the object's header (read when first asked). */
+  get kind(): Kind {
+    if (this.k === null) {
+      // A FIFO posing as the object must not be opened (reading its header would block).
+      assertObjectFileType(objectPath(this.repo.path, this.csum, 'file', this.repo.mode), `${this.csum}.file`);
+      this.k = kindOfMode(this.repo.readFileHeaderSync(this.csum).header.mode);
+    }
+    return this.k;
   }
   checksum(): string { return this.csum; }
   children(): Array<[string, Node]> { return []; }
@@ -107,6 +125,7 @@ class FsNode implements Node {
     this.st = st ?? fs.lstatSync(p);
     this.kind = this.st.isFile() ? 'file' : this.st.isDirectory() ? 'dir' : this.st.isSymbolicLink() ? 'symlink' : 'special';
   }
+  get key(): string { return `${this.st.dev}:${this.st.ino}`; }
   private xattrs(): Array<[string, Buffer]> {
     if (this.o.noXattrs) return [];
     return sortXattrs(libc.lgetxattrs(this.p).filter(([n]) => n !== BARE_USER_XATTR));
@@ -128,29 +147,60 @@ class FsNode implements Node {
   }
 }
 
-function diffDirs(a: Node, b: Node, prefix: string, r: DiffResult): void {
-  if (a.treeChecksum !== undefined && a.treeChecksum === b.treeChecksum) return;
-  for (const [name, ca] of a.children()) {
-    const p = `${prefix}/${name}`;
-    const cb = b.child(name);
+/** A directory met again inside itself: `key` is a dirtree checksum (commit side) or dev:ino. */
+function dirCycle(key: string, p: string): Error {
+  if (/^[0-9a-f]{64}$/.test(key)) {
+    return new CorruptGraphError(`${key}.dirtree`, `Corrupted dirtree object ${key}.dirtree: it contains itself (again at ${p}); the repository is corrupt (run ostree fsck)`);
+  }
+  return new OstreeError('ECORRUPT', `directory ${p} contains itself (a bind-mount loop?); refusing to compare it`);
+}
+
+const childrenOf = (n: Node): Array<[string, Node]> | null => (n.kind === 'dir' ? n.children() : null);
+
+/** `d`'s descendants, parent first (upstream's diff_add_dir_recurse), as added. */
+function addAll(d: Node, prefix: string, r: DiffResult): void {
+  for (const [p] of preorder<Node>(d, prefix, childrenOf, (n) => n.key, dirCycle)) r.added.push(p);
+}
+
+interface Pair { a: Node; b: Node; prefix: string; it: Iterator<[string, Node]> }
+
+/**
+ * Upstream's diff_dirs, iteratively: for a pair of directories, A's entries in order (a
+ * directory pair is compared completely before A's next entry), then B's entries missing from
+ * A. Each side's directories on the current path are tracked: meeting one again is a cycle.
+ */
+function diffDirs(ra: Node, rb: Node, r: DiffResult): void {
+  if (ra.treeChecksum !== undefined && ra.treeChecksum === rb.treeChecksum) return;
+  const stack: Pair[] = [{ a: ra, b: rb, prefix: '', it: ra.children()[Symbol.iterator]() }];
+  const pathA = new Set<string>([ra.key ?? '']);
+  const pathB = new Set<string>([rb.key ?? '']);
+  while (stack.length > 0) {
+    const f = stack[stack.length - 1]!;
+    const step = f.it.next();
+    if (step.done) {
+      for (const [name, cb] of f.b.children()) {
+        if (f.a.child(name)) continue;
+        const p = `${f.prefix}/${name}`;
+        r.added.push(p);
+        if (cb.kind === 'dir') addAll(cb, p, r);
+      }
+      stack.pop();
+      pathA.delete(f.a.key ?? '');
+      pathB.delete(f.b.key ?? '');
+      continue;
+    }
+    const [name, ca] = step.value;
+    const p = `${f.prefix}/${name}`;
+    const cb = f.b.child(name);
     if (!cb) { r.removed.push(p); continue; }
     if (ca.kind !== cb.kind) { r.modified.push(p); continue; }
     if (ca.checksum() !== cb.checksum()) r.modified.push(p);
-    if (ca.kind === 'dir') diffDirs(ca, cb, p, r);
-  }
-  for (const [name, cb] of b.children()) {
-    if (a.child(name)) continue;
-    const p = `${prefix}/${name}`;
-    r.added.push(p);
-    if (cb.kind === 'dir') addRecursive(cb, p, r);
-  }
-}
-
-function addRecursive(d: Node, prefix: string, r: DiffResult): void {
-  for (const [name, c] of d.children()) {
-    const p = `${prefix}/${name}`;
-    r.added.push(p);
-    if (c.kind === 'dir') addRecursive(c, p, r);
+    if (ca.kind !== 'dir' || (ca.treeChecksum !== undefined && ca.treeChecksum === cb.treeChecksum)) continue;
+    if (pathA.has(ca.key ?? '')) throw dirCycle(ca.key ?? '', p);
+    if (pathB.has(cb.key ?? '')) throw dirCycle(cb.key ?? '', p);
+    pathA.add(ca.key ?? '');
+    pathB.add(cb.key ?? '');
+    stack.push({ a: ca, b: cb, prefix: p, it: ca.children()[Symbol.iterator]() });
   }
 }
 
@@ -169,7 +219,7 @@ async function rootOf(repo: Repo, arg: string, o: DiffOptions, side: 'A' | 'B'):
     if (!st.isDirectory()) throw new OstreeError('EINVAL', `'${arg}' is not a directory`);
     return new FsNode(arg, side === 'B' ? o : { noXattrs: o.noXattrs }, st);
   }
-  const c = repo.loadCommitSync(await repo.resolveRev(arg));
+  const c = loadCommit(repo, await repo.resolveRev(arg));
   return new RepoDir(repo, c.rootTree, c.rootMeta);
 }
 
@@ -180,7 +230,7 @@ export async function diffTrees(repo: Repo, a: string, b: string, options: DiffO
   const ra = await rootOf(repo, a, o, 'A');
   const rb = await rootOf(repo, b, o, 'B');
   const r: DiffResult = { modified: [], removed: [], added: [], aIsDir: isDirArgument(a), bIsDir: isDirArgument(b) };
-  diffDirs(ra, rb, '', r);
+  diffDirs(ra, rb, r);
   return r;
 }
 

@@ -3,13 +3,15 @@
  * (ostree_repo_prune): without --refs-only every commit object in the repository is a root;
  * with it, only the refs (local, remote and collection refs). `depth` parents of each root are
  * kept (-1: all). Deleting a commit also deletes its detached metadata and commitpartial
- * marker. Runs under the exclusive repository lock.
+ * marker. Runs under the exclusive repository lock. Reachability comes from traverse.ts and is
+ * complete before the first deletion: a loop, a dirtree containing itself or an unreadable
+ * object in a kept commit refuses the whole prune and deletes nothing.
  */
 import * as fs from 'node:fs';
-import * as path from 'node:path';
 import { OstreeError, isErrno } from '../errors.js';
-import { parseCommit, parseDirTree, type CommitObject, type DirTree } from './objects.js';
-import { loosePath } from './content.js';
+import { clearCommitPartial, objectPath, objectsDir, parseLooseName } from './layout.js';
+import { Reachable, parentChain, type RepoLocation } from './traverse.js';
+import { refCommits } from './ref-roots.js';
 import { formatSize } from '../util/format-size.js';
 import type { Repo } from './repo.js';
 
@@ -45,122 +47,98 @@ export function formatPruneResult(r: PruneResult, o: { noPrune?: boolean; commit
   return lines;
 }
 
-const EXT_TYPES: Record<string, string> = {
-  dirtree: 'dirtree', dirmeta: 'dirmeta', commit: 'commit', 'payload-link': 'payload-link',
-};
-
-interface LooseObject { name: string; sub: string; file: string }
+interface LooseObject { name: string; checksum: string; isCommit: boolean; file: string }
 
 /**
- * Loose objects as upstream lists them for prune: files, dirtrees, dirmetas, commits.  `name`
- * is `<checksum>.<type>`; the path is `objects/<sub>/<file>` (built only for deletions).
+ * Loose objects as upstream lists them for prune: content, dirtrees, dirmetas, commits and
+ * payload links (not detached metadata or tombstones, which go with their commit). `name` is
+ * `<checksum>.<type>`, the type as traverse.ts names reachable objects.
  */
-function listLooseObjects(repo: Repo): LooseObject[] {
+function listLooseObjects(repo: RepoLocation): LooseObject[] {
   const out: LooseObject[] = [];
-  const objdir = `${repo.path}/objects`;
-  const fileExt = repo.mode === 'archive' ? 'filez' : 'file';
+  const objdir = objectsDir(repo.path);
   let subs: string[] = [];
   try { subs = fs.readdirSync(objdir); } catch { return out; }
   for (const sub of subs) {
-    if (sub.length !== 2 || !/^[0-9a-f]{2}$/.test(sub)) continue;
-    for (const f of fs.readdirSync(`${objdir}/${sub}`)) {
-      if (f.length < 64 || f.indexOf('.') !== 62) continue;
-      const ext = f.slice(63);
-      if (ext === fileExt) out.push({ name: fileExt === 'file' ? sub + f : `${sub}${f.slice(0, 62)}.file`, sub, file: f });
-      else if (Object.hasOwn(EXT_TYPES, ext)) out.push({ name: sub + f, sub, file: f });
+    if (sub.length !== 2) continue;
+    let files: string[];
+    try { files = fs.readdirSync(`${objdir}/${sub}`); } catch (e) { if (isErrno(e, 'ENOTDIR')) continue; throw e; }
+    for (const f of files) {
+      const file = `${objdir}/${sub}/${f}`;
+      const o = parseLooseName(sub, f, repo.mode);
+      if (o !== null) {
+        if (o.type === 'commitmeta' || o.type === 'tombstone-commit') continue;
+        out.push({ name: `${o.checksum}.${o.type}`, checksum: o.checksum, isCommit: o.type === 'commit', file });
+      } else if (f.endsWith('.payload-link') && f.length === 62 + '.payload-link'.length && /^[0-9a-f]{2}[0-9a-f]{62}$/.test(sub + f.slice(0, 62))) {
+        // Upstream's payload links (never reachable from a commit; we write none).
+        out.push({ name: `${sub}${f}`, checksum: sub + f.slice(0, 62), isCommit: false, file });
+      }
     }
   }
   return out;
-}
-
-function loosePathOf(repo: Repo, o: LooseObject): string {
-  return `${repo.path}/objects/${o.sub}/${o.file}`;
 }
 
 /**
  * Reachable-object names (`<checksum>.<type>`: the commit, its root dirmeta and every dirtree,
  * dirmeta and file under it) of commits whose whole tree this process has just read, so a prune
  * right after (admin deploy: checkout, then cleanup) need not read and decode every dirtree
- * again.  Commits are immutable, so an entry stays true while the objects exist.
+ * again. Commits are immutable, so an entry stays true while the objects exist.
  */
 const knownClosures = new Map<string, ReadonlySet<string>>();
 
 /** Record the complete closure of `commit` in `repo` (see knownClosures). */
-export function rememberCommitClosure(repo: Repo, commit: string, names: ReadonlySet<string>): void {
+export function rememberCommitClosure(repo: RepoLocation, commit: string, names: ReadonlySet<string>): void {
   knownClosures.set(`${repo.path}\0${commit}`, names);
 }
 
-/** Add everything reachable from `commit` (and `depth` parents) to `out`; missing objects are skipped. */
-export function traverseReachable(repo: Repo, commit: string, depth: number, out: Set<string>, commitOnly = false): void {
-  let cur: string | null = commit;
-  let level = 0;
-  const loadTree = (t: string): DirTree | null => {
-    let data: Buffer;
-    try { data = fs.readFileSync(repo.objectPath(t, 'dirtree')); } catch (e) { if (isErrno(e, 'ENOENT')) return null; throw e; }
-    return parseDirTree(data, `${t}.dirtree`);
-  };
-  const walk = (t: string): void => {
-    const n = `${t}.dirtree`;
-    if (out.has(n)) return;
-    out.add(n);
-    const dt = loadTree(t);
-    if (!dt) return;
-    for (const f of dt.files) out.add(`${f.checksum}.file`);
-    for (const d of dt.dirs) { out.add(`${d.metaChecksum}.dirmeta`); walk(d.treeChecksum); }
-  };
-  while (cur) {
-    const name = `${cur}.commit`;
-    if (out.has(name) && level === 0) {
-      // Already kept as a root; its parents may still need a deeper walk, so continue.
-    }
-    let c: CommitObject;
-    try {
-      c = parseCommit(fs.readFileSync(repo.objectPath(cur, 'commit')), name);
-    } catch (e) {
-      if (isErrno(e, 'ENOENT')) { if (level === 0) throw new OstreeError('ENOENT', `Commit ${cur} not found (referenced by a ref) in ${repo.path}`); break; }
-      throw e;
-    }
-    out.add(name);
-    if (!commitOnly) {
-      const known = knownClosures.get(`${repo.path}\0${cur}`);
-      if (known) {
-        for (const n of known) out.add(n);
-      } else {
-        out.add(`${c.rootMeta}.dirmeta`);
-        walk(c.rootTree);
-      }
-    }
-    if (depth >= 0 && level >= depth) break;
-    cur = c.parent;
-    level++;
-  }
+function reachableIn(repo: RepoLocation, commitOnly = false): Reachable {
+  return new Reachable(repo, { commitOnly, known: (c) => knownClosures.get(`${repo.path}\0${c}`) });
 }
 
-function refFiles(repo: Repo): string[] {
-  const out: string[] = [];
-  const walk = (dir: string): void => {
-    let ents: fs.Dirent[];
-    try { ents = fs.readdirSync(dir, { withFileTypes: true }); } catch { return; }
-    for (const e of ents) {
-      const p = path.join(dir, e.name);
-      if (e.isDirectory()) walk(p);
-      else {
-        const c = fs.readFileSync(p, 'utf8').trim();
-        if (!/^[0-9a-f]{64}$/.test(c)) throw new OstreeError('ECORRUPT', `ref file ${p} does not contain a commit checksum; refusing to prune (fix or delete the ref)`);
-        out.push(c);
-      }
-    }
+function notFound(repo: RepoLocation, commit: string, e: unknown): unknown {
+  if (e instanceof OstreeError && e.code === 'ENOENT' && e.path === objectPath(repo.path, commit, 'commit', repo.mode)) return new OstreeError('ENOENT', `Commit ${commit} not found (referenced by a ref) in ${repo.path}`);
+  return e;
+}
+
+/** Add everything reachable from `commit` (and `depth` parents) to `out`; missing parents end the walk. */
+export function traverseReachable(repo: RepoLocation, commit: string, depth: number, out: Set<string>, commitOnly = false): void {
+  const r = reachableIn(repo, commitOnly);
+  try { r.addCommit(commit, depth); } catch (e) { throw notFound(repo, commit, e); }
+  for (const n of r.names) out.add(n);
+}
+
+/** The roots prune keeps and everything they reach. */
+function computeReachable(repo: Repo, objects: LooseObject[], options: PruneOptions): Reachable {
+  const depth = options.depth ?? -1;
+  const reachable = reachableIn(repo, options.commitOnly);
+  const add = (c: string, d: number): void => {
+    try { reachable.addCommit(c, d); } catch (e) { throw notFound(repo, c, e); }
   };
-  for (const d of ['heads', 'remotes', 'mirrors']) walk(path.join(repo.path, 'refs', d));
-  return out;
+  const roots = new Set<string>(options.keepCommits ?? []);
+  if (options.refsOnly || options.keepYoungerThan !== undefined) {
+    const refs = refCommits(repo.path, (e) => new OstreeError('ECORRUPT', `ref file ${e.file} does not contain a commit checksum; refusing to prune (fix or delete the ref)`));
+    for (const c of refs) {
+      if (options.keepYoungerThan === undefined) { roots.add(c); continue; }
+      // Keep the ref's commit and every ancestor younger than the cut-off.
+      try {
+        for (const link of parentChain(repo, c)) {
+          if (link.commit === null || (link.depth > 0 && link.commit.timestamp < options.keepYoungerThan)) break;
+          add(link.checksum, 0);
+        }
+      } catch (e) { throw notFound(repo, c, e); }
+    }
+  } else {
+    for (const o of objects) if (o.isCommit) roots.add(o.checksum);
+  }
+  for (const c of roots) add(c, depth);
+  return reachable;
 }
 
 /**
- * Prune `repo` (the `Repo.prune` contract). Takes the exclusive repository lock.
+ * Prune `repo`. Takes the exclusive repository lock.
  * Returns the counts upstream prints: total objects seen, objects deleted, bytes freed.
  */
 export async function pruneRepo(repo: Repo, options: PruneOptions = {}): Promise<PruneResult> {
-  const depth = options.depth ?? -1;
   return repo.withLock(true, async () => {
     if (options.deleteCommit !== undefined) {
       const c = await repo.resolveRev(options.deleteCommit);
@@ -169,45 +147,21 @@ export async function pruneRepo(repo: Repo, options: PruneOptions = {}): Promise
       }
       deleteCommit(repo, c);
     }
-    const reachable = new Set<string>();
-    const roots = new Set<string>(options.keepCommits ?? []);
     const objects = listLooseObjects(repo);
-    if (options.refsOnly || options.keepYoungerThan !== undefined) {
-      for (const c of refFiles(repo)) {
-        if (options.keepYoungerThan !== undefined) {
-          // Keep the ref's commit and every ancestor younger than the cut-off.
-          let cur: string | null = c;
-          let first = true;
-          while (cur && repo.hasObjectSync(cur, 'commit')) {
-            const obj = repo.loadCommitSync(cur);
-            if (!first && obj.timestamp < options.keepYoungerThan) break;
-            traverseReachable(repo, cur, 0, reachable, options.commitOnly);
-            first = false;
-            cur = obj.parent;
-          }
-        } else {
-          roots.add(c);
-        }
-      }
-    } else {
-      for (const o of objects) if (o.name.endsWith('.commit')) roots.add(o.name.slice(0, 64));
-    }
-    for (const c of roots) traverseReachable(repo, c, depth, reachable, options.commitOnly);
+    const reachable = computeReachable(repo, objects, options);
 
     const res: PruneResult = { objectsTotal: 0, objectsPruned: 0, bytesFreed: 0 };
     for (const o of objects) {
-      const isCommit = o.name.endsWith('.commit');
-      if (options.commitOnly && !isCommit) continue;
+      if (options.commitOnly && !o.isCommit) continue;
       res.objectsTotal++;
       if (reachable.has(o.name)) continue;
       let size = 0;
-      const file = loosePathOf(repo, o);
-      try { size = fs.lstatSync(file).size; } catch { continue; }
+      try { size = fs.lstatSync(o.file).size; } catch { continue; }
       res.bytesFreed += size;
       res.objectsPruned++;
       if (options.noPrune) continue;
-      if (isCommit) deleteCommit(repo, o.name.slice(0, 64));
-      else unlinkIfPresent(file);
+      if (o.isCommit) deleteCommit(repo, o.checksum);
+      else unlinkIfPresent(o.file);
     }
     if (!options.noPrune && res.objectsPruned > 0) repo.syncRepo();
     return res;
@@ -218,9 +172,9 @@ function unlinkIfPresent(p: string): void {
   try { fs.unlinkSync(p); } catch (e) { if (!isErrno(e, 'ENOENT')) throw e; }
 }
 
-/** Delete a commit object with its detached metadata and partial marker (tombstone if configured). */
-function deleteCommit(repo: Repo, checksum: string): void {
-  unlinkIfPresent(path.join(repo.path, 'state', `${checksum}.commitpartial`));
-  unlinkIfPresent(loosePath(repo.path, checksum, 'commitmeta'));
-  unlinkIfPresent(repo.objectPath(checksum, 'commit'));
+/** Delete a commit object with its detached metadata and partial marker. */
+function deleteCommit(repo: RepoLocation, checksum: string): void {
+  clearCommitPartial(repo.path, checksum);
+  unlinkIfPresent(objectPath(repo.path, checksum, 'commitmeta', repo.mode));
+  unlinkIfPresent(objectPath(repo.path, checksum, 'commit', repo.mode));
 }

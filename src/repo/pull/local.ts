@@ -19,7 +19,7 @@ import {
 } from '../objects.js';
 import { linkIntoPlace, loosePath, readContentHeaderSync, tmpName, type RepoMode, type StoredContent } from '../content.js';
 import { Repo, parseRefspec } from '../repo.js';
-import { runPool } from '../fsck.js';
+import { runPool } from '../../util/pool.js';
 
 export interface PullLocalOptions {
   /** Refs (or commit checksums) to pull; default: every local ref of the source. */
@@ -466,7 +466,7 @@ export async function pullLocal(dest: Repo, srcPath: string, options: PullLocalO
     };
     const todo = [...files].filter((c) => !lexists(loosePath(dest.path, c, dest.mode === 'archive' ? 'filez' : 'file')));
     const stats = await runPool<{ written: number; bytes: number }>({
-      job: 'pull', ctx, items: todo, workers: options.workers,
+      job: { module: import.meta.url, name: 'pullJob' }, ctx, items: todo, workers: options.workers,
       init: () => ({ written: 0, bytes: 0 }),
       merge: (a, b) => ({ written: a.written + b.written, bytes: a.bytes + b.bytes }),
     });

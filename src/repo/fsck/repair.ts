@@ -1,0 +1,57 @@
+/**
+ * What fsck changes in a repository, and only when asked: `--delete` removes a corrupted
+ * object; a commit whose objects are missing or deleted is marked partial with upstream's
+ * "fsck detected corruption" marker (state/<commit>.commitpartial holding 'f');
+ * `--add-tombstones` replaces a commit whose parent is missing by a tombstone object and turns
+ * on core.tombstone-commits. Each write goes through a temporary name.
+ */
+import * as fs from 'node:fs';
+import { isErrno } from '../../errors.js';
+import { serialize, Variant } from '../../glib/gvariant.js';
+import type { ObjectType } from '../objects.js';
+import { markCommitPartial, objectPath, tmpDir, tmpName } from '../layout.js';
+import type { RepoLocation } from '../traverse.js';
+import type { Repo } from '../repo.js';
+
+/** `<checksum>.<type>` into its parts. */
+export function splitName(name: string): { checksum: string; type: ObjectType } {
+  const i = name.indexOf('.');
+  return { checksum: name.slice(0, i), type: name.slice(i + 1) as ObjectType };
+}
+
+/** Remove a corrupted object (`--delete`); false when it was already gone. */
+export function deleteObject(repo: RepoLocation, objName: string): boolean {
+  const { checksum, type } = splitName(objName);
+  try {
+    fs.unlinkSync(objectPath(repo.path, checksum, type, repo.mode));
+    return true;
+  } catch (e) {
+    if (isErrno(e, 'ENOENT')) return false;
+    throw e;
+  }
+}
+
+/** Mark `commit` partial because fsck found damage; false if it already was. */
+export function markFsckPartial(repo: RepoLocation, commit: string): boolean {
+  return markCommitPartial(repo.path, commit, 'fsck');
+}
+
+/**
+ * Replace `commit` by a tombstone (upstream's a{sv} {'commit': <checksum as bytestring>}),
+ * turning tombstones on in the config first.
+ */
+export async function tombstoneCommit(repo: Repo, commit: string): Promise<void> {
+  repo.config.set('core', 'tombstone-commits', 'true');
+  await repo.saveConfig();
+  const tomb = serialize('a{sv}', [['commit', new Variant('ay', Buffer.from(`${commit}\0`))]], { bigEndian: true });
+  fs.mkdirSync(tmpDir(repo.path), { recursive: true });
+  const tmp = tmpName(repo.path, 'tombstone');
+  try {
+    fs.writeFileSync(tmp, tomb, { mode: 0o644, flag: 'wx' });
+    fs.renameSync(tmp, objectPath(repo.path, commit, 'tombstone-commit', repo.mode));
+  } catch (e) {
+    fs.rmSync(tmp, { force: true });
+    throw e;
+  }
+  fs.unlinkSync(objectPath(repo.path, commit, 'commit', repo.mode));
+}
