@@ -13,7 +13,18 @@ import { clearCommitPartial, objectPath, objectsDir, parseLooseName } from './la
 import { Reachable, parentChain, type RepoLocation } from './traverse.js';
 import { refCommits } from './ref-roots.js';
 import { formatSize } from '../util/format-size.js';
-import type { Repo } from './repo.js';
+
+/**
+ * What prune needs of a repository. Structural, not the Repo class: repo.ts must not be
+ * imported from here (Repo.prune imports this file; a type import would close the cycle).
+ */
+export interface PruneTarget extends RepoLocation {
+  withLock<T>(exclusive: boolean, fn: () => Promise<T>): Promise<T>;
+  resolveRev(rev: string): Promise<string>;
+  listRefs(): Promise<Map<string, string>>;
+  /** syncfs after deleting, as upstream does before reporting. */
+  syncRepo(): void;
+}
 
 export interface PruneOptions {
   /** Only keep what refs reach (default: every commit object is kept, with `depth` parents). */
@@ -108,7 +119,7 @@ export function traverseReachable(repo: RepoLocation, commit: string, depth: num
 }
 
 /** The roots prune keeps and everything they reach. */
-function computeReachable(repo: Repo, objects: LooseObject[], options: PruneOptions): Reachable {
+function computeReachable(repo: PruneTarget, objects: LooseObject[], options: PruneOptions): Reachable {
   const depth = options.depth ?? -1;
   const reachable = reachableIn(repo, options.commitOnly);
   const add = (c: string, d: number): void => {
@@ -138,7 +149,7 @@ function computeReachable(repo: Repo, objects: LooseObject[], options: PruneOpti
  * Prune `repo`. Takes the exclusive repository lock.
  * Returns the counts upstream prints: total objects seen, objects deleted, bytes freed.
  */
-export async function pruneRepo(repo: Repo, options: PruneOptions = {}): Promise<PruneResult> {
+export async function pruneRepo(repo: PruneTarget, options: PruneOptions = {}): Promise<PruneResult> {
   return repo.withLock(true, async () => {
     if (options.deleteCommit !== undefined) {
       const c = await repo.resolveRev(options.deleteCommit);
