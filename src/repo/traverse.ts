@@ -247,7 +247,7 @@ export class Reachable {
 
 function historyLoop(child: string, parent: string): CorruptGraphError {
   return new CorruptGraphError(`${parent}.commit`,
-    `Corrupted commit history: commit ${child} names ${parent} as its parent, which is already among its descendants (the parent chain loops); the repository is corrupt (run ostree fsck)`);
+    `Corrupted commit history: commit ${child} names ${parent} as its parent, which already appears earlier in the same history (the parent chain loops); the repository is corrupt (run ostree fsck)`);
 }
 
 /** Everything reachable from `commit` and `depth` parents (-1: all) as `<checksum>.<type>` names. */

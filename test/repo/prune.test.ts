@@ -63,3 +63,35 @@ test('prune keeps keepCommits roots (for deployments without refs) and refuses g
   assert.equal(repo.hasObjectSync(other, 'commit'), true);
   fs.rmSync(dir, { recursive: true, force: true });
 });
+
+test('prune refuses, deleting nothing, when a kept complete commit lacks a dirtree (upstream); a partial commit may lack it', async () => {
+  const { repo, c2, dir } = await setup();
+  await repo.setRef('other', null);
+  const root = repo.loadCommitSync(c2).rootTree;
+  fs.rmSync(repo.objectPath(root, 'dirtree'));
+  const before = (await repo.listObjects()).size;
+  await assert.rejects(pruneRepo(repo, { refsOnly: true }), new RegExp(`Commit ${c2} is not marked partial, but its dirtree ${root}\\.dirtree is missing`));
+  assert.equal((await repo.listObjects()).size, before);
+  fs.mkdirSync(path.join(repo.path, 'state'), { recursive: true });
+  fs.writeFileSync(path.join(repo.path, 'state', `${c2}.commitpartial`), '');
+  const r = await pruneRepo(repo, { refsOnly: true });
+  assert.ok(r.objectsPruned > 0);
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+test('prune --keep-younger-than walks each ref\'s history once and refuses a history that loops', async () => {
+  const { repo, c1, c2, dir } = await setup();
+  await repo.setRef('other', null);
+  const r = await pruneRepo(repo, { keepYoungerThan: 2n });
+  assert.equal(repo.hasObjectSync(c2, 'commit'), true);
+  assert.equal(repo.hasObjectSync(c1, 'commit'), false, 'older than the cut-off and not the ref\'s own commit');
+  assert.ok(r.objectsPruned > 0);
+  // c2 rewritten (under its own name) to name itself as its parent.
+  const c = repo.loadCommitSync(c2);
+  const { serializeCommit } = await import('../../src/repo/objects.js');
+  const p = repo.objectPath(c2, 'commit');
+  fs.rmSync(p);
+  fs.writeFileSync(p, serializeCommit({ ...c, parent: c2 }));
+  await assert.rejects(pruneRepo(repo, { keepYoungerThan: 0n }), /the parent chain loops/);
+  fs.rmSync(dir, { recursive: true, force: true });
+});
