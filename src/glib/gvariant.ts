@@ -11,6 +11,11 @@
  * The option applies to the integers of the given type only, not to values nested inside a
  * `v` (upstream builds metadata variants in host order, e.g. `--add-metadata=K=42u`).
  * Framing offsets are always little-endian, as in GLib.
+ *
+ * Nesting is bounded as in GLib (G_VARIANT_MAX_RECURSION_DEPTH, 128 levels): a type string or a
+ * value (containers and variants inside variants) nested deeper is refused, as EINVAL for a type
+ * we are asked to use and ECORRUPT for data. Data comes from the network (summaries, commit
+ * metadata), so this bound is also what keeps the recursive walks below from exhausting the stack.
  */
 import { OstreeError } from '../errors.js';
 
@@ -23,12 +28,16 @@ export interface GVariantOptions { bigEndian?: boolean }
 // ---------------------------------------------------------------------------------------------
 // Type strings
 
+/** GLib's G_VARIANT_MAX_RECURSION_DEPTH: the deepest nesting of types and values accepted. */
+export const GVARIANT_MAX_DEPTH = 128;
+
+// `depth` is GLib's type depth: 1 for a basic type or `v`, 1 + the deepest member for containers.
 type TypeNode =
-  | { kind: 'basic'; code: string; align: number; fixed: number }
-  | { kind: 'array'; elem: TypeNode; align: number; fixed: 0 }
-  | { kind: 'maybe'; elem: TypeNode; align: number; fixed: 0 }
-  | { kind: 'tuple'; members: TypeNode[]; align: number; fixed: number; dict: boolean }
-  | { kind: 'variant'; align: 8; fixed: 0 };
+  | { kind: 'basic'; code: string; align: number; fixed: number; depth: 1 }
+  | { kind: 'array'; elem: TypeNode; align: number; fixed: 0; depth: number }
+  | { kind: 'maybe'; elem: TypeNode; align: number; fixed: 0; depth: number }
+  | { kind: 'tuple'; members: TypeNode[]; align: number; fixed: number; dict: boolean; depth: number }
+  | { kind: 'variant'; align: 8; fixed: 0; depth: 1 };
 
 const BASIC: Record<string, [number, number]> = {
   b: [1, 1], y: [1, 1], n: [2, 2], q: [2, 2], i: [4, 4], u: [4, 4], h: [4, 4],
@@ -41,19 +50,17 @@ function badType(type: string, why: string): OstreeError {
   return new OstreeError('EINVAL', `invalid GVariant type string '${type}': ${why}`);
 }
 
-function parseTypeAt(s: string, pos: number, whole: string): [TypeNode, number] {
+// Recursive descent; the recursion is bounded by `limit` (at most GVARIANT_MAX_DEPTH levels).
+function parseTypeAt(s: string, pos: number, whole: string, limit: number): [TypeNode, number] {
   const c = s[pos];
   if (c === undefined) throw badType(whole, 'unexpected end');
   const b = BASIC[c];
-  if (b) return [{ kind: 'basic', code: c, align: b[0], fixed: b[1] }, pos + 1];
-  if (c === 'v') return [{ kind: 'variant', align: 8, fixed: 0 }, pos + 1];
-  if (c === 'a') {
-    const [elem, next] = parseTypeAt(s, pos + 1, whole);
-    return [{ kind: 'array', elem, align: elem.align, fixed: 0 }, next];
-  }
-  if (c === 'm') {
-    const [elem, next] = parseTypeAt(s, pos + 1, whole);
-    return [{ kind: 'maybe', elem, align: elem.align, fixed: 0 }, next];
+  if (b) return [{ kind: 'basic', code: c, align: b[0], fixed: b[1], depth: 1 }, pos + 1];
+  if (c === 'v') return [{ kind: 'variant', align: 8, fixed: 0, depth: 1 }, pos + 1];
+  if (limit <= 1 && (c === 'a' || c === 'm' || c === '(' || c === '{')) throw new DepthError();
+  if (c === 'a' || c === 'm') {
+    const [elem, next] = parseTypeAt(s, pos + 1, whole, limit - 1);
+    return [{ kind: c === 'a' ? 'array' : 'maybe', elem, align: elem.align, fixed: 0, depth: elem.depth + 1 }, next];
   }
   if (c === '(' || c === '{') {
     const close = c === '(' ? ')' : '}';
@@ -61,7 +68,7 @@ function parseTypeAt(s: string, pos: number, whole: string): [TypeNode, number] 
     let p = pos + 1;
     while (s[p] !== close) {
       if (p >= s.length) throw badType(whole, `missing '${close}'`);
-      const [m, next] = parseTypeAt(s, p, whole);
+      const [m, next] = parseTypeAt(s, p, whole, limit - 1);
       members.push(m);
       p = next;
     }
@@ -69,31 +76,54 @@ function parseTypeAt(s: string, pos: number, whole: string): [TypeNode, number] 
       if (members.length !== 2) throw badType(whole, 'a dict entry needs exactly two members');
       if (members[0]!.kind !== 'basic') throw badType(whole, 'dict entry keys must be basic types');
     }
-    let align = 1;
-    let fixed = 0;
-    let allFixed = true;
-    let off = 0;
-    for (const m of members) {
-      align = Math.max(align, m.align);
-      if (m.fixed === 0) allFixed = false;
-      else { off = alignUp(off, m.align) + m.fixed; }
-    }
-    if (allFixed) {
-      fixed = alignUp(off, align);
-      if (fixed === 0) fixed = 1; // the unit tuple is one zero byte
-    }
-    return [{ kind: 'tuple', members, align, fixed, dict: c === '{' }, p + 1];
+    return [tupleNode(members, c === '{'), p + 1];
   }
   throw badType(whole, `unknown type character '${c}'`);
 }
 
-function parseType(type: string): TypeNode {
+function tupleNode(members: TypeNode[], dict: boolean): TypeNode {
+  let align = 1;
+  let fixed = 0;
+  let allFixed = true;
+  let off = 0;
+  let depth = 0;
+  for (const m of members) {
+    align = Math.max(align, m.align);
+    depth = Math.max(depth, m.depth);
+    if (m.fixed === 0) allFixed = false;
+    else { off = alignUp(off, m.align) + m.fixed; }
+  }
+  if (allFixed) {
+    fixed = alignUp(off, align);
+    if (fixed === 0) fixed = 1; // the unit tuple is one zero byte
+  }
+  return { kind: 'tuple', members, align, fixed, dict, depth: depth + 1 };
+}
+
+/** Thrown by parseTypeAt when a type nests deeper than allowed (turned into EINVAL or ECORRUPT). */
+class DepthError extends Error {}
+
+function tooDeep(what: string): string { return `${what} nested deeper than ${GVARIANT_MAX_DEPTH} levels (GLib's limit)`; }
+
+/** Parse a type string that may nest at most `limit` levels (the default: GLib's maximum). */
+function parseType(type: string, limit = GVARIANT_MAX_DEPTH): TypeNode {
+  if (limit < 1) throw new DepthError();
   let t = typeCache.get(type);
-  if (t) return t;
-  const [node, end] = parseTypeAt(type, 0, type);
+  if (t) {
+    if (t.depth > limit) throw new DepthError();
+    return t;
+  }
+  let node: TypeNode;
+  let end: number;
+  try {
+    [node, end] = parseTypeAt(type, 0, type, limit);
+  } catch (e) {
+    if (e instanceof DepthError && limit === GVARIANT_MAX_DEPTH) throw badType(type.length > 80 ? `${type.slice(0, 77)}...` : type, tooDeep('types'));
+    throw e;
+  }
   if (end !== type.length) throw badType(type, 'trailing characters (more than one complete type)');
   t = node;
-  if (typeCache.size < 1000) typeCache.set(type, t);
+  if (typeCache.size < 1000 && type.length <= 256) typeCache.set(type, t); // data may carry any number of odd types
   return t;
 }
 
@@ -169,18 +199,22 @@ function typeString(t: TypeNode): string {
  * for nothing: every GVariant container starts aligned to its own alignment and children are
  * aligned relative to the container start, so we serialize each value independently.
  */
-function ser(t: TypeNode, v: unknown, be: boolean): Buffer {
+function ser(t: TypeNode, v: unknown, be: boolean, depth = 0): Buffer {
   switch (t.kind) {
     case 'basic': return serBasic(t.code, v, be);
     case 'variant': {
       if (!(v instanceof Variant)) throw typeError('v', v, 'expected a Variant');
-      const inner = parseType(v.type);
-      const body = ser(inner, v.value, false);
+      let inner: TypeNode;
+      try { inner = parseType(v.type, GVARIANT_MAX_DEPTH - depth - 1); } catch (e) {
+        if (e instanceof DepthError) throw typeError('v', v.type, tooDeep('values'));
+        throw e;
+      }
+      const body = ser(inner, v.value, false, depth + 1);
       return Buffer.concat([body, Buffer.from([0]), Buffer.from(v.type, 'latin1')]);
     }
     case 'maybe': {
       if (v === null || v === undefined) return Buffer.alloc(0);
-      const body = ser(t.elem, v, be);
+      const body = ser(t.elem, v, be, depth + 1);
       return t.elem.fixed ? body : Buffer.concat([body, Buffer.from([0])]);
     }
     case 'array': {
@@ -191,13 +225,13 @@ function ser(t: TypeNode, v: unknown, be: boolean): Buffer {
       if (!Array.isArray(v)) throw typeError(typeString(t), v, 'expected an array');
       const w = new Writer();
       if (t.elem.fixed) {
-        for (const e of v) w.push(ser(t.elem, e, be));
+        for (const e of v) w.push(ser(t.elem, e, be, depth + 1));
         return w.result();
       }
       const ends: number[] = [];
       for (const e of v) {
         w.pad(t.elem.align);
-        w.push(ser(t.elem, e, be));
+        w.push(ser(t.elem, e, be, depth + 1));
         ends.push(w.length);
       }
       if (ends.length === 0) return Buffer.alloc(0);
@@ -215,7 +249,7 @@ function ser(t: TypeNode, v: unknown, be: boolean): Buffer {
       for (let i = 0; i < t.members.length; i++) {
         const m = t.members[i]!;
         w.pad(m.align);
-        w.push(ser(m, v[i], be));
+        w.push(ser(m, v[i], be, depth + 1));
         if (m.fixed === 0 && i < t.members.length - 1) ends.push(w.length);
       }
       if (t.fixed) {
@@ -311,7 +345,9 @@ export function writeOffsetAt(d: Buffer, pos: number, size: number, v: number): 
   }
 }
 
-function des(t: TypeNode, d: Buffer, be: boolean, top: string): unknown {
+// `depth` counts the containers around the value; with a type depth of at most
+// GVARIANT_MAX_DEPTH - depth for every variant's contents, the recursion stays within 128 levels.
+function des(t: TypeNode, d: Buffer, be: boolean, top: string, depth: number): unknown {
   switch (t.kind) {
     case 'basic': return desBasic(t.code, d, be, top);
     case 'variant': {
@@ -319,17 +355,20 @@ function des(t: TypeNode, d: Buffer, be: boolean, top: string): unknown {
       if (z < 0) throw corrupt(top, 'variant without type string separator');
       const ts = d.subarray(z + 1).toString('latin1');
       let inner: TypeNode;
-      try { inner = parseType(ts); } catch { throw corrupt(top, `variant with invalid type '${ts}'`); }
-      return new Variant(ts, des(inner, d.subarray(0, z), false, top));
+      try { inner = parseType(ts, GVARIANT_MAX_DEPTH - depth - 1); } catch (e) {
+        if (e instanceof DepthError) throw corrupt(top, tooDeep('values'));
+        throw corrupt(top, `variant with invalid type '${ts.length > 80 ? `${ts.slice(0, 77)}...` : ts}'`);
+      }
+      return new Variant(ts, des(inner, d.subarray(0, z), false, top, depth + 1));
     }
     case 'maybe': {
       if (d.length === 0) return null;
       if (t.elem.fixed) {
         if (d.length !== t.elem.fixed) throw corrupt(top, 'maybe of fixed type has wrong size');
-        return des(t.elem, d, be, top);
+        return des(t.elem, d, be, top, depth + 1);
       }
       if (d[d.length - 1] !== 0) throw corrupt(top, 'maybe value without trailing NUL');
-      return des(t.elem, d.subarray(0, d.length - 1), be, top);
+      return des(t.elem, d.subarray(0, d.length - 1), be, top, depth + 1);
     }
     case 'array': {
       if (t.elem.kind === 'basic' && t.elem.code === 'y') return d; // a view into the input (no copy)
@@ -337,7 +376,7 @@ function des(t: TypeNode, d: Buffer, be: boolean, top: string): unknown {
       if (d.length === 0) return out;
       if (t.elem.fixed) {
         if (d.length % t.elem.fixed !== 0) throw corrupt(top, `array size ${d.length} is not a multiple of element size ${t.elem.fixed}`);
-        for (let p = 0; p < d.length; p += t.elem.fixed) out.push(des(t.elem, d.subarray(p, p + t.elem.fixed), be, top));
+        for (let p = 0; p < d.length; p += t.elem.fixed) out.push(des(t.elem, d.subarray(p, p + t.elem.fixed), be, top, depth + 1));
         return out;
       }
       const os = offsetSizeFor(d.length);
@@ -351,7 +390,7 @@ function des(t: TypeNode, d: Buffer, be: boolean, top: string): unknown {
         const end = readOffset(d, lastEnd + i * os, os);
         start = alignUp(start, t.elem.align);
         if (end < start || end > lastEnd) throw corrupt(top, 'array element framing offset out of range');
-        out.push(des(t.elem, d.subarray(start, end), be, top));
+        out.push(des(t.elem, d.subarray(start, end), be, top, depth + 1));
         start = end;
       }
       return out;
@@ -376,7 +415,7 @@ function des(t: TypeNode, d: Buffer, be: boolean, top: string): unknown {
           end = readOffset(d, offsetEnd, os);
         }
         if (pos > end || end > bodyEnd) throw corrupt(top, `member ${i} of '${typeString(t)}' out of range`);
-        out.push(des(m, d.subarray(pos, end), be, top));
+        out.push(des(m, d.subarray(pos, end), be, top, depth + 1));
         pos = end;
       }
       return out;
@@ -411,7 +450,7 @@ function desBasic(code: string, d: Buffer, be: boolean, top: string): unknown {
  * `ay` values are views into `data` (copy them if `data` is reused afterwards).
  */
 export function deserialize(type: string, data: Buffer, options: GVariantOptions = {}): unknown {
-  return des(parseType(type), data, options.bigEndian === true, type);
+  return des(parseType(type), data, options.bigEndian === true, type, 0);
 }
 
 // ---------------------------------------------------------------------------------------------
