@@ -551,7 +551,7 @@ test('progress line format and HttpFetcher basics', async () => {
     const before = srv.log.length;
     await assert.rejects(f.get('forbidden'), /Server returned HTTP 403/);
     assert.equal(srv.log.length - before, 1, '4xx is not retried');
-    await assert.rejects(f.get('a', { maxSize: 2 }), /larger than the 2-byte limit/);
+    await assert.rejects(f.get('a', { maxSize: 2 }), /exceeded maximum size of 2 bytes/);
   } finally { f.close(); }
 });
 
