@@ -33,6 +33,7 @@ function lexists(p: string): boolean {
   try { fs.lstatSync(p); return true; } catch (e) { if (isErrno(e, 'ENOENT')) return false; throw e; }
 }
 
+/** A canonical-permissions (bare-user-only) repository cannot store setuid/setgid/sticky or o+w bits. */
 function checkBareUserOnlyMode(h: FileHeader, checksum: string): void {
   if ((h.mode & S_IFMT) === S_IFREG) {
     const bad = (h.mode & ~S_IFMT) & ~0o775;
@@ -121,14 +122,14 @@ function linkAsIs(ctx: ContentImportContext, checksum: string, final: string): n
  */
 export function importContentObject(ctx: ContentImportContext, checksum: string): number | Promise<number> {
   const final = objectPath(ctx.destPath, checksum, 'file', ctx.destMode);
-  if (ctx.srcMode === ctx.destMode && !ctx.untrusted && !(ctx.destMode === 'bare-user-only' && ctx.bareUserOnlyFiles)) {
+  if (ctx.srcMode === ctx.destMode && !ctx.untrusted && !(modeTraits(ctx.destMode).canonical && ctx.bareUserOnlyFiles)) {
     const linked = linkAsIs(ctx, checksum, final);
     if (linked !== null) return linked;
     // else copied through the conversion path (same result, verified)
   } else if (lexists(final)) return -1;
   const o = readSourceObject(ctx.srcPath, ctx.srcMode, checksum);
   const h = o.header;
-  if (ctx.destMode === 'bare-user-only') checkBareUserOnlyMode(h, checksum);
+  if (modeTraits(ctx.destMode).canonical) checkBareUserOnlyMode(h, checksum);
   const hash = headerHash(o);
   if (isSymlinkMode(h.mode)) {
     const actual = hash.digest('hex');
@@ -155,7 +156,7 @@ export function importArchiveObjectBuffer(ctx: Pick<ContentImportContext, 'destP
   const final = objectPath(ctx.destPath, checksum, 'file', ctx.destMode);
   if (lexists(final)) return -1;
   const { header: h, size, headerLength } = parseArchiveHeader(filez, `${checksum}.file`);
-  if (ctx.destMode === 'bare-user-only') checkBareUserOnlyMode(h, checksum);
+  if (modeTraits(ctx.destMode).canonical) checkBareUserOnlyMode(h, checksum);
   const hash = headerHash({ header: h });
   if (isSymlinkMode(h.mode)) {
     const actual = hash.digest('hex');
