@@ -79,7 +79,8 @@ export async function* dataChunks(o: SourceObject, checksum: string): AsyncGener
     if (!o.compressed) {
       for await (const c of raw) { total += (c as Buffer).length; yield c as Buffer; }
     } else {
-      const inflate = zlib.createInflateRaw();
+      // 256 KiB output chunks: with zlib's default 16 KiB, the per-chunk cost dominates (about 4x slower)
+      const inflate = zlib.createInflateRaw({ chunkSize: 256 * 1024 });
       raw.on('error', (e) => inflate.destroy(e));
       raw.pipe(inflate);
       try {
