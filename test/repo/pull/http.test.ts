@@ -1,5 +1,5 @@
 /**
- * HTTP pulls (src/repo/pull.ts) against a static file server on 127.0.0.1 serving archive repos
+ * HTTP pulls (src/repo/pull/) against a static file server on 127.0.0.1 serving archive repos
  * written by us: refs and summary resolution, depth, every destination mode, verification of
  * every object, missing/corrupted objects, dropped connections, bounded parallelism,
  * gpg-verify refusal, remotes.d, crash (SIGKILL) in the middle of a pull, CLI output.
