@@ -11,100 +11,22 @@
  * The option applies to the integers of the given type only, not to values nested inside a
  * `v` (upstream builds metadata variants in host order, e.g. `--add-metadata=K=42u`).
  * Framing offsets are always little-endian, as in GLib.
+ *
+ * Nesting is bounded as in GLib (G_VARIANT_MAX_RECURSION_DEPTH, 128 levels): a type string or a
+ * value (containers and variants inside variants) nested deeper is refused, as EINVAL for a type
+ * we are asked to use and ECORRUPT for data. Data comes from the network (summaries, commit
+ * metadata), so this bound is also what keeps the recursive walks below from exhausting the stack.
  */
 import { OstreeError } from '../errors.js';
+import { BASIC, DepthError, GVARIANT_MAX_DEPTH, alignUp, parseType, tooDeep, typeString, type TypeNode } from './gvariant-type.js';
+
+export { GVARIANT_MAX_DEPTH, isValidType } from './gvariant-type.js';
 
 export class Variant {
   constructor(readonly type: string, readonly value: unknown) {}
 }
 
 export interface GVariantOptions { bigEndian?: boolean }
-
-// ---------------------------------------------------------------------------------------------
-// Type strings
-
-type TypeNode =
-  | { kind: 'basic'; code: string; align: number; fixed: number }
-  | { kind: 'array'; elem: TypeNode; align: number; fixed: 0 }
-  | { kind: 'maybe'; elem: TypeNode; align: number; fixed: 0 }
-  | { kind: 'tuple'; members: TypeNode[]; align: number; fixed: number; dict: boolean }
-  | { kind: 'variant'; align: 8; fixed: 0 };
-
-const BASIC: Record<string, [number, number]> = {
-  b: [1, 1], y: [1, 1], n: [2, 2], q: [2, 2], i: [4, 4], u: [4, 4], h: [4, 4],
-  x: [8, 8], t: [8, 8], d: [8, 8], s: [1, 0], o: [1, 0], g: [1, 0],
-};
-
-const typeCache = new Map<string, TypeNode>();
-
-function badType(type: string, why: string): OstreeError {
-  return new OstreeError('EINVAL', `invalid GVariant type string '${type}': ${why}`);
-}
-
-function parseTypeAt(s: string, pos: number, whole: string): [TypeNode, number] {
-  const c = s[pos];
-  if (c === undefined) throw badType(whole, 'unexpected end');
-  const b = BASIC[c];
-  if (b) return [{ kind: 'basic', code: c, align: b[0], fixed: b[1] }, pos + 1];
-  if (c === 'v') return [{ kind: 'variant', align: 8, fixed: 0 }, pos + 1];
-  if (c === 'a') {
-    const [elem, next] = parseTypeAt(s, pos + 1, whole);
-    return [{ kind: 'array', elem, align: elem.align, fixed: 0 }, next];
-  }
-  if (c === 'm') {
-    const [elem, next] = parseTypeAt(s, pos + 1, whole);
-    return [{ kind: 'maybe', elem, align: elem.align, fixed: 0 }, next];
-  }
-  if (c === '(' || c === '{') {
-    const close = c === '(' ? ')' : '}';
-    const members: TypeNode[] = [];
-    let p = pos + 1;
-    while (s[p] !== close) {
-      if (p >= s.length) throw badType(whole, `missing '${close}'`);
-      const [m, next] = parseTypeAt(s, p, whole);
-      members.push(m);
-      p = next;
-    }
-    if (c === '{') {
-      if (members.length !== 2) throw badType(whole, 'a dict entry needs exactly two members');
-      if (members[0]!.kind !== 'basic') throw badType(whole, 'dict entry keys must be basic types');
-    }
-    let align = 1;
-    let fixed = 0;
-    let allFixed = true;
-    let off = 0;
-    for (const m of members) {
-      align = Math.max(align, m.align);
-      if (m.fixed === 0) allFixed = false;
-      else { off = alignUp(off, m.align) + m.fixed; }
-    }
-    if (allFixed) {
-      fixed = alignUp(off, align);
-      if (fixed === 0) fixed = 1; // the unit tuple is one zero byte
-    }
-    return [{ kind: 'tuple', members, align, fixed, dict: c === '{' }, p + 1];
-  }
-  throw badType(whole, `unknown type character '${c}'`);
-}
-
-function parseType(type: string): TypeNode {
-  let t = typeCache.get(type);
-  if (t) return t;
-  const [node, end] = parseTypeAt(type, 0, type);
-  if (end !== type.length) throw badType(type, 'trailing characters (more than one complete type)');
-  t = node;
-  if (typeCache.size < 1000) typeCache.set(type, t);
-  return t;
-}
-
-/** True when `type` is one complete, valid GVariant type string. */
-export function isValidType(type: string): boolean {
-  try { parseType(type); return true; } catch { return false; }
-}
-
-function alignUp(n: number, a: number): number {
-  return (n + a - 1) & ~(a - 1);
-}
 
 // Framing offsets are exported for the hand-rolled codecs of hot formats (src/repo/objects.ts).
 
@@ -154,33 +76,27 @@ function typeError(t: string, v: unknown, what: string): OstreeError {
   return new OstreeError('EINVAL', `cannot serialize ${shown} as GVariant '${t}': ${what}`);
 }
 
-function typeString(t: TypeNode): string {
-  switch (t.kind) {
-    case 'basic': return t.code;
-    case 'variant': return 'v';
-    case 'array': return 'a' + typeString(t.elem);
-    case 'maybe': return 'm' + typeString(t.elem);
-    case 'tuple': return (t.dict ? '{' : '(') + t.members.map(typeString).join('') + (t.dict ? '}' : ')');
-  }
-}
-
 /**
  * Serialize one value of type `t`. `base` is the absolute offset where it starts, needed only
  * for nothing: every GVariant container starts aligned to its own alignment and children are
  * aligned relative to the container start, so we serialize each value independently.
  */
-function ser(t: TypeNode, v: unknown, be: boolean): Buffer {
+function ser(t: TypeNode, v: unknown, be: boolean, depth = 0): Buffer {
   switch (t.kind) {
     case 'basic': return serBasic(t.code, v, be);
     case 'variant': {
       if (!(v instanceof Variant)) throw typeError('v', v, 'expected a Variant');
-      const inner = parseType(v.type);
-      const body = ser(inner, v.value, false);
+      let inner: TypeNode;
+      try { inner = parseType(v.type, GVARIANT_MAX_DEPTH - depth - 1); } catch (e) {
+        if (e instanceof DepthError) throw typeError('v', v.type, tooDeep('values'));
+        throw e;
+      }
+      const body = ser(inner, v.value, false, depth + 1);
       return Buffer.concat([body, Buffer.from([0]), Buffer.from(v.type, 'latin1')]);
     }
     case 'maybe': {
       if (v === null || v === undefined) return Buffer.alloc(0);
-      const body = ser(t.elem, v, be);
+      const body = ser(t.elem, v, be, depth + 1);
       return t.elem.fixed ? body : Buffer.concat([body, Buffer.from([0])]);
     }
     case 'array': {
@@ -191,13 +107,13 @@ function ser(t: TypeNode, v: unknown, be: boolean): Buffer {
       if (!Array.isArray(v)) throw typeError(typeString(t), v, 'expected an array');
       const w = new Writer();
       if (t.elem.fixed) {
-        for (const e of v) w.push(ser(t.elem, e, be));
+        for (const e of v) w.push(ser(t.elem, e, be, depth + 1));
         return w.result();
       }
       const ends: number[] = [];
       for (const e of v) {
         w.pad(t.elem.align);
-        w.push(ser(t.elem, e, be));
+        w.push(ser(t.elem, e, be, depth + 1));
         ends.push(w.length);
       }
       if (ends.length === 0) return Buffer.alloc(0);
@@ -215,7 +131,7 @@ function ser(t: TypeNode, v: unknown, be: boolean): Buffer {
       for (let i = 0; i < t.members.length; i++) {
         const m = t.members[i]!;
         w.pad(m.align);
-        w.push(ser(m, v[i], be));
+        w.push(ser(m, v[i], be, depth + 1));
         if (m.fixed === 0 && i < t.members.length - 1) ends.push(w.length);
       }
       if (t.fixed) {
@@ -311,7 +227,9 @@ export function writeOffsetAt(d: Buffer, pos: number, size: number, v: number): 
   }
 }
 
-function des(t: TypeNode, d: Buffer, be: boolean, top: string): unknown {
+// `depth` counts the containers around the value; with a type depth of at most
+// GVARIANT_MAX_DEPTH - depth for every variant's contents, the recursion stays within 128 levels.
+function des(t: TypeNode, d: Buffer, be: boolean, top: string, depth: number): unknown {
   switch (t.kind) {
     case 'basic': return desBasic(t.code, d, be, top);
     case 'variant': {
@@ -319,17 +237,20 @@ function des(t: TypeNode, d: Buffer, be: boolean, top: string): unknown {
       if (z < 0) throw corrupt(top, 'variant without type string separator');
       const ts = d.subarray(z + 1).toString('latin1');
       let inner: TypeNode;
-      try { inner = parseType(ts); } catch { throw corrupt(top, `variant with invalid type '${ts}'`); }
-      return new Variant(ts, des(inner, d.subarray(0, z), false, top));
+      try { inner = parseType(ts, GVARIANT_MAX_DEPTH - depth - 1); } catch (e) {
+        if (e instanceof DepthError) throw corrupt(top, tooDeep('values'));
+        throw corrupt(top, `variant with invalid type '${ts.length > 80 ? `${ts.slice(0, 77)}...` : ts}'`);
+      }
+      return new Variant(ts, des(inner, d.subarray(0, z), false, top, depth + 1));
     }
     case 'maybe': {
       if (d.length === 0) return null;
       if (t.elem.fixed) {
         if (d.length !== t.elem.fixed) throw corrupt(top, 'maybe of fixed type has wrong size');
-        return des(t.elem, d, be, top);
+        return des(t.elem, d, be, top, depth + 1);
       }
       if (d[d.length - 1] !== 0) throw corrupt(top, 'maybe value without trailing NUL');
-      return des(t.elem, d.subarray(0, d.length - 1), be, top);
+      return des(t.elem, d.subarray(0, d.length - 1), be, top, depth + 1);
     }
     case 'array': {
       if (t.elem.kind === 'basic' && t.elem.code === 'y') return d; // a view into the input (no copy)
@@ -337,7 +258,7 @@ function des(t: TypeNode, d: Buffer, be: boolean, top: string): unknown {
       if (d.length === 0) return out;
       if (t.elem.fixed) {
         if (d.length % t.elem.fixed !== 0) throw corrupt(top, `array size ${d.length} is not a multiple of element size ${t.elem.fixed}`);
-        for (let p = 0; p < d.length; p += t.elem.fixed) out.push(des(t.elem, d.subarray(p, p + t.elem.fixed), be, top));
+        for (let p = 0; p < d.length; p += t.elem.fixed) out.push(des(t.elem, d.subarray(p, p + t.elem.fixed), be, top, depth + 1));
         return out;
       }
       const os = offsetSizeFor(d.length);
@@ -351,7 +272,7 @@ function des(t: TypeNode, d: Buffer, be: boolean, top: string): unknown {
         const end = readOffset(d, lastEnd + i * os, os);
         start = alignUp(start, t.elem.align);
         if (end < start || end > lastEnd) throw corrupt(top, 'array element framing offset out of range');
-        out.push(des(t.elem, d.subarray(start, end), be, top));
+        out.push(des(t.elem, d.subarray(start, end), be, top, depth + 1));
         start = end;
       }
       return out;
@@ -376,7 +297,7 @@ function des(t: TypeNode, d: Buffer, be: boolean, top: string): unknown {
           end = readOffset(d, offsetEnd, os);
         }
         if (pos > end || end > bodyEnd) throw corrupt(top, `member ${i} of '${typeString(t)}' out of range`);
-        out.push(des(m, d.subarray(pos, end), be, top));
+        out.push(des(m, d.subarray(pos, end), be, top, depth + 1));
         pos = end;
       }
       return out;
@@ -411,7 +332,7 @@ function desBasic(code: string, d: Buffer, be: boolean, top: string): unknown {
  * `ay` values are views into `data` (copy them if `data` is reused afterwards).
  */
 export function deserialize(type: string, data: Buffer, options: GVariantOptions = {}): unknown {
-  return des(parseType(type), data, options.bigEndian === true, type);
+  return des(parseType(type), data, options.bigEndian === true, type, 0);
 }
 
 // ---------------------------------------------------------------------------------------------

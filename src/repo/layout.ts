@@ -149,3 +149,25 @@ export function stagingName(repoPath: string): string {
   if (!stagingDirs.has(dir)) { fs.mkdirSync(dir, { recursive: true, mode: 0o700 }); stagingDirs.add(dir); }
   return path.join(dir, `o${tmpCounter++}`);
 }
+
+// ---------------------------------------------------------------------------------------------
+// Static deltas (REPO/deltas/, REPO/delta-indexes/): named by the modified base64 of checksums
+// ('/' becomes '_', no '=' padding), split after two characters like objects.
+
+function deltaB64(csum: string): string {
+  return Buffer.from(csum, 'hex').toString('base64').replace(/=+$/, '').replace(/\//g, '_');
+}
+
+/** `deltas/XX/YYYY…[-TO]/superblock` for a delta from `from` (null: from scratch) to `to`. */
+export function deltaSuperblockPath(from: string | null, to: string): string {
+  const t = deltaB64(to);
+  if (from === null) return `deltas/${t.slice(0, 2)}/${t.slice(2)}/superblock`;
+  const f = deltaB64(from);
+  return `deltas/${f.slice(0, 2)}/${f.slice(2)}-${t}/superblock`;
+}
+
+/** `delta-indexes/XX/YYYY….index`: the deltas leading to commit `to`. */
+export function deltaIndexPath(to: string): string {
+  const t = deltaB64(to);
+  return `delta-indexes/${t.slice(0, 2)}/${t.slice(2)}.index`;
+}

@@ -102,3 +102,42 @@ test('text form matches GLib g_variant_print', () => {
   assert.equal(printVariant('a{sv}', []), '{}');
   assert.equal(printVariant('(a{sv}as)', [[], []], true), '(@a{sv} {}, @as [])');
 });
+
+/** A 'v' holding a 'v' ... `levels` times, around the byte 0x01: each level appends "\0v". */
+function nestedVariants(levels: number): Buffer {
+  return Buffer.concat([Buffer.from([1, 0, 0x79]), Buffer.from('\0v'.repeat(levels), 'latin1')]);
+}
+
+test('nesting is bounded at GLib\'s 128 levels: deeper data is ECORRUPT, never a stack overflow', () => {
+  // within the bound: parsed, and printed back
+  const ok = deserialize('v', nestedVariants(100)) as Variant;
+  let v: Variant = ok;
+  for (let i = 0; i < 100; i++) v = v.value as Variant;
+  assert.equal(v.type, 'y');
+  assert.equal(v.value, 1);
+  assert.match(printVariant('v', ok), /^<<<.*byte 0x01>+$/);
+  // past it, at any depth up to what would blow the stack
+  for (const levels of [200, 100_000]) {
+    assert.throws(() => deserialize('v', nestedVariants(levels)),
+      (e: unknown) => e instanceof OstreeError && e.code === 'ECORRUPT' && /nested deeper than 128 levels/.test(e.message), `${levels} levels`);
+  }
+  // the same inside a summary-like container, and a deep array type carried by a variant
+  const deepArrayType = 'a'.repeat(100_000) + 'y';
+  const carrier = Buffer.concat([Buffer.from([0]), Buffer.from(deepArrayType, 'latin1')]);
+  assert.throws(() => deserialize('v', carrier), (e: unknown) => e instanceof OstreeError && e.code === 'ECORRUPT' && /nested deeper than 128/.test(e.message));
+  const dict = serialize('a{sv}', [['k', new Variant('s', 'x')]]);
+  assert.deepEqual(deserialize('a{sv}', dict), [['k', new Variant('s', 'x')]]);
+  const inDict = Buffer.concat([Buffer.from('k\0', 'latin1'), Buffer.alloc(6), nestedVariants(1000)]);
+  const framed = Buffer.concat([inDict, Buffer.from([2, 0])]); // {sv}: key ends at 2 (2-byte offsets past 255 bytes)
+  assert.throws(() => deserialize('{sv}', framed), /nested deeper than 128 levels/);
+});
+
+test('type strings are bounded too: too deep is EINVAL for callers, and serialize refuses too-deep values', () => {
+  assert.equal(isValidType('a'.repeat(127) + 'y'), true);
+  assert.equal(isValidType('a'.repeat(128) + 'y'), false);
+  assert.equal(isValidType('('.repeat(100_000) + ')'.repeat(100_000)), false);
+  assert.throws(() => serialize('a'.repeat(200) + 'y', []), (e: unknown) => e instanceof OstreeError && e.code === 'EINVAL' && /nested deeper than 128/.test(e.message));
+  let deep: Variant = new Variant('y', 1);
+  for (let i = 0; i < 300; i++) deep = new Variant('v', deep);
+  assert.throws(() => serialize('v', deep), (e: unknown) => e instanceof OstreeError && e.code === 'EINVAL' && /nested deeper than 128/.test(e.message));
+});

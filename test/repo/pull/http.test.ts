@@ -1,5 +1,5 @@
 /**
- * HTTP pulls (src/repo/pull.ts) against a static file server on 127.0.0.1 serving archive repos
+ * HTTP pulls (src/repo/pull/) against a static file server on 127.0.0.1 serving archive repos
  * written by us: refs and summary resolution, depth, every destination mode, verification of
  * every object, missing/corrupted objects, dropped connections, bounded parallelism,
  * gpg-verify refusal, remotes.d, crash (SIGKILL) in the middle of a pull, CLI output.
@@ -19,51 +19,14 @@ import { fsckRepo } from '../../../src/repo/fsck.js';
 import {
   HttpFetcher, deltaSuperblockPath, formatPullProgress, formatPullResult, listRemoteRefs, parseSummary, pullFromRemote,
 } from '../../../src/repo/pull/http.js';
+import { closeServers, serve, trackServer } from './server.js';
 
 const OURS = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../src/cli/main.js');
 const MODES: RepoMode[] = ['bare', 'bare-user', 'bare-user-only', 'archive'];
 
 function tmpdir(tag: string): string { return fs.mkdtempSync(path.join(os.tmpdir(), `pullhttp-${tag}-`)); }
 
-// ---------------------------------------------------------------------------------------------
-// A static file server with fault hooks.
-
-type Hook = (urlPath: string, req: http.IncomingMessage, res: http.ServerResponse) => 'handled' | void | Promise<'handled' | void>;
-interface Served { url: string; root: string; log: string[]; hook: Hook | null; inFlight: number; maxInFlight: number; delayMs: number }
-const servers: http.Server[] = [];
-
-async function serve(root: string): Promise<Served> {
-  const s: Served = { url: '', root, log: [], hook: null, inFlight: 0, maxInFlight: 0, delayMs: 0 };
-  const server = http.createServer(async (req, res) => {
-    const p = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname);
-    s.log.push(p);
-    s.inFlight++;
-    s.maxInFlight = Math.max(s.maxInFlight, s.inFlight);
-    res.on('close', () => { s.inFlight--; });
-    try {
-      if (s.delayMs > 0) await new Promise((r) => setTimeout(r, s.delayMs));
-      if (s.hook && (await s.hook(p, req, res)) === 'handled') return;
-      const file = path.join(s.root, p);
-      if (!file.startsWith(s.root + path.sep) || !fs.existsSync(file) || !fs.statSync(file).isFile()) {
-        res.writeHead(404, { 'Content-Type': 'text/plain' }).end('not found\n');
-        return;
-      }
-      const data = fs.readFileSync(file);
-      res.writeHead(200, { 'Content-Length': data.length, 'Content-Type': 'application/octet-stream' }).end(data);
-    } catch (e) {
-      res.destroy(e as Error);
-    }
-  });
-  servers.push(server);
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const addr = server.address() as { port: number };
-  s.url = `http://127.0.0.1:${addr.port}`;
-  return s;
-}
-
-after(async () => {
-  for (const s of servers) { s.closeAllConnections(); await new Promise((r) => s.close(r)); }
-});
+after(closeServers);
 
 // ---------------------------------------------------------------------------------------------
 // Fixtures
@@ -551,7 +514,7 @@ test('progress line format and HttpFetcher basics', async () => {
     const before = srv.log.length;
     await assert.rejects(f.get('forbidden'), /Server returned HTTP 403/);
     assert.equal(srv.log.length - before, 1, '4xx is not retried');
-    await assert.rejects(f.get('a', { maxSize: 2 }), /larger than the 2-byte limit/);
+    await assert.rejects(f.get('a', { maxSize: 2 }), /exceeded maximum size of 2 bytes/);
   } finally { f.close(); }
 });
 
@@ -588,7 +551,7 @@ test('https: a self-signed server is refused unless tls-ca-path (or tls-permissi
     const data = fs.readFileSync(file);
     res.writeHead(200, { 'Content-Length': data.length }).end(data);
   });
-  servers.push(server as unknown as http.Server);
+  trackServer(server as unknown as http.Server);
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const url = `https://127.0.0.1:${(server.address() as { port: number }).port}`;
   const bad = await destRepo(s.dir, 'archive', url);

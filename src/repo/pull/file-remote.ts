@@ -1,0 +1,86 @@
+/**
+ * A pull from a `file://` remote: the remote's refs resolved in its repository, the target
+ * commits checked (timestamps) before anything is imported, then the import done by pull-local,
+ * with refs written as a remote's (`REMOTE:REF`, or `REF` when mirroring).
+ */
+import { OstreeError } from '../../errors.js';
+import { parseCommit } from '../objects.js';
+import { Repo } from '../repo.js';
+import { pullLocal, type PullLocalOptions } from './local.js';
+import type { PullOptions, PullResult } from './options.js';
+import { readSourceMetadataOptional } from './source.js';
+import type { CommitCheck, RefRequest, Wanted } from './targets.js';
+
+export interface FilePullRequest {
+  repo: Repo;
+  remoteName: string;
+  srcPath: string;
+  requests: RefRequest[];
+  allRefs: boolean;
+  depth: number;
+  opts: PullOptions;
+  check: CommitCheck;
+  refSpec: (ref: string) => string;
+}
+
+async function openRemoteRepo(remoteName: string, srcPath: string): Promise<Repo> {
+  try { return await Repo.open(srcPath); } catch (e) {
+    throw new OstreeError('ENOENT', `Remote "${remoteName}": ${srcPath} is not an OSTree repository: ${(e as Error).message}`, { cause: e });
+  }
+}
+
+/** The target commits; those present in the source are checked before anything is imported. */
+async function resolveTargets(src: Repo, r: FilePullRequest): Promise<Wanted[]> {
+  if (r.allRefs) {
+    for (const spec of (await src.listRefs()).keys()) if (!spec.includes(':')) r.requests.push({ ref: spec });
+  }
+  const targets: Wanted[] = [];
+  for (const w of r.requests) {
+    const commit = w.override ?? await src.resolveRevOptional(w.ref!);
+    if (commit === null) throw new OstreeError('ENOENT', `Remote "${r.remoteName}" (${r.srcPath}) has no ref '${w.ref}'`);
+    const data = readSourceMetadataOptional(src.path, src.mode, commit, 'commit');
+    if (data !== null) r.check(w, commit, parseCommit(data, `commit ${commit}`));
+    targets.push({ ref: w.ref, commit });
+  }
+  return targets;
+}
+
+export async function pullFileRemote(r: FilePullRequest): Promise<PullResult> {
+  const start = Date.now();
+  const { repo, opts } = r;
+  const src = await openRemoteRepo(r.remoteName, r.srcPath);
+  const targets = await resolveTargets(src, r);
+  const overridden = (i: number): boolean => r.requests[i]!.override !== undefined;
+  // Refs named without an override are pulled by name (pull-local writes them); the others by
+  // commit, their refs written here.
+  const byName = targets.filter((t, i) => t.ref !== null && !overridden(i)).map((t) => t.ref!);
+  const byCommit = targets.filter((t, i) => t.ref === null || overridden(i)).map((t) => t.commit);
+  const result: PullResult = { kind: 'local', metadataObjects: 0, contentObjects: 0, bytesTransferred: 0, contentBytes: 0, seconds: 0, refs: new Map(), commits: [] };
+  const common: PullLocalOptions = {
+    depth: r.depth, ...(opts.mirror ? {} : { remote: r.remoteName }),
+    ...(opts.commitMetadataOnly ? { commitMetadataOnly: true } : {}),
+    ...(opts.disableFsync ? { disableFsync: true } : {}),
+    ...(opts.disableVerifyBindings ? { disableVerifyBindings: true } : {}),
+    ...(opts.untrusted ? { untrusted: true } : {}),
+  };
+  for (const list of [byName, byCommit]) {
+    if (list.length === 0) continue;
+    const res = await pullLocal(repo, r.srcPath, { ...common, refs: list });
+    result.metadataObjects += res.metadataObjects;
+    result.contentObjects += res.contentObjects;
+    result.contentBytes += res.contentBytes;
+    for (const [k, v] of res.refs) result.refs.set(k, v);
+    result.commits.push(...res.commits);
+  }
+  for (let i = 0; i < targets.length; i++) {
+    const t = targets[i]!;
+    if (t.ref !== null && overridden(i)) {
+      await repo.setRef(r.refSpec(t.ref), t.commit);
+      result.refs.set(r.refSpec(t.ref), t.commit);
+    }
+  }
+  result.seconds = (Date.now() - start) / 1000;
+  const n = result.metadataObjects + result.contentObjects;
+  opts.progress?.({ scanning: false, outstandingFetches: 0, metadataFetched: result.metadataObjects, contentFetched: result.contentObjects, fetched: n, requested: n, bytesTransferred: 0, elapsedMs: Date.now() - start, done: true });
+  return result;
+}

@@ -1,0 +1,236 @@
+/**
+ * Storing a content object into the destination repository, in the destination's mode, from a
+ * source of any mode (a local repository, or a download staged in archive form): verified on
+ * the way (always when converting; when linking as is, only if untrusted), written under
+ * DEST/tmp with the mode's metadata, and renamed into place. Shared by HTTP pull and pull-local.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as zlib from 'node:zlib';
+import * as libc from '../../native/libc.js';
+import { OstreeError, isErrno } from '../../errors.js';
+import {
+  BARE_USER_XATTR, S_IFMT, S_IFREG, isSymlinkMode, parseArchiveHeader, serializeArchiveHeader, serializeBareUserMeta,
+  type FileHeader,
+} from '../objects.js';
+import { linkIntoPlace } from '../content.js';
+import { objectPath, tmpName } from '../layout.js';
+import { modeTraits, type RepoMode } from '../modes/mode.js';
+import { checkContentFileType, readSourceObject, type SourceObject } from './source.js';
+import { corrupted, dataChunks, fitsInMemory, headerHash, inflateBounded, readSmallData } from './verify.js';
+
+export interface ContentImportContext {
+  srcPath: string;
+  srcMode: RepoMode;
+  destPath: string;
+  destMode: RepoMode;
+  /** Verify the checksum of objects that are linked as is. Conversions are always verified. */
+  untrusted: boolean;
+  bareUserOnlyFiles: boolean;
+}
+
+function lexists(p: string): boolean {
+  try { fs.lstatSync(p); return true; } catch (e) { if (isErrno(e, 'ENOENT')) return false; throw e; }
+}
+
+/** A canonical-permissions (bare-user-only) repository cannot store setuid/setgid/sticky or o+w bits. */
+function checkBareUserOnlyMode(h: FileHeader, checksum: string): void {
+  if ((h.mode & S_IFMT) === S_IFREG) {
+    const bad = (h.mode & ~S_IFMT) & ~0o775;
+    if (bad) {
+      throw new OstreeError('EINVAL', `Content object ${checksum}: invalid mode 0${h.mode.toString(8)} with bits 0${bad.toString(8).padStart(4, '0')} (not storable in a bare-user-only repository)`);
+    }
+  }
+}
+
+/** Apply the destination mode's metadata to a freshly written regular tmp file (fd open). */
+function finishRegular(destMode: RepoMode, fd: number, h: FileHeader): void {
+  const t = modeTraits(destMode);
+  if (t.realOwnership) {
+    fs.fchownSync(fd, h.uid, h.gid);
+    fs.fchmodSync(fd, h.mode & 0o7777);
+    for (const [n, v] of h.xattrs) libc.fsetxattr(fd, n, v);
+  } else if (t.metaInXattr) {
+    libc.fsetxattr(fd, BARE_USER_XATTR, serializeBareUserMeta(h));
+    fs.fchmodSync(fd, (h.mode & 0o775) | 0o400);
+  } else if (t.canonical) {
+    fs.fchmodSync(fd, h.mode & 0o775);
+  } else {
+    fs.fchmodSync(fd, 0o644); // archive: the header carries the metadata
+  }
+  if (!t.compressed) fs.futimesSync(fd, 0, 0);
+}
+
+/** Write a symlink object in the destination mode; returns the tmp path to link into place. */
+function writeSymlinkTmp(destPath: string, destMode: RepoMode, h: FileHeader): string {
+  const tmp = tmpName(destPath, 'pull');
+  const t = modeTraits(destMode);
+  if (t.compressed) {
+    fs.writeFileSync(tmp, serializeArchiveHeader(h, 0n), { flag: 'wx', mode: 0o644 });
+  } else if (t.metaInXattr) {
+    // bare-user: a regular file holding the target, the metadata in its xattr
+    const fd = fs.openSync(tmp, 'wx', 0o644);
+    try {
+      fs.writeSync(fd, Buffer.concat([Buffer.from(h.symlinkTarget, 'utf8'), Buffer.from([0])]));
+      libc.fsetxattr(fd, BARE_USER_XATTR, serializeBareUserMeta(h));
+      fs.futimesSync(fd, 0, 0);
+    } finally { fs.closeSync(fd); }
+  } else {
+    fs.symlinkSync(h.symlinkTarget, tmp);
+    if (t.realOwnership) {
+      fs.lchownSync(tmp, h.uid, h.gid);
+      for (const [n, v] of h.xattrs) libc.lsetxattr(tmp, n, v);
+    }
+  }
+  return tmp;
+}
+
+function linkSymlinkObject(destPath: string, destMode: RepoMode, h: FileHeader, final: string): void {
+  const tmp = writeSymlinkTmp(destPath, destMode, h);
+  try { linkIntoPlace(tmp, final); } catch (e) { try { fs.unlinkSync(tmp); } catch { /* gone */ } throw e; }
+}
+
+/**
+ * Hardlink the source object as is (same representation, trusted). Returns 0 when linked, -1
+ * when already present, null when it must be copied instead (another filesystem, link limits).
+ */
+function linkAsIs(ctx: ContentImportContext, checksum: string, final: string): number | null {
+  const src = objectPath(ctx.srcPath, checksum, 'file', ctx.srcMode);
+  let st: fs.Stats;
+  try { st = fs.lstatSync(src); } catch (e) {
+    if (isErrno(e, 'ENOENT')) throw new OstreeError('ENOENT', `Object missing in source repository ${ctx.srcPath}: ${checksum}.file`, { path: src });
+    throw e;
+  }
+  checkContentFileType(st, ctx.srcMode, checksum, src); // never link a FIFO or device into the repository
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      fs.linkSync(src, final);
+      return 0;
+    } catch (e) {
+      if (isErrno(e, 'EEXIST')) return -1;
+      if (isErrno(e, 'ENOENT') && attempt === 0) { fs.mkdirSync(path.dirname(final), { recursive: true, mode: 0o755 }); continue; }
+      if (isErrno(e, 'EXDEV') || isErrno(e, 'EPERM') || isErrno(e, 'EMLINK')) return null;
+      throw e;
+    }
+  }
+  return null;
+}
+
+/**
+ * Import one content object into the destination. Returns the number of content bytes
+ * written (0 when hardlinked), or -1 when it was already there.
+ */
+export function importContentObject(ctx: ContentImportContext, checksum: string): number | Promise<number> {
+  const final = objectPath(ctx.destPath, checksum, 'file', ctx.destMode);
+  if (ctx.srcMode === ctx.destMode && !ctx.untrusted && !(modeTraits(ctx.destMode).canonical && ctx.bareUserOnlyFiles)) {
+    const linked = linkAsIs(ctx, checksum, final);
+    if (linked !== null) return linked;
+    // else copied through the conversion path (same result, verified)
+  } else if (lexists(final)) return -1;
+  const o = readSourceObject(ctx.srcPath, ctx.srcMode, checksum);
+  const h = o.header;
+  if (modeTraits(ctx.destMode).canonical) checkBareUserOnlyMode(h, checksum);
+  const hash = headerHash(o);
+  if (isSymlinkMode(h.mode)) {
+    const actual = hash.digest('hex');
+    if (actual !== checksum) throw corrupted(checksum, actual);
+    linkSymlinkObject(ctx.destPath, ctx.destMode, h, final);
+    return 0;
+  }
+  if (!fitsInMemory(o)) return importLarge(ctx, checksum, o, final);
+  const data = readSmallData(o, checksum);
+  const actual = hash.update(data).digest('hex');
+  if (actual !== checksum) throw corrupted(checksum, actual);
+  const stored = modeTraits(ctx.destMode).compressed ? [serializeArchiveHeader(h, BigInt(data.length)), zlib.deflateRawSync(data)] : [data];
+  storeVerifiedRegular(ctx, final, h, stored);
+  return data.length;
+}
+
+/**
+ * Import one content object held in memory in archive form (`.filez` bytes, e.g. just
+ * downloaded): verify it against `checksum` and write it in the destination mode through
+ * DEST/tmp. Returns the uncompressed bytes written, or -1 when the object was already there.
+ * Only for objects whose header declares at most INFLATE_IN_MEMORY_MAX bytes.
+ */
+export function importArchiveObjectBuffer(ctx: Pick<ContentImportContext, 'destPath' | 'destMode' | 'bareUserOnlyFiles'>, checksum: string, filez: Buffer): number {
+  const final = objectPath(ctx.destPath, checksum, 'file', ctx.destMode);
+  if (lexists(final)) return -1;
+  const { header: h, size, headerLength } = parseArchiveHeader(filez, `${checksum}.file`);
+  if (modeTraits(ctx.destMode).canonical) checkBareUserOnlyMode(h, checksum);
+  const hash = headerHash({ header: h });
+  if (isSymlinkMode(h.mode)) {
+    const actual = hash.digest('hex');
+    if (actual !== checksum) throw corrupted(checksum, actual);
+    linkSymlinkObject(ctx.destPath, ctx.destMode, h, final);
+    return 0;
+  }
+  const data = inflateBounded(filez.subarray(headerLength), Number(size), checksum);
+  const actual = hash.update(data).digest('hex');
+  if (actual !== checksum) throw corrupted(checksum, actual);
+  // archive: the verified bytes as they are; other modes: the data plus the mode's metadata
+  storeVerifiedRegular(ctx, final, h, [modeTraits(ctx.destMode).compressed ? filez : data]);
+  return data.length;
+}
+
+/**
+ * Store an already verified regular-file object: its bytes (as the destination mode lays them
+ * out) go to a temporary file under tmp/, get the mode's metadata, and are renamed into place.
+ */
+function storeVerifiedRegular(ctx: { destPath: string; destMode: RepoMode }, final: string, h: FileHeader, chunks: Buffer[]): void {
+  const tmp = tmpName(ctx.destPath, 'pull');
+  const fd = fs.openSync(tmp, 'wx', 0o600);
+  try {
+    for (const chunk of chunks) writeAll(fd, chunk);
+    finishRegular(ctx.destMode, fd, h);
+    fs.closeSync(fd);
+  } catch (e) {
+    try { fs.closeSync(fd); } catch { /* closed */ }
+    try { fs.unlinkSync(tmp); } catch { /* gone */ }
+    throw e;
+  }
+  try { linkIntoPlace(tmp, final); } catch (e) { try { fs.unlinkSync(tmp); } catch { /* gone */ } throw e; }
+}
+
+function writeAll(fd: number, b: Buffer): void {
+  let off = 0;
+  while (off < b.length) off += fs.writeSync(fd, b, off, b.length - off);
+}
+
+/** A large object: streamed from the source through the checksum into the destination file. */
+async function importLarge(ctx: ContentImportContext, checksum: string, o: SourceObject, final: string): Promise<number> {
+  const hash = headerHash(o);
+  const tmp = tmpName(ctx.destPath, 'pull');
+  const fd = fs.openSync(tmp, 'wx', 0o600);
+  let total = 0;
+  let deflate: zlib.DeflateRaw | null = null;
+  let deflated: Promise<void> | null = null;
+  try {
+    if (modeTraits(ctx.destMode).compressed) {
+      writeAll(fd, serializeArchiveHeader(o.header, BigInt(o.size)));
+      const d = deflate = zlib.createDeflateRaw();
+      deflated = new Promise<void>((resolve, reject) => {
+        d.on('data', (c: Buffer) => { try { writeAll(fd, c); } catch (e) { reject(e); } });
+        d.on('end', resolve);
+        d.on('error', reject);
+      });
+      deflated.catch(() => { /* awaited below; on failure the error that stopped us is reported */ });
+    }
+    for await (const chunk of dataChunks(o, checksum)) {
+      hash.update(chunk);
+      total += chunk.length;
+      if (deflate) { if (!deflate.write(chunk)) await new Promise((r) => deflate!.once('drain', r)); } else writeAll(fd, chunk);
+    }
+    if (deflate) { deflate.end(); await deflated; }
+    const actual = hash.digest('hex');
+    if (actual !== checksum) throw corrupted(checksum, actual);
+    finishRegular(ctx.destMode, fd, o.header);
+    fs.closeSync(fd);
+  } catch (e) {
+    (deflate as zlib.DeflateRaw | null)?.destroy(); // nothing more is written to the closed file
+    try { fs.closeSync(fd); } catch { /* closed */ }
+    try { fs.unlinkSync(tmp); } catch { /* gone */ }
+    throw e;
+  }
+  linkIntoPlace(tmp, final);
+  return total;
+}

@@ -1,0 +1,34 @@
+/**
+ * The size bounds of a pull: how much of anything a remote or a source repository can make us
+ * read, hold or inflate. Each is checked before the data is read whole (HTTP: from
+ * Content-Length and while receiving; local files: from fstat), so an oversized or endless
+ * input is refused without being held in memory.
+ */
+
+/** Metadata objects and the summary (upstream: OSTREE_MAX_METADATA_SIZE, 128 MiB). */
+export const METADATA_MAX_SIZE = 128 * 1024 * 1024;
+
+/** The summary file: the same bound as upstream's fetcher uses for it. */
+export const SUMMARY_MAX_SIZE = METADATA_MAX_SIZE;
+
+/** A remote's `config` (read for its core.mode when there is no summary) and mirror probes. */
+export const REMOTE_CONFIG_MAX_SIZE = 1024 * 1024;
+
+/** A mirrorlist file. */
+export const MIRRORLIST_MAX_SIZE = 1024 * 1024;
+
+/** A ref file on the server (`refs/heads/REF`): one checksum and a newline. */
+export const REF_MAX_SIZE = 4096;
+
+/** Static delta probes (superblocks or indexes; fetched but not applied). */
+export const DELTA_PROBE_MAX_SIZE = METADATA_MAX_SIZE;
+
+/**
+ * The hard cap on data inflated in memory: content objects whose header declares more are
+ * streamed through the checksum instead, and no inflate ever produces more than the declared
+ * size. Also the largest content object downloaded into memory rather than a staging file.
+ */
+export const INFLATE_IN_MEMORY_MAX = 4 * 1024 * 1024;
+
+/** Downloaded content objects up to this size (compressed) stay in memory. */
+export const CONTENT_IN_MEMORY_MAX = 1024 * 1024;

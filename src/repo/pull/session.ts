@@ -1,0 +1,389 @@
+/**
+ * One HTTP pull, in upstream's phases: (1) the summary (refs and mode; else the remote's config
+ * for its mode), (2) the target commits, (3) under the repository lock, commits, then their
+ * trees and content, fetched as they are discovered (scheduler.ts), each verified (verify.ts)
+ * and stored (import.ts), and (4) once everything is in and synced: partial marks cleared,
+ * then refs written. Downloads are staged in a directory under REPO/tmp that is removed at
+ * the end (and by the next pull, if this one was killed).
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { OstreeError, isErrno } from '../../errors.js';
+import { KeyFile } from '../../glib/keyfile.js';
+import { parseArchiveHeader, parseCommit, parseDirMeta, parseDirTree, isChecksum, type CommitObject, type ObjectType } from '../objects.js';
+import { linkIntoPlace } from '../content.js';
+import {
+  clearCommitPartial, deltaIndexPath, deltaSuperblockPath, isCommitPartial, markCommitPartial, objectPath, objectRelPath,
+  stateDir, summaryPath, tmpDir, tmpName,
+} from '../layout.js';
+import { modeFromConfig, modeTraits } from '../modes/mode.js';
+import { Repo, validateRefName } from '../repo.js';
+import { importArchiveObjectBuffer, importContentObject, type ContentImportContext } from './import.js';
+import { CONTENT_IN_MEMORY_MAX, DELTA_PROBE_MAX_SIZE, INFLATE_IN_MEMORY_MAX, METADATA_MAX_SIZE, REF_MAX_SIZE, REMOTE_CONFIG_MAX_SIZE, SUMMARY_MAX_SIZE } from './limits.js';
+import type { PullOptions, PullResult } from './options.js';
+import { PullStats, TaskGroup } from './scheduler.js';
+import { readSourceObject } from './source.js';
+import { SpaceBudget } from './space.js';
+import { parseSummary, type RemoteSummary } from './summary.js';
+import { checkBinding, type CommitCheck, type RefRequest, type Wanted } from './targets.js';
+import { HttpFetcher, IN_FILE } from './transport.js';
+import { verifyArchiveObject, verifyMetadata } from './verify.js';
+
+/** Everything an HTTP pull needs, decided by the caller from the remote and the options. */
+export interface HttpPullRequest {
+  repo: Repo;
+  remoteName: string;
+  /** Metadata (and summary, refs) come from `meta`; content objects from `content` (contenturl). */
+  meta: HttpFetcher;
+  content: HttpFetcher;
+  requests: RefRequest[];
+  /** `--mirror` without refs: every ref of the summary. */
+  allRefs: boolean;
+  depth: number;
+  opts: PullOptions;
+  /** Checks each target commit must pass (timestamps). */
+  check: CommitCheck;
+  /** Where a pulled ref is written. */
+  refSpec: (ref: string) => string;
+}
+
+/** Remove staging left by pulls that were killed (their process is gone). */
+function cleanStaleStaging(repo: Repo): void {
+  const dir = tmpDir(repo.path);
+  let names: string[] = [];
+  try { names = fs.readdirSync(dir); } catch { return; }
+  for (const n of names) {
+    const m = /^(?:fetch|pull)-(\d+)-/.exec(n); // our staging dirs and import tmp files
+    if (!m) continue;
+    let alive = true;
+    try { process.kill(Number(m[1]), 0); } catch (e) { alive = !isErrno(e, 'ESRCH'); }
+    if (!alive) fs.rmSync(path.join(dir, n), { recursive: true, force: true });
+  }
+}
+
+export class HttpPullSession {
+  private readonly repo: Repo;
+  private readonly stats: PullStats;
+  private readonly result: PullResult = { kind: 'http', metadataObjects: 0, contentObjects: 0, bytesTransferred: 0, contentBytes: 0, seconds: 0, refs: new Map(), commits: [] };
+  private summaryData: Buffer | null = null;
+  private summary: RemoteSummary | null = null;
+  private targets: Wanted[] = [];
+  // Phase 3 state, set up under the lock.
+  private stage = '';
+  private ctx!: ContentImportContext;
+  private budget!: SpaceBudget;
+  private readonly seen = new Set<string>();
+  private readonly toComplete: string[] = [];
+  private readonly group = new TaskGroup();
+
+  constructor(private readonly r: HttpPullRequest) {
+    this.repo = r.repo;
+    this.stats = new PullStats([r.meta, r.content], r.opts.progress);
+  }
+
+  async run(): Promise<PullResult> {
+    await this.loadSummary();
+    await this.resolveTargets();
+    await this.repo.withLock(false, async () => {
+      this.openStage();
+      try {
+        this.probeDeltas();
+        for (const t of this.targets) this.scanCommit(t.commit, 0, t);
+        await this.group.wait();
+        await this.complete();
+      } finally {
+        this.closeStage();
+      }
+    });
+    const res = this.result;
+    res.metadataObjects = this.stats.metaFetched;
+    res.contentObjects = this.stats.contentFetched;
+    res.contentBytes = this.stats.contentBytes;
+    res.bytesTransferred = this.stats.bytesTransferred();
+    res.seconds = (Date.now() - this.stats.start) / 1000;
+    this.stats.report(true);
+    return res;
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Phases 1 and 2: summary and targets
+
+  private async loadSummary(): Promise<void> {
+    const { meta, remoteName } = this.r;
+    this.summaryData = await meta.get('summary', { optional: true, maxSize: SUMMARY_MAX_SIZE, what: 'summary' });
+    this.summary = this.summaryData === null ? null : parseSummary(this.summaryData, meta.url('summary'));
+    let mode = this.summary?.mode;
+    if (mode === undefined) {
+      const cfg = await meta.get('config', { optional: true, maxSize: REMOTE_CONFIG_MAX_SIZE, what: 'repository config' });
+      if (cfg !== null) mode = KeyFile.parse(cfg.toString('utf8'), meta.url('config')).get('core', 'mode') ?? 'bare';
+    }
+    if (mode === undefined) return;
+    let compressed = false;
+    try { compressed = modeTraits(modeFromConfig(mode, 'remote')).compressed; } catch { /* unknown mode: refused below */ }
+    if (!compressed) {
+      throw new OstreeError('EINVAL', `Can't pull from archives with mode "${mode}" (remote "${remoteName}" at ${meta.url('')} must be an archive-mode repository to be served over HTTP)`);
+    }
+  }
+
+  private async resolveTargets(): Promise<void> {
+    const { meta, remoteName, requests } = this.r;
+    if (this.r.allRefs) {
+      if (this.summary === null) throw new OstreeError('ENOENT', `Fetching all refs was requested in mirror mode, but remote repository does not have a summary (remote "${remoteName}"; name the refs to mirror)`);
+      for (const name of this.summary.refs.keys()) {
+        try { validateRefName(name); } catch (e) {
+          throw new OstreeError('ECORRUPT', `Remote "${remoteName}": its summary (${meta.url('summary')}) lists an invalid ref name: ${(e as Error).message}`);
+        }
+        requests.push({ ref: name });
+      }
+    }
+    for (const w of requests) {
+      if (w.override !== undefined) { this.targets.push({ ref: w.ref, commit: w.override }); continue; }
+      const ref = w.ref!;
+      if (this.summary) {
+        const s = this.summary.refs.get(ref);
+        if (!s) throw new OstreeError('ENOENT', `No such branch '${ref}' in repository summary (remote "${remoteName}")`);
+        this.targets.push({ ref, commit: s.checksum });
+        continue;
+      }
+      const rel = `refs/heads/${ref}`;
+      const data = await meta.get(rel, { optional: true, maxSize: REF_MAX_SIZE, what: `ref ${ref}` });
+      if (data === null) throw new OstreeError('ENOENT', `Remote "${remoteName}" has no ref '${ref}' (HTTP 404 for ${meta.url(rel)})`);
+      const csum = data.toString('utf8').trim();
+      if (!isChecksum(csum)) throw new OstreeError('ECORRUPT', `Remote "${remoteName}": ref '${ref}' (${meta.url(rel)}) does not contain a checksum`);
+      this.targets.push({ ref, commit: csum });
+    }
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Phase 3: staging, and the objects as they are discovered
+
+  private openStage(): void {
+    fs.mkdirSync(tmpDir(this.repo.path), { recursive: true });
+    fs.mkdirSync(stateDir(this.repo.path), { recursive: true });
+    cleanStaleStaging(this.repo);
+    this.stage = tmpName(this.repo.path, 'fetch');
+    fs.mkdirSync(path.join(this.stage, 'objects'), { recursive: true });
+    this.ctx = { srcPath: this.stage, srcMode: 'archive', destPath: this.repo.path, destMode: this.repo.mode, untrusted: true, bareUserOnlyFiles: false };
+    this.budget = new SpaceBudget(this.repo);
+  }
+
+  /** The per-prefix directories are empty by now: rmdir each (much cheaper than a recursive rm). */
+  private closeStage(): void {
+    const objs = path.join(this.stage, 'objects');
+    try {
+      for (const sub of fs.readdirSync(objs)) fs.rmdirSync(path.join(objs, sub));
+      fs.rmdirSync(objs);
+      fs.rmdirSync(this.stage);
+    } catch {
+      fs.rmSync(this.stage, { recursive: true, force: true });
+    }
+  }
+
+  /** Fetch a metadata object and verify it (null: optional and absent). */
+  private async fetchMeta(checksum: string, type: ObjectType, optional: boolean): Promise<Buffer | null> {
+    const st = this.stats;
+    st.metaRequested++; st.outstandingMeta++; st.report();
+    try {
+      if (this.group.error !== null) throw this.group.error;
+      const rel = objectRelPath(checksum, type, 'archive');
+      const data = await this.r.meta.get(rel, { optional, maxSize: METADATA_MAX_SIZE, what: `object ${checksum}.${type}` });
+      if (data !== null) verifyMetadata(data, checksum, type, this.r.meta.url(rel));
+      st.metaFetched++;
+      return data;
+    } finally { st.outstandingMeta--; st.report(); }
+  }
+
+  private firstSight(checksum: string, type: ObjectType): boolean {
+    const k = `${checksum}.${type}`;
+    if (this.seen.has(k)) return false;
+    this.seen.add(k);
+    return true;
+  }
+
+  private scanDirMeta(checksum: string): void {
+    if (!this.firstSight(checksum, 'dirmeta') || this.repo.hasObjectSync(checksum, 'dirmeta')) return;
+    this.group.spawn(async () => {
+      const data = (await this.fetchMeta(checksum, 'dirmeta', false))!;
+      parseDirMeta(data, `dirmeta ${checksum}`);
+      this.repo.writeMetadataObjectSync('dirmeta', data);
+    });
+  }
+
+  private scanDirTree(checksum: string): void {
+    if (!this.firstSight(checksum, 'dirtree')) return;
+    this.group.spawn(async () => {
+      let data: Buffer;
+      if (this.repo.hasObjectSync(checksum, 'dirtree')) data = this.repo.readObjectBytesSync(checksum, 'dirtree');
+      else {
+        data = (await this.fetchMeta(checksum, 'dirtree', false))!;
+        parseDirTree(data, `dirtree ${checksum}`); // structure check before it is stored
+        this.repo.writeMetadataObjectSync('dirtree', data);
+      }
+      const dt = parseDirTree(data, `dirtree ${checksum}`);
+      for (const f of dt.files) this.fetchFile(f.checksum);
+      for (const d of dt.dirs) { this.scanDirTree(d.treeChecksum); this.scanDirMeta(d.metaChecksum); }
+    });
+  }
+
+  private writeDetached(checksum: string, detached: Buffer): void {
+    const tmp = tmpName(this.repo.path, 'pull');
+    try {
+      fs.writeFileSync(tmp, detached, { mode: 0o644, flag: 'wx' });
+      fs.renameSync(tmp, this.repo.objectPath(checksum, 'commitmeta'));
+    } catch (e) { fs.rmSync(tmp, { force: true }); throw e; }
+  }
+
+  private checkTarget(w: Wanted | null, checksum: string, c: CommitObject): void {
+    if (!w) return;
+    if (w.ref !== null && !this.r.opts.disableVerifyBindings) checkBinding(c, checksum, w.ref);
+    this.r.check(w, checksum, c);
+  }
+
+  /**
+   * A commit already here (its detached metadata refreshed: new signatures may have appeared),
+   * or fetched, checked and stored marked partial. Null when it is absent on the server and may
+   * be (a history that ends there).
+   */
+  private async obtainCommit(checksum: string, level: number, w: Wanted | null): Promise<{ c: CommitObject; partial: boolean } | null> {
+    const detached = await this.fetchMeta(checksum, 'commitmeta', true);
+    if (this.repo.hasObjectSync(checksum, 'commit')) {
+      if (detached !== null) this.writeDetached(checksum, detached);
+      const c = this.repo.loadCommitSync(checksum);
+      this.checkTarget(w, checksum, c);
+      return { c, partial: isCommitPartial(this.repo.path, checksum) };
+    }
+    const data = await this.fetchMeta(checksum, 'commit', level > 0 && this.r.depth !== 0);
+    if (data === null) return null;
+    const c = parseCommit(data, `commit ${checksum}`);
+    this.checkTarget(w, checksum, c);
+    // Marked before the commit is stored: a commit object without its tree is never mistaken
+    // for a complete one.
+    markCommitPartial(this.repo.path, checksum);
+    this.repo.writeMetadataObjectSync('commit', data);
+    if (detached !== null) this.writeDetached(checksum, detached);
+    return { c, partial: true };
+  }
+
+  private scanCommit(checksum: string, level: number, w: Wanted | null): void {
+    if (!this.firstSight(checksum, 'commit')) return; // also ends a parent chain that loops
+    this.group.spawn(async () => {
+      const got = await this.obtainCommit(checksum, level, w);
+      if (got === null) return; // history ends on the server (dangling parent)
+      const { c, partial } = got;
+      this.result.commits.push(checksum);
+      if (partial && !this.r.opts.commitMetadataOnly) {
+        this.toComplete.push(checksum);
+        this.scanDirTree(c.rootTree);
+        this.scanDirMeta(c.rootMeta);
+      }
+      const depth = this.r.depth;
+      if (c.parent !== null && (depth === -1 || level < depth)) this.scanCommit(c.parent, level + 1, null);
+    });
+  }
+
+  private fetchFile(checksum: string): void {
+    if (!this.firstSight(checksum, 'file') || this.repo.hasObjectSync(checksum, 'file')) return; // lstat: bare symlink objects may dangle
+    const st = this.stats;
+    st.contentRequested++;
+    this.group.spawn(async () => {
+      st.outstandingContent++; st.report();
+      try {
+        if (this.group.error !== null) return;
+        const staged = objectPath(this.stage, checksum, 'file', 'archive'); // its directory is made when needed
+        const rel = objectRelPath(checksum, 'file', 'archive');
+        const body = await this.r.content.get(rel, { toFile: staged, memLimit: CONTENT_IN_MEMORY_MAX, what: `object ${checksum}.file` });
+        try {
+          const n = await this.importFetched(checksum, body!, staged);
+          if (n > 0) st.contentBytes += n;
+        } catch (e) {
+          const msg = e instanceof Error ? e.message : String(e);
+          throw new OstreeError(e instanceof OstreeError ? e.code : 'EIO', `Object ${checksum}.file from ${this.r.content.url(rel)}: ${msg}`, { cause: e });
+        }
+        st.contentFetched++;
+      } finally { st.outstandingContent--; st.report(); }
+    });
+  }
+
+  /**
+   * Verify and store a downloaded content object (in memory, or staged at `staged`); returns
+   * the bytes written. The size its header declares is checked against the free-space reserve
+   * before anything is written, and bounds every inflate.
+   */
+  private async importFetched(checksum: string, body: Buffer, staged: string): Promise<number> {
+    let inMemory = body !== IN_FILE;
+    const declared = inMemory ? Number(parseArchiveHeader(body, `${checksum}.file`).size) : readSourceObject(this.stage, 'archive', checksum).size;
+    let onDisk = !inMemory;
+    try {
+      this.budget.take(declared);
+      if (inMemory && declared > INFLATE_IN_MEMORY_MAX) {
+        // small download, large declared data: streamed from a staging file like large downloads
+        fs.mkdirSync(path.dirname(staged), { recursive: true });
+        onDisk = true;
+        fs.writeFileSync(staged, body, { mode: 0o644 });
+        inMemory = false;
+      }
+      if (inMemory) return importArchiveObjectBuffer(this.ctx, checksum, body); // verified and written without a staging file
+      if (!modeTraits(this.repo.mode).compressed) return await importContentObject(this.ctx, checksum);
+      // Same representation: verify the downloaded object and link it in as it is.
+      const size = await verifyArchiveObject(this.stage, checksum);
+      if (size === null) return await importContentObject(this.ctx, checksum); // not canonical: rewritten
+      fs.chmodSync(staged, 0o644);
+      linkIntoPlace(staged, this.repo.objectPath(checksum, 'file'));
+      onDisk = false;
+      return size;
+    } finally {
+      if (onDisk) { try { fs.unlinkSync(staged); } catch (e) { if (!isErrno(e, 'ENOENT')) throw e; } }
+    }
+  }
+
+  /**
+   * Static deltas are not used, but upstream probes for them (and counts the probe) unless the
+   * destination is an archive repo or only commits are wanted.
+   */
+  private probeDeltas(): void {
+    const { opts, remoteName, meta } = this.r;
+    if (opts.commitMetadataOnly || modeTraits(this.repo.mode).compressed) return;
+    for (const t of this.targets) {
+      let probe: string | null = null;
+      if (this.summary?.indexedDeltas) probe = deltaIndexPath(t.commit);
+      else if (this.summary?.hasDeltas) probe = null; // deltas listed in the summary (none used here)
+      else if (t.ref !== null) {
+        // from the current remote ref, unless that commit is missing or partial
+        let from = this.repo.resolveRevSync(`${remoteName}:${t.ref}`);
+        if (from !== null && (!this.repo.hasObjectSync(from, 'commit') || isCommitPartial(this.repo.path, from))) from = null;
+        if (from === t.commit) continue; // already there: upstream just scans it
+        probe = deltaSuperblockPath(from, t.commit);
+      } else probe = deltaSuperblockPath(null, t.commit);
+      if (probe === null) continue;
+      const p = probe;
+      const st = this.stats;
+      this.group.spawn(async () => {
+        st.metaRequested++; st.outstandingMeta++;
+        try { await meta.get(p, { optional: true, maxSize: DELTA_PROBE_MAX_SIZE, what: 'static delta' }); st.metaFetched++; } finally { st.outstandingMeta--; }
+      });
+    }
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Phase 4: durable, then complete, then refs
+
+  private async complete(): Promise<void> {
+    const { repo } = this;
+    if (!this.r.opts.disableFsync) repo.syncRepo();
+    for (const c of this.toComplete) clearCommitPartial(repo.path, c);
+    for (const t of this.targets) {
+      if (t.ref === null) continue;
+      const spec = this.r.refSpec(t.ref);
+      await repo.setRef(spec, t.commit);
+      this.result.refs.set(spec, t.commit);
+    }
+    if (this.r.allRefs && this.summaryData !== null) {
+      // a mirror of every ref also serves the remote's summary
+      const tmp = tmpName(repo.path, 'pull');
+      try {
+        fs.writeFileSync(tmp, this.summaryData, { mode: 0o644, flag: 'wx' });
+        fs.renameSync(tmp, summaryPath(repo.path));
+      } catch (e) { fs.rmSync(tmp, { force: true }); throw e; }
+    }
+  }
+}
