@@ -49,9 +49,7 @@ async function registerAll(parent: Command, loaders: VerbLoader[]): Promise<void
 export function upstreamUsageError(message: string): { text: string; withUsage: boolean } {
   let m: RegExpExecArray | null;
   if ((m = /^error: unknown option '([^']*)'/.exec(message))) return { text: `error: Unknown option ${m[1]}\n`, withUsage: false };
-  if ((m = /^error: option '(-\S*(?:, )?(--\S+)?)[^']*' argument missing/.exec(message))) {
-    return { text: `error: Missing argument for ${m[2] ?? m[1]}\n`, withUsage: false };
-  }
+  if ((m = /^error: option '(?:-\w, )?(--?[\w-]+)[^']*' argument missing/.exec(message))) return { text: `error: Missing argument for ${m[1]}\n`, withUsage: false };
   if ((m = /^error: unknown command '([^']*)'/.exec(message))) return { text: `error: Unknown command '${m[1]}'\n`, withUsage: true };
   if ((m = /^error: missing required argument '([^']*)'/.exec(message))) return { text: `error: ${m[1]!.toUpperCase()} must be specified\n`, withUsage: true };
   if ((m = /^error: too many arguments(?: for '([^']*)')?\. (.*)$/m.exec(message))) {
