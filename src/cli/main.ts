@@ -36,6 +36,12 @@ export function errorLine(e: unknown): string {
   return String(e);
 }
 
+/** Commander's exits (help, version, usage errors) carry a `commander.*` code (checked without loading commander). */
+function isCommanderExit(e: unknown): e is { exitCode: number } {
+  const c = e as { code?: unknown; exitCode?: unknown } | null;
+  return typeof c?.code === 'string' && c.code.startsWith('commander.') && typeof c.exitCode === 'number';
+}
+
 async function run(argv: string[]): Promise<void> {
   // `admin status` in its plain forms skips commander (start-up time; see admin-status.ts).
   if (argv[0] === 'admin' && argv.includes('status')) {
@@ -57,9 +63,8 @@ export async function main(argv: string[]): Promise<number> {
   try {
     await run(argv);
   } catch (e) {
-    const { CommanderError } = await import('commander');
     // --help and --version end here with code 0; usage errors were already printed.
-    if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : 1;
+    if (isCommanderExit(e)) return e.exitCode === 0 ? 0 : 1;
     process.stderr.write(`error: ${errorLine(e)}\n`);
     if (process.env['OSTREE_DEBUG_STACK'] && e instanceof Error) process.stderr.write(`${e.stack}\n`);
     return 1;
