@@ -29,10 +29,13 @@ node_modules/.package-lock.json: package.json package-lock.json
 build: deps-npm
 	npx tsc -p tsconfig.json
 
-# No import cycle in src/ (type-only imports count; .dependency-cruiser.cjs) and a clean type check.
+# No import cycle in src/ (type-only imports count; .dependency-cruiser.cjs) and a clean type
+# check; both always run, and either failing fails the target.
 lint: deps-npm
-	npx depcruise --config .dependency-cruiser.cjs src
-	npx tsc -p tsconfig.json --noEmit
+	@status=0; \
+	npx depcruise --config .dependency-cruiser.cjs src || status=1; \
+	npx tsc -p tsconfig.json --noEmit || status=1; \
+	exit $$status
 
 # Everything: unit tests, interop tests against upstream ostree, and the VM scenarios.
 test: build test-unit test-interop vm-test

@@ -92,6 +92,10 @@ for (const args of [['admin', 'status', '--sysroot='], ['admin', 'status', '-v',
 const USAGE_CASES: Array<[string[], string]> = [
   [['admin', 'frobnicate'], 'error: Unknown "admin" subcommand \'frobnicate\''],
   [['admin'], 'error: No "admin" subcommand specified'],
+  [['admin', 'kargs', 'frobnicate'], 'error: Unknown "admin kargs" subcommand \'frobnicate\''],
+  [['remote'], 'error: No "remote" subcommand specified'],
+  [['remote', 'frobnicate'], 'error: Unknown "remote" subcommand \'frobnicate\''],
+  [['config', 'frobnicate'], 'error: Unknown "config" subcommand \'frobnicate\''],
   [['frobnicate'], "error: Unknown command 'frobnicate'"],
   [[], 'error: No command specified'],
   [['refs', '--frob'], 'error: Unknown option --frob'],
@@ -109,11 +113,17 @@ for (const [args, message] of USAGE_CASES) {
   });
 }
 
-test('admin help deploy prints deploy\'s help (exit 0)', () => {
+test('GROUP help VERB prints the verb\'s help (exit 0): admin help deploy, admin kargs help edit-in-place, remote help add', () => {
   const r = runCli(['admin', 'help', 'deploy']);
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stdout, /^Usage: ostree admin deploy \[options\] <refspec>/);
   assert.match(r.stdout, /--sysroot <path> +Use the sysroot at PATH/);
+  const k = runCli(['admin', 'kargs', 'help', 'edit-in-place']);
+  assert.equal(k.code, 0, k.stderr);
+  assert.match(k.stdout, /^Usage: ostree admin kargs edit-in-place \[options\]/);
+  const a = runCli(['remote', 'help', 'add']);
+  assert.equal(a.code, 0, a.stderr);
+  assert.match(a.stdout, /^Usage: ostree remote add \[options\] <name> <url> \[branches\.\.\.\]/);
 });
 
 test('commit of a missing directory: one line naming the directory; the repository is untouched (tmp/ included)', () => {

@@ -5,6 +5,7 @@
  */
 import type { Command } from 'commander';
 import { OstreeError } from '../../errors.js';
+import { verbGroup } from '../groups.js';
 import { print } from '../output.js';
 import { SYSROOT_HELP, openSysroot } from './admin/common.js';
 
@@ -21,19 +22,10 @@ export function register(program: Command): Command {
   const admin = program.command('admin')
     .description('Manage deployments on an OSTree sysroot')
     .option('--sysroot <path>', SYSROOT_HELP)
-    .option('--print-current-dir', 'Print the current deployment directory')
-    // An action of its own turns off commander's implicit `help` verb: turn it back on, so
-    // `ostree admin help deploy` prints deploy's help.
-    .helpCommand(true)
-    // Operands that name no verb reach the action below, which reports them as upstream does
-    // (instead of commander's "too many arguments").
-    .allowExcessArguments(true)
-    .action(async (opts: { printCurrentDir?: boolean }, cmd: Command) => {
-      if (opts.printCurrentDir) return printCurrentDir(cmd);
-      cmd.outputHelp({ error: true });
-      const verb = cmd.args[0];
-      if (verb === undefined) throw new OstreeError('EINVAL', 'No "admin" subcommand specified');
-      throw new OstreeError('EINVAL', `Unknown "admin" subcommand '${verb}'`);
-    });
-  return admin;
+    .option('--print-current-dir', 'Print the current deployment directory');
+  return verbGroup(admin, 'admin', async (opts, cmd) => {
+    if (!opts['printCurrentDir']) return false;
+    await printCurrentDir(cmd);
+    return true;
+  });
 }

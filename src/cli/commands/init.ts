@@ -7,6 +7,7 @@ import type { Command } from 'commander';
 import { OstreeError } from '../../errors.js';
 import { Repo, parseRepoMode } from '../../repo/repo.js';
 import { splitConfigKey } from '../args.js';
+import { verbGroup } from '../groups.js';
 import { repoPath } from '../context.js';
 import { out } from '../output.js';
 
@@ -26,7 +27,7 @@ export function register(program: Command): void {
       if (opts.collectionId) { r.config.set('core', 'collection-id', opts.collectionId); await r.saveConfig(); }
     });
 
-  const config = program.command('config').description('Change repo configuration settings');
+  const config = verbGroup(program.command('config').description('Change repo configuration settings'), 'config');
   config.command('get').argument('<key>').option('--group <group>', 'Group name')
     .action(async (key: string, opts: GroupOpt, cmd: Command) => {
       const r = await Repo.open(repoPath(cmd));

@@ -10,6 +10,7 @@ import {
 } from '../../repo/pull/http.js';
 import { Repo } from '../../repo/repo.js';
 import { collect, splitKeyValue } from '../args.js';
+import { verbGroup } from '../groups.js';
 import { repoPath } from '../context.js';
 import { out } from '../output.js';
 
@@ -78,7 +79,7 @@ function registerQueries(remote: Command): void {
 }
 
 export function register(program: Command): void {
-  const remote = program.command('remote').description('Remote commands that may involve network access');
+  const remote = verbGroup(program.command('remote').description('Remote commands that may involve network access'), 'remote');
   registerAddDelete(remote);
   registerQueries(remote);
 }

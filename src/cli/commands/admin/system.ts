@@ -8,6 +8,7 @@ import type { Command } from 'commander';
 import { OstreeError } from '../../../errors.js';
 import { bootComplete, configDiff, finalizeStaged, kargsEditInPlace, unlock } from '../../../sysroot/deploy/deploy.js';
 import { collect } from '../../args.js';
+import { verbGroup } from '../../groups.js';
 import { out, print } from '../../output.js';
 import { SYSROOT_HELP, adminVerb, openSysroot, withSysroot } from './common.js';
 
@@ -46,7 +47,7 @@ export function register(admin: Command): void {
       await withSysroot(cmd, true, async (s) => { await s.cleanup({ prune: true, log: print }); });
     });
 
-  const kargs = admin.command('kargs').description('Change kernel arguments');
+  const kargs = verbGroup(admin.command('kargs').description('Change kernel arguments'), 'admin kargs');
   kargs.command('edit-in-place').description('Set new kernel command line arguments in place (applies to all deployments)')
     .option('--sysroot <path>', SYSROOT_HELP)
     .option('--append-if-missing <name=value>', 'Append kernel arguments if they do not exist', collect, [])
