@@ -8,7 +8,7 @@ TEST_FLAGS ?= --test-reporter=spec
 APT_PACKAGES := ostree qemu-system-x86 qemu-utils grub-pc-bin grub2-common debootstrap \
 	busybox-static cpio fdisk e2fsprogs attr kmod zstd xz-utils time
 
-.PHONY: all deps deps-apt deps-npm build test test-unit test-interop vm-test vm-demo bench clean
+.PHONY: all deps deps-apt deps-npm build lint test test-unit test-interop vm-test vm-demo bench clean
 
 all: build
 
@@ -28,6 +28,14 @@ node_modules/.package-lock.json: package.json package-lock.json
 
 build: deps-npm
 	npx tsc -p tsconfig.json
+
+# No import cycle in src/ (type-only imports count; .dependency-cruiser.cjs) and a clean type
+# check; both always run, and either failing fails the target.
+lint: deps-npm
+	@status=0; \
+	npx depcruise --config .dependency-cruiser.cjs src || status=1; \
+	npx tsc -p tsconfig.json --noEmit || status=1; \
+	exit $$status
 
 # Everything: unit tests, interop tests against upstream ostree, and the VM scenarios.
 test: build test-unit test-interop vm-test

@@ -1,26 +1,20 @@
 /**
  * `ostree admin status` without commander: the one admin verb run on every login and by
  * monitoring, so main.ts dispatches the plain forms (`admin status [--json] [--sysroot P]`)
- * here directly and Node only loads the modules the status needs (see main.ts `fastPath`).
- * The commander definition in admin-commands.ts calls the same function.
+ * here directly and Node loads only the modules the status needs. The commander definition
+ * (commands/admin/status.ts) calls the same adminStatus.
  */
-import type { Sysroot } from '../sysroot/sysroot.js';
+import { Sysroot } from '../sysroot/sysroot.js';
+import { statusJson, statusText } from '../sysroot/status.js';
+import { sysrootFrom } from './context.js';
+import { out } from './output.js';
 
 export interface AdminStatusOptions { sysroot?: string | undefined; json?: boolean | undefined }
 
-/** Sysroot path: --sysroot, else $OSTREE_SYSROOT, else `/`. */
-export function sysrootFrom(p: string | undefined): string {
-  return p ?? process.env['OSTREE_SYSROOT'] ?? '/';
-}
-
 export async function adminStatus(opts: AdminStatusOptions): Promise<void> {
-  const [{ Sysroot }, { statusJson, statusText }] = await Promise.all([
-    import('../sysroot/sysroot.js'), import('../sysroot/status.js'),
-  ]);
-  const s: Sysroot = await Sysroot.open(sysrootFrom(opts.sysroot));
+  const s = await Sysroot.open(sysrootFrom(opts.sysroot));
   await s.load();
-  const out = opts.json ? JSON.stringify(await statusJson(s), null, 2) + '\n' : await statusText(s);
-  process.stdout.write(out);
+  out(opts.json ? JSON.stringify(await statusJson(s), null, 2) + '\n' : await statusText(s));
 }
 
 /**

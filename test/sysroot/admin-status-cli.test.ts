@@ -1,14 +1,14 @@
 /**
  * The commander-free `admin status` path of src/cli/main.ts (admin-status.ts): which argument
  * vectors take it, and that it prints exactly what the commander path prints (text and JSON),
- * including errors; plus main.ts's verbOf.
+ * including errors; plus program.ts's verbOf.
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parsePlainStatus } from '../../src/cli/admin-status.js';
-import { verbOf } from '../../src/cli/main.js';
+import { verbOf } from '../../src/cli/program.js';
 import { tmpfsScratch, newSysroot, ours, ok, type Scratch } from '../common/sysroot-helpers.js';
 
 let scratch: Scratch;

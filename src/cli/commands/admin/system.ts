@@ -1,0 +1,73 @@
+/**
+ * `ostree admin cleanup|kargs edit-in-place|config-diff|unlock|finalize-staged|boot-complete`:
+ * the verbs that tend a sysroot rather than make a deployment. Parsing and printing only; the
+ * work is src/sysroot (sysroot.ts, deploy/deploy.ts).
+ */
+import * as fs from 'node:fs';
+import type { Command } from 'commander';
+import { OstreeError } from '../../../errors.js';
+import { bootComplete, configDiff, finalizeStaged, kargsEditInPlace, unlock } from '../../../sysroot/deploy/deploy.js';
+import { collect } from '../../args.js';
+import { verbGroup } from '../../groups.js';
+import { out, print } from '../../output.js';
+import { SYSROOT_HELP, adminVerb, openSysroot, withSysroot } from './common.js';
+
+/** Keep an fd on /boot until SIGTERM/SIGINT, so an automounted /boot stays mounted until finalize-staged ran. */
+async function holdBoot(cmd: Command): Promise<void> {
+  const s = await openSysroot(cmd);
+  const fd = fs.openSync(s.abs('boot'), fs.constants.O_RDONLY | fs.constants.O_DIRECTORY);
+  await new Promise<void>((resolve) => {
+    const keepAlive = setInterval(() => {}, 1 << 30); // signal listeners alone don't keep Node running
+    const done = (): void => { clearInterval(keepAlive); resolve(); };
+    process.once('SIGTERM', done);
+    process.once('SIGINT', done);
+  });
+  fs.closeSync(fd);
+}
+
+function registerBootVerbs(admin: Command): void {
+  adminVerb(admin, 'finalize-staged', 'Internal: finalize a staged deployment (run at shutdown)')
+    .option('--hold', 'Hold /boot open until SIGTERM (for ostree-finalize-staged-hold.service)')
+    .action(async (o: { hold?: boolean }, cmd: Command) => {
+      if (o.hold) return holdBoot(cmd);
+      const s = await openSysroot(cmd);
+      if (!fs.existsSync(`${s.runDir}/ostree-booted`)) return;
+      await withSysroot(cmd, true, async (sr) => { await finalizeStaged(sr, print); });
+    });
+
+  adminVerb(admin, 'boot-complete', 'Internal: report a failed finalization of the previous boot')
+    .action(async (_o: unknown, cmd: Command) => {
+      await withSysroot(cmd, true, async (s) => { bootComplete(s); });
+    });
+}
+
+export function register(admin: Command): void {
+  adminVerb(admin, 'cleanup', 'Delete untagged deployments and repository objects')
+    .action(async (_o: unknown, cmd: Command) => {
+      await withSysroot(cmd, true, async (s) => { await s.cleanup({ prune: true, log: print }); });
+    });
+
+  const kargs = verbGroup(admin.command('kargs').description('Change kernel arguments'), 'admin kargs');
+  kargs.command('edit-in-place').description('Set new kernel command line arguments in place (applies to all deployments)')
+    .option('--sysroot <path>', SYSROOT_HELP)
+    .option('--append-if-missing <name=value>', 'Append kernel arguments if they do not exist', collect, [])
+    .action(async (o: { appendIfMissing: string[] }, cmd: Command) => {
+      await withSysroot(cmd, true, async (s) => { await kargsEditInPlace(s, o.appendIfMissing); });
+    });
+
+  adminVerb(admin, 'config-diff', 'Diff current /etc configuration versus default')
+    .option('--os <osname>', 'Use a different operating system root than the current one')
+    .action(async (o: { os?: string }, cmd: Command) => {
+      await withSysroot(cmd, false, async (s) => { out(await configDiff(s, o.os)); });
+    });
+
+  adminVerb(admin, 'unlock', 'Make the current deployment mutable (as a hotfix or development)')
+    .option('--hotfix', 'Retain changes across reboots')
+    .option('--transient', 'Mount overlayfs read-only by default')
+    .action(async (o: { hotfix?: boolean; transient?: boolean }, cmd: Command) => {
+      if (o.hotfix && o.transient) throw new OstreeError('EINVAL', 'Cannot specify both --hotfix and --transient');
+      await withSysroot(cmd, true, async (s) => { await unlock(s, o.hotfix ? 'hotfix' : o.transient ? 'transient' : 'development', print); });
+    });
+
+  registerBootVerbs(admin);
+}

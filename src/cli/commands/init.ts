@@ -1,0 +1,55 @@
+/**
+ * `ostree init` and `ostree config get|set|unset` (upstream 2022.7 syntax and messages):
+ * creating a repository and editing its config file. Parsing and printing only; the config
+ * format is owned by src/glib/keyfile.ts through Repo.
+ */
+import type { Command } from 'commander';
+import { OstreeError } from '../../errors.js';
+import { Repo, parseRepoMode } from '../../repo/repo.js';
+import { splitConfigKey } from '../args.js';
+import { verbGroup } from '../groups.js';
+import { repoPath } from '../context.js';
+import { out } from '../output.js';
+
+interface GroupOpt { group?: string }
+
+function groupAndKey(key: string, opts: GroupOpt): [string, string] {
+  return opts.group ? [opts.group, key] : splitConfigKey(key);
+}
+
+export function register(program: Command): void {
+  program.command('init')
+    .description('Initialize a new empty repository')
+    .option('--mode <mode>', 'bare, bare-user, bare-user-only, archive (archive-z2)', 'bare')
+    .option('--collection-id <id>', 'Collection ID (accepted, stored in config)')
+    .action(async (opts: { mode: string; collectionId?: string }, cmd: Command) => {
+      const r = await Repo.create(repoPath(cmd), parseRepoMode(opts.mode));
+      if (opts.collectionId) { r.config.set('core', 'collection-id', opts.collectionId); await r.saveConfig(); }
+    });
+
+  const config = verbGroup(program.command('config').description('Change repo configuration settings'), 'config');
+  config.command('get').argument('<key>').option('--group <group>', 'Group name')
+    .action(async (key: string, opts: GroupOpt, cmd: Command) => {
+      const r = await Repo.open(repoPath(cmd));
+      const [g, k] = groupAndKey(key, opts);
+      const v = r.config.get(g, k);
+      if (v === undefined) {
+        throw new OstreeError('ENOENT', r.config.hasGroup(g) ? `Key file does not have key “${k}” in group “${g}”` : `Key file does not have group “${g}”`);
+      }
+      out(`${v}\n`);
+    });
+  config.command('set').argument('<key>').argument('<value>').option('--group <group>', 'Group name')
+    .action(async (key: string, value: string, opts: GroupOpt, cmd: Command) => {
+      const r = await Repo.open(repoPath(cmd));
+      const [g, k] = groupAndKey(key, opts);
+      r.config.set(g, k, value);
+      await r.saveConfig();
+    });
+  config.command('unset').argument('<key>').option('--group <group>', 'Group name')
+    .action(async (key: string, opts: GroupOpt, cmd: Command) => {
+      const r = await Repo.open(repoPath(cmd));
+      const [g, k] = groupAndKey(key, opts);
+      r.config.removeKey(g, k);
+      await r.saveConfig();
+    });
+}

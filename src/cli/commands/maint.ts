@@ -1,0 +1,62 @@
+/**
+ * `ostree fsck` and `ostree prune` (upstream 2022.7 syntax and output). Parsing and printing
+ * only; the checks and the reachability walk are src/repo/fsck.ts and src/repo/prune.ts.
+ */
+import type { Command } from 'commander';
+import { OstreeError } from '../../errors.js';
+import { fsckRepo } from '../../repo/fsck.js';
+import { formatPruneResult, pruneRepo } from '../../repo/prune.js';
+import { Repo } from '../../repo/repo.js';
+import { intOption, parseDateArg } from '../args.js';
+import { repoPath } from '../context.js';
+import { out } from '../output.js';
+
+interface PruneFlags {
+  prune: boolean; refsOnly?: boolean; depth: number; deleteCommit?: string; keepYoungerThan?: string;
+  commitOnly?: boolean; staticDeltasOnly?: boolean;
+}
+
+async function runPrune(opts: PruneFlags, cmd: Command): Promise<void> {
+  if (opts.staticDeltasOnly) throw new OstreeError('EINVAL', '--static-deltas-only is not supported (this implementation has no static deltas)');
+  const repo = await Repo.open(repoPath(cmd));
+  let keepYoungerThan: bigint | undefined;
+  if (opts.keepYoungerThan !== undefined) {
+    const ms = parseDateArg(opts.keepYoungerThan);
+    if (ms === null) throw new OstreeError('EINVAL', `Could not parse '${opts.keepYoungerThan}'`);
+    keepYoungerThan = BigInt(Math.floor(ms / 1000));
+  }
+  const r = await pruneRepo(repo, {
+    refsOnly: opts.refsOnly === true, depth: opts.depth, noPrune: !opts.prune, commitOnly: opts.commitOnly === true,
+    ...(opts.deleteCommit !== undefined ? { deleteCommit: opts.deleteCommit } : {}),
+    ...(keepYoungerThan !== undefined ? { keepYoungerThan } : {}),
+  });
+  for (const l of formatPruneResult(r, { noPrune: !opts.prune, commitOnly: opts.commitOnly === true })) out(`${l}\n`);
+}
+
+export function register(program: Command): void {
+  program.command('fsck')
+    .description('Check the repository for consistency')
+    .option('--add-tombstones', 'Add tombstones for missing commits')
+    .option('-q, --quiet', 'Only print error messages')
+    .option('-a, --all', "Don't stop on first error")
+    .option('--delete', 'Remove corrupted objects')
+    .option('--verify-bindings', 'Verify ref bindings (accepted)')
+    .option('--verify-back-refs', 'Verify back-references (accepted)')
+    .action(async (opts: { addTombstones?: boolean; quiet?: boolean; all?: boolean; delete?: boolean }, cmd: Command) => {
+      const repo = await Repo.open(repoPath(cmd));
+      await fsckRepo(repo, {
+        quiet: opts.quiet === true, all: opts.all === true, delete: opts.delete === true, addTombstones: opts.addTombstones === true,
+      }, { info: (l) => out(`${l}\n`), warn: (l) => { process.stderr.write(`${l}\n`); } });
+    });
+
+  program.command('prune')
+    .description('Search for unreachable objects')
+    .option('--no-prune', 'Only display unreachable objects; don\'t delete')
+    .option('--refs-only', 'Only compute reachability via refs')
+    .option('--depth <DEPTH>', 'Only traverse DEPTH parents for each commit (default: -1=infinite)', intOption('--depth'), -1)
+    .option('--delete-commit <COMMIT>', 'Specify a commit to delete')
+    .option('--keep-younger-than <DATE>', 'Prune all commits older than the specified date')
+    .option('--commit-only', 'Only traverse and delete commit objects.')
+    .option('--static-deltas-only', 'Change the behavior of delete-commit to delete only static deltas (not supported)')
+    .action(runPrune);
+}

@@ -1,0 +1,43 @@
+/**
+ * `ostree pull-local SRC_REPO [REFS...]` (upstream 2022.7 options and status line). Parsing and
+ * printing only; the copy is src/repo/pull/local.ts.
+ */
+import type { Command } from 'commander';
+import { OstreeError } from '../../errors.js';
+import { formatPullStatus, pullLocal } from '../../repo/pull/local.js';
+import { Repo } from '../../repo/repo.js';
+import { intOption } from '../args.js';
+import { repoPath } from '../context.js';
+import { out } from '../output.js';
+
+interface PullLocalFlags {
+  remote?: string; depth: number; untrusted?: boolean; commitMetadataOnly?: boolean; disableFsync?: boolean;
+  bareuseronlyFiles?: boolean; disableVerifyBindings?: boolean; gpgVerify?: boolean;
+}
+
+export function register(program: Command): void {
+  program.command('pull-local')
+    .description('Copy data from SRC_REPO')
+    .argument('<SRC_REPO>', 'source repository')
+    .argument('[REFS...]', 'refs or commit checksums (default: all refs of SRC_REPO)')
+    .option('--remote <REMOTE>', 'Add REMOTE to refspec')
+    .option('--depth <DEPTH>', 'Traverse DEPTH parents (-1=infinite) (default: 0)', intOption('--depth'), 0)
+    .option('--untrusted', 'Verify checksums of local sources (always enabled for HTTP pulls)')
+    .option('--commit-metadata-only', 'Fetch only the commit metadata')
+    .option('--disable-fsync', 'Do not invoke fsync()')
+    .option('--per-object-fsync', 'Perform writes in such a way that avoids stalling concurrent processes (accepted)')
+    .option('--bareuseronly-files', 'Reject regular files with mode outside of 0775 (world writable, suid, etc.)')
+    .option('--disable-verify-bindings', 'Do not verify commit bindings')
+    .option('--gpg-verify', 'GPG verify commits (not supported)')
+    .option('-v, --verbose', 'Print debug information during command processing')
+    .action(async (src: string, refs: string[], opts: PullLocalFlags, cmd: Command) => {
+      if (opts.gpgVerify) throw new OstreeError('EINVAL', '--gpg-verify is not supported by this implementation');
+      const repo = await Repo.open(repoPath(cmd));
+      const r = await pullLocal(repo, src, {
+        refs, remote: opts.remote, depth: opts.depth, untrusted: opts.untrusted === true,
+        commitMetadataOnly: opts.commitMetadataOnly === true, disableFsync: opts.disableFsync === true,
+        bareUserOnlyFiles: opts.bareuseronlyFiles === true, disableVerifyBindings: opts.disableVerifyBindings === true,
+      });
+      out(`${formatPullStatus(r)}\n`);
+    });
+}

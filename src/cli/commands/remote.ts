@@ -1,0 +1,85 @@
+/**
+ * `ostree remote add|delete|list|show-url|refs|summary` (upstream 2022.7 syntax and output).
+ * Parsing and printing only; remotes and summaries are src/repo/pull/http.ts (to become
+ * src/repo/remotes.ts).
+ */
+import type { Command } from 'commander';
+import { OstreeError } from '../../errors.js';
+import {
+  addRemote, deleteRemote, fetchRemoteSummaryBytes, formatSummary, formatSummaryRaw, getRemote, listRemoteRefs, listRemotes,
+} from '../../repo/pull/http.js';
+import { Repo } from '../../repo/repo.js';
+import { collect, splitKeyValue } from '../args.js';
+import { verbGroup } from '../groups.js';
+import { repoPath } from '../context.js';
+import { out } from '../output.js';
+
+async function openRepo(cmd: Command): Promise<Repo> {
+  return Repo.open(repoPath(cmd));
+}
+
+/** The config options `remote add` writes: branches, each --set, and gpg-verify=false for --no-gpg-verify. */
+function remoteAddOptions(branches: string[], sets: string[], gpgVerify: boolean): Array<[string, string]> {
+  const options: Array<[string, string]> = [];
+  if (branches.length > 0) options.push(['branches', branches.map((b) => `${b};`).join('')]);
+  for (const kv of sets) options.push(splitKeyValue(kv, '--set'));
+  if (!gpgVerify) options.push(['gpg-verify', 'false']);
+  return options;
+}
+
+function registerAddDelete(remote: Command): void {
+  remote.command('add').description('Add a remote repository')
+    .argument('<name>').argument('<url>').argument('[branches...]')
+    .option('--set <key=value>', 'Set config option KEY=VALUE for remote', collect, [])
+    .option('--no-gpg-verify', 'Disable GPG verification')
+    .option('--if-not-exists', 'Do nothing if the provided remote exists')
+    .action(async (name: string, url: string, branches: string[], o: { set: string[]; gpgVerify: boolean; ifNotExists?: boolean }, cmd: Command) => {
+      const repo = await openRepo(cmd);
+      await addRemote(repo, name, url, remoteAddOptions(branches, o.set, o.gpgVerify), { ifNotExists: o.ifNotExists === true });
+    });
+
+  remote.command('delete').description('Delete a remote repository')
+    .argument('<name>')
+    .option('--if-exists', 'Do nothing if the provided remote does not exist')
+    .action(async (name: string, o: { ifExists?: boolean }, cmd: Command) => {
+      await deleteRemote(await openRepo(cmd), name, { ifExists: o.ifExists === true });
+    });
+}
+
+function registerQueries(remote: Command): void {
+  remote.command('list').description('List remote repository names')
+    .option('-u, --show-urls', 'Show remote URLs in list')
+    .action(async (o: { showUrls?: boolean }, cmd: Command) => {
+      const remotes = listRemotes(await openRepo(cmd)).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+      const width = Math.max(0, ...remotes.map((r) => r.name.length));
+      for (const r of remotes) out(o.showUrls ? `${r.name.padEnd(width)}  ${r.url}\n` : `${r.name}\n`);
+    });
+
+  remote.command('show-url').description('Show remote repository URL')
+    .argument('<name>')
+    .action(async (name: string, _o: unknown, cmd: Command) => {
+      out(`${getRemote(await openRepo(cmd), name).url}\n`);
+    });
+
+  remote.command('refs').description('List remote refs')
+    .argument('<name>')
+    .action(async (name: string, _o: unknown, cmd: Command) => {
+      const refs = await listRemoteRefs(await openRepo(cmd), name);
+      for (const spec of refs.keys()) out(`${spec}\n`);
+    });
+
+  remote.command('summary').description('Show remote summary')
+    .argument('<name>')
+    .option('--raw', 'Show raw variant data')
+    .action(async (name: string, o: { raw?: boolean }, cmd: Command) => {
+      const b = await fetchRemoteSummaryBytes(await openRepo(cmd), name);
+      if (b === null) throw new OstreeError('ENOENT', `No summary file found for remote "${name}" (the remote's owner can create one with 'ostree summary -u')`);
+      out(o.raw ? `${formatSummaryRaw(b.data)}\n` : formatSummary(b.data, b.source));
+    });
+}
+
+export function register(program: Command): void {
+  const remote = verbGroup(program.command('remote').description('Remote commands that may involve network access'), 'remote');
+  registerAddDelete(remote);
+  registerQueries(remote);
+}

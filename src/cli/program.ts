@@ -1,0 +1,91 @@
+/**
+ * The commander program: the root command with its global options, the verb files that the
+ * argument vector needs (from the table in verbs.ts), and error output in upstream's words
+ * (usage first, then one `error:` line).
+ */
+import { Command } from 'commander';
+import { ADMIN_VERBS, REPO_VERBS, adminGroup, type VerbLoader } from './verbs.js';
+
+export const VERSION = '2022.7-ts.0.1.0';
+
+/**
+ * The first operand of `argv` (the verb, or the admin verb after `admin`): the first argument
+ * that is not an option, skipping the value of the options in `withValue` given as two words.
+ */
+export function operandOf(argv: readonly string[], withValue: readonly string[]): string | null {
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === '--') return argv[i + 1] ?? null;
+    if (withValue.includes(a)) { i++; continue; }
+    if (a.startsWith('-')) continue;
+    return a;
+  }
+  return null;
+}
+
+/** The verb of an argument vector (`ostree [--repo PATH] VERB ...`), or null. */
+export function verbOf(argv: readonly string[]): string | null {
+  return operandOf(argv, ['--repo']);
+}
+
+/** The admin verb of `ostree admin [--sysroot PATH] VERB ...`, or null. */
+export function adminVerbOf(argv: readonly string[]): string | null {
+  const at = argv.indexOf('admin');
+  return at < 0 ? null : operandOf(argv.slice(at + 1), ['--sysroot']);
+}
+
+/** The loaders to run: the one for `verb`, or all of them (help, unknown verbs) once each, in table order. */
+function loadersFor(table: ReadonlyMap<string, VerbLoader>, verb: string | null): VerbLoader[] {
+  const one = verb !== null ? table.get(verb) : undefined;
+  return one ? [one] : [...new Set(table.values())];
+}
+
+async function registerAll(parent: Command, loaders: VerbLoader[]): Promise<void> {
+  const modules = await Promise.all(loaders.map((l) => l()));
+  for (const m of modules) m.register(parent);
+}
+
+/** Commander's usage errors, reworded as upstream's (GLib option parser and ostree's own). */
+export function upstreamUsageError(message: string): { text: string; withUsage: boolean } {
+  let m: RegExpExecArray | null;
+  if ((m = /^error: unknown option '([^']*)'/.exec(message))) return { text: `error: Unknown option ${m[1]}\n`, withUsage: false };
+  if ((m = /^error: option '(?:-\w, )?(--?[\w-]+)[^']*' argument missing/.exec(message))) return { text: `error: Missing argument for ${m[1]}\n`, withUsage: false };
+  if ((m = /^error: unknown command '([^']*)'/.exec(message))) return { text: `error: Unknown command '${m[1]}'\n`, withUsage: true };
+  if ((m = /^error: missing required argument '([^']*)'/.exec(message))) return { text: `error: ${m[1]!.toUpperCase()} must be specified\n`, withUsage: true };
+  if ((m = /^error: too many arguments(?: for '([^']*)')?\. (.*)$/m.exec(message))) {
+    return { text: `error: Too many arguments${m[1] ? ` for '${m[1]}'` : ''}: ${m[2]}\n`, withUsage: true };
+  }
+  return { text: message.endsWith('\n') ? message : `${message}\n`, withUsage: false };
+}
+
+/** Every command prints its usage errors as upstream does: the usage (when upstream shows it), then the error. */
+function upstreamErrors(cmd: Command): void {
+  cmd.configureOutput({
+    outputError: (message, write) => {
+      const { text, withUsage } = upstreamUsageError(message);
+      write((withUsage ? cmd.helpInformation() + '\n' : '') + text);
+    },
+  });
+  for (const sub of cmd.commands) upstreamErrors(sub);
+}
+
+/**
+ * The command tree for `argv`: only the verb files it can reach are loaded (`ostree log` never
+ * loads the admin verbs; `ostree admin deploy` loads only the deploy verbs). Without `argv`, or
+ * for help and unknown verbs, everything is registered.
+ */
+export async function buildProgram(argv?: readonly string[]): Promise<Command> {
+  const program = new Command('ostree')
+    .description('Manage OSTree repositories and deployments (TypeScript implementation)')
+    .version(VERSION, '--version', 'Print version information and exit')
+    .option('--repo <path>', 'Path to OSTree repository (default: $OSTREE_REPO, else /ostree/repo)')
+    .exitOverride();
+  const verb = argv ? verbOf(argv) : null;
+  if (verb !== 'admin') await registerAll(program, loadersFor(REPO_VERBS, verb));
+  if (verb === 'admin' || !REPO_VERBS.has(verb ?? '')) {
+    const admin = (await adminGroup()).register(program);
+    await registerAll(admin, loadersFor(ADMIN_VERBS, verb === 'admin' && argv ? adminVerbOf(argv) : null));
+  }
+  upstreamErrors(program);
+  return program;
+}

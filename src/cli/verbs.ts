@@ -1,0 +1,58 @@
+/**
+ * The CLI's module graph in one place: which file registers each verb. Each verb file is loaded
+ * only when its verb runs (or for help), so a command pays only for the library it uses;
+ * `admin status` goes further and skips commander (main.ts → admin-status.ts).
+ *
+ * Adding a verb: write src/cli/commands/<file>.ts exporting register(parent), add one line here.
+ */
+import type { Command } from 'commander';
+
+export interface VerbModule { register(parent: Command): void }
+export type VerbLoader = () => Promise<VerbModule>;
+
+const init: VerbLoader = () => import('./commands/init.js');
+const commit: VerbLoader = () => import('./commands/commit.js');
+const refs: VerbLoader = () => import('./commands/refs.js');
+const inspect: VerbLoader = () => import('./commands/inspect.js');
+const checkout: VerbLoader = () => import('./commands/checkout.js');
+const maint: VerbLoader = () => import('./commands/maint.js');
+const diff: VerbLoader = () => import('./commands/diff.js');
+const pullLocal: VerbLoader = () => import('./commands/pull-local.js');
+const pull: VerbLoader = () => import('./commands/pull.js');
+const remote: VerbLoader = () => import('./commands/remote.js');
+
+/** `ostree VERB`: the repository verbs (in help order). `admin` is its own group, below. */
+export const REPO_VERBS: ReadonlyMap<string, VerbLoader> = new Map([
+  ['init', init], ['config', init],
+  ['commit', commit],
+  ['refs', refs], ['rev-parse', refs],
+  ['log', inspect], ['show', inspect], ['ls', inspect], ['cat', inspect],
+  ['checkout', checkout],
+  ['pull-local', pullLocal],
+  ['fsck', maint], ['prune', maint],
+  ['diff', diff],
+  ['remote', remote],
+  ['pull', pull],
+]);
+
+/** The `admin` group (its options and errors); its verbs are in ADMIN_VERBS. */
+export const adminGroup = (): Promise<typeof import('./commands/admin.js')> => import('./commands/admin.js');
+
+const adminInit: VerbLoader = () => import('./commands/admin/init.js');
+const adminDeploy: VerbLoader = () => import('./commands/admin/deploy.js');
+const adminStatus: VerbLoader = () => import('./commands/admin/status.js');
+const adminDeployments: VerbLoader = () => import('./commands/admin/deployments.js');
+const adminSystem: VerbLoader = () => import('./commands/admin/system.js');
+
+/** `ostree admin VERB` (in help order). */
+export const ADMIN_VERBS: ReadonlyMap<string, VerbLoader> = new Map([
+  ['init-fs', adminInit], ['os-init', adminInit], ['stateroot-init', adminInit],
+  ['deploy', adminDeploy],
+  ['status', adminStatus],
+  ['undeploy', adminDeployments],
+  ['cleanup', adminSystem],
+  ['pin', adminDeployments], ['set-origin', adminDeployments],
+  ['upgrade', adminDeploy], ['switch', adminDeploy], ['rollback', adminDeploy],
+  ['kargs', adminSystem], ['config-diff', adminSystem], ['finalize-staged', adminSystem],
+  ['boot-complete', adminSystem], ['unlock', adminSystem],
+]);
