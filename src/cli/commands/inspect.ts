@@ -6,7 +6,8 @@
 import type { Command } from 'commander';
 import { OstreeError } from '../../errors.js';
 import { printVariant } from '../../glib/gvariant.js';
-import { commitHistory, openFileInCommit, walkTree, type TreeEntry } from '../../repo/inspect.js';
+import { openFileInCommit } from '../../repo/inspect.js';
+import { parentChain, walkTree, type TreeEntry } from '../../repo/traverse.js';
 import { commitContentChecksum, commitMetadataString, isSymlinkMode } from '../../repo/objects.js';
 import { Repo, type CommitObject } from '../../repo/repo.js';
 import { repoPath } from '../context.js';
@@ -64,9 +65,9 @@ function xattrText(x: Array<[string, Buffer]>): string {
 function lsEntry(r: Repo, e: TreeEntry, o: LsFlags): string {
   if (o.nulFilenamesOnly) return `${e.path}\0`;
   if (e.kind === 'dir') {
-    const m = r.loadDirMetaSync(e.meta);
+    const m = r.loadDirMetaSync(e.metaChecksum);
     return lsLine('d', m.mode, m.uid, m.gid, 0, e.path, {
-      ...(o.checksum ? { checksum: `${e.tree} ${e.meta}` } : {}),
+      ...(o.checksum ? { checksum: `${e.treeChecksum} ${e.metaChecksum}` } : {}),
       ...(o.xattrs ? { xattrs: xattrText(m.xattrs) } : {}),
     });
   }
@@ -86,10 +87,11 @@ function lsPath(r: Repo, commit: string, raw: string, o: LsFlags): void {
     if (e instanceof OstreeError && e.code === 'ENOENT') throw new OstreeError('ENOENT', `Inspecting path '${p}': No such file or directory: ${p}`);
     throw e;
   }
-  if (found.kind === 'file') { out(lsEntry(r, { kind: 'file', path: p, checksum: found.checksum }, o)); return; }
-  out(lsEntry(r, { kind: 'dir', path: p, tree: found.tree, meta: found.meta }, o));
+  const name = p.slice(p.lastIndexOf('/') + 1);
+  if (found.kind === 'file') { out(lsEntry(r, { kind: 'file', path: p, name, depth: 0, checksum: found.checksum }, o)); return; }
+  out(lsEntry(r, { kind: 'dir', path: p, name, depth: 0, treeChecksum: found.tree, metaChecksum: found.meta }, o));
   if (o.dironly && !o.recursive) return;
-  for (const e of walkTree(r, p, found.tree, { recursive: o.recursive === true })) {
+  for (const e of walkTree(r, found.tree, { prefix: p === '/' ? '' : p, recursive: o.recursive === true })) {
     if (stdoutClosed()) return; // the reader is gone: stop walking (upstream keeps going, silently)
     if (e.kind === 'file' && o.dironly) continue;
     out(lsEntry(r, e, o));
@@ -103,7 +105,7 @@ function registerLog(program: Command): void {
     .option('--raw', 'Show raw variant data')
     .action(async (rev: string, opts: { raw?: boolean }, cmd: Command) => {
       const r = await Repo.open(repoPath(cmd));
-      for await (const { checksum, commit } of commitHistory(r, await r.resolveRev(rev))) {
+      for (const { checksum, commit } of parentChain(r, await r.resolveRev(rev))) {
         if (commit === null) { out('<< History beyond this commit not fetched >>\n'); break; }
         out(opts.raw ? rawCommit(checksum, commit) : formatCommit(checksum, commit));
         if (stdoutClosed()) break;
