@@ -7,8 +7,9 @@
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { CACHE_DIR, PROJECT_DIR, WORK_DIR, copyFile, log, rmrf, run } from './common.js';
-import { ensureBaseTarball, ensureKernelDeb } from './image.js';
+import { CACHE_DIR, PROJECT_DIR, WORK_DIR, copyFile, rmrf, run } from './common.js';
+import { ensureBaseTarball, ensureKernelDeb } from './caches.js';
+import { done, phase, type Phase } from './progress.js';
 
 export async function buildDracutInitramfs(): Promise<string> {
   const tarball = await ensureBaseTarball();
@@ -19,19 +20,24 @@ export async function buildDracutInitramfs(): Promise<string> {
     h.update(fs.readFileSync(path.join(PROJECT_DIR, 'boot', f)));
   }
   const out = path.join(CACHE_DIR, `initramfs-dracut-${h.digest('hex').slice(0, 16)}.img`);
-  if (fs.existsSync(out)) { log(`dracut: reusing ${out}`); return out; }
+  if (fs.existsSync(out)) { done('dracut initramfs', `cached: ${out}`); return out; }
+  return phase('dracut initramfs: Debian\'s dracut with --add ostree, in a throwaway chroot', (p) => build(tarball, deb, kver, out, p));
+}
+
+async function build(tarball: string, deb: string, kver: string, out: string, p: Phase): Promise<string> {
   const tree = path.join(WORK_DIR, 'dracut-tree');
   rmrf(tree);
   fs.mkdirSync(tree, { recursive: true });
+  p.note('unpacking the Debian base tree and the kernel');
   await run('sh', ['-c', `zstd -dc '${tarball}' | tar --numeric-owner -C '${tree}' -xf -`]);
   await run('sh', ['-c', `dpkg-deb --fsys-tarfile '${deb}' | tar -C '${tree}' --keep-directory-symlink -xf -`]);
   await run('depmod', ['-b', tree, kver]);
   copyFile('/etc/resolv.conf', path.join(tree, 'etc/resolv.conf'));
-  const b = (p: string) => path.join(PROJECT_DIR, 'boot', p);
+  const b = (f: string) => path.join(PROJECT_DIR, 'boot', f);
   copyFile(b('ostree-prepare-root.sh'), path.join(tree, 'usr/lib/ostree/ostree-prepare-root'), 0o755);
   copyFile(b('dracut/98ostree/module-setup.sh'), path.join(tree, 'usr/lib/dracut/modules.d/98ostree/module-setup.sh'), 0o755);
   copyFile(b('dracut/98ostree/ostree-prepare-root.service'), path.join(tree, 'usr/lib/dracut/modules.d/98ostree/ostree-prepare-root.service'), 0o644);
-  log('dracut: installing Debian dracut in a throwaway chroot and building an initramfs with --add ostree');
+  p.note('apt-get install dracut-core, then dracut --add ostree');
   const inChroot = (cmd: string) => `chroot '${tree}' /usr/bin/env PATH=/usr/sbin:/usr/bin:/sbin:/bin DEBIAN_FRONTEND=noninteractive sh -c '${cmd}'`;
   await run('unshare', ['--mount', '--fork', 'sh', '-c', [
     `mount -t proc proc '${tree}/proc'`,
