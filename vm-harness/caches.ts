@@ -38,11 +38,11 @@ export function baseTarballPath(): string {
  * debootstrap's stages, from its "I: ..." lines.  Per-package lines (downloading, unpacking and
  * configuring each package) share a key, so a log gets one line per stage.
  */
-const DEBOOTSTRAP_STAGES: Array<[RegExp, string, string?]> = [
+const DEBOOTSTRAP_STAGES: Array<[RegExp, string, boolean?]> = [
   [/^I: Retrieving (InRelease|Release)\b/, 'fetching the release index'],
   [/^I: Resolving dependencies/, 'resolving dependencies'],
-  [/^I: (?:Retrieving|Validating) (?<pkg>\S+)/, 'downloading packages', 'download'],
-  [/^I: Extracting (?<pkg>[^.\s]+)/, 'extracting packages', 'extract'],
+  [/^I: (?:Retrieving|Validating) (?<pkg>\S+)/, 'downloading packages', true],
+  [/^I: Extracting (?<pkg>[^.\s]+)/, 'extracting packages', true],
   [/^I: Installing core packages/, 'installing core packages'],
   [/^I: Unpacking required packages/, 'unpacking required packages'],
   [/^I: Configuring required packages/, 'configuring required packages'],
@@ -52,13 +52,13 @@ const DEBOOTSTRAP_STAGES: Array<[RegExp, string, string?]> = [
 ];
 
 function debootstrapLine(p: Phase, line: string): void {
-  for (const [re, text, key] of DEBOOTSTRAP_STAGES) {
+  for (const [re, stage, perPackage] of DEBOOTSTRAP_STAGES) {
     const m = re.exec(line);
     if (!m) continue;
     // On a terminal, per-package stages name the package; in a log only the stage is printed.
     const pkg = m.groups?.['pkg'];
-    if (pkg === 'Packages') p.note('fetching the package index', 'index');
-    else p.note(pkg ? `${text}: ${pkg}` : text, key ?? text);
+    if (pkg === 'Packages') p.note('fetching the package index');
+    else p.note(perPackage && pkg ? `${stage}: ${pkg}` : stage, stage);
     return;
   }
 }
@@ -67,12 +67,12 @@ function debootstrapLine(p: Phase, line: string): void {
 export async function ensureBaseTarball(): Promise<string> {
   const tarball = baseTarballPath();
   if (fs.existsSync(tarball)) {
-    done('Debian base tree', `cached: ${tarball}`);
+    done('Debian base tree', `cached in ${tarball}`);
     return tarball;
   }
   mkdirp(CACHE_DIR);
   const mirror = debianMirror();
-  return phase(`Debian base tree: debootstrap bookworm from ${mirror} (first run only; cached afterwards)`, async (p) => {
+  return phase('Debian base tree', async (p) => {
     const tmp = path.join(CACHE_DIR, 'rootfs.tmp');
     rmrf(tmp);
     await run('debootstrap', ['--variant=minbase', `--include=${BASE_PACKAGES.join(',')}`, 'bookworm', tmp, mirror],
@@ -81,7 +81,7 @@ export async function ensureBaseTarball(): Promise<string> {
     await run('sh', ['-c', `tar --numeric-owner --xattrs -C '${tmp}' -cf - . | zstd -q -T2 -o '${tarball}.tmp' && mv '${tarball}.tmp' '${tarball}'`]);
     rmrf(tmp);
     return tarball;
-  });
+  }, `debootstrap bookworm from ${mirror} (first run only; cached afterwards)`);
 }
 
 /** The cached kernel package, if any: the newest linux-image-*-amd64 .deb in the cache. */
@@ -100,11 +100,11 @@ function kernelVersion(deb: string): string {
 export async function ensureKernelDeb(): Promise<{ deb: string; kver: string }> {
   const cached = findKernelDeb();
   if (cached) {
-    done('Debian kernel', `cached: ${path.basename(cached)}`);
+    done('Debian kernel', `cached in ${cached}`);
     return { deb: cached, kver: kernelVersion(cached) };
   }
   mkdirp(CACHE_DIR);
-  const deb = await phase('Debian kernel: apt-get download (first run only; cached afterwards)', async () => {
+  const deb = await phase('Debian kernel', async () => {
     const deps = await run('apt-cache', ['depends', 'linux-image-amd64']);
     const pkg = /Depends:\s*(linux-image-\S+)/.exec(deps)?.[1];
     if (!pkg) throw new Error('cannot find the kernel package linux-image-amd64 depends on: run `apt-get update` and try again');
@@ -112,6 +112,6 @@ export async function ensureKernelDeb(): Promise<{ deb: string; kver: string }> 
     const name = fs.readdirSync(CACHE_DIR).filter((f) => f.startsWith(pkg + '_') && f.endsWith('.deb'))[0];
     if (!name) throw new Error(`apt-get download ${pkg} left no .deb in ${CACHE_DIR}`);
     return path.join(CACHE_DIR, name);
-  });
+  }, 'apt-get download (first run only; cached afterwards)');
   return { deb, kver: kernelVersion(deb) };
 }

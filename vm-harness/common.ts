@@ -67,10 +67,18 @@ export function rmrf(p: string): void {
 
 /**
  * Remove a tree that may hold deployments: ostree sets the immutable bit on each deployment's
- * directory, which makes plain removal fail with EPERM.  Clear the bit (and any other immutable
- * bit below `p`) only when removal fails: most trees have none.
+ * directory, which makes plain removal fail with EPERM.  In a sysroot the bit is cleared first
+ * on the deployments, where ostree puts it; anywhere else (or if removal still fails) on
+ * everything left below `p`.
  */
 export async function rmTree(p: string): Promise<void> {
+  const deployments: string[] = [];
+  const base = path.join(p, 'ostree/deploy');
+  for (const os of fs.existsSync(base) ? fs.readdirSync(base) : []) {
+    const d = path.join(base, os, 'deploy');
+    if (fs.existsSync(d)) deployments.push(...fs.readdirSync(d).map((x) => path.join(d, x)));
+  }
+  if (deployments.length > 0) await execa('chattr', ['-f', '-i', ...deployments], { reject: false });
   try {
     rmrf(p);
     return;

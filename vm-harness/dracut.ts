@@ -20,8 +20,8 @@ export async function buildDracutInitramfs(): Promise<string> {
     h.update(fs.readFileSync(path.join(PROJECT_DIR, 'boot', f)));
   }
   const out = path.join(CACHE_DIR, `initramfs-dracut-${h.digest('hex').slice(0, 16)}.img`);
-  if (fs.existsSync(out)) { done('dracut initramfs', `cached: ${out}`); return out; }
-  return phase('dracut initramfs: Debian\'s dracut with --add ostree, in a throwaway chroot', (p) => build(tarball, deb, kver, out, p));
+  if (fs.existsSync(out)) { done('dracut initramfs', `cached in ${out}`); return out; }
+  return phase('dracut initramfs', (p) => build(tarball, deb, kver, out, p), 'Debian\'s dracut with --add ostree, in a throwaway chroot (cached afterwards)');
 }
 
 async function build(tarball: string, deb: string, kver: string, out: string, p: Phase): Promise<string> {

@@ -16,8 +16,11 @@ import { baseTarballPath, findKernelDeb } from './caches.js';
  */
 const RECIPE_VERSION = 1;
 
-/** The compiled modules that build the image (scenarios and launcher changes keep the image). */
-const RECIPE_MODULES = ['image.js', 'image-key.js', 'tree.js', 'disk.js', 'caches.js', 'names.js'];
+/**
+ * The compiled modules that build the image (scenarios and launcher changes keep the image).  Not
+ * caches.js: what it fetches is an input by itself (`base`, `kernel`).
+ */
+const RECIPE_MODULES = ['image.js', 'tree.js', 'disk.js', 'names.js'];
 
 export type Inputs = Record<string, string>;
 

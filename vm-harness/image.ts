@@ -117,15 +117,15 @@ async function buildOstreeImage(): Promise<OstreeImage> {
   const downloads = await ensureDownloads();
   const inputs = imageInputs(KARGS);
   const { kver } = downloads;
-  await phase('guest tree: Debian + kernel + ostree-ts + initramfs', (p) => prepareTree(TREE, downloads, p));
+  await phase('guest tree', (p) => prepareTree(TREE, downloads, p), 'Debian + kernel + ostree-ts + initramfs');
   const kernel = path.join(WORK_DIR, 'vmlinuz');
   const initramfs = path.join(WORK_DIR, 'initramfs.img');
   copyFile(path.join(TREE, `usr/lib/modules/${kver}/vmlinuz`), kernel);
   copyFile(path.join(TREE, `usr/lib/modules/${kver}/initramfs.img`), initramfs);
-  const commit1 = await phase('ostree commit: the tree into the sysroot\'s repository', (p) => commitIntoSysroot(p));
-  await phase(`ostree admin deploy ${BRANCH}`, () => deploy(o.upstream));
+  const commit1 = await phase('ostree commit', (p) => commitIntoSysroot(p), 'the tree into the sysroot\'s repository');
+  await phase('ostree admin deploy', () => deploy(o.upstream), `${BRANCH} into the sysroot`);
   const disk = path.join(WORK_DIR, 'ostree-disk.qcow2');
-  await phase('OSTree disk: ext4 + GRUB + qcow2', (p) => makeDisk(SYSROOT, ROOT_LABEL, disk, WORK_DIR, 1536, p));
+  await phase('OSTree disk', (p) => makeDisk(SYSROOT, ROOT_LABEL, disk, WORK_DIR, 1536, p), 'ext4 + GRUB + qcow2');
   const img: OstreeImage = {
     id: randomUUID(), key: keyOf(inputs), inputs, builtAt: new Date().toISOString(),
     disk, kver, kernel, initramfs, kargs: KARGS, commit1,
@@ -142,8 +142,11 @@ async function commit(repo: string, tree: string, subject: string, version: stri
 
 /** A new physical root with the stateroot, and the tree committed into its repository. */
 async function commitIntoSysroot(p: Phase): Promise<string> {
+  if (fs.existsSync(SYSROOT)) {
+    p.note('removing the previous sysroot');
+    await rmTree(SYSROOT);
+  }
   p.note('admin init-fs, os-init');
-  await rmTree(SYSROOT);
   mkdirp(SYSROOT);
   await ostree(['admin', 'init-fs', SYSROOT]);
   await ostree(['admin', 'os-init', `--sysroot=${SYSROOT}`, OSNAME]);
@@ -163,14 +166,14 @@ export async function ensureTestImages(): Promise<BuiltImage> {
   const img = await ensureOstreeImage();
   const test = readState()?.test;
   if (test && test.forImage === img.id && exist(test.plainDisk, test.updateDisk)) {
-    done('update and plain-root disks', 'reusing the ones built with this image');
+    done('update and plain-root disks', 'reusing the ones built with this image (inputs unchanged)');
     return { ...img, ...test };
   }
   if (!exist(path.join(TREE, 'usr'), path.join(SYSROOT, 'ostree/deploy'))) {
     throw new Error(`the guest tree or the sysroot of the built image is gone from ${WORK_DIR}: rebuild with VM_REUSE_IMAGE=0`);
   }
-  const upd = await phase('update disk: commits v2 and v3 in an archive repository', (p) => buildUpdateDisk(p));
-  const plainDisk = await phase('plain-root disk: the same tree without OSTree (boot-time baseline)', (p) => buildPlainDisk(img, p));
+  const upd = await phase('update disk', (p) => buildUpdateDisk(p), 'commits v2 and v3 in an archive repository');
+  const plainDisk = await phase('plain-root disk', (p) => buildPlainDisk(img, p), 'the same tree without OSTree (the boot-time baseline)');
   const built: TestDisks = { forImage: img.id, plainDisk, ...upd };
   writeState({ image: img, test: built });
   return { ...img, ...built };

@@ -22,12 +22,12 @@ const START = Date.now();
 async function bootOstreeDisk(img: OstreeImage, name: string, script?: string): Promise<BootResult> {
   const backend = await detectBackend();
   const overlay = await createOverlay(img.disk, path.join(WORK_DIR, `runs/${name}.qcow2`));
-  const accel = process.env['VM_ACCEL'] === 'kvm' ? 'KVM' : 'TCG, software emulation';
-  return phase(`boot the OSTree disk (${backend}, ${accel})`, (p) => boot({
+  const accel = process.env['VM_ACCEL'] === 'kvm' ? 'KVM' : 'TCG: software emulation, 40 s on an idle machine';
+  return phase('boot', (p) => boot({
     name, disk: overlay, serialLog: path.join(WORK_DIR, `runs/${name}.log`), timeoutMs: BOOT_TIMEOUT_MS,
     fwCfg: script ? [{ name: 'opt/ostree-ts/script', file: path.resolve(script) }] : [],
     onMilestone: (t) => p.note(t),
-  }));
+  }), `the OSTree disk under ${backend} (${accel})`);
 }
 
 /** The console also carries systemd's status lines and kernel messages: drop those. */

@@ -32,17 +32,18 @@ function clock(): string {
 
 export interface Phase {
   /**
-   * The phase's current stage.  `key` groups notes that are the same stage (e.g. one per
-   * downloaded package): a log gets one line per new key, a terminal shows every note.
+   * The phase's current stage.  `stage` names the stage when `text` is more detailed (e.g. one
+   * note per downloaded package, all in the stage "downloading packages"): a terminal shows every
+   * note's text, a log gets one line per new stage.
    */
-  note(text: string, key?: string): void;
+  note(text: string, stage?: string): void;
 }
 
 interface Running {
   title: string;
   t0: number;
   text: string;
-  key: string | null;
+  stage: string | null;
   lastLine: number;
   frame: number;
 }
@@ -80,7 +81,7 @@ export function log(msg: string): void {
 
 /** A step that took no time worth showing (e.g. a cache hit): one line. */
 export function done(title: string, detail = ''): void {
-  emit(`✓ ${title}${detail ? ` (${detail})` : ''}`);
+  emit(`✓ ${title}${detail ? `: ${detail}` : ''}`);
 }
 
 function tick(): void {
@@ -92,18 +93,18 @@ function tick(): void {
 }
 
 /**
- * Run `fn` as a phase: a start line (in logs), the milestones it notes, and an end line with the
- * elapsed time, or a failure line before the error goes on up.  Phases do not nest: a phase
+ * Run `fn` as a phase: a start line (in logs; `detail` says more than the title), the milestones
+ * it notes, and an end line with the elapsed time, or a failure line before the error goes on up.  Phases do not nest: a phase
  * started inside another one reports as a milestone of the outer one.
  */
-export async function phase<T>(title: string, fn: (p: Phase) => Promise<T>): Promise<T> {
+export async function phase<T>(title: string, fn: (p: Phase) => Promise<T>, detail = ''): Promise<T> {
   if (current) {
-    const outer: Phase = { note: (t, k) => notePhase(t, k) };
+    const outer: Phase = { note: (t, s) => notePhase(t, s) };
     notePhase(title);
     return fn(outer);
   }
-  const r: Running = { title, t0: Date.now(), text: '', key: null, lastLine: Date.now(), frame: 0 };
-  if (!TTY) emit(`▸ ${title}`);
+  const r: Running = { title, t0: Date.now(), text: detail, stage: null, lastLine: Date.now(), frame: 0 };
+  if (!TTY) emit(`▸ ${title}${detail ? `: ${detail}` : ''}`);
   current = r;
   timer = setInterval(tick, TTY ? 120 : 1000);
   timer.unref();
@@ -116,7 +117,7 @@ export async function phase<T>(title: string, fn: (p: Phase) => Promise<T>): Pro
     process.stderr.write(`${clock()} ${mark} ${title}${extra} (${seconds(Date.now() - r.t0)})\n`);
   };
   try {
-    const v = await fn({ note: (t, k) => notePhase(t, k) });
+    const v = await fn({ note: (t, s) => notePhase(t, s) });
     finish('✓');
     return v;
   } catch (e) {
@@ -125,13 +126,13 @@ export async function phase<T>(title: string, fn: (p: Phase) => Promise<T>): Pro
   }
 }
 
-function notePhase(text: string, key?: string): void {
+function notePhase(text: string, stage?: string): void {
   const c = current;
   if (!c) return;
-  const k = key ?? text;
-  const newKey = k !== c.key;
+  const s = stage ?? text;
+  const newStage = s !== c.stage;
   c.text = text;
-  c.key = k;
+  c.stage = s;
   if (TTY) drawStatus();
-  else if (newKey) emit(`  · ${text}`);
+  else if (newStage) emit(`  · ${s}`);
 }
