@@ -61,7 +61,7 @@ function drawStatus(): void {
   if (!TTY || !current) return;
   const c = current;
   const spin = SPINNER[c.frame++ % SPINNER.length]!;
-  const width = (process.stderr.columns ?? 100) - 1;
+  const width = (process.stderr.columns || 100) - 1;
   const line = `${clock()} ${spin} ${c.title}${c.text ? ` — ${c.text}` : ''}  ${Math.floor((Date.now() - c.t0) / 1000)} s`;
   process.stderr.write(`\r\x1b[2K${line.length > width ? line.slice(0, width - 1) + '…' : line}`);
   statusShown = true;
