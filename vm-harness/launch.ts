@@ -166,6 +166,10 @@ async function watch(o: BootOptions, t0: number, done: () => boolean, sendKeys: 
     }
     await sleep(100);
   }
+  // The guest's last words (e.g. "reboot: Restarting system") arrive as it exits.
+  if (o.onMilestone) {
+    try { milestones(fs.readFileSync(o.serialLog, 'latin1'), seen, o.onMilestone); } catch { /* no log */ }
+  }
   return { timedOut, bootedMs, grubMs };
 }
 

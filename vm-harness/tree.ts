@@ -144,7 +144,7 @@ export async function prepareTree(tree: string, { tarball, deb, kver }: Download
   rmrf(tree);
   mkdirp(tree);
   p.note('unpacking the Debian base tree');
-  await run('sh', ['-c', `zstd -dc '${tarball}' | tar --numeric-owner --xattrs -C '${tree}' -xf -`]);
+  await run('sh', ['-c', `zstd -dc < '${tarball}' | tar --numeric-owner --xattrs -C '${tree}' -xf -`]);
   p.note(`adding the kernel ${kver}`);
   // The kernel .deb ships /lib/modules: keep the tree's merged-/usr /lib -> usr/lib symlink.
   await run('sh', ['-c', `dpkg-deb --fsys-tarfile '${deb}' | tar -C '${tree}' --keep-directory-symlink -xf -`]);
