@@ -46,8 +46,23 @@ test-unit: build
 test-interop: build
 	$(NODE) --test $(TEST_FLAGS) $$(find dist/test/interop -name '*.test.js' 2>/dev/null | sort)
 
+# What the build, the VM harness and the benchmarks made: dist/, the harness's work directory
+# (disk images, sysroots whose deployments carry the immutable bit), the benchmark's output in
+# $(BENCH_DIR) (its generated input tree is kept, like the downloads). Needs root when there are
+# deployments (chattr -i). The downloads stay: `make distclean` removes those too.
+BENCH_DIR ?= /var/tmp/ostree-ts-bench
+.PHONY: distclean
 clean:
-	rm -rf dist
+	@bash vm-harness/clean.sh dist "$(VM_WORK_DIR)" \
+		$$(find "$(BENCH_DIR)" -mindepth 1 -maxdepth 1 ! -name 'tree-s*' 2>/dev/null)
+
+# Also the downloads: the VM caches (debootstrap tarball, kernel .deb, dracut initramfs), the
+# benchmark's generated tree, and node_modules (`make deps` brings them back). A node_modules
+# that is a symlink (a shared checkout's) is left alone.
+distclean: clean
+	@bash vm-harness/clean.sh "$(VM_CACHE_DIR)" "$(BENCH_DIR)"
+	@if [ -L node_modules ]; then echo "distclean: node_modules is a symlink to $$(readlink node_modules): left alone"; \
+	else bash vm-harness/clean.sh node_modules; fi
 
 -include vm-harness/vm.mk
 -include bench/bench.mk

@@ -1,11 +1,15 @@
 /**
  * Shared settings and helpers of the VM harness: where things live, which `ostree` CLI builds
- * the images, and a logged wrapper around execa.
+ * the images, and a wrapper around execa that fails with the command's output (and shows each
+ * command only with VM_VERBOSE=1; progress.ts owns what the person watching sees).
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa, type Options as ExecaOptions } from 'execa';
+import { VERBOSE, log } from './progress.js';
+
+export { log };
 
 /** The project checkout (…/work/main), found from this compiled file (dist/vm-harness/x.js). */
 export const PROJECT_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -31,16 +35,20 @@ export function ostreeCommand(): { cmd: string; args: string[]; upstream: boolea
   return { cmd: parts[0]!, args: parts.slice(1), upstream: parts[0] === '/usr/bin/ostree' };
 }
 
-export function log(msg: string): void {
-  const t = new Date().toISOString().slice(11, 19);
-  process.stderr.write(`[vm ${t}] ${msg}\n`);
+export interface RunOptions extends ExecaOptions {
+  /** called with each line the command prints (stdout and stderr), e.g. to note progress */
+  onLine?: (line: string) => void;
 }
 
-/** Run a command, fail with its output on a non-zero exit. */
-export async function run(cmd: string, args: string[], opts: ExecaOptions & { quiet?: boolean } = {}): Promise<string> {
-  const { quiet, ...rest } = opts;
-  if (!quiet) log(`$ ${cmd} ${args.join(' ')}`);
-  const r = await execa(cmd, args, { reject: false, all: true, ...rest } as ExecaOptions);
+/** Run a command, fail with the end of its output on a non-zero exit. */
+export async function run(cmd: string, args: string[], opts: RunOptions = {}): Promise<string> {
+  const { onLine, ...rest } = opts;
+  if (VERBOSE) log(`$ ${cmd} ${args.join(' ')}`);
+  const watch = onLine ? {
+    stdout: [function* (line: unknown) { onLine(String(line)); yield line; }],
+    stderr: [function* (line: unknown) { onLine(String(line)); yield line; }],
+  } : {};
+  const r = await execa(cmd, args, { reject: false, all: true, ...rest, ...watch } as ExecaOptions);
   if (r.exitCode !== 0) {
     const out = String(r.all ?? '').split('\n').slice(-40).join('\n');
     throw new Error(`${cmd} ${args.join(' ')} failed (exit ${r.exitCode}):\n${out}`);
@@ -55,6 +63,30 @@ export async function ostree(args: string[], env: Record<string, string> = {}): 
 
 export function rmrf(p: string): void {
   fs.rmSync(p, { recursive: true, force: true });
+}
+
+/**
+ * Remove a tree that may hold deployments: ostree sets the immutable bit on each deployment's
+ * directory, which makes plain removal fail with EPERM.  In a sysroot the bit is cleared first
+ * on the deployments, where ostree puts it; anywhere else (or if removal still fails) on
+ * everything left below `p`.
+ */
+export async function rmTree(p: string): Promise<void> {
+  const deployments: string[] = [];
+  const base = path.join(p, 'ostree/deploy');
+  for (const os of fs.existsSync(base) ? fs.readdirSync(base) : []) {
+    const d = path.join(base, os, 'deploy');
+    if (fs.existsSync(d)) deployments.push(...fs.readdirSync(d).map((x) => path.join(d, x)));
+  }
+  if (deployments.length > 0) await execa('chattr', ['-f', '-i', ...deployments], { reject: false });
+  try {
+    rmrf(p);
+    return;
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'EPERM') throw e;
+  }
+  await execa('chattr', ['-R', '-f', '-i', p], { reject: false });
+  rmrf(p);
 }
 
 export function mkdirp(p: string): void {

@@ -13,6 +13,7 @@ import * as net from 'node:net';
 import * as path from 'node:path';
 import { execa, type ResultPromise } from 'execa';
 import { log, mkdirp, rmrf, run, sleep } from './common.js';
+import { VERBOSE } from './progress.js';
 
 export interface BootOptions {
   /** name of this boot (log file names, libvirt domain name) */
@@ -37,6 +38,8 @@ export interface BootOptions {
   grubKeys?: string[];
   memoryMiB?: number;
   cpus?: number;
+  /** called once per boot stage seen on the console (BOOT_MILESTONES), in console order */
+  onMilestone?: (text: string) => void;
 }
 
 export interface BootResult {
@@ -70,6 +73,33 @@ function hookSignals(): void {
 export const BOOTED_MARKER = '@@OSTREE-TEST BOOTED';
 const GRUB_MENU_RE = /GNU GRUB|Use the \^ and v keys|Press enter to boot/;
 
+/** Boot stages as the serial console shows them, for the progress line while a guest runs. */
+const BOOT_MILESTONES: Array<[RegExp, string]> = [
+  [GRUB_MENU_RE, 'GRUB menu'],
+  [/Linux version \d/, 'kernel started'],
+  [/ostree-prepare-root: deployment: /, 'initramfs: deployment found'],
+  [/ostree-prepare-root: error/, 'initramfs: prepare-root refused the boot'],
+  [/Welcome to |systemd\[1\]: /, 'systemd started'],
+  [/Reached target .*Multi-User System/, 'multi-user.target reached'],
+  [/@@OSTREE-TEST BOOTED/, 'booted: the marker unit reports'],
+  [/@@OSTREE-TEST BEGIN script\r?\n/, 'running the scenario script'],
+  [/@@OSTREE-TEST BEGIN systemctl-reboot/, 'systemctl reboot'],
+  [/@@OSTREE-TEST POWEROFF/, 'powering off'],
+  [/reboot: Restarting system/, 'restarting'],
+  [/reboot: Power down/, 'powered off'],
+];
+
+/** Report the milestones newly visible in `text` (each once, in the order the console shows them). */
+function milestones(text: string, seen: Set<number>, report: (t: string) => void): void {
+  const found: Array<[number, string]> = [];
+  BOOT_MILESTONES.forEach(([re, label], i) => {
+    if (seen.has(i)) return;
+    const m = re.exec(text);
+    if (m) { seen.add(i); found.push([m.index, label]); }
+  });
+  for (const [, label] of found.sort((a, b) => a[0] - b[0])) report(label);
+}
+
 export function backend(): 'qemu' | 'virt-install' {
   const b = process.env['VM_BACKEND'];
   if (b === 'qemu' || b === 'virt-install') return b;
@@ -93,7 +123,7 @@ export async function detectBackend(): Promise<'qemu' | 'virt-install'> {
 export async function createOverlay(base: string, overlay: string): Promise<string> {
   rmrf(overlay);
   mkdirp(path.dirname(overlay));
-  await run('qemu-img', ['create', '-q', '-f', 'qcow2', '-b', path.resolve(base), '-F', 'qcow2', overlay], { quiet: true });
+  await run('qemu-img', ['create', '-q', '-f', 'qcow2', '-b', path.resolve(base), '-F', 'qcow2', overlay]);
   return overlay;
 }
 
@@ -113,9 +143,13 @@ async function watch(o: BootOptions, t0: number, done: () => boolean, sendKeys: 
   let grubMs: number | null = null;
   const keys = o.grubKeys ?? ['ret'];
   let timedOut = false;
+  const seen = new Set<number>();
+  let lastLength = -1;
   while (!done()) {
     let text = '';
     try { text = fs.readFileSync(o.serialLog, 'latin1'); } catch { /* not yet */ }
+    if (o.onMilestone && text.length !== lastLength) milestones(text, seen, o.onMilestone);
+    lastLength = text.length;
     if (grubMs === null && !o.kernel && GRUB_MENU_RE.test(text)) {
       grubMs = Date.now() - t0;
       if (keys.length > 0) {
@@ -131,6 +165,10 @@ async function watch(o: BootOptions, t0: number, done: () => boolean, sendKeys: 
       break;
     }
     await sleep(100);
+  }
+  // The guest's last words (e.g. "reboot: Restarting system") arrive as it exits.
+  if (o.onMilestone) {
+    try { milestones(fs.readFileSync(o.serialLog, 'latin1'), seen, o.onMilestone); } catch { /* no log */ }
   }
   return { timedOut, bootedMs, grubMs };
 }
@@ -154,7 +192,7 @@ async function bootQemu(o: BootOptions): Promise<BootResult> {
     if (o.initrd) args.push('-initrd', o.initrd);
     if (o.append) args.push('-append', o.append);
   }
-  log(`${o.name}: qemu-system-x86_64 ${args.join(' ')}`);
+  if (VERBOSE) log(`${o.name}: qemu-system-x86_64 ${args.join(' ')}`);
   const t0 = Date.now();
   const child: ResultPromise = execa('qemu-system-x86_64', args, { reject: false, all: true });
   let exited = false;
@@ -219,7 +257,7 @@ async function bootVirtInstall(o: BootOptions): Promise<BootResult> {
     args.push('--boot', `kernel=${o.kernel}${o.initrd ? `,initrd=${o.initrd}` : ''}${o.append ? `,kernel_args="${o.append}"` : ''}`);
   }
   (o.fwCfg ?? []).forEach((f, i) => args.push('--sysinfo', `type=fwcfg,entry${i}.name=${f.name},entry${i}.file=${f.file}`));
-  log(`${o.name}: virt-install ${args.join(' ')}`);
+  if (VERBOSE) log(`${o.name}: virt-install ${args.join(' ')}`);
   const t0 = Date.now();
   const child: ResultPromise = execa('virt-install', args, { reject: false, all: true });
   let exited = false;

@@ -1,26 +1,44 @@
 # VM targets (included by the top-level Makefile).  Need root, the Debian packages of
 # `make deps-apt`, and network access to the Debian archive on the first run (debootstrap and
-# the kernel .deb are cached in $(VM_CACHE_DIR)).
-#   make vm-image        build the OSTree disk, the plain-root disk and the update disk
-#   make vm-demo         build, boot the OSTree disk under QEMU, print `ostree admin status` from the guest
+# the kernel .deb are cached in $(VM_CACHE_DIR); `make distclean` removes them).
+#   make vm-demo         build the OSTree disk (or reuse it while its inputs are unchanged), boot it
+#                        under QEMU, print `ostree admin status` from inside the guest
 #   make vm-test         the boot scenarios (plain baseline, first boot, offline update + rollback with
-#                        systemctl reboot, GRUB menu, broken ostree=, dracut, failed finalization)
+#                        systemctl reboot, GRUB menu, broken ostree=, dracut, failed finalization);
+#                        also builds the update disk and the plain-root disk they need
+#   make vm-image        build (or reuse) every disk vm-test uses, without booting
 #   make vm-libvirt-setup  install and start libvirt so the harness uses virt-install
-# Variables: OSTREE_CLI=ours|upstream (host side; the guest always runs ours), VM_BACKEND=auto|qemu|virt-install,
-# VM_ACCEL=tcg|kvm, VM_REUSE_IMAGE=1 (vm-test/vm-demo reuse an image built before).
+#
+# Variables (environment or make command line; the README lists them too):
+#   VM_REUSE_IMAGE=auto|1|0   auto (default): reuse the built image while its inputs (dist/src,
+#                             boot/, vm-harness/guest/, the image recipe, the cached downloads,
+#                             Node, package-lock.json, GRUB, OSTREE_CLI) are unchanged; 1: reuse
+#                             whatever was built, unchecked; 0: always rebuild
+#   VM_ACCEL=tcg|kvm          QEMU accelerator (default tcg: on these machines a KVM guest hangs)
+#   VM_BACKEND=auto|qemu|virt-install   auto: virt-install when libvirtd answers, else plain QEMU
+#   VM_CPU=MODEL              QEMU -cpu model (qemu backend; default: QEMU's own)
+#   VM_BOOT_TIMEOUT=300       seconds one boot may take before the guest is killed
+#   VM_SCENARIOS=0,1,...,7    vm-test: run only these scenarios
+#   VM_TIMING_ROUNDS=2        vm-test: first boots per disk for the OSTree-vs-plain boot time
+#   VM_VERBOSE=1              print every command the harness runs (default: one line per phase)
+#   VM_WORK_DIR=DIR           images and runs (default vm-harness/out; `make clean` removes it)
+#   VM_CACHE_DIR=DIR          downloads (default /var/cache/ostree-ts-vm, shared by checkouts)
+#   OSTREE_CLI=ours|upstream  which `ostree` builds the image on the host (upstream: /usr/bin/ostree,
+#                             the oracle, to debug the pipeline); the guest always runs ours
 VM_CACHE_DIR ?= /var/cache/ostree-ts-vm
+VM_WORK_DIR ?= $(CURDIR)/vm-harness/out
 VM_HARNESS := $(NODE) dist/vm-harness/main.js
 
 .PHONY: vm-image vm-demo vm-test vm-libvirt-setup
 
 vm-image: build
-	VM_CACHE_DIR=$(VM_CACHE_DIR) $(VM_HARNESS) image
+	VM_CACHE_DIR=$(VM_CACHE_DIR) VM_WORK_DIR=$(VM_WORK_DIR) $(VM_HARNESS) image
 
 vm-demo: build
-	VM_CACHE_DIR=$(VM_CACHE_DIR) $(VM_HARNESS) demo
+	VM_CACHE_DIR=$(VM_CACHE_DIR) VM_WORK_DIR=$(VM_WORK_DIR) $(VM_HARNESS) demo
 
 vm-test: build
-	VM_CACHE_DIR=$(VM_CACHE_DIR) $(VM_HARNESS) test
+	VM_CACHE_DIR=$(VM_CACHE_DIR) VM_WORK_DIR=$(VM_WORK_DIR) $(VM_HARNESS) test
 
 # libvirt for virt-install, as measured on these machines: no libvirt-daemon-system (it pulls in
 # systemd as a dependency), a libvirt-qemu user/group, QEMU as root (else libvirt re-probes QEMU
