@@ -7,10 +7,11 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { isErrno } from '../errors.js';
+import { OstreeError, isErrno } from '../errors.js';
 import * as libc from '../native/libc.js';
+import { formatSize } from './format-size.js';
+import { DirChain, at, removeTree, walkTree } from './dirfd.js';
 
-/** lstat that returns null for a missing path. */
 let tmpCounter = 0;
 
 /**
@@ -22,6 +23,7 @@ export function tmpSuffix(): string {
   return `${process.pid.toString(36)}${(tmpCounter++).toString(36)}${Math.floor(Math.random() * 0x7fffffff).toString(36)}`;
 }
 
+/** lstat that returns null for a missing path. */
 export function lstatOrNull(p: string): fs.Stats | null {
   try { return fs.lstatSync(p); } catch (e) { if (isErrno(e, 'ENOENT') || isErrno(e, 'ENOTDIR')) return null; throw e; }
 }
@@ -37,6 +39,51 @@ export function readlinkOrNull(p: string): string | null {
 
 export function readTextOrNull(p: string): string | null {
   try { return fs.readFileSync(p, 'utf8'); } catch (e) { if (isErrno(e, 'ENOENT')) return null; throw e; }
+}
+
+export interface BoundedReadOptions {
+  /** What the file is, for the error message (`BLS entry`, `origin file`). */
+  what: string;
+  /** Follow a symlink at `p` (default true; the size bound applies to what it points at). */
+  follow?: boolean;
+}
+
+/**
+ * Read a regular file whole, after checking its size against `maxBytes` (fstat, before any
+ * read): a file we parse must not take the process's memory with it.  Anything but a regular
+ * file is refused without being read: the open is non-blocking, so a FIFO never waits for a
+ * writer.  Returns null when `p` does not exist.
+ */
+export function readFileBounded(p: string, maxBytes: number, opts: BoundedReadOptions): Buffer | null {
+  const flags = fs.constants.O_RDONLY | fs.constants.O_NONBLOCK | (opts.follow === false ? fs.constants.O_NOFOLLOW : 0);
+  let fd: number;
+  try {
+    fd = fs.openSync(p, flags);
+  } catch (e) {
+    if (isErrno(e, 'ENOENT')) return null;
+    if (isErrno(e, 'ELOOP')) throw new OstreeError('ECORRUPT', `${opts.what} ${p} is a symbolic link; expected a regular file`, { path: p });
+    throw e;
+  }
+  try {
+    const st = fs.fstatSync(fd);
+    if (!st.isFile()) throw new OstreeError('ECORRUPT', `${opts.what} ${p} is not a regular file; remove or replace it`, { path: p });
+    if (st.size > maxBytes) {
+      throw new OstreeError('ECORRUPT', `${opts.what} ${p} is ${formatSize(st.size)}, more than the limit of ${formatSize(maxBytes)}; remove or repair it`, { path: p });
+    }
+    // One byte more than fstat said: a file that grows while it is read is refused, not
+    // read past the bound.
+    const buf = Buffer.allocUnsafe(st.size + 1);
+    let n = 0;
+    for (;;) {
+      const r = fs.readSync(fd, buf, n, buf.length - n, null);
+      if (r === 0) break;
+      n += r;
+      if (n === buf.length) throw new OstreeError('ECORRUPT', `${opts.what} ${p} changed size while being read; try again`, { path: p });
+    }
+    return buf.subarray(0, n);
+  } finally {
+    fs.closeSync(fd);
+  }
 }
 
 function tmpName(target: string): string {
@@ -88,11 +135,14 @@ export function clearImmutable(p: string): void {
   }
 }
 
-/** rm -rf that first makes the top directory mutable (deployment roots are chattr +i). */
+/**
+ * rm -rf that first makes the top directory mutable (deployment roots are chattr +i).
+ * Iterative and directory-relative (util/dirfd): a tree of any depth is removed.
+ */
 export function rmrf(p: string): void {
   if (!lstatOrNull(p)) return;
   clearImmutable(p);
-  fs.rmSync(p, { recursive: true, force: true });
+  removeTree(p);
 }
 
 /**
@@ -122,12 +172,57 @@ export function linkOrCopy(src: string, dest: string): void {
   }
 }
 
-/** Recursive copy of a directory (devicetree `dtb/`), files via linkOrCopy semantics but always copied. */
+/**
+ * Copy directory `src` to `dest` (devicetree `dtb/` into /boot) through a temporary name:
+ * files are copied (never linked), symlinks recreated, modes and file timestamps kept, FIFOs
+ * and devices skipped.  Iterative and directory-relative, so depth does not matter.  An
+ * existing `dest` is left alone (names under /boot/ostree are content-addressed).
+ */
 export function copyTree(src: string, dest: string): void {
   if (lstatOrNull(dest)) return;
   const tmp = tmpName(dest);
-  fs.cpSync(src, tmp, { recursive: true, preserveTimestamps: true, verbatimSymlinks: true });
-  fs.renameSync(tmp, dest);
+  fs.mkdirSync(tmp, 0o700);
+  try {
+    const out = new DirChain(tmp);
+    const modes: number[] = [];
+    try {
+      walkTree(src, {
+        visit: (e) => {
+          const target = at(out.fd, e.name);
+          if (e.st.isDirectory()) {
+            fs.mkdirSync(target, 0o700);
+            out.enter(e.name);
+            modes.push(e.st.mode & 0o7777);
+            return true;
+          }
+          if (e.st.isSymbolicLink()) fs.symlinkSync(fs.readlinkSync(at(e.dirFd, e.name)), target);
+          else if (e.st.isFile()) copyRegularAt(e.dirFd, e.name, target, e.st);
+          return false;
+        },
+        leave: () => { const name = out.leave(); fs.chmodSync(at(out.fd, name), modes.pop()!); },
+      });
+    } finally {
+      out.close();
+    }
+    fs.chmodSync(tmp, fs.statSync(src).mode & 0o7777);
+    fs.renameSync(tmp, dest);
+  } catch (e) {
+    removeTree(tmp);
+    throw e;
+  }
+}
+
+/** Copy the regular file `name` of `dirfd` to `target` (never blocking on a FIFO swapped in). */
+function copyRegularAt(dirfd: number, name: string, target: string, st: fs.Stats): void {
+  const fd = fs.openSync(at(dirfd, name), fs.constants.O_RDONLY | fs.constants.O_NONBLOCK | fs.constants.O_NOFOLLOW);
+  try {
+    if (!fs.fstatSync(fd).isFile()) return;
+    fs.copyFileSync(at(fd), target, fs.constants.COPYFILE_EXCL);
+  } finally {
+    fs.closeSync(fd);
+  }
+  fs.chmodSync(target, st.mode & 0o7777);
+  fs.utimesSync(target, st.atime, st.mtime);
 }
 
 /** Set the mtime (and atime) of `p` to now. */

@@ -16,7 +16,9 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { Bootloader, BootMenuEntry } from './index.js';
+import { OstreeError } from '../../errors.js';
+import type { KeyFile } from '../../glib/keyfile.js';
+import type { Bootloader, BootloaderBackend, BootMenuEntry } from './types.js';
 import { lstatOrNull, readlinkOrNull, statOrNull, symlinkAtomic, writeFileAtomic } from '../../util/fs.js';
 
 const CFG_LINK_TARGET = '../loader/grub.cfg';
@@ -24,7 +26,7 @@ const CFG_LINK_TARGET = '../loader/grub.cfg';
 export interface Grub2Options { timeout: number }
 
 export class Grub2Bootloader implements Bootloader {
-  readonly name = 'grub2' as const;
+  readonly name = 'grub2';
   constructor(private readonly options: Grub2Options = { timeout: 3 }) {}
 
   /** Auto-detection: `boot/grub/grub.cfg` or `boot/grub2/grub.cfg` exists (dangling link counts). */
@@ -87,3 +89,17 @@ export class Grub2Bootloader implements Bootloader {
 export function grubQuote(s: string): string {
   return `'${s.replace(/'/g, `'\\''`)}'`;
 }
+
+/** `sysroot.grub-timeout` (seconds, default 3). */
+function grubTimeout(config: KeyFile | undefined): number {
+  const v = config?.get('sysroot', 'grub-timeout');
+  if (v === undefined) return 3;
+  if (!/^\d{1,6}$/.test(v)) throw new OstreeError('ECONFIG', `Invalid sysroot.grub-timeout '${v}': expected a number of seconds`);
+  return Number(v);
+}
+
+export const grub2Backend: BootloaderBackend = {
+  name: 'grub2',
+  query: (sysrootPath) => Grub2Bootloader.query(sysrootPath),
+  create: (config) => new Grub2Bootloader({ timeout: grubTimeout(config) }),
+};
