@@ -51,9 +51,21 @@ const GIO_CHUNK = 1000;
 
 interface Listed { name: string; st: BigIntStats }
 
+/** Names in the kernel's readdir order (fs.readdirSync sorts them; GIO does not). */
+function readdirRaw(dirfd: number): string[] {
+  const names: string[] = [];
+  const dir = fs.opendirSync(at(dirfd));
+  try {
+    for (let ent = dir.readSync(); ent !== null; ent = dir.readSync()) names.push(ent.name);
+  } finally {
+    dir.closeSync();
+  }
+  return names;
+}
+
 /** Entries of an open directory in the order GLib's local file enumerator returns them. */
 function listDirGio(dirfd: number): Listed[] {
-  const names = fs.readdirSync(at(dirfd));
+  const names = readdirRaw(dirfd);
   const out: Listed[] = [];
   for (let i = 0; i < names.length; i += GIO_CHUNK) {
     const chunk: Listed[] = [];

@@ -4,7 +4,7 @@
  *   initialize: checkout of the commit, its kernel and bootcsum, /etc from /usr/etc, origin;
  *   finalize:   kernel arguments from the merge deployment, the three-way /etc merge, /var
  *               stamps, the origin again, the immutable bit.
- * A failure while initializing removes what was made, so the sysroot can deploy again.
+ * A failure removes what was made, so the sysroot can deploy again and is left as it was.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -158,6 +158,13 @@ export async function finalizeDeployment(sysroot: Sysroot, d: Deployment, merge:
 export async function deployTree(sysroot: Sysroot, stateroot: string, csum: string, origin: Origin | null, options: DeployTreeOptions = {}): Promise<Deployment> {
   const log = options.log ?? noLog;
   const d = await initializeDeployment(sysroot, stateroot, csum, origin, options.kargs);
-  await finalizeDeployment(sysroot, d, options.merge ?? null, log);
+  try {
+    await finalizeDeployment(sysroot, d, options.merge ?? null, log);
+  } catch (e) {
+    // Not in any list yet: a deployment that could not be finalized is removed at once.
+    rmrf(sysroot.deploymentDirectory(d));
+    fs.rmSync(sysroot.originPath(d), { force: true });
+    throw e;
+  }
   return d;
 }
