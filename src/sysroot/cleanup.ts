@@ -17,7 +17,7 @@ import * as path from 'node:path';
 import { isErrno } from '../errors.js';
 import {
   BOOT_OSTREE_REL, LOADER_TMP_REL, OVERLAY_INITRDS_REL, bootlinksLinkRel, bootlinksRel, loaderRel,
-  parseDeploymentName, parseKernelDirName, rootDir, staterootDeployRel,
+  deploymentRefName, isDeploymentRefName, parseDeploymentName, parseKernelDirName, rootDir, staterootDeployRel,
 } from './layout.js';
 import type { SysrootState } from './state.js';
 import { faultStep, withFaultOp } from './fault.js';
@@ -107,15 +107,15 @@ function removeUnusedBootDirs(sysroot: SysrootState): void {
   }
 }
 
-/** `ostree/<B>/<S>/<i>` -> commit of deployment i, so a prune keeps every deployed commit. */
+/** Deployment refs -> commit of deployment i, so a prune keeps every deployed commit. */
 async function writeDeploymentRefs(sysroot: SysrootState): Promise<void> {
   const B = sysroot.bootversion, S = sysroot.subbootversion;
   const repo = await sysroot.repo();
   const refs = await repo.listRefs('ostree');
   const want = new Map<string, string>();
-  sysroot.deployments.forEach((d, i) => want.set(`ostree/${B}/${S}/${i}`, d.csum));
+  sysroot.deployments.forEach((d, i) => want.set(deploymentRefName(B, S, i), d.csum));
   for (const ref of refs.keys()) {
-    if (!/^ostree\/[01]\/[01]\/[0-9]+$/.test(ref)) continue;
+    if (!isDeploymentRefName(ref)) continue;
     if (!want.has(ref)) await repo.setRef(ref, null);
   }
   for (const [ref, csum] of want) {

@@ -19,7 +19,7 @@ import { OstreeError, isErrno } from '../errors.js';
 import { BlsEntry, readBlsEntries } from './formats/bls.js';
 import { Origin, readOriginFile } from './formats/origin.js';
 import {
-  bootedFlagPath, bootlinksLinkRel, deploymentName, deploymentRel, deploymentStateDir, entriesRel, isChecksum,
+  DEPLOY_ROOT_REL, bootedFlagPath, bootlinksLinkRel, deploymentName, deploymentRel, deploymentStateDir, entriesRel, isChecksum,
   loaderLinkRel, originRel, parseDeploymentName, rootDir, stagedLockedPath, stagedRecordPath, validateStateroot,
 } from './layout.js';
 import { lstatOrNull, readlinkOrNull, statOrNull } from '../util/fs.js';
@@ -169,7 +169,7 @@ export async function loadSysrootState(sysrootPath: string): Promise<LoadedState
   if (!sysrootSt || !sysrootSt.isDirectory()) {
     throw new OstreeError('ENOENT', `Sysroot ${sysrootPath} does not exist or is not a directory`, { path: sysrootPath });
   }
-  const deployRoot = path.join(sysrootPath, 'ostree/deploy');
+  const deployRoot = path.join(sysrootPath, DEPLOY_ROOT_REL);
   if (!lstatOrNull(deployRoot)?.isDirectory()) {
     throw new OstreeError('ENOENT', `${deployRoot} not found: ${sysrootPath} is not an OSTree sysroot (run 'ostree admin init-fs ${sysrootPath}')`, { path: sysrootPath });
   }

@@ -88,6 +88,10 @@ export const LOADER_TMP_REL = 'boot/loader.tmp';
 /** `ostree/boot.<B>`: the symlink to the live bootlink set `boot.<B>.<S>`. */
 export function bootlinksLinkRel(bootversion: number): string { return `ostree/boot.${bootversion}`; }
 export function bootlinksRel(bootversion: number, subbootversion: number): string { return `ostree/boot.${bootversion}.${subbootversion}`; }
+/** The directory holding the bootlinks `<serial>` of one stateroot and kernel. */
+export function bootlinkDirRel(bootversion: number, subbootversion: number, stateroot: string, bootcsum: string): string {
+  return `${bootlinksRel(bootversion, subbootversion)}/${stateroot}/${bootcsum}`;
+}
 /** What a bootlink `ostree/boot.B.S/<os>/<bootcsum>/<serial>` points at (relative). */
 export function bootlinkTarget(stateroot: string, name: string): string { return `../../../deploy/${stateroot}/deploy/${name}`; }
 
@@ -96,6 +100,15 @@ export function kernelDirInBoot(stateroot: string, bootcsum: string): string { r
 export const BOOT_OSTREE_REL = 'boot/ostree';
 export const OVERLAY_INITRDS_REL = 'boot/ostree/initramfs-overlays';
 export const FINALIZE_FAILURE_STAMP_REL = 'boot/ostree/finalize-failure.stamp';
+
+/**
+ * The repository ref that keeps deployment `index` of bootversion B.S alive through prunes
+ * (`ostree/<B>/<S>/<index>`), and the test for such a ref.
+ */
+export function deploymentRefName(bootversion: number, subbootversion: number, index: number): string {
+  return `ostree/${bootversion}/${subbootversion}/${index}`;
+}
+export function isDeploymentRefName(ref: string): boolean { return /^ostree\/[01]\/[01]\/[0-9]+$/.test(ref); }
 
 /** The bootcsum of a `boot/ostree/<os>-<bootcsum>` directory name, or null. */
 export function parseKernelDirName(name: string): string | null {

@@ -17,7 +17,7 @@ import type { Origin } from './formats/origin.js';
 import type { Bootloader } from './bootloader/types.js';
 import { Deployment, loadSysrootState } from './deployment.js';
 import {
-  DEPLOY_ROOT_REL, LOCK_REL, REPO_REL, rootDir, runDir, stagedLockedPath, stagedRecordPath, staterootProblem,
+  DEPLOY_ROOT_REL, LOCK_REL, REPO_REL, rootDir, runDir, stagedLockedPath, stagedRecordPath, staterootProblem, staterootRel,
 } from './layout.js';
 import { SysrootLock } from './lock.js';
 import { clearImmutable, lstatOrNull, readFileBounded, rmrf, touchNow, writeFileAtomic } from '../util/fs.js';
@@ -155,7 +155,7 @@ export class SysrootState {
   stateroots(): string[] {
     let names: string[];
     try { names = fs.readdirSync(this.abs(DEPLOY_ROOT_REL)); } catch { return []; }
-    return names.filter((n) => staterootProblem(n) === null && lstatOrNull(this.abs(`${DEPLOY_ROOT_REL}/${n}`))?.isDirectory());
+    return names.filter((n) => staterootProblem(n) === null && lstatOrNull(this.abs(staterootRel(n)))?.isDirectory());
   }
 
   requireBooted(what = 'perform this operation'): Deployment {

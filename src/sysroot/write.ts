@@ -22,7 +22,7 @@ import type { Bootloader, BootMenuEntry } from './bootloader/types.js';
 import { assignBootserials, type Deployment } from './deployment.js';
 import { installDeploymentKernel } from './boot-entry.js';
 import {
-  LOADER_TMP_REL, bootlinkTarget, bootlinksLinkRel, bootlinksRel, entriesRel, loaderLinkRel, sysrootOpt,
+  LOADER_TMP_REL, bootlinkDirRel, bootlinkTarget, bootlinksLinkRel, bootlinksRel, entriesRel, loaderLinkRel, sysrootOpt,
 } from './layout.js';
 import type { SysrootState } from './state.js';
 import { cleanupSysroot } from './cleanup.js';
@@ -136,7 +136,7 @@ function writeBootlinks(sysroot: SysrootState, bootversion: number, subbootversi
   rmrf(dir);
   mkdirp(dir, 0o755);
   for (const d of list) {
-    const parent = path.join(dir, d.stateroot, d.bootcsum);
+    const parent = sysroot.abs(bootlinkDirRel(bootversion, subbootversion, d.stateroot, d.bootcsum));
     mkdirp(parent, 0o755);
     symlinkAtomic(bootlinkTarget(d.stateroot, d.name), path.join(parent, String(d.bootserial)));
   }

@@ -19,6 +19,7 @@ import * as path from 'node:path';
 import { OstreeError } from '../../errors.js';
 import type { KeyFile } from '../../glib/keyfile.js';
 import type { Bootloader, BootloaderBackend, BootMenuEntry } from './types.js';
+import { REPO_REL, loaderRel } from '../layout.js';
 import { lstatOrNull, readlinkOrNull, statOrNull, symlinkAtomic, writeFileAtomic } from '../../util/fs.js';
 
 const CFG_LINK_TARGET = '../loader/grub.cfg';
@@ -42,7 +43,7 @@ export class Grub2Bootloader implements Bootloader {
     const env = process.env['OSTREE_BOOT_PARTITION'];
     if (env !== undefined) return env;
     const boot = statOrNull(path.join(sysrootPath, 'boot'));
-    const repo = statOrNull(path.join(sysrootPath, 'ostree/repo'));
+    const repo = statOrNull(path.join(sysrootPath, REPO_REL));
     if (boot && repo && boot.dev === repo.dev) return '/boot';
     return '';
   }
@@ -69,7 +70,7 @@ export class Grub2Bootloader implements Bootloader {
 
   writeConfig(sysrootPath: string, bootversion: number, entries: BootMenuEntry[]): void {
     const text = Grub2Bootloader.generate(entries, Grub2Bootloader.bootPrefix(sysrootPath), this.options.timeout, bootversion);
-    writeFileAtomic(path.join(sysrootPath, `boot/loader.${bootversion}/grub.cfg`), text, { sync: true });
+    writeFileAtomic(path.join(sysrootPath, loaderRel(bootversion), 'grub.cfg'), text, { sync: true });
   }
 
   postSwap(sysrootPath: string): void {

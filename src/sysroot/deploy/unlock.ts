@@ -27,7 +27,7 @@ export async function unlock(sysroot: Sysroot, mode: UnlockMode, log: Log = noLo
   if (mode === 'hotfix') {
     // Non-default clone of the booted deployment as the rollback target.
     const clone = await deployTree(sysroot, booted.stateroot, booted.csum, booted.origin?.withoutTransientState() ?? null, {
-      merge: booted, kargs: booted.bootconfig.kernelArgs().toArray().filter((a) => !a.startsWith('ostree=')), log,
+      merge: booted, kargs: booted.bootconfig.kernelArgsWithoutOstree(), log,
     });
     await simpleWriteDeployment(sysroot, booted.stateroot, clone, booted, { notAsDefault: true, cleanup: false, log });
     sysroot.makeMutable(booted);

@@ -141,10 +141,13 @@ export class BlsEntry {
     return a === undefined ? undefined : a.slice('ostree='.length);
   }
 
-  /** The `options` arguments other than `ostree=`, joined (upstream's bootconfig equality). */
-  optionsWithoutOstree(): string {
-    return this.kernelArgs().toArray().filter((a) => !a.startsWith('ostree=')).join(' ');
+  /** The `options` arguments other than `ostree=` (what a clone of the deployment keeps). */
+  kernelArgsWithoutOstree(): string[] {
+    return this.kernelArgs().toArray().filter((a) => !a.startsWith('ostree='));
   }
+
+  /** The same, joined (upstream's bootconfig equality). */
+  optionsWithoutOstree(): string { return this.kernelArgsWithoutOstree().join(' '); }
 
   /**
    * Point the entry at `bootlink`: `ostree=/ostree/boot.B/<os>/<bootcsum>/<serial>` replaces any
