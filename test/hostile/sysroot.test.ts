@@ -16,6 +16,7 @@ import { expectRefusal, runCli, runCliMeasured, snapshot, snapshotDiff } from '.
 import { Sysroot } from '../../src/sysroot/sysroot.js';
 import { undeploy } from '../../src/sysroot/deploy/deploy.js';
 import { isOstreeError } from '../../src/errors.js';
+import { removeTree } from '../../src/util/dirfd.js';
 
 let scratch: Scratch;
 before(() => { scratch = tmpfsScratch('ostree-ts-hostile-sysroot-'); });
@@ -52,7 +53,7 @@ function refuse(f: Fixture, args: string[], stderr: Array<string | RegExp>, env:
 // ---------------------------------------------------------------------------------------------
 // Names
 
-test('names: deploy --os with .., /, empty, newline and NUL-free whitespace is refused; nothing written outside', async () => {
+test('names: deploy --os with .., /, empty, a newline or a tab is refused; nothing written outside', async () => {
   const f = await fixture('names-deploy');
   for (const os of ['../../../../outside', '..', '.', 'a/b', '', 'a\nb', 'tab\there', '/abs']) {
     refuse(f, ['admin', 'deploy', f.sr, `--os=${os}`, 'testos/stable'], [/Invalid stateroot name/]);
@@ -199,7 +200,7 @@ test('depth: commits 2,000 and 10,000 directories deep (our commit --tree=dir=) 
     assert.equal(u.status, 0, `undeploy ${depth}: ${u.stderr.slice(0, 500)}`);
     const again = runCliToResult(['admin', 'deploy', f.sr, '--os=testos', 'testos/stable']);
     assert.equal(again.status, 0, `deploy after ${depth}: ${again.stderr.slice(0, 500)}`);
-    fs.rmSync(tree, { recursive: true, force: true });
+    removeTree(tree); // (fs.rmSync recurses per level: a stack overflow at this depth)
   }
 });
 

@@ -126,7 +126,7 @@ function prepareVar(sysroot: Sysroot, d: Deployment, dir: string, log: Log): voi
   const stamp = path.join(sysroot.abs(staterootVarRel(d.stateroot)), '.ostree-selabeled');
   if (!lstatOrNull(stamp)) {
     log(`Relabeling /var (no stamp file 'var/.ostree-selabeled' found)`);
-    fs.writeFileSync(stamp, '', { mode: 0o644 });
+    writeFileAtomic(stamp, '', { mode: 0o644 });
   }
 }
 

@@ -27,7 +27,7 @@ export async function stageTree(sysroot: Sysroot, stateroot: string, csum: strin
     if (!sysroot.booted) throw new OstreeError('ESTATE', 'Cannot stage deployment: Not currently booted into an OSTree system');
     mkdirp(path.join(runDir(), 'ostree'), 0o755);
     if (options.lockFinalization) {
-      fs.writeFileSync(sysroot.stagedLockedPath, '', { mode: 0o640 });
+      writeFileAtomic(sysroot.stagedLockedPath, '', { mode: 0o640 });
     }
     const old = sysroot.stagedDeployment;
     const d = await initializeDeployment(sysroot, stateroot, csum, origin, options.kargs);

@@ -13,7 +13,7 @@ import { deploymentStateDir, rootDir } from '../layout.js';
 import { deployTree } from './create.js';
 import { simpleWriteDeployment } from './list.js';
 import { noLog, type Log } from './log.js';
-import { mkdirp } from '../../util/fs.js';
+import { mkdirp, writeFileAtomic } from '../../util/fs.js';
 
 export type UnlockMode = 'development' | 'transient' | 'hotfix';
 
@@ -51,7 +51,7 @@ export async function unlock(sysroot: Sysroot, mode: UnlockMode, log: Log = noLo
   libc.mount('overlay', rootUsr, 'overlay', mode === 'transient' ? libc.MS_RDONLY : 0, `lowerdir=${rootUsr},upperdir=${upper},workdir=${work}`);
   const stateDir = deploymentStateDir(booted.name);
   mkdirp(stateDir, 0o755);
-  fs.writeFileSync(path.join(stateDir, mode === 'transient' ? 'unlocked-transient' : 'unlocked-development'), ovl);
+  writeFileAtomic(path.join(stateDir, mode === 'transient' ? 'unlocked-transient' : 'unlocked-development'), ovl);
   sysroot.bumpMtime();
   if (mode === 'transient') {
     log('A writable overlayfs is prepared for /usr, but is mounted read-only by default.\nAll changes there will be discarded on reboot.');
