@@ -1,9 +1,10 @@
 /**
- * Small filesystem helpers for the sysroot code: atomic file and symlink replacement,
- * rm -rf that first clears the immutable bit upstream puts on deployment roots, and
- * hardlink-or-copy for kernel installation.  Synchronous on purpose: every caller holds the
- * sysroot lock and runs one step after the other, and the order of these calls is the
- * crash-safety argument (see sysroot.ts writeDeployments).
+ * Small filesystem helpers, mostly for the sysroot code: size-bounded reads of files we parse
+ * (never a FIFO), atomic file and symlink replacement, rm -rf that first clears the immutable
+ * bit upstream puts on deployment roots (iterative, util/dirfd), hardlink-or-copy for kernel
+ * installation.  Synchronous on purpose: every caller holds the sysroot lock and runs one step
+ * after the other, and the order of these calls is the crash-safety argument (see
+ * sysroot/write.ts).
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -37,9 +38,6 @@ export function readlinkOrNull(p: string): string | null {
   try { return fs.readlinkSync(p); } catch (e) { if (isErrno(e, 'ENOENT')) return null; throw e; }
 }
 
-export function readTextOrNull(p: string): string | null {
-  try { return fs.readFileSync(p, 'utf8'); } catch (e) { if (isErrno(e, 'ENOENT')) return null; throw e; }
-}
 
 export interface BoundedReadOptions {
   /** What the file is, for the error message (`BLS entry`, `origin file`). */

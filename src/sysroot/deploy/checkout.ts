@@ -7,6 +7,8 @@
  *
  * Other repository modes go through Repo.checkout; so does a tree whose hardlinks the kernel
  * refuses (EXDEV, EMLINK, EPERM), after the partial tree is removed: it copies where needed.
+ * How deep a tree may be is the checkout engines' concern (src/repo/checkout); removing a
+ * partial tree here is iterative (util/fs rmrf), so a failure never leaves one behind.
  */
 import * as path from 'node:path';
 import type { Repo } from '../../repo/repo.js';
