@@ -6,7 +6,11 @@
  *   deployment.ts   the deployment model; loading the list from the BLS entries
  *   state.ts        the loaded state, queries, origin writes, the lock (lock.ts)
  *   write.ts        writing the list: the boot.N / loader.N swap and its write order
+ *   boot-entry.ts   one deployment's kernel in /boot and its BLS entry
  *   cleanup.ts      removing what the list no longer references
+ *   formats/        BLS entry, kernel arguments, origin file, staged record
+ *   bootloader/     types, registry, one file per backend (none, grub2)
+ *   kernel-layout.ts, etc-diff.ts / etc-apply.ts (etc-merge.ts), status.ts, fault.ts
  *   deploy/         creating, staging, upgrading, undeploying deployments
  * `Sysroot` is the state with the two operations that change the list.  They are loaded when
  * called: `admin status` only needs the state.
