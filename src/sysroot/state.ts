@@ -9,12 +9,10 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { OstreeError, isErrno } from '../errors.js';
-import type { KeyFile } from '../glib/keyfile.js';
 import type { Variant } from '../glib/gvariant.js';
 import type { Repo } from '../repo/repo.js';
 import * as libc from '../native/libc.js';
 import type { Origin } from './formats/origin.js';
-import type { Bootloader } from './bootloader/types.js';
 import { Deployment, loadSysrootState } from './deployment.js';
 import {
   DEPLOY_ROOT_REL, LOCK_REL, REPO_REL, rootDir, runDir, stagedLockedPath, stagedRecordPath, staterootProblem, staterootRel,
@@ -189,13 +187,6 @@ export class SysrootState {
   /** Clear the immutable bit of a deployment root (before modifying its top level). */
   makeMutable(d: Deployment): void { clearImmutable(this.deploymentDirectory(d)); }
 
-  /** Bootloader backend per repo config (bootloader/registry.ts). */
-  async bootloader(): Promise<Bootloader> {
-    let config: KeyFile | undefined;
-    try { config = (await this.repo()).config; } catch (e) { if (!(e instanceof OstreeError && e.code === 'ENOENT')) throw e; }
-    const { selectBootloader } = await import('./bootloader/registry.js');
-    return selectBootloader(this.path, config);
-  }
 
   // -------------------------------------------------------------------------------------------
   // Locking (§1.13)

@@ -18,7 +18,9 @@ import * as path from 'node:path';
 import { OstreeError, isErrno } from '../errors.js';
 import * as libc from '../native/libc.js';
 import { blsEntryFileName } from './formats/bls.js';
+import type { KeyFile } from '../glib/keyfile.js';
 import type { Bootloader, BootMenuEntry } from './bootloader/types.js';
+import { selectBootloader } from './bootloader/registry.js';
 import { assignBootserials, type Deployment } from './deployment.js';
 import { installDeploymentKernel } from './boot-entry.js';
 import {
@@ -73,7 +75,7 @@ async function writeDeploymentsImpl(sysroot: SysrootState, newListIn: Deployment
     return { bootconfigSwap: false, bootversion: sysroot.bootversion, subbootversion: sysroot.subbootversion, countChange: 0, message: '', noop: true };
   }
 
-  const bootloader = await sysroot.bootloader();
+  const bootloader = await bootloaderFor(sysroot);
   const [bootversion, subbootversion] = requiresNewBootversion
     ? await fullBootswap(sysroot, newList, bootloader)
     : swapBootlinks(sysroot, newList);
@@ -89,6 +91,13 @@ async function writeDeploymentsImpl(sysroot: SysrootState, newListIn: Deployment
   if (options.cleanup) await cleanupSysroot(sysroot, { prune: true, log });
   else if (options.prepareCleanup !== false) await cleanupSysroot(sysroot, { prune: false, log });
   return { bootconfigSwap: requiresNewBootversion, bootversion, subbootversion, countChange, message, noop: false };
+}
+
+/** The bootloader backend the repo config asks for (bootloader/registry.ts). */
+async function bootloaderFor(sysroot: SysrootState): Promise<Bootloader> {
+  let config: KeyFile | undefined;
+  try { config = (await sysroot.repo()).config; } catch (e) { if (!(e instanceof OstreeError && e.code === 'ENOENT')) throw e; }
+  return selectBootloader(sysroot.path, config);
 }
 
 /** Staged handling, sanity checks, bootserials and indexes; returns the non-staged list. */
