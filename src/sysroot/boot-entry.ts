@@ -12,7 +12,8 @@ import { kernelDirInBoot, sysrootDebug } from './layout.js';
 import type { Deployment } from './deployment.js';
 import type { SysrootState } from './state.js';
 import { findKernel, type KernelLayout } from './kernel-layout.js';
-import { copyTree, linkOrCopy, mkdirp, parseOsRelease, readFileBounded } from '../util/fs.js';
+import { mkdirp, parseOsRelease, readFileBounded } from '../util/fs.js';
+import { copyTree, linkOrCopy } from '../util/tree.js';
 
 /** os-release files are small; a larger one is not one. */
 const OS_RELEASE_MAX_BYTES = 64 * 1024;

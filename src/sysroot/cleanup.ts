@@ -23,7 +23,8 @@ import type { SysrootState } from './state.js';
 import { faultStep, withFaultOp } from './fault.js';
 import { pruneRepo } from '../repo/prune.js';
 import { formatSize } from '../util/format-size.js';
-import { lstatOrNull, rmrf, statOrNull } from '../util/fs.js';
+import { lstatOrNull, statOrNull } from '../util/fs.js';
+import { rmrf } from '../util/tree.js';
 
 export interface CleanupOptions { prune?: boolean; log?: (msg: string) => void }
 export interface CleanupResult { deletedDeployments: string[]; freedBytes: number }

@@ -11,14 +11,13 @@ import * as path from 'node:path';
 import { OstreeError, isErrno } from '../errors.js';
 import type { Variant } from '../glib/gvariant.js';
 import type { Repo } from '../repo/repo.js';
-import * as libc from '../native/libc.js';
 import type { Origin } from './formats/origin.js';
 import { Deployment, loadSysrootState } from './deployment.js';
 import {
-  DEPLOY_ROOT_REL, LOCK_REL, REPO_REL, rootDir, runDir, stagedLockedPath, stagedRecordPath, staterootProblem, staterootRel,
+  DEPLOY_ROOT_REL, LOCK_REL, REPO_REL, runDir, stagedLockedPath, stagedRecordPath, staterootProblem, staterootRel,
 } from './layout.js';
-import { SysrootLock } from './lock.js';
-import { clearImmutable, lstatOrNull, readFileBounded, rmrf, touchNow, writeFileAtomic } from '../util/fs.js';
+import type { SysrootLock } from './lock.js';
+import { lstatOrNull, readFileBounded, touchNow, writeFileAtomic } from '../util/fs.js';
 
 /** Upstream's bound on a metadata object (OSTREE_MAX_METADATA_SIZE). */
 const COMMIT_MAX_BYTES = 128 * 1024 * 1024;
@@ -176,18 +175,6 @@ export class SysrootState {
     try { touchNow(this.abs(DEPLOY_ROOT_REL)); } catch (e) { if (!isErrno(e, 'ENOENT')) throw e; }
   }
 
-  /** Remove a staged deployment: its /run record, lock file and directory. */
-  discardStaged(d: Deployment): void {
-    fs.rmSync(this.stagedRecordPath, { force: true });
-    fs.rmSync(this.stagedLockedPath, { force: true });
-    rmrf(this.deploymentDirectory(d));
-    fs.rmSync(this.originPath(d), { force: true });
-  }
-
-  /** Clear the immutable bit of a deployment root (before modifying its top level). */
-  makeMutable(d: Deployment): void { clearImmutable(this.deploymentDirectory(d)); }
-
-
   // -------------------------------------------------------------------------------------------
   // Locking (§1.13)
 
@@ -198,6 +185,8 @@ export class SysrootState {
    */
   async lock(options: { wait?: boolean; onWait?: () => void } = {}): Promise<void> {
     if (this.lockHandle) return;
+    // Loaded here, not at the top: `admin status` never locks, and loads only what it needs.
+    const { SysrootLock } = await import('./lock.js');
     this.lockHandle = await SysrootLock.acquire(this.abs(LOCK_REL), options);
   }
 
@@ -207,18 +196,4 @@ export class SysrootState {
   }
 
   get locked(): boolean { return this.lockHandle !== null; }
-
-  /** When booted, remount /sysroot and /boot read-write if they are read-only (sysroot.readonly). */
-  ensureWritable(): void {
-    if (!this.booted || rootDir() !== '/') return;
-    let mountinfo = '';
-    try { mountinfo = fs.readFileSync('/proc/self/mountinfo', 'utf8'); } catch { return; }
-    for (const target of ['/sysroot', '/boot']) {
-      const line = mountinfo.split('\n').reverse().find((l) => l.split(' ')[4] === target);
-      if (!line) continue;
-      const opts = line.split(' ')[5] ?? '';
-      if (!opts.split(',').includes('ro')) continue;
-      libc.remount(target, libc.MS_REMOUNT | libc.MS_RELATIME);
-    }
-  }
 }

@@ -24,12 +24,13 @@ import { selectBootloader } from './bootloader/registry.js';
 import { assignBootserials, type Deployment } from './deployment.js';
 import { installDeploymentKernel } from './boot-entry.js';
 import {
-  LOADER_TMP_REL, bootlinkDirRel, bootlinkTarget, bootlinksLinkRel, bootlinksRel, entriesRel, loaderLinkRel, sysrootOpt,
+  LOADER_TMP_REL, bootlinkDirRel, bootlinkTarget, bootlinksLinkRel, bootlinksRel, entriesRel, loaderLinkRel, rootDir, sysrootOpt,
 } from './layout.js';
 import type { SysrootState } from './state.js';
 import { cleanupSysroot } from './cleanup.js';
 import { faultStep, withFaultOp } from './fault.js';
-import { lstatOrNull, mkdirp, readlinkOrNull, rmrf, symlinkAtomic, writeFileAtomic } from '../util/fs.js';
+import { lstatOrNull, mkdirp, readlinkOrNull, symlinkAtomic, writeFileAtomic } from '../util/fs.js';
+import { rmrf } from '../util/tree.js';
 
 export interface WriteDeploymentsOptions {
   /** Run cleanup (§1.12, with repo prune) afterwards.  Default false. */
@@ -61,7 +62,7 @@ export async function writeDeployments(sysroot: SysrootState, newList: Deploymen
 async function writeDeploymentsImpl(sysroot: SysrootState, newListIn: Deployment[], options: WriteDeploymentsOptions): Promise<WriteDeploymentsResult> {
   if (!sysroot.loaded) await sysroot.load();
   const log = options.log ?? (() => {});
-  sysroot.ensureWritable();
+  ensureWritable(sysroot);
   const newList = prepareList(sysroot, newListIn);
   const oldList = sysroot.deployments.filter((d) => !d.staged);
 
@@ -100,11 +101,33 @@ async function bootloaderFor(sysroot: SysrootState): Promise<Bootloader> {
   return selectBootloader(sysroot.path, config);
 }
 
+/** When booted, remount /sysroot and /boot read-write if they are read-only (sysroot.readonly). */
+function ensureWritable(sysroot: SysrootState): void {
+  if (!sysroot.booted || rootDir() !== '/') return;
+  let mountinfo = '';
+  try { mountinfo = fs.readFileSync('/proc/self/mountinfo', 'utf8'); } catch { return; }
+  for (const target of ['/sysroot', '/boot']) {
+    const line = mountinfo.split('\n').reverse().find((l) => l.split(' ')[4] === target);
+    if (!line) continue;
+    const opts = line.split(' ')[5] ?? '';
+    if (!opts.split(',').includes('ro')) continue;
+    libc.remount(target, libc.MS_REMOUNT | libc.MS_RELATIME);
+  }
+}
+
+/** Remove a staged deployment: its /run record, lock file, directory and origin. */
+export function discardStaged(sysroot: SysrootState, d: Deployment): void {
+  fs.rmSync(sysroot.stagedRecordPath, { force: true });
+  fs.rmSync(sysroot.stagedLockedPath, { force: true });
+  rmrf(sysroot.deploymentDirectory(d));
+  fs.rmSync(sysroot.originPath(d), { force: true });
+}
+
 /** Staged handling, sanity checks, bootserials and indexes; returns the non-staged list. */
 function prepareList(sysroot: SysrootState, newListIn: Deployment[]): Deployment[] {
   const staged = sysroot.stagedDeployment;
   if (staged && !newListIn[0]?.sameAs(staged)) {
-    sysroot.discardStaged(staged);
+    discardStaged(sysroot, staged);
     faultStep('staged-handled');
   }
   const newList = newListIn.filter((d) => !d.staged);

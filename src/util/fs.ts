@@ -1,17 +1,15 @@
 /**
  * Small filesystem helpers, mostly for the sysroot code: size-bounded reads of files we parse
- * (never a FIFO), atomic file and symlink replacement, rm -rf that first clears the immutable
- * bit upstream puts on deployment roots (iterative, util/dirfd), hardlink-or-copy for kernel
- * installation.  Synchronous on purpose: every caller holds the sysroot lock and runs one step
+ * (never a FIFO), atomic file and symlink replacement, os-release parsing.  Whole-tree
+ * operations (rm -rf, tree copies) are in util/tree.ts, so the `admin status` path does not
+ * load them.  Synchronous on purpose: every caller holds the sysroot lock and runs one step
  * after the other, and the order of these calls is the crash-safety argument (see
  * sysroot/write.ts).
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { OstreeError, isErrno } from '../errors.js';
-import * as libc from '../native/libc.js';
 import { formatSize } from './format-size.js';
-import { DirChain, at, removeTree, walkTree } from './dirfd.js';
 
 let tmpCounter = 0;
 
@@ -84,7 +82,8 @@ export function readFileBounded(p: string, maxBytes: number, opts: BoundedReadOp
   }
 }
 
-function tmpName(target: string): string {
+/** A temporary name next to `target` (same directory, so a rename can replace it). */
+export function tmpName(target: string): string {
   return path.join(path.dirname(target), `.${path.basename(target)}.tmp-${tmpSuffix()}`);
 }
 
@@ -119,108 +118,6 @@ export function symlinkAtomic(target: string, linkPath: string): void {
   fs.rmSync(tmp, { force: true });
   fs.symlinkSync(target, tmp);
   fs.renameSync(tmp, linkPath);
-}
-
-/** Clear the immutable bit on `p` if it is a directory and has it (ignores unsupported fs). */
-export function clearImmutable(p: string): void {
-  const st = lstatOrNull(p);
-  if (!st || !st.isDirectory()) return;
-  try {
-    libc.setImmutable(p, false);
-  } catch (e) {
-    if (isErrno(e, 'ENOTTY') || isErrno(e, 'EOPNOTSUPP') || isErrno(e, 'ENOSYS') || isErrno(e, 'EINVAL')) return;
-    throw e;
-  }
-}
-
-/**
- * rm -rf that first makes the top directory mutable (deployment roots are chattr +i).
- * Iterative and directory-relative (util/dirfd): a tree of any depth is removed.
- */
-export function rmrf(p: string): void {
-  if (!lstatOrNull(p)) return;
-  clearImmutable(p);
-  removeTree(p);
-}
-
-/**
- * Hardlink `src` to `dest` when both are on one filesystem, else copy it (keeping mode and
- * ownership, fsync'ed) through a temporary name.  An existing `dest` is left alone: names
- * under /boot/ostree are content-addressed by bootcsum.
- */
-export function linkOrCopy(src: string, dest: string): void {
-  if (lstatOrNull(dest)) return;
-  try {
-    fs.linkSync(src, dest);
-    return;
-  } catch (e) {
-    if (!(isErrno(e, 'EXDEV') || isErrno(e, 'EMLINK') || isErrno(e, 'EPERM'))) throw e;
-  }
-  const st = fs.statSync(src);
-  const tmp = tmpName(dest);
-  fs.copyFileSync(src, tmp);
-  try {
-    fs.chmodSync(tmp, st.mode & 0o7777);
-    try { fs.chownSync(tmp, st.uid, st.gid); } catch { /* not root: keep our ownership */ }
-    const fd = fs.openSync(tmp, 'r');
-    try { fs.fdatasyncSync(fd); } finally { fs.closeSync(fd); }
-    fs.linkSync(tmp, dest);
-  } finally {
-    fs.rmSync(tmp, { force: true });
-  }
-}
-
-/**
- * Copy directory `src` to `dest` (devicetree `dtb/` into /boot) through a temporary name:
- * files are copied (never linked), symlinks recreated, modes and file timestamps kept, FIFOs
- * and devices skipped.  Iterative and directory-relative, so depth does not matter.  An
- * existing `dest` is left alone (names under /boot/ostree are content-addressed).
- */
-export function copyTree(src: string, dest: string): void {
-  if (lstatOrNull(dest)) return;
-  const tmp = tmpName(dest);
-  fs.mkdirSync(tmp, 0o700);
-  try {
-    const out = new DirChain(tmp);
-    const modes: number[] = [];
-    try {
-      walkTree(src, {
-        visit: (e) => {
-          const target = at(out.fd, e.name);
-          if (e.st.isDirectory()) {
-            fs.mkdirSync(target, 0o700);
-            out.enter(e.name);
-            modes.push(e.st.mode & 0o7777);
-            return true;
-          }
-          if (e.st.isSymbolicLink()) fs.symlinkSync(fs.readlinkSync(at(e.dirFd, e.name)), target);
-          else if (e.st.isFile()) copyRegularAt(e.dirFd, e.name, target, e.st);
-          return false;
-        },
-        leave: () => { const name = out.leave(); fs.chmodSync(at(out.fd, name), modes.pop()!); },
-      });
-    } finally {
-      out.close();
-    }
-    fs.chmodSync(tmp, fs.statSync(src).mode & 0o7777);
-    fs.renameSync(tmp, dest);
-  } catch (e) {
-    removeTree(tmp);
-    throw e;
-  }
-}
-
-/** Copy the regular file `name` of `dirfd` to `target` (never blocking on a FIFO swapped in). */
-function copyRegularAt(dirfd: number, name: string, target: string, st: fs.Stats): void {
-  const fd = fs.openSync(at(dirfd, name), fs.constants.O_RDONLY | fs.constants.O_NONBLOCK | fs.constants.O_NOFOLLOW);
-  try {
-    if (!fs.fstatSync(fd).isFile()) return;
-    fs.copyFileSync(at(fd), target, fs.constants.COPYFILE_EXCL);
-  } finally {
-    fs.closeSync(fd);
-  }
-  fs.chmodSync(target, st.mode & 0o7777);
-  fs.utimesSync(target, st.atime, st.mtime);
 }
 
 /** Set the mtime (and atime) of `p` to now. */

@@ -9,7 +9,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { DirChain, at, removeTree, walkTree } from '../../src/util/dirfd.js';
-import { copyTree, readFileBounded, rmrf } from '../../src/util/fs.js';
+import { readFileBounded } from '../../src/util/fs.js';
+import { copyTree, rmrf } from '../../src/util/tree.js';
 import { isOstreeError } from '../../src/errors.js';
 
 const BASE = fs.existsSync('/dev/shm') ? '/dev/shm' : os.tmpdir();

@@ -21,7 +21,8 @@ import { findKernel } from '../kernel-layout.js';
 import { diffEtc, applyEtcMerge, formatEtcMergeSummary } from '../etc-merge.js';
 import { checkoutDeployment } from './checkout.js';
 import { faultStep } from '../fault.js';
-import { lstatOrNull, mkdirp, rmrf, statOrNull, writeFileAtomic } from '../../util/fs.js';
+import { lstatOrNull, mkdirp, statOrNull, writeFileAtomic } from '../../util/fs.js';
+import { rmrf } from '../../util/tree.js';
 import { noLog, type Log } from './log.js';
 
 export interface DeployTreeOptions {

@@ -16,6 +16,7 @@ import type { Sysroot } from '../sysroot.js';
 import { entriesRel } from '../layout.js';
 import { diffEtc, formatConfigDiff } from '../etc-merge.js';
 import { withFaultOp } from '../fault.js';
+import { discardStaged } from '../write.js';
 import { mergeFor } from './list.js';
 import { noLog, type Log } from './log.js';
 import { validateRefName, validateRemoteName } from '../../repo/repo.js';
@@ -41,7 +42,7 @@ export async function undeploy(sysroot: Sysroot, index: number, log: Log = noLog
       throw new OstreeError('ESTATE', `Cannot undeploy deployment ${index} (${target.name}): it is pinned; unpin it first with 'ostree admin pin --unpin ${index}'`);
     }
     if (target.staged) {
-      sysroot.discardStaged(target);
+      discardStaged(sysroot, target);
       sysroot.bumpMtime();
       await sysroot.reload();
       log(`Deleted deployment ${target.name}`);

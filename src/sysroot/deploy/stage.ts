@@ -17,7 +17,8 @@ import { faultStep, withFaultOp } from '../fault.js';
 import { finalizeDeployment, initializeDeployment } from './create.js';
 import { simpleWriteDeployment } from './list.js';
 import { journal, noLog, type Log } from './log.js';
-import { lstatOrNull, mkdirp, readFileBounded, rmrf, writeFileAtomic } from '../../util/fs.js';
+import { lstatOrNull, mkdirp, readFileBounded, writeFileAtomic } from '../../util/fs.js';
+import { rmrf } from '../../util/tree.js';
 
 export interface StageOptions { merge: Deployment | null; kargs: string[] | null; lockFinalization?: boolean; log?: Log }
 

@@ -14,6 +14,7 @@ import { deployTree } from './create.js';
 import { simpleWriteDeployment } from './list.js';
 import { noLog, type Log } from './log.js';
 import { mkdirp, writeFileAtomic } from '../../util/fs.js';
+import { clearImmutable } from '../../util/tree.js';
 
 export type UnlockMode = 'development' | 'transient' | 'hotfix';
 
@@ -30,7 +31,7 @@ export async function unlock(sysroot: Sysroot, mode: UnlockMode, log: Log = noLo
       merge: booted, kargs: booted.bootconfig.kernelArgsWithoutOstree(), log,
     });
     await simpleWriteDeployment(sysroot, booted.stateroot, clone, booted, { notAsDefault: true, cleanup: false, log });
-    sysroot.makeMutable(booted);
+    clearImmutable(deployDir); // the overlay directories go at its top level
     const upper = path.join(deployDir, '.usr-ovl-upper');
     const work = path.join(deployDir, '.usr-ovl-work');
     mkdirp(upper, usrMode); mkdirp(work, usrMode);
