@@ -8,14 +8,52 @@
  * g_key_file_to_data does: `[group]`, `key=value` lines, one blank line between groups.
  */
 import { OstreeError } from '../errors.js';
+import { readFileBounded } from '../util/fs.js';
 
 interface Entry { key: string; value: string }
 interface Group { name: string; entries: Entry[]; comments: string[] }
 
+/**
+ * The largest key file read or parsed (repo config, remotes.d, `.origin`): they are a few
+ * hundred bytes; the bound keeps a hostile file from taking the process's memory.
+ */
+export const KEYFILE_MAX_BYTES = 1024 * 1024;
+
+/** Why `name` cannot be a group name, or null. */
+function groupNameProblem(name: string): string | null {
+  if (name === '') return 'it is empty';
+  if (/[[\]\x00-\x1f\x7f]/.test(name)) return "it contains '[', ']' or a control character";
+  return null;
+}
+
+/** Why `key` cannot be a key (the format has no escapes for keys), or null. */
+function keyProblem(key: string): string | null {
+  if (key === '') return 'it is empty';
+  if (/[=[\]\x00-\x1f\x7f]/.test(key)) return "it contains '=', '[', ']', a newline or another control character";
+  if (key !== key.trim()) return 'it starts or ends with whitespace';
+  if (key.startsWith('#')) return "it starts with '#'";
+  return null;
+}
+
+/** Why `value` cannot be stored, or null (tabs and a leading space are escaped). */
+function valueProblem(value: string): string | null {
+  if (/[\n\r\0]/.test(value)) return 'it contains a newline, carriage return or NUL';
+  return null;
+}
+
 export class KeyFile {
   private groups: Group[] = [];
 
+  /** Read and parse `p` (size-bounded before reading; never a FIFO); null when it does not exist. */
+  static readFile(p: string, source = p): KeyFile | null {
+    const data = readFileBounded(p, KEYFILE_MAX_BYTES, { what: 'Key file' });
+    return data === null ? null : KeyFile.parse(data.toString('utf8'), source);
+  }
+
   static parse(text: string, source = 'key file'): KeyFile {
+    if (text.length > KEYFILE_MAX_BYTES) {
+      throw new OstreeError('ECONFIG', `${source}: key file larger than the limit of ${KEYFILE_MAX_BYTES} bytes`);
+    }
     const kf = new KeyFile();
     let current: Group | undefined;
     let pendingComments: string[] = [];
@@ -94,7 +132,17 @@ export class KeyFile {
     return out;
   }
 
+  /**
+   * Set a value.  Group, key and value are checked first (EINVAL): a key with '=', '[' or a
+   * newline, or a value with a newline or NUL, would change what the file says when read back.
+   */
   set(group: string, key: string, value: string): void {
+    const problem = groupNameProblem(group) ?? keyProblem(key) ?? valueProblem(value);
+    if (problem !== null) {
+      const what = groupNameProblem(group) !== null ? `group name ${JSON.stringify(group)}` :
+        keyProblem(key) !== null ? `key ${JSON.stringify(key)}` : `value for key '${key}'`;
+      throw new OstreeError('EINVAL', `Invalid key file ${what}: ${problem}`);
+    }
     let g = this.groups.find((x) => x.name === group);
     if (!g) { g = { name: group, entries: [], comments: [] }; this.groups.push(g); }
     const e = g.entries.find((x) => x.key === key);

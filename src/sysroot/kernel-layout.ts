@@ -11,11 +11,13 @@
  *    checksum (not recomputed); all three must carry the same one.
  * Choice: A unless it is missing, or A has no initramfs while B has one.
  */
-import { promises as fsp, createReadStream } from 'node:fs';
+import * as fs from 'node:fs';
+import { promises as fsp } from 'node:fs';
 import type { Stats } from 'node:fs';
 import * as path from 'node:path';
 import { createHash, type Hash } from 'node:crypto';
 import { OstreeError, isErrno } from '../errors.js';
+import { at, walkTree } from '../util/dirfd.js';
 
 export interface KernelLayout {
   /** 'modules' = usr/lib/modules/<kver>; 'legacy' = usr/lib/ostree-boot or boot */
@@ -66,8 +68,29 @@ async function readdirRaw(dir: string): Promise<Array<{ name: string; isDir: boo
   return out;
 }
 
-async function hashFile(h: Hash, p: string): Promise<void> {
-  for await (const chunk of createReadStream(p)) h.update(chunk as Buffer);
+const HASH_CHUNK = 1 << 20;
+let hashBuf: Buffer | null = null;
+
+/**
+ * Hash the bytes of `p` (symlinks followed, as upstream).  Only a regular file is read: the
+ * open does not block, so a FIFO in a tree cannot hang the deploy, and a device such as
+ * /dev/zero behind a symlink cannot feed it forever.  ENOENT passes through.
+ */
+function hashFile(h: Hash, p: string): void {
+  const fd = fs.openSync(p, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
+  try {
+    if (!fs.fstatSync(fd).isFile()) {
+      throw new OstreeError('ECORRUPT', `Boot file ${p} is not a regular file; a kernel, initramfs or devicetree must be one`, { path: p });
+    }
+    const buf = (hashBuf ??= Buffer.allocUnsafe(HASH_CHUNK));
+    for (;;) {
+      const n = fs.readSync(fd, buf, 0, HASH_CHUNK, null);
+      if (n === 0) break;
+      h.update(buf.subarray(0, n));
+    }
+  } finally {
+    fs.closeSync(fd);
+  }
 }
 
 function byteCompare(a: string, b: string): number {
@@ -75,27 +98,27 @@ function byteCompare(a: string, b: string): number {
 }
 
 /** Hash every non-directory entry under dir (symlinks followed, dangling ones skipped), names
- * sorted bytewise, recursing into directories in place. */
-async function hashDirRecurse(h: Hash, dir: string): Promise<void> {
-  const names = (await fsp.readdir(dir)).sort(byteCompare);
-  for (const name of names) {
-    const p = path.join(dir, name);
-    const st = await fsp.lstat(p);
-    if (st.isDirectory()) { await hashDirRecurse(h, p); continue; }
-    try {
-      await hashFile(h, p);
-    } catch (e) {
-      if (isErrno(e, 'ENOENT')) continue;
-      throw e;
-    }
-  }
+ * sorted bytewise, each directory's contents in place of it.  Iterative (util/dirfd). */
+function hashDirTree(h: Hash, dir: string): void {
+  walkTree(dir, {
+    order: (names) => names.sort(byteCompare),
+    visit: (e) => {
+      if (e.st.isDirectory()) return true;
+      try {
+        hashFile(h, at(e.dirFd, e.name));
+      } catch (err) {
+        if (!isErrno(err, 'ENOENT')) throw err;
+      }
+      return false;
+    },
+  });
 }
 
 /** Try to open-and-hash; false if the file does not exist. */
 async function hashIfExists(h: Hash, p: string): Promise<boolean> {
   const st = await statOrNull(p);
   if (!st) return false;
-  await hashFile(h, p);
+  hashFile(h, p);
   return true;
 }
 
@@ -119,7 +142,7 @@ async function findModulesLayout(deploymentDir: string, opts: FindKernelOptions)
   const srcDir = path.join(modules, kver);
   const h = createHash('sha256');
   const kernelSrc = path.join(srcDir, 'vmlinuz');
-  await hashFile(h, kernelSrc);
+  hashFile(h, kernelSrc);
   const layout: KernelLayout = {
     layout: 'modules', kver, bootcsum: '', srcDir, kernelSrc, kernelDestName: `vmlinuz-${kver}`,
   };
@@ -141,7 +164,7 @@ async function findModulesLayout(deploymentDir: string, opts: FindKernelOptions)
       const st = await statOrNull(dtb);
       if (st && st.isDirectory()) {
         layout.dtbDir = dtb;
-        await hashDirRecurse(h, dtb);
+        hashDirTree(h, dtb);
       }
     }
   }

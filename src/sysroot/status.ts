@@ -21,7 +21,8 @@
  * `kargs` is the BLS `options` split into arguments (for a staged deployment: the kargs given
  * at staging, else the merge deployment's, as they will be at finalization).
  */
-import type { Deployment, Sysroot } from './sysroot.js';
+import type { Deployment } from './deployment.js';
+import type { SysrootState as Sysroot } from './state.js';
 import { KernelArgs } from './formats/kargs.js';
 
 export interface StatusDeploymentJson {

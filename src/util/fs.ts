@@ -1,16 +1,16 @@
 /**
- * Small filesystem helpers for the sysroot code: atomic file and symlink replacement,
- * rm -rf that first clears the immutable bit upstream puts on deployment roots, and
- * hardlink-or-copy for kernel installation.  Synchronous on purpose: every caller holds the
- * sysroot lock and runs one step after the other, and the order of these calls is the
- * crash-safety argument (see sysroot.ts writeDeployments).
+ * Small filesystem helpers, mostly for the sysroot code: size-bounded reads of files we parse
+ * (never a FIFO), atomic file and symlink replacement, os-release parsing.  Whole-tree
+ * operations (rm -rf, tree copies) are in util/tree.ts, so the `admin status` path does not
+ * load them.  Synchronous on purpose: every caller holds the sysroot lock and runs one step
+ * after the other, and the order of these calls is the crash-safety argument (see
+ * sysroot/write.ts).
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { isErrno } from '../errors.js';
-import * as libc from '../native/libc.js';
+import { OstreeError, isErrno } from '../errors.js';
+import { formatSize } from './format-size.js';
 
-/** lstat that returns null for a missing path. */
 let tmpCounter = 0;
 
 /**
@@ -22,6 +22,7 @@ export function tmpSuffix(): string {
   return `${process.pid.toString(36)}${(tmpCounter++).toString(36)}${Math.floor(Math.random() * 0x7fffffff).toString(36)}`;
 }
 
+/** lstat that returns null for a missing path. */
 export function lstatOrNull(p: string): fs.Stats | null {
   try { return fs.lstatSync(p); } catch (e) { if (isErrno(e, 'ENOENT') || isErrno(e, 'ENOTDIR')) return null; throw e; }
 }
@@ -35,11 +36,54 @@ export function readlinkOrNull(p: string): string | null {
   try { return fs.readlinkSync(p); } catch (e) { if (isErrno(e, 'ENOENT')) return null; throw e; }
 }
 
-export function readTextOrNull(p: string): string | null {
-  try { return fs.readFileSync(p, 'utf8'); } catch (e) { if (isErrno(e, 'ENOENT')) return null; throw e; }
+
+export interface BoundedReadOptions {
+  /** What the file is, for the error message (`BLS entry`, `origin file`). */
+  what: string;
+  /** Follow a symlink at `p` (default true; the size bound applies to what it points at). */
+  follow?: boolean;
 }
 
-function tmpName(target: string): string {
+/**
+ * Read a regular file whole, after checking its size against `maxBytes` (fstat, before any
+ * read): a file we parse must not take the process's memory with it.  Anything but a regular
+ * file is refused without being read: the open is non-blocking, so a FIFO never waits for a
+ * writer.  Returns null when `p` does not exist.
+ */
+export function readFileBounded(p: string, maxBytes: number, opts: BoundedReadOptions): Buffer | null {
+  const flags = fs.constants.O_RDONLY | fs.constants.O_NONBLOCK | (opts.follow === false ? fs.constants.O_NOFOLLOW : 0);
+  let fd: number;
+  try {
+    fd = fs.openSync(p, flags);
+  } catch (e) {
+    if (isErrno(e, 'ENOENT')) return null;
+    if (isErrno(e, 'ELOOP')) throw new OstreeError('ECORRUPT', `${opts.what} ${p} is a symbolic link; expected a regular file`, { path: p });
+    throw e;
+  }
+  try {
+    const st = fs.fstatSync(fd);
+    if (!st.isFile()) throw new OstreeError('ECORRUPT', `${opts.what} ${p} is not a regular file; remove or replace it`, { path: p });
+    if (st.size > maxBytes) {
+      throw new OstreeError('ECORRUPT', `${opts.what} ${p} is ${formatSize(st.size)}, more than the limit of ${formatSize(maxBytes)}; remove or repair it`, { path: p });
+    }
+    // One byte more than fstat said: a file that grows while it is read is refused, not
+    // read past the bound.
+    const buf = Buffer.allocUnsafe(st.size + 1);
+    let n = 0;
+    for (;;) {
+      const r = fs.readSync(fd, buf, n, buf.length - n, null);
+      if (r === 0) break;
+      n += r;
+      if (n === buf.length) throw new OstreeError('ECORRUPT', `${opts.what} ${p} changed size while being read; try again`, { path: p });
+    }
+    return buf.subarray(0, n);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/** A temporary name next to `target` (same directory, so a rename can replace it). */
+export function tmpName(target: string): string {
   return path.join(path.dirname(target), `.${path.basename(target)}.tmp-${tmpSuffix()}`);
 }
 
@@ -74,60 +118,6 @@ export function symlinkAtomic(target: string, linkPath: string): void {
   fs.rmSync(tmp, { force: true });
   fs.symlinkSync(target, tmp);
   fs.renameSync(tmp, linkPath);
-}
-
-/** Clear the immutable bit on `p` if it is a directory and has it (ignores unsupported fs). */
-export function clearImmutable(p: string): void {
-  const st = lstatOrNull(p);
-  if (!st || !st.isDirectory()) return;
-  try {
-    libc.setImmutable(p, false);
-  } catch (e) {
-    if (isErrno(e, 'ENOTTY') || isErrno(e, 'EOPNOTSUPP') || isErrno(e, 'ENOSYS') || isErrno(e, 'EINVAL')) return;
-    throw e;
-  }
-}
-
-/** rm -rf that first makes the top directory mutable (deployment roots are chattr +i). */
-export function rmrf(p: string): void {
-  if (!lstatOrNull(p)) return;
-  clearImmutable(p);
-  fs.rmSync(p, { recursive: true, force: true });
-}
-
-/**
- * Hardlink `src` to `dest` when both are on one filesystem, else copy it (keeping mode and
- * ownership, fsync'ed) through a temporary name.  An existing `dest` is left alone: names
- * under /boot/ostree are content-addressed by bootcsum.
- */
-export function linkOrCopy(src: string, dest: string): void {
-  if (lstatOrNull(dest)) return;
-  try {
-    fs.linkSync(src, dest);
-    return;
-  } catch (e) {
-    if (!(isErrno(e, 'EXDEV') || isErrno(e, 'EMLINK') || isErrno(e, 'EPERM'))) throw e;
-  }
-  const st = fs.statSync(src);
-  const tmp = tmpName(dest);
-  fs.copyFileSync(src, tmp);
-  try {
-    fs.chmodSync(tmp, st.mode & 0o7777);
-    try { fs.chownSync(tmp, st.uid, st.gid); } catch { /* not root: keep our ownership */ }
-    const fd = fs.openSync(tmp, 'r');
-    try { fs.fdatasyncSync(fd); } finally { fs.closeSync(fd); }
-    fs.linkSync(tmp, dest);
-  } finally {
-    fs.rmSync(tmp, { force: true });
-  }
-}
-
-/** Recursive copy of a directory (devicetree `dtb/`), files via linkOrCopy semantics but always copied. */
-export function copyTree(src: string, dest: string): void {
-  if (lstatOrNull(dest)) return;
-  const tmp = tmpName(dest);
-  fs.cpSync(src, tmp, { recursive: true, preserveTimestamps: true, verbatimSymlinks: true });
-  fs.renameSync(tmp, dest);
 }
 
 /** Set the mtime (and atime) of `p` to now. */

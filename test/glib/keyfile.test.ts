@@ -1,6 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { KeyFile } from '../../src/glib/keyfile.js';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { execFileSync } from 'node:child_process';
+import { KeyFile, KEYFILE_MAX_BYTES } from '../../src/glib/keyfile.js';
 import { OstreeError } from '../../src/errors.js';
 
 test('origin file with a transient group round-trips byte for byte (as g_key_file_to_data writes it)', () => {
@@ -29,12 +33,54 @@ test('set adds groups and keys at the end; removeGroup and removeKey drop them',
   assert.equal(kf.toString(), '[origin]\nrefspec=a\n');
 });
 
-test('escapes: newline, tab, backslash and a leading space survive a round trip', () => {
+test('escapes: tab, backslash and a leading space survive a round trip; an escaped newline is read', () => {
   const kf = new KeyFile();
-  kf.set('g', 'k', ' lead\tmid\\end\nnext');
+  kf.set('g', 'k', ' lead\tmid\\end');
   const text = kf.toString();
-  assert.equal(text, '[g]\nk=\\slead\\tmid\\\\end\\nnext\n');
-  assert.equal(KeyFile.parse(text).get('g', 'k'), ' lead\tmid\\end\nnext');
+  assert.equal(text, '[g]\nk=\\slead\\tmid\\\\end\n');
+  assert.equal(KeyFile.parse(text).get('g', 'k'), ' lead\tmid\\end');
+  // a file written by GLib may hold an escaped newline: it is read, and written back escaped
+  const other = KeyFile.parse('[g]\nk=a\\nb\n');
+  assert.equal(other.get('g', 'k'), 'a\nb');
+  assert.equal(other.toString(), '[g]\nk=a\\nb\n');
+});
+
+for (const [what, group, key, value] of [
+  ['a newline in a value', 'g', 'k', 'a\nb'],
+  ['a carriage return in a value', 'g', 'k', 'a\rb'],
+  ['a NUL in a value', 'g', 'k', 'a\0b'],
+  ['a newline in a key', 'g', 'k\nx', 'v'],
+  ['a NUL in a key', 'g', 'k\0', 'v'],
+  ["'=' in a key", 'g', 'k=x', 'v'],
+  ["'[' in a key", 'g', 'k[x', 'v'],
+  ['an empty key', 'g', '', 'v'],
+  ["a key starting with '#'", 'g', '#k', 'v'],
+  ["']' in a group name", 'g]x', 'k', 'v'],
+  ['a newline in a group name', 'g\n[h', 'k', 'v'],
+  ['an empty group name', '', 'k', 'v'],
+] as const) {
+  test(`set refuses ${what} (EINVAL), leaving the file unchanged`, () => {
+    const kf = KeyFile.parse('[origin]\nrefspec=a\n');
+    assert.throws(() => kf.set(group, key, value), (e: unknown) => e instanceof OstreeError && e.code === 'EINVAL' && /Invalid key file/.test(e.message));
+    assert.equal(kf.toString(), '[origin]\nrefspec=a\n');
+  });
+}
+
+test('a key file larger than the bound is refused before it is read or parsed', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kf-'));
+  try {
+    const p = path.join(dir, 'config');
+    fs.writeFileSync(p, '[core]\n' + '#'.repeat(KEYFILE_MAX_BYTES) + '\n');
+    assert.throws(() => KeyFile.readFile(p), (e: unknown) => e instanceof OstreeError && e.message.includes(p) && /limit/.test(e.message));
+    assert.throws(() => KeyFile.parse('#'.repeat(KEYFILE_MAX_BYTES + 1)), /larger than the limit/);
+    execFileSync('mkfifo', [path.join(dir, 'fifo')]);
+    assert.throws(() => KeyFile.readFile(path.join(dir, 'fifo')), /not a regular file/);
+    assert.equal(KeyFile.readFile(path.join(dir, 'missing')), null);
+    fs.writeFileSync(p, '[core]\nmode=bare\n');
+    assert.equal(KeyFile.readFile(p)?.get('core', 'mode'), 'bare');
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test('string lists parse and serialize with trailing semicolons', () => {

@@ -10,6 +10,7 @@ import {
 import { isOstreeError } from '../../src/errors.js';
 import * as libc from '../../src/native/libc.js';
 import { treeSnapshot, writeFileAt } from '../common/tree.js';
+import { removeTree } from '../../src/util/dirfd.js';
 
 // tmpfs (when available) allocates inode numbers in creation order, which makes the
 // GIO walk order (inode-sorted) predictable for the exact-output assertions
@@ -370,5 +371,32 @@ test('etc-merge: missing input directories are reported', async () => {
   await scratch(async (d) => {
     await fsp.mkdir(path.join(d, 'm'));
     await assert.rejects(diffEtc(path.join(d, 'nope'), path.join(d, 'm')), (e: unknown) => isOstreeError(e, 'ENOENT'));
+  });
+});
+
+test('etc-merge: trees deeper than one path can hold (3,000 levels; 200-byte names past PATH_MAX) diff and merge', async () => {
+  await scratch(async (d) => {
+    const orig = path.join(d, 'o'), mod = path.join(d, 'm'), neu = path.join(d, 'n');
+    await fsp.mkdir(orig); await fsp.mkdir(neu);
+    const chain = (base: string, depth: number, name: string): void => {
+      const script = 'import os,sys\nos.makedirs(sys.argv[1], exist_ok=True)\nos.chdir(sys.argv[1])\n' +
+        'for i in range(int(sys.argv[2])):\n    os.mkdir(sys.argv[3]); os.chdir(sys.argv[3])\nopen("leaf","w").write("x")\n';
+      execFileSync('python3', ['-c', script, base, String(depth), name]);
+    };
+    chain(path.join(mod, 'deep'), 3000, 'd');
+    chain(path.join(mod, 'long'), 30, 'n'.repeat(200));
+    // the same long chain in the defaults and the new tree, with a modified file at the bottom
+    chain(path.join(orig, 'both'), 30, 'b'.repeat(200));
+    chain(path.join(neu, 'both'), 30, 'b'.repeat(200));
+    chain(path.join(mod, 'both'), 30, 'b'.repeat(200));
+    execFileSync('python3', ['-c', 'import os,sys\nos.chdir(sys.argv[1])\nfor i in range(30): os.chdir("b"*200)\nopen("leaf","w").write("changed")\n', path.join(mod, 'both')]);
+    const diff = await diffEtc(orig, mod);
+    assert.equal(diff.added.length, 1 + 3000 + 1 + 1 + 30 + 1);
+    assert.equal(diff.modified.length, 1);
+    assert.ok(diff.modified[0]!.endsWith('/leaf') && diff.modified[0]!.length > 6000);
+    await applyEtcMerge(diff, mod, neu);
+    const again = await diffEtc(mod, neu);
+    assert.deepEqual(again, { modified: [], removed: [], added: [] });
+    for (const t of [orig, mod, neu]) removeTree(t); // (fs.rm cannot: ENAMETOOLONG)
   });
 });

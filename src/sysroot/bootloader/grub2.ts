@@ -16,7 +16,10 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { Bootloader, BootMenuEntry } from './index.js';
+import { OstreeError } from '../../errors.js';
+import type { KeyFile } from '../../glib/keyfile.js';
+import type { Bootloader, BootloaderBackend, BootMenuEntry } from './types.js';
+import { REPO_REL, loaderRel } from '../layout.js';
 import { lstatOrNull, readlinkOrNull, statOrNull, symlinkAtomic, writeFileAtomic } from '../../util/fs.js';
 
 const CFG_LINK_TARGET = '../loader/grub.cfg';
@@ -24,7 +27,7 @@ const CFG_LINK_TARGET = '../loader/grub.cfg';
 export interface Grub2Options { timeout: number }
 
 export class Grub2Bootloader implements Bootloader {
-  readonly name = 'grub2' as const;
+  readonly name = 'grub2';
   constructor(private readonly options: Grub2Options = { timeout: 3 }) {}
 
   /** Auto-detection: `boot/grub/grub.cfg` or `boot/grub2/grub.cfg` exists (dangling link counts). */
@@ -40,7 +43,7 @@ export class Grub2Bootloader implements Bootloader {
     const env = process.env['OSTREE_BOOT_PARTITION'];
     if (env !== undefined) return env;
     const boot = statOrNull(path.join(sysrootPath, 'boot'));
-    const repo = statOrNull(path.join(sysrootPath, 'ostree/repo'));
+    const repo = statOrNull(path.join(sysrootPath, REPO_REL));
     if (boot && repo && boot.dev === repo.dev) return '/boot';
     return '';
   }
@@ -67,7 +70,7 @@ export class Grub2Bootloader implements Bootloader {
 
   writeConfig(sysrootPath: string, bootversion: number, entries: BootMenuEntry[]): void {
     const text = Grub2Bootloader.generate(entries, Grub2Bootloader.bootPrefix(sysrootPath), this.options.timeout, bootversion);
-    writeFileAtomic(path.join(sysrootPath, `boot/loader.${bootversion}/grub.cfg`), text, { sync: true });
+    writeFileAtomic(path.join(sysrootPath, loaderRel(bootversion), 'grub.cfg'), text, { sync: true });
   }
 
   postSwap(sysrootPath: string): void {
@@ -87,3 +90,17 @@ export class Grub2Bootloader implements Bootloader {
 export function grubQuote(s: string): string {
   return `'${s.replace(/'/g, `'\\''`)}'`;
 }
+
+/** `sysroot.grub-timeout` (seconds, default 3). */
+function grubTimeout(config: KeyFile | undefined): number {
+  const v = config?.get('sysroot', 'grub-timeout');
+  if (v === undefined) return 3;
+  if (!/^\d{1,6}$/.test(v)) throw new OstreeError('ECONFIG', `Invalid sysroot.grub-timeout '${v}': expected a number of seconds`);
+  return Number(v);
+}
+
+export const grub2Backend: BootloaderBackend = {
+  name: 'grub2',
+  query: (sysrootPath) => Grub2Bootloader.query(sysrootPath),
+  create: (config) => new Grub2Bootloader({ timeout: grubTimeout(config) }),
+};

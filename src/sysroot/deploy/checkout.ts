@@ -7,10 +7,12 @@
  *
  * Other repository modes go through Repo.checkout; so does a tree whose hardlinks the kernel
  * refuses (EXDEV, EMLINK, EPERM), after the partial tree is removed: it copies where needed.
+ * How deep a tree may be is the checkout engines' concern (src/repo/checkout); removing a
+ * partial tree here is iterative (util/tree rmrf), so a failure never leaves one behind.
  */
 import * as path from 'node:path';
 import type { Repo } from '../../repo/repo.js';
-import { rmrf } from '../../util/fs.js';
+import { rmrf } from '../../util/tree.js';
 
 /** What the last checkoutDeployment call did (for tests and tracing). */
 export let lastDeployCheckout: 'fast' | 'fallback' | 'generic' = 'generic';

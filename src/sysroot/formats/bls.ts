@@ -18,7 +18,18 @@ import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { OstreeError, isErrno } from '../../errors.js';
 import { KernelArgs, splitKernelArgs } from './kargs.js';
-import { tmpSuffix } from '../../util/fs.js';
+import { readFileBounded, tmpSuffix } from '../../util/fs.js';
+
+/**
+ * The largest entry file read: an entry is a few lines (a kernel command line is at most a few
+ * KiB); the bound is checked before the file is read, so a huge file costs nothing.
+ */
+export const BLS_ENTRY_MAX_BYTES = 1024 * 1024;
+
+/** Where overlay initrd `<id>` lives, as an `initrd` line names it (relative to /boot). */
+export function overlayInitrdPath(id: string): string {
+  return `/ostree/initramfs-overlays/${id}.img`;
+}
 
 const FIXED_ORDER = ['title', 'version', 'options', 'devicetree', 'linux', 'initrd'] as const;
 
@@ -128,6 +139,27 @@ export class BlsEntry {
     if (opts === undefined) return undefined;
     const a = splitKernelArgs(opts).find((t) => t.startsWith('ostree='));
     return a === undefined ? undefined : a.slice('ostree='.length);
+  }
+
+  /** The `options` arguments other than `ostree=` (what a clone of the deployment keeps). */
+  kernelArgsWithoutOstree(): string[] {
+    return this.kernelArgs().toArray().filter((a) => !a.startsWith('ostree='));
+  }
+
+  /** The same, joined (upstream's bootconfig equality). */
+  optionsWithoutOstree(): string { return this.kernelArgsWithoutOstree().join(' '); }
+
+  /**
+   * Point the entry at `bootlink`: `ostree=/ostree/boot.B/<os>/<bootcsum>/<serial>` replaces any
+   * previous one, and without an initramfs `init=<bootlink>/usr/lib/ostree/ostree-prepare-root`
+   * makes the kernel run prepare-root itself.
+   */
+  setBootlink(bootlink: OstreeBootlink, prepareRootAsInit: boolean): void {
+    const kargs = this.kernelArgs();
+    const link = formatOstreeBootlink(bootlink);
+    kargs.replace(`ostree=${link}`);
+    if (prepareRootAsInit) kargs.replace(`init=${link}/usr/lib/ostree/ostree-prepare-root`);
+    this.options = kargs.toString();
   }
 
   /** sha256 ids of the overlay initrds (basenames must be `<64 hex>.img`). */
@@ -291,7 +323,9 @@ export async function readBlsEntries(entriesDir: string): Promise<BlsEntryFile[]
     const p = path.join(entriesDir, name);
     const st = fs.statSync(p);
     if (!st.isFile()) continue;
-    out.push(parseBlsEntryFile(fs.readFileSync(p), p));
+    const data = readFileBounded(p, BLS_ENTRY_MAX_BYTES, { what: 'BLS entry' });
+    if (data === null) continue; // removed since readdir
+    out.push(parseBlsEntryFile(data, p));
   }
   out.sort((x, y) => compareBlsEntriesDescending(x.entry, y.entry));
   return out;

@@ -7,8 +7,21 @@
  * KeyFile's, which matches g_key_file_to_data: `[origin]\nrefspec=X\n`, and with a pin
  * `[origin]\nrefspec=X\n\n[libostree-transient]\npinned=true\n`.
  */
-import { KeyFile } from '../../glib/keyfile.js';
+import { KeyFile, KEYFILE_MAX_BYTES } from '../../glib/keyfile.js';
 import { OstreeError } from '../../errors.js';
+import { readFileBounded } from '../../util/fs.js';
+
+/** The largest `.origin` file read (they hold a few lines). */
+export const ORIGIN_MAX_BYTES = KEYFILE_MAX_BYTES;
+
+/**
+ * Read and parse the origin file `p` (size-bounded before it is read; anything but a regular
+ * file refused, never opened for reading); null when there is none.
+ */
+export function readOriginFile(p: string): Origin | null {
+  const data = readFileBounded(p, ORIGIN_MAX_BYTES, { what: 'Origin file' });
+  return data === null ? null : Origin.parse(data.toString('utf8'), p);
+}
 
 export const ORIGIN_GROUP = 'origin';
 export const TRANSIENT_GROUP = 'libostree-transient';

@@ -13,6 +13,10 @@
  */
 import { serialize, deserialize, Variant } from '../../glib/gvariant.js';
 import { OstreeError } from '../../errors.js';
+import { readFileBounded } from '../../util/fs.js';
+
+/** The largest record read: it names two deployments and a kernel command line. */
+export const STAGED_RECORD_MAX_BYTES = 1024 * 1024;
 
 export interface StagedDeploymentRef {
   /** `<commit checksum>.<deployserial>` */
@@ -105,4 +109,16 @@ export function decodeStagedRecord(buf: Buffer): StagedRecord {
   const extra = dict.filter(([k]) => !KNOWN.has(k));
   if (extra.length > 0) r.extra = extra;
   return r;
+}
+
+/** Read and decode the record at `p` (size-bounded before reading); null when there is none. */
+export function readStagedRecord(p: string): StagedRecord | null {
+  const data = readFileBounded(p, STAGED_RECORD_MAX_BYTES, { what: 'Staged deployment record' });
+  if (data === null) return null;
+  try {
+    return decodeStagedRecord(data);
+  } catch (e) {
+    if (e instanceof OstreeError) throw new OstreeError(e.code, `${p}: ${e.message}`, { path: p, cause: e });
+    throw e;
+  }
 }

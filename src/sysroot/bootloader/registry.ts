@@ -1,0 +1,40 @@
+/**
+ * Bootloader backends by name, and the choice for a sysroot (repo config
+ * `[sysroot] bootloader=`): `auto` (default) asks each backend with a `query` in turn and falls
+ * back to `none`; a name picks that backend.  A new backend is one file exporting a
+ * BootloaderBackend plus one line in BACKENDS.
+ *
+ * Upstream's other values (syslinux, uboot, zipl, aboot) are valid upstream but not
+ * implemented here: they fail with ECONFIG "Invalid bootloader configuration" like any
+ * unknown value, rather than silently writing nothing.
+ */
+import { OstreeError } from '../../errors.js';
+import type { KeyFile } from '../../glib/keyfile.js';
+import type { Bootloader, BootloaderBackend } from './types.js';
+import { noneBackend } from './none.js';
+import { grub2Backend } from './grub2.js';
+
+/** Every backend, in `auto` probing order. */
+const BACKENDS: readonly BootloaderBackend[] = [
+  grub2Backend,
+  noneBackend,
+];
+
+export type BootloaderSetting = string;
+
+/** The configured `sysroot.bootloader` (`auto` when unset); an unknown name is ECONFIG. */
+export function bootloaderSetting(config: KeyFile | undefined): BootloaderSetting {
+  const v = config?.get('sysroot', 'bootloader') ?? 'auto';
+  if (v === 'auto' || BACKENDS.some((b) => b.name === v)) return v;
+  const names = ['auto', ...BACKENDS.map((b) => b.name)].join(', ');
+  throw new OstreeError('ECONFIG', `Invalid bootloader configuration: '${v}' (supported: ${names}; set with 'ostree config set sysroot.bootloader grub2')`);
+}
+
+/** The backend to use for this sysroot, per repo config (and probing for `auto`). */
+export function selectBootloader(sysrootPath: string, config: KeyFile | undefined): Bootloader {
+  const setting = bootloaderSetting(config);
+  const chosen = setting === 'auto'
+    ? BACKENDS.find((b) => b.query?.(sysrootPath)) ?? noneBackend
+    : BACKENDS.find((b) => b.name === setting)!;
+  return chosen.create(config);
+}
