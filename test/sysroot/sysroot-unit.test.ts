@@ -6,7 +6,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { Deployment, Sysroot, assignBootserials, readBootversion, readSubbootversion, formatSize } from '../../src/sysroot/sysroot.js';
-import { computeSimpleDeploymentList, computeKargs, parseIndex } from '../../src/sysroot/deploy/deploy.js';
+import { computeSimpleDeploymentList, computeKargs } from '../../src/sysroot/deploy/deploy.js';
 import { Grub2Bootloader, selectBootloader, bootloaderSetting } from '../../src/sysroot/bootloader/index.js';
 import { Origin } from '../../src/sysroot/formats/origin.js';
 import { KeyFile } from '../../src/glib/keyfile.js';
@@ -148,10 +148,7 @@ test('computeKargs: inherit (null) without options, merge base with options, exc
   assert.throws(() => computeKargs({ kargDelete: ['missing'] }, m, false), /No key 'missing' found/);
 });
 
-test('index parsing and size formatting follow upstream', () => {
-  assert.equal(parseIndex('3'), 3);
-  assert.throws(() => parseIndex('3x'), /Invalid index: 3x/);
-  assert.throws(() => parseIndex('99999999999'), /Index too large/);
+test('size formatting follows upstream (index parsing: test/cli/args.test.ts)', () => {
   assert.equal(formatSize(1), '1 byte');
   assert.equal(formatSize(999), '999 bytes');
   assert.equal(formatSize(1234), '1.2\u00a0kB'); // as GLib: NO-BREAK SPACE

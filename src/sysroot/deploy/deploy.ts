@@ -21,5 +21,5 @@ export { computeKargs, type KargOptions } from './kargs-options.js';
 export { adminDeploy, type AdminDeployOptions } from './admin-deploy.js';
 export { stageTree, finalizeStaged, bootComplete, type StageOptions } from './stage.js';
 export { upgrade, switchRef, rollback, type UpgradeOptions } from './upgrade.js';
-export { parseIndex, undeploy, setPinned, setOrigin, kargsEditInPlace, configDiff } from './edit.js';
+export { undeploy, setPinned, setOrigin, kargsEditInPlace, configDiff } from './edit.js';
 export { unlock, type UnlockMode } from './unlock.js';

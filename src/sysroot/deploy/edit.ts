@@ -22,17 +22,6 @@ import { noLog, type Log } from './log.js';
 import { validateRefName, validateRemoteName } from '../../repo/repo.js';
 import { writeFileAtomic } from '../../util/fs.js';
 
-/**
- * Parse an index argument: decimal digits only (no sign, space, fraction or hex prefix), as
- * upstream's pin does; the range is checked against the list by the operation.
- */
-export function parseIndex(s: string): number {
-  if (!/^[0-9]+$/.test(s)) throw new OstreeError('EINVAL', `Invalid index: ${s}`);
-  const n = Number(s);
-  if (!Number.isSafeInteger(n) || n > 0x7fffffff) throw new OstreeError('EINVAL', `Index too large: ${s}`);
-  return n;
-}
-
 export async function undeploy(sysroot: Sysroot, index: number, log: Log = noLog): Promise<Deployment> {
   return withFaultOp('undeploy', async () => {
     if (!sysroot.loaded) await sysroot.load();
