@@ -20,21 +20,27 @@
  * - with `whiteouts`, `.ostree-wh.NAME` entries become overlayfs whiteouts (char device 0:0
  *   with the entry's mode, owner and xattrs).
  *
- * A hardlink the kernel refuses (EXDEV, EMLINK, EPERM) raises NeedCopyFallback; the caller removes
- * the partial tree and copies instead (Repo.checkout's generic path).
+ * A hardlink the kernel refuses (EXDEV, EMLINK, EPERM) raises NeedCopyFallback, after the partial
+ * tree is removed; the caller copies instead (copy.ts). Directories are opened by path through
+ * LongPaths, so a tree thousands of levels deep checks out; past checkout/guard.ts's depth, each
+ * dirtree is verified, so a corrupt tree that contains itself is reported, not followed forever.
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { OstreeError, isErrno } from '../../errors.js';
 import * as libc from '../../native/libc.js';
-import { loosePath } from '../content.js';
-import { parseDirMeta, parseDirTree, type DirMeta, type DirTree } from '../objects.js';
+import { LongPaths } from '../../util/long-path.js';
+import { S_IFCHR, S_IFLNK, S_IFMT, S_IFREG } from '../objects/common.js';
+import { parseDirMeta, type DirMeta } from '../objects/dirmeta.js';
+import { parseDirTree, type DirTree } from '../objects/dirtree.js';
+import { objectPath } from '../layout.js';
+import { modeTraits, type RepoMode } from '../modes/mode.js';
+import { backendFor } from '../modes/registry.js';
+import { readMetadataFile } from '../store.js';
+import { checkDeepTree } from './guard.js';
 
 const WHITEOUT_PREFIX = '.ostree-wh.';
-const S_IFCHR = 0o020000;
-const S_IFMT = 0o170000;
-const S_IFLNK = 0o120000;
 const O_DIRECTORY_RDONLY = fs.constants.O_RDONLY | fs.constants.O_DIRECTORY | 0o2000000 /* O_CLOEXEC */;
 
 /** After this many files the main thread starts a worker (below, starting one costs more). */
@@ -79,9 +85,11 @@ export function copiedRatherThanLinked(o: { symlink: boolean; size: number; mode
   return o.size === 0 || (userMode && (o.mode & 0o400) === 0);
 }
 
-/** True when a repository in `mode` can serve a hardlink checkout. */
-export function hardlinkCheckoutPossible(mode: string, userMode: boolean): boolean {
-  return mode === 'bare-user-only' || (mode === 'bare' && !userMode);
+/** True when a repository in `mode` can serve a hardlink checkout: its objects are plain files
+ *  and symlinks (not compressed, no metadata kept aside) that the mode lets a checkout link. */
+export function hardlinkCheckoutPossible(mode: RepoMode, userMode: boolean): boolean {
+  const traits = modeTraits(mode);
+  return !traits.compressed && !traits.metaInXattr && backendFor(mode).checkoutLinkable(userMode);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -255,13 +263,11 @@ export class TreeFiller {
     this.userMode = ctx.userMode || ctx.userRepo;
   }
 
+  /** Resolves directory paths too long for one system call (trees thousands of levels deep). */
+  private readonly paths = new LongPaths();
+
   private readObject(checksum: string, type: 'dirtree' | 'dirmeta'): Buffer {
-    try {
-      return fs.readFileSync(loosePath(this.ctx.repoPath, checksum, type));
-    } catch (e) {
-      if (isErrno(e, 'ENOENT')) throw new OstreeError('ENOENT', `object ${checksum}.${type} not found in repository ${this.ctx.repoPath}`);
-      throw e;
-    }
+    return readMetadataFile(objectPath(this.ctx.repoPath, checksum, type, 'bare'), `${checksum}.${type}`, this.ctx.repoPath);
   }
 
   meta(checksum: string): DirMeta {
@@ -302,18 +308,21 @@ export class TreeFiller {
       throw e;
     } finally {
       fs.closeSync(this.objectsFd);
+      this.paths.close();
     }
   }
 
   /** Link the files of existing directory `p`, make its subdirectories and queue them. */
   private fill(p: Pending, local: Pending[]): void {
-    const t: DirTree = parseDirTree(this.readObject(p.tree, 'dirtree'), `${p.tree}.dirtree`);
+    const data = this.readObject(p.tree, 'dirtree');
+    checkDeepTree(data, p.tree, p.depth, p.path);
+    const t: DirTree = parseDirTree(data, `${p.tree}.dirtree`);
     this.meta(p.meta);
     if (this.ctx.collectReachable) {
       this.reachable.push(`${p.tree}.dirtree`, `${p.meta}.dirmeta`);
       for (const f of t.files) this.reachable.push(`${f.checksum}.file`);
     }
-    const dfd = fs.openSync(p.path, O_DIRECTORY_RDONLY);
+    const dfd = fs.openSync(this.paths.short(p.path), O_DIRECTORY_RDONLY);
     try {
       this.linkFiles(t, p.path, dfd);
       // Pushed in reverse so that they are filled in name order.
@@ -343,13 +352,19 @@ export class TreeFiller {
         if (isErrno(e, 'ENOENT')) throw new OstreeError('ENOENT', `object ${f.checksum}.file (for '${name}') not found in repository`);
         throw e;
       }
-      const isLink = (st.mode & S_IFMT) === S_IFLNK;
+      const type = st.mode & S_IFMT;
+      if (type !== S_IFREG && type !== S_IFLNK) {
+        throw new OstreeError('ECORRUPT', `object ${f.checksum}.file (for '${dir}/${name}') is not a regular file or symlink (mode 0${st.mode.toString(8)}); the repository is corrupt: remove it and run 'ostree fsck'`);
+      }
+      const isLink = type === S_IFLNK;
+      // Entries are made through the open directory: its path may be too long to use whole.
+      const at = `/proc/self/fd/${dfd}`;
       if (whiteouts && !isLink && name.startsWith(WHITEOUT_PREFIX)) {
         const target = name.slice(WHITEOUT_PREFIX.length);
         if (target === '') throw new OstreeError('ECORRUPT', `invalid empty overlayfs whiteout '${dir}/${name}'`);
-        this.whiteout(`${this.objects}/${obj}`, st, `${dir}/${target}`);
+        this.whiteout(`${this.objects}/${obj}`, st, `${at}/${target}`);
       } else if (copiedRatherThanLinked({ symlink: isLink, size: st.size, mode: st.mode }, userRepo, this.userMode)) {
-        this.copy(`${this.objects}/${obj}`, st, `${dir}/${name}`);
+        this.copy(`${this.objects}/${obj}`, st, `${at}/${name}`);
       } else {
         try {
           libc.linkAt(objectsFd, obj, dfd, name);
@@ -400,29 +415,43 @@ export class TreeFiller {
     const root = process.getuid?.() === 0;
     for (const d of sorted) {
       const m = this.meta(d.meta);
+      const p = this.paths.short(d.path);
       // bare-user-only: no world-writable, setuid or sticky directories, as upstream.
       const mode = userRepo ? m.mode & 0o775 : m.mode & 0o7777;
       if (late && !root && (mode & 0o500) !== 0o500) { late.push(d); continue; }
       if (!userMode) {
-        fs.lchownSync(d.path, m.uid, m.gid);
-        if (xattrs) for (const [n, v] of m.xattrs) libc.lsetxattr(d.path, n, v);
+        fs.lchownSync(p, m.uid, m.gid);
+        if (xattrs) for (const [n, v] of m.xattrs) libc.lsetxattr(p, n, v);
       }
-      fs.chmodSync(d.path, mode);
-      fs.utimesSync(d.path, 0, 0); // as upstream: checked-out directories get mtime 0
+      fs.chmodSync(p, mode);
+      fs.utimesSync(p, 0, 0); // as upstream: checked-out directories get mtime 0
     }
+    this.paths.close();
   }
 }
 
-/** Remove what a checkout that fell back had made (directories may already be read-only). */
-export function removePartialTree(p: string): void {
-  let st: fs.Stats | undefined;
-  try { st = fs.lstatSync(p); } catch (e) { if (isErrno(e, 'ENOENT')) return; throw e; }
-  if (st.isDirectory()) {
-    fs.chmodSync(p, 0o700);
-    for (const n of fs.readdirSync(p)) removePartialTree(`${p}/${n}`);
-    fs.rmdirSync(p);
-  } else {
-    fs.unlinkSync(p);
+/** Remove what a failed checkout had made (directories may already be read-only), without
+ *  recursion: a depth-first walk with an explicit stack, each directory removed once empty. */
+export function removePartialTree(root: string): void {
+  const paths = new LongPaths();
+  try {
+    const st = fs.lstatSync(root, { throwIfNoEntry: false });
+    if (!st) return;
+    if (!st.isDirectory()) { fs.unlinkSync(root); return; }
+    const stack: Array<{ path: string; listed: boolean }> = [{ path: root, listed: false }];
+    while (stack.length > 0) {
+      const top = stack[stack.length - 1]!;
+      const p = paths.short(top.path);
+      if (top.listed) { fs.rmdirSync(p); stack.pop(); continue; }
+      top.listed = true;
+      fs.chmodSync(p, 0o700);
+      for (const e of fs.readdirSync(p, { withFileTypes: true })) {
+        if (e.isDirectory()) stack.push({ path: `${top.path}/${e.name}`, listed: false });
+        else fs.unlinkSync(`${p}/${e.name}`);
+      }
+    }
+  } finally {
+    paths.close();
   }
 }
 
@@ -457,13 +486,13 @@ function spawnWorker(ctx: CheckoutContext, jobs: SharedJobs): PoolWorker {
  * into `dest`, which must not exist.
  */
 export async function hardlinkCheckout(
-  repo: { path: string; mode: string; xattrsDisabled: boolean }, rootTree: string, rootMeta: string, dest: string, opts: HardlinkCheckoutOptions = {},
+  repo: { path: string; mode: RepoMode; config: { getBoolean(g: string, k: string, d: boolean): boolean } }, rootTree: string, rootMeta: string, dest: string, opts: HardlinkCheckoutOptions = {},
 ): Promise<{ dirs: number; dirsByWorkers: number }> {
   if (!hardlinkCheckoutPossible(repo.mode, opts.userMode === true)) {
     throw new OstreeError('EINVAL', `no hardlink checkout from a ${repo.mode} repository${opts.userMode ? ' in user mode' : ''}`);
   }
   const ctx: CheckoutContext = {
-    repoPath: repo.path, userRepo: repo.mode === 'bare-user-only', xattrs: !repo.xattrsDisabled,
+    repoPath: repo.path, userRepo: !modeTraits(repo.mode).realOwnership, xattrs: !repo.config.getBoolean('core', 'disable-xattrs', false),
     userMode: opts.userMode === true, whiteouts: opts.whiteouts === true, collectReachable: opts.reachable !== undefined,
   };
   const threads = opts.threads ?? Math.min(2, os.availableParallelism());
@@ -484,6 +513,20 @@ export async function hardlinkCheckout(
     if (isErrno(e, 'EEXIST')) throw new OstreeError('EEXIST', `checkout destination '${dest}' already exists`);
     throw e;
   }
+  try {
+    return await fillAndFinish(ctx, jobs, pool, startWorkers, rootTree, rootMeta, dest, opts);
+  } catch (e) {
+    // Nothing of a failed checkout stays behind (the caller may fall back to copying).
+    removePartialTree(dest);
+    throw e;
+  }
+}
+
+/** The checkout proper, into the directory `dest` just made. */
+async function fillAndFinish(
+  ctx: CheckoutContext, jobs: SharedJobs | null, pool: PoolWorker[], startWorkers: () => void,
+  rootTree: string, rootMeta: string, dest: string, opts: HardlinkCheckoutOptions,
+): Promise<{ dirs: number; dirsByWorkers: number }> {
   const filler = new TreeFiller(ctx, jobs);
   let failure: unknown = null;
   try {
