@@ -43,7 +43,7 @@ export function registerRemoteCommands(program: Command): void {
         options.push([kv.slice(0, i), kv.slice(i + 1)]);
       }
       if (!o.gpgVerify) options.push(['gpg-verify', 'false']);
-      const { addRemote } = await pullModule();
+      const { addRemote } = await import('../repo/remotes.js');
       await addRemote(repo, name, url, options, { ifNotExists: o.ifNotExists === true });
     });
 
@@ -51,14 +51,14 @@ export function registerRemoteCommands(program: Command): void {
     .argument('<name>')
     .option('--if-exists', 'Do nothing if the provided remote does not exist')
     .action(async (name: string, o: { ifExists?: boolean }, cmd: Command) => {
-      const { deleteRemote } = await pullModule();
-      await deleteRemote(await openRepo(cmd), name, { ifExists: o.ifExists === true });
+      const { removeRemote } = await import('../repo/remotes.js');
+      await removeRemote(await openRepo(cmd), name, { ifExists: o.ifExists === true });
     });
 
   remote.command('list').description('List remote repository names')
     .option('-u, --show-urls', 'Show remote URLs in list')
     .action(async (o: { showUrls?: boolean }, cmd: Command) => {
-      const { listRemotes } = await pullModule();
+      const { listRemotes } = await import('../repo/remotes.js');
       const remotes = listRemotes(await openRepo(cmd)).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
       const width = Math.max(0, ...remotes.map((r) => r.name.length));
       for (const r of remotes) out(o.showUrls ? `${r.name.padEnd(width)}  ${r.url}\n` : `${r.name}\n`);
@@ -67,8 +67,8 @@ export function registerRemoteCommands(program: Command): void {
   remote.command('show-url').description('Show remote repository URL')
     .argument('<name>')
     .action(async (name: string, _o: unknown, cmd: Command) => {
-      const { getRemote } = await pullModule();
-      out(`${getRemote(await openRepo(cmd), name).url}\n`);
+      const { remoteUrl } = await import('../repo/remotes.js');
+      out(`${remoteUrl(await openRepo(cmd), name)}\n`);
     });
 
   remote.command('refs').description('List remote refs')
