@@ -27,7 +27,7 @@ import type { ContentWriteContext, SourceStat, StoredContent } from './modes/bac
 
 export type { ContentWriteContext, RepoMode, SourceStat, StoredContent };
 export { forgetStagingDirs, loosePath, stagingName, tmpName } from './layout.js';
-export { INFLATE_IN_MEMORY_MAX, inflateBounded } from './modes/archive.js';
+export { INFLATE_IN_MEMORY_MAX, inflateBounded, inflateStream } from './modes/archive.js';
 
 const CHUNK = 256 * 1024;
 

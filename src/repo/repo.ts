@@ -18,7 +18,7 @@ import type { Readable } from 'node:stream';
 import { OstreeError } from '../errors.js';
 import { KeyFile } from '../glib/keyfile.js';
 import { Variant } from '../glib/gvariant.js';
-import { parseRepoMode, type RepoMode } from './modes/mode.js';
+import { modeToConfig, parseRepoMode, type RepoMode } from './modes/mode.js';
 import { objectName, parseObjectName, type ObjectType } from './objects/common.js';
 import { validateChecksum } from './objects/checksum.js';
 import { commitContentChecksum, commitMetadataString, type CommitObject } from './objects/commit.js';
@@ -72,7 +72,7 @@ export class Repo implements store.RepoCore {
     }
     const kf = new KeyFile();
     kf.set('core', 'repo_version', '1');
-    kf.set('core', 'mode', mode === 'archive' ? 'archive-z2' : mode);
+    kf.set('core', 'mode', modeToConfig(mode));
     const r = new Repo(abs, mode, kf);
     await r.saveConfig(); // written last: a directory with a config is a complete repo
     return r;

@@ -34,7 +34,7 @@ import { LongPaths } from '../../util/long-path.js';
 import { S_IFCHR, S_IFLNK, S_IFMT, S_IFREG } from '../objects/common.js';
 import { parseDirMeta, type DirMeta } from '../objects/dirmeta.js';
 import { parseDirTree, type DirTree } from '../objects/dirtree.js';
-import { objectPath } from '../layout.js';
+import { loosePath } from '../layout.js';
 import { modeTraits, type RepoMode } from '../modes/mode.js';
 import { backendFor } from '../modes/registry.js';
 import { readMetadataFile } from '../store.js';
@@ -120,7 +120,7 @@ export class TreeFiller {
   private readonly paths = new LongPaths();
 
   private readObject(checksum: string, type: 'dirtree' | 'dirmeta'): Buffer {
-    return readMetadataFile(objectPath(this.ctx.repoPath, checksum, type, 'bare'), `${checksum}.${type}`, this.ctx.repoPath);
+    return readMetadataFile(loosePath(this.ctx.repoPath, checksum, type), `${checksum}.${type}`, this.ctx.repoPath);
   }
 
   meta(checksum: string): DirMeta {

@@ -84,16 +84,24 @@ export const archive: ModeBackend = {
     if (isSymlinkMode(c.header.mode)) return emptyStream();
     const objName = contentObjName(c.objectPath);
     const { fd } = openObjectFile(c.objectPath, objName);
-    const raw = fs.createReadStream('', { fd, start: c.dataOffset, highWaterMark: 256 * 1024 });
-    const inflate = zlib.createInflateRaw();
-    const limit = new SizeLimit(c.size, objName);
-    // Registered before pipeline's own listeners: the consumer sees an error naming the object.
-    inflate.once('error', (e) => limit.destroy(badDeflate(objName, e)));
-    return pipeline(raw, inflate, limit, () => { /* errors reach the consumer through `limit` */ });
+    return inflateStream(fs.createReadStream('', { fd, start: c.dataOffset, highWaterMark: 256 * 1024 }), c.size, objName);
   },
 
   checkoutLinkable(): boolean { return false; },
 };
+
+/**
+ * The inflated data of the raw deflate stream `raw` (a file, an HTTP body), which must be exactly
+ * `declared` bytes: the stream fails (ECORRUPT naming `objName`) as soon as the output passes
+ * `declared`, at its end if it is short, and on bad data. Memory stays at a few chunks.
+ */
+export function inflateStream(raw: Readable, declared: number, objName: string): Readable {
+  const inflate = zlib.createInflateRaw();
+  const limit = new SizeLimit(declared, objName);
+  // Registered before pipeline's own listeners: the consumer sees an error naming the object.
+  inflate.once('error', (e) => limit.destroy(badDeflate(objName, e)));
+  return pipeline(raw, inflate, limit, () => { /* errors reach the consumer through `limit` */ });
+}
 
 /**
  * Inflate a raw deflate stream held in memory that must give exactly `declared` bytes; stops
