@@ -136,7 +136,9 @@ export function cleanStaleTmp(repoPath: string): void {
  * Commit the directory tree `dir` and return the commit checksum (updating `options.branch`).
  * The caller holds the repository lock.
  */
-export async function commitTree(repo: RepoCore, dir: string, options: CommitTreeOptions = {}): Promise<string> {
+export async function commitTree(repo: RepoCore, dirArg: string, options: CommitTreeOptions = {}): Promise<string> {
+  // Absolute and normalized: the writer threads open the files by these paths.
+  const dir = path.resolve(dirArg);
   const ctx: ContentWriteContext = {
     repoPath: repo.path, mode: repo.mode,
     noXattrs: options.noXattrs === true || repo.config.getBoolean('core', 'disable-xattrs', false),
