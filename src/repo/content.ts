@@ -12,12 +12,11 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import * as libc from '../native/libc.js';
 import { OstreeError, isErrno } from '../errors.js';
 import { S_IFLNK, S_IFMT, S_IFREG } from './objects/common.js';
-import { validateChecksum } from './objects/checksum.js';
+import { newSha256, validateChecksum } from './objects/checksum.js';
 import { sortXattrs, type Xattr } from './objects/xattrs.js';
 import { BARE_USER_XATTR, serializeFileHeader, type FileHeader } from './objects/file-header.js';
 import { loosePath, stagingName } from './layout.js';
@@ -78,7 +77,7 @@ export function writeContentSync(ctx: ContentWriteContext, src: string, st: Sour
   }
   const fdIn = fs.openSync(src, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW | fs.constants.O_NONBLOCK);
   const tmp = stagingName(ctx.repoPath);
-  const hash = createHash('sha256');
+  const hash = newSha256();
   let stored: void | Promise<void>;
   try {
     const fst = fs.fstatSync(fdIn);
@@ -116,7 +115,7 @@ function writeSymlinkSync(ctx: ContentWriteContext, src: string, st: SourceStat)
   const target = fs.readlinkSync(src);
   if (target === '') throw new OstreeError('EINVAL', `symlink '${src}' has an empty target`);
   const header = headerFor(ctx, src, st, target);
-  const checksum = createHash('sha256').update(serializeFileHeader(header)).digest('hex');
+  const checksum = newSha256().update(serializeFileHeader(header)).digest('hex');
   const final = loosePath(ctx.repoPath, checksum, contentExtension(ctx.mode));
   if (fs.lstatSync(final, { throwIfNoEntry: false })) return checksum;
   const tmp = stagingName(ctx.repoPath);

@@ -9,13 +9,20 @@
  * otherwise. A `.filez` that inflates to gigabytes of zeros costs no memory and little time.
  */
 import * as fs from 'node:fs';
-import * as zlib from 'node:zlib';
+import { createRequire } from 'node:module';
 import { Transform, pipeline, type Readable, type TransformCallback } from 'node:stream';
 import { OstreeError } from '../../errors.js';
 import { isSymlinkMode } from '../objects/common.js';
 import { parseArchiveHeader, serializeArchiveHeader, type FileHeader } from '../objects/file-header.js';
 import { contentObjName, emptyStream, openObjectFile, readExactly, type ModeBackend, type RegularWrite, type StoredContent } from './backend.js';
 import { modeTraits } from './mode.js';
+
+// node:zlib through require, on first use: most commands that load the repository never touch
+// an archive object, and its ESM import costs a few milliseconds of start-up.
+let zlibModule: typeof import('node:zlib') | null = null;
+function zlib(): typeof import('node:zlib') {
+  return (zlibModule ??= createRequire(import.meta.url)('node:zlib') as typeof import('node:zlib'));
+}
 
 /** Files up to this size are compressed in one call when committed; larger ones stream. */
 const DEFLATE_INLINE_MAX = 4 * 1024 * 1024;
@@ -36,7 +43,7 @@ export const archive: ModeBackend = {
     if (got !== size || fs.readSync(w.fdIn, w.buf, 0, 1, null) !== 0) throw new OstreeError('EIO', `file '${w.src}' changed size while being committed`);
     w.hash.update(data);
     const hdr = serializeArchiveHeader(w.header, BigInt(size));
-    const z = zlib.deflateRawSync(data);
+    const z = zlib().deflateRawSync(data);
     const fd = fs.openSync(w.tmp, 'wx', 0o644);
     try {
       fs.writeSync(fd, hdr);
@@ -96,7 +103,7 @@ export const archive: ModeBackend = {
  * `declared`, at its end if it is short, and on bad data. Memory stays at a few chunks.
  */
 export function inflateStream(raw: Readable, declared: number, objName: string): Readable {
-  const inflate = zlib.createInflateRaw();
+  const inflate = zlib().createInflateRaw();
   const limit = new SizeLimit(declared, objName);
   // Registered before pipeline's own listeners: the consumer sees an error naming the object.
   inflate.once('error', (e) => limit.destroy(badDeflate(objName, e)));
@@ -111,7 +118,7 @@ export function inflateBounded(body: Buffer, declared: number, objName: string):
   if (declared > INFLATE_IN_MEMORY_MAX) throw tooLargeForMemory(objName, declared);
   let out: Buffer;
   try {
-    out = zlib.inflateRawSync(body, { maxOutputLength: Math.max(1, declared + 1) });
+    out = zlib().inflateRawSync(body, { maxOutputLength: Math.max(1, declared + 1) });
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE' || e instanceof RangeError) throw inflatesBeyond(objName, declared);
     throw badDeflate(objName, e);
@@ -153,7 +160,7 @@ export class SizeLimit extends Transform {
 /** Compress a large file while reading it (the commit worker awaits this one file). */
 async function storeStreaming(w: RegularWrite, size: number): Promise<void> {
   const out = fs.createWriteStream(w.tmp, { flags: 'wx', mode: 0o644 });
-  const deflate = zlib.createDeflateRaw();
+  const deflate = zlib().createDeflateRaw();
   const done = new Promise<void>((resolve, reject) => {
     out.on('finish', resolve);
     out.on('error', reject);

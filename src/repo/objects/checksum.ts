@@ -31,8 +31,13 @@ function nodeCrypto(): typeof import('node:crypto') {
   return (cryptoModule ??= createRequire(import.meta.url)('node:crypto') as typeof import('node:crypto'));
 }
 
+/** A new SHA-256 hash (node:crypto loaded on first use). */
+export function newSha256(): import('node:crypto').Hash {
+  return nodeCrypto().createHash('sha256');
+}
+
 export function sha256hex(...parts: Buffer[]): string {
-  const h = nodeCrypto().createHash('sha256');
+  const h = newSha256();
   for (const p of parts) h.update(p);
   return h.digest('hex');
 }
