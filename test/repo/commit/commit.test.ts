@@ -69,3 +69,11 @@ for (const mode of ['bare-user-only', 'archive', 'bare-user'] as RepoMode[]) {
     }
   });
 }
+
+test('unsupported file types are refused with the path named', async () => {
+  const d = tmp();
+  const src = path.join(d, 'src'); fs.mkdirSync(src);
+  execFileSync('mkfifo', [path.join(src, 'fifo')]);
+  const r = await Repo.create(path.join(d, 'repo'), 'archive');
+  await assert.rejects(r.commitTree(src, { branch: 'x' }), isErr('EINVAL', /fifo/));
+});
