@@ -1,45 +1,34 @@
 /**
- * Content (file) objects on disk, per repo mode: writing one from a source path (synchronous,
- * used by the commit workers so each file costs only a handful of cheap syscalls), and reading
- * one back (header + data).
+ * Content (file) objects, whatever the repository mode: writing one from a source path
+ * (synchronous, used by the commit workers so each file costs only a handful of cheap
+ * syscalls) and reading one back (header, then data), through the mode's backend
+ * (src/repo/modes/).
  *
  * Every object is first written under REPO/tmp and then linked to its final name, so a final
- * name never holds a partial object.
+ * name never holds a partial object. Every read opens objects without blocking and without
+ * following symlinks, and refuses anything but a regular file (or a symlink, where the mode
+ * stores symlinks as symlinks): a FIFO or device planted in objects/ is an error, never a hang.
+ * Reading archive objects is bounded by their declared size (modes/archive.ts).
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { createHash, type Hash } from 'node:crypto';
-import * as zlib from 'node:zlib';
-import { Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import * as libc from '../native/libc.js';
 import { OstreeError, isErrno } from '../errors.js';
-import {
-  BARE_USER_XATTR, S_IFLNK, S_IFMT, S_IFREG, isSymlinkMode, parseArchiveHeader, parseBareUserMeta,
-  serializeArchiveHeader, serializeBareUserMeta, serializeFileHeader, sortXattrs,
-  type FileHeader, type Xattr,
-} from './objects.js';
-
+import { S_IFLNK, S_IFMT, S_IFREG } from './objects/common.js';
+import { newSha256, validateChecksum } from './objects/checksum.js';
+import { sortXattrs, type Xattr } from './objects/xattrs.js';
+import { BARE_USER_XATTR, serializeFileHeader, type FileHeader } from './objects/file-header.js';
 import { loosePath, stagingName } from './layout.js';
-import type { RepoMode } from './modes/mode.js';
+import { contentExtension, type RepoMode } from './modes/mode.js';
+import { backendFor } from './modes/registry.js';
+import type { ContentWriteContext, SourceStat, StoredContent } from './modes/backend.js';
 
-export type { RepoMode };
+export type { ContentWriteContext, RepoMode, SourceStat, StoredContent };
 export { forgetStagingDirs, loosePath, stagingName, tmpName } from './layout.js';
-
-export interface ContentWriteContext {
-  repoPath: string;
-  mode: RepoMode;
-  noXattrs?: boolean;
-  /** `--canonical-permissions`: uid/gid 0, mode & 0755, no xattrs (what bare-user-only always does). */
-  canonicalPermissions?: boolean;
-  ownerUid?: number;
-  ownerGid?: number;
-}
-
-export interface SourceStat { mode: number; uid: number; gid: number }
+export { INFLATE_IN_MEMORY_MAX, inflateBounded, inflateStream } from './modes/archive.js';
 
 const CHUNK = 256 * 1024;
-/** Archive-mode files up to this size are compressed in one call; larger ones are streamed. */
-const ARCHIVE_INLINE_MAX = 4 * 1024 * 1024;
 
 /**
  * Move a fully written `tmp` to the object's final name, keeping an existing object (content
@@ -62,7 +51,7 @@ export function headerFor(ctx: ContentWriteContext, src: string, st: SourceStat,
   let gid = ctx.ownerGid ?? st.gid;
   let mode = st.mode;
   let xattrs: Xattr[] = [];
-  if (ctx.mode === 'bare-user-only' || ctx.canonicalPermissions) {
+  if (ctx.canonicalPermissions || backendFor(ctx.mode).traits.canonical) {
     uid = 0; gid = 0;
     if ((mode & S_IFMT) === S_IFREG) mode = (mode & (S_IFMT | 0o755)); // as upstream: drop suid/sgid/sticky, group/other write
   } else if (!ctx.noXattrs) {
@@ -71,153 +60,67 @@ export function headerFor(ctx: ContentWriteContext, src: string, st: SourceStat,
   return { uid, gid, mode, rdev: 0, symlinkTarget, xattrs };
 }
 
-function bareNeedsRoot(e: unknown): never {
-  throw new OstreeError('EPERM', `cannot set file ownership in a 'bare' repository without root privileges (use a bare-user repository, or run as root): ${(e as Error).message}`, { cause: e });
-}
-
-function copyLoop(fdIn: number, fdOut: number, hash: Hash, buf: Buffer, outPos: number): number {
-  let total = 0;
-  for (;;) {
-    const n = fs.readSync(fdIn, buf, 0, buf.length, null);
-    if (n === 0) break;
-    const chunk = buf.subarray(0, n);
-    hash.update(chunk);
-    let off = 0;
-    while (off < n) off += fs.writeSync(fdOut, chunk, off, n - off, outPos + total + off);
-    total += n;
-  }
-  return total;
-}
-
 let sharedBuf: Buffer | null = null;
 
 /**
- * Write the content object for `src` (a regular file or symlink with the given lstat fields)
- * and return its checksum. Synchronous, except archive-mode files larger than 4 MiB.
+ * Write the content object for `src` and return its checksum. `st` is its lstat fields, or just
+ * its kind as a directory listing gave it (the fields are then read here, from the open file:
+ * the walk of a commit need not lstat every file). Synchronous, except archive-mode files
+ * larger than 4 MiB.
  */
-export function writeContentSync(ctx: ContentWriteContext, src: string, st: SourceStat): string | Promise<string> {
-  const ft = st.mode & S_IFMT;
-  if (ft === S_IFLNK) return writeSymlinkSync(ctx, src, st);
-  if (ft !== S_IFREG) throw new OstreeError('EINVAL', `unsupported file type 0${(st.mode & S_IFMT).toString(8)} at '${src}' (only regular files, symlinks and directories can be committed)`);
-  const header = headerFor(ctx, src, st, '');
-  const hash = createHash('sha256');
-  hash.update(serializeFileHeader(header));
-  const buf = (sharedBuf ??= Buffer.allocUnsafe(CHUNK));
-  const fdIn = fs.openSync(src, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
+export function writeContentSync(ctx: ContentWriteContext, src: string, st: SourceStat | 'file' | 'symlink'): string | Promise<string> {
+  if (st === 'symlink') return writeSymlinkSync(ctx, src, fs.lstatSync(src));
+  if (st !== 'file') {
+    const ft = st.mode & S_IFMT;
+    if (ft === S_IFLNK) return writeSymlinkSync(ctx, src, st);
+    if (ft !== S_IFREG) throw new OstreeError('EINVAL', `cannot commit '${src}': unsupported file type 0${ft.toString(8)} (only regular files, symlinks and directories can be committed)`);
+  }
+  const fdIn = fs.openSync(src, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW | fs.constants.O_NONBLOCK);
   const tmp = stagingName(ctx.repoPath);
-  let fdOut = -1;
-  let handedOff = false;
+  const hash = newSha256();
+  let stored: void | Promise<void>;
   try {
-    if (ctx.mode === 'archive') {
-      const size = fs.fstatSync(fdIn).size;
-      if (size > ARCHIVE_INLINE_MAX) {
-        handedOff = true;
-        return writeArchiveStreaming(ctx, fdIn, tmp, header, hash, size).finally(() => fs.closeSync(fdIn));
-      }
-      const data = Buffer.allocUnsafe(size);
-      let got = 0;
-      while (got < size) { const n = fs.readSync(fdIn, data, got, size - got, null); if (n === 0) break; got += n; }
-      if (got !== size || fs.readSync(fdIn, buf, 0, 1, null) !== 0) throw new OstreeError('EIO', `file '${src}' changed size while being committed`);
-      hash.update(data);
-      const hdr = serializeArchiveHeader(header, BigInt(size));
-      const z = zlib.deflateRawSync(data);
-      fdOut = fs.openSync(tmp, 'wx', 0o644);
-      fs.writeSync(fdOut, hdr);
-      fs.writeSync(fdOut, z);
-      fs.fchmodSync(fdOut, 0o644);
-    } else {
-      fdOut = fs.openSync(tmp, 'wx', 0o600);
-      copyLoop(fdIn, fdOut, hash, buf, 0);
-      if (ctx.mode === 'bare') {
-        try { fs.fchownSync(fdOut, header.uid, header.gid); } catch (e) { bareNeedsRoot(e); }
-        fs.fchmodSync(fdOut, header.mode & 0o7777);
-        for (const [n, v] of header.xattrs) libc.lsetxattr(tmp, n, v);
-      } else if (ctx.mode === 'bare-user') {
-        fs.fchmodSync(fdOut, (header.mode & 0o775) | 0o400);
-        libc.lsetxattr(tmp, BARE_USER_XATTR, serializeBareUserMeta(header));
-      } else {
-        fs.fchmodSync(fdOut, header.mode & 0o755);
-      }
-      fs.futimesSync(fdOut, 0, 0);
-    }
-    fs.closeSync(fdOut);
-    fdOut = -1;
-    const checksum = hash.digest('hex');
-    linkIntoPlace(tmp, loosePath(ctx.repoPath, checksum, ctx.mode === 'archive' ? 'filez' : 'file'));
-    return checksum;
+    const fst = fs.fstatSync(fdIn);
+    if (!fst.isFile()) throw new OstreeError('EINVAL', `cannot commit '${src}': it is no longer a regular file (it changed while being committed)`);
+    const header = headerFor(ctx, src, st === 'file' ? fst : st, '');
+    hash.update(serializeFileHeader(header));
+    stored = backendFor(ctx.mode).storeRegular({ src, fdIn, tmp, header, hash, buf: (sharedBuf ??= Buffer.allocUnsafe(CHUNK)) });
   } catch (e) {
-    if (fdOut >= 0) fs.closeSync(fdOut);
+    fs.closeSync(fdIn);
     try { fs.unlinkSync(tmp); } catch { /* not created */ }
     throw e;
-  } finally {
-    if (!handedOff) fs.closeSync(fdIn);
   }
+  if (stored === undefined) {
+    fs.closeSync(fdIn);
+    return placeObject(ctx, tmp, hash.digest('hex'));
+  }
+  return stored.then(
+    () => { fs.closeSync(fdIn); return placeObject(ctx, tmp, hash.digest('hex')); },
+    (e: unknown) => { fs.closeSync(fdIn); try { fs.unlinkSync(tmp); } catch { /* not created */ } throw e; },
+  );
 }
 
-async function writeArchiveStreaming(ctx: ContentWriteContext, fdIn: number, tmp: string, header: FileHeader, hash: Hash, size: number): Promise<string> {
-  const hdr = serializeArchiveHeader(header, BigInt(size));
-  const out = fs.createWriteStream(tmp, { flags: 'wx', mode: 0o644 });
-  const deflate = zlib.createDeflateRaw();
-  const done = new Promise<void>((resolve, reject) => {
-    out.on('finish', resolve);
-    out.on('error', reject);
-    deflate.on('error', reject);
-  });
-  out.write(hdr);
-  deflate.pipe(out);
-  const buf = Buffer.allocUnsafe(1024 * 1024);
-  let total = 0;
+/** Link the written `tmp` into place as the object `checksum`; returns the checksum. */
+function placeObject(ctx: ContentWriteContext, tmp: string, checksum: string): string {
   try {
-    for (;;) {
-      const n = await new Promise<number>((res, rej) => fs.read(fdIn, buf, 0, buf.length, null, (err, n) => (err ? rej(err) : res(n))));
-      if (n === 0) break;
-      const chunk = Buffer.from(buf.subarray(0, n));
-      hash.update(chunk);
-      total += n;
-      if (!deflate.write(chunk)) await new Promise((r) => deflate.once('drain', r));
-    }
-    deflate.end();
-    await done;
-    if (total !== size) throw new OstreeError('EIO', `a file changed size while being committed (expected ${size} bytes, read ${total})`);
-    const checksum = hash.digest('hex');
-    linkIntoPlace(tmp, loosePath(ctx.repoPath, checksum, 'filez'));
-    return checksum;
+    linkIntoPlace(tmp, loosePath(ctx.repoPath, checksum, contentExtension(ctx.mode)));
   } catch (e) {
-    out.destroy();
-    try { fs.unlinkSync(tmp); } catch { /* ignore */ }
+    try { fs.unlinkSync(tmp); } catch { /* already consumed */ }
     throw e;
   }
+  return checksum;
 }
 
 function writeSymlinkSync(ctx: ContentWriteContext, src: string, st: SourceStat): string {
   const target = fs.readlinkSync(src);
   if (target === '') throw new OstreeError('EINVAL', `symlink '${src}' has an empty target`);
   const header = headerFor(ctx, src, st, target);
-  const checksum = createHash('sha256').update(serializeFileHeader(header)).digest('hex');
-  const final = loosePath(ctx.repoPath, checksum, ctx.mode === 'archive' ? 'filez' : 'file');
-  if (fs.existsSync(final)) return checksum;
+  const checksum = newSha256().update(serializeFileHeader(header)).digest('hex');
+  const final = loosePath(ctx.repoPath, checksum, contentExtension(ctx.mode));
+  if (fs.lstatSync(final, { throwIfNoEntry: false })) return checksum;
   const tmp = stagingName(ctx.repoPath);
   try {
-    switch (ctx.mode) {
-      case 'bare':
-        fs.symlinkSync(target, tmp);
-        try { fs.lchownSync(tmp, header.uid, header.gid); } catch (e) { bareNeedsRoot(e); }
-        for (const [n, v] of header.xattrs) libc.lsetxattr(tmp, n, v);
-        break;
-      case 'bare-user-only':
-        fs.symlinkSync(target, tmp);
-        break;
-      case 'bare-user': {
-        // Symlinks are stored as regular files holding the target (NUL-terminated, as upstream).
-        fs.writeFileSync(tmp, Buffer.concat([Buffer.from(target), Buffer.from([0])]), { flag: 'wx', mode: 0o644 });
-        libc.lsetxattr(tmp, BARE_USER_XATTR, serializeBareUserMeta(header));
-        fs.utimesSync(tmp, 0, 0);
-        break;
-      }
-      case 'archive':
-        fs.writeFileSync(tmp, serializeArchiveHeader(header, 0n), { flag: 'wx', mode: 0o644 });
-        break;
-    }
+    backendFor(ctx.mode).storeSymlink(tmp, target, header);
     linkIntoPlace(tmp, final);
   } catch (e) {
     try { fs.unlinkSync(tmp); } catch { /* ignore */ }
@@ -229,90 +132,27 @@ function writeSymlinkSync(ctx: ContentWriteContext, src: string, st: SourceStat)
 // ---------------------------------------------------------------------------------------------
 // Reading
 
-export interface StoredContent {
-  header: FileHeader;
-  /** Uncompressed content size (0 for symlinks). */
-  size: number;
-  /** Path of the loose object. */
-  objectPath: string;
-  /** Where the raw data starts in the object file (archive: the deflate stream). */
-  dataOffset: number;
-  compressed: boolean;
-}
-
 /** Read a content object's header (without its data), synchronously. ENOENT if missing. */
 export function readContentHeaderSync(repoPath: string, mode: RepoMode, checksum: string): StoredContent {
+  validateChecksum(checksum, 'file checksum');
   const objName = `${checksum}.file`;
-  const p = loosePath(repoPath, checksum, mode === 'archive' ? 'filez' : 'file');
-  let st: fs.Stats;
+  const p = loosePath(repoPath, checksum, contentExtension(mode));
   try {
-    st = fs.lstatSync(p);
+    return backendFor(mode).readHeader(p, objName);
   } catch (e) {
     if (isErrno(e, 'ENOENT')) throw new OstreeError('ENOENT', `object ${objName} not found in repository`, { path: p });
     throw e;
   }
-  switch (mode) {
-    case 'archive': {
-      const fd = fs.openSync(p, 'r');
-      try {
-        const head = Buffer.alloc(8);
-        if (fs.readSync(fd, head, 0, 8, 0) !== 8) throw new OstreeError('ECORRUPT', `${objName}: truncated archive object`);
-        const len = head.readUInt32BE(0);
-        if (len > 16 * 1024 * 1024 || 8 + len > st.size) throw new OstreeError('ECORRUPT', `${objName}: invalid archive header length ${len}`);
-        const all = Buffer.alloc(8 + len);
-        if (fs.readSync(fd, all, 0, 8 + len, 0) !== 8 + len) throw new OstreeError('ECORRUPT', `${objName}: truncated archive header`);
-        const { header, size, headerLength } = parseArchiveHeader(all, objName);
-        return { header, size: isSymlinkMode(header.mode) ? 0 : Number(size), objectPath: p, dataOffset: headerLength, compressed: true };
-      } finally {
-        fs.closeSync(fd);
-      }
-    }
-    case 'bare': {
-      const sym = st.isSymbolicLink();
-      if (!sym && !st.isFile()) throw new OstreeError('ECORRUPT', `${objName}: not a regular file or symlink`);
-      const header: FileHeader = {
-        uid: st.uid, gid: st.gid, mode: st.mode, rdev: 0,
-        symlinkTarget: sym ? fs.readlinkSync(p) : '',
-        xattrs: sortXattrs(libc.lgetxattrs(p)),
-      };
-      return { header, size: sym ? 0 : st.size, objectPath: p, dataOffset: 0, compressed: false };
-    }
-    case 'bare-user-only': {
-      const sym = st.isSymbolicLink();
-      const header: FileHeader = { uid: 0, gid: 0, mode: st.mode, rdev: 0, symlinkTarget: sym ? fs.readlinkSync(p) : '', xattrs: [] };
-      return { header, size: sym ? 0 : st.size, objectPath: p, dataOffset: 0, compressed: false };
-    }
-    case 'bare-user': {
-      const raw = libc.lgetxattr(p, BARE_USER_XATTR);
-      if (raw === null) throw new OstreeError('ECORRUPT', `${objName}: missing ${BARE_USER_XATTR} xattr (not a bare-user object)`);
-      const m = parseBareUserMeta(raw, objName);
-      if (isSymlinkMode(m.mode)) {
-        let t = fs.readFileSync(p);
-        if (t.length > 0 && t[t.length - 1] === 0) t = t.subarray(0, -1);
-        return { header: { uid: m.uid, gid: m.gid, mode: m.mode, rdev: 0, symlinkTarget: t.toString(), xattrs: m.xattrs }, size: 0, objectPath: p, dataOffset: 0, compressed: false };
-      }
-      return { header: { uid: m.uid, gid: m.gid, mode: m.mode, rdev: 0, symlinkTarget: '', xattrs: m.xattrs }, size: st.size, objectPath: p, dataOffset: 0, compressed: false };
-    }
-  }
 }
 
-/** A readable stream of the (uncompressed) data of a stored content object. */
-export function contentDataStream(c: StoredContent): NodeJS.ReadableStream {
-  if (isSymlinkMode(c.header.mode)) {
-    return Readable.from([]);
-  }
-  const raw = fs.createReadStream(c.objectPath, { start: c.dataOffset });
-  if (!c.compressed) return raw;
-  const inflate = zlib.createInflateRaw();
-  raw.on('error', (e) => inflate.destroy(e));
-  return raw.pipe(inflate);
+/** A readable stream of the (uncompressed) data of a stored content object (bounded by the
+ *  size its header declares; a FIFO or device in its place is refused). */
+export function contentDataStream(c: StoredContent): Readable {
+  return backendFor(c.mode).openData(c);
 }
 
-
-/** Read a stored object's whole data into memory (for small files / `cat`). */
+/** A stored object's whole data in memory (small files; archive objects inflate at most their
+ *  declared size, and at most INFLATE_IN_MEMORY_MAX). */
 export function readContentDataSync(c: StoredContent): Buffer {
-  if (isSymlinkMode(c.header.mode)) return Buffer.alloc(0);
-  const raw = fs.readFileSync(c.objectPath);
-  const body = raw.subarray(c.dataOffset);
-  return c.compressed ? zlib.inflateRawSync(body) : body;
+  return backendFor(c.mode).readData(c);
 }

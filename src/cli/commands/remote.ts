@@ -1,13 +1,11 @@
 /**
  * `ostree remote add|delete|list|show-url|refs|summary` (upstream 2022.7 syntax and output).
- * Parsing and printing only; remotes and summaries are src/repo/pull/http.ts (to become
- * src/repo/remotes.ts).
+ * Parsing and printing only; remotes are src/repo/remotes.ts, summaries src/repo/pull/summary.ts.
  */
 import type { Command } from 'commander';
 import { OstreeError } from '../../errors.js';
-import {
-  addRemote, deleteRemote, fetchRemoteSummaryBytes, formatSummary, formatSummaryRaw, getRemote, listRemoteRefs, listRemotes,
-} from '../../repo/pull/http.js';
+import { fetchRemoteSummaryBytes, formatSummary, formatSummaryRaw, listRemoteRefs } from '../../repo/pull/http.js';
+import { addRemote, listRemotes, remoteUrl, removeRemote } from '../../repo/remotes.js';
 import { Repo } from '../../repo/repo.js';
 import { collect, splitKeyValue } from '../args.js';
 import { verbGroup } from '../groups.js';
@@ -42,7 +40,7 @@ function registerAddDelete(remote: Command): void {
     .argument('<name>')
     .option('--if-exists', 'Do nothing if the provided remote does not exist')
     .action(async (name: string, o: { ifExists?: boolean }, cmd: Command) => {
-      await deleteRemote(await openRepo(cmd), name, { ifExists: o.ifExists === true });
+      await removeRemote(await openRepo(cmd), name, { ifExists: o.ifExists === true });
     });
 }
 
@@ -58,7 +56,7 @@ function registerQueries(remote: Command): void {
   remote.command('show-url').description('Show remote repository URL')
     .argument('<name>')
     .action(async (name: string, _o: unknown, cmd: Command) => {
-      out(`${getRemote(await openRepo(cmd), name).url}\n`);
+      out(`${remoteUrl(await openRepo(cmd), name)}\n`);
     });
 
   remote.command('refs').description('List remote refs')

@@ -4,7 +4,7 @@
  * object — is hardlinked as it is, so no per-file header is read; what costs time is the kernel's
  * mkdir and link, and this module keeps everything else out of their way:
  *
- * - dirtrees are decoded with the strict parser of objects.ts, each dirmeta once per checksum;
+ * - dirtrees are decoded with the strict parser of objects/dirtree.ts, each dirmeta once per checksum;
  * - names are resolved in open directories (linkat, mkdirat, statx relative to the objects
  *   directory and to the directory being filled), not as whole paths;
  * - as upstream 2022.7, empty files, files unreadable in user mode and bare-user-only symlinks
@@ -20,21 +20,28 @@
  * - with `whiteouts`, `.ostree-wh.NAME` entries become overlayfs whiteouts (char device 0:0
  *   with the entry's mode, owner and xattrs).
  *
- * A hardlink the kernel refuses (EXDEV, EMLINK, EPERM) raises NeedCopyFallback; the caller removes
- * the partial tree and copies instead (Repo.checkout's generic path).
+ * A hardlink the kernel refuses (EXDEV, EMLINK, EPERM) raises NeedCopyFallback, after the partial
+ * tree is removed; the caller copies instead (copy.ts). Directories are opened by path through
+ * LongPaths, so a tree thousands of levels deep checks out; past checkout/guard.ts's depth, each
+ * dirtree is verified, so a corrupt tree that contains itself is reported, not followed forever.
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { OstreeError, isErrno } from '../../errors.js';
 import * as libc from '../../native/libc.js';
-import { loosePath } from '../content.js';
-import { parseDirMeta, parseDirTree, type DirMeta, type DirTree } from '../objects.js';
+import { LongPaths } from '../../util/long-path.js';
+import { S_IFCHR, S_IFLNK, S_IFMT, S_IFREG } from '../objects/common.js';
+import { parseDirMeta, type DirMeta } from '../objects/dirmeta.js';
+import { parseDirTree, type DirTree } from '../objects/dirtree.js';
+import { loosePath } from '../layout.js';
+import { modeTraits, type RepoMode } from '../modes/mode.js';
+import { backendFor } from '../modes/registry.js';
+import { readMetadataFile } from '../store.js';
+import { checkDeepTree } from './guard.js';
+import { SharedJobs, type Pending } from './shared-jobs.js';
 
 const WHITEOUT_PREFIX = '.ostree-wh.';
-const S_IFCHR = 0o020000;
-const S_IFMT = 0o170000;
-const S_IFLNK = 0o120000;
 const O_DIRECTORY_RDONLY = fs.constants.O_RDONLY | fs.constants.O_DIRECTORY | 0o2000000 /* O_CLOEXEC */;
 
 /** After this many files the main thread starts a worker (below, starting one costs more). */
@@ -79,157 +86,11 @@ export function copiedRatherThanLinked(o: { symlink: boolean; size: number; mode
   return o.size === 0 || (userMode && (o.mode & 0o400) === 0);
 }
 
-/** True when a repository in `mode` can serve a hardlink checkout. */
-export function hardlinkCheckoutPossible(mode: string, userMode: boolean): boolean {
-  return mode === 'bare-user-only' || (mode === 'bare' && !userMode);
-}
-
-// ---------------------------------------------------------------------------------------------
-// The shared stack of directories waiting to be filled
-
-/** A directory that exists (empty) and waits for its entries. */
-interface Pending { tree: string; meta: string; path: string; depth: number }
-
-// Control words of the shared stack (Int32Array indices).
-const LOCK = 0;      // 0 free, 1 held
-const COUNT = 1;     // entries on the stack
-const IDLE = 2;      // threads waiting for work
-const MEMBERS = 3;   // threads taking part
-const DONE = 4;      // 1 once all threads were idle with the stack empty (or after abort)
-const ABORT = 5;     // 1 after a failure anywhere
-const ARENA = 6;     // bytes of the record arena in use
-const SEQ = 7;       // bumped on every push and at the end, for Atomics.wait
-const CONTROL_WORDS = 8;
-
-const STACK_SLOTS = 1 << 14;
-const ARENA_BYTES = 8 << 20;
-
-/** The buffers of a SharedJobs, as sent to a worker. */
-export interface SharedJobsBuffers { control: SharedArrayBuffer; slots: SharedArrayBuffer; arena: SharedArrayBuffer }
-
-/**
- * A lock-protected stack of Pending records in shared memory: record = tree (32 bytes), meta
- * (32), depth (u16), path length (u16), path (UTF-8). The arena is never reclaimed: a checkout
- * pushes only while another thread is idle, far fewer records than directories.
- */
-export class SharedJobs {
-  private readonly control: Int32Array;
-  private readonly slots: Int32Array;
-  private readonly arena: Buffer;
-
-  constructor(readonly buffers: SharedJobsBuffers = {
-    control: new SharedArrayBuffer(CONTROL_WORDS * 4), slots: new SharedArrayBuffer(STACK_SLOTS * 4), arena: new SharedArrayBuffer(ARENA_BYTES),
-  }) {
-    this.control = new Int32Array(buffers.control);
-    this.slots = new Int32Array(buffers.slots);
-    this.arena = Buffer.from(buffers.arena);
-  }
-
-  private lock(): void {
-    while (Atomics.compareExchange(this.control, LOCK, 0, 1) !== 0) Atomics.wait(this.control, LOCK, 1, 1);
-  }
-
-  private unlock(): void {
-    Atomics.store(this.control, LOCK, 0);
-    Atomics.notify(this.control, LOCK, 1);
-  }
-
-  private wake(): void {
-    Atomics.add(this.control, SEQ, 1);
-    Atomics.notify(this.control, SEQ);
-  }
-
-  /** Threads that joined (final once the checkout has ended). */
-  get members(): number { return Atomics.load(this.control, MEMBERS); }
-
-  /** Another thread is waiting for work. */
-  get hungry(): boolean { return Atomics.load(this.control, IDLE) > 0; }
-  get aborted(): boolean { return Atomics.load(this.control, ABORT) !== 0; }
-
-  abort(): void {
-    Atomics.store(this.control, ABORT, 1);
-    Atomics.store(this.control, DONE, 1);
-    this.wake();
-  }
-
-  /** Join the checkout; false when it has already ended (a late worker). */
-  join(): boolean {
-    this.lock();
-    const open = this.control[DONE] === 0;
-    if (open) this.control[MEMBERS]!++;
-    this.unlock();
-    this.wake();
-    return open;
-  }
-
-  /** Wait (at most `ms`) until `n` threads wait for work. */
-  waitForIdle(n: number, ms: number): void {
-    const until = Date.now() + ms;
-    for (;;) {
-      const seq = Atomics.load(this.control, SEQ);
-      if (Atomics.load(this.control, IDLE) >= n || Date.now() >= until) return;
-      Atomics.wait(this.control, SEQ, seq, 20);
-    }
-  }
-
-  /** Push `p`; false when the stack or its arena is full (the caller keeps it). */
-  push(p: Pending): boolean {
-    const pathBytes = Buffer.byteLength(p.path, 'utf8');
-    if (pathBytes > 0xffff || p.depth > 0xffff) return false;
-    this.lock();
-    try {
-      const at = this.control[ARENA]!;
-      const count = this.control[COUNT]!;
-      if (count >= STACK_SLOTS || at + 68 + pathBytes > this.arena.length) return false;
-      this.arena.write(p.tree, at, 'hex');
-      this.arena.write(p.meta, at + 32, 'hex');
-      this.arena.writeUInt16LE(p.depth, at + 64);
-      this.arena.writeUInt16LE(pathBytes, at + 66);
-      this.arena.write(p.path, at + 68, 'utf8');
-      this.slots[count] = at;
-      this.control[ARENA] = at + 68 + pathBytes;
-      this.control[COUNT] = count + 1;
-    } finally {
-      this.unlock();
-    }
-    this.wake();
-    return true;
-  }
-
-  /**
-   * The next directory to fill: from the stack, else waiting until another thread hands one
-   * over; null once every thread is idle with the stack empty (the checkout's end) or aborted.
-   */
-  take(): Pending | null {
-    let idle = false;
-    for (;;) {
-      const seq = Atomics.load(this.control, SEQ);
-      this.lock();
-      if (this.control[DONE] !== 0) { this.unlock(); return null; }
-      const count = this.control[COUNT]!;
-      if (count > 0) {
-        const at = this.slots[count - 1]!;
-        this.control[COUNT] = count - 1;
-        if (idle) this.control[IDLE]!--;
-        this.unlock();
-        const len = this.arena.readUInt16LE(at + 66);
-        return {
-          tree: this.arena.toString('hex', at, at + 32), meta: this.arena.toString('hex', at + 32, at + 64),
-          depth: this.arena.readUInt16LE(at + 64), path: this.arena.toString('utf8', at + 68, at + 68 + len),
-        };
-      }
-      if (!idle) { this.control[IDLE]!++; idle = true; }
-      if (this.control[IDLE] === this.control[MEMBERS]) {
-        this.control[DONE] = 1;
-        this.unlock();
-        this.wake();
-        return null;
-      }
-      this.unlock();
-      this.wake(); // (for waitForIdle)
-      Atomics.wait(this.control, SEQ, seq, 50);
-    }
-  }
+/** True when a repository in `mode` can serve a hardlink checkout: its objects are plain files
+ *  and symlinks (not compressed, no metadata kept aside) that the mode lets a checkout link. */
+export function hardlinkCheckoutPossible(mode: RepoMode, userMode: boolean): boolean {
+  const traits = modeTraits(mode);
+  return !traits.compressed && !traits.metaInXattr && backendFor(mode).checkoutLinkable(userMode);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -255,13 +116,11 @@ export class TreeFiller {
     this.userMode = ctx.userMode || ctx.userRepo;
   }
 
+  /** Resolves directory paths too long for one system call (trees thousands of levels deep). */
+  private readonly paths = new LongPaths();
+
   private readObject(checksum: string, type: 'dirtree' | 'dirmeta'): Buffer {
-    try {
-      return fs.readFileSync(loosePath(this.ctx.repoPath, checksum, type));
-    } catch (e) {
-      if (isErrno(e, 'ENOENT')) throw new OstreeError('ENOENT', `object ${checksum}.${type} not found in repository ${this.ctx.repoPath}`);
-      throw e;
-    }
+    return readMetadataFile(loosePath(this.ctx.repoPath, checksum, type), `${checksum}.${type}`, this.ctx.repoPath);
   }
 
   meta(checksum: string): DirMeta {
@@ -302,18 +161,21 @@ export class TreeFiller {
       throw e;
     } finally {
       fs.closeSync(this.objectsFd);
+      this.paths.close();
     }
   }
 
   /** Link the files of existing directory `p`, make its subdirectories and queue them. */
   private fill(p: Pending, local: Pending[]): void {
-    const t: DirTree = parseDirTree(this.readObject(p.tree, 'dirtree'), `${p.tree}.dirtree`);
+    const data = this.readObject(p.tree, 'dirtree');
+    checkDeepTree(data, p.tree, p.depth, p.path);
+    const t: DirTree = parseDirTree(data, `${p.tree}.dirtree`);
     this.meta(p.meta);
     if (this.ctx.collectReachable) {
       this.reachable.push(`${p.tree}.dirtree`, `${p.meta}.dirmeta`);
       for (const f of t.files) this.reachable.push(`${f.checksum}.file`);
     }
-    const dfd = fs.openSync(p.path, O_DIRECTORY_RDONLY);
+    const dfd = fs.openSync(this.paths.short(p.path), O_DIRECTORY_RDONLY);
     try {
       this.linkFiles(t, p.path, dfd);
       // Pushed in reverse so that they are filled in name order.
@@ -343,13 +205,19 @@ export class TreeFiller {
         if (isErrno(e, 'ENOENT')) throw new OstreeError('ENOENT', `object ${f.checksum}.file (for '${name}') not found in repository`);
         throw e;
       }
-      const isLink = (st.mode & S_IFMT) === S_IFLNK;
+      const type = st.mode & S_IFMT;
+      if (type !== S_IFREG && type !== S_IFLNK) {
+        throw new OstreeError('ECORRUPT', `object ${f.checksum}.file (for '${dir}/${name}') is not a regular file or symlink (mode 0${st.mode.toString(8)}); the repository is corrupt: remove it and run 'ostree fsck'`);
+      }
+      const isLink = type === S_IFLNK;
+      // Entries are made through the open directory: its path may be too long to use whole.
+      const at = `/proc/self/fd/${dfd}`;
       if (whiteouts && !isLink && name.startsWith(WHITEOUT_PREFIX)) {
         const target = name.slice(WHITEOUT_PREFIX.length);
         if (target === '') throw new OstreeError('ECORRUPT', `invalid empty overlayfs whiteout '${dir}/${name}'`);
-        this.whiteout(`${this.objects}/${obj}`, st, `${dir}/${target}`);
+        this.whiteout(`${this.objects}/${obj}`, st, `${at}/${target}`);
       } else if (copiedRatherThanLinked({ symlink: isLink, size: st.size, mode: st.mode }, userRepo, this.userMode)) {
-        this.copy(`${this.objects}/${obj}`, st, `${dir}/${name}`);
+        this.copy(`${this.objects}/${obj}`, st, `${at}/${name}`);
       } else {
         try {
           libc.linkAt(objectsFd, obj, dfd, name);
@@ -400,29 +268,43 @@ export class TreeFiller {
     const root = process.getuid?.() === 0;
     for (const d of sorted) {
       const m = this.meta(d.meta);
+      const p = this.paths.short(d.path);
       // bare-user-only: no world-writable, setuid or sticky directories, as upstream.
       const mode = userRepo ? m.mode & 0o775 : m.mode & 0o7777;
       if (late && !root && (mode & 0o500) !== 0o500) { late.push(d); continue; }
       if (!userMode) {
-        fs.lchownSync(d.path, m.uid, m.gid);
-        if (xattrs) for (const [n, v] of m.xattrs) libc.lsetxattr(d.path, n, v);
+        fs.lchownSync(p, m.uid, m.gid);
+        if (xattrs) for (const [n, v] of m.xattrs) libc.lsetxattr(p, n, v);
       }
-      fs.chmodSync(d.path, mode);
-      fs.utimesSync(d.path, 0, 0); // as upstream: checked-out directories get mtime 0
+      fs.chmodSync(p, mode);
+      fs.utimesSync(p, 0, 0); // as upstream: checked-out directories get mtime 0
     }
+    this.paths.close();
   }
 }
 
-/** Remove what a checkout that fell back had made (directories may already be read-only). */
-export function removePartialTree(p: string): void {
-  let st: fs.Stats | undefined;
-  try { st = fs.lstatSync(p); } catch (e) { if (isErrno(e, 'ENOENT')) return; throw e; }
-  if (st.isDirectory()) {
-    fs.chmodSync(p, 0o700);
-    for (const n of fs.readdirSync(p)) removePartialTree(`${p}/${n}`);
-    fs.rmdirSync(p);
-  } else {
-    fs.unlinkSync(p);
+/** Remove what a failed checkout had made (directories may already be read-only), without
+ *  recursion: a depth-first walk with an explicit stack, each directory removed once empty. */
+export function removePartialTree(root: string): void {
+  const paths = new LongPaths();
+  try {
+    const st = fs.lstatSync(root, { throwIfNoEntry: false });
+    if (!st) return;
+    if (!st.isDirectory()) { fs.unlinkSync(root); return; }
+    const stack: Array<{ path: string; listed: boolean }> = [{ path: root, listed: false }];
+    while (stack.length > 0) {
+      const top = stack[stack.length - 1]!;
+      const p = paths.short(top.path);
+      if (top.listed) { fs.rmdirSync(p); stack.pop(); continue; }
+      top.listed = true;
+      fs.chmodSync(p, 0o700);
+      for (const e of fs.readdirSync(p, { withFileTypes: true })) {
+        if (e.isDirectory()) stack.push({ path: `${top.path}/${e.name}`, listed: false });
+        else fs.unlinkSync(`${p}/${e.name}`);
+      }
+    }
+  } finally {
+    paths.close();
   }
 }
 
@@ -457,13 +339,13 @@ function spawnWorker(ctx: CheckoutContext, jobs: SharedJobs): PoolWorker {
  * into `dest`, which must not exist.
  */
 export async function hardlinkCheckout(
-  repo: { path: string; mode: string; xattrsDisabled: boolean }, rootTree: string, rootMeta: string, dest: string, opts: HardlinkCheckoutOptions = {},
+  repo: { path: string; mode: RepoMode; config: { getBoolean(g: string, k: string, d: boolean): boolean } }, rootTree: string, rootMeta: string, dest: string, opts: HardlinkCheckoutOptions = {},
 ): Promise<{ dirs: number; dirsByWorkers: number }> {
   if (!hardlinkCheckoutPossible(repo.mode, opts.userMode === true)) {
     throw new OstreeError('EINVAL', `no hardlink checkout from a ${repo.mode} repository${opts.userMode ? ' in user mode' : ''}`);
   }
   const ctx: CheckoutContext = {
-    repoPath: repo.path, userRepo: repo.mode === 'bare-user-only', xattrs: !repo.xattrsDisabled,
+    repoPath: repo.path, userRepo: !modeTraits(repo.mode).realOwnership, xattrs: !repo.config.getBoolean('core', 'disable-xattrs', false),
     userMode: opts.userMode === true, whiteouts: opts.whiteouts === true, collectReachable: opts.reachable !== undefined,
   };
   const threads = opts.threads ?? Math.min(2, os.availableParallelism());
@@ -484,6 +366,20 @@ export async function hardlinkCheckout(
     if (isErrno(e, 'EEXIST')) throw new OstreeError('EEXIST', `checkout destination '${dest}' already exists`);
     throw e;
   }
+  try {
+    return await fillAndFinish(ctx, jobs, pool, startWorkers, rootTree, rootMeta, dest, opts);
+  } catch (e) {
+    // Nothing of a failed checkout stays behind (the caller may fall back to copying).
+    removePartialTree(dest);
+    throw e;
+  }
+}
+
+/** The checkout proper, into the directory `dest` just made. */
+async function fillAndFinish(
+  ctx: CheckoutContext, jobs: SharedJobs | null, pool: PoolWorker[], startWorkers: () => void,
+  rootTree: string, rootMeta: string, dest: string, opts: HardlinkCheckoutOptions,
+): Promise<{ dirs: number; dirsByWorkers: number }> {
   const filler = new TreeFiller(ctx, jobs);
   let failure: unknown = null;
   try {

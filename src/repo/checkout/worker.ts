@@ -1,11 +1,12 @@
 /**
- * Worker thread of hardlinkCheckout (hardlink-checkout.ts): joins the shared stack of
+ * Worker thread of hardlinkCheckout (hardlink.ts): joins the shared stack of
  * directories to fill, fills them until the whole tree is done, applies the metadata of the
  * directories it filled, and answers {ok, reachable, late, dirs}, {fallback: errno} (a hardlink
  * was refused) or {code, message}.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { NeedCopyFallback, SharedJobs, TreeFiller, type CheckoutContext, type FilledDir, type SharedJobsBuffers, type WorkerReply } from './hardlink.js';
+import { NeedCopyFallback, TreeFiller, type CheckoutContext, type FilledDir, type WorkerReply } from './hardlink.js';
+import { SharedJobs, type SharedJobsBuffers } from './shared-jobs.js';
 
 const { ctx, buffers } = workerData as { ctx: CheckoutContext; buffers: SharedJobsBuffers };
 

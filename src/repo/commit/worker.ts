@@ -1,13 +1,15 @@
 /**
- * Worker thread for `commitTree`: writes content objects for batches of source files with
- * synchronous syscalls (cheaper per file than the async fs API) so that the two cores hash
- * and copy in parallel. Protocol: the parent sends {ctx} as workerData, then messages
- * {id, items: [{path, mode, uid, gid}]}; the worker answers {id, checksums} or {id, error}.
+ * Worker thread of a commit's content writers (pool.ts): writes content objects for batches
+ * of source files with synchronous syscalls (cheaper per file than the async fs API) so that
+ * the cores hash and copy in parallel. Protocol: the parent sends {ctx} as workerData, then
+ * messages {id, items: [{path, kind}]}; the worker answers {id, checksums} or
+ * {id, error}. Paths too long for one system call (very deep trees) go through LongPaths.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { writeContentSync, type ContentWriteContext, type SourceStat } from '../content.js';
+import { LongPaths } from '../../util/long-path.js';
+import { writeContentSync, type ContentWriteContext } from '../content.js';
 
-interface Item extends SourceStat { path: string }
+interface Item { path: string; kind: 'file' | 'symlink' }
 interface Request { id: number; items: Item[] }
 
 const ctx = (workerData as { ctx: ContentWriteContext }).ctx;
@@ -18,14 +20,17 @@ parentPort!.on('message', (msg: Request) => {
 
 async function handle(msg: Request): Promise<void> {
   const checksums: string[] = [];
+  const paths = new LongPaths();
   try {
     for (const it of msg.items) {
-      const r = writeContentSync(ctx, it.path, it);
+      const r = writeContentSync(ctx, paths.short(it.path), it.kind);
       checksums.push(typeof r === 'string' ? r : await r);
     }
     parentPort!.postMessage({ id: msg.id, checksums });
   } catch (e) {
     const err = e as { code?: string; message?: string; name?: string };
     parentPort!.postMessage({ id: msg.id, error: { message: err.message ?? String(e), code: err.code, name: err.name } });
+  } finally {
+    paths.close();
   }
 }

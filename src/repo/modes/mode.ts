@@ -1,7 +1,8 @@
 /**
  * Repository modes (`core.mode` in REPO/config) and the facts about each that decide how a
- * content object is stored. Behaviour per mode (writing and reading content objects) lives in
- * one backend file per mode beside this one; code elsewhere asks these facts instead of testing
+ * content object is stored. Behaviour per mode (writing and reading content objects, checkout
+ * rules) lives in one backend file per mode beside this one (backend.ts is the interface,
+ * registry.ts the list); code elsewhere asks these facts or the backend instead of testing
  * the mode's name.
  */
 import { OstreeError } from '../../errors.js';
@@ -18,13 +19,16 @@ export interface ModeTraits {
   readonly metaInXattr: boolean;
   /** uid/gid are always 0 and xattrs are not stored (canonical permissions). */
   readonly canonical: boolean;
+  /** The name written as `core.mode` in a new config. */
+  readonly configName: string;
 }
 
 const TRAITS: Record<RepoMode, ModeTraits> = {
-  'bare': { name: 'bare', compressed: false, realOwnership: true, metaInXattr: false, canonical: false },
-  'bare-user': { name: 'bare-user', compressed: false, realOwnership: false, metaInXattr: true, canonical: false },
-  'bare-user-only': { name: 'bare-user-only', compressed: false, realOwnership: false, metaInXattr: false, canonical: true },
-  'archive': { name: 'archive', compressed: true, realOwnership: false, metaInXattr: false, canonical: false },
+  'bare': { name: 'bare', compressed: false, realOwnership: true, metaInXattr: false, canonical: false, configName: 'bare' },
+  'bare-user': { name: 'bare-user', compressed: false, realOwnership: false, metaInXattr: true, canonical: false, configName: 'bare-user' },
+  'bare-user-only': { name: 'bare-user-only', compressed: false, realOwnership: false, metaInXattr: false, canonical: true, configName: 'bare-user-only' },
+  // upstream still writes the old name `archive-z2`
+  'archive': { name: 'archive', compressed: true, realOwnership: false, metaInXattr: false, canonical: false, configName: 'archive-z2' },
 };
 
 export function modeTraits(mode: RepoMode): ModeTraits { return TRAITS[mode]; }
@@ -39,6 +43,9 @@ export function modeFromConfig(value: string | undefined, where: string): RepoMo
   if (value in TRAITS) return value as RepoMode;
   throw new OstreeError('ECONFIG', `${where}: unsupported repository mode '${value}'`);
 }
+
+/** `core.mode` as written to a new config. */
+export function modeToConfig(mode: RepoMode): string { return TRAITS[mode].configName; }
 
 /** A mode named by a user (`init --mode=`). */
 export function parseRepoMode(value: string): RepoMode {

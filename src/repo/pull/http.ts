@@ -23,17 +23,15 @@
 import { OstreeError } from '../../errors.js';
 import { deltaSuperblockPath, deltaIndexPath } from '../layout.js';
 import type { Repo } from '../repo.js';
-import { checkVerificationSupported, fileUrlPath, getRemote, remoteBranches, remoteFetcherOptions, remoteUrlKind } from './config.js';
+import { getRemote, remoteBranches } from '../remotes.js';
+import { checkVerificationSupported, fileUrlPath, remoteFetcherOptions, remoteUrlKind } from './config.js';
 import { pullFileRemote } from './file-remote.js';
 import type { PullOptions, PullResult } from './options.js';
 import { HttpPullSession } from './session.js';
 import { normalizeRefs, timestampChecks } from './targets.js';
 import { HttpFetcher, resolveMirrors, type FetcherOptions } from './transport.js';
 
-export {
-  addRemote, checkVerificationSupported, deleteRemote, getRemote, listRemotes, remoteBranches, remotesConfigDir,
-  type RemoteConfig, type RemoteLookupOptions,
-} from './config.js';
+export { checkVerificationSupported } from './config.js';
 export { HttpFetcher, IN_FILE, resolveMirrors, type FetcherOptions } from './transport.js';
 export {
   fetchRemoteSummary, fetchRemoteSummaryBytes, formatSummary, formatSummaryRaw, listRemoteRefs, parseSummary,

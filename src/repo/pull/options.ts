@@ -4,7 +4,7 @@
  * with the status lines upstream prints for them.
  */
 import { formatSize } from '../../util/format-size.js';
-import type { RemoteLookupOptions } from './config.js';
+import type { RemoteLookupOptions } from '../remotes.js';
 
 export interface PullProgress {
   /** Still discovering metadata (commit/dirtree/dirmeta fetches outstanding). */

@@ -23,8 +23,8 @@ export interface UpgradeOptions {
 
 /** URL of a configured remote (repo config `[remote "NAME"] url`, or the sysroot's remotes.d). */
 async function remoteUrl(sysroot: Sysroot, remote: string): Promise<string> {
-  const pull = await import('../../repo/pull/http.js');
-  return pull.getRemote(await sysroot.repo(), remote, { sysroot: sysroot.path }).url;
+  const { remoteUrl: urlOf } = await import('../../repo/remotes.js');
+  return urlOf(await sysroot.repo(), remote, { sysroot: sysroot.path });
 }
 
 /** Pull `ref` from a configured remote (file://, http://, https://; refs written as `remote:ref`).

@@ -1,0 +1,134 @@
+/**
+ * Writing a commit object for a stored root (dirtree + dirmeta): parent, metadata (given order,
+ * then `ostree.ref-binding`; `--bootable` adds the kernel version, as upstream through a
+ * GVariantDict), the optional detached metadata (`.commitmeta`), and the branch update. Used by
+ * commitTree (tree.ts) and by `commit --tree=ref=REV`.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { OstreeError } from '../../errors.js';
+import { Variant } from '../../glib/gvariant.js';
+import { glibDictOrder } from '../../glib/ghash-order.js';
+import { serializeCommit, type CommitObject } from '../objects/commit.js';
+import { serializeCommitMeta } from '../objects/commitmeta.js';
+import { objectPath, tmpName } from '../layout.js';
+import { parseRefspec, resolveRev, setRef } from '../refs.js';
+import { hasObject, loadCommit, syncRepo, writeMetadataObject, type RepoCore } from '../store.js';
+
+export interface CommitTreeOptions {
+  branch?: string;
+  subject?: string;
+  body?: string;
+  /** Commit metadata, kept in this order (upstream keeps insertion order). */
+  metadata?: Array<[string, Variant]>;
+  /** Seconds since the epoch; default now. */
+  timestamp?: bigint;
+  /** undefined: the branch's current commit; null: no parent (orphan). */
+  parent?: string | null;
+  noXattrs?: boolean;
+  ownerUid?: number;
+  ownerGid?: number;
+  /** Add `ostree.ref-binding` = [branch] (default true when a branch is given; `--no-bindings`). */
+  bindings?: boolean;
+  /** `--bootable`: add ostree.linux (kernel version found in the tree) and ostree.bootable, via a
+   *  GVariantDict as upstream (which reorders the keys in GHashTable order). */
+  bootable?: boolean;
+  /** `--canonical-permissions`: uid/gid 0, permissions masked with 0755, no xattrs. */
+  canonicalPermissions?: boolean;
+  /** Detached metadata (`.commitmeta`, not part of the checksum), e.g. `--add-detached-metadata-string`. */
+  detachedMetadata?: Array<[string, Variant]>;
+  /** `--skip-if-unchanged`: if the tree equals the parent's, write nothing and return the parent. */
+  skipIfUnchanged?: boolean;
+  /** Number of worker threads for content writes (default: min(4, CPUs)). */
+  workers?: number;
+  /** Called as files are found and stored (for a terminal progress line); cheap to call often. */
+  progress?: (p: CommitProgress) => void;
+}
+
+export interface CommitProgress {
+  /** Regular files and symlinks found so far by the walk. */
+  filesScanned: number;
+  /** Of those, how many are stored as content objects. */
+  filesWritten: number;
+  /** True once the whole tree has been walked (filesScanned is then the total). */
+  walkDone: boolean;
+}
+
+/** Kernel version of a tree (usr/lib/modules/KVER/vmlinuz, else boot/vmlinuz-KVER), as upstream --bootable. */
+export function findKernelVersion(root: string): string {
+  const mods = path.join(root, 'usr/lib/modules');
+  let names: string[] = [];
+  try { names = fs.readdirSync(mods).sort(); } catch { /* none */ }
+  for (const k of names) if (fs.existsSync(path.join(mods, k, 'vmlinuz'))) return k;
+  let boot: string[] = [];
+  try { boot = fs.readdirSync(path.join(root, 'boot')).sort(); } catch { /* none */ }
+  for (const b of boot) if (b.startsWith('vmlinuz-')) return b.slice('vmlinuz-'.length);
+  throw new OstreeError('EINVAL', `--bootable: no kernel found in '${root}' (expected usr/lib/modules/KVER/vmlinuz or boot/vmlinuz-KVER)`);
+}
+
+/** The commit's metadata: the given entries, the bootable keys, the ref binding. */
+function commitMetadata(options: CommitTreeOptions, kernelVersion: string | undefined): Array<[string, Variant]> {
+  let metadata = [...(options.metadata ?? [])];
+  if (options.bootable) {
+    if (kernelVersion === undefined) throw new OstreeError('EINVAL', 'bootable commits need the kernel version');
+    metadata.push(['ostree.linux', new Variant('s', kernelVersion)]);
+    metadata.push(['ostree.bootable', new Variant('b', true)]);
+    metadata = glibDictOrder(metadata);
+  }
+  if (options.branch !== undefined && options.bindings !== false && !metadata.some(([k]) => k === 'ostree.ref-binding')) {
+    metadata.push(['ostree.ref-binding', new Variant('as', [parseRefspec(options.branch)[1]])]);
+  }
+  return metadata;
+}
+
+/**
+ * Write a commit object for an already stored root and update the branch. `kernelVersion` is
+ * required with `bootable`. The caller holds the repository lock.
+ */
+export async function writeCommit(repo: RepoCore, rootTree: string, rootMeta: string, options: CommitTreeOptions = {}, kernelVersion?: string): Promise<string> {
+  if (options.branch !== undefined) parseRefspec(options.branch);
+  if (!hasObject(repo, rootTree, 'dirtree') || !hasObject(repo, rootMeta, 'dirmeta')) {
+    throw new OstreeError('ENOENT', `root ${rootTree}.dirtree / ${rootMeta}.dirmeta not found in repository`);
+  }
+  let parent: string | null;
+  if (options.parent === null) parent = null;
+  else if (options.parent !== undefined) {
+    parent = resolveRev(repo, options.parent);
+    if (parent === null) throw new OstreeError('ENOENT', `Refspec '${options.parent}' not found`);
+  } else parent = options.branch !== undefined ? resolveRev(repo, options.branch) : null;
+  const metadata = commitMetadata(options, kernelVersion);
+  if (options.skipIfUnchanged && parent !== null && hasObject(repo, parent, 'commit')) {
+    const pc = loadCommit(repo, parent);
+    if (pc.rootTree === rootTree && pc.rootMeta === rootMeta) return parent;
+  }
+  const commit: CommitObject = {
+    metadata,
+    parent,
+    related: [],
+    subject: options.subject ?? '',
+    body: options.body ?? '',
+    timestamp: options.timestamp ?? BigInt(Math.floor(Date.now() / 1000)),
+    rootTree,
+    rootMeta,
+  };
+  const csum = writeMetadataObject(repo, 'commit', serializeCommit(commit));
+  if (options.detachedMetadata && options.detachedMetadata.length > 0) writeDetachedMetadata(repo, csum, options.detachedMetadata);
+  syncRepo(repo);
+  if (options.branch !== undefined) await setRef(repo, options.branch, csum);
+  return csum;
+}
+
+/** Replace (or with null/[] remove) a commit's detached metadata (`.commitmeta`), crash-safely. */
+export function writeDetachedMetadata(repo: RepoCore, checksum: string, metadata: Array<[string, Variant]> | null): void {
+  const final = objectPath(repo.path, checksum, 'commitmeta', repo.mode);
+  if (metadata === null || metadata.length === 0) { fs.rmSync(final, { force: true }); return; }
+  const tmp = tmpName(repo.path, 'meta');
+  fs.writeFileSync(tmp, serializeCommitMeta(metadata), { mode: 0o644, flag: 'wx' });
+  try {
+    fs.mkdirSync(path.dirname(final), { recursive: true });
+    fs.renameSync(tmp, final);
+  } catch (e) {
+    fs.rmSync(tmp, { force: true });
+    throw e;
+  }
+}

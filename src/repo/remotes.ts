@@ -1,0 +1,174 @@
+/**
+ * Remotes: `[remote "NAME"]` groups in REPO/config and, for a system repository, in
+ * SYSROOT/etc/ostree/remotes.d/*.conf (upstream's core.add-remotes-config-dir). The one
+ * implementation of remote add / delete / list / get-url, with one set of checks: a remote name
+ * is one ref component (no '/', '..', NUL, newline, nor empty), option keys are plain key
+ * names, and no URL or value holds a NUL or line break (which would forge other keys).
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { OstreeError, isErrno } from '../errors.js';
+import { KeyFile } from '../glib/keyfile.js';
+import { readKeyFileText, writeKeyFile } from './config.js';
+import { configPath, refsDir } from './layout.js';
+import { validateRemoteName } from './refs.js';
+
+export { validateRemoteName };
+
+/** What the remote functions need of a repository (Repo has it). */
+export interface RemoteRepo {
+  readonly path: string;
+  readonly config: KeyFile;
+  saveConfig(): Promise<void>;
+}
+
+export interface RemoteConfig {
+  name: string;
+  url: string;
+  /** Every key of the `[remote "NAME"]` group (url included), in file order. */
+  options: Map<string, string>;
+  /** The file that defines it (REPO/config or a remotes.d/*.conf file). */
+  file: string;
+}
+
+export interface RemoteLookupOptions {
+  /** Sysroot whose `etc/ostree/remotes.d` holds system remotes (default: derived from a repo at
+   *  `SYSROOT/ostree/repo`). */
+  sysroot?: string;
+}
+
+const REMOTE_GROUP = /^remote "(.+)"$/;
+const OPTION_KEY = /^[A-Za-z0-9][-._A-Za-z0-9@]*$/;
+const CONTROL = /[\x00-\x08\x0a-\x1f\x7f]/;
+
+/** A remote option key must be a plain key name; its value a single line without NUL. */
+export function validateRemoteOption(remote: string, key: string, value: string): void {
+  if (!OPTION_KEY.test(key) || key.includes('..')) {
+    throw new OstreeError('EINVAL', `invalid option name ${JSON.stringify(key)} for remote "${remote}" (letters, digits, '-', '.', '_', '@')`);
+  }
+  if (CONTROL.test(value)) throw new OstreeError('EINVAL', `invalid value for option ${key} of remote "${remote}": it contains a line break or control character`);
+}
+
+export function validateRemoteUrl(remote: string, url: string): void {
+  if (url === '') throw new OstreeError('EINVAL', `empty URL for remote "${remote}"`);
+  if (CONTROL.test(url)) throw new OstreeError('EINVAL', `invalid URL for remote "${remote}": it contains a line break or control character`);
+}
+
+export function parseBool(v: string, where: string): boolean {
+  const s = v.trim().toLowerCase();
+  if (s === 'true' || s === '1' || s === 'yes') return true;
+  if (s === 'false' || s === '0' || s === 'no') return false;
+  throw new OstreeError('ECONFIG', `${where}: invalid boolean '${v}' (expected true or false)`);
+}
+
+/** Where system remotes live for this repo (`core.add-remotes-config-dir`), or null. */
+export function remotesConfigDir(repo: RemoteRepo, opts: RemoteLookupOptions = {}): string | null {
+  let sysroot = opts.sysroot;
+  if (sysroot === undefined && repo.path.endsWith(`${path.sep}ostree${path.sep}repo`)) {
+    sysroot = repo.path.slice(0, -'/ostree/repo'.length) || '/';
+  }
+  const explicit = repo.config.get('core', 'add-remotes-config-dir');
+  const enabled = explicit === undefined ? sysroot !== undefined : parseBool(explicit, `${repo.path}/config: core.add-remotes-config-dir`);
+  if (!enabled) return null;
+  return path.join(sysroot ?? '/', 'etc/ostree/remotes.d');
+}
+
+function remotesOf(kf: KeyFile, file: string): RemoteConfig[] {
+  const out: RemoteConfig[] = [];
+  for (const g of kf.groupNames()) {
+    const m = REMOTE_GROUP.exec(g);
+    if (!m) continue;
+    const options = new Map<string, string>();
+    for (const k of kf.keys(g)) options.set(k, kf.get(g, k) ?? '');
+    out.push({ name: m[1]!, url: options.get('url') ?? '', options, file });
+  }
+  return out;
+}
+
+/** All remotes: the repo config's first, then remotes.d files in name order. */
+export function listRemotes(repo: RemoteRepo, opts: RemoteLookupOptions = {}): RemoteConfig[] {
+  const out = remotesOf(repo.config, configPath(repo.path));
+  const dir = remotesConfigDir(repo, opts);
+  if (dir === null) return out;
+  let names: string[] = [];
+  try { names = fs.readdirSync(dir).filter((n) => n.endsWith('.conf')).sort(); } catch (e) { if (!isErrno(e, 'ENOENT') && !isErrno(e, 'ENOTDIR')) throw e; }
+  for (const n of names) {
+    const p = path.join(dir, n);
+    const text = readKeyFileText(p);
+    if (text === null) continue;
+    for (const r of remotesOf(KeyFile.parse(text, p), p)) {
+      const dup = out.find((o) => o.name === r.name);
+      if (dup) throw new OstreeError('ECONFIG', `Multiple remotes exist with the same name '${r.name}' (${dup.file} and ${p}); remove one of them`);
+      out.push(r);
+    }
+  }
+  return out;
+}
+
+/** The remote `name` (ENOENT naming the configured ones if there is none; ECONFIG without url). */
+export function getRemote(repo: RemoteRepo, name: string, opts: RemoteLookupOptions = {}): RemoteConfig {
+  const all = listRemotes(repo, opts);
+  const r = all.find((x) => x.name === name);
+  if (!r) throw new OstreeError('ENOENT', `Remote "${name}" not found (configured remotes: ${all.map((x) => x.name).join(', ') || 'none'}; add one with 'ostree remote add')`);
+  if (r.url === '') throw new OstreeError('ECONFIG', `Remote "${name}" in ${r.file} has no url= key`);
+  return r;
+}
+
+/** `ostree remote show-url`. */
+export function remoteUrl(repo: RemoteRepo, name: string, opts: RemoteLookupOptions = {}): string {
+  return getRemote(repo, name, opts).url;
+}
+
+/** The remote's configured `branches=` (a `;`-separated list). */
+export function remoteBranches(r: RemoteConfig): string[] {
+  return (r.options.get('branches') ?? '').split(';').map((s) => s.trim()).filter((s) => s !== '');
+}
+
+/** `ostree remote add`: written to the repo config (EEXIST unless ifNotExists). Options are
+ *  written in the order given, after url. */
+export async function addRemote(
+  repo: RemoteRepo, name: string, url: string, options: Array<[string, string]> | Record<string, string> = [],
+  opts: RemoteLookupOptions & { ifNotExists?: boolean } = {},
+): Promise<void> {
+  validateRemoteName(name);
+  validateRemoteUrl(name, url);
+  const pairs = Array.isArray(options) ? options : Object.entries(options);
+  for (const [k, v] of pairs) validateRemoteOption(name, k, v);
+  if (pairs.some(([k]) => k === 'url')) throw new OstreeError('EINVAL', `the URL of remote "${name}" is given as an argument, not as an option`);
+  const existing = listRemotes(repo, opts).find((x) => x.name === name);
+  if (existing) {
+    if (opts.ifNotExists) return;
+    throw new OstreeError('EEXIST', `Remote configuration for "${name}" already exists: (in ${existing.file === configPath(repo.path) ? 'config' : existing.file})`);
+  }
+  const group = `remote "${name}"`;
+  repo.config.set(group, 'url', url);
+  for (const [k, v] of pairs) repo.config.set(group, k, v);
+  try {
+    await repo.saveConfig();
+  } catch (e) {
+    repo.config.removeGroup(group);
+    throw e;
+  }
+}
+
+/** `ostree remote delete`: removes the group (from the repo config or its remotes.d file) and
+ *  the remote's refs (refs/remotes/NAME), as upstream. */
+export async function removeRemote(repo: RemoteRepo, name: string, opts: RemoteLookupOptions & { ifExists?: boolean } = {}): Promise<void> {
+  validateRemoteName(name);
+  const r = listRemotes(repo, opts).find((x) => x.name === name);
+  if (!r) {
+    if (opts.ifExists) return;
+    throw new OstreeError('ENOENT', `Remote "${name}" not found`);
+  }
+  const group = `remote "${name}"`;
+  if (r.file === configPath(repo.path)) {
+    repo.config.removeGroup(group);
+    await repo.saveConfig();
+  } else {
+    const kf = KeyFile.parse(readKeyFileText(r.file) ?? '', r.file);
+    kf.removeGroup(group);
+    if (kf.groupNames().length === 0) fs.unlinkSync(r.file);
+    else writeKeyFile(r.file, kf, repo.config.getBoolean('core', 'fsync', true));
+  }
+  fs.rmSync(path.join(refsDir(repo.path, 'remotes'), name), { recursive: true, force: true });
+}

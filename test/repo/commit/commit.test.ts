@@ -1,0 +1,79 @@
+/** commitTree (src/repo/commit/): deep trees, refusals that write nothing, clear errors. */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { OstreeError } from '../../../src/errors.js';
+import { Repo, type RepoMode } from '../../../src/repo/repo.js';
+import { makeDeepTree, removeTree } from '../../common/deep-tree.js';
+
+const isErr = (code: string, re?: RegExp) => (e: unknown): boolean => e instanceof OstreeError && e.code === code && (!re || re.test(e.message));
+function tmp(): string { return fs.mkdtempSync(path.join(os.tmpdir(), 'commit-test-')); }
+
+/** Every path under `root` (what a refused commit must leave as it was). */
+function listing(root: string): string[] {
+  const out: string[] = [];
+  const stack = [''];
+  while (stack.length > 0) {
+    const rel = stack.pop()!;
+    for (const e of fs.readdirSync(path.join(root, rel), { withFileTypes: true })) {
+      const r = `${rel}/${e.name}`;
+      out.push(r);
+      if (e.isDirectory()) stack.push(r);
+    }
+  }
+  return out.sort();
+}
+
+test('a FIFO, socket or device anywhere in the tree is refused naming it, and nothing is written', async () => {
+  const d = tmp();
+  const src = path.join(d, 'src');
+  fs.mkdirSync(path.join(src, 'a/b'), { recursive: true });
+  for (let i = 0; i < 200; i++) fs.writeFileSync(path.join(src, `f${i}`), `file ${i}`);
+  execFileSync('mkfifo', [path.join(src, 'a/b/fifo')]);
+  const repo = await Repo.create(path.join(d, 'repo'), 'bare-user');
+  const before = listing(repo.path);
+  await assert.rejects(repo.commitTree(src, { branch: 'x', workers: 2 }), isErr('EINVAL', /cannot commit '.*\/a\/b\/fifo': it is a FIFO/));
+  assert.deepEqual(listing(repo.path).filter((p) => p !== '/.lock'), before);
+  if (process.getuid?.() === 0) {
+    fs.rmSync(path.join(src, 'a/b/fifo'));
+    execFileSync('mknod', [path.join(src, 'a/dev'), 'c', '1', '3']);
+    await assert.rejects(repo.commitTree(src, { branch: 'x' }), isErr('EINVAL', /'.*\/a\/dev': it is a character device/));
+  }
+});
+
+test('a missing directory, or a file, is a clear error naming the path', async () => {
+  const d = tmp();
+  const repo = await Repo.create(path.join(d, 'repo'), 'archive');
+  const missing = path.join(d, 'no-such-dir');
+  await assert.rejects(repo.commitTree(missing, { branch: 'x' }), isErr('ENOENT', new RegExp(`cannot commit '${missing}': no such directory`)));
+  fs.writeFileSync(path.join(d, 'file'), 'x');
+  await assert.rejects(repo.commitTree(path.join(d, 'file'), { branch: 'x' }), isErr('EINVAL', /it is a regular file, not a directory/));
+});
+
+for (const mode of ['bare-user-only', 'archive', 'bare-user'] as RepoMode[]) {
+  test(`${mode}: a tree 10,000 directories deep commits (iteratively), and its leaf is stored`, async () => {
+    const d = tmp();
+    const src = path.join(d, 'src');
+    makeDeepTree(src, 10_000);
+    try {
+      const repo = await Repo.create(path.join(d, 'repo'), mode);
+      const c = await repo.commitTree(src, { branch: 'deep', workers: 2 });
+      const found = repo.lookupPathSync(c, `${'d/'.repeat(10_000)}leaf`);
+      assert.equal(found.kind, 'file');
+      assert.equal(repo.readFileContentSync((found as { checksum: string }).checksum).data.toString(), 'leaf\n');
+    } finally {
+      removeTree(d);
+    }
+  });
+}
+
+test('unsupported file types are refused with the path named', async () => {
+  const d = tmp();
+  const src = path.join(d, 'src'); fs.mkdirSync(src);
+  execFileSync('mkfifo', [path.join(src, 'fifo')]);
+  const r = await Repo.create(path.join(d, 'repo'), 'archive');
+  await assert.rejects(r.commitTree(src, { branch: 'x' }), isErr('EINVAL', /fifo/));
+});
