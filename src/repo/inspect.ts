@@ -5,7 +5,7 @@
  */
 import * as path from 'node:path';
 import { OstreeError } from '../errors.js';
-import { isSymlinkMode } from './objects.js';
+import { isSymlinkMode } from './objects/common.js';
 import type { Repo } from './repo.js';
 
 /** Symbolic links followed by `cat` before giving up, as the kernel's limit (ELOOP). */

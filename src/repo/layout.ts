@@ -18,7 +18,7 @@ import * as path from 'node:path';
 import { threadId } from 'node:worker_threads';
 import { isErrno } from '../errors.js';
 import { contentExtension, type RepoMode } from './modes/mode.js';
-import type { ObjectType } from './objects.js';
+import type { ObjectType } from './objects/common.js';
 
 /** Loose object file extension for an object type in a repository of `mode`. */
 export function objectExtension(type: ObjectType, mode: RepoMode): string {

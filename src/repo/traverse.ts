@@ -18,7 +18,9 @@ import * as fs from 'node:fs';
 import { OstreeError, isErrno } from '../errors.js';
 import { objectPath, commitState } from './layout.js';
 import type { RepoMode } from './modes/mode.js';
-import { parseCommit, parseDirTree, type CommitObject, type DirTree, type ObjectType } from './objects.js';
+import { parseCommit, type CommitObject } from './objects/commit.js';
+import { parseDirTree, type DirTree } from './objects/dirtree.js';
+import { type ObjectType } from './objects/common.js';
 
 /** What the walkers need of a repository (not the Repo class: no import of repo.ts). */
 export interface RepoLocation { readonly path: string; readonly mode: RepoMode }

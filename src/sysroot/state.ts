@@ -67,7 +67,7 @@ export class SysrootState {
     const cached = this.commitCache.get(csum);
     if (cached !== undefined) return cached;
     if (!/^[0-9a-f]{64}$/.test(csum)) throw new OstreeError('EINVAL', `Invalid commit checksum '${csum}'`);
-    const [{ loosePath }, { parseCommit }] = await Promise.all([import('../repo/layout.js'), import('../repo/objects.js')]);
+    const [{ loosePath }, { parseCommit }] = await Promise.all([import('../repo/layout.js'), import('../repo/objects/commit.js')]);
     const data = readFileBounded(loosePath(this.abs(REPO_REL), csum, 'commit'), COMMIT_MAX_BYTES, { what: `Commit object ${csum}` });
     const meta = data === null ? null : parseCommit(data, `commit ${csum}`).metadata;
     this.commitCache.set(csum, meta);

@@ -6,7 +6,9 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { objectPath } from '../../src/repo/layout.js';
-import { serializeCommit, serializeDirTree, type ObjectType } from '../../src/repo/objects.js';
+import { serializeCommit } from '../../src/repo/objects/commit.js';
+import { serializeDirTree } from '../../src/repo/objects/dirtree.js';
+import { type ObjectType } from '../../src/repo/objects/common.js';
 import { Repo, type RepoMode } from '../../src/repo/repo.js';
 
 /** A repository at `dir` with one commit on `main` of a small tree (a file, a directory, a symlink). */

@@ -13,9 +13,9 @@ import * as path from 'node:path';
 import * as zlib from 'node:zlib';
 import { Repo, type RepoMode } from '../../src/repo/repo.js';
 import { refPath } from '../../src/repo/layout.js';
-import {
-  parseArchiveHeader, serializeArchiveHeader, serializeCommit, serializeDirTree, type CommitObject,
-} from '../../src/repo/objects.js';
+import { parseArchiveHeader, serializeArchiveHeader } from '../../src/repo/objects/file-header.js';
+import { serializeCommit, type CommitObject } from '../../src/repo/objects/commit.js';
+import { serializeDirTree } from '../../src/repo/objects/dirtree.js';
 import { expectRefusal, runCli, runCliMeasured, scratch, snapshot, snapshotDiff } from './harness.js';
 
 const work = scratch('hostile-maint-');

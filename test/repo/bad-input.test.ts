@@ -13,7 +13,7 @@ import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { serialize } from '../../src/glib/gvariant.js';
 import { Repo, type RepoMode } from '../../src/repo/repo.js';
-import { serializeCommit } from '../../src/repo/objects.js';
+import { serializeCommit } from '../../src/repo/objects/commit.js';
 
 const MAIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../src/cli/main.js');
 let work = '';

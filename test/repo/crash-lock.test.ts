@@ -8,7 +8,8 @@ import { fileURLToPath } from 'node:url';
 import * as libc from '../../src/native/libc.js';
 import { OstreeError } from '../../src/errors.js';
 import { Repo } from '../../src/repo/repo.js';
-import { serializeFileHeader, sha256hex } from '../../src/repo/objects.js';
+import { serializeFileHeader } from '../../src/repo/objects/file-header.js';
+import { sha256hex } from '../../src/repo/objects/checksum.js';
 
 function tmp(): string { return fs.mkdtempSync(path.join(os.tmpdir(), 'repo-crash-')); }
 const CLI = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../src/cli/main.js');

@@ -7,7 +7,10 @@ import { OstreeError } from '../../src/errors.js';
 import { serialize, Variant } from '../../src/glib/gvariant.js';
 import { Repo, type RepoMode } from '../../src/repo/repo.js';
 import { fsckRepo, type FsckResult } from '../../src/repo/fsck.js';
-import { parseDirTree, serializeCommit, serializeDirTree, serializeFileHeader, sha256hex } from '../../src/repo/objects.js';
+import { parseDirTree, serializeDirTree } from '../../src/repo/objects/dirtree.js';
+import { serializeCommit } from '../../src/repo/objects/commit.js';
+import { serializeFileHeader } from '../../src/repo/objects/file-header.js';
+import { sha256hex } from '../../src/repo/objects/checksum.js';
 
 const MODES: RepoMode[] = ['bare', 'bare-user', 'bare-user-only', 'archive'];
 

@@ -88,7 +88,7 @@ test('prune --keep-younger-than walks each ref\'s history once and refuses a his
   assert.ok(r.objectsPruned > 0);
   // c2 rewritten (under its own name) to name itself as its parent.
   const c = repo.loadCommitSync(c2);
-  const { serializeCommit } = await import('../../src/repo/objects.js');
+  const { serializeCommit } = await import('../../src/repo/objects/commit.js');
   const p = repo.objectPath(c2, 'commit');
   fs.rmSync(p);
   fs.writeFileSync(p, serializeCommit({ ...c, parent: c2 }));

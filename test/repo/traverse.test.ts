@@ -7,7 +7,9 @@ import * as path from 'node:path';
 import { OstreeError } from '../../src/errors.js';
 import { Repo } from '../../src/repo/repo.js';
 import { markCommitPartial } from '../../src/repo/layout.js';
-import { serializeCommit, serializeCommitMeta, serializeDirTree, type CommitObject } from '../../src/repo/objects.js';
+import { serializeCommit, type CommitObject } from '../../src/repo/objects/commit.js';
+import { serializeCommitMeta } from '../../src/repo/objects/commitmeta.js';
+import { serializeDirTree } from '../../src/repo/objects/dirtree.js';
 import {
   CorruptGraphError, Reachable, commitClosure, parentChain, preorder, readObjectFile, walkDirTrees, walkTree,
 } from '../../src/repo/traverse.js';

@@ -15,10 +15,10 @@ import { createHash } from 'node:crypto';
 import * as zlib from 'node:zlib';
 import * as libc from '../../native/libc.js';
 import { OstreeError, isErrno } from '../../errors.js';
-import {
-  BARE_USER_XATTR, S_IFLNK, S_IFMT, S_IFREG, isSymlinkMode, parseArchiveHeader, parseBareUserMeta,
-  serializeFileHeader, sha256hex, sortXattrs, type FileHeader, type Xattr,
-} from '../objects.js';
+import { BARE_USER_XATTR, parseArchiveHeader, parseBareUserMeta, serializeFileHeader, type FileHeader } from '../objects/file-header.js';
+import { S_IFLNK, S_IFMT, S_IFREG, isSymlinkMode } from '../objects/common.js';
+import { sha256hex } from '../objects/checksum.js';
+import { sortXattrs, type Xattr } from '../objects/xattrs.js';
 import { objectPathBuilder } from '../layout.js';
 import type { RepoMode } from '../modes/mode.js';
 

@@ -7,10 +7,12 @@
  * content phase as it goes.
  */
 import { OstreeError } from '../../errors.js';
-import {
-  parseCommit, parseCommitMeta, parseDirMeta, parseDirTree, S_IFMT, serializeCommit, serializeDirMeta, sha256hex,
-  type CommitObject, type DirTree,
-} from '../objects.js';
+import { parseCommit, serializeCommit, type CommitObject } from '../objects/commit.js';
+import { parseCommitMeta } from '../objects/commitmeta.js';
+import { parseDirMeta, serializeDirMeta } from '../objects/dirmeta.js';
+import { parseDirTree, type DirTree } from '../objects/dirtree.js';
+import { S_IFMT } from '../objects/common.js';
+import { sha256hex } from '../objects/checksum.js';
 import { CorruptGraphError, readMetadataObject, walkDirTrees, type RepoLocation } from '../traverse.js';
 
 export type MetadataType = 'commit' | 'dirtree' | 'dirmeta' | 'commitmeta';

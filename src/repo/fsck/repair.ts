@@ -8,7 +8,7 @@
 import * as fs from 'node:fs';
 import { isErrno } from '../../errors.js';
 import { serialize, Variant } from '../../glib/gvariant.js';
-import type { ObjectType } from '../objects.js';
+import type { ObjectType } from '../objects/common.js';
 import { markCommitPartial, objectPath, tmpDir, tmpName } from '../layout.js';
 import type { RepoLocation } from '../traverse.js';
 import type { Repo } from '../repo.js';

@@ -4,7 +4,8 @@
  * marking those commits partial.
  */
 import { OstreeError } from '../../errors.js';
-import type { CommitObject, DirTree } from '../objects.js';
+import type { CommitObject } from '../objects/commit.js';
+import type { DirTree } from '../objects/dirtree.js';
 import { loadCommit, loadDirTree, walkDirTrees, type RepoLocation } from '../traverse.js';
 import type { Problem } from './metadata.js';
 import { markFsckPartial, splitName } from './repair.js';

@@ -4,7 +4,7 @@
  * with refs written as a remote's (`REMOTE:REF`, or `REF` when mirroring).
  */
 import { OstreeError } from '../../errors.js';
-import { parseCommit } from '../objects.js';
+import { parseCommit } from '../objects/commit.js';
 import { Repo } from '../repo.js';
 import { pullLocal, type PullLocalOptions } from './local.js';
 import type { PullOptions, PullResult } from './options.js';

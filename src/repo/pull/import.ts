@@ -9,10 +9,8 @@ import * as path from 'node:path';
 import * as zlib from 'node:zlib';
 import * as libc from '../../native/libc.js';
 import { OstreeError, isErrno } from '../../errors.js';
-import {
-  BARE_USER_XATTR, S_IFMT, S_IFREG, isSymlinkMode, parseArchiveHeader, serializeArchiveHeader, serializeBareUserMeta,
-  type FileHeader,
-} from '../objects.js';
+import { BARE_USER_XATTR, parseArchiveHeader, serializeArchiveHeader, serializeBareUserMeta, type FileHeader } from '../objects/file-header.js';
+import { S_IFMT, S_IFREG, isSymlinkMode } from '../objects/common.js';
 import { linkIntoPlace } from '../content.js';
 import { objectPath, tmpName } from '../layout.js';
 import { modeTraits, type RepoMode } from '../modes/mode.js';

@@ -10,7 +10,12 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { OstreeError, isErrno } from '../../errors.js';
 import { KeyFile } from '../../glib/keyfile.js';
-import { parseArchiveHeader, parseCommit, parseDirMeta, parseDirTree, isChecksum, type CommitObject, type ObjectType } from '../objects.js';
+import { parseArchiveHeader } from '../objects/file-header.js';
+import { parseCommit, type CommitObject } from '../objects/commit.js';
+import { parseDirMeta } from '../objects/dirmeta.js';
+import { parseDirTree } from '../objects/dirtree.js';
+import { isChecksum } from '../objects/checksum.js';
+import { type ObjectType } from '../objects/common.js';
 import { linkIntoPlace } from '../content.js';
 import {
   clearCommitPartial, deltaIndexPath, deltaSuperblockPath, isCommitPartial, markCommitPartial, objectPath, objectRelPath,

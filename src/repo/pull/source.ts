@@ -9,7 +9,7 @@ import { OstreeError, isErrno } from '../../errors.js';
 import { objectPath } from '../layout.js';
 import { readContentHeaderSync, type StoredContent } from '../content.js';
 import { modeTraits, type RepoMode } from '../modes/mode.js';
-import type { ObjectType } from '../objects.js';
+import type { ObjectType } from '../objects/common.js';
 import { METADATA_MAX_SIZE } from './limits.js';
 
 const OPEN_FLAGS = fs.constants.O_RDONLY | fs.constants.O_NONBLOCK | fs.constants.O_NOFOLLOW;

@@ -4,7 +4,8 @@
  * a commit carries (`ostree.ref-binding`), and the timestamp checks against a local revision.
  */
 import { OstreeError } from '../../errors.js';
-import { isChecksum, type CommitObject } from '../objects.js';
+import { isChecksum } from '../objects/checksum.js';
+import { type CommitObject } from '../objects/commit.js';
 import { Repo, parseRefspec, validateRefName } from '../repo.js';
 import type { PullOptions } from './options.js';
 

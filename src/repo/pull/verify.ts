@@ -10,7 +10,10 @@ import * as fs from 'node:fs';
 import * as zlib from 'node:zlib';
 import { createHash, type Hash } from 'node:crypto';
 import { OstreeError } from '../../errors.js';
-import { isSymlinkMode, parseCommitMeta, serializeFileHeader, sha256hex, type ObjectType } from '../objects.js';
+import { isSymlinkMode, type ObjectType } from '../objects/common.js';
+import { parseCommitMeta } from '../objects/commitmeta.js';
+import { serializeFileHeader } from '../objects/file-header.js';
+import { sha256hex } from '../objects/checksum.js';
 import { INFLATE_IN_MEMORY_MAX } from './limits.js';
 import { readSourceObject, type SourceObject } from './source.js';
 

@@ -579,7 +579,7 @@ test('extra HTTP headers are sent with every request (--http-header)', async () 
 });
 
 test('detached metadata (.commitmeta) is fetched with the commit, refreshed on later pulls, and must be a valid a{sv}', async () => {
-  const { serializeCommitMeta } = await import('../../../src/repo/objects.js');
+  const { serializeCommitMeta } = await import('../../../src/repo/objects/commitmeta.js');
   const s = await sourceRepo();
   const srv = await serve(s.repo.path);
   const cm = objectFile(s.repo.path, s.c3, 'commitmeta');
@@ -598,7 +598,7 @@ test('detached metadata (.commitmeta) is fetched with the commit, refreshed on l
 });
 
 test('archive destination: downloaded objects are verified before being linked (size lie, trailing bytes)', async () => {
-  const { serializeArchiveHeader, serializeFileHeader, parseArchiveHeader } = await import('../../../src/repo/objects.js');
+  const { serializeArchiveHeader, serializeFileHeader, parseArchiveHeader } = await import('../../../src/repo/objects/file-header.js');
   const zlib = await import('node:zlib');
   const { createHash } = await import('node:crypto');
   const s = await sourceRepo();
