@@ -38,7 +38,7 @@ lint: deps-npm
 	exit $$status
 
 # Everything: unit tests, interop tests against upstream ostree, and the VM scenarios.
-test: build test-unit test-interop vm-test
+test: build lint test-unit test-interop vm-test
 
 test-unit: build
 	$(NODE) --test $(TEST_FLAGS) $$(find dist/test -name '*.test.js' -not -path '*/interop/*' | sort)

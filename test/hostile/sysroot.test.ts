@@ -14,7 +14,7 @@ import { execFileSync } from 'node:child_process';
 import { tmpfsScratch, ok, ours, commitTree, makeTree, checkBootConfigComplete, type Scratch } from '../common/sysroot-helpers.js';
 import { expectRefusal, runCli, runCliMeasured, snapshot, snapshotDiff } from './harness.js';
 import { Sysroot } from '../../src/sysroot/sysroot.js';
-import { undeploy } from '../../src/sysroot/deploy/deploy.js';
+import { undeploy } from '../../src/sysroot/deploy/edit.js';
 import { isOstreeError } from '../../src/errors.js';
 import { removeTree } from '../../src/util/dirfd.js';
 

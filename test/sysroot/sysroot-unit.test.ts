@@ -6,8 +6,10 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { Deployment, Sysroot, assignBootserials, readBootversion, readSubbootversion, formatSize } from '../../src/sysroot/sysroot.js';
-import { computeSimpleDeploymentList, computeKargs } from '../../src/sysroot/deploy/deploy.js';
-import { Grub2Bootloader, selectBootloader, bootloaderSetting } from '../../src/sysroot/bootloader/index.js';
+import { computeSimpleDeploymentList } from '../../src/sysroot/deploy/list.js';
+import { computeKargs } from '../../src/sysroot/deploy/kargs-options.js';
+import { Grub2Bootloader } from '../../src/sysroot/bootloader/grub2.js';
+import { selectBootloader, bootloaderSetting } from '../../src/sysroot/bootloader/registry.js';
 import { Origin } from '../../src/sysroot/formats/origin.js';
 import { KeyFile } from '../../src/glib/keyfile.js';
 

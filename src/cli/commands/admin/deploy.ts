@@ -5,7 +5,8 @@
  */
 import { Option, type Command } from 'commander';
 import { OstreeError } from '../../../errors.js';
-import { adminDeploy, rollback, switchRef, upgrade } from '../../../sysroot/deploy/deploy.js';
+import { adminDeploy } from '../../../sysroot/deploy/admin-deploy.js';
+import { rollback, switchRef, upgrade } from '../../../sysroot/deploy/upgrade.js';
 import { collect } from '../../args.js';
 import { print } from '../../output.js';
 import { adminVerb, withSysroot } from './common.js';

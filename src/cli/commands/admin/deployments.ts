@@ -4,7 +4,7 @@
  * undeploy takes `abc` as 0); the work is src/sysroot/deploy/deploy.ts.
  */
 import type { Command } from 'commander';
-import { setOrigin, setPinned, undeploy } from '../../../sysroot/deploy/deploy.js';
+import { setOrigin, setPinned, undeploy } from '../../../sysroot/deploy/edit.js';
 import { collect, parseDeploymentIndex } from '../../args.js';
 import { print } from '../../output.js';
 import { adminVerb, withSysroot } from './common.js';

@@ -3,7 +3,7 @@
  * sysroot's skeleton and a stateroot. The work is src/sysroot/deploy/deploy.ts.
  */
 import type { Command } from 'commander';
-import { initFs, osInit } from '../../../sysroot/deploy/deploy.js';
+import { initFs, osInit } from '../../../sysroot/deploy/init.js';
 import { sysrootPath } from '../../context.js';
 import { print } from '../../output.js';
 import { adminVerb } from './common.js';

@@ -6,7 +6,9 @@
 import * as fs from 'node:fs';
 import type { Command } from 'commander';
 import { OstreeError } from '../../../errors.js';
-import { bootComplete, configDiff, finalizeStaged, kargsEditInPlace, unlock } from '../../../sysroot/deploy/deploy.js';
+import { bootComplete, finalizeStaged } from '../../../sysroot/deploy/stage.js';
+import { configDiff, kargsEditInPlace } from '../../../sysroot/deploy/edit.js';
+import { unlock } from '../../../sysroot/deploy/unlock.js';
 import { collect } from '../../args.js';
 import { verbGroup } from '../../groups.js';
 import { out, print } from '../../output.js';
