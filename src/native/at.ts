@@ -1,0 +1,36 @@
+/**
+ * Directory-relative calls (statx, linkat, mkdirat) for loops over tens of thousands of files.
+ */
+import { libc, fail, AT_FDCWD } from './binding.js';
+// kernel resolves a name in an open directory instead of a whole path, and lstat fills a reused
+// object instead of a Stats (whose Date fields cost more than the system call).
+
+/** The fields lstatAt fills in. */
+export interface LstatFields { mode: number; uid: number; gid: number; size: number }
+
+const STATX_TYPE_MODE_UID_GID_SIZE = 0x1 | 0x2 | 0x8 | 0x10 | 0x200;
+const AT_SYMLINK_NOFOLLOW = 0x100;
+let statxBuf: Buffer | null = null;
+
+/** lstat(2) of `path` relative to directory fd `dirfd` (or AT_FDCWD) into `out`, via statx. */
+export function lstatAt(dirfd: number, path: string, out: LstatFields): void {
+  const l = libc();
+  const buf = (statxBuf ??= Buffer.alloc(256));
+  if (l.statx(dirfd, path, AT_SYMLINK_NOFOLLOW, STATX_TYPE_MODE_UID_GID_SIZE, buf) !== 0) fail(l, 'statx', path);
+  out.uid = buf.readUInt32LE(20);
+  out.gid = buf.readUInt32LE(24);
+  out.mode = buf.readUInt16LE(28);
+  out.size = Number(buf.readBigUInt64LE(40));
+}
+
+/** linkat(2) without flags: `newName` in `newDirfd` becomes a hardlink of `oldPath` in `oldDirfd`. */
+export function linkAt(oldDirfd: number, oldPath: string, newDirfd: number, newName: string): void {
+  const l = libc();
+  if (l.linkat(oldDirfd, oldPath, newDirfd, newName, 0) !== 0) fail(l, 'linkat', oldPath, newName);
+}
+
+/** mkdirat(2). */
+export function mkdirAt(dirfd: number, name: string, mode: number): void {
+  const l = libc();
+  if (l.mkdirat(dirfd, name, mode) !== 0) fail(l, 'mkdirat', name);
+}
