@@ -24,7 +24,7 @@ import {
 import { modeFromConfig, modeTraits } from '../modes/mode.js';
 import { Repo, validateRefName } from '../repo.js';
 import { importArchiveObjectBuffer, importContentObject, type ContentImportContext } from './import.js';
-import { CONTENT_IN_MEMORY_MAX, DELTA_PROBE_MAX_SIZE, INFLATE_IN_MEMORY_MAX, METADATA_MAX_SIZE, REF_MAX_SIZE, REMOTE_CONFIG_MAX_SIZE, SUMMARY_MAX_SIZE } from './limits.js';
+import { CONTENT_IN_MEMORY_MAX, DELTA_PROBE_MAX_SIZE, PULL_INFLATE_IN_MEMORY_MAX, METADATA_MAX_SIZE, REF_MAX_SIZE, REMOTE_CONFIG_MAX_SIZE, SUMMARY_MAX_SIZE } from './limits.js';
 import type { PullOptions, PullResult } from './options.js';
 import { PullStats, TaskGroup } from './scheduler.js';
 import { readSourceObject } from './source.js';
@@ -320,7 +320,7 @@ export class HttpPullSession {
     let onDisk = !inMemory;
     try {
       this.budget.take(declared);
-      if (inMemory && declared > INFLATE_IN_MEMORY_MAX) {
+      if (inMemory && declared > PULL_INFLATE_IN_MEMORY_MAX) {
         // small download, large declared data: streamed from a staging file like large downloads
         fs.mkdirSync(path.dirname(staged), { recursive: true });
         onDisk = true;
