@@ -19,7 +19,7 @@ import { sha256hex } from './objects/checksum.js';
 import { sortXattrs } from './objects/xattrs.js';
 import { type DirTree } from './objects/dirtree.js';
 import { objectPath } from './layout.js';
-import { CorruptGraphError, assertObjectFileType, loadCommit, loadDirTree, preorder } from './traverse.js';
+import { PathGuard, assertObjectFileType, dirtreeCycle, loadCommit, loadDirTree, preorder } from './traverse.js';
 import type { Repo } from './repo.js';
 
 export interface DiffResult {
@@ -154,9 +154,7 @@ class FsNode implements Node {
 
 /** A directory met again inside itself: `key` is a dirtree checksum (commit side) or dev:ino. */
 function dirCycle(key: string, p: string): Error {
-  if (/^[0-9a-f]{64}$/.test(key)) {
-    return new CorruptGraphError(`${key}.dirtree`, `Corrupted dirtree object ${key}.dirtree: it contains itself (again at ${p}); the repository is corrupt (run ostree fsck)`);
-  }
+  if (/^[0-9a-f]{64}$/.test(key)) return dirtreeCycle(key, p);
   return new OstreeError('ECORRUPT', `directory ${p} contains itself (a bind-mount loop?); refusing to compare it`);
 }
 
@@ -177,8 +175,8 @@ interface Pair { a: Node; b: Node; prefix: string; it: Iterator<[string, Node]> 
 function diffDirs(ra: Node, rb: Node, r: DiffResult): void {
   if (ra.treeChecksum !== undefined && ra.treeChecksum === rb.treeChecksum) return;
   const stack: Pair[] = [{ a: ra, b: rb, prefix: '', it: ra.children()[Symbol.iterator]() }];
-  const pathA = new Set<string>([ra.key ?? '']);
-  const pathB = new Set<string>([rb.key ?? '']);
+  const pathA = new PathGuard(ra.key ?? '');
+  const pathB = new PathGuard(rb.key ?? '');
   while (stack.length > 0) {
     const f = stack[stack.length - 1]!;
     const step = f.it.next();
@@ -190,8 +188,8 @@ function diffDirs(ra: Node, rb: Node, r: DiffResult): void {
         if (cb.kind === 'dir') addAll(cb, p, r);
       }
       stack.pop();
-      pathA.delete(f.a.key ?? '');
-      pathB.delete(f.b.key ?? '');
+      pathA.leave(f.a.key ?? '');
+      pathB.leave(f.b.key ?? '');
       continue;
     }
     const [name, ca] = step.value;
@@ -201,10 +199,8 @@ function diffDirs(ra: Node, rb: Node, r: DiffResult): void {
     if (ca.kind !== cb.kind) { r.modified.push(p); continue; }
     if (ca.checksum() !== cb.checksum()) r.modified.push(p);
     if (ca.kind !== 'dir' || (ca.treeChecksum !== undefined && ca.treeChecksum === cb.treeChecksum)) continue;
-    if (pathA.has(ca.key ?? '')) throw dirCycle(ca.key ?? '', p);
-    if (pathB.has(cb.key ?? '')) throw dirCycle(cb.key ?? '', p);
-    pathA.add(ca.key ?? '');
-    pathB.add(cb.key ?? '');
+    if (!pathA.enter(ca.key ?? '')) throw dirCycle(ca.key ?? '', p);
+    if (!pathB.enter(cb.key ?? '')) throw dirCycle(cb.key ?? '', p);
     stack.push({ a: ca, b: cb, prefix: p, it: ca.children()[Symbol.iterator]() });
   }
 }

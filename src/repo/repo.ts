@@ -30,6 +30,7 @@ import { configPath, objectPath } from './layout.js';
 import { readRepoConfig, writeKeyFile } from './config.js';
 import { RepoLock } from './lock.js';
 import * as store from './store.js';
+import { commitClosure } from './traverse.js';
 import { contentDataStream, readContentDataSync, readContentHeaderSync, type StoredContent } from './content.js';
 import * as refs from './refs.js';
 import { addRemote, removeRemote } from './remotes.js';
@@ -156,34 +157,10 @@ export class Repo implements store.RepoCore {
   /**
    * Every object reachable from a commit, as `checksum.type` names: the commit, its trees,
    * dirmetas and files, plus `depth` levels of parents (-1: all; missing parents end the walk).
+   * The walk is traverse.ts's commitClosure.
    */
   async traverseCommit(checksum: string, options: { depth?: number } = {}): Promise<Set<string>> {
-    const out = new Set<string>();
-    this.traverseCommitInto(checksum, options.depth ?? 0, out);
-    return out;
-  }
-
-  /** traverseCommit into `out`; iterative, each tree entered once (a loop ends the walk). */
-  traverseCommitInto(checksum: string, depth: number, out: Set<string>): void {
-    let cur: string | null = checksum;
-    for (let level = 0; cur !== null; level++) {
-      const name = objectName(cur, 'commit');
-      if (out.has(name) || (level > 0 && !this.hasObjectSync(cur, 'commit'))) break;
-      const c = this.loadCommitSync(cur);
-      out.add(name);
-      out.add(objectName(c.rootMeta, 'dirmeta'));
-      const trees = [c.rootTree];
-      while (trees.length > 0) {
-        const tree = trees.pop()!;
-        if (out.has(objectName(tree, 'dirtree'))) continue;
-        out.add(objectName(tree, 'dirtree'));
-        const t = this.loadDirTreeSync(tree);
-        for (const f of t.files) out.add(objectName(f.checksum, 'file'));
-        for (const d of t.dirs) { out.add(objectName(d.metaChecksum, 'dirmeta')); trees.push(d.treeChecksum); }
-      }
-      if (depth >= 0 && level >= depth) break;
-      cur = c.parent;
-    }
+    return commitClosure(this, checksum, options.depth ?? 0);
   }
 
   /** All loose objects in the repository as `checksum.type` names. */

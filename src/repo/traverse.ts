@@ -21,6 +21,7 @@ import type { RepoMode } from './modes/mode.js';
 import { parseCommit, type CommitObject } from './objects/commit.js';
 import { parseDirTree, type DirTree } from './objects/dirtree.js';
 import { type ObjectType } from './objects/common.js';
+import { sha256hex } from './objects/checksum.js';
 
 /** What the walkers need of a repository (not the Repo class: no import of repo.ts). */
 export interface RepoLocation { readonly path: string; readonly mode: RepoMode }
@@ -115,6 +116,62 @@ export function loadCommitIfPresent(repo: RepoLocation, checksum: string): Commi
 }
 
 // ---------------------------------------------------------------------------------------------
+// Cycle detection: the one helper every walk of trees and histories uses
+
+/**
+ * The directories (dirtree checksums, or dev:ino for a filesystem) on the path from a walk's
+ * root to where it is: entering one already on the path is a cycle. Cost: one Set entry per
+ * level of the current path.
+ */
+export class PathGuard {
+  private readonly onPath = new Set<string>();
+  constructor(root?: string) { if (root !== undefined) this.onPath.add(root); }
+  /** Enter `key`: false, without entering, when it is already on the path (a cycle). */
+  enter(key: string): boolean {
+    if (this.onPath.has(key)) return false;
+    this.onPath.add(key);
+    return true;
+  }
+  leave(key: string): void { this.onPath.delete(key); }
+}
+
+/**
+ * A parent chain walked newest first: each step names the next commit, and a commit met again
+ * in the same chain is a loop (CorruptGraphError naming the child that points back).
+ */
+export class ChainGuard {
+  private readonly seen = new Set<string>();
+  private last: string | null = null;
+  step(commit: string): void {
+    if (this.seen.has(commit)) throw historyLoop(this.last!, commit);
+    this.seen.add(commit);
+    this.last = commit;
+  }
+}
+
+/**
+ * What keeps a checkout of a corrupt tree finite without a path set: the checkout engines fill
+ * directories in parallel, not in one depth-first order a PathGuard could follow. A dirtree
+ * cannot list itself, directly or through its subdirectories (its checksum would be part of its
+ * own content), so a tree that goes on forever has a dirtree whose content does not hash to its
+ * name. Real trees are a few dozen levels deep: from VERIFY_DEPTH on, each dirtree a checkout
+ * enters is hashed, and a mismatch, which ends any loop within one cycle of it, is corruption;
+ * the shallow part of every tree costs nothing extra.
+ */
+export const VERIFY_DEPTH = 256;
+
+/** ECORRUPT if `data`, the dirtree `checksum` met `depth` levels deep at `where`, is past
+ *  VERIFY_DEPTH and does not hash to its checksum. */
+export function checkDeepTree(data: Buffer, checksum: string, depth: number, where: string): void {
+  if (depth < VERIFY_DEPTH) return;
+  const actual = sha256hex(data);
+  if (actual !== checksum) {
+    const at = where.length > 160 ? `…${where.slice(-160)}` : where;
+    throw new OstreeError('ECORRUPT', `dirtree ${checksum} (at '${at}', ${depth} levels deep) is corrupt: its content hashes to ${actual} (a dirtree that contains itself loops forever); run 'ostree fsck'`);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
 // Dirtrees
 
 /** What a tree walk does at each object; deduplication is the caller's (a visited set). */
@@ -137,27 +194,29 @@ export function walkDirTrees(rootTree: string, hooks: TreeHooks): void {
   const root = hooks.tree(rootTree);
   if (!root) return;
   const frames: Array<{ checksum: string; name: string; tree: DirTree; next: number }> = [{ checksum: rootTree, name: '', tree: root, next: 0 }];
-  const onPath = new Set<string>([rootTree]);
+  const guard = new PathGuard(rootTree);
   while (frames.length > 0) {
     const f = frames[frames.length - 1]!;
     if (f.next >= f.tree.dirs.length) {
       frames.pop();
-      onPath.delete(f.checksum);
+      guard.leave(f.checksum);
       continue;
     }
     const d = f.tree.dirs[f.next++]!;
     hooks.dirmeta(d.metaChecksum);
-    if (onPath.has(d.treeChecksum)) throw treeCycle(d.treeChecksum, [...frames.slice(1).map((x) => x.name), d.name]);
+    if (!guard.enter(d.treeChecksum)) throw treeCycle(d.treeChecksum, [...frames.slice(1).map((x) => x.name), d.name]);
     const t = hooks.tree(d.treeChecksum);
-    if (t) {
-      frames.push({ checksum: d.treeChecksum, name: d.name, tree: t, next: 0 });
-      onPath.add(d.treeChecksum);
-    }
+    if (t) frames.push({ checksum: d.treeChecksum, name: d.name, tree: t, next: 0 });
+    else guard.leave(d.treeChecksum);
   }
 }
 
 function treeCycle(checksum: string, names: string[]): CorruptGraphError {
-  const at = `/${names.join('/')}`;
+  return dirtreeCycle(checksum, `/${names.join('/')}`);
+}
+
+/** The error for the dirtree `checksum` met again inside itself, at path `at`. */
+export function dirtreeCycle(checksum: string, at: string): CorruptGraphError {
   const shown = at.length > 200 ? `…${at.slice(-200)}` : at;
   return new CorruptGraphError(`${checksum}.dirtree`,
     `Corrupted dirtree object ${checksum}.dirtree: it contains itself (again at ${shown}); the repository is corrupt (run ostree fsck)`);
@@ -200,12 +259,11 @@ export class Reachable {
    */
   addCommit(commit: string, depth: number): void {
     let remaining = depth < 0 ? Infinity : depth;
-    const chain = new Set<string>();
+    const chain = new ChainGuard();
     let cur: string | null = commit;
     let child: string | null = null;
     while (cur !== null) {
-      if (chain.has(cur)) throw historyLoop(child!, cur);
-      chain.add(cur);
+      chain.step(cur);
       const before = this.walked.get(cur);
       if (before !== undefined && before >= remaining) return; // walked as deep already
       const c: CommitObject | null = child === null ? loadCommit(this.repo, cur) : loadCommitIfPresent(this.repo, cur);
@@ -276,16 +334,13 @@ export interface ChainLink {
  * a chain that comes back to a commit already yielded throws CorruptGraphError.
  */
 export function* parentChain(repo: RepoLocation, checksum: string): Generator<ChainLink, void, void> {
-  const seen = new Set<string>();
+  const chain = new ChainGuard();
   let cur: string | null = checksum;
-  let child: string | null = null;
   for (let depth = 0; cur !== null; depth++) {
-    if (seen.has(cur)) throw historyLoop(child!, cur);
-    seen.add(cur);
+    chain.step(cur);
     const c: CommitObject | null = depth === 0 ? loadCommit(repo, cur) : loadCommitIfPresent(repo, cur);
     yield { checksum: cur, commit: c, depth };
     if (c === null) return;
-    child = cur;
     cur = c.parent;
   }
 }
@@ -305,13 +360,13 @@ export function* preorder<N>(root: N, prefix: string, children: (n: N) => Iterab
   if (!first) return;
   const rootKey = key(root);
   const frames: Array<{ it: Iterator<[string, N]>; path: string; key: string | undefined }> = [{ it: first[Symbol.iterator](), path: prefix, key: rootKey }];
-  const onPath = new Set<string>(rootKey !== undefined ? [rootKey] : []);
+  const guard = new PathGuard(rootKey);
   while (frames.length > 0) {
     const f = frames[frames.length - 1]!;
     const step = f.it.next();
     if (step.done) {
       frames.pop();
-      if (f.key !== undefined) onPath.delete(f.key);
+      if (f.key !== undefined) guard.leave(f.key);
       continue;
     }
     const [name, node] = step.value;
@@ -320,10 +375,7 @@ export function* preorder<N>(root: N, prefix: string, children: (n: N) => Iterab
     const sub = children(node);
     if (!sub) continue;
     const k = key(node);
-    if (k !== undefined) {
-      if (onPath.has(k)) throw onCycle(k, p);
-      onPath.add(k);
-    }
+    if (k !== undefined && !guard.enter(k)) throw onCycle(k, p);
     frames.push({ it: sub[Symbol.iterator](), path: p, key: k });
   }
 }

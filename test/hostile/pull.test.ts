@@ -207,7 +207,7 @@ test('decompression: a .filez inflating to 2 GB of zeros (its header declaring t
   plantBomb(s.repo.path, s.file, 2048);
   const d = await dest(s, 'bare-user', await http(s.repo.path));
   refused([repoArg(d), 'pull', 'origin', 'main'], {
-    stderr: [`${s.file}`, 'inflates past the 13 bytes its header declares'], unchanged: [s.repo.path], partial: [d.path], bad: s.file, measured: true,
+    stderr: [`${s.file}`, 'inflates to more than the 13 bytes its header declares'], unchanged: [s.repo.path], partial: [d.path], bad: s.file, measured: true,
   });
 });
 
@@ -217,7 +217,7 @@ test('decompression: a small download (kept in memory) inflating to 512 MiB is r
   assert.ok(fs.statSync(objectFile(s.repo.path, s.file, 'filez')).size < MiB, 'downloaded into memory');
   const d = await dest(s, 'archive', await http(s.repo.path));
   refused([repoArg(d), 'pull', 'origin', 'main'], {
-    stderr: ['inflates past the 13 bytes its header declares'], unchanged: [s.repo.path], partial: [d.path], bad: s.file, measured: true,
+    stderr: ['inflates to more than the 13 bytes its header declares'], unchanged: [s.repo.path], partial: [d.path], bad: s.file, measured: true,
   });
 });
 
@@ -235,7 +235,7 @@ test('decompression: pull-local from an archive repository into bare-user refuse
   plantBomb(s.repo.path, s.file, 2048);
   const d = await dest(s, 'bare-user');
   refused([repoArg(d), 'pull-local', s.repo.path, 'main'], {
-    stderr: ['inflates past the 13 bytes its header declares'], unchanged: [s.repo.path], partial: [d.path], bad: s.file, measured: true,
+    stderr: ['inflates to more than the 13 bytes its header declares'], unchanged: [s.repo.path], partial: [d.path], bad: s.file, measured: true,
   });
 });
 
@@ -244,7 +244,7 @@ test('decompression: pull-local --untrusted between archive repositories verifie
   plantBomb(s.repo.path, s.file, 2048);
   const d = await dest(s, 'archive');
   refused([repoArg(d), 'pull-local', '--untrusted', s.repo.path, 'main'], {
-    stderr: ['inflates past the 13 bytes its header declares'], unchanged: [s.repo.path], partial: [d.path], bad: s.file, measured: true,
+    stderr: ['inflates to more than the 13 bytes its header declares'], unchanged: [s.repo.path], partial: [d.path], bad: s.file, measured: true,
   });
 });
 

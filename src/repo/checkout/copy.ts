@@ -24,7 +24,7 @@ import { contentDataStream, readContentDataSync, readContentHeaderSync, type Sto
 import { objectPath } from '../layout.js';
 import { readMetadataObject, type RepoCore } from '../store.js';
 import { copiedRatherThanLinked } from './hardlink.js';
-import { checkDeepTree } from './guard.js';
+import { checkDeepTree } from '../traverse.js';
 
 export interface CheckoutOptions {
   /** `-U`: don't chown, don't set xattrs, strip setuid/setgid. */

@@ -22,7 +22,7 @@
  *
  * A hardlink the kernel refuses (EXDEV, EMLINK, EPERM) raises NeedCopyFallback, after the partial
  * tree is removed; the caller copies instead (copy.ts). Directories are opened by path through
- * LongPaths, so a tree thousands of levels deep checks out; past checkout/guard.ts's depth, each
+ * LongPaths, so a tree thousands of levels deep checks out; past traverse.ts's VERIFY_DEPTH, each
  * dirtree is verified, so a corrupt tree that contains itself is reported, not followed forever.
  */
 import * as fs from 'node:fs';
@@ -38,7 +38,7 @@ import { loosePath } from '../layout.js';
 import { modeTraits, type RepoMode } from '../modes/mode.js';
 import { backendFor } from '../modes/registry.js';
 import { readMetadataFile } from '../store.js';
-import { checkDeepTree } from './guard.js';
+import { checkDeepTree } from '../traverse.js';
 import { SharedJobs, type Pending } from './shared-jobs.js';
 
 const WHITEOUT_PREFIX = '.ostree-wh.';

@@ -7,12 +7,12 @@
  * `fsckContentJob` of this module, so it imports nothing the workers do not need.
  *
  * Hostile objects: every open is O_NONBLOCK (a FIFO posing as an object is refused, not waited
- * on), and inflation is bounded by the size the header declares and, in memory, by a hard cap
- * above which the data is streamed through the checksum (a zero bomb costs time, not memory).
+ * on), and inflation is archive.ts's (inflateBounded, inflateStream): bounded by the size the
+ * header declares and, in memory, by INFLATE_INLINE_MAX, above which the data is streamed
+ * through the checksum (a zero bomb costs time, not memory).
  */
 import * as fs from 'node:fs';
 import { createHash } from 'node:crypto';
-import * as zlib from 'node:zlib';
 import * as libc from '../../native/libc.js';
 import { OstreeError, isErrno } from '../../errors.js';
 import { BARE_USER_XATTR, parseArchiveHeader, parseBareUserMeta, serializeFileHeader, type FileHeader } from '../objects/file-header.js';
@@ -21,6 +21,7 @@ import { sha256hex } from '../objects/checksum.js';
 import { sortXattrs, type Xattr } from '../objects/xattrs.js';
 import { objectPathBuilder } from '../layout.js';
 import type { RepoMode } from '../modes/mode.js';
+import { inflateBounded, inflateStream } from '../modes/archive.js';
 
 export interface FsckContentContext { repoPath: string; mode: RepoMode }
 
@@ -38,7 +39,7 @@ let readBuf: Buffer | null = null;
 const CHUNK = 1024 * 1024;
 /** Archive objects up to this size are read whole (most are small). */
 const ARCHIVE_INLINE_MAX = 8 * 1024 * 1024;
-/** Hard cap on data inflated in memory; a larger declared size is streamed through the hash. */
+/** Data inflated in memory up to this declared size (below archive.ts's hard cap); larger is streamed through the hash. */
 const INFLATE_INLINE_MAX = 16 * 1024 * 1024;
 /** A symlink target is at most PATH_MAX bytes (bare-user stores it as the file's data). */
 const SYMLINK_TARGET_MAX = 4096;
@@ -186,60 +187,29 @@ function readArchive(p: string, checksum: string, objName: string): ArchiveParts
   }
 }
 
-function badData(objName: string, e: unknown): OstreeError {
-  return new OstreeError('ECORRUPT', `${objName}: corrupted compressed data: ${(e as Error).message}`);
-}
-
-function tooLong(objName: string, size: number): OstreeError {
-  return new OstreeError('ECORRUPT', `${objName}: the compressed data inflates to more than the ${size} bytes its header declares`);
-}
-
 function fsckArchive(p: string, checksum: string, objName: string): void | Promise<void> {
   const { header, size, dataOffset, body } = readArchive(p, checksum, objName);
   checkFileMode(header.mode);
   const hdr = serializeFileHeader(header);
   if (isSymlinkMode(header.mode)) { compare(checksum, sha256hex(hdr)); return; }
   if (body !== null && size <= INFLATE_INLINE_MAX) {
-    let data: Buffer;
-    try {
-      data = zlib.inflateRawSync(body, { maxOutputLength: Math.max(1, size) });
-    } catch (e) {
-      if ((e as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE') throw tooLong(objName, size);
-      throw badData(objName, e);
-    }
-    if (data.length !== size) throw new OstreeError('ECORRUPT', `${objName}: size ${data.length} of the inflated data differs from the header's ${size}`);
-    compare(checksum, createHash('sha256').update(hdr).update(data).digest('hex'));
+    compare(checksum, createHash('sha256').update(hdr).update(inflateBounded(body, size, objName)).digest('hex'));
     return;
   }
-  const source = body ?? fs.createReadStream(p, { fd: openObject(p, checksum), start: dataOffset, highWaterMark: CHUNK });
-  return hashInflated(source, hdr, size, checksum, objName);
+  return hashInflated(p, dataOffset, hdr, size, checksum, objName);
 }
 
-/** Stream raw deflate data through the checksum, stopping as soon as it exceeds `size`. */
-async function hashInflated(source: Buffer | fs.ReadStream, hdr: Buffer, size: number, checksum: string, objName: string): Promise<void> {
+/** Stream the object's deflate data through the checksum (inflateStream stops it past `size`). */
+async function hashInflated(p: string, dataOffset: number, hdr: Buffer, size: number, checksum: string, objName: string): Promise<void> {
   const h = createHash('sha256').update(hdr);
-  let total = 0;
-  const inflate = zlib.createInflateRaw();
-  if (Buffer.isBuffer(source)) {
-    inflate.end(source);
-  } else {
-    source.on('error', (e) => inflate.destroy(e));
-    source.pipe(inflate);
-  }
+  const raw = fs.createReadStream(p, { fd: openObject(p, checksum), start: dataOffset, highWaterMark: CHUNK });
+  const data = inflateStream(raw, size, objName);
   try {
-    for await (const c of inflate) {
-      total += (c as Buffer).length;
-      if (total > size) throw tooLong(objName, size);
-      h.update(c as Buffer);
-    }
-  } catch (e) {
-    if (e instanceof OstreeError) throw e;
-    throw badData(objName, e);
+    for await (const c of data) h.update(c as Buffer);
   } finally {
-    inflate.destroy();
-    if (!Buffer.isBuffer(source)) source.destroy();
+    data.destroy();
+    raw.destroy();
   }
-  if (total !== size) throw new OstreeError('ECORRUPT', `${objName}: size ${total} of the inflated data differs from the header's ${size}`);
   compare(checksum, h.digest('hex'));
 }
 

@@ -98,12 +98,19 @@ export const archive: ModeBackend = {
 };
 
 /**
+ * Output chunk size of streamed inflates: with zlib's default 16 KiB the per-chunk cost
+ * dominates (pull measured 256 KiB chunks about 4x faster); memory stays at a few chunks.
+ */
+const INFLATE_CHUNK = 256 * 1024;
+
+/**
  * The inflated data of the raw deflate stream `raw` (a file, an HTTP body), which must be exactly
  * `declared` bytes: the stream fails (ECORRUPT naming `objName`) as soon as the output passes
- * `declared`, at its end if it is short, and on bad data. Memory stays at a few chunks.
+ * `declared`, at its end if it is short, and on bad data. Memory stays at a few chunks. This is
+ * the one streamed inflate of content data (checkout, cat, pull, pull-local and fsck use it).
  */
 export function inflateStream(raw: Readable, declared: number, objName: string): Readable {
-  const inflate = zlib().createInflateRaw();
+  const inflate = zlib().createInflateRaw({ chunkSize: INFLATE_CHUNK });
   const limit = new SizeLimit(declared, objName);
   // Registered before pipeline's own listeners: the consumer sees an error naming the object.
   inflate.once('error', (e) => limit.destroy(badDeflate(objName, e)));
@@ -112,7 +119,9 @@ export function inflateStream(raw: Readable, declared: number, objName: string):
 
 /**
  * Inflate a raw deflate stream held in memory that must give exactly `declared` bytes; stops
- * (ECORRUPT) as soon as the output passes `declared`, so memory never exceeds it.
+ * (ECORRUPT) as soon as the output passes `declared`, so memory never exceeds it. The one
+ * in-memory inflate of content data; callers stream (inflateStream) above their own threshold,
+ * and never above INFLATE_IN_MEMORY_MAX.
  */
 export function inflateBounded(body: Buffer, declared: number, objName: string): Buffer {
   if (declared > INFLATE_IN_MEMORY_MAX) throw tooLargeForMemory(objName, declared);

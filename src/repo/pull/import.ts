@@ -15,7 +15,8 @@ import { linkIntoPlace } from '../content.js';
 import { objectPath, tmpName } from '../layout.js';
 import { modeTraits, type RepoMode } from '../modes/mode.js';
 import { checkContentFileType, readSourceObject, type SourceObject } from './source.js';
-import { corrupted, dataChunks, fitsInMemory, headerHash, inflateBounded, readSmallData } from './verify.js';
+import { inflateBounded } from '../modes/archive.js';
+import { corrupted, dataChunks, fitsInMemory, headerHash, readSmallData } from './verify.js';
 
 export interface ContentImportContext {
   srcPath: string;
@@ -148,7 +149,7 @@ export function importContentObject(ctx: ContentImportContext, checksum: string)
  * Import one content object held in memory in archive form (`.filez` bytes, e.g. just
  * downloaded): verify it against `checksum` and write it in the destination mode through
  * DEST/tmp. Returns the uncompressed bytes written, or -1 when the object was already there.
- * Only for objects whose header declares at most INFLATE_IN_MEMORY_MAX bytes.
+ * Only for objects whose header declares at most PULL_INFLATE_IN_MEMORY_MAX bytes.
  */
 export function importArchiveObjectBuffer(ctx: Pick<ContentImportContext, 'destPath' | 'destMode' | 'bareUserOnlyFiles'>, checksum: string, filez: Buffer): number {
   const final = objectPath(ctx.destPath, checksum, 'file', ctx.destMode);
@@ -162,7 +163,7 @@ export function importArchiveObjectBuffer(ctx: Pick<ContentImportContext, 'destP
     linkSymlinkObject(ctx.destPath, ctx.destMode, h, final);
     return 0;
   }
-  const data = inflateBounded(filez.subarray(headerLength), Number(size), checksum);
+  const data = inflateBounded(filez.subarray(headerLength), Number(size), `${checksum}.file`);
   const actual = hash.update(data).digest('hex');
   if (actual !== checksum) throw corrupted(checksum, actual);
   // archive: the verified bytes as they are; other modes: the data plus the mode's metadata

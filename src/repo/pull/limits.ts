@@ -24,11 +24,11 @@ export const REF_MAX_SIZE = 4096;
 export const DELTA_PROBE_MAX_SIZE = METADATA_MAX_SIZE;
 
 /**
- * The hard cap on data inflated in memory: content objects whose header declares more are
- * streamed through the checksum instead, and no inflate ever produces more than the declared
- * size. Also the largest content object downloaded into memory rather than a staging file.
+ * Content objects whose header declares more than this are streamed through the checksum
+ * rather than inflated in memory (below archive.ts's hard cap, INFLATE_IN_MEMORY_MAX: a pull
+ * holds many objects at once). No inflate ever produces more than the declared size.
  */
-export const INFLATE_IN_MEMORY_MAX = 4 * 1024 * 1024;
+export const PULL_INFLATE_IN_MEMORY_MAX = 4 * 1024 * 1024;
 
 /** Downloaded content objects up to this size (compressed) stay in memory. */
 export const CONTENT_IN_MEMORY_MAX = 1024 * 1024;

@@ -24,6 +24,7 @@ import { runPool } from '../../util/pool.js';
 import type { ContentImportContext } from './import.js';
 import { formatPullStatus } from './options.js';
 import { readSourceMetadata, readSourceMetadataOptional } from './source.js';
+import { ChainGuard, walkDirTrees } from '../traverse.js';
 import { checkBinding, type Wanted } from './targets.js';
 
 export { formatSize, formatPullStatus };
@@ -129,20 +130,31 @@ class MetadataCopier {
     return data;
   }
 
-  /** The trees and dirmetas under a root, with an explicit stack (depth costs no stack). */
+  private copyDirMeta(checksum: string): void {
+    const k = `${checksum}.dirmeta`;
+    if (this.seen.has(k)) return;
+    this.seen.add(k);
+    this.copy(checksum, 'dirmeta');
+  }
+
+  /**
+   * The trees and dirmetas under a root, through traverse.ts's walkDirTrees (iterative; a
+   * dirtree containing itself is CorruptGraphError). Each dirtree is copied and verified before
+   * its subdirectories are entered; shared subtrees are entered once (the seen set).
+   */
   private walkTree(rootTree: string, rootMeta: string): void {
-    const stack: Array<[string, string]> = [[rootTree, rootMeta]];
-    while (stack.length > 0) {
-      const [tree, meta] = stack.pop()!;
-      const mk = `${meta}.dirmeta`;
-      if (!this.seen.has(mk)) { this.seen.add(mk); this.copy(meta, 'dirmeta'); }
-      const tk = `${tree}.dirtree`;
-      if (this.seen.has(tk)) continue; // shared subtrees and trees that contain themselves
-      this.seen.add(tk);
-      const dt = parseDirTree(this.copy(tree, 'dirtree'), `dirtree ${tree}`);
-      for (const f of dt.files) this.files.add(f.checksum);
-      for (const d of dt.dirs) stack.push([d.treeChecksum, d.metaChecksum]);
-    }
+    this.copyDirMeta(rootMeta);
+    walkDirTrees(rootTree, {
+      tree: (t) => {
+        const k = `${t}.dirtree`;
+        if (this.seen.has(k)) return null;
+        this.seen.add(k);
+        const dt = parseDirTree(this.copy(t, 'dirtree'), `dirtree ${t}`);
+        for (const f of dt.files) this.files.add(f.checksum);
+        return dt;
+      },
+      dirmeta: (m) => { this.copyDirMeta(m); },
+    });
   }
 
   private copyDetached(checksum: string): void {
@@ -156,10 +168,15 @@ class MetadataCopier {
     } catch (e) { fs.rmSync(tmp, { force: true }); throw e; }
   }
 
-  /** A commit and its parents up to `depth` (a looping parent chain ends at the seen set). */
+  /**
+   * A commit and its parents up to `depth`; a history shared with a commit copied before ends
+   * at the seen set, one that loops is CorruptGraphError (traverse.ts's ChainGuard).
+   */
   copyHistory(start: string, depth: number): void {
+    const chain = new ChainGuard();
     let cur: string | null = start;
     for (let level = 0; cur !== null; level++) {
+      chain.step(cur);
       if (this.seen.has(`${cur}.commit`)) break;
       if (level > 0 && !this.src.hasObjectSync(cur, 'commit')) break; // history ends in the source
       this.seen.add(`${cur}.commit`);

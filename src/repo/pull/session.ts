@@ -13,7 +13,7 @@ import { KeyFile } from '../../glib/keyfile.js';
 import { parseArchiveHeader } from '../objects/file-header.js';
 import { parseCommit, type CommitObject } from '../objects/commit.js';
 import { parseDirMeta } from '../objects/dirmeta.js';
-import { parseDirTree } from '../objects/dirtree.js';
+import { parseDirTree, type DirTree } from '../objects/dirtree.js';
 import { isChecksum } from '../objects/checksum.js';
 import { type ObjectType } from '../objects/common.js';
 import { linkIntoPlace } from '../content.js';
@@ -24,7 +24,7 @@ import {
 import { modeFromConfig, modeTraits } from '../modes/mode.js';
 import { Repo, validateRefName } from '../repo.js';
 import { importArchiveObjectBuffer, importContentObject, type ContentImportContext } from './import.js';
-import { CONTENT_IN_MEMORY_MAX, DELTA_PROBE_MAX_SIZE, INFLATE_IN_MEMORY_MAX, METADATA_MAX_SIZE, REF_MAX_SIZE, REMOTE_CONFIG_MAX_SIZE, SUMMARY_MAX_SIZE } from './limits.js';
+import { CONTENT_IN_MEMORY_MAX, DELTA_PROBE_MAX_SIZE, PULL_INFLATE_IN_MEMORY_MAX, METADATA_MAX_SIZE, REF_MAX_SIZE, REMOTE_CONFIG_MAX_SIZE, SUMMARY_MAX_SIZE } from './limits.js';
 import type { PullOptions, PullResult } from './options.js';
 import { PullStats, TaskGroup } from './scheduler.js';
 import { readSourceObject } from './source.js';
@@ -78,6 +78,9 @@ export class HttpPullSession {
   private ctx!: ContentImportContext;
   private budget!: SpaceBudget;
   private readonly seen = new Set<string>();
+  /** Dirtrees found and not yet scanned (see scanDirTree), and whether a loop is draining it. */
+  private readonly treeQueue: string[] = [];
+  private draining = false;
   private readonly toComplete: string[] = [];
   private readonly group = new TaskGroup();
 
@@ -214,20 +217,40 @@ export class HttpPullSession {
     });
   }
 
+  /**
+   * Scan a dirtree: fetch what it names that is missing. This walk is not traverse.ts's: its
+   * steps are asynchronous (a dirtree is scanned when its download completes, many at once),
+   * so it is a queue, not a stack. Each object is scanned once (`seen`), which also ends a
+   * dirtree that names itself; a dirtree already in the repository is read without an await,
+   * so trees are drained from `treeQueue` in a loop rather than by recursion (a 10,000-level
+   * local tree costs no call stack).
+   */
   private scanDirTree(checksum: string): void {
     if (!this.firstSight(checksum, 'dirtree')) return;
+    this.treeQueue.push(checksum);
+    if (this.draining) return;
+    this.draining = true;
+    try {
+      while (this.treeQueue.length > 0) this.scanQueuedTree(this.treeQueue.pop()!);
+    } finally { this.draining = false; }
+  }
+
+  private scanQueuedTree(checksum: string): void {
+    if (this.repo.hasObjectSync(checksum, 'dirtree')) {
+      this.scanTreeEntries(parseDirTree(this.repo.readObjectBytesSync(checksum, 'dirtree'), `dirtree ${checksum}`));
+      return;
+    }
     this.group.spawn(async () => {
-      let data: Buffer;
-      if (this.repo.hasObjectSync(checksum, 'dirtree')) data = this.repo.readObjectBytesSync(checksum, 'dirtree');
-      else {
-        data = (await this.fetchMeta(checksum, 'dirtree', false))!;
-        parseDirTree(data, `dirtree ${checksum}`); // structure check before it is stored
-        this.repo.writeMetadataObjectSync('dirtree', data);
-      }
-      const dt = parseDirTree(data, `dirtree ${checksum}`);
-      for (const f of dt.files) this.fetchFile(f.checksum);
-      for (const d of dt.dirs) { this.scanDirTree(d.treeChecksum); this.scanDirMeta(d.metaChecksum); }
+      const data = (await this.fetchMeta(checksum, 'dirtree', false))!;
+      const dt = parseDirTree(data, `dirtree ${checksum}`); // structure check before it is stored
+      this.repo.writeMetadataObjectSync('dirtree', data);
+      this.scanTreeEntries(dt);
     });
+  }
+
+  private scanTreeEntries(dt: DirTree): void {
+    for (const f of dt.files) this.fetchFile(f.checksum);
+    for (const d of dt.dirs) { this.scanDirTree(d.treeChecksum); this.scanDirMeta(d.metaChecksum); }
   }
 
   private writeDetached(checksum: string, detached: Buffer): void {
@@ -270,7 +293,9 @@ export class HttpPullSession {
   }
 
   private scanCommit(checksum: string, level: number, w: Wanted | null): void {
-    if (!this.firstSight(checksum, 'commit')) return; // also ends a parent chain that loops
+    // Also ends a parent chain that loops: each commit is scanned once per pull, and each step
+    // awaits a fetch, so a long history costs no call stack.
+    if (!this.firstSight(checksum, 'commit')) return;
     this.group.spawn(async () => {
       const got = await this.obtainCommit(checksum, level, w);
       if (got === null) return; // history ends on the server (dangling parent)
@@ -320,7 +345,7 @@ export class HttpPullSession {
     let onDisk = !inMemory;
     try {
       this.budget.take(declared);
-      if (inMemory && declared > INFLATE_IN_MEMORY_MAX) {
+      if (inMemory && declared > PULL_INFLATE_IN_MEMORY_MAX) {
         // small download, large declared data: streamed from a staging file like large downloads
         fs.mkdirSync(path.dirname(staged), { recursive: true });
         onDisk = true;

@@ -10,7 +10,7 @@ import { OstreeError } from '../../../src/errors.js';
 import { serialize } from '../../../src/glib/gvariant.js';
 import { Repo, type RepoMode } from '../../../src/repo/repo.js';
 import { serializeCommit } from '../../../src/repo/objects/commit.js';
-import { VERIFY_DEPTH } from '../../../src/repo/checkout/guard.js';
+import { VERIFY_DEPTH } from '../../../src/repo/traverse.js';
 import { makeDeepTree, readDeep, removeTree } from '../../common/deep-tree.js';
 
 const isErr = (code: string, re?: RegExp) => (e: unknown): boolean => e instanceof OstreeError && e.code === code && (!re || re.test(e.message));
