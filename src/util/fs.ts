@@ -1,8 +1,9 @@
 /**
- * Small filesystem helpers, mostly for the sysroot code: size-bounded reads of files we parse
- * (never a FIFO), atomic file and symlink replacement, os-release parsing.  Whole-tree
+ * Small filesystem helpers: THE size-bounded reader of every file parsed whole (repository
+ * metadata objects, refs and configs, summaries, BLS entries, origins; never a FIFO), atomic
+ * file and symlink replacement, os-release parsing.  Whole-tree
  * operations (rm -rf, tree copies) are in util/tree.ts, so the `admin status` path does not
- * load them.  Synchronous on purpose: every caller holds the sysroot lock and runs one step
+ * load them.  Synchronous on purpose: the sysroot callers hold the sysroot lock and run one step
  * after the other, and the order of these calls is the crash-safety argument (see
  * sysroot/write.ts).
  */
