@@ -4,35 +4,25 @@
  * on a FIFO, written at a temporary name, flushed unless core.fsync=false, and renamed into place.
  */
 import * as fs from 'node:fs';
-import { OstreeError, isErrno } from '../errors.js';
+import { OstreeError } from '../errors.js';
 import { KeyFile } from '../glib/keyfile.js';
-import { fileKind } from './modes/backend.js';
+import { readFileBounded } from '../util/fs.js';
 import { configPath } from './layout.js';
 import { modeFromConfig, type RepoMode } from './modes/mode.js';
 
 /** Larger key files are refused unread: configs are a few hundred bytes. */
 export const MAX_KEYFILE_SIZE = 1024 * 1024;
 
-/** The text of a key file, or null if it does not exist. ECONFIG if it is not a regular file,
- *  is larger than MAX_KEYFILE_SIZE, or cannot be read. */
+/** The text of a key file, or null if it does not exist (util/fs.ts's bounded reader, so a
+ *  FIFO is never waited on). ECONFIG if it is not a regular file, is larger than
+ *  MAX_KEYFILE_SIZE, or cannot be read. */
 export function readKeyFileText(p: string): string | null {
-  let fd: number;
   try {
-    fd = fs.openSync(p, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK | 0o2000000 /* O_CLOEXEC */);
+    const data = readFileBounded(p, MAX_KEYFILE_SIZE, { what: 'Configuration file', code: 'ECONFIG', advice: 'remove or replace it' });
+    return data === null ? null : data.toString('utf8');
   } catch (e) {
-    if (isErrno(e, 'ENOENT') || isErrno(e, 'ENOTDIR')) return null;
+    if (e instanceof OstreeError) throw e;
     throw new OstreeError('ECONFIG', `cannot read '${p}': ${(e as Error).message}`, { path: p, cause: e });
-  }
-  try {
-    const st = fs.fstatSync(fd);
-    if (!st.isFile()) throw new OstreeError('ECONFIG', `'${p}' is ${fileKind(st)}, not a regular file`, { path: p });
-    if (st.size > MAX_KEYFILE_SIZE) throw new OstreeError('ECONFIG', `'${p}' is ${st.size} bytes, more than the ${MAX_KEYFILE_SIZE} a configuration file may have`, { path: p });
-    const buf = Buffer.alloc(st.size);
-    let got = 0;
-    for (let n = 1; n > 0 && got < buf.length; got += n) n = fs.readSync(fd, buf, got, buf.length - got, got);
-    return buf.toString('utf8', 0, got);
-  } finally {
-    fs.closeSync(fd);
   }
 }
 

@@ -19,7 +19,8 @@ import { sha256hex } from './objects/checksum.js';
 import { sortXattrs } from './objects/xattrs.js';
 import { type DirTree } from './objects/dirtree.js';
 import { objectPath } from './layout.js';
-import { PathGuard, assertObjectFileType, dirtreeCycle, loadCommit, loadDirTree, preorder } from './traverse.js';
+import { PathGuard, assertObjectFileType, dirtreeCycle, preorder } from './traverse.js';
+import { loadCommit, loadDirTree } from './store.js';
 import type { Repo } from './repo.js';
 
 export interface DiffResult {

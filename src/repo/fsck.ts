@@ -1,7 +1,7 @@
 /**
  * `ostree fsck`: verify every object reachable from every (non-partial) commit, as upstream
  * 2022.7 does, in phases:
- *   1. refs: each ref names a commit that is present and sound (ref-roots.ts);
+ *   1. refs: each ref names a commit that is present and sound (refs.ts reads them);
  *   2. commits: every commit object, partial ones counted and skipped (layout.ts commitState);
  *   3. metadata: each reachable metadata object re-hashes, parses, is in normal form
  *      (fsck/metadata.ts), walking the trees once (traverse.ts);
@@ -14,8 +14,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { OstreeError } from '../errors.js';
 import { commitState, objectsDir, parseLooseName } from './layout.js';
-import { listRefFiles, readRefFile, type RefEntry } from './ref-roots.js';
-import { loadCommit } from './traverse.js';
+import { listRefFiles, readRefContents, type RefEntry } from './refs.js';
+import { loadCommit } from './store.js';
 import { startPool } from '../util/pool.js';
 import type { FsckContentContext } from './fsck/content.js';
 import { fsckMetadataObject, walkMetadata } from './fsck/metadata.js';
@@ -113,7 +113,8 @@ class FsckRun {
 
   /** Phase 1: the commit each ref names is present and sound. */
   checkRef(e: RefEntry): void {
-    const r = readRefFile(e);
+    const r = readRefContents(e.file, e.name);
+    if (r === null) throw new OstreeError('ENOENT', `Loading commit for ref ${e.name}: ref file ${e.file} disappeared while fsck ran`);
     if (r.checksum === null) {
       throw new OstreeError('ECORRUPT', `Loading commit for ref ${e.name}: ref file ${e.file} holds garbage, not a commit checksum: ${JSON.stringify(r.text)}`);
     }
@@ -168,10 +169,10 @@ export async function fsckRepo(repo: Repo, options: FsckOptions = {}, reporter: 
   }, estimateObjects(repo.path));
   try {
     run.info('Validating refs...');
-    const { refs, collectionRefs } = listRefFiles(repo.path);
-    for (const e of refs) run.checkRef(e);
+    const all = listRefFiles(repo, { sorted: true, mirrors: true });
+    for (const e of all) if (e.collection === undefined) run.checkRef(e);
     run.info('Validating refs in collections...');
-    for (const e of collectionRefs) run.checkRef(e);
+    for (const e of all) if (e.collection !== undefined) run.checkRef(e);
 
     run.info('Enumerating commits...');
     const { commits, fsckPartial, toTombstone } = run.enumerateCommits();

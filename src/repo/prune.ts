@@ -10,8 +10,9 @@
 import * as fs from 'node:fs';
 import { OstreeError, isErrno } from '../errors.js';
 import { clearCommitPartial, objectPath, objectsDir, parseLooseName } from './layout.js';
-import { Reachable, parentChain, type RepoLocation } from './traverse.js';
-import { refCommits } from './ref-roots.js';
+import { Reachable, parentChain } from './traverse.js';
+import type { RepoLocation } from './store.js';
+import { refCommits } from './refs.js';
 import { formatSize } from '../util/format-size.js';
 
 /**
@@ -127,7 +128,7 @@ function computeReachable(repo: PruneTarget, objects: LooseObject[], options: Pr
   };
   const roots = new Set<string>(options.keepCommits ?? []);
   if (options.refsOnly || options.keepYoungerThan !== undefined) {
-    const refs = refCommits(repo.path, (e) => new OstreeError('ECORRUPT', `ref file ${e.file} does not contain a commit checksum; refusing to prune (fix or delete the ref)`));
+    const refs = refCommits(repo, (e) => new OstreeError('ECORRUPT', `ref file ${e.file} does not contain a commit checksum; refusing to prune (fix or delete the ref)`));
     for (const c of refs) {
       if (options.keepYoungerThan === undefined) { roots.add(c); continue; }
       // Keep the ref's commit and every ancestor younger than the cut-off.

@@ -19,13 +19,11 @@ import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import { OstreeError, isErrno } from '../errors.js';
 import { isChecksum, validateChecksum } from './objects/checksum.js';
-import { fileKind } from './modes/backend.js';
+import { readFileBounded } from '../util/fs.js';
 import { refPath, refsDir, tmpName } from './layout.js';
-import { commitsWithPrefix, fsyncEnabled, loadCommit, type RepoCore } from './store.js';
+import { commitsWithPrefix, fsyncEnabled, loadCommit, type RepoCore, type RepoLocation } from './store.js';
 
 const REF_COMPONENT = /^[\w\d][-._\w\d]*$/;
-/** A ref file holds 65 bytes; anything much larger is not a ref. */
-const MAX_REF_FILE = 1024;
 
 /** Upstream's ostree_validate_rev rule. */
 export function validateRefName(ref: string): void {
@@ -52,35 +50,38 @@ export function parseRefspec(refspec: string): [string | null, string] {
   return [remote, ref];
 }
 
+/** A ref file holds 65 bytes; only this much of a larger one is read (it is garbage anyway). */
+const REF_READ_MAX = 4096;
+
+/** What a ref file holds: the checksum (null when it holds anything else) and its text,
+ *  shortened for messages. */
+export interface RefContents { checksum: string | null; text: string }
+
 /**
- * The checksum in the ref file `file` (named `name` in errors), or null when there is no such
- * ref (missing, or a directory: a prefix of other refs). ECORRUPT for anything else that is
- * not a regular file holding a checksum.
+ * THE ref file reader: what the ref file `file` (named `name` in errors) holds, or null when
+ * there is no such ref (missing, or a directory: a prefix of other refs). Symlinks are followed
+ * (upstream's `refs --alias` makes them); anything else that is not a regular file (a FIFO, a
+ * device, a socket) is ECORRUPT, never opened for a blocking read.
  */
+export function readRefContents(file: string, name: string = file): RefContents | null {
+  const data = readFileBounded(file, REF_READ_MAX, {
+    what: `ref ${name}: ref file`, directoryIsMissing: true, truncate: true,
+    advice: `remove it (ostree refs --delete ${name}) or restore the ref`,
+  });
+  if (data === null) return null;
+  const text = data.toString('utf8');
+  const c = text.trim();
+  if (isChecksum(c)) return { checksum: c, text };
+  return { checksum: null, text: text.length > 80 ? `${text.slice(0, 80)}…` : text.replace(/\n$/, '') };
+}
+
+/** The checksum in the ref file `file` (see readRefContents), or null when there is no such
+ *  ref. ECORRUPT when it holds anything but a checksum. */
 export function readRefFile(file: string, name: string = file): string | null {
-  let fd: number;
-  try {
-    // Symlinks are followed (upstream's `refs --alias` makes them); FIFOs never block.
-    fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK | 0o2000000 /* O_CLOEXEC */);
-  } catch (e) {
-    if (isErrno(e, 'ENOENT') || isErrno(e, 'ENOTDIR') || isErrno(e, 'EISDIR')) return null;
-    throw e;
-  }
-  let text: string;
-  try {
-    const st = fs.fstatSync(fd);
-    if (st.isDirectory()) return null;
-    if (!st.isFile()) throw new OstreeError('ECORRUPT', `ref ${name}: ref file '${file}' is ${fileKind(st)}, not a regular file; remove it`, { path: file });
-    if (st.size > MAX_REF_FILE) throw new OstreeError('ECORRUPT', `ref ${name}: ref file '${file}' does not contain a checksum (${st.size} bytes)`, { path: file });
-    const buf = Buffer.alloc(st.size);
-    const n = fs.readSync(fd, buf, 0, buf.length, 0);
-    text = buf.toString('utf8', 0, n);
-  } finally {
-    fs.closeSync(fd);
-  }
-  const csum = text.trim();
-  if (!isChecksum(csum)) throw new OstreeError('ECORRUPT', `ref file '${file}' does not contain a checksum`, { path: file });
-  return csum;
+  const r = readRefContents(file, name);
+  if (r === null) return null;
+  if (r.checksum === null) throw new OstreeError('ECORRUPT', `ref file '${file}' does not contain a checksum`, { path: file });
+  return r.checksum;
 }
 
 /** The checksum a local ref (remote null) or remote ref points to, or null. */
@@ -168,7 +169,7 @@ export interface RefEntry { name: string; file: string; collection?: string; typ
  * without recursion; directory enumeration order (as upstream inserts them) unless `sorted`.
  * Entries that are neither files nor directories are listed too: readRefFile says what they are.
  */
-export function listRefFiles(repo: RepoCore, options: { sorted?: boolean; mirrors?: boolean } = {}): RefEntry[] {
+export function listRefFiles(repo: Pick<RepoLocation, 'path'>, options: { sorted?: boolean; mirrors?: boolean } = {}): RefEntry[] {
   const out: RefEntry[] = [];
   walkRefs(refsDir(repo.path, 'heads'), options.sorted === true, (r, file, type) => out.push({ name: r, file, type }));
   for (const rm of listDir(refsDir(repo.path, 'remotes'), true)) {
@@ -223,4 +224,19 @@ function walkRefs(root: string, sorted: boolean, push: (rel: string, file: strin
     if (e.isDirectory()) stack.push({ dir: file, rel, ents: listDir(file, sorted), i: 0 });
     else push(rel, file, e.isFile() ? 'file' : e.isSymbolicLink() ? 'symlink' : 'other');
   }
+}
+
+/**
+ * The commit every ref (local, remote and collection) points to, in name order: the roots
+ * prune keeps. `garbage(entry)` is thrown for a ref file that holds anything but a checksum.
+ */
+export function refCommits(repo: Pick<RepoLocation, 'path'>, garbage: (e: RefEntry) => Error): string[] {
+  const out: string[] = [];
+  for (const e of listRefFiles(repo, { sorted: true, mirrors: true })) {
+    const r = readRefContents(e.file, e.name);
+    if (r === null) continue; // removed since it was listed
+    if (r.checksum === null) throw garbage(e);
+    out.push(r.checksum);
+  }
+  return out;
 }

@@ -13,15 +13,17 @@ import { sha256hex, validateChecksum } from './objects/checksum.js';
 import { parseCommit, type CommitObject } from './objects/commit.js';
 import { parseDirTree, type DirTree } from './objects/dirtree.js';
 import { parseDirMeta, type DirMeta } from './objects/dirmeta.js';
-import { fileKind, OPEN_OBJECT, readExactly } from './modes/backend.js';
+import { readFileBounded } from '../util/fs.js';
 import { linkIntoPlace } from './content.js';
 import { objectPath, objectsDir, parseLooseName, tmpName } from './layout.js';
 import type { RepoMode } from './modes/mode.js';
 
+/** Where a repository is and how its objects are stored: all the object readers need (the
+ *  walkers, fsck, prune and pull take this, not the Repo class). */
+export interface RepoLocation { readonly path: string; readonly mode: RepoMode }
+
 /** What the modules under the facade need to know about a repository. */
-export interface RepoCore {
-  readonly path: string;
-  readonly mode: RepoMode;
+export interface RepoCore extends RepoLocation {
   readonly config: KeyFile;
 }
 
@@ -44,33 +46,26 @@ export function hasObject(repo: RepoCore, checksum: string, type: ObjectType): b
 }
 
 /**
- * Raw bytes of a metadata object. ENOENT if missing; ECORRUPT if something other than a regular
- * file is in its place (a FIFO is never opened for a blocking read) or if it is larger than
- * MAX_METADATA_SIZE (checked before reading).
+ * Raw bytes of a metadata object: THE metadata reader (the walkers, fsck, prune, pull and
+ * checkout all read through it). Read by util/fs.ts's bounded reader without following a
+ * symlink: ENOENT if missing; ECORRUPT if something other than a regular file is in its place
+ * (a FIFO is never opened for a blocking read) or if it is larger than MAX_METADATA_SIZE
+ * (checked before reading).
  */
-export function readMetadataObject(repo: RepoCore, checksum: string, type: ObjectType): Buffer {
-  if (type === 'file') throw new OstreeError('EINVAL', 'readMetadataObject is for metadata objects; content objects are read through content.ts');
-  return readMetadataFile(objectPath(repo.path, checksum, type, repo.mode), objectName(checksum, type), repo.path);
+export function readMetadataObject(repo: RepoLocation, checksum: string, type: ObjectType): Buffer {
+  const data = readMetadataObjectIfPresent(repo, checksum, type);
+  if (data === null) {
+    throw new OstreeError('ENOENT', `No such metadata object ${objectName(checksum, type)} in repository ${repo.path}`, { path: objectPath(repo.path, checksum, type, repo.mode) });
+  }
+  return data;
 }
 
-/** readMetadataObject for the object file `p` named `name` (of the repository `repoPath`). */
-export function readMetadataFile(p: string, name: string, repoPath: string): Buffer {
-  let fd: number;
-  try {
-    fd = fs.openSync(p, OPEN_OBJECT);
-  } catch (e) {
-    if (isErrno(e, 'ENOENT') || isErrno(e, 'ENOTDIR')) throw new OstreeError('ENOENT', `object ${name} not found in repository ${repoPath}`, { path: p });
-    if (isErrno(e, 'ELOOP')) throw new OstreeError('ECORRUPT', `object ${name} is a symbolic link, not a regular file (${p})`, { path: p });
-    throw e;
-  }
-  try {
-    const st = fs.fstatSync(fd);
-    if (!st.isFile()) throw new OstreeError('ECORRUPT', `object ${name} is ${fileKind(st)}, not a regular file (${p}); the repository is corrupt: remove it and run 'ostree fsck'`, { path: p });
-    if (st.size > MAX_METADATA_SIZE) throw new OstreeError('ECORRUPT', `object ${name} is ${st.size} bytes, more than the ${MAX_METADATA_SIZE} a metadata object may have (${p})`, { path: p });
-    return readExactly(fd, st.size, 0, name);
-  } finally {
-    fs.closeSync(fd);
-  }
+/** readMetadataObject, null when the object is not in the repository. */
+export function readMetadataObjectIfPresent(repo: RepoLocation, checksum: string, type: ObjectType): Buffer | null {
+  if (type === 'file') throw new OstreeError('EINVAL', 'readMetadataObject is for metadata objects; content objects are read through content.ts');
+  return readFileBounded(objectPath(repo.path, checksum, type, repo.mode), MAX_METADATA_SIZE, {
+    what: `Object ${objectName(checksum, type)}`, follow: false, advice: "the repository is corrupt: remove it and run 'ostree fsck'",
+  });
 }
 
 /** Store a metadata object (bytes as serialized) and return its checksum. Crash-safe. */
@@ -90,17 +85,24 @@ export function writeMetadataObject(repo: RepoCore, type: ObjectType, data: Buff
   return checksum;
 }
 
-export function loadCommit(repo: RepoCore, checksum: string): CommitObject {
+export function loadCommit(repo: RepoLocation, checksum: string): CommitObject {
   validateChecksum(checksum, 'commit checksum');
-  return parseCommit(readMetadataObject(repo, checksum, 'commit'), `commit ${checksum}`);
+  return parseCommit(readMetadataObject(repo, checksum, 'commit'), `${checksum}.commit`);
 }
 
-export function loadDirTree(repo: RepoCore, checksum: string): DirTree {
-  return parseDirTree(readMetadataObject(repo, checksum, 'dirtree'), `dirtree ${checksum}`);
+/** A commit, or null when its object is not in the repository (a parent beyond a shallow pull). */
+export function loadCommitIfPresent(repo: RepoLocation, checksum: string): CommitObject | null {
+  validateChecksum(checksum, 'commit checksum');
+  const data = readMetadataObjectIfPresent(repo, checksum, 'commit');
+  return data === null ? null : parseCommit(data, `${checksum}.commit`);
 }
 
-export function loadDirMeta(repo: RepoCore, checksum: string): DirMeta {
-  return parseDirMeta(readMetadataObject(repo, checksum, 'dirmeta'), `dirmeta ${checksum}`);
+export function loadDirTree(repo: RepoLocation, checksum: string): DirTree {
+  return parseDirTree(readMetadataObject(repo, checksum, 'dirtree'), `${checksum}.dirtree`);
+}
+
+export function loadDirMeta(repo: RepoLocation, checksum: string): DirMeta {
+  return parseDirMeta(readMetadataObject(repo, checksum, 'dirmeta'), `${checksum}.dirmeta`);
 }
 
 /** All loose objects of the repository as `checksum.type` names. */

@@ -11,69 +11,23 @@
  * dirtree already on the path from the root, are reported as corrupt (CorruptGraphError, code
  * ECORRUPT), never followed.
  *
- * Metadata objects are read with readMetadataObject: never blocking on a FIFO posing as an
- * object, refusing anything but a regular file, and bounded by upstream's metadata size limit.
+ * Metadata objects are read through store.ts (readMetadataObject and its loaders): never
+ * blocking on a FIFO posing as an object, refusing anything but a regular file, and bounded by
+ * upstream's metadata size limit.
  */
 import * as fs from 'node:fs';
 import { OstreeError, isErrno } from '../errors.js';
 import { objectPath, commitState } from './layout.js';
-import type { RepoMode } from './modes/mode.js';
-import { parseCommit, type CommitObject } from './objects/commit.js';
-import { parseDirTree, type DirTree } from './objects/dirtree.js';
-import { type ObjectType } from './objects/common.js';
+import type { CommitObject } from './objects/commit.js';
+import type { DirTree } from './objects/dirtree.js';
 import { sha256hex } from './objects/checksum.js';
-
-/** What the walkers need of a repository (not the Repo class: no import of repo.ts). */
-export interface RepoLocation { readonly path: string; readonly mode: RepoMode }
-
-/** Upstream's OSTREE_MAX_METADATA_SIZE: no metadata object is read whole beyond it. */
-export const MAX_METADATA_SIZE = 128 * 1024 * 1024;
+import { fileKind } from '../util/fs.js';
+import { loadCommit, loadCommitIfPresent, loadDirTree, type RepoLocation } from './store.js';
 
 /** A corruption of the object graph (a loop), naming the object where it shows. */
 export class CorruptGraphError extends OstreeError {
   constructor(readonly objectName: string, message: string) {
     super('ECORRUPT', message);
-  }
-}
-
-function fileKind(st: fs.Stats): string {
-  if (st.isDirectory()) return 'a directory';
-  if (st.isFIFO()) return 'a FIFO';
-  if (st.isSocket()) return 'a socket';
-  if (st.isCharacterDevice() || st.isBlockDevice()) return 'a device node';
-  return 'not a regular file';
-}
-
-/**
- * The bytes of the object file `p` (named `name` in messages), read whole. O_NONBLOCK: opening
- * a FIFO for reading would otherwise wait for a writer forever. ENOENT when missing; ECORRUPT
- * for anything but a regular file, or one larger than `maxSize`.
- */
-export function readObjectFile(p: string, name: string, maxSize = MAX_METADATA_SIZE): Buffer {
-  let fd: number;
-  try {
-    fd = fs.openSync(p, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
-  } catch (e) {
-    if (isErrno(e, 'ENOENT')) throw new OstreeError('ENOENT', `No such metadata object ${name}`, { path: p });
-    if (isErrno(e, 'ENXIO')) throw notRegular(name, 'a socket', p); // open(2) of a socket
-    throw e;
-  }
-  try {
-    const st = fs.fstatSync(fd);
-    if (!st.isFile()) throw notRegular(name, fileKind(st), p);
-    if (st.size > maxSize) {
-      throw new OstreeError('ECORRUPT', `Object ${name} is ${st.size} bytes, more than the ${maxSize} a metadata object may have; the repository is corrupt (run ostree fsck)`, { path: p });
-    }
-    const buf = Buffer.allocUnsafe(st.size);
-    let got = 0;
-    while (got < st.size) {
-      const n = fs.readSync(fd, buf, got, st.size - got, got);
-      if (n === 0) throw new OstreeError('ECORRUPT', `Object ${name} shrank while being read (${got} of ${st.size} bytes)`, { path: p });
-      got += n;
-    }
-    return buf;
-  } finally {
-    fs.closeSync(fd);
   }
 }
 
@@ -90,29 +44,6 @@ export function assertObjectFileType(p: string, name: string): void {
   let st: fs.Stats;
   try { st = fs.lstatSync(p); } catch (e) { if (isErrno(e, 'ENOENT')) return; throw e; }
   if (!st.isFile() && !st.isSymbolicLink()) throw notRegular(name, fileKind(st), p);
-}
-
-/** The bytes of a metadata object of `repo` (see readObjectFile). */
-export function readMetadataObject(repo: RepoLocation, checksum: string, type: ObjectType): Buffer {
-  return readObjectFile(objectPath(repo.path, checksum, type, repo.mode), `${checksum}.${type}`);
-}
-
-export function loadCommit(repo: RepoLocation, checksum: string): CommitObject {
-  return parseCommit(readMetadataObject(repo, checksum, 'commit'), `${checksum}.commit`);
-}
-
-export function loadDirTree(repo: RepoLocation, checksum: string): DirTree {
-  return parseDirTree(readMetadataObject(repo, checksum, 'dirtree'), `${checksum}.dirtree`);
-}
-
-/** A commit, or null when its object is not in the repository. */
-export function loadCommitIfPresent(repo: RepoLocation, checksum: string): CommitObject | null {
-  try {
-    return loadCommit(repo, checksum);
-  } catch (e) {
-    if (e instanceof OstreeError && e.code === 'ENOENT') return null;
-    throw e;
-  }
 }
 
 // ---------------------------------------------------------------------------------------------

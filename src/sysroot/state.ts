@@ -18,9 +18,8 @@ import {
 } from './layout.js';
 import type { SysrootLock } from './lock.js';
 import { lstatOrNull, readFileBounded, touchNow, writeFileAtomic } from '../util/fs.js';
+import { MAX_METADATA_SIZE } from '../repo/objects/common.js';
 
-/** Upstream's bound on a metadata object (OSTREE_MAX_METADATA_SIZE). */
-const COMMIT_MAX_BYTES = 128 * 1024 * 1024;
 
 export class SysrootState {
   readonly path: string;
@@ -68,7 +67,7 @@ export class SysrootState {
     if (cached !== undefined) return cached;
     if (!/^[0-9a-f]{64}$/.test(csum)) throw new OstreeError('EINVAL', `Invalid commit checksum '${csum}'`);
     const [{ loosePath }, { parseCommit }] = await Promise.all([import('../repo/layout.js'), import('../repo/objects/commit.js')]);
-    const data = readFileBounded(loosePath(this.abs(REPO_REL), csum, 'commit'), COMMIT_MAX_BYTES, { what: `Commit object ${csum}` });
+    const data = readFileBounded(loosePath(this.abs(REPO_REL), csum, 'commit'), MAX_METADATA_SIZE, { what: `Commit object ${csum}` });
     const meta = data === null ? null : parseCommit(data, `commit ${csum}`).metadata;
     this.commitCache.set(csum, meta);
     return meta;

@@ -1,14 +1,15 @@
 /**
- * Small filesystem helpers, mostly for the sysroot code: size-bounded reads of files we parse
- * (never a FIFO), atomic file and symlink replacement, os-release parsing.  Whole-tree
+ * Small filesystem helpers: THE size-bounded reader of every file parsed whole (repository
+ * metadata objects, refs and configs, summaries, BLS entries, origins; never a FIFO), atomic
+ * file and symlink replacement, os-release parsing.  Whole-tree
  * operations (rm -rf, tree copies) are in util/tree.ts, so the `admin status` path does not
- * load them.  Synchronous on purpose: every caller holds the sysroot lock and runs one step
+ * load them.  Synchronous on purpose: the sysroot callers hold the sysroot lock and run one step
  * after the other, and the order of these calls is the crash-safety argument (see
  * sysroot/write.ts).
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { OstreeError, isErrno } from '../errors.js';
+import { OstreeError, isErrno, type ErrorCode } from '../errors.js';
 import { formatSize } from './format-size.js';
 
 let tmpCounter = 0;
@@ -37,34 +38,70 @@ export function readlinkOrNull(p: string): string | null {
 }
 
 
+/** `a FIFO`, `a directory`, … for error messages about what sits where a file should be. */
+export function fileKind(st: fs.Stats): string {
+  if (st.isFIFO()) return 'a FIFO';
+  if (st.isDirectory()) return 'a directory';
+  if (st.isSymbolicLink()) return 'a symbolic link';
+  if (st.isCharacterDevice()) return 'a character device';
+  if (st.isBlockDevice()) return 'a block device';
+  if (st.isSocket()) return 'a socket';
+  if (st.isFile()) return 'a regular file';
+  return `of unknown type 0${(st.mode & 0o170000).toString(8)}`;
+}
+
 export interface BoundedReadOptions {
-  /** What the file is, for the error message (`BLS entry`, `origin file`). */
+  /** What the file is, for the error message (`BLS entry`, `Origin file`, `Object X.commit`). */
   what: string;
   /** Follow a symlink at `p` (default true; the size bound applies to what it points at). */
   follow?: boolean;
+  /** The code of the errors this raises (default ECORRUPT; a configuration file: ECONFIG). */
+  code?: ErrorCode;
+  /** What to do about a bad file, ending the messages (default: remove or replace it). */
+  advice?: string;
+  /** A directory at `p` counts as missing (a ref name that is a prefix of other refs). */
+  directoryIsMissing?: boolean;
+  /** Return the first `maxBytes` of a larger file instead of refusing it (a ref file: its
+   *  first bytes already show it is garbage, and the message quotes them). */
+  truncate?: boolean;
 }
 
 /**
- * Read a regular file whole, after checking its size against `maxBytes` (fstat, before any
- * read): a file we parse must not take the process's memory with it.  Anything but a regular
- * file is refused without being read: the open is non-blocking, so a FIFO never waits for a
- * writer.  Returns null when `p` does not exist.
+ * THE bounded reader: every file we parse whole (repository metadata objects, refs, key files,
+ * summaries, BLS entries, origins, ...) is read here.  The size is checked against `maxBytes`
+ * (fstat, before any read): a file we parse must not take the process's memory with it.
+ * Anything but a regular file is refused without being read: the open is non-blocking, so a
+ * FIFO never waits for a writer (a socket fails to open: ENXIO).  Returns null when `p` does
+ * not exist (ENOENT, or ENOTDIR: a path component is a file).
  */
 export function readFileBounded(p: string, maxBytes: number, opts: BoundedReadOptions): Buffer | null {
   const flags = fs.constants.O_RDONLY | fs.constants.O_NONBLOCK | (opts.follow === false ? fs.constants.O_NOFOLLOW : 0);
+  const code = opts.code ?? 'ECORRUPT';
+  const notRegular = (kind: string): OstreeError =>
+    new OstreeError(code, `${opts.what} ${p} is ${kind}, not a regular file; ${opts.advice ?? 'remove or replace it'}`, { path: p });
   let fd: number;
   try {
     fd = fs.openSync(p, flags);
   } catch (e) {
-    if (isErrno(e, 'ENOENT')) return null;
-    if (isErrno(e, 'ELOOP')) throw new OstreeError('ECORRUPT', `${opts.what} ${p} is a symbolic link; expected a regular file`, { path: p });
+    if (isErrno(e, 'ENOENT') || isErrno(e, 'ENOTDIR')) return null;
+    if (isErrno(e, 'ELOOP')) throw notRegular('a symbolic link');
+    if (isErrno(e, 'ENXIO')) throw notRegular('a socket');
     throw e;
   }
   try {
     const st = fs.fstatSync(fd);
-    if (!st.isFile()) throw new OstreeError('ECORRUPT', `${opts.what} ${p} is not a regular file; remove or replace it`, { path: p });
+    if (!st.isFile()) {
+      if (opts.directoryIsMissing && st.isDirectory()) return null;
+      throw notRegular(fileKind(st));
+    }
+    if (opts.truncate && st.size >= maxBytes) {
+      const head = Buffer.allocUnsafe(maxBytes);
+      let got = 0;
+      for (let r = 1; r > 0 && got < maxBytes; got += r) r = fs.readSync(fd, head, got, maxBytes - got, null);
+      return head.subarray(0, got);
+    }
     if (st.size > maxBytes) {
-      throw new OstreeError('ECORRUPT', `${opts.what} ${p} is ${formatSize(st.size)}, more than the limit of ${formatSize(maxBytes)}; remove or repair it`, { path: p });
+      throw new OstreeError(code, `${opts.what} ${p} is ${formatSize(st.size)}, more than the limit of ${formatSize(maxBytes)}; ${opts.advice ?? 'remove or repair it'}`, { path: p });
     }
     // One byte more than fstat said: a file that grows while it is read is refused, not
     // read past the bound.
@@ -74,7 +111,7 @@ export function readFileBounded(p: string, maxBytes: number, opts: BoundedReadOp
       const r = fs.readSync(fd, buf, n, buf.length - n, null);
       if (r === 0) break;
       n += r;
-      if (n === buf.length) throw new OstreeError('ECORRUPT', `${opts.what} ${p} changed size while being read; try again`, { path: p });
+      if (n === buf.length) throw new OstreeError(code, `${opts.what} ${p} changed size while being read; try again`, { path: p });
     }
     return buf.subarray(0, n);
   } finally {

@@ -176,8 +176,8 @@ test('fsck and prune: a metadata object larger than upstream\'s 128 MiB limit is
   fs.rmSync(p);
   fs.writeFileSync(p, '');
   fs.truncateSync(p, 200 * 1024 * 1024); // sparse: no disk used
-  expectRefusal(['fsck', f.r], { stderr: [`${tree.tree}.dirtree`, 'more than the 134217728'], unchanged: [f.repo.path] });
-  expectRefusal(['prune', '--refs-only', f.r], { stderr: [`${tree.tree}.dirtree`, 'more than the 134217728'], unchanged: [f.repo.path] });
+  expectRefusal(['fsck', f.r], { stderr: [`${tree.tree}.dirtree`, 'more than the limit of 134.2\u00a0MB'], unchanged: [f.repo.path] });
+  expectRefusal(['prune', '--refs-only', f.r], { stderr: [`${tree.tree}.dirtree`, 'more than the limit of 134.2\u00a0MB'], unchanged: [f.repo.path] });
 });
 
 // ---------------------------------------------------------------------------------------------

@@ -332,7 +332,7 @@ test('sizes: a file:// remote\'s 200 MiB summary is refused before it is read', 
   const s = await source();
   sparse(path.join(s.repo.path, 'summary'), 200 * MiB);
   const d = await dest(s, 'bare-user', `file://${s.repo.path}`);
-  refused([repoArg(d), 'remote', 'summary', 'origin'], { stderr: [`is ${200 * MiB} bytes, exceeding maximum ${METADATA_MAX}`], unchanged: [s.dir], measured: true });
+  refused([repoArg(d), 'remote', 'summary', 'origin'], { stderr: ['is 209.7\u00a0MB, more than the limit of 134.2\u00a0MB'], unchanged: [s.dir], measured: true });
 });
 
 test('sizes: pull-local refuses a 200 MiB source dirtree before reading it', async () => {
@@ -340,7 +340,7 @@ test('sizes: pull-local refuses a 200 MiB source dirtree before reading it', asy
   sparse(objectFile(s.repo.path, s.tree, 'dirtree'), 200 * MiB);
   const d = await dest(s, 'bare-user');
   refused([repoArg(d), 'pull-local', s.repo.path, 'main'], {
-    stderr: [`${s.tree}.dirtree`, `is ${200 * MiB} bytes, exceeding maximum ${METADATA_MAX}`], unchanged: [s.repo.path], partial: [d.path], bad: s.tree, measured: true,
+    stderr: [`${s.tree}.dirtree`, 'is 209.7\u00a0MB, more than the limit of 134.2\u00a0MB'], unchanged: [s.repo.path], partial: [d.path], bad: s.tree, measured: true,
   });
 });
 

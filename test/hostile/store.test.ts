@@ -206,7 +206,7 @@ test('sizes: a dirtree of 129 MiB is refused before it is read', async () => {
   const d = await objectOf(repo, '/dir');
   fs.chmodSync(d.file, 0o644);
   fs.truncateSync(d.file, 129 * 1024 * 1024); // sparse: costs no disk
-  expectRefusal(['ls', `--repo=${repo}`, 'main', '/dir'], { stderr: [`${d.checksum}.dirtree`, 'more than the 134217728'], unchanged: [repo], timeoutMs: 10_000 });
+  expectRefusal(['ls', `--repo=${repo}`, 'main', '/dir'], { stderr: [`${d.checksum}.dirtree`, 'more than the limit of 134.2\u00a0MB'], unchanged: [repo], timeoutMs: 10_000 });
 });
 
 // ---------------------------------------------------------------------------------------------

@@ -279,11 +279,11 @@ test('special files: a FIFO as BLS entry is skipped, a FIFO as .origin or --orig
   fs.unlinkSync(path.join(entries, 'ostree-9-testos.conf'));
   const fifo = path.join(f.root, 'origin.fifo');
   execFileSync('mkfifo', [fifo]);
-  refuse(f, ['admin', 'deploy', f.sr, '--os=testos', `--origin-file=${fifo}`, 'testos/stable'], [`Origin file ${fifo} is not a regular file`]);
+  refuse(f, ['admin', 'deploy', f.sr, '--os=testos', `--origin-file=${fifo}`, 'testos/stable'], [`Origin file ${fifo} is a FIFO, not a regular file`]);
   const origin = path.join(f.sysroot, `ostree/deploy/testos/deploy/${f.c1}.0.origin`);
   fs.rmSync(origin);
   execFileSync('mkfifo', [origin]);
-  refuse(f, ['admin', 'status', f.sr], [`Origin file ${origin} is not a regular file`]);
+  refuse(f, ['admin', 'status', f.sr], [`Origin file ${origin} is a FIFO, not a regular file`]);
 });
 
 // ---------------------------------------------------------------------------------------------

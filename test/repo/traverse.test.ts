@@ -11,7 +11,7 @@ import { serializeCommit, type CommitObject } from '../../src/repo/objects/commi
 import { serializeCommitMeta } from '../../src/repo/objects/commitmeta.js';
 import { serializeDirTree } from '../../src/repo/objects/dirtree.js';
 import {
-  CorruptGraphError, Reachable, commitClosure, parentChain, preorder, readObjectFile, walkDirTrees, walkTree,
+  CorruptGraphError, Reachable, commitClosure, parentChain, preorder, walkDirTrees, walkTree,
 } from '../../src/repo/traverse.js';
 
 const base = fs.mkdtempSync(path.join(os.tmpdir(), 'traverse-'));
@@ -169,18 +169,4 @@ test('preorder: a generic tree, cycle by key', () => {
   kids['c'] = [];
   const ok = [...preorder<string>('r', '/top', (k) => kids[k]!.map((x): [string, string] => [x, x]), (k) => k, () => new Error('no'))];
   assert.deepEqual(ok.map(([p, , d]) => `${p}:${d}`), ['/top/a:1', '/top/a/c:2', '/top/b:1']);
-});
-
-test('readObjectFile: FIFOs, directories and oversized files are refused without blocking; missing is ENOENT', () => {
-  const dir = path.join(base, 'files');
-  fs.mkdirSync(dir, { recursive: true });
-  const fifo = path.join(dir, 'fifo');
-  execFileSync('mkfifo', [fifo]);
-  assert.throws(() => readObjectFile(fifo, 'x.dirtree'), (e: unknown) => e instanceof OstreeError && e.code === 'ECORRUPT' && /x\.dirtree is a FIFO/.test(e.message));
-  assert.throws(() => readObjectFile(dir, 'x.dirtree'), /is a directory/);
-  const big = path.join(dir, 'big');
-  fs.writeFileSync(big, Buffer.alloc(100));
-  assert.throws(() => readObjectFile(big, 'x.commit', 99), /100 bytes, more than the 99/);
-  assert.equal(readObjectFile(big, 'x.commit', 100).length, 100);
-  assert.throws(() => readObjectFile(path.join(dir, 'none'), 'x.commit'), (e: unknown) => e instanceof OstreeError && e.code === 'ENOENT');
 });

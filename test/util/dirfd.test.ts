@@ -94,8 +94,8 @@ test('readFileBounded: size checked before reading, FIFOs and devices never read
     assert.throws(() => readFileBounded(big, 1024, { what: 'Test file' }),
       (e: unknown) => isOstreeError(e, 'ECORRUPT') && (e as Error).message === `Test file ${big} is 67.1\u00a0MB, more than the limit of 1.0\u00a0kB; remove or repair it`);
     execFileSync('mkfifo', [path.join(d, 'fifo')]);
-    assert.throws(() => readFileBounded(path.join(d, 'fifo'), 1024, { what: 'Test file' }), /is not a regular file/);
-    assert.throws(() => readFileBounded('/dev/zero', 1024, { what: 'Test file' }), /is not a regular file/);
+    assert.throws(() => readFileBounded(path.join(d, 'fifo'), 1024, { what: 'Test file' }), /is a FIFO, not a regular file/);
+    assert.throws(() => readFileBounded('/dev/zero', 1024, { what: 'Test file' }), /is a character device, not a regular file/);
     fs.symlinkSync('big', path.join(d, 'link'));
     assert.throws(() => readFileBounded(path.join(d, 'link'), 1024, { what: 'Test file', follow: false }), /symbolic link/);
     assert.equal(readFileBounded(path.join(d, 'none'), 1024, { what: 'Test file' }), null);

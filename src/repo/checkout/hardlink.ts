@@ -37,7 +37,7 @@ import { parseDirTree, type DirTree } from '../objects/dirtree.js';
 import { loosePath } from '../layout.js';
 import { modeTraits, type RepoMode } from '../modes/mode.js';
 import { backendFor } from '../modes/registry.js';
-import { readMetadataFile } from '../store.js';
+import { readMetadataObject, type RepoLocation } from '../store.js';
 import { checkDeepTree } from '../traverse.js';
 import { SharedJobs, type Pending } from './shared-jobs.js';
 
@@ -67,6 +67,8 @@ export interface HardlinkCheckoutOptions {
 /** What every thread needs to know about the checkout. */
 export interface CheckoutContext {
   repoPath: string;
+  /** The repository's mode (the metadata reader takes it with the path). */
+  mode: RepoMode;
   /** A bare-user-only repository (else bare). */
   userRepo: boolean;
   xattrs: boolean;
@@ -113,14 +115,17 @@ export class TreeFiller {
 
   constructor(private readonly ctx: CheckoutContext, private readonly jobs: SharedJobs | null) {
     this.objects = `${ctx.repoPath}/objects`;
+    this.loc = { path: ctx.repoPath, mode: ctx.mode };
     this.userMode = ctx.userMode || ctx.userRepo;
   }
 
   /** Resolves directory paths too long for one system call (trees thousands of levels deep). */
   private readonly paths = new LongPaths();
 
+  private readonly loc: RepoLocation;
+
   private readObject(checksum: string, type: 'dirtree' | 'dirmeta'): Buffer {
-    return readMetadataFile(loosePath(this.ctx.repoPath, checksum, type), `${checksum}.${type}`, this.ctx.repoPath);
+    return readMetadataObject(this.loc, checksum, type);
   }
 
   meta(checksum: string): DirMeta {
@@ -345,7 +350,7 @@ export async function hardlinkCheckout(
     throw new OstreeError('EINVAL', `no hardlink checkout from a ${repo.mode} repository${opts.userMode ? ' in user mode' : ''}`);
   }
   const ctx: CheckoutContext = {
-    repoPath: repo.path, userRepo: !modeTraits(repo.mode).realOwnership, xattrs: !repo.config.getBoolean('core', 'disable-xattrs', false),
+    repoPath: repo.path, mode: repo.mode, userRepo: !modeTraits(repo.mode).realOwnership, xattrs: !repo.config.getBoolean('core', 'disable-xattrs', false),
     userMode: opts.userMode === true, whiteouts: opts.whiteouts === true, collectReachable: opts.reachable !== undefined,
   };
   const threads = opts.threads ?? Math.min(2, os.availableParallelism());

@@ -13,7 +13,8 @@ import { parseDirMeta, serializeDirMeta } from '../objects/dirmeta.js';
 import { parseDirTree, type DirTree } from '../objects/dirtree.js';
 import { S_IFMT } from '../objects/common.js';
 import { sha256hex } from '../objects/checksum.js';
-import { CorruptGraphError, readMetadataObject, walkDirTrees, type RepoLocation } from '../traverse.js';
+import { CorruptGraphError, walkDirTrees } from '../traverse.js';
+import { readMetadataObject, type RepoLocation } from '../store.js';
 
 export type MetadataType = 'commit' | 'dirtree' | 'dirmeta' | 'commitmeta';
 

@@ -10,7 +10,7 @@ import { isErrno } from '../../errors.js';
 import { serialize, Variant } from '../../glib/gvariant.js';
 import type { ObjectType } from '../objects/common.js';
 import { markCommitPartial, objectPath, tmpDir, tmpName } from '../layout.js';
-import type { RepoLocation } from '../traverse.js';
+import type { RepoLocation } from '../store.js';
 import type { Repo } from '../repo.js';
 
 /** `<checksum>.<type>` into its parts. */

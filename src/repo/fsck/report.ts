@@ -6,7 +6,8 @@
 import { OstreeError } from '../../errors.js';
 import type { CommitObject } from '../objects/commit.js';
 import type { DirTree } from '../objects/dirtree.js';
-import { loadCommit, loadDirTree, walkDirTrees, type RepoLocation } from '../traverse.js';
+import { walkDirTrees } from '../traverse.js';
+import { loadCommit, loadDirTree, type RepoLocation } from '../store.js';
 import type { Problem } from './metadata.js';
 import { markFsckPartial, splitName } from './repair.js';
 

@@ -10,6 +10,7 @@ import * as fs from 'node:fs';
 import type { Hash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { OstreeError } from '../../errors.js';
+import { fileKind } from '../../util/fs.js';
 import { isSymlinkMode } from '../objects/common.js';
 import type { FileHeader } from '../objects/file-header.js';
 import type { ModeTraits, RepoMode } from './mode.js';
@@ -107,17 +108,8 @@ export function notRegular(objName: string, p: string, kind: string): OstreeErro
   return new OstreeError('ECORRUPT', `object ${objName} is ${kind}, not a regular file (${p}); the repository is corrupt: remove it and run 'ostree fsck'`, { path: p });
 }
 
-/** `a FIFO`, `a directory`, … for error messages. */
-export function fileKind(st: fs.Stats): string {
-  if (st.isFIFO()) return 'a FIFO';
-  if (st.isDirectory()) return 'a directory';
-  if (st.isSymbolicLink()) return 'a symbolic link';
-  if (st.isCharacterDevice()) return 'a character device';
-  if (st.isBlockDevice()) return 'a block device';
-  if (st.isSocket()) return 'a socket';
-  if (st.isFile()) return 'a regular file';
-  return `of unknown type 0${(st.mode & 0o170000).toString(8)}`;
-}
+/** fileKind is the bounded reader's (util/fs.ts); re-exported for the backends' messages. */
+export { fileKind };
 
 /** Read exactly `size` bytes at `pos` from `fd` (ECORRUPT naming `objName` if the file is short). */
 export function readExactly(fd: number, size: number, pos: number, objName: string): Buffer {

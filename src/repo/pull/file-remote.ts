@@ -8,7 +8,7 @@ import { parseCommit } from '../objects/commit.js';
 import { Repo } from '../repo.js';
 import { pullLocal, type PullLocalOptions } from './local.js';
 import type { PullOptions, PullResult } from './options.js';
-import { readSourceMetadataOptional } from './source.js';
+import { readMetadataObjectIfPresent } from '../store.js';
 import type { CommitCheck, RefRequest, Wanted } from './targets.js';
 
 export interface FilePullRequest {
@@ -38,7 +38,7 @@ async function resolveTargets(src: Repo, r: FilePullRequest): Promise<Wanted[]> 
   for (const w of r.requests) {
     const commit = w.override ?? await src.resolveRevOptional(w.ref!);
     if (commit === null) throw new OstreeError('ENOENT', `Remote "${r.remoteName}" (${r.srcPath}) has no ref '${w.ref}'`);
-    const data = readSourceMetadataOptional(src.path, src.mode, commit, 'commit');
+    const data = readMetadataObjectIfPresent(src, commit, 'commit');
     if (data !== null) r.check(w, commit, parseCommit(data, `commit ${commit}`));
     targets.push({ ref: w.ref, commit });
   }

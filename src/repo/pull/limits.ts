@@ -2,14 +2,14 @@
  * The size bounds of a pull: how much of anything a remote or a source repository can make us
  * read, hold or inflate. Each is checked before the data is read whole (HTTP: from
  * Content-Length and while receiving; local files: from fstat), so an oversized or endless
- * input is refused without being held in memory.
+ * input is refused without being held in memory. Metadata objects are bounded by
+ * MAX_METADATA_SIZE (objects/common.ts), the one bound every reader of them uses.
  */
 
-/** Metadata objects and the summary (upstream: OSTREE_MAX_METADATA_SIZE, 128 MiB). */
-export const METADATA_MAX_SIZE = 128 * 1024 * 1024;
+import { MAX_METADATA_SIZE } from '../objects/common.js';
 
-/** The summary file: the same bound as upstream's fetcher uses for it. */
-export const SUMMARY_MAX_SIZE = METADATA_MAX_SIZE;
+/** The summary file: the metadata bound (objects/common.ts), as upstream's fetcher uses for it. */
+export const SUMMARY_MAX_SIZE = MAX_METADATA_SIZE;
 
 /** A remote's `config` (read for its core.mode when there is no summary) and mirror probes. */
 export const REMOTE_CONFIG_MAX_SIZE = 1024 * 1024;
@@ -21,7 +21,7 @@ export const MIRRORLIST_MAX_SIZE = 1024 * 1024;
 export const REF_MAX_SIZE = 4096;
 
 /** Static delta probes (superblocks or indexes; fetched but not applied). */
-export const DELTA_PROBE_MAX_SIZE = METADATA_MAX_SIZE;
+export const DELTA_PROBE_MAX_SIZE = MAX_METADATA_SIZE;
 
 /**
  * Content objects whose header declares more than this are streamed through the checksum

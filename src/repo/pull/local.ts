@@ -23,7 +23,7 @@ import { clearCommitPartial, isCommitPartial, markCommitPartial, objectPath, sta
 import { runPool } from '../../util/pool.js';
 import type { ContentImportContext } from './import.js';
 import { formatPullStatus } from './options.js';
-import { readSourceMetadata, readSourceMetadataOptional } from './source.js';
+import { readMetadataObject, readMetadataObjectIfPresent } from '../store.js';
 import { ChainGuard, walkDirTrees } from '../traverse.js';
 import { checkBinding, type Wanted } from './targets.js';
 
@@ -78,7 +78,7 @@ async function openSource(srcPath: string, dest: Repo): Promise<Repo> {
 function loadSourceCommit(src: Repo, checksum: string): CommitObject {
   let data: Buffer;
   try {
-    data = readSourceMetadata(src.path, src.mode, checksum, 'commit');
+    data = readMetadataObject(src, checksum, 'commit');
   } catch (e) {
     if (e instanceof OstreeError && e.code === 'ENOENT') throw new OstreeError('ENOENT', `Object missing: ${checksum}.commit (in ${src.path})`);
     throw e;
@@ -120,7 +120,7 @@ class MetadataCopier {
   constructor(private readonly src: Repo, private readonly dest: Repo, private readonly options: PullLocalOptions) {}
 
   private copy(checksum: string, type: ObjectType): Buffer {
-    const data = readSourceMetadata(this.src.path, this.src.mode, checksum, type);
+    const data = readMetadataObject(this.src, checksum, type);
     const actual = sha256hex(data);
     if (actual !== checksum) throw new OstreeError('ECORRUPT', `Corrupted ${type} object; checksum expected='${checksum}' actual='${actual}' (in ${this.src.path})`);
     if (!this.dest.hasObjectSync(checksum, type)) {
@@ -158,7 +158,7 @@ class MetadataCopier {
   }
 
   private copyDetached(checksum: string): void {
-    const detached = readSourceMetadataOptional(this.src.path, this.src.mode, checksum, 'commitmeta');
+    const detached = readMetadataObjectIfPresent(this.src, checksum, 'commitmeta');
     if (detached === null) return;
     parseCommitMeta(detached, `detached metadata ${checksum}.commitmeta (in ${this.src.path})`);
     const tmp = tmpName(this.dest.path, 'pull');

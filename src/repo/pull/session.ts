@@ -24,7 +24,8 @@ import {
 import { modeFromConfig, modeTraits } from '../modes/mode.js';
 import { Repo, validateRefName } from '../repo.js';
 import { importArchiveObjectBuffer, importContentObject, type ContentImportContext } from './import.js';
-import { CONTENT_IN_MEMORY_MAX, DELTA_PROBE_MAX_SIZE, PULL_INFLATE_IN_MEMORY_MAX, METADATA_MAX_SIZE, REF_MAX_SIZE, REMOTE_CONFIG_MAX_SIZE, SUMMARY_MAX_SIZE } from './limits.js';
+import { CONTENT_IN_MEMORY_MAX, DELTA_PROBE_MAX_SIZE, PULL_INFLATE_IN_MEMORY_MAX, REF_MAX_SIZE, REMOTE_CONFIG_MAX_SIZE, SUMMARY_MAX_SIZE } from './limits.js';
+import { MAX_METADATA_SIZE } from '../objects/common.js';
 import type { PullOptions, PullResult } from './options.js';
 import { PullStats, TaskGroup } from './scheduler.js';
 import { readSourceObject } from './source.js';
@@ -194,7 +195,7 @@ export class HttpPullSession {
     try {
       if (this.group.error !== null) throw this.group.error;
       const rel = objectRelPath(checksum, type, 'archive');
-      const data = await this.r.meta.get(rel, { optional, maxSize: METADATA_MAX_SIZE, what: `object ${checksum}.${type}` });
+      const data = await this.r.meta.get(rel, { optional, maxSize: MAX_METADATA_SIZE, what: `object ${checksum}.${type}` });
       if (data !== null) verifyMetadata(data, checksum, type, this.r.meta.url(rel));
       st.metaFetched++;
       return data;

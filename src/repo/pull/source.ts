@@ -1,74 +1,19 @@
 /**
- * Reading what a pull takes from a repository on this machine (pull-local, `file://` remotes,
- * a download staged under REPO/tmp): every file is opened without following symlinks and
- * without blocking, must be a regular file (a FIFO posing as an object is refused instead of
- * hanging the pull), and metadata is bounded in size before it is read whole.
+ * Content objects a pull takes from a repository on this machine (pull-local, `file://`
+ * remotes): each must be a regular file (or a symlink where the mode stores symlinks as such),
+ * so a FIFO posing as an object is refused instead of hanging the pull. Metadata objects are
+ * read through store.ts (readMetadataObject), bounded and without blocking, like every reader's.
  */
 import * as fs from 'node:fs';
 import { OstreeError, isErrno } from '../../errors.js';
 import { objectPath } from '../layout.js';
 import { readContentHeaderSync, type StoredContent } from '../content.js';
 import { modeTraits, type RepoMode } from '../modes/mode.js';
-import type { ObjectType } from '../objects/common.js';
-import { METADATA_MAX_SIZE } from './limits.js';
-
-const OPEN_FLAGS = fs.constants.O_RDONLY | fs.constants.O_NONBLOCK | fs.constants.O_NOFOLLOW;
-
-function kindOf(st: fs.Stats): string {
-  if (st.isFIFO()) return 'a FIFO';
-  if (st.isSocket()) return 'a socket';
-  if (st.isCharacterDevice() || st.isBlockDevice()) return 'a device node';
-  if (st.isDirectory()) return 'a directory';
-  if (st.isSymbolicLink()) return 'a symbolic link';
-  return 'not a regular file';
-}
+import { fileKind } from '../../util/fs.js';
 
 /** ECORRUPT for `what` at `p` being something other than a regular file. */
 export function notRegular(what: string, p: string, st: fs.Stats): OstreeError {
-  return new OstreeError('ECORRUPT', `${what} (${p}) is ${kindOf(st)}, not a regular file; remove it or repair the repository`, { path: p });
-}
-
-/**
- * The whole of a regular file of at most `max` bytes, or null when it does not exist. Refuses
- * special files and symlinks (ECORRUPT) and oversized files (ECORRUPT, before reading them).
- */
-export function readBoundedFile(p: string, max: number, what: string): Buffer | null {
-  let fd: number;
-  try {
-    fd = fs.openSync(p, OPEN_FLAGS);
-  } catch (e) {
-    if (isErrno(e, 'ENOENT')) return null;
-    if (isErrno(e, 'ELOOP')) throw notRegular(what, p, fs.lstatSync(p));
-    throw e;
-  }
-  try {
-    const st = fs.fstatSync(fd);
-    if (!st.isFile()) throw notRegular(what, p, st);
-    if (st.size > max) throw new OstreeError('ECORRUPT', `${what} (${p}) is ${st.size} bytes, exceeding maximum ${max}`, { path: p });
-    const buf = Buffer.allocUnsafe(st.size);
-    let off = 0;
-    while (off < st.size) {
-      const n = fs.readSync(fd, buf, off, st.size - off, off);
-      if (n === 0) break; // shrank while being read
-      off += n;
-    }
-    return off === st.size ? buf : buf.subarray(0, off);
-  } finally {
-    fs.closeSync(fd);
-  }
-}
-
-/** A metadata object of a source repository, checked to be a bounded regular file. */
-export function readSourceMetadata(repoPath: string, mode: RepoMode, checksum: string, type: ObjectType): Buffer {
-  const p = objectPath(repoPath, checksum, type, mode);
-  const data = readBoundedFile(p, METADATA_MAX_SIZE, `Metadata object ${checksum}.${type}`);
-  if (data === null) throw new OstreeError('ENOENT', `Object missing in source repository ${repoPath}: ${checksum}.${type}`, { path: p });
-  return data;
-}
-
-/** Like readSourceMetadata, null when the object is absent. */
-export function readSourceMetadataOptional(repoPath: string, mode: RepoMode, checksum: string, type: ObjectType): Buffer | null {
-  return readBoundedFile(objectPath(repoPath, checksum, type, mode), METADATA_MAX_SIZE, `Metadata object ${checksum}.${type}`);
+  return new OstreeError('ECORRUPT', `${what} (${p}) is ${fileKind(st)}, not a regular file; remove it or repair the repository`, { path: p });
 }
 
 export interface SourceObject {

@@ -15,7 +15,7 @@ import type { Repo } from '../repo.js';
 import { getRemote, type RemoteLookupOptions } from '../remotes.js';
 import { checkSummaryVerificationSupported, fileUrlPath, remoteUrlKind } from './config.js';
 import { SUMMARY_MAX_SIZE } from './limits.js';
-import { readBoundedFile } from './source.js';
+import { readFileBounded } from '../../util/fs.js';
 import { HttpFetcher, resolveMirrors } from './transport.js';
 
 export interface SummaryRef { checksum: string; size: bigint; timestamp?: bigint }
@@ -77,7 +77,7 @@ export async function fetchRemoteSummaryBytes(repo: Repo, remoteName: string, op
   const url = opts.url ?? remote.url;
   if (remoteUrlKind(remoteName, url) === 'file') {
     const p = path.join(fileUrlPath(url), 'summary');
-    const data = readBoundedFile(p, SUMMARY_MAX_SIZE, `Summary of remote "${remoteName}"`);
+    const data = readFileBounded(p, SUMMARY_MAX_SIZE, { what: `Summary of remote "${remoteName}"`, follow: false, advice: 'remove it or repair the remote repository' });
     return data === null ? null : { data, source: p };
   }
   checkSummaryVerificationSupported(remote);
