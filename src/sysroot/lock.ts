@@ -6,7 +6,7 @@
  */
 import * as fs from 'node:fs';
 import { OstreeError, isErrno } from '../errors.js';
-import * as libc from '../native/libc.js';
+import { lockFd, unlockFd } from '../native/lock.js';
 
 /** A held sysroot lock (the file is created 0600). */
 export class SysrootLock {
@@ -24,7 +24,7 @@ export class SysrootLock {
       const fd = fs.openSync(lockPath, fs.constants.O_CREAT | fs.constants.O_RDWR | fs.constants.O_NOFOLLOW, 0o600);
       let kind: 'ofd' | 'flock' | null = null;
       try {
-        kind = libc.lockFd(fd, { exclusive: true, wait: false });
+        kind = lockFd(fd, { exclusive: true, wait: false });
       } catch (e) {
         if (!(isErrno(e, 'EWOULDBLOCK') || isErrno(e, 'EAGAIN'))) { fs.closeSync(fd); throw e; }
       }
@@ -45,7 +45,7 @@ export class SysrootLock {
     if (this.fd < 0) return;
     // Exclusive holder: unlink first (waiters see nlink 0 and retry), then unlock.
     try { fs.unlinkSync(this.lockPath); } catch { /* already gone */ }
-    try { libc.unlockFd(this.fd, this.kind); } catch { /* closing drops it anyway */ }
+    try { unlockFd(this.fd, this.kind); } catch { /* closing drops it anyway */ }
     fs.closeSync(this.fd);
     this.fd = -1;
   }
