@@ -8,6 +8,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { tempDir } from '../common/tmp.js';
 
 const PROJECT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 const GENERATOR = path.join(PROJECT, 'boot/systemd/ostree-system-generator');
@@ -16,7 +17,7 @@ const CSUM = 'a'.repeat(64);
 interface Env { dir: string; normal: string; run: string; cmdline: string; fstab: string }
 
 function setup(cmdline: string | null, fstab: string | null): Env {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ostree-gen-'));
+  const dir = tempDir('ostree-gen-');
   const env: Env = { dir, normal: path.join(dir, 'normal'), run: path.join(dir, 'run'), cmdline: path.join(dir, 'cmdline'), fstab: path.join(dir, 'fstab') };
   fs.mkdirSync(env.normal);
   fs.mkdirSync(env.run);

@@ -11,6 +11,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { tempDir } from '../common/tmp.js';
 
 const PROJECT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 const BOOT = path.join(PROJECT, 'boot');
@@ -20,7 +21,7 @@ const COMMIT = 'c'.repeat(64);
 
 /** A fake physical root: ostree/deploy/os/deploy/<commit>.0 and ostree/boot.1 links. */
 function fakeSysroot(): { dir: string; sysroot: string; deploy: string; cmdline: string; run: string } {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ostree-prep-'));
+  const dir = tempDir('ostree-prep-');
   const sysroot = path.join(dir, 'sysroot');
   const deploy = path.join(sysroot, `ostree/deploy/os/deploy/${COMMIT}.0`);
   for (const d of ['usr/bin', 'etc', 'var', 'sysroot', 'boot']) fs.mkdirSync(path.join(deploy, d), { recursive: true });
@@ -92,7 +93,7 @@ test('a boot link leading outside ostree/deploy is refused', () => {
 });
 
 test('a root filesystem without ostree/ is described as such', () => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ostree-prep-'));
+  const dir = tempDir('ostree-prep-');
   fs.mkdirSync(path.join(dir, 'sysroot/usr'), { recursive: true });
   fs.writeFileSync(path.join(dir, 'cmdline'), 'ostree=/ostree/boot.1/os/x/0\n');
   const r = spawnSync('sh', [PREPARE, path.join(dir, 'sysroot')], {
@@ -103,7 +104,7 @@ test('a root filesystem without ostree/ is described as such', () => {
 });
 
 test('real mounts in a private namespace: deployment at SYSROOT, /usr read-only, physical root at SYSROOT/sysroot', () => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ostree-prepns-'));
+  const dir = tempDir('ostree-prepns-');
   // Everything happens on a tmpfs inside `unshare -m`: nothing leaks to the host's mounts.
   const script = `
 set -e
@@ -145,7 +146,7 @@ findmnt -n -r -o TARGET,OPTIONS "$S/usr" | sed "s|$D|D|"
 });
 
 test('hotfix: .usr-ovl-work present => /usr is a writable overlay', () => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ostree-prepns-'));
+  const dir = tempDir('ostree-prepns-');
   const script = `
 set -e
 D='${dir}'
@@ -188,7 +189,7 @@ test('initramfs-tools local-bottom: prereqs, no-op without ostree=, runs prepare
   const lb = path.join(BOOT, 'initramfs-tools/scripts/local-bottom/ostree');
   assert.equal(spawnSync('sh', [lb, 'prereqs'], { encoding: 'utf8' }).stdout.trim(), '');
   // The script reads /proc/cmdline (no ostree= on this host) and the root at ${rootmnt}.
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ostree-lb-'));
+  const dir = tempDir('ostree-lb-');
   fs.mkdirSync(path.join(dir, 'usr'));
   const hostCmdline = fs.readFileSync('/proc/cmdline', 'utf8');
   assert.equal(/(^|\s)ostree=/.test(hostCmdline), false, 'host must not be an OSTree boot for this test');
@@ -201,7 +202,7 @@ const CLI = path.join(PROJECT, 'dist/src/cli/main.js');
 
 /** An empty sysroot made by our `ostree admin init-fs`. */
 function initFsSysroot(): string {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ostree-bc-'));
+  const dir = tempDir('ostree-bc-');
   const sr = path.join(dir, 'sysroot');
   fs.mkdirSync(sr);
   const r = spawnSync(process.execPath, [CLI, 'admin', 'init-fs', sr], { encoding: 'utf8' });
@@ -269,7 +270,7 @@ test('ostree admin finalize-staged --hold (the hold unit\'s command): keeps /boo
 });
 
 test('dracut module: check/depends/install/installkernel with stubbed dracut helpers', () => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ostree-dracut-'));
+  const dir = tempDir('ostree-dracut-');
   const script = `
 set -e
 initdir='${dir}/initrd'

@@ -12,12 +12,13 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { CLI } from '../hostile/harness.js';
 import { smallRepo } from './fixtures.js';
+import { tempDir } from '../common/tmp.js';
 
 let dir: string;
 let repo: string;
 
 before(async () => {
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cli-pipes-'));
+  dir = tempDir('cli-pipes-');
   const r = await smallRepo(dir);
   repo = r.repo.path;
   // Enough output to overflow a pipe buffer (64 KiB): 3,000 refs, a 3,000-file tree, a 1 MiB

@@ -6,6 +6,7 @@ import * as path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { KeyFile, KEYFILE_MAX_BYTES } from '../../src/glib/keyfile.js';
 import { OstreeError } from '../../src/errors.js';
+import { tempDir } from '../common/tmp.js';
 
 test('origin file with a transient group round-trips byte for byte (as g_key_file_to_data writes it)', () => {
   const text = '[origin]\nrefspec=emu:emu/stable\n\n[libostree-transient]\npinned=true\n';
@@ -67,7 +68,7 @@ for (const [what, group, key, value] of [
 }
 
 test('a key file larger than the bound is refused before it is read or parsed', () => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kf-'));
+  const dir = tempDir('kf-');
   try {
     const p = path.join(dir, 'config');
     fs.writeFileSync(p, '[core]\n' + '#'.repeat(KEYFILE_MAX_BYTES) + '\n');

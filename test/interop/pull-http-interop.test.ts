@@ -12,6 +12,7 @@ import * as http from 'node:http';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { tempDir } from '../common/tmp.js';
 
 const UPSTREAM = '/usr/bin/ostree';
 const OURS = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../src/cli/main.js');
@@ -71,7 +72,7 @@ function counts(line: string): string {
 }
 
 before(async () => {
-  work = fs.mkdtempSync(path.join(os.tmpdir(), 'pullhttp-interop-'));
+  work = tempDir('pullhttp-interop-');
   server = http.createServer((req, res) => {
     const p = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname);
     log.push(p);

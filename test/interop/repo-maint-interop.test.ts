@@ -8,6 +8,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { tempDir } from '../common/tmp.js';
 
 const UPSTREAM = '/usr/bin/ostree';
 const OURS = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../src/cli/main.js');
@@ -45,7 +46,7 @@ function objects(repo: string): string[] {
 }
 
 before(() => {
-  work = fs.mkdtempSync(path.join(os.tmpdir(), 'maint-interop-'));
+  work = tempDir('maint-interop-');
   const t = path.join(work, 'tree');
   fs.mkdirSync(path.join(t, 'usr/lib/mods'), { recursive: true });
   fs.mkdirSync(path.join(t, 'etc'), { recursive: true });

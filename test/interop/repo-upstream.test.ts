@@ -12,6 +12,7 @@ import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import * as libc from '../../src/native/libc.js';
 import { checkoutSnapshot } from '../common/tree.js';
+import { tempDir } from '../common/tmp.js';
 
 const UPSTREAM = process.env['OSTREE_UPSTREAM'] ?? '/usr/bin/ostree';
 const OURS = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../src/cli/main.js');
@@ -19,7 +20,7 @@ const isRoot = process.getuid?.() === 0;
 
 function up(...args: string[]): string { return execFileSync(UPSTREAM, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }); }
 function ours(...args: string[]): string { return execFileSync(process.execPath, [OURS, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }); }
-function tmp(): string { return fs.mkdtempSync(path.join(os.tmpdir(), 'repo-interop-')); }
+function tmp(): string { return tempDir('repo-interop-'); }
 
 function xattrsSupported(dir: string): boolean {
   try { execFileSync('setfattr', ['-n', 'user.probe', '-v', '1', dir], { stdio: 'ignore' }); execFileSync('setfattr', ['-x', 'user.probe', dir], { stdio: 'ignore' }); return true; } catch { return false; }

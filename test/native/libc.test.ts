@@ -9,9 +9,10 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as L from '../../src/native/libc.js';
 import { isErrno } from '../../src/errors.js';
+import { tempDir } from '../common/tmp.js';
 
 let dir: string;
-before(() => { dir = fs.mkdtempSync(path.join(os.tmpdir(), 'native-libc-')); });
+before(() => { dir = tempDir('native-libc-'); });
 after(() => { fs.rmSync(dir, { recursive: true, force: true }); });
 
 function assertNodeError(e: unknown, code: string, errno: number, syscall: string): true {

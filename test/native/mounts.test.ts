@@ -13,6 +13,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as L from '../../src/native/libc.js';
 import { isErrno } from '../../src/errors.js';
+import { tempDir } from '../common/tmp.js';
 
 let base: string;
 let img: string;
@@ -37,7 +38,7 @@ function assertOurLoopExt4(p: string): void {
 }
 
 before(() => {
-  base = fs.mkdtempSync(path.join(os.tmpdir(), 'native-mounts-'));
+  base = tempDir('native-mounts-');
   img = path.join(base, 'ext4.img');
   ext4 = path.join(base, 'ext4');
   tmpfs = path.join(base, 'tmpfs');

@@ -14,6 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { serialize } from '../../src/glib/gvariant.js';
 import { Repo, type RepoMode } from '../../src/repo/repo.js';
 import { serializeCommit } from '../../src/repo/objects/commit.js';
+import { tempDir } from '../common/tmp.js';
 
 const MAIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../src/cli/main.js');
 let work = '';
@@ -84,7 +85,7 @@ function flip(file: string, at: number): void {
 }
 
 before(async () => {
-  work = fs.mkdtempSync(path.join(os.tmpdir(), 'bad-input-'));
+  work = tempDir('bad-input-');
   const tree = path.join(work, 'tree');
   fs.mkdirSync(path.join(tree, 'dir/sub'), { recursive: true });
   fs.writeFileSync(path.join(tree, 'file'), 'hello world, this is file content\n'.repeat(20));

@@ -10,8 +10,9 @@ import { OstreeError } from '../../src/errors.js';
 import { Repo } from '../../src/repo/repo.js';
 import { serializeFileHeader } from '../../src/repo/objects/file-header.js';
 import { sha256hex } from '../../src/repo/objects/checksum.js';
+import { tempDir } from '../common/tmp.js';
 
-function tmp(): string { return fs.mkdtempSync(path.join(os.tmpdir(), 'repo-crash-')); }
+function tmp(): string { return tempDir('repo-crash-'); }
 const CLI = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../src/cli/main.js');
 
 for (const mode of ['bare-user', 'archive'] as const) {

@@ -5,6 +5,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { Repo } from '../../src/repo/repo.js';
 import { diffTrees, formatDiff, isDirArgument } from '../../src/repo/diff.js';
+import { tempDir } from '../common/tmp.js';
 
 // The trees of the upstream transcript (ostree 2022.7 `ostree diff a b`). The branches are
 // named 'one' and 'two', not 'a' and 'b': those are hex digits, and upstream (like us) resolves a
@@ -31,7 +32,7 @@ function trees(dir: string): [string, string] {
 }
 
 test('diff of two commits: upstream order (modified, removed, added; added after recursion)', async () => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'diff-'));
+  const dir = tempDir('diff-');
   const [t1, t2] = trees(dir);
   const repo = await Repo.create(path.join(dir, 'repo'), 'bare-user');
   await repo.commitTree(t1, { branch: 'one' });
@@ -45,7 +46,7 @@ test('diff of two commits: upstream order (modified, removed, added; added after
 });
 
 test('diff against a directory: same sets, directory paths printed without the leading slash', async () => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'diff-'));
+  const dir = tempDir('diff-');
   const [t1, t2] = trees(dir);
   const repo = await Repo.create(path.join(dir, 'repo'), 'bare-user');
   await repo.commitTree(t1, { branch: 'one' });

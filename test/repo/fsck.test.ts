@@ -11,6 +11,7 @@ import { parseDirTree, serializeDirTree } from '../../src/repo/objects/dirtree.j
 import { serializeCommit } from '../../src/repo/objects/commit.js';
 import { serializeFileHeader } from '../../src/repo/objects/file-header.js';
 import { sha256hex } from '../../src/repo/objects/checksum.js';
+import { tempDir } from '../common/tmp.js';
 
 const MODES: RepoMode[] = ['bare', 'bare-user', 'bare-user-only', 'archive'];
 
@@ -155,7 +156,7 @@ test('fsck uses the worker pool for bigger repositories and still finds the bad 
 });
 
 test('fsck streams content to the workers while walking: corruptions in the first, a middle and the last chunk are all found, in walk order', async () => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'fsck-stream-'));
+  const dir = tempDir('fsck-stream-');
   const tree = path.join(dir, 'tree');
   // 8 directories x 150 files: 1200 content objects, several 256-object chunks.
   for (let d = 0; d < 8; d++) {

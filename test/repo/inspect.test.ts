@@ -10,8 +10,9 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { onlyCommit, openFileInCommit } from '../../src/repo/inspect.js';
 import { smallRepo } from '../cli/fixtures.js';
+import { tempDir } from '../common/tmp.js';
 
-function tmp(): string { return fs.mkdtempSync(path.join(os.tmpdir(), 'inspect-')); }
+function tmp(): string { return tempDir('inspect-'); }
 
 test('openFileInCommit follows symlinks inside the commit; a link loop is an error', async () => {
   const d = tmp();

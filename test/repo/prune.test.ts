@@ -6,9 +6,10 @@ import * as path from 'node:path';
 import { Repo } from '../../src/repo/repo.js';
 import { fsckRepo } from '../../src/repo/fsck.js';
 import { formatPruneResult, pruneRepo } from '../../src/repo/prune.js';
+import { tempDir } from '../common/tmp.js';
 
 async function setup(): Promise<{ repo: Repo; c1: string; c2: string; other: string; dir: string }> {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'prune-'));
+  const dir = tempDir('prune-');
   const tree = path.join(dir, 'tree');
   fs.mkdirSync(tree);
   fs.writeFileSync(path.join(tree, 'a'), 'a\n');

@@ -8,9 +8,10 @@ import * as path from 'node:path';
 import { OstreeError } from '../../src/errors.js';
 import { Repo } from '../../src/repo/repo.js';
 import { listRefFiles, listRefs, parseRefspec, readRefFile, resolveRev, setRef, validateRefName, validateRemoteName } from '../../src/repo/refs.js';
+import { tempDir } from '../common/tmp.js';
 
 const isErr = (code: string, re?: RegExp) => (e: unknown): boolean => e instanceof OstreeError && e.code === code && (!re || re.test(e.message));
-function tmp(): string { return fs.mkdtempSync(path.join(os.tmpdir(), 'refs-test-')); }
+function tmp(): string { return tempDir('refs-test-'); }
 
 async function repoWithHistory(): Promise<{ repo: Repo; c: string[] }> {
   const d = tmp();

@@ -7,11 +7,12 @@ import * as path from 'node:path';
 import { OstreeError } from '../../src/errors.js';
 import { Repo } from '../../src/repo/repo.js';
 import { addRemote, getRemote, listRemotes, remoteBranches, remoteUrl, removeRemote } from '../../src/repo/remotes.js';
+import { tempDir } from '../common/tmp.js';
 
 const isErr = (code: string, re?: RegExp) => (e: unknown): boolean => e instanceof OstreeError && e.code === code && (!re || re.test(e.message));
 
 async function newRepo(): Promise<Repo> {
-  const d = fs.mkdtempSync(path.join(os.tmpdir(), 'remotes-test-'));
+  const d = tempDir('remotes-test-');
   return Repo.create(path.join(d, 'repo'), 'archive');
 }
 
@@ -59,7 +60,7 @@ test('names, URLs, option keys and values are validated before anything is writt
 });
 
 test('system remotes in SYSROOT/etc/ostree/remotes.d: listed after the config, duplicates refused, deleted from their file', async () => {
-  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'remotes-sysroot-'));
+  const root = tempDir('remotes-sysroot-');
   const repo = await Repo.create(path.join(root, 'ostree/repo'), 'bare');
   const dir = path.join(root, 'etc/ostree/remotes.d');
   fs.mkdirSync(dir, { recursive: true });

@@ -6,8 +6,9 @@ import * as path from 'node:path';
 import { OstreeError } from '../../src/errors.js';
 import { Variant } from '../../src/glib/gvariant.js';
 import { Repo, validateRefName, type RepoMode } from '../../src/repo/repo.js';
+import { tempDir } from '../common/tmp.js';
 
-function tmp(): string { return fs.mkdtempSync(path.join(os.tmpdir(), 'repo-test-')); }
+function tmp(): string { return tempDir('repo-test-'); }
 const isErr = (code: string, re?: RegExp) => (e: unknown): boolean => e instanceof OstreeError && e.code === code && (!re || re.test(e.message));
 
 function makeTree(root: string): void {

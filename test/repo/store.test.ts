@@ -13,8 +13,9 @@ import { isOstreeError } from '../../src/errors.js';
 import { objectPath } from '../../src/repo/layout.js';
 import { MAX_METADATA_SIZE } from '../../src/repo/objects/common.js';
 import { loadCommitIfPresent, readMetadataObject, readMetadataObjectIfPresent, type RepoLocation } from '../../src/repo/store.js';
+import { tempDir } from '../common/tmp.js';
 
-const base = fs.mkdtempSync(path.join(os.tmpdir(), 'store-'));
+const base = tempDir('store-');
 after(() => fs.rmSync(base, { recursive: true, force: true }));
 const repo: RepoLocation = { path: base, mode: 'bare-user' };
 const csum = (c: string): string => c.repeat(64);

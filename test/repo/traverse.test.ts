@@ -13,8 +13,9 @@ import { serializeDirTree } from '../../src/repo/objects/dirtree.js';
 import {
   CorruptGraphError, Reachable, commitClosure, parentChain, preorder, walkDirTrees, walkTree,
 } from '../../src/repo/traverse.js';
+import { tempDir } from '../common/tmp.js';
 
-const base = fs.mkdtempSync(path.join(os.tmpdir(), 'traverse-'));
+const base = tempDir('traverse-');
 after(() => fs.rmSync(base, { recursive: true, force: true }));
 let n = 0;
 

@@ -12,6 +12,7 @@ import { Grub2Bootloader } from '../../src/sysroot/bootloader/grub2.js';
 import { selectBootloader, bootloaderSetting } from '../../src/sysroot/bootloader/registry.js';
 import { Origin } from '../../src/sysroot/formats/origin.js';
 import { KeyFile } from '../../src/glib/keyfile.js';
+import { tempDir } from '../common/tmp.js';
 
 const C = (c: string): string => c.repeat(64);
 
@@ -67,7 +68,7 @@ test('bootserials count per bootcsum across stateroots', () => {
 });
 
 test('bootversion and subbootversion from symlinks; anything else is an error', () => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bv-'));
+  const dir = tempDir('bv-');
   try {
     fs.mkdirSync(path.join(dir, 'boot'));
     fs.mkdirSync(path.join(dir, 'ostree'));
@@ -118,7 +119,7 @@ test('GRUB config: header, one menuentry per entry in order, prefix, quoting, de
 });
 
 test('bootloader selection: auto probes grub.cfg (dangling link counts), none, grub2, invalid values', () => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bl-'));
+  const dir = tempDir('bl-');
   try {
     fs.mkdirSync(path.join(dir, 'boot/grub2'), { recursive: true });
     assert.equal(selectBootloader(dir, undefined).name, 'none');

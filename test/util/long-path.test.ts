@@ -6,11 +6,12 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { LongPaths } from '../../src/util/long-path.js';
 import { removeTree } from '../common/deep-tree.js';
+import { tempDir } from '../common/tmp.js';
 
 function openFds(): number { return fs.readdirSync('/proc/self/fd').length; }
 
 test('short paths are returned as they are; long ones resolve through anchors, reused and closed', () => {
-  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'long-path-'));
+  const root = tempDir('long-path-');
   const lp = new LongPaths();
   assert.equal(lp.short('/a/b'), '/a/b');
   const fds = openFds();

@@ -12,9 +12,10 @@ import { Repo, type RepoMode } from '../../../src/repo/repo.js';
 import { serializeCommit } from '../../../src/repo/objects/commit.js';
 import { VERIFY_DEPTH } from '../../../src/repo/traverse.js';
 import { makeDeepTree, readDeep, removeTree } from '../../common/deep-tree.js';
+import { tempDir } from '../../common/tmp.js';
 
 const isErr = (code: string, re?: RegExp) => (e: unknown): boolean => e instanceof OstreeError && e.code === code && (!re || re.test(e.message));
-function tmp(): string { return fs.mkdtempSync(path.join(os.tmpdir(), 'checkout-test-')); }
+function tmp(): string { return tempDir('checkout-test-'); }
 
 async function smallRepo(mode: RepoMode): Promise<{ d: string; repo: Repo; c: string }> {
   const d = tmp();

@@ -7,8 +7,9 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { OstreeError } from '../../../src/errors.js';
 import { Repo } from '../../../src/repo/repo.js';
+import { tempDir } from '../../common/tmp.js';
 
-function tmp(): string { return fs.mkdtempSync(path.join(os.tmpdir(), 'repo-test-')); }
+function tmp(): string { return tempDir('repo-test-'); }
 const isErr = (code: string, re?: RegExp) => (e: unknown): boolean => e instanceof OstreeError && e.code === code && (!re || re.test(e.message));
 
 function makeTree(root: string): void {

@@ -8,9 +8,10 @@ import * as path from 'node:path';
 import { OstreeError } from '../../../src/errors.js';
 import { Repo, type RepoMode } from '../../../src/repo/repo.js';
 import { makeDeepTree, removeTree } from '../../common/deep-tree.js';
+import { tempDir } from '../../common/tmp.js';
 
 const isErr = (code: string, re?: RegExp) => (e: unknown): boolean => e instanceof OstreeError && e.code === code && (!re || re.test(e.message));
-function tmp(): string { return fs.mkdtempSync(path.join(os.tmpdir(), 'commit-test-')); }
+function tmp(): string { return tempDir('commit-test-'); }
 
 /** Every path under `root` (what a refused commit must leave as it was). */
 function listing(root: string): string[] {

@@ -8,6 +8,7 @@ import * as zlib from 'node:zlib';
 import { OstreeError } from '../../../src/errors.js';
 import { INFLATE_IN_MEMORY_MAX, archive, inflateBounded } from '../../../src/repo/modes/archive.js';
 import { serializeArchiveHeader } from '../../../src/repo/objects/file-header.js';
+import { tempDir } from '../../common/tmp.js';
 
 const isErr = (code: string, re?: RegExp) => (e: unknown): boolean => e instanceof OstreeError && e.code === code && (!re || re.test(e.message));
 
@@ -19,7 +20,7 @@ function zeros(mib: number): Buffer {
 
 /** A `.filez` declaring `declared` bytes with `body` as its deflate stream, in objects/ab/…. */
 function filez(declared: number, body: Buffer): string {
-  const d = fs.mkdtempSync(path.join(os.tmpdir(), 'archive-test-'));
+  const d = tempDir('archive-test-');
   const p = path.join(d, 'objects', 'ab', `${'c'.repeat(62)}.filez`);
   fs.mkdirSync(path.dirname(p), { recursive: true });
   const h = { uid: 0, gid: 0, mode: 0o100644, rdev: 0, symlinkTarget: '', xattrs: [] };

@@ -12,12 +12,13 @@ import { modeTraits, type RepoMode } from '../../../src/repo/modes/mode.js';
 import { readContentDataSync, readContentHeaderSync, writeContentSync } from '../../../src/repo/content.js';
 import { hardlinkCheckoutPossible } from '../../../src/repo/checkout/hardlink.js';
 import { objectPath } from '../../../src/repo/layout.js';
+import { tempDir } from '../../common/tmp.js';
 
 const MODES: RepoMode[] = ['bare', 'bare-user', 'bare-user-only', 'archive'];
 const isErr = (code: string, re?: RegExp) => (e: unknown): boolean => e instanceof OstreeError && e.code === code && (!re || re.test(e.message));
 
 function emptyRepo(): string {
-  const d = fs.mkdtempSync(path.join(os.tmpdir(), 'modes-test-'));
+  const d = tempDir('modes-test-');
   for (const sub of ['objects', 'tmp']) fs.mkdirSync(path.join(d, sub));
   return d;
 }
@@ -34,7 +35,7 @@ test('the registry has a backend for every mode, with that mode\'s traits', () =
 for (const mode of MODES) {
   test(`${mode}: a file and a symlink stored from a source tree read back with their headers and data`, async () => {
     const repo = emptyRepo();
-    const src = fs.mkdtempSync(path.join(os.tmpdir(), 'modes-src-'));
+    const src = tempDir('modes-src-');
     fs.writeFileSync(path.join(src, 'f'), 'content\n', { mode: 0o750 });
     fs.chmodSync(path.join(src, 'f'), 0o750);
     fs.symlinkSync('target/path', path.join(src, 'l'));
@@ -73,7 +74,7 @@ for (const mode of MODES) {
 
 test('a source that is not a regular file or symlink is refused by the writer', () => {
   const repo = emptyRepo();
-  const src = fs.mkdtempSync(path.join(os.tmpdir(), 'modes-src-'));
+  const src = tempDir('modes-src-');
   execFileSync('mkfifo', [path.join(src, 'p')]);
   const st = fs.lstatSync(path.join(src, 'p'));
   assert.throws(() => writeContentSync({ repoPath: repo, mode: 'archive' }, path.join(src, 'p'), { mode: st.mode, uid: 0, gid: 0 }), isErr('EINVAL', /unsupported file type/));
