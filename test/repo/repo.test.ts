@@ -1,27 +1,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
-import { OstreeError } from '../../src/errors.js';
 import { Variant } from '../../src/glib/gvariant.js';
 import { Repo, validateRefName, type RepoMode } from '../../src/repo/repo.js';
+import { isErr, makeTree } from '../common/repo-tree.js';
 import { tempDir } from '../common/tmp.js';
 
 function tmp(): string { return tempDir('repo-test-'); }
-const isErr = (code: string, re?: RegExp) => (e: unknown): boolean => e instanceof OstreeError && e.code === code && (!re || re.test(e.message));
-
-function makeTree(root: string): void {
-  fs.mkdirSync(path.join(root, 'sub/deep'), { recursive: true });
-  fs.writeFileSync(path.join(root, 'a'), 'hello\n');
-  fs.writeFileSync(path.join(root, 'exec'), '#!/bin/sh\n', { mode: 0o755 });
-  fs.chmodSync(path.join(root, 'exec'), 0o755);
-  fs.symlinkSync('a', path.join(root, 'link'));
-  fs.writeFileSync(path.join(root, 'sub/deep/big'), Buffer.alloc(3 * 1024 * 1024 + 17, 7));
-  fs.writeFileSync(path.join(root, 'sub/.ostree-wh.gone'), '');
-  fs.chmodSync(path.join(root, 'sub'), 0o750);
-  for (let i = 0; i < 100; i++) fs.writeFileSync(path.join(root, 'sub', `f${i}`), `file ${i}\n`);
-}
 
 function snapshot(root: string): string[] {
   const out: string[] = [];

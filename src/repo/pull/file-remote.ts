@@ -7,20 +7,12 @@ import { OstreeError } from '../../errors.js';
 import { parseCommit } from '../objects/commit.js';
 import { Repo } from '../repo.js';
 import { pullLocal, type PullLocalOptions } from './local.js';
-import type { PullOptions, PullResult } from './options.js';
+import type { PullResult } from './options.js';
 import { readMetadataObjectIfPresent } from '../store.js';
-import type { CommitCheck, RefRequest, Wanted } from './targets.js';
+import type { PullRequestBase, Wanted } from './targets.js';
 
-export interface FilePullRequest {
-  repo: Repo;
-  remoteName: string;
+export interface FilePullRequest extends PullRequestBase {
   srcPath: string;
-  requests: RefRequest[];
-  allRefs: boolean;
-  depth: number;
-  opts: PullOptions;
-  check: CommitCheck;
-  refSpec: (ref: string) => string;
 }
 
 async function openRemoteRepo(remoteName: string, srcPath: string): Promise<Repo> {

@@ -26,31 +26,20 @@ import { Repo, validateRefName } from '../repo.js';
 import { importArchiveObjectBuffer, importContentObject, type ContentImportContext } from './import.js';
 import { CONTENT_IN_MEMORY_MAX, DELTA_PROBE_MAX_SIZE, PULL_INFLATE_IN_MEMORY_MAX, REF_MAX_SIZE, REMOTE_CONFIG_MAX_SIZE, SUMMARY_MAX_SIZE } from './limits.js';
 import { MAX_METADATA_SIZE } from '../objects/common.js';
-import type { PullOptions, PullResult } from './options.js';
+import type { PullResult } from './options.js';
 import { PullStats, TaskGroup } from './scheduler.js';
 import { readSourceObject } from './source.js';
 import { SpaceBudget } from './space.js';
 import { parseSummary, type RemoteSummary } from './summary.js';
-import { checkBinding, type CommitCheck, type RefRequest, type Wanted } from './targets.js';
+import { checkBinding, type PullRequestBase, type Wanted } from './targets.js';
 import { HttpFetcher, IN_FILE } from './transport.js';
 import { verifyArchiveObject, verifyMetadata } from './verify.js';
 
 /** Everything an HTTP pull needs, decided by the caller from the remote and the options. */
-export interface HttpPullRequest {
-  repo: Repo;
-  remoteName: string;
+export interface HttpPullRequest extends PullRequestBase {
   /** Metadata (and summary, refs) come from `meta`; content objects from `content` (contenturl). */
   meta: HttpFetcher;
   content: HttpFetcher;
-  requests: RefRequest[];
-  /** `--mirror` without refs: every ref of the summary. */
-  allRefs: boolean;
-  depth: number;
-  opts: PullOptions;
-  /** Checks each target commit must pass (timestamps). */
-  check: CommitCheck;
-  /** Where a pulled ref is written. */
-  refSpec: (ref: string) => string;
 }
 
 /** Remove staging left by pulls that were killed (their process is gone). */

@@ -60,6 +60,21 @@ export function checkBinding(c: CommitObject, checksum: string, ref: string): vo
 /** The check each target commit must pass, given the target's ref. */
 export type CommitCheck = (w: { ref: string | null }, checksum: string, c: CommitObject) => void;
 
+/** What every pull (HTTP or file://) is asked to do, decided by the caller from the remote and the options. */
+export interface PullRequestBase {
+  repo: Repo;
+  remoteName: string;
+  requests: RefRequest[];
+  /** `--mirror` without refs: every ref the source has. */
+  allRefs: boolean;
+  depth: number;
+  opts: PullOptions;
+  /** Checks each target commit must pass (timestamps). */
+  check: CommitCheck;
+  /** Where a pulled ref is written. */
+  refSpec: (ref: string) => string;
+}
+
 /**
  * The timestamp checks of a pull (`--timestamp-check-from-rev` resolved now, before anything is
  * fetched; `--timestamp-check` against the ref's current local target `refSpec(ref)`).
