@@ -2,7 +2,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { OstreeError } from '../../src/errors.js';
 import { Repo } from '../../src/repo/repo.js';

@@ -7,7 +7,6 @@ import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { isOstreeError } from '../../src/errors.js';
 import { objectPath } from '../../src/repo/layout.js';

@@ -3,7 +3,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { Deployment, Sysroot, assignBootserials, readBootversion, readSubbootversion, formatSize } from '../../src/sysroot/sysroot.js';
 import { computeSimpleDeploymentList } from '../../src/sysroot/deploy/list.js';

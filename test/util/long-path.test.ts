@@ -2,7 +2,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { LongPaths } from '../../src/util/long-path.js';
 import { removeTree } from '../common/deep-tree.js';
