@@ -6,9 +6,10 @@ TEST_FLAGS ?= --test-reporter=spec
 # Debian packages the project needs at build, test and image time (the oracle `ostree`
 # included: it runs only in tests and benchmarks, never inside the product).
 APT_PACKAGES := ostree qemu-system-x86 qemu-utils grub-pc-bin grub2-common debootstrap \
-	busybox-static cpio fdisk e2fsprogs attr kmod zstd xz-utils time
+	busybox-static cpio fdisk e2fsprogs attr kmod zstd xz-utils time \
+	ostree-tests gnupg
 
-.PHONY: all deps deps-apt deps-npm build lint test test-unit test-interop vm-test vm-demo bench clean
+.PHONY: all deps deps-apt deps-npm build lint test test-unit test-interop test-upstream vm-test vm-demo bench clean
 
 all: build
 
@@ -37,8 +38,9 @@ lint: deps-npm
 	npx tsc -p tsconfig.json --noEmit || status=1; \
 	exit $$status
 
-# Everything: unit tests, interop tests against upstream ostree, and the VM scenarios.
-test: build lint test-unit test-interop vm-test
+# Everything: unit tests, interop tests against upstream ostree, upstream's own test scripts, and
+# the VM scenarios.
+test: build lint test-unit test-interop test-upstream vm-test
 
 test-unit: build
 	$(NODE) --test $(TEST_FLAGS) $$(find dist/test -name '*.test.js' -not -path '*/interop/*' | sort)
@@ -46,14 +48,22 @@ test-unit: build
 test-interop: build
 	$(NODE) --test $(TEST_FLAGS) $$(find dist/test/interop -name '*.test.js' 2>/dev/null | sort)
 
-# What the build, the VM harness and the benchmarks made: dist/, the harness's work directory
+# Upstream's test scripts (package ostree-tests) run with upstream's CLI, then with ours as `ostree`;
+# one line per script and a summary (test/upstream/run-suite.sh). Fails on a regression of a
+# script listed in test/upstream/passing.txt. UPSTREAM_SCRIPTS=test-refs.sh,... runs only those.
+UPSTREAM_JOBS ?= 3
+comma := ,
+test-upstream: build
+	bash test/upstream/run-suite.sh -j $(UPSTREAM_JOBS) $(subst $(comma), ,$(UPSTREAM_SCRIPTS))
+
+# What the build, the VM harness, the upstream suite and the benchmarks made: dist/, test-results/, the harness's work directory
 # (disk images, sysroots whose deployments carry the immutable bit), the benchmark's output in
 # $(BENCH_DIR) (its generated input tree is kept, like the downloads). Needs root when there are
 # deployments (chattr -i). The downloads stay: `make distclean` removes those too.
 BENCH_DIR ?= /var/tmp/ostree-ts-bench
 .PHONY: distclean
 clean:
-	@bash vm-harness/clean.sh dist "$(VM_WORK_DIR)" \
+	@bash vm-harness/clean.sh dist test-results "$(VM_WORK_DIR)" \
 		$$(find "$(BENCH_DIR)" -mindepth 1 -maxdepth 1 ! -name 'tree-s*' 2>/dev/null)
 
 # Also the downloads: the VM caches (debootstrap tarball, kernel .deb, dracut initramfs), the

@@ -50,6 +50,16 @@ async function run(argv: string[]): Promise<void> {
     if (plain) return adminStatus(plain);
   }
   const { buildProgram, verbOf } = await import('./program.js');
+  const verb = verbOf(argv);
+  if (verb !== null) {
+    const { externalProgram, runExternal } = await import('./external.js');
+    const { REPO_VERBS } = await import('./verbs.js');
+    const program = externalProgram(verb, (v) => v === 'admin' || REPO_VERBS.has(v));
+    if (program !== null) {
+      process.exitCode = runExternal(program, argv.slice(argv.indexOf(verb) + 1));
+      return;
+    }
+  }
   const program = await buildProgram(argv);
   if (verbOf(argv) === null && !argv.some((a) => a === '--help' || a === '-h' || a === '--version')) {
     program.outputHelp({ error: true });

@@ -5,8 +5,7 @@
  */
 import { Command } from 'commander';
 import { ADMIN_VERBS, REPO_VERBS, adminGroup, type VerbLoader } from './verbs.js';
-
-export const VERSION = '2022.7-ts.0.1.0';
+import { versionText } from './features.js';
 
 /**
  * The first operand of `argv` (the verb, or the admin verb after `admin`): the first argument
@@ -77,7 +76,7 @@ function upstreamErrors(cmd: Command): void {
 export async function buildProgram(argv?: readonly string[]): Promise<Command> {
   const program = new Command('ostree')
     .description('Manage OSTree repositories and deployments (TypeScript implementation)')
-    .version(VERSION, '--version', 'Print version information and exit')
+    .version(versionText().trimEnd(), '--version', 'Print version information and exit')
     .option('--repo <path>', 'Path to OSTree repository (default: $OSTREE_REPO, else /ostree/repo)')
     .exitOverride();
   const verb = argv ? verbOf(argv) : null;
