@@ -61,16 +61,18 @@ function registerQueries(remote: Command): void {
 
   remote.command('refs').description('List remote refs')
     .argument('<name>')
-    .action(async (name: string, _o: unknown, cmd: Command) => {
-      const refs = await listRemoteRefs(await openRepo(cmd), name);
+    .option('--cache-dir <dir>', 'Use custom cache dir')
+    .action(async (name: string, o: { cacheDir?: string }, cmd: Command) => {
+      const refs = await listRemoteRefs(await openRepo(cmd), name, o.cacheDir !== undefined ? { cacheDir: o.cacheDir } : {});
       for (const spec of refs.keys()) out(`${spec}\n`);
     });
 
   remote.command('summary').description('Show remote summary')
     .argument('<name>')
     .option('--raw', 'Show raw variant data')
-    .action(async (name: string, o: { raw?: boolean }, cmd: Command) => {
-      const b = await fetchRemoteSummaryBytes(await openRepo(cmd), name);
+    .option('--cache-dir <dir>', 'Use custom cache dir')
+    .action(async (name: string, o: { raw?: boolean; cacheDir?: string }, cmd: Command) => {
+      const b = await fetchRemoteSummaryBytes(await openRepo(cmd), name, o.cacheDir !== undefined ? { cacheDir: o.cacheDir } : {});
       if (b === null) throw new OstreeError('ENOENT', `Remote server has no summary file (remote "${name}"; its owner can create one with 'ostree summary -u')`);
       out(o.raw ? `${formatSummaryRaw(b.data)}\n` : formatSummary(b.data, b.source));
     });

@@ -112,8 +112,9 @@ export class HttpPullSession {
 
   private async loadSummary(): Promise<void> {
     const { meta, remoteName } = this.r;
-    const fetched = await fetchSummaryFiles(this.repo, remoteName, httpSummarySource(meta), {
-      useCache: true, ...(this.r.summaryVerifier ? { verify: this.r.summaryVerifier } : {}),
+    const cache = { repo: this.repo, ...(this.r.opts.cacheDir !== undefined ? { cache: this.r.opts.cacheDir } : {}) };
+    const fetched = await fetchSummaryFiles(remoteName, httpSummarySource(meta), {
+      cache, ...(this.r.summaryVerifier ? { verify: this.r.summaryVerifier } : {}),
     });
     this.summaryData = fetched.summary;
     this.summarySig = fetched.sig;
