@@ -12,7 +12,7 @@ import { OstreeError, isErrno } from '../errors.js';
 import { clearCommitPartial, objectPath, objectsDir, parseLooseName } from './layout.js';
 import { Reachable, parentChain } from './traverse.js';
 import type { RepoLocation } from './store.js';
-import { refCommits } from './refs.js';
+import { refCommits } from './refs-list.js';
 import { formatSize } from '../util/format-size.js';
 
 /**
