@@ -13,7 +13,7 @@ import { OstreeError, isErrno } from '../errors.js';
 import { clearCommitPartial, objectPath, objectsDir, parseLooseName } from './layout.js';
 import { Reachable, parentChain } from './traverse.js';
 import type { RepoLocation } from './store.js';
-import { refCommits } from './refs.js';
+import { refCommits } from './refs-list.js';
 import { listRemotes, type RemoteRepo } from './remotes.js';
 import { pruneSummaryCache } from './summary/cache.js';
 import { formatSize } from '../util/format-size.js';

@@ -42,8 +42,8 @@ test('names, URLs, option keys and values are validated before anything is writt
   const repo = await newRepo();
   const before = fs.readFileSync(path.join(repo.path, 'config'), 'utf8');
   for (const bad of ['', '.', '..', '../x', 'a/b', 'x\ny', 'x\0y', '-x']) {
-    await assert.rejects(addRemote(repo, bad, 'https://x'), isErr('EINVAL', /invalid remote name/), JSON.stringify(bad));
-    await assert.rejects(removeRemote(repo, bad, { ifExists: true }), isErr('EINVAL', /invalid remote name/));
+    await assert.rejects(addRemote(repo, bad, 'https://x'), isErr('EINVAL', /Invalid remote name/), JSON.stringify(bad));
+    await assert.rejects(removeRemote(repo, bad, { ifExists: true }), isErr('EINVAL', /Invalid remote name/));
   }
   await assert.rejects(addRemote(repo, 'ok', ''), isErr('EINVAL', /empty URL/));
   await assert.rejects(addRemote(repo, 'ok', 'https://x/\n[core]\nmode=bare'), isErr('EINVAL', /line break/));
