@@ -61,6 +61,8 @@ export interface ListCollectionRefsOptions {
   excludeRemotes?: boolean;
   /** Leave out refs/mirrors (OSTREE_REPO_LIST_REFS_EXT_EXCLUDE_MIRRORS). */
   excludeMirrors?: boolean;
+  /** Leave out symlinked refs (aliases), as the summary does (no OSTREE_REPO_LIST_REFS_EXT_ALIASES). */
+  excludeAliases?: boolean;
 }
 
 /**
@@ -72,7 +74,7 @@ export function listCollectionRefs(repo: CollectionRepo, match?: string, options
   if (match !== undefined) validateCollectionId(match);
   const out: CollectionRefTarget[] = [];
   const walk = (dir: string, collectionId: string): void => walkRefs(dir, false, (ref, file, type) => {
-    if (type === 'other') return;
+    if (type === 'other' || (type === 'symlink' && options.excludeAliases)) return;
     const checksum = readRefFile(file, `(${collectionId}, ${ref})`);
     if (checksum !== null) out.push({ collectionId, ref, checksum });
   });

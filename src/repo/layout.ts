@@ -9,7 +9,8 @@
  *   REPO/refs/mirrors/<collection>/<ref> refs of other collections
  *   REPO/state/<checksum>.commitpartial  a commit whose objects are not all present yet
  *   REPO/tmp/                            temporary names; everything is renamed into place
- *   REPO/summary, REPO/summary.sig       the summary file
+ *   REPO/summary, REPO/summary.sig       the summary file and its signatures
+ *   REPO/tmp/cache/summaries/<remote>    a remote's summary (and .sig) as last fetched
  *
  * Nothing else in the code builds these paths by hand.
  */
@@ -79,6 +80,11 @@ export function configPath(repoPath: string): string { return path.join(repoPath
 export function stateDir(repoPath: string): string { return path.join(repoPath, 'state'); }
 export function tmpDir(repoPath: string): string { return path.join(repoPath, 'tmp'); }
 export function summaryPath(repoPath: string): string { return path.join(repoPath, 'summary'); }
+export function summarySigPath(repoPath: string): string { return path.join(repoPath, 'summary.sig'); }
+/** `tmp/cache/summaries/REMOTE[.sig]`: the last summary (and signatures) fetched from a remote. */
+export function summaryCachePath(repoPath: string, remote: string, sig = false): string {
+  return path.join(repoPath, 'tmp', 'cache', 'summaries', sig ? `${remote}.sig` : remote);
+}
 
 export type RefKind = 'heads' | 'remotes' | 'mirrors';
 export function refsDir(repoPath: string, kind: RefKind): string { return path.join(repoPath, 'refs', kind); }

@@ -204,6 +204,7 @@ export async function writeRefAt(repo: RepoCore, base: string, name: string, che
   if (checksum === null) {
     // Deleting a missing ref is not an error (as upstream's ref writer).
     try { await fsp.unlink(p); } catch (e) { if (!isErrno(e, 'ENOENT') && !isErrno(e, 'ENOTDIR')) throw e; }
+    await repo.refsChanged?.();
     return;
   }
   validateChecksum(checksum, 'commit checksum');
@@ -216,6 +217,7 @@ export async function writeRefAt(repo: RepoCore, base: string, name: string, che
     await fsp.rm(p, { recursive: true, force: true });
   }
   await replaceFile(repo, p, checksum + '\n');
+  await repo.refsChanged?.();
 }
 
 /** Create/update (checksum) or delete (null; no-op if absent) a ref; `remote:ref` writes refs/remotes. */
