@@ -18,7 +18,7 @@ interface CommitFlags {
   subject?: string; body?: string; bodyFile?: string; branch?: string; orphan?: boolean; tree: string[];
   addMetadataString: string[]; addMetadata: string[]; addDetachedMetadataString: string[];
   timestamp?: string; parent?: string; xattrs: boolean; ownerUid?: string; ownerGid?: string;
-  bootable?: boolean; bindings: boolean; fsync?: string; disableFsync?: boolean;
+  bootable?: boolean; bindings: boolean; bindRef: string[]; fsync?: string; disableFsync?: boolean;
   canonicalPermissions?: boolean; skipIfUnchanged?: boolean; consume?: boolean;
 }
 
@@ -73,6 +73,7 @@ function commitOptions(flags: CommitFlags): CommitTreeOptions {
     ...(flags.ownerGid !== undefined ? { ownerGid: Number(flags.ownerGid) } : {}),
     bootable: flags.bootable === true,
     bindings: flags.bindings,
+    bindRefs: flags.bindRef,
     canonicalPermissions: flags.canonicalPermissions === true,
     skipIfUnchanged: flags.skipIfUnchanged === true,
     detachedMetadata: detached,
@@ -118,7 +119,8 @@ export function register(program: Command): void {
     .option('--owner-uid <uid>', 'Set file ownership user id')
     .option('--owner-gid <gid>', 'Set file ownership group id')
     .option('--bootable', 'Add ostree.linux and ostree.bootable metadata')
-    .option('--no-bindings', 'Do not write ostree.ref-binding')
+    .option('--no-bindings', 'Do not write any ref bindings')
+    .option('--bind-ref <branch>', 'Add a ref to ref binding commit metadata', collect, [])
     .option('--canonical-permissions', 'Canonicalize permissions (uid/gid 0, mode & 0755, no xattrs)')
     .option('--skip-if-unchanged', 'If the contents are unchanged from the previous commit, do nothing')
     .option('--consume', 'Delete the committed directory afterwards')
