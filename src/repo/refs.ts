@@ -115,7 +115,24 @@ function resolveBase(repo: RepoCore, rev: string, whole: string): string | null 
   }
   const [remote, ref] = parseRefspec(rev);
   if (remote !== null) return readRef(repo, remote, ref);
-  return readRefFile(refPath(repo.path, null, ref), ref) ?? readRefFile(path.join(refsDir(repo.path, 'remotes'), ref), ref);
+  return readRefFile(refPath(repo.path, null, ref), ref) ?? readRefFile(path.join(refsDir(repo.path, 'remotes'), ref), ref)
+    ?? findRefInRemotes(repo, ref);
+}
+
+/** As upstream's resolve_rev: a bare ref not found locally is looked up under every remote
+ *  (`refs/remotes/<remote>/<ref>`, remotes in directory order; the first hit wins). */
+function findRefInRemotes(repo: RepoCore, ref: string): string | null {
+  let remotes: fs.Dirent[];
+  try { remotes = fs.readdirSync(refsDir(repo.path, 'remotes'), { withFileTypes: true }); } catch (e) {
+    if (isErrno(e, 'ENOENT')) return null;
+    throw e;
+  }
+  for (const r of remotes) {
+    if (!r.isDirectory()) continue;
+    const hit = readRefFile(path.join(refsDir(repo.path, 'remotes'), r.name, ref), ref);
+    if (hit !== null) return hit;
+  }
+  return null;
 }
 
 /** Write a small file at a temporary name, flushed unless fsync is disabled, then rename it. */
