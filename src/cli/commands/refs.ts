@@ -36,7 +36,10 @@ async function listRefs(r: Repo, prefixes: string[], keepPrefix: boolean): Promi
   }
   for (const p of prefixes) {
     const cut = p.endsWith('/') || p.endsWith(':') ? p.length : p.length + 1;
-    const names = [...(await r.listRefs(p, { sorted: false })).keys()].map((k) => (keepPrefix || k === p ? k : k.slice(cut)));
+    // A remote's refs keep their `REMOTE:` in front of the cut name, as upstream prints them.
+    const colon = p.indexOf(':');
+    const remote = colon < 0 ? '' : p.slice(0, colon + 1);
+    const names = [...(await r.listRefs(p, { sorted: false })).keys()].map((k) => (keepPrefix || k === p ? k : remote + k.slice(cut)));
     for (const k of glibHashTableOrder(names)) out(`${k}\n`);
   }
 }
