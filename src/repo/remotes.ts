@@ -124,11 +124,11 @@ export function remoteBranches(r: RemoteConfig): string[] {
   return (r.options.get('branches') ?? '').split(';').map((s) => s.trim()).filter((s) => s !== '');
 }
 
-/** `ostree remote add`: written to the repo config (EEXIST unless ifNotExists). Options are
- *  written in the order given, after url. */
+/** `ostree remote add`: written to the repo config, or with `configDir` to `configDir/NAME.conf`
+ *  (EEXIST unless ifNotExists). Options are written in the order given, after url. */
 export async function addRemote(
   repo: RemoteRepo, name: string, url: string, options: Array<[string, string]> | Record<string, string> = [],
-  opts: RemoteLookupOptions & { ifNotExists?: boolean } = {},
+  opts: RemoteLookupOptions & { ifNotExists?: boolean; configDir?: string } = {},
 ): Promise<void> {
   validateRemoteName(name);
   validateRemoteUrl(name, url);
@@ -141,6 +141,15 @@ export async function addRemote(
     throw new OstreeError('EEXIST', `Remote configuration for "${name}" already exists: (in ${existing.file === configPath(repo.path) ? 'config' : existing.file})`);
   }
   const group = `remote "${name}"`;
+  if (opts.configDir !== undefined) {
+    // A system remote: its own `NAME.conf` in the sysroot's remotes.d (upstream's rule).
+    const kf = new KeyFile();
+    kf.set(group, 'url', url);
+    for (const [k, v] of pairs) kf.set(group, k, v);
+    fs.mkdirSync(opts.configDir, { recursive: true, mode: 0o755 });
+    writeKeyFile(path.join(opts.configDir, `${name}.conf`), kf, true);
+    return;
+  }
   repo.config.set(group, 'url', url);
   for (const [k, v] of pairs) repo.config.set(group, k, v);
   try {

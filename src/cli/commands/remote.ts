@@ -16,6 +16,14 @@ async function openRepo(cmd: Command): Promise<Repo> {
   return Repo.open(repoPath(cmd));
 }
 
+/** `--sysroot=PATH`: the sysroot's repo, and where its system remotes go (src/sysroot/remotes.ts). */
+async function sysrootRepo(p: string): Promise<{ repo: Repo; configDir: string | null }> {
+  const [{ Sysroot }, { remoteAddDir }] = await Promise.all([import('../../sysroot/sysroot.js'), import('../../sysroot/remotes.js')]);
+  const s = await Sysroot.open(p);
+  await s.load();
+  return { repo: await s.repo(), configDir: await remoteAddDir(s) };
+}
+
 /** The config options `remote add` writes: branches, each --set, and gpg-verify=false for --no-gpg-verify. */
 function remoteAddOptions(branches: string[], sets: string[], gpgVerify: boolean): Array<[string, string]> {
   const options: Array<[string, string]> = [];
@@ -31,9 +39,12 @@ function registerAddDelete(remote: Command): void {
     .option('--set <key=value>', 'Set config option KEY=VALUE for remote', collect, [])
     .option('--no-gpg-verify', 'Disable GPG verification')
     .option('--if-not-exists', 'Do nothing if the provided remote exists')
-    .action(async (name: string, url: string, branches: string[], o: { set: string[]; gpgVerify: boolean; ifNotExists?: boolean }, cmd: Command) => {
-      const repo = await openRepo(cmd);
-      await addRemote(repo, name, url, remoteAddOptions(branches, o.set, o.gpgVerify), { ifNotExists: o.ifNotExists === true });
+    .option('--sysroot <path>', 'Use sysroot at PATH (overrides --repo)')
+    .action(async (name: string, url: string, branches: string[], o: { set: string[]; gpgVerify: boolean; ifNotExists?: boolean; sysroot?: string }, cmd: Command) => {
+      const { repo, configDir } = o.sysroot !== undefined ? await sysrootRepo(o.sysroot) : { repo: await openRepo(cmd), configDir: null };
+      await addRemote(repo, name, url, remoteAddOptions(branches, o.set, o.gpgVerify), {
+        ifNotExists: o.ifNotExists === true, ...(configDir !== null ? { configDir } : {}),
+      });
     });
 
   remote.command('delete').description('Delete a remote repository')
