@@ -206,6 +206,7 @@ async function writeEntries(sysroot: SysrootState, newList: Deployment[], bootve
       linux: bc.linux ?? '',
       initrds: [bc.initrd, ...bc.overlayInitrds].filter((x): x is string => !!x),
       ...(bc.devicetree ? { devicetree: bc.devicetree } : {}),
+      ...(bc.get('fdtdir') ? { fdtdir: bc.get('fdtdir')! } : {}),
       options: bc.options ?? '',
     });
   }
