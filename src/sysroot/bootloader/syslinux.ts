@@ -5,7 +5,8 @@
  * ostree entries (a LABEL block whose KERNEL is under /ostree/ or /boot/ostree/) and an ostree
  * DEFAULT, then appends one block per BLS entry:
  *
- *   DEFAULT <title of the first entry>      (when the old DEFAULT was ostree's, or absent)
+ *   DEFAULT <title of the first entry>      (when the old DEFAULT was ostree's, or absent;
+ *                                           any other DEFAULT is dropped too, as upstream does)
  *   LABEL <title>
  *   \tKERNEL /boot<linux>
  *   \tINITRD /boot<initrd>                  (if any)
