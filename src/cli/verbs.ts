@@ -45,6 +45,7 @@ const adminDeploy: VerbLoader = () => import('./commands/admin/deploy.js');
 const adminStatus: VerbLoader = () => import('./commands/admin/status.js');
 const adminDeployments: VerbLoader = () => import('./commands/admin/deployments.js');
 const adminSystem: VerbLoader = () => import('./commands/admin/system.js');
+const adminInstutil: VerbLoader = () => import('./commands/admin/instutil.js');
 
 /** `ostree admin VERB` (in help order). */
 export const ADMIN_VERBS: ReadonlyMap<string, VerbLoader> = new Map([
@@ -57,4 +58,5 @@ export const ADMIN_VERBS: ReadonlyMap<string, VerbLoader> = new Map([
   ['upgrade', adminDeploy], ['switch', adminDeploy], ['rollback', adminDeploy],
   ['kargs', adminSystem], ['config-diff', adminSystem], ['finalize-staged', adminSystem],
   ['boot-complete', adminSystem], ['unlock', adminSystem],
+  ['instutil', adminInstutil],
 ]);
