@@ -61,6 +61,16 @@ export function parseBool(v: string, where: string): boolean {
   throw new OstreeError('ECONFIG', `${where}: invalid boolean '${v}' (expected true or false)`);
 }
 
+/**
+ * A physical sysroot (the disk's root, seen from outside any deployment) keeps its remotes in
+ * the repo config; a deployment's root (it has `/sysroot`, or is the booted `/`) keeps them in
+ * its /etc/ostree/remotes.d, as upstream decides for `remote add --sysroot`.
+ */
+function isPhysicalSysroot(sysroot: string): boolean {
+  if (path.resolve(sysroot) === '/' && fs.existsSync('/run/ostree-booted')) return false;
+  try { fs.lstatSync(path.join(sysroot, 'sysroot')); return false; } catch { return true; }
+}
+
 /** Where system remotes live for this repo (`core.add-remotes-config-dir`), or null. */
 export function remotesConfigDir(repo: RemoteRepo, opts: RemoteLookupOptions = {}): string | null {
   let sysroot = opts.sysroot;
@@ -68,7 +78,9 @@ export function remotesConfigDir(repo: RemoteRepo, opts: RemoteLookupOptions = {
     sysroot = repo.path.slice(0, -'/ostree/repo'.length) || '/';
   }
   const explicit = repo.config.get('core', 'add-remotes-config-dir');
-  const enabled = explicit === undefined ? sysroot !== undefined : parseBool(explicit, `${repo.path}/config: core.add-remotes-config-dir`);
+  const enabled = explicit === undefined
+    ? sysroot !== undefined && !isPhysicalSysroot(sysroot)
+    : parseBool(explicit, `${repo.path}/config: core.add-remotes-config-dir`);
   if (!enabled) return null;
   return path.join(sysroot ?? '/', 'etc/ostree/remotes.d');
 }
