@@ -10,6 +10,7 @@
  *   REPO/state/<checksum>.commitpartial  a commit whose objects are not all present yet
  *   REPO/tmp/                            temporary names; everything is renamed into place
  *   REPO/summary, REPO/summary.sig       the summary file
+ *   REPO/<remote>.trustedkeys.gpg        GPG keyring of a remote (`remote gpg-import`)
  *
  * Nothing else in the code builds these paths by hand.
  */
@@ -79,6 +80,8 @@ export function configPath(repoPath: string): string { return path.join(repoPath
 export function stateDir(repoPath: string): string { return path.join(repoPath, 'state'); }
 export function tmpDir(repoPath: string): string { return path.join(repoPath, 'tmp'); }
 export function summaryPath(repoPath: string): string { return path.join(repoPath, 'summary'); }
+/** The GPG keyring file name of a remote (in the repository, or in remotes.d for system remotes). */
+export function remoteKeyringName(remote: string): string { return `${remote}.trustedkeys.gpg`; }
 
 export type RefKind = 'heads' | 'remotes' | 'mirrors';
 export function refsDir(repoPath: string, kind: RefKind): string { return path.join(repoPath, 'refs', kind); }

@@ -7,6 +7,11 @@ import { OstreeError } from '../../errors.js';
 import { fetchRemoteSummaryBytes, formatSummary, formatSummaryRaw, listRemoteRefs } from '../../repo/pull/http.js';
 import { addRemote, listRemotes, remoteUrl, removeRemote } from '../../repo/remotes.js';
 import { Repo } from '../../repo/repo.js';
+import { fsyncEnabled } from '../../repo/store.js';
+import { KEY_FILE_MAX } from '../../repo/sign/keyfiles.js';
+import { formatKey, importRemoteKeys, listRemoteKeys } from '../../repo/sign/gpg/remote-keys.js';
+import { signVerifyOptions } from '../../repo/sign/remote-policy.js';
+import { readFileBounded } from '../../util/fs.js';
 import { collect, splitKeyValue } from '../args.js';
 import { verbGroup } from '../groups.js';
 import { repoPath } from '../context.js';
@@ -16,13 +21,23 @@ async function openRepo(cmd: Command): Promise<Repo> {
   return Repo.open(repoPath(cmd));
 }
 
-/** The config options `remote add` writes: branches, each --set, and gpg-verify=false for --no-gpg-verify. */
-function remoteAddOptions(branches: string[], sets: string[], gpgVerify: boolean): Array<[string, string]> {
+interface AddFlags { set: string[]; gpgVerify: boolean; signVerify: string[] | boolean; ifNotExists?: boolean; gpgImport?: string }
+
+/** The config options `remote add` writes, in upstream's order: branches, each --set,
+ *  gpg-verify=false (--no-gpg-verify, --no-sign-verify), sign-verify and its keys. */
+function remoteAddOptions(branches: string[], o: AddFlags): Array<[string, string]> {
   const options: Array<[string, string]> = [];
   if (branches.length > 0) options.push(['branches', branches.map((b) => `${b};`).join('')]);
-  for (const kv of sets) options.push(splitKeyValue(kv, '--set'));
-  if (!gpgVerify) options.push(['gpg-verify', 'false']);
+  for (const kv of o.set) options.push(splitKeyValue(kv, '--set'));
+  const specs = Array.isArray(o.signVerify) ? o.signVerify : [];
+  if (!o.gpgVerify || o.signVerify === false) options.push(['gpg-verify', 'false']);
+  if (o.signVerify === false) options.push(['sign-verify', 'false']);
+  options.push(...signVerifyOptions(specs));
   return options;
+}
+
+function importedLine(n: number, remote: string): string {
+  return `Imported ${n} GPG key${n === 1 ? '' : 's'} to remote "${remote}"\n`;
 }
 
 function registerAddDelete(remote: Command): void {
@@ -30,10 +45,17 @@ function registerAddDelete(remote: Command): void {
     .argument('<name>').argument('<url>').argument('[branches...]')
     .option('--set <key=value>', 'Set config option KEY=VALUE for remote', collect, [])
     .option('--no-gpg-verify', 'Disable GPG verification')
+    .option('--sign-verify <spec>', 'Verify signatures using KEYTYPE=inline:PUBKEY or KEYTYPE=file:/path/to/key', collect, [])
+    .option('--no-sign-verify', 'Disable signature verification')
+    .option('--gpg-import <file>', 'Import GPG key from FILE')
     .option('--if-not-exists', 'Do nothing if the provided remote exists')
-    .action(async (name: string, url: string, branches: string[], o: { set: string[]; gpgVerify: boolean; ifNotExists?: boolean }, cmd: Command) => {
+    .action(async (name: string, url: string, branches: string[], o: AddFlags, cmd: Command) => {
       const repo = await openRepo(cmd);
-      await addRemote(repo, name, url, remoteAddOptions(branches, o.set, o.gpgVerify), { ifNotExists: o.ifNotExists === true });
+      await addRemote(repo, name, url, remoteAddOptions(branches, o), { ifNotExists: o.ifNotExists === true });
+      if (o.gpgImport !== undefined) {
+        const n = await importRemoteKeys(repo, name, readKeySource(o.gpgImport), [], fsyncEnabled(repo));
+        out(importedLine(n, name));
+      }
     });
 
   remote.command('delete').description('Delete a remote repository')
@@ -76,8 +98,46 @@ function registerQueries(remote: Command): void {
     });
 }
 
+/** The bytes of a key file (bounded). */
+function readKeySource(file: string): Buffer {
+  const data = readFileBounded(file, KEY_FILE_MAX, { what: 'Key file', code: 'EINVAL' });
+  if (data === null) throw new OstreeError('ENOENT', `Opening ${file}: No such file or directory`);
+  return data;
+}
+
+async function readStdin(): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let n = 0;
+  for await (const c of process.stdin) {
+    n += (c as Buffer).length;
+    if (n > KEY_FILE_MAX) throw new OstreeError('EINVAL', `standard input holds more than ${KEY_FILE_MAX} bytes of keys`);
+    chunks.push(c as Buffer);
+  }
+  return Buffer.concat(chunks);
+}
+
+function registerGpg(remote: Command): void {
+  remote.command('gpg-import').description('Import GPG keys')
+    .argument('<name>').argument('[keys...]', 'KEY-ID...')
+    .option('-k, --keyring <file>', 'Import keys from a keyring file (repeatable)', collect, [])
+    .option('--stdin', 'Import keys from standard input')
+    .action(async (name: string, keys: string[], o: { keyring: string[]; stdin?: boolean }, cmd: Command) => {
+      if (o.stdin && o.keyring.length > 0) throw new OstreeError('EINVAL', '--keyring and --stdin are mutually exclusive');
+      const repo = await openRepo(cmd);
+      const source = o.stdin ? await readStdin() : Buffer.concat(o.keyring.map(readKeySource));
+      out(importedLine(await importRemoteKeys(repo, name, source, keys, fsyncEnabled(repo)), name));
+    });
+
+  remote.command('gpg-list-keys').description('Show remote GPG keys')
+    .argument('[name]')
+    .action(async (name: string | undefined, _o: unknown, cmd: Command) => {
+      for (const k of await listRemoteKeys(await openRepo(cmd), name ?? null)) out(formatKey(k));
+    });
+}
+
 export function register(program: Command): void {
   const remote = verbGroup(program.command('remote').description('Remote commands that may involve network access'), 'remote');
   registerAddDelete(remote);
   registerQueries(remote);
+  registerGpg(remote);
 }

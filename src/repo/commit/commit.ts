@@ -43,6 +43,9 @@ export interface CommitTreeOptions {
   workers?: number;
   /** Called as files are found and stored (for a terminal progress line); cheap to call often. */
   progress?: (p: CommitProgress) => void;
+  /** Runs once the commit (and its detached metadata) is stored, before the branch moves: signing
+   *  (`--gpg-sign`, `--sign`), so a commit whose signing fails leaves the branch where it was. */
+  beforeRefUpdate?: (checksum: string) => Promise<void>;
 }
 
 export interface CommitProgress {
@@ -113,6 +116,7 @@ export async function writeCommit(repo: RepoCore, rootTree: string, rootMeta: st
   };
   const csum = writeMetadataObject(repo, 'commit', serializeCommit(commit));
   if (options.detachedMetadata && options.detachedMetadata.length > 0) writeDetachedMetadata(repo, csum, options.detachedMetadata);
+  if (options.beforeRefUpdate) await options.beforeRefUpdate(csum);
   syncRepo(repo);
   if (options.branch !== undefined) await setRef(repo, options.branch, csum);
   return csum;

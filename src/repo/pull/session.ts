@@ -251,6 +251,10 @@ export class HttpPullSession {
     } catch (e) { fs.rmSync(tmp, { force: true }); throw e; }
   }
 
+  private storedDetached(checksum: string): Buffer | null {
+    return this.repo.hasObjectSync(checksum, 'commitmeta') ? this.repo.readObjectBytesSync(checksum, 'commitmeta') : null;
+  }
+
   private checkTarget(w: Wanted | null, checksum: string, c: CommitObject): void {
     if (!w) return;
     if (w.ref !== null && !this.r.opts.disableVerifyBindings) checkBinding(c, checksum, w.ref);
@@ -264,7 +268,10 @@ export class HttpPullSession {
    */
   private async obtainCommit(checksum: string, level: number, w: Wanted | null): Promise<{ c: CommitObject; partial: boolean } | null> {
     const detached = await this.fetchMeta(checksum, 'commitmeta', true);
+    const verifier = this.r.verifier;
     if (this.repo.hasObjectSync(checksum, 'commit')) {
+      // signatures are checked as they now are on the server (or, without any there, as stored)
+      if (verifier) await verifier.verify(checksum, this.repo.readObjectBytesSync(checksum, 'commit'), detached ?? this.storedDetached(checksum));
       if (detached !== null) this.writeDetached(checksum, detached);
       const c = this.repo.loadCommitSync(checksum);
       this.checkTarget(w, checksum, c);
@@ -274,6 +281,7 @@ export class HttpPullSession {
     if (data === null) return null;
     const c = parseCommit(data, `commit ${checksum}`);
     this.checkTarget(w, checksum, c);
+    if (verifier) await verifier.verify(checksum, data, detached);
     // Marked before the commit is stored: a commit object without its tree is never mistaken
     // for a complete one.
     markCommitPartial(this.repo.path, checksum);

@@ -5,6 +5,8 @@
  * declares. Compressed data is inflated by archive.ts (inflateBounded, inflateStream), never
  * past that declared size: objects up to PULL_INFLATE_IN_MEMORY_MAX are inflated in memory,
  * larger ones are streamed through the checksum, so a deflate bomb costs time, never memory.
+ * Commit signatures the remote demands are checked by src/repo/sign/remote-policy.ts
+ * (commitVerifier), before the commit is stored.
  */
 import * as fs from 'node:fs';
 import { createHash, type Hash } from 'node:crypto';
@@ -16,6 +18,16 @@ import { sha256hex } from '../objects/checksum.js';
 import { inflateBounded, inflateStream } from '../modes/archive.js';
 import { PULL_INFLATE_IN_MEMORY_MAX } from './limits.js';
 import { readSourceObject, type SourceObject } from './source.js';
+import { commitVerifierFor, type CommitVerifier } from '../sign/remote-policy.js';
+import type { RemoteRepo } from '../remotes.js';
+import type { PullOptions } from './options.js';
+
+export type { CommitVerifier };
+
+/** The signature checks remote `name` demands of pulled commits (null: none). */
+export function commitVerifier(repo: RemoteRepo, name: string, opts: Pick<PullOptions, 'noSignVerify'>): CommitVerifier | null {
+  return commitVerifierFor(repo, name, opts.noSignVerify ? { signVerify: false } : {});
+}
 
 export function corrupted(expected: string, actual: string): OstreeError {
   return new OstreeError('ECORRUPT', `Corrupted file object; checksum expected='${expected}' actual='${actual}'`);
