@@ -115,7 +115,21 @@ function resolveBase(repo: RepoCore, rev: string, whole: string): string | null 
   }
   const [remote, ref] = parseRefspec(rev);
   if (remote !== null) return readRef(repo, remote, ref);
-  return readRefFile(refPath(repo.path, null, ref), ref) ?? readRefFile(path.join(refsDir(repo.path, 'remotes'), ref), ref);
+  return readRefFile(refPath(repo.path, null, ref), ref) ?? readRefFile(path.join(refsDir(repo.path, 'remotes'), ref), ref)
+    ?? findRefInRemotes(repo, ref);
+}
+
+/** A bare ref name found under some remote (refs/remotes/REMOTE/REF, remotes in directory order), as upstream's last fallback. */
+function findRefInRemotes(repo: RepoCore, ref: string): string | null {
+  const dir = refsDir(repo.path, 'remotes');
+  let remotes: fs.Dirent[];
+  try { remotes = fs.readdirSync(dir, { withFileTypes: true }); } catch { return null; }
+  for (const d of remotes) {
+    if (!d.isDirectory()) continue;
+    const found = readRefFile(path.join(dir, d.name, ref), ref);
+    if (found !== null) return found;
+  }
+  return null;
 }
 
 /** Write a small file at a temporary name, flushed unless fsync is disabled, then rename it. */

@@ -122,10 +122,12 @@ export async function writeCommit(repo: RepoCore, rootTree: string, rootMeta: st
   return csum;
 }
 
-/** Replace (or with null/[] remove) a commit's detached metadata (`.commitmeta`), crash-safely. */
+/** Replace (or with null remove) a commit's detached metadata (`.commitmeta`), crash-safely. An
+ *  empty dictionary is written as upstream writes it (an empty file), so a pull sees that the
+ *  signatures are gone rather than finding no detached metadata and keeping its own. */
 export function writeDetachedMetadata(repo: RepoCore, checksum: string, metadata: Array<[string, Variant]> | null): void {
   const final = objectPath(repo.path, checksum, 'commitmeta', repo.mode);
-  if (metadata === null || metadata.length === 0) { fs.rmSync(final, { force: true }); return; }
+  if (metadata === null) { fs.rmSync(final, { force: true }); return; }
   const tmp = tmpName(repo.path, 'meta');
   fs.writeFileSync(tmp, serializeCommitMeta(metadata), { mode: 0o644, flag: 'wx' });
   try {

@@ -33,7 +33,7 @@ import { SpaceBudget } from './space.js';
 import { parseSummary, type RemoteSummary } from './summary.js';
 import { checkBinding, type PullRequestBase, type Wanted } from './targets.js';
 import { HttpFetcher, IN_FILE } from './transport.js';
-import { verifyArchiveObject, verifyMetadata } from './verify.js';
+import { normalizeDetachedMetadata, verifyArchiveObject, verifyMetadata } from './verify.js';
 
 /** Everything an HTTP pull needs, decided by the caller from the remote and the options. */
 export interface HttpPullRequest extends PullRequestBase {
@@ -187,7 +187,7 @@ export class HttpPullSession {
       const data = await this.r.meta.get(rel, { optional, maxSize: MAX_METADATA_SIZE, what: `object ${checksum}.${type}` });
       if (data !== null) verifyMetadata(data, checksum, type, this.r.meta.url(rel));
       st.metaFetched++;
-      return data;
+      return data !== null && type === 'commitmeta' ? normalizeDetachedMetadata(data) : data;
     } finally { st.outstandingMeta--; st.report(); }
   }
 

@@ -37,12 +37,18 @@ function sizeMismatch(checksum: string, declared: number, actual: number): Ostre
   return new OstreeError('ECORRUPT', `${checksum}.file: has ${actual} bytes of data, not the ${declared} its header declares`);
 }
 
-/** A fetched metadata object: its sha256 is its name (detached metadata: a valid a{sv}). */
+/**
+ * Fetched detached metadata, as stored: itself when it is a valid a{sv}, else (as GLib's
+ * normal form of a malformed variant) an empty one, which carries no signature, so a remote
+ * that demands signatures refuses the commit and one that does not loses nothing.
+ */
+export function normalizeDetachedMetadata(data: Buffer): Buffer {
+  try { parseCommitMeta(data); return data; } catch { return Buffer.alloc(0); }
+}
+
+/** A fetched metadata object: its sha256 is its name (detached metadata is not checksummed). */
 export function verifyMetadata(data: Buffer, checksum: string, type: ObjectType, source: string): void {
-  if (type === 'commitmeta') {
-    parseCommitMeta(data, `detached metadata ${checksum}.commitmeta from ${source}`);
-    return;
-  }
+  if (type === 'commitmeta') return;
   const actual = sha256hex(data);
   if (actual !== checksum) throw new OstreeError('ECORRUPT', `Corrupted ${type} object ${checksum}.${type} from ${source}; checksum expected='${checksum}' actual='${actual}'`);
 }
