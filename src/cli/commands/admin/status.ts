@@ -11,6 +11,7 @@ export function register(admin: Command): void {
   adminVerb(admin, 'status', 'List deployments')
     .option('--json', 'Output JSON (schema: docs/status-json.md)')
     .option('-V, --verify', 'Print the commit verification status')
+    .option('-v, --verbose', 'Print debug information during command processing')
     .action(async (o: { json?: boolean; verify?: boolean }, cmd: Command) => {
       await adminStatus({ sysroot: sysrootPath(cmd), json: !!o.json, verify: !!o.verify });
     });
