@@ -21,6 +21,7 @@ const pullLocal: VerbLoader = () => import('./commands/pull-local.js');
 const pull: VerbLoader = () => import('./commands/pull.js');
 const remote: VerbLoader = () => import('./commands/remote.js');
 const sign: VerbLoader = () => import('./commands/sign.js');
+const summary: VerbLoader = () => import('./commands/summary.js');
 
 /** `ostree VERB`: the repository verbs (in help order). `admin` is its own group, below. */
 export const REPO_VERBS: ReadonlyMap<string, VerbLoader> = new Map([
@@ -35,6 +36,7 @@ export const REPO_VERBS: ReadonlyMap<string, VerbLoader> = new Map([
   ['remote', remote],
   ['pull', pull],
   ['sign', sign], ['gpg-sign', sign],
+  ['summary', summary],
 ]);
 
 /** The `admin` group (its options and errors); its verbs are in ADMIN_VERBS. */
@@ -45,6 +47,7 @@ const adminDeploy: VerbLoader = () => import('./commands/admin/deploy.js');
 const adminStatus: VerbLoader = () => import('./commands/admin/status.js');
 const adminDeployments: VerbLoader = () => import('./commands/admin/deployments.js');
 const adminSystem: VerbLoader = () => import('./commands/admin/system.js');
+const adminInstutil: VerbLoader = () => import('./commands/admin/instutil.js');
 
 /** `ostree admin VERB` (in help order). */
 export const ADMIN_VERBS: ReadonlyMap<string, VerbLoader> = new Map([
@@ -57,4 +60,5 @@ export const ADMIN_VERBS: ReadonlyMap<string, VerbLoader> = new Map([
   ['upgrade', adminDeploy], ['switch', adminDeploy], ['rollback', adminDeploy],
   ['kargs', adminSystem], ['config-diff', adminSystem], ['finalize-staged', adminSystem],
   ['boot-complete', adminSystem], ['unlock', adminSystem],
+  ['instutil', adminInstutil],
 ]);

@@ -9,7 +9,9 @@
  *   REPO/refs/mirrors/<collection>/<ref> refs of other collections
  *   REPO/state/<checksum>.commitpartial  a commit whose objects are not all present yet
  *   REPO/tmp/                            temporary names; everything is renamed into place
- *   REPO/summary, REPO/summary.sig       the summary file
+ *   REPO/summary, REPO/summary.sig       the summary file and its signatures
+ *   REPO/tmp/cache/summaries/<remote>    a remote's summary (and .sig) as last fetched
+ *                                        (the cache directory can be elsewhere: --cache-dir)
  *   REPO/<remote>.trustedkeys.gpg        GPG keyring of a remote (`remote gpg-import`)
  *
  * Nothing else in the code builds these paths by hand.
@@ -82,6 +84,13 @@ export function tmpDir(repoPath: string): string { return path.join(repoPath, 't
 export function summaryPath(repoPath: string): string { return path.join(repoPath, 'summary'); }
 /** The GPG keyring file name of a remote (in the repository, or in remotes.d for system remotes). */
 export function remoteKeyringName(remote: string): string { return `${remote}.trustedkeys.gpg`; }
+export function summarySigPath(repoPath: string): string { return path.join(repoPath, 'summary.sig'); }
+/** REPO/tmp/cache: the default cache directory (`--cache-dir` picks another). */
+export function cacheDir(repoPath: string): string { return path.join(repoPath, 'tmp', 'cache'); }
+/** `CACHE/summaries/REMOTE[.sig]`: the last summary (and signatures) fetched from a remote. */
+export function summaryCachePath(cache: string, remote: string, sig = false): string {
+  return path.join(cache, 'summaries', sig ? `${remote}.sig` : remote);
+}
 
 export type RefKind = 'heads' | 'remotes' | 'mirrors';
 export function refsDir(repoPath: string, kind: RefKind): string { return path.join(repoPath, 'refs', kind); }

@@ -18,7 +18,7 @@ export { validateRemoteName };
 /** What the remote functions need of a repository (Repo has it). */
 export interface RemoteRepo {
   readonly path: string;
-  readonly config: KeyFile;
+  config: KeyFile;
   saveConfig(): Promise<void>;
 }
 
@@ -85,22 +85,45 @@ function remotesOf(kf: KeyFile, file: string): RemoteConfig[] {
   return out;
 }
 
-/** All remotes: the repo config's first, then remotes.d files in name order. */
-export function listRemotes(repo: RemoteRepo, opts: RemoteLookupOptions = {}): RemoteConfig[] {
+/** All remotes: the repo config's first, then remotes.d files in name order; with `inherit`,
+ *  then those of the parent repositories (`core.parent`) not shadowed, as upstream's lookups. */
+export function listRemotes(repo: RemoteRepo, opts: RemoteLookupOptions & { inherit?: boolean } = {}): RemoteConfig[] {
   const out = remotesOf(repo.config, configPath(repo.path));
   const dir = remotesConfigDir(repo, opts);
-  if (dir === null) return out;
-  let names: string[] = [];
-  try { names = fs.readdirSync(dir).filter((n) => n.endsWith('.conf')).sort(); } catch (e) { if (!isErrno(e, 'ENOENT') && !isErrno(e, 'ENOTDIR')) throw e; }
-  for (const n of names) {
-    const p = path.join(dir, n);
-    const text = readKeyFileText(p);
-    if (text === null) continue;
-    for (const r of remotesOf(KeyFile.parse(text, p), p)) {
-      const dup = out.find((o) => o.name === r.name);
-      if (dup) throw new OstreeError('ECONFIG', `Multiple remotes exist with the same name '${r.name}' (${dup.file} and ${p}); remove one of them`);
-      out.push(r);
+  if (dir !== null) {
+    let names: string[] = [];
+    try { names = fs.readdirSync(dir).filter((n) => n.endsWith('.conf')).sort(); } catch (e) { if (!isErrno(e, 'ENOENT') && !isErrno(e, 'ENOTDIR')) throw e; }
+    for (const n of names) {
+      const p = path.join(dir, n);
+      const text = readKeyFileText(p);
+      if (text === null) continue;
+      for (const r of remotesOf(KeyFile.parse(text, p), p)) {
+        const dup = out.find((o) => o.name === r.name);
+        if (dup) throw new OstreeError('ECONFIG', `Multiple remotes exist with the same name '${r.name}' (${dup.file} and ${p}); remove one of them`);
+        out.push(r);
+      }
     }
+  }
+  if (opts.inherit) {
+    for (const r of parentRemotes(repo)) if (!out.some((o) => o.name === r.name)) out.push(r);
+  }
+  return out;
+}
+
+/** A chain of `core.parent` repositories longer than this is refused (it is a loop). */
+const MAX_PARENT_DEPTH = 16;
+
+/** The remotes of the parent repositories (`core.parent`), nearest first. */
+function parentRemotes(repo: RemoteRepo): RemoteConfig[] {
+  const out: RemoteConfig[] = [];
+  let parent = repo.config.get('core', 'parent');
+  for (let depth = 0; parent !== undefined && parent !== ''; depth++) {
+    if (depth >= MAX_PARENT_DEPTH) throw new OstreeError('ECONFIG', `${repo.path}/config: core.parent chain is longer than ${MAX_PARENT_DEPTH} repositories (a loop?)`);
+    const text = readKeyFileText(configPath(parent));
+    if (text === null) throw new OstreeError('ENOENT', `parent repository '${parent}' (core.parent of ${repo.path}) has no config`);
+    const kf = KeyFile.parse(text, configPath(parent));
+    out.push(...remotesOf(kf, configPath(parent)));
+    parent = kf.get('core', 'parent');
   }
   return out;
 }
@@ -124,11 +147,31 @@ export function remoteBranches(r: RemoteConfig): string[] {
   return (r.options.get('branches') ?? '').split(';').map((s) => s.trim()).filter((s) => s !== '');
 }
 
-/** `ostree remote add`: written to the repo config (EEXIST unless ifNotExists). Options are
- *  written in the order given, after url. */
+export interface AddRemoteOptions extends RemoteLookupOptions {
+  /** An existing remote of that name is kept as it is (`--if-not-exists`). */
+  ifNotExists?: boolean;
+  /** An existing remote of that name is replaced, group and all, where it is defined (`--force`). */
+  replace?: boolean;
+}
+
+/** Write group `group` of `kf` into key file `file` (created if missing), as the only change. */
+function writeGroupTo(file: string, group: string, pairs: Array<[string, string]>, sync: boolean): void {
+  const kf = KeyFile.parse(readKeyFileText(file) ?? '', file);
+  kf.removeGroup(group);
+  for (const [k, v] of pairs) kf.set(group, k, v);
+  fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o755 });
+  writeKeyFile(file, kf, sync);
+}
+
+/**
+ * `ostree remote add`: `url` then the options, in the order given. A new remote goes to the
+ * repo config, or to SYSROOT/etc/ostree/remotes.d/NAME.conf when a sysroot is given and its
+ * remotes.d is in use (upstream's add-remotes-config-dir). EEXIST when it exists, unless
+ * `ifNotExists` (nothing changes) or `replace` (its group is rewritten in the file defining it).
+ */
 export async function addRemote(
   repo: RemoteRepo, name: string, url: string, options: Array<[string, string]> | Record<string, string> = [],
-  opts: RemoteLookupOptions & { ifNotExists?: boolean } = {},
+  opts: AddRemoteOptions = {},
 ): Promise<void> {
   validateRemoteName(name);
   validateRemoteUrl(name, url);
@@ -136,17 +179,22 @@ export async function addRemote(
   for (const [k, v] of pairs) validateRemoteOption(name, k, v);
   if (pairs.some(([k]) => k === 'url')) throw new OstreeError('EINVAL', `the URL of remote "${name}" is given as an argument, not as an option`);
   const existing = listRemotes(repo, opts).find((x) => x.name === name);
-  if (existing) {
-    if (opts.ifNotExists) return;
-    throw new OstreeError('EEXIST', `Remote configuration for "${name}" already exists: (in ${existing.file === configPath(repo.path) ? 'config' : existing.file})`);
+  if (existing && opts.ifNotExists) return;
+  if (existing && !opts.replace) {
+    throw new OstreeError('EEXIST', `Remote configuration for "${name}" already exists: ${existing.file === configPath(repo.path) ? '(in config)' : existing.file}`);
   }
   const group = `remote "${name}"`;
-  repo.config.set(group, 'url', url);
-  for (const [k, v] of pairs) repo.config.set(group, k, v);
+  const all: Array<[string, string]> = [['url', url], ...pairs];
+  const dir = opts.sysroot !== undefined ? remotesConfigDir(repo, opts) : null;
+  const file = existing?.file ?? (dir !== null ? path.join(dir, `${name}.conf`) : configPath(repo.path));
+  if (file !== configPath(repo.path)) { writeGroupTo(file, group, all, repo.config.getBoolean('core', 'fsync', true)); return; }
+  const saved = repo.config.clone();
+  repo.config.removeGroup(group);
+  for (const [k, v] of all) repo.config.set(group, k, v);
   try {
     await repo.saveConfig();
   } catch (e) {
-    repo.config.removeGroup(group);
+    repo.config = saved;
     throw e;
   }
 }

@@ -15,7 +15,7 @@ import { terminalProgress } from '../progress.js';
 interface PullFlags {
   commitMetadataOnly?: boolean; disableFsync?: boolean; depth?: string; url?: string; networkRetries?: string;
   timestampCheck?: boolean; timestampCheckFromRev?: string; disableVerifyBindings?: boolean; httpHeader: string[];
-  untrusted?: boolean; mirror?: boolean;
+  untrusted?: boolean; mirror?: boolean; cacheDir?: string;
 }
 
 /** REMOTE:REF, or REMOTE and REF[@CHECKSUM]... → the remote, the refs and per-ref commit overrides. */
@@ -55,6 +55,7 @@ function pullOptions(o: PullFlags, overrides: Array<string | undefined>): PullOp
     ...(o.mirror ? { mirror: true } : {}),
     ...(overrides.some((x) => x !== undefined) ? { overrideCommits: overrides } : {}),
     ...(headers.length > 0 ? { httpHeaders: headers } : {}),
+    ...(o.cacheDir !== undefined ? { cacheDir: o.cacheDir } : {}),
   };
 }
 
@@ -87,5 +88,6 @@ export function register(program: Command): void {
     .option('--untrusted', 'Verify checksums of local sources (always enabled for HTTP pulls)')
     .option('--disable-static-deltas', 'Do not use static deltas (they are never used here)')
     .option('--http-header <name=value>', 'Add NAME=VALUE as HTTP header to all requests', collect, [])
+    .option('--cache-dir <dir>', 'Use custom cache dir')
     .action(runPull);
 }

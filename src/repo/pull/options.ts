@@ -52,6 +52,8 @@ export interface PullOptions extends RemoteLookupOptions {
   retryDelayMs?: number;
   /** Extra HTTP request headers. */
   httpHeaders?: Array<[string, string]>;
+  /** `--cache-dir`: keep the remote's summary cache there instead of REPO/tmp/cache. */
+  cacheDir?: string;
 }
 
 export interface PullResult {

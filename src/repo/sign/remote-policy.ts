@@ -103,26 +103,3 @@ export function commitVerifierFor(repo: RemoteRepo, name: string, o: VerifyOverr
   };
 }
 
-/**
- * `remote add --sign-verify=KEYTYPE=inline:KEY|file:PATH` (repeatable) as remote options:
- * `verification-KEYTYPE-key` or `-file` per spec, then `sign-verify` listing the types.
- */
-export function signVerifyOptions(specs: string[]): Array<[string, string]> {
-  const options: Array<[string, string]> = [];
-  const types: string[] = [];
-  for (const spec of specs) {
-    const eq = spec.indexOf('=');
-    if (eq < 0) throw new OstreeError('EINVAL', `Failed to parse KEYTYPE=[inline|file]:DATA in ${spec}`);
-    const type = spec.slice(0, eq);
-    signEngine(type); // "Requested signature type is not implemented" for unknown types
-    const rest = spec.slice(eq + 1);
-    const colon = rest.indexOf(':');
-    const ref = colon < 0 ? rest : rest.slice(0, colon);
-    if (ref !== 'inline' && ref !== 'file') throw new OstreeError('EINVAL', `Invalid key reference ${ref}, expected inline|file`);
-    if (colon < 0) throw new OstreeError('EINVAL', `Failed to parse KEYTYPE=[inline|file]:DATA in ${spec}`);
-    options.push([`verification-${type}-${ref === 'inline' ? 'key' : 'file'}`, rest.slice(colon + 1)]);
-    types.push(type);
-  }
-  if (types.length > 0) options.push(['sign-verify', types.join(',')]);
-  return options;
-}

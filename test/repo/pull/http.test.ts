@@ -384,7 +384,7 @@ test('gpg-verify (default true) refuses an unsigned commit before it is stored; 
   await assert.rejects(pullFromRemote(d4, 'ftp', ['x']), /unsupported URL 'ftp:\/\/127.0.0.1\/x'/);
   // unreachable server: refused connections are retried, then a clear error
   const dead = await destRepo(s.dir, 'archive', 'http://127.0.0.1:1');
-  await assert.rejects(pullFromRemote(dead, 'origin', ['x'], { retryDelayMs: 1, networkRetries: 1 }), /While fetching summary \(http:\/\/127.0.0.1:1\/summary\): .*ECONNREFUSED.*gave up after 2 attempts/);
+  await assert.rejects(pullFromRemote(dead, 'origin', ['x'], { retryDelayMs: 1, networkRetries: 1 }), /While fetching summary\.sig \(http:\/\/127.0.0.1:1\/summary\.sig\): .*ECONNREFUSED.*gave up after 2 attempts/);
 });
 
 test('remotes.d under the sysroot, branches= default, timestamp checks', async () => {
@@ -556,7 +556,7 @@ test('https: a self-signed server is refused unless tls-ca-path (or tls-permissi
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const url = `https://127.0.0.1:${(server.address() as { port: number }).port}`;
   const bad = await destRepo(s.dir, 'archive', url);
-  await assert.rejects(pullFromRemote(bad, 'origin', ['os/main'], { networkRetries: 0 }), /While fetching summary \(https:\/\/127\.0\.0\.1:\d+\/summary\): self.signed certificate/);
+  await assert.rejects(pullFromRemote(bad, 'origin', ['os/main'], { networkRetries: 0 }), /While fetching summary\.sig \(https:\/\/127\.0\.0\.1:\d+\/summary\.sig\): self.signed certificate/);
   const withCa = await destRepo(s.dir, 'archive', url, { 'gpg-verify': 'false', 'tls-ca-path': cert });
   assert.equal((await pullFromRemote(withCa, 'origin', ['os/main'])).refs.get('origin:os/main'), s.c3);
   await assertClean(withCa);
