@@ -12,6 +12,7 @@
  *   REPO/summary, REPO/summary.sig       the summary file and its signatures
  *   REPO/tmp/cache/summaries/<remote>    a remote's summary (and .sig) as last fetched
  *                                        (the cache directory can be elsewhere: --cache-dir)
+ *   REPO/<remote>.trustedkeys.gpg        GPG keyring of a remote (`remote gpg-import`)
  *
  * Nothing else in the code builds these paths by hand.
  */
@@ -81,6 +82,8 @@ export function configPath(repoPath: string): string { return path.join(repoPath
 export function stateDir(repoPath: string): string { return path.join(repoPath, 'state'); }
 export function tmpDir(repoPath: string): string { return path.join(repoPath, 'tmp'); }
 export function summaryPath(repoPath: string): string { return path.join(repoPath, 'summary'); }
+/** The GPG keyring file name of a remote (in the repository, or in remotes.d for system remotes). */
+export function remoteKeyringName(remote: string): string { return `${remote}.trustedkeys.gpg`; }
 export function summarySigPath(repoPath: string): string { return path.join(repoPath, 'summary.sig'); }
 /** REPO/tmp/cache: the default cache directory (`--cache-dir` picks another). */
 export function cacheDir(repoPath: string): string { return path.join(repoPath, 'tmp', 'cache'); }

@@ -10,7 +10,7 @@ import * as path from 'node:path';
 import { OstreeError, isErrno } from '../errors.js';
 import { KeyFile } from '../glib/keyfile.js';
 import { readKeyFileText, writeKeyFile } from './config.js';
-import { configPath, refsDir } from './layout.js';
+import { configPath, refsDir, remoteKeyringName } from './layout.js';
 import { validateRemoteName } from './refs.js';
 
 export { validateRemoteName };
@@ -231,4 +231,5 @@ export async function removeRemote(repo: RemoteRepo, name: string, opts: RemoteL
     else writeKeyFile(r.file, kf, repo.config.getBoolean('core', 'fsync', true));
   }
   fs.rmSync(path.join(refsDir(repo.path, 'remotes'), name), { recursive: true, force: true });
+  fs.rmSync(path.join(repo.path, remoteKeyringName(name)), { force: true }); // its GPG keys go with it, as upstream
 }

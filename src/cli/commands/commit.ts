@@ -9,6 +9,7 @@ import { OstreeError } from '../../errors.js';
 import { Variant } from '../../glib/gvariant.js';
 import { parseVariantText } from '../../glib/gvariant-text.js';
 import { Repo, type CommitProgress, type CommitTreeOptions } from '../../repo/repo.js';
+import { commitSigner } from '../../repo/sign/commit-sign.js';
 import { collect, parseTimestamp } from '../args.js';
 import { repoPath } from '../context.js';
 import { out } from '../output.js';
@@ -20,6 +21,7 @@ interface CommitFlags {
   timestamp?: string; parent?: string; xattrs: boolean; ownerUid?: string; ownerGid?: string;
   bootable?: boolean; bindings: boolean; bindRef: string[]; fsync?: string; disableFsync?: boolean;
   canonicalPermissions?: boolean; skipIfUnchanged?: boolean; consume?: boolean;
+  gpgSign: string[]; gpgHomedir?: string; sign: string[]; signType?: string;
 }
 
 /** `Committing: 1234/30000 files` (the total is known once the walk is done). */
@@ -84,7 +86,8 @@ async function runCommit(dirArg: string | undefined, flags: CommitFlags, cmd: Co
   const r = await Repo.open(repoPath(cmd));
   if (!flags.branch && !flags.orphan) throw new OstreeError('EINVAL', 'A branch must be specified with --branch, or use --orphan');
   const source = commitSource(dirArg, flags.tree);
-  const opts = commitOptions(flags);
+  const signer = commitSigner(r, { keys: flags.sign, ...(flags.signType !== undefined ? { signType: flags.signType } : {}), gpgKeys: flags.gpgSign, gpgHomedir: flags.gpgHomedir ?? null });
+  const opts: CommitTreeOptions = { ...commitOptions(flags), ...(signer ? { beforeRefUpdate: signer } : {}) };
   if (flags.disableFsync || flags.fsync === 'false') r.config.set('core', 'fsync', 'false');
   let csum: string;
   if (source.refTree !== undefined) {
@@ -126,5 +129,9 @@ export function register(program: Command): void {
     .option('--consume', 'Delete the committed directory afterwards')
     .option('--fsync <bool>', 'Whether to sync the repo filesystem')
     .option('--disable-fsync', 'Do not sync the repo filesystem')
+    .option('--gpg-sign <key-id>', 'GPG Key ID to sign the commit with', collect, [])
+    .option('--gpg-homedir <homedir>', 'GPG Homedir to use when looking for keyrings')
+    .option('--sign <key-id>', 'Sign the commit with', collect, [])
+    .option('--sign-type <name>', "Signature type to use (defaults to 'ed25519')")
     .action(runCommit);
 }

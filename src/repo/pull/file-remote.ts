@@ -54,6 +54,7 @@ export async function pullFileRemote(r: FilePullRequest): Promise<PullResult> {
     ...(opts.disableFsync ? { disableFsync: true } : {}),
     ...(opts.disableVerifyBindings ? { disableVerifyBindings: true } : {}),
     ...(opts.untrusted ? { untrusted: true } : {}),
+    verifier: r.verifier,
   };
   for (const list of [byName, byCommit]) {
     if (list.length === 0) continue;

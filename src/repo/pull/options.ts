@@ -40,6 +40,8 @@ export interface PullOptions extends RemoteLookupOptions {
   mirror?: boolean;
   disableFsync?: boolean;
   disableVerifyBindings?: boolean;
+  /** `--no-sign-verify`: skip the remote's sign-verify (GPG verification still applies). */
+  noSignVerify?: boolean;
   /** file:// remotes: re-checksum objects that would be hardlinked (HTTP objects are always verified). */
   untrusted?: boolean;
   networkRetries?: number;

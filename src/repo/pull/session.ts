@@ -34,7 +34,7 @@ import { installSummary } from '../summary/local.js';
 import { fetchSummaryFiles, httpSummarySource, parseSummary, type RemoteSummary, type SummaryVerifier } from './summary.js';
 import { checkBinding, type PullRequestBase, type Wanted } from './targets.js';
 import { HttpFetcher, IN_FILE } from './transport.js';
-import { verifyArchiveObject, verifyMetadata } from './verify.js';
+import { normalizeDetachedMetadata, verifyArchiveObject, verifyMetadata } from './verify.js';
 
 /** Everything an HTTP pull needs, decided by the caller from the remote and the options. */
 export interface HttpPullRequest extends PullRequestBase {
@@ -196,7 +196,7 @@ export class HttpPullSession {
       const data = await this.r.meta.get(rel, { optional, maxSize: MAX_METADATA_SIZE, what: `object ${checksum}.${type}` });
       if (data !== null) verifyMetadata(data, checksum, type, this.r.meta.url(rel));
       st.metaFetched++;
-      return data;
+      return data !== null && type === 'commitmeta' ? normalizeDetachedMetadata(data) : data;
     } finally { st.outstandingMeta--; st.report(); }
   }
 
@@ -260,6 +260,10 @@ export class HttpPullSession {
     } catch (e) { fs.rmSync(tmp, { force: true }); throw e; }
   }
 
+  private storedDetached(checksum: string): Buffer | null {
+    return this.repo.hasObjectSync(checksum, 'commitmeta') ? this.repo.readObjectBytesSync(checksum, 'commitmeta') : null;
+  }
+
   private checkTarget(w: Wanted | null, checksum: string, c: CommitObject): void {
     if (!w) return;
     if (w.ref !== null && !this.r.opts.disableVerifyBindings) checkBinding(c, checksum, w.ref);
@@ -273,7 +277,10 @@ export class HttpPullSession {
    */
   private async obtainCommit(checksum: string, level: number, w: Wanted | null): Promise<{ c: CommitObject; partial: boolean } | null> {
     const detached = await this.fetchMeta(checksum, 'commitmeta', true);
+    const verifier = this.r.verifier;
     if (this.repo.hasObjectSync(checksum, 'commit')) {
+      // signatures are checked as they now are on the server (or, without any there, as stored)
+      if (verifier) await verifier.verify(checksum, this.repo.readObjectBytesSync(checksum, 'commit'), detached ?? this.storedDetached(checksum));
       if (detached !== null) this.writeDetached(checksum, detached);
       const c = this.repo.loadCommitSync(checksum);
       this.checkTarget(w, checksum, c);
@@ -283,6 +290,7 @@ export class HttpPullSession {
     if (data === null) return null;
     const c = parseCommit(data, `commit ${checksum}`);
     this.checkTarget(w, checksum, c);
+    if (verifier) await verifier.verify(checksum, data, detached);
     // Marked before the commit is stored: a commit object without its tree is never mistaken
     // for a complete one.
     markCommitPartial(this.repo.path, checksum);
