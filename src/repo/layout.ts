@@ -10,6 +10,8 @@
  *   REPO/state/<checksum>.commitpartial  a commit whose objects are not all present yet
  *   REPO/tmp/                            temporary names; everything is renamed into place
  *   REPO/summary, REPO/summary.sig       the summary file
+ *   REPO/deltas/XX/YYYY…[-TO]/           a static delta: superblock and parts 0, 1, …
+ *   REPO/delta-indexes/XX/YYYY….index    the deltas to one commit
  *
  * Nothing else in the code builds these paths by hand.
  */
@@ -158,16 +160,51 @@ function deltaB64(csum: string): string {
   return Buffer.from(csum, 'hex').toString('base64').replace(/=+$/, '').replace(/\//g, '_');
 }
 
+/** `deltas/XX/YYYY…[-TO][/TARGET]`: a delta's directory, or a file in it (`superblock`, a part
+ *  number, `commitmeta` as a key of the superblock's metadata) — relative to the repository. */
+export function deltaRelPath(from: string | null, to: string, target?: string): string {
+  const t = deltaB64(to);
+  const dir = from === null ? `deltas/${t.slice(0, 2)}/${t.slice(2)}` : (() => {
+    const f = deltaB64(from);
+    return `deltas/${f.slice(0, 2)}/${f.slice(2)}-${t}`;
+  })();
+  return target === undefined ? dir : `${dir}/${target}`;
+}
+
 /** `deltas/XX/YYYY…[-TO]/superblock` for a delta from `from` (null: from scratch) to `to`. */
 export function deltaSuperblockPath(from: string | null, to: string): string {
-  const t = deltaB64(to);
-  if (from === null) return `deltas/${t.slice(0, 2)}/${t.slice(2)}/superblock`;
-  const f = deltaB64(from);
-  return `deltas/${f.slice(0, 2)}/${f.slice(2)}-${t}/superblock`;
+  return deltaRelPath(from, to, 'superblock');
+}
+
+/** `deltas/…/N`: part N of a delta (the same string names an inline part in the superblock). */
+export function deltaPartPath(from: string | null, to: string, part: number): string {
+  return deltaRelPath(from, to, String(part));
 }
 
 /** `delta-indexes/XX/YYYY….index`: the deltas leading to commit `to`. */
 export function deltaIndexPath(to: string): string {
   const t = deltaB64(to);
   return `delta-indexes/${t.slice(0, 2)}/${t.slice(2)}.index`;
+}
+
+export function deltasDir(repoPath: string): string { return path.join(repoPath, 'deltas'); }
+export function deltaIndexesDir(repoPath: string): string { return path.join(repoPath, 'delta-indexes'); }
+
+/** The checksum a delta directory name part encodes (43 characters of modified base64), or null. */
+export function checksumFromDeltaB64(s: string): string | null {
+  if (!/^[A-Za-z0-9+_]{43}$/.test(s)) return null;
+  return Buffer.from(s.replace(/_/g, '/'), 'base64').toString('hex');
+}
+
+/**
+ * The delta name (`FROM-TO` or `TO`) of a directory `deltas/<prefix>/<rest>`, or null when the
+ * names are not a delta's.
+ */
+export function deltaNameFromDir(prefix: string, rest: string): string | null {
+  const joined = prefix + rest;
+  const dash = joined.indexOf('-');
+  if (dash < 0) return checksumFromDeltaB64(joined);
+  const from = checksumFromDeltaB64(joined.slice(0, dash));
+  const to = checksumFromDeltaB64(joined.slice(dash + 1));
+  return from !== null && to !== null ? `${from}-${to}` : null;
 }
