@@ -20,6 +20,7 @@ const diff: VerbLoader = () => import('./commands/diff.js');
 const pullLocal: VerbLoader = () => import('./commands/pull-local.js');
 const pull: VerbLoader = () => import('./commands/pull.js');
 const remote: VerbLoader = () => import('./commands/remote.js');
+const summary: VerbLoader = () => import('./commands/summary.js');
 
 /** `ostree VERB`: the repository verbs (in help order). `admin` is its own group, below. */
 export const REPO_VERBS: ReadonlyMap<string, VerbLoader> = new Map([
@@ -33,6 +34,7 @@ export const REPO_VERBS: ReadonlyMap<string, VerbLoader> = new Map([
   ['diff', diff],
   ['remote', remote],
   ['pull', pull],
+  ['summary', summary],
 ]);
 
 /** The `admin` group (its options and errors); its verbs are in ADMIN_VERBS. */

@@ -9,7 +9,8 @@
  *   REPO/refs/mirrors/<collection>/<ref> refs of other collections
  *   REPO/state/<checksum>.commitpartial  a commit whose objects are not all present yet
  *   REPO/tmp/                            temporary names; everything is renamed into place
- *   REPO/summary, REPO/summary.sig       the summary file
+ *   REPO/summary, REPO/summary.sig       the summary file and its signatures
+ *   REPO/tmp/cache/summaries/<remote>    a remote's summary (and .sig) as last fetched
  *   REPO/deltas/XX/YYYY…[-TO]/           a static delta: superblock and parts 0, 1, …
  *   REPO/delta-indexes/XX/YYYY….index    the deltas to one commit
  *
@@ -81,6 +82,11 @@ export function configPath(repoPath: string): string { return path.join(repoPath
 export function stateDir(repoPath: string): string { return path.join(repoPath, 'state'); }
 export function tmpDir(repoPath: string): string { return path.join(repoPath, 'tmp'); }
 export function summaryPath(repoPath: string): string { return path.join(repoPath, 'summary'); }
+export function summarySigPath(repoPath: string): string { return path.join(repoPath, 'summary.sig'); }
+/** `tmp/cache/summaries/REMOTE[.sig]`: the last summary (and signatures) fetched from a remote. */
+export function summaryCachePath(repoPath: string, remote: string, sig = false): string {
+  return path.join(repoPath, 'tmp', 'cache', 'summaries', sig ? `${remote}.sig` : remote);
+}
 
 export type RefKind = 'heads' | 'remotes' | 'mirrors';
 export function refsDir(repoPath: string, kind: RefKind): string { return path.join(repoPath, 'refs', kind); }
@@ -187,24 +193,3 @@ export function deltaIndexPath(to: string): string {
   return `delta-indexes/${t.slice(0, 2)}/${t.slice(2)}.index`;
 }
 
-export function deltasDir(repoPath: string): string { return path.join(repoPath, 'deltas'); }
-export function deltaIndexesDir(repoPath: string): string { return path.join(repoPath, 'delta-indexes'); }
-
-/** The checksum a delta directory name part encodes (43 characters of modified base64), or null. */
-export function checksumFromDeltaB64(s: string): string | null {
-  if (!/^[A-Za-z0-9+_]{43}$/.test(s)) return null;
-  return Buffer.from(s.replace(/_/g, '/'), 'base64').toString('hex');
-}
-
-/**
- * The delta name (`FROM-TO` or `TO`) of a directory `deltas/<prefix>/<rest>`, or null when the
- * names are not a delta's.
- */
-export function deltaNameFromDir(prefix: string, rest: string): string | null {
-  const joined = prefix + rest;
-  const dash = joined.indexOf('-');
-  if (dash < 0) return checksumFromDeltaB64(joined);
-  const from = checksumFromDeltaB64(joined.slice(0, dash));
-  const to = checksumFromDeltaB64(joined.slice(dash + 1));
-  return from !== null && to !== null ? `${from}-${to}` : null;
-}

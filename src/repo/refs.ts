@@ -143,6 +143,7 @@ export async function setRef(repo: RepoCore, refspec: string, checksum: string |
   if (checksum === null) {
     // Deleting a missing ref is not an error (as upstream's ref writer).
     try { await fsp.unlink(p); } catch (e) { if (!isErrno(e, 'ENOENT') && !isErrno(e, 'ENOTDIR')) throw e; }
+    await repo.refsChanged?.();
     return;
   }
   validateChecksum(checksum, 'commit checksum');
@@ -155,6 +156,7 @@ export async function setRef(repo: RepoCore, refspec: string, checksum: string |
   const st = await fsp.lstat(p).catch(() => null);
   if (st?.isDirectory()) throw new OstreeError('EEXIST', `cannot create ref '${refspec}': refs exist below it`);
   await replaceFile(repo, p, checksum + '\n');
+  await repo.refsChanged?.();
 }
 
 // ---------------------------------------------------------------------------------------------

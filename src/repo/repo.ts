@@ -7,6 +7,7 @@
  *   config.ts          REPO/config          lock.ts       REPO/.lock
  *   store.ts           metadata objects     content.ts    content objects (modes/: per mode)
  *   refs.ts            refs and revisions   remotes.ts    remotes
+ *   summary/           the summary file (regenerated after ref changes when configured)
  *   commit/            commitTree, writeCommit
  *   checkout/          checkout (hardlink and copy engines), paths inside commits
  *   objects/           the object formats
@@ -34,6 +35,7 @@ import { commitClosure } from './traverse.js';
 import { contentDataStream, readContentDataSync, readContentHeaderSync, type StoredContent } from './content.js';
 import * as refs from './refs.js';
 import { addRemote, removeRemote } from './remotes.js';
+import { maybeRegenerateSummary } from './summary/generate.js';
 import { cleanStaleTmp, commitTree } from './commit/tree.js';
 import { findKernelVersion, writeCommit, writeDetachedMetadata, type CommitProgress, type CommitTreeOptions } from './commit/commit.js';
 import { checkout, lookupPath, type CheckoutOptions, type CommitPath } from './checkout/checkout.js';
@@ -181,6 +183,9 @@ export class Repo implements store.RepoCore {
 
   /** Create/update (checksum) or delete (null; no-op if absent) a ref; `remote:ref` writes refs/remotes. */
   setRef(refspec: string, checksum: string | null): Promise<void> { return refs.setRef(this, refspec, checksum); }
+
+  /** After a ref changed (refs.ts calls this): `core.auto-update-summary` regenerates the summary. */
+  async refsChanged(): Promise<void> { await maybeRegenerateSummary(this); }
 
   /** refspec → checksum for local refs (`name`) and remote refs (`remote:name`), sorted
    *  (`sorted: false`: directory enumeration order, as upstream inserts them). */

@@ -71,7 +71,7 @@ function registerQueries(remote: Command): void {
     .option('--raw', 'Show raw variant data')
     .action(async (name: string, o: { raw?: boolean }, cmd: Command) => {
       const b = await fetchRemoteSummaryBytes(await openRepo(cmd), name);
-      if (b === null) throw new OstreeError('ENOENT', `No summary file found for remote "${name}" (the remote's owner can create one with 'ostree summary -u')`);
+      if (b === null) throw new OstreeError('ENOENT', `Remote server has no summary file (remote "${name}"; its owner can create one with 'ostree summary -u')`);
       out(o.raw ? `${formatSummaryRaw(b.data)}\n` : formatSummary(b.data, b.source));
     });
 }

@@ -8,8 +8,8 @@
 
 import { MAX_METADATA_SIZE } from '../objects/common.js';
 
-/** The summary file: the metadata bound (objects/common.ts), as upstream's fetcher uses for it. */
-export const SUMMARY_MAX_SIZE = MAX_METADATA_SIZE;
+/** The summary file and its signatures: summary/limits.ts, the one owner of those bounds. */
+export { SUMMARY_MAX_SIZE, SUMMARY_SIG_MAX_SIZE } from '../summary/limits.js';
 
 /** A remote's `config` (read for its core.mode when there is no summary) and mirror probes. */
 export const REMOTE_CONFIG_MAX_SIZE = 1024 * 1024;

@@ -19,18 +19,19 @@ import { type ObjectType } from '../objects/common.js';
 import { linkIntoPlace } from '../content.js';
 import {
   clearCommitPartial, deltaIndexPath, deltaSuperblockPath, isCommitPartial, markCommitPartial, objectPath, objectRelPath,
-  stateDir, summaryPath, tmpDir, tmpName,
+  stateDir, tmpDir, tmpName,
 } from '../layout.js';
 import { modeFromConfig, modeTraits } from '../modes/mode.js';
 import { Repo, validateRefName } from '../repo.js';
 import { importArchiveObjectBuffer, importContentObject, type ContentImportContext } from './import.js';
-import { CONTENT_IN_MEMORY_MAX, DELTA_PROBE_MAX_SIZE, PULL_INFLATE_IN_MEMORY_MAX, REF_MAX_SIZE, REMOTE_CONFIG_MAX_SIZE, SUMMARY_MAX_SIZE } from './limits.js';
+import { CONTENT_IN_MEMORY_MAX, DELTA_PROBE_MAX_SIZE, PULL_INFLATE_IN_MEMORY_MAX, REF_MAX_SIZE, REMOTE_CONFIG_MAX_SIZE } from './limits.js';
 import { MAX_METADATA_SIZE } from '../objects/common.js';
 import type { PullResult } from './options.js';
 import { PullStats, TaskGroup } from './scheduler.js';
 import { readSourceObject } from './source.js';
 import { SpaceBudget } from './space.js';
-import { parseSummary, type RemoteSummary } from './summary.js';
+import { installSummary } from '../summary/local.js';
+import { fetchSummaryFiles, httpSummarySource, parseSummary, type RemoteSummary, type SummaryVerifier } from './summary.js';
 import { checkBinding, type PullRequestBase, type Wanted } from './targets.js';
 import { HttpFetcher, IN_FILE } from './transport.js';
 import { verifyArchiveObject, verifyMetadata } from './verify.js';
@@ -40,6 +41,8 @@ export interface HttpPullRequest extends PullRequestBase {
   /** Metadata (and summary, refs) come from `meta`; content objects from `content` (contenturl). */
   meta: HttpFetcher;
   content: HttpFetcher;
+  /** Checks the summary against summary.sig (remotes with gpg-/sign-verify-summary). */
+  summaryVerifier?: SummaryVerifier;
 }
 
 /** Remove staging left by pulls that were killed (their process is gone). */
@@ -61,6 +64,7 @@ export class HttpPullSession {
   private readonly stats: PullStats;
   private readonly result: PullResult = { kind: 'http', metadataObjects: 0, contentObjects: 0, bytesTransferred: 0, contentBytes: 0, seconds: 0, refs: new Map(), commits: [] };
   private summaryData: Buffer | null = null;
+  private summarySig: Buffer | null = null;
   private summary: RemoteSummary | null = null;
   private targets: Wanted[] = [];
   // Phase 3 state, set up under the lock.
@@ -108,7 +112,11 @@ export class HttpPullSession {
 
   private async loadSummary(): Promise<void> {
     const { meta, remoteName } = this.r;
-    this.summaryData = await meta.get('summary', { optional: true, maxSize: SUMMARY_MAX_SIZE, what: 'summary' });
+    const fetched = await fetchSummaryFiles(this.repo, remoteName, httpSummarySource(meta), {
+      useCache: true, ...(this.r.summaryVerifier ? { verify: this.r.summaryVerifier } : {}),
+    });
+    this.summaryData = fetched.summary;
+    this.summarySig = fetched.sig;
     this.summary = this.summaryData === null ? null : parseSummary(this.summaryData, meta.url('summary'));
     let mode = this.summary?.mode;
     if (mode === undefined) {
@@ -397,13 +405,7 @@ export class HttpPullSession {
       await repo.setRef(spec, t.commit);
       this.result.refs.set(spec, t.commit);
     }
-    if (this.r.allRefs && this.summaryData !== null) {
-      // a mirror of every ref also serves the remote's summary
-      const tmp = tmpName(repo.path, 'pull');
-      try {
-        fs.writeFileSync(tmp, this.summaryData, { mode: 0o644, flag: 'wx' });
-        fs.renameSync(tmp, summaryPath(repo.path));
-      } catch (e) { fs.rmSync(tmp, { force: true }); throw e; }
-    }
+    // a mirror of every ref also serves the remote's summary and its signatures
+    if (this.r.allRefs && this.summaryData !== null) installSummary(repo, this.summaryData, this.summarySig);
   }
 }
