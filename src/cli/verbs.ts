@@ -20,6 +20,7 @@ const diff: VerbLoader = () => import('./commands/diff.js');
 const pullLocal: VerbLoader = () => import('./commands/pull-local.js');
 const pull: VerbLoader = () => import('./commands/pull.js');
 const remote: VerbLoader = () => import('./commands/remote.js');
+const staticDelta: VerbLoader = () => import('./commands/static-delta.js');
 const summary: VerbLoader = () => import('./commands/summary.js');
 
 /** `ostree VERB`: the repository verbs (in help order). `admin` is its own group, below. */
@@ -34,6 +35,7 @@ export const REPO_VERBS: ReadonlyMap<string, VerbLoader> = new Map([
   ['diff', diff],
   ['remote', remote],
   ['pull', pull],
+  ['static-delta', staticDelta],
   ['summary', summary],
 ]);
 
