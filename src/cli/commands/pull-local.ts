@@ -12,7 +12,7 @@ import { out } from '../output.js';
 
 interface PullLocalFlags {
   remote?: string; depth: number; untrusted?: boolean; commitMetadataOnly?: boolean; disableFsync?: boolean;
-  bareuseronlyFiles?: boolean; disableVerifyBindings?: boolean; gpgVerify?: boolean;
+  bareuseronlyFiles?: boolean; disableVerifyBindings?: boolean; gpgVerify?: boolean; requireStaticDeltas?: boolean;
 }
 
 export function register(program: Command): void {
@@ -29,6 +29,7 @@ export function register(program: Command): void {
     .option('--bareuseronly-files', 'Reject regular files with mode outside of 0775 (world writable, suid, etc.)')
     .option('--disable-verify-bindings', 'Do not verify commit bindings')
     .option('--gpg-verify', 'GPG verify commits (not supported)')
+    .option('--require-static-deltas', 'Require static deltas')
     .option('-v, --verbose', 'Print debug information during command processing')
     .action(async (src: string, refs: string[], opts: PullLocalFlags, cmd: Command) => {
       if (opts.gpgVerify) throw new OstreeError('EINVAL', '--gpg-verify is not supported by this implementation');
@@ -37,6 +38,7 @@ export function register(program: Command): void {
         refs, remote: opts.remote, depth: opts.depth, untrusted: opts.untrusted === true,
         commitMetadataOnly: opts.commitMetadataOnly === true, disableFsync: opts.disableFsync === true,
         bareUserOnlyFiles: opts.bareuseronlyFiles === true, disableVerifyBindings: opts.disableVerifyBindings === true,
+        requireStaticDeltas: opts.requireStaticDeltas === true,
       });
       out(`${formatPullStatus(r)}\n`);
     });

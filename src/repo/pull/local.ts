@@ -26,6 +26,7 @@ import { formatPullStatus } from './options.js';
 import { readMetadataObject, readMetadataObjectIfPresent } from '../store.js';
 import { ChainGuard, walkDirTrees } from '../traverse.js';
 import { checkBinding, type Wanted } from './targets.js';
+import { pullLocalDeltas } from './delta-local.js';
 
 export { formatSize, formatPullStatus };
 
@@ -48,6 +49,8 @@ export interface PullLocalOptions {
   bareUserOnlyFiles?: boolean;
   /** Worker threads for content conversion (default min(4, CPUs)); 0 or 1: in-process. */
   workers?: number;
+  /** Go through the source's static deltas (an error when there is none), as a remote pull. */
+  requireStaticDeltas?: boolean;
 }
 
 export interface PullLocalResult {
@@ -238,6 +241,7 @@ export async function pullLocal(dest: Repo, srcPath: string, options: PullLocalO
   await dest.withLock(false, async () => {
     fs.mkdirSync(tmpDir(dest.path), { recursive: true });
     fs.mkdirSync(stateDir(dest.path), { recursive: true });
+    if (options.requireStaticDeltas) await pullLocalDeltas(dest, src.path, wanted, options.remote);
     const meta = new MetadataCopier(src, dest, options);
     for (const w of wanted) meta.copyHistory(w.commit, options.depth ?? 0);
     result.metadataObjects = meta.copied;
