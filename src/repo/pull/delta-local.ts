@@ -14,8 +14,14 @@ import { SUMMARY_MAX_SIZE } from '../summary/limits.js';
 import { chooseDelta, pullDelta, remoteDeltasFromSummary, type DeltaSource } from './delta.js';
 import type { Wanted } from './targets.js';
 
-function localSource(srcPath: string): DeltaSource {
+/** A local repository's files, read as a remote's (bounded). */
+export function localSource(srcPath: string): DeltaSource {
   return { fetch: async (rel, maxSize, what) => readFileBounded(path.join(srcPath, rel), maxSize, { what, follow: true }) };
+}
+
+/** The summary of the repository at `srcPath`, or null. */
+export function localSummary(srcPath: string): Buffer | null {
+  return readFileBounded(path.join(srcPath, 'summary'), SUMMARY_MAX_SIZE, { what: 'summary', follow: true });
 }
 
 /** Apply deltas for each wanted commit from the repository at `srcPath` (deltas required). */
@@ -24,7 +30,7 @@ export async function pullLocalDeltas(dest: Repo, srcPath: string, wanted: Wante
   const source = localSource(srcPath);
   const config = readFileBounded(path.join(srcPath, 'config'), MAX_KEYFILE_SIZE, { what: 'remote config', follow: true });
   const indexed = config !== null && KeyFile.parse(config.toString('utf8')).getBoolean('core', 'indexed-deltas', false);
-  const summary = readFileBounded(path.join(srcPath, 'summary'), SUMMARY_MAX_SIZE, { what: 'summary', follow: true });
+  const summary = localSummary(srcPath);
   const deltas = remoteDeltasFromSummary(summary, indexed);
   if (!deltas.indexed && !deltas.inSummary) {
     throw new OstreeError('ENOENT', 'Fetch configured to require static deltas, but no summary deltas or delta index found');

@@ -17,6 +17,7 @@
  */
 import { OstreeError } from '../../errors.js';
 import { deserialize, type Variant } from '../../glib/gvariant.js';
+import { formatSize } from '../../util/format-size.js';
 import { sha256hex } from '../objects/checksum.js';
 import { deltaIndexPath, deltaPartPath, deltaSuperblockPath, isCommitPartial } from '../layout.js';
 import type { Repo } from '../repo.js';
@@ -114,7 +115,8 @@ export async function chooseDelta(repo: Repo, source: DeltaSource, remote: Remot
   return { kind: 'delta', from };
 }
 
-async function fetchSuperblock(source: DeltaSource, remote: RemoteDeltas, from: string | null, to: string): Promise<{ sb: Superblock; signed: SignedSuperblock | null } | null> {
+/** The superblock of `from` → `to` from the remote (checked against its listed digest), or null. */
+export async function fetchSuperblock(source: DeltaSource, remote: RemoteDeltas, from: string | null, to: string): Promise<{ sb: Superblock; signed: SignedSuperblock | null } | null> {
   const file = await source.fetch(deltaSuperblockPath(from, to), SUPERBLOCK_MAX_SIZE, 'static delta superblock');
   if (file === null) return null;
   const name = deltaNameString({ from, to });
@@ -157,4 +159,12 @@ export async function pullDelta(repo: Repo, source: DeltaSource, remote: RemoteD
     result.partBytes += stored.length;
   }
   return result;
+}
+
+/** What --dry-run reports (upstream's "Delta update" line). */
+export interface DeltaTotals { fetchedParts: number; totalParts: number; fetchedSize: bigint; totalSize: bigint; totalUsize: bigint }
+
+
+export function formatDeltaUpdate(t: DeltaTotals): string {
+  return `Delta update: ${t.fetchedParts}/${t.totalParts} parts, ${formatSize(Number(t.fetchedSize))}/${formatSize(Number(t.totalSize))}, ${formatSize(Number(t.totalUsize))} total uncompressed`;
 }

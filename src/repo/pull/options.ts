@@ -50,6 +50,10 @@ export interface PullOptions extends RemoteLookupOptions {
   retryDelayMs?: number;
   /** Extra HTTP request headers. */
   httpHeaders?: Array<[string, string]>;
+  /** Static deltas: never use them / fail unless they are used / only report their sizes. */
+  disableStaticDeltas?: boolean;
+  requireStaticDeltas?: boolean;
+  dryRun?: boolean;
 }
 
 export interface PullResult {
@@ -65,6 +69,8 @@ export interface PullResult {
   refs: Map<string, string>;
   /** Commits fetched or already present that were reached. */
   commits: string[];
+  /** --dry-run: the deltas' sizes (pull/delta-phase.ts); nothing was written. */
+  deltaUpdate?: import('./delta.js').DeltaTotals;
 }
 
 /** What pull-local counts. */
