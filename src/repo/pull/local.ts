@@ -27,6 +27,7 @@ import { readMetadataObject, readMetadataObjectIfPresent } from '../store.js';
 import { ChainGuard, walkDirTrees } from '../traverse.js';
 import { checkBinding, type Wanted } from './targets.js';
 import type { CommitVerifier } from './verify.js';
+import { pullLocalDeltas } from './delta-local.js';
 
 export { formatSize, formatPullStatus };
 
@@ -51,6 +52,8 @@ export interface PullLocalOptions {
   workers?: number;
   /** Signatures the named commits must carry (`--gpg-verify --remote`, a signed file:// remote). */
   verifier?: CommitVerifier | null;
+  /** Go through the source's static deltas (an error when there is none), as a remote pull. */
+  requireStaticDeltas?: boolean;
 }
 
 export interface PullLocalResult {
@@ -244,6 +247,7 @@ export async function pullLocal(dest: Repo, srcPath: string, options: PullLocalO
   await dest.withLock(false, async () => {
     fs.mkdirSync(tmpDir(dest.path), { recursive: true });
     fs.mkdirSync(stateDir(dest.path), { recursive: true });
+    if (options.requireStaticDeltas) await pullLocalDeltas(dest, src.path, wanted, options.remote);
     const meta = new MetadataCopier(src, dest, options);
     for (const w of wanted) meta.copyHistory(w.commit, options.depth ?? 0);
     result.metadataObjects = meta.copied;

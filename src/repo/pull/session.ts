@@ -18,13 +18,13 @@ import { isChecksum } from '../objects/checksum.js';
 import { type ObjectType } from '../objects/common.js';
 import { linkIntoPlace } from '../content.js';
 import {
-  clearCommitPartial, deltaIndexPath, deltaSuperblockPath, isCommitPartial, markCommitPartial, objectPath, objectRelPath,
+  clearCommitPartial, isCommitPartial, markCommitPartial, objectPath, objectRelPath,
   stateDir, tmpDir, tmpName,
 } from '../layout.js';
 import { modeFromConfig, modeTraits } from '../modes/mode.js';
 import { Repo, validateRefName } from '../repo.js';
 import { importArchiveObjectBuffer, importContentObject, type ContentImportContext } from './import.js';
-import { CONTENT_IN_MEMORY_MAX, DELTA_PROBE_MAX_SIZE, PULL_INFLATE_IN_MEMORY_MAX, REF_MAX_SIZE, REMOTE_CONFIG_MAX_SIZE } from './limits.js';
+import { CONTENT_IN_MEMORY_MAX, PULL_INFLATE_IN_MEMORY_MAX, REF_MAX_SIZE, REMOTE_CONFIG_MAX_SIZE } from './limits.js';
 import { MAX_METADATA_SIZE } from '../objects/common.js';
 import type { PullResult } from './options.js';
 import { PullStats, TaskGroup } from './scheduler.js';
@@ -35,6 +35,8 @@ import { fetchSummaryFiles, httpSummarySource, parseSummary, type RemoteSummary,
 import { checkBinding, type PullRequestBase, type Wanted } from './targets.js';
 import { HttpFetcher, IN_FILE } from './transport.js';
 import { normalizeDetachedMetadata, verifyArchiveObject, verifyMetadata } from './verify.js';
+import { runDeltaPhase, type DeltaPhaseResult } from './delta-phase.js';
+import type { DeltaSource } from './delta.js';
 
 /** Everything an HTTP pull needs, decided by the caller from the remote and the options. */
 export interface HttpPullRequest extends PullRequestBase {
@@ -89,8 +91,9 @@ export class HttpPullSession {
     await this.repo.withLock(false, async () => {
       this.openStage();
       try {
-        this.probeDeltas();
-        for (const t of this.targets) this.scanCommit(t.commit, 0, t);
+        const deltas = await this.deltaPhase();
+        if (deltas.dryRun !== null) { this.result.deltaUpdate = deltas.dryRun; return; }
+        for (const t of this.targets) if (!deltas.skip.has(t.commit)) this.scanCommit(t.commit, 0, t);
         await this.group.wait();
         await this.complete();
       } finally {
@@ -373,32 +376,21 @@ export class HttpPullSession {
     }
   }
 
-  /**
-   * Static deltas are not used, but upstream probes for them (and counts the probe) unless the
-   * destination is an archive repo or only commits are wanted.
-   */
-  private probeDeltas(): void {
-    const { opts, remoteName, meta } = this.r;
-    if (opts.commitMetadataOnly || modeTraits(this.repo.mode).compressed) return;
-    for (const t of this.targets) {
-      let probe: string | null = null;
-      if (this.summary?.indexedDeltas) probe = deltaIndexPath(t.commit);
-      else if (this.summary?.hasDeltas) probe = null; // deltas listed in the summary (none used here)
-      else if (t.ref !== null) {
-        // from the current remote ref, unless that commit is missing or partial
-        let from = this.repo.resolveRevSync(`${remoteName}:${t.ref}`);
-        if (from !== null && (!this.repo.hasObjectSync(from, 'commit') || isCommitPartial(this.repo.path, from))) from = null;
-        if (from === t.commit) continue; // already there: upstream just scans it
-        probe = deltaSuperblockPath(from, t.commit);
-      } else probe = deltaSuperblockPath(null, t.commit);
-      if (probe === null) continue;
-      const p = probe;
-      const st = this.stats;
-      this.group.spawn(async () => {
+  /** Static deltas first (pull/delta-phase.ts); their files are fetched as metadata. */
+  private deltaPhase(): Promise<DeltaPhaseResult> {
+    const { opts, meta } = this.r;
+    const st = this.stats;
+    const source: DeltaSource = {
+      fetch: async (rel, maxSize, what) => {
         st.metaRequested++; st.outstandingMeta++;
-        try { await meta.get(p, { optional: true, maxSize: DELTA_PROBE_MAX_SIZE, what: 'static delta' }); st.metaFetched++; } finally { st.outstandingMeta--; }
-      });
-    }
+        try { const b = await meta.get(rel, { optional: true, maxSize, what }); if (b !== null) st.metaFetched++; return b; } finally { st.outstandingMeta--; }
+      },
+    };
+    return runDeltaPhase({
+      repo: this.repo, source, summary: this.summaryData, targets: this.targets, refSpec: (ref) => this.r.refSpec(ref),
+      disable: opts.disableStaticDeltas === true, require: opts.requireStaticDeltas === true, dryRun: opts.dryRun === true,
+      commitMetadataOnly: opts.commitMetadataOnly === true,
+    });
   }
 
   // -------------------------------------------------------------------------------------------
