@@ -115,7 +115,18 @@ function resolveBase(repo: RepoCore, rev: string, whole: string): string | null 
   }
   const [remote, ref] = parseRefspec(rev);
   if (remote !== null) return readRef(repo, remote, ref);
-  return readRefFile(refPath(repo.path, null, ref), ref) ?? readRefFile(path.join(refsDir(repo.path, 'remotes'), ref), ref);
+  return readRefFile(refPath(repo.path, null, ref), ref) ?? readRefFile(path.join(refsDir(repo.path, 'remotes'), ref), ref)
+    ?? findRefInRemotes(repo, ref);
+}
+
+/** As upstream, a bare ref name found nowhere else is looked up under each remote (`main` finds `origin:main`). */
+function findRefInRemotes(repo: RepoCore, ref: string): string | null {
+  for (const rm of listDir(refsDir(repo.path, 'remotes'), true)) {
+    if (!rm.isDirectory()) continue;
+    const rev = readRefFile(path.join(refsDir(repo.path, 'remotes'), rm.name, ref), ref);
+    if (rev !== null) return rev;
+  }
+  return null;
 }
 
 /** Write a small file at a temporary name, flushed unless fsync is disabled, then rename it. */

@@ -105,12 +105,18 @@ export function listRemotes(repo: RemoteRepo, opts: RemoteLookupOptions = {}): R
   return out;
 }
 
-/** The remote `name` (ENOENT naming the configured ones if there is none; ECONFIG without url). */
-export function getRemote(repo: RemoteRepo, name: string, opts: RemoteLookupOptions = {}): RemoteConfig {
+/** The remote `name`, with or without a url (ENOENT naming the configured ones if there is none). */
+export function findRemote(repo: RemoteRepo, name: string, opts: RemoteLookupOptions = {}): RemoteConfig {
   const all = listRemotes(repo, opts);
   const r = all.find((x) => x.name === name);
   if (!r) throw new OstreeError('ENOENT', `Remote "${name}" not found (configured remotes: ${all.map((x) => x.name).join(', ') || 'none'}; add one with 'ostree remote add')`);
-  if (r.url === '') throw new OstreeError('ECONFIG', `Remote "${name}" in ${r.file} has no url= key`);
+  return r;
+}
+
+/** The remote `name` (ENOENT naming the configured ones if there is none; ECONFIG without url). */
+export function getRemote(repo: RemoteRepo, name: string, opts: RemoteLookupOptions = {}): RemoteConfig {
+  const r = findRemote(repo, name, opts);
+  if (r.url === '') throw new OstreeError('ECONFIG', `No "url" option in remote "${name}" (${r.file})`);
   return r;
 }
 
@@ -125,14 +131,16 @@ export function remoteBranches(r: RemoteConfig): string[] {
 }
 
 /** `ostree remote add`: written to the repo config (EEXIST unless ifNotExists). Options are
- *  written in the order given, after url. */
+ *  written in the order given, after url. The URL may be null only for a custom-backend remote
+ *  (content not fetched by libostree). */
 export async function addRemote(
-  repo: RemoteRepo, name: string, url: string, options: Array<[string, string]> | Record<string, string> = [],
+  repo: RemoteRepo, name: string, url: string | null, options: Array<[string, string]> | Record<string, string> = [],
   opts: RemoteLookupOptions & { ifNotExists?: boolean } = {},
 ): Promise<void> {
   validateRemoteName(name);
-  validateRemoteUrl(name, url);
   const pairs = Array.isArray(options) ? options : Object.entries(options);
+  if (url !== null) validateRemoteUrl(name, url);
+  else if (!pairs.some(([k]) => k === 'custom-backend')) throw new OstreeError('EINVAL', `remote "${name}" needs a URL (only a custom-backend remote may have none)`);
   for (const [k, v] of pairs) validateRemoteOption(name, k, v);
   if (pairs.some(([k]) => k === 'url')) throw new OstreeError('EINVAL', `the URL of remote "${name}" is given as an argument, not as an option`);
   const existing = listRemotes(repo, opts).find((x) => x.name === name);
@@ -141,7 +149,7 @@ export async function addRemote(
     throw new OstreeError('EEXIST', `Remote configuration for "${name}" already exists: (in ${existing.file === configPath(repo.path) ? 'config' : existing.file})`);
   }
   const group = `remote "${name}"`;
-  repo.config.set(group, 'url', url);
+  if (url !== null) repo.config.set(group, 'url', url);
   for (const [k, v] of pairs) repo.config.set(group, k, v);
   try {
     await repo.saveConfig();

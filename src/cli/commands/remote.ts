@@ -11,29 +11,42 @@ import { collect, splitKeyValue } from '../args.js';
 import { verbGroup } from '../groups.js';
 import { repoPath } from '../context.js';
 import { out } from '../output.js';
+import { registerCookies } from './remote-cookies.js';
 
 async function openRepo(cmd: Command): Promise<Repo> {
   return Repo.open(repoPath(cmd));
 }
 
-/** The config options `remote add` writes: branches, each --set, and gpg-verify=false for --no-gpg-verify. */
-function remoteAddOptions(branches: string[], sets: string[], gpgVerify: boolean): Array<[string, string]> {
+interface RemoteAddFlags {
+  set: string[]; gpgVerify: boolean; signVerify: boolean; ifNotExists?: boolean; contenturl?: string; customBackend?: string;
+}
+
+/** The config options `remote add` writes, in upstream's order: branches, contenturl, each --set,
+ *  custom-backend, then gpg-verify=false / sign-verify=false for --no-gpg-verify / --no-sign-verify. */
+function remoteAddOptions(branches: string[], o: RemoteAddFlags): Array<[string, string]> {
   const options: Array<[string, string]> = [];
   if (branches.length > 0) options.push(['branches', branches.map((b) => `${b};`).join('')]);
-  for (const kv of sets) options.push(splitKeyValue(kv, '--set'));
-  if (!gpgVerify) options.push(['gpg-verify', 'false']);
+  if (o.contenturl !== undefined) options.push(['contenturl', o.contenturl]);
+  for (const kv of o.set) options.push(splitKeyValue(kv, '--set'));
+  if (o.customBackend !== undefined) options.push(['custom-backend', o.customBackend]);
+  if (!o.gpgVerify || !o.signVerify) options.push(['gpg-verify', 'false']);
+  if (!o.signVerify) options.push(['sign-verify', 'false']);
   return options;
 }
 
 function registerAddDelete(remote: Command): void {
   remote.command('add').description('Add a remote repository')
-    .argument('<name>').argument('<url>').argument('[branches...]')
+    .argument('<name>').argument('[url]').argument('[branches...]')
     .option('--set <key=value>', 'Set config option KEY=VALUE for remote', collect, [])
     .option('--no-gpg-verify', 'Disable GPG verification')
+    .option('--no-sign-verify', 'Disable signature verification')
     .option('--if-not-exists', 'Do nothing if the provided remote exists')
-    .action(async (name: string, url: string, branches: string[], o: { set: string[]; gpgVerify: boolean; ifNotExists?: boolean }, cmd: Command) => {
+    .option('--custom-backend <name>', 'This remote has content not fetched via libostree')
+    .option('--contenturl <url>', 'Use URL when fetching content')
+    .action(async (name: string, url: string | undefined, branches: string[], o: RemoteAddFlags, cmd: Command) => {
+      if (url === undefined && o.customBackend === undefined) throw new OstreeError('EINVAL', 'NAME and URL must be specified');
       const repo = await openRepo(cmd);
-      await addRemote(repo, name, url, remoteAddOptions(branches, o.set, o.gpgVerify), { ifNotExists: o.ifNotExists === true });
+      await addRemote(repo, name, url ?? null, remoteAddOptions(branches, o), { ifNotExists: o.ifNotExists === true });
     });
 
   remote.command('delete').description('Delete a remote repository')
@@ -80,4 +93,5 @@ export function register(program: Command): void {
   const remote = verbGroup(program.command('remote').description('Remote commands that may involve network access'), 'remote');
   registerAddDelete(remote);
   registerQueries(remote);
+  registerCookies(remote);
 }

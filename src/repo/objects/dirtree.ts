@@ -16,7 +16,8 @@ export interface DirTree { files: DirTreeFile[]; dirs: DirTreeDir[] }
 
 /** Upstream's rule for a name inside a dirtree. */
 export function validateFilename(name: string, objName = 'dirtree'): void {
-  if (name === '' || name === '.' || name === '..' || name.includes('/') || name.includes('\0')) {
+  if (name.includes('/')) throw new OstreeError('ECORRUPT', `${objName}: Invalid / in filename ${name} (an invalid file name)`); // upstream's words
+  if (name === '' || name === '.' || name === '..' || name.includes('\0')) {
     throw new OstreeError('ECORRUPT', `${objName}: invalid file name '${name}' (empty, '.', '..' or containing '/')`);
   }
 }

@@ -33,7 +33,7 @@ function lexists(p: string): boolean {
 }
 
 /** A canonical-permissions (bare-user-only) repository cannot store setuid/setgid/sticky or o+w bits. */
-function checkBareUserOnlyMode(h: FileHeader, checksum: string): void {
+export function checkBareUserOnlyMode(h: FileHeader, checksum: string): void {
   if ((h.mode & S_IFMT) === S_IFREG) {
     const bad = (h.mode & ~S_IFMT) & ~0o775;
     if (bad) {
@@ -121,14 +121,14 @@ function linkAsIs(ctx: ContentImportContext, checksum: string, final: string): n
  */
 export function importContentObject(ctx: ContentImportContext, checksum: string): number | Promise<number> {
   const final = objectPath(ctx.destPath, checksum, 'file', ctx.destMode);
-  if (ctx.srcMode === ctx.destMode && !ctx.untrusted && !(modeTraits(ctx.destMode).canonical && ctx.bareUserOnlyFiles)) {
+  if (ctx.srcMode === ctx.destMode && !ctx.untrusted && !ctx.bareUserOnlyFiles) {
     const linked = linkAsIs(ctx, checksum, final);
     if (linked !== null) return linked;
     // else copied through the conversion path (same result, verified)
   } else if (lexists(final)) return -1;
   const o = readSourceObject(ctx.srcPath, ctx.srcMode, checksum);
   const h = o.header;
-  if (modeTraits(ctx.destMode).canonical) checkBareUserOnlyMode(h, checksum);
+  if (modeTraits(ctx.destMode).canonical || ctx.bareUserOnlyFiles) checkBareUserOnlyMode(h, checksum);
   const hash = headerHash(o);
   if (isSymlinkMode(h.mode)) {
     const actual = hash.digest('hex');
@@ -155,7 +155,7 @@ export function importArchiveObjectBuffer(ctx: Pick<ContentImportContext, 'destP
   const final = objectPath(ctx.destPath, checksum, 'file', ctx.destMode);
   if (lexists(final)) return -1;
   const { header: h, size, headerLength } = parseArchiveHeader(filez, `${checksum}.file`);
-  if (modeTraits(ctx.destMode).canonical) checkBareUserOnlyMode(h, checksum);
+  if (modeTraits(ctx.destMode).canonical || ctx.bareUserOnlyFiles) checkBareUserOnlyMode(h, checksum);
   const hash = headerHash({ header: h });
   if (isSymlinkMode(h.mode)) {
     const actual = hash.digest('hex');

@@ -23,7 +23,7 @@ import { clearCommitPartial, isCommitPartial, markCommitPartial, objectPath, sta
 import { runPool } from '../../util/pool.js';
 import type { ContentImportContext } from './import.js';
 import { formatPullStatus } from './options.js';
-import { readMetadataObject, readMetadataObjectIfPresent } from '../store.js';
+import { readMetadataObject, readMetadataObjectIfPresent, writeMetadataObject } from '../store.js';
 import { ChainGuard, walkDirTrees } from '../traverse.js';
 import { checkBinding, type Wanted } from './targets.js';
 
@@ -101,7 +101,8 @@ async function resolveWanted(src: Repo, refs: string[] | undefined): Promise<Wan
     return wanted;
   }
   for (const [spec, c] of await src.listRefs()) {
-    if (spec.includes(':')) continue; // only local refs, as a list of refspecs to pull
+    // As upstream: every ref of the source is a ref to pull, and a remote's ref is not one.
+    if (spec.includes(':')) throw new OstreeError('EINVAL', `Invalid ref name ${spec} (the source repository has remote refs: name the refs to pull)`);
     wanted.push({ ref: spec, commit: c });
   }
   return wanted;
@@ -119,12 +120,16 @@ class MetadataCopier {
 
   constructor(private readonly src: Repo, private readonly dest: Repo, private readonly options: PullLocalOptions) {}
 
+  /** Copy one metadata object: re-hashed with --untrusted, else taken under its name as upstream
+   *  does for a local source (it is still parsed before anything reads it). */
   private copy(checksum: string, type: ObjectType): Buffer {
     const data = readMetadataObject(this.src, checksum, type);
-    const actual = sha256hex(data);
-    if (actual !== checksum) throw new OstreeError('ECORRUPT', `Corrupted ${type} object; checksum expected='${checksum}' actual='${actual}' (in ${this.src.path})`);
+    if (this.options.untrusted) {
+      const actual = sha256hex(data);
+      if (actual !== checksum) throw new OstreeError('ECORRUPT', `Corrupted ${type} object; checksum expected='${checksum}' actual='${actual}' (in ${this.src.path})`);
+    }
     if (!this.dest.hasObjectSync(checksum, type)) {
-      this.dest.writeMetadataObjectSync(type, data);
+      writeMetadataObject(this.dest, type, data, checksum);
       this.copied++;
     }
     return data;

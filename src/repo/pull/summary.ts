@@ -16,6 +16,7 @@ import { getRemote, type RemoteLookupOptions } from '../remotes.js';
 import { checkSummaryVerificationSupported, fileUrlPath, remoteUrlKind } from './config.js';
 import { SUMMARY_MAX_SIZE } from './limits.js';
 import { readFileBounded } from '../../util/fs.js';
+import { resolveMetalink } from './metalink.js';
 import { HttpFetcher, resolveMirrors } from './transport.js';
 
 export interface SummaryRef { checksum: string; size: bigint; timestamp?: bigint }
@@ -81,6 +82,10 @@ export async function fetchRemoteSummaryBytes(repo: Repo, remoteName: string, op
     return data === null ? null : { data, source: p };
   }
   checkSummaryVerificationSupported(remote);
+  if (remoteUrlKind(remoteName, url) === 'metalink') {
+    const { baseUrl, summary } = await resolveMetalink(url.slice('metalink='.length), {});
+    return { data: summary, source: `${baseUrl}/summary` };
+  }
   const f = new HttpFetcher(await resolveMirrors(url));
   try {
     const data = await f.get('summary', { optional: true, maxSize: SUMMARY_MAX_SIZE, what: 'summary' });
