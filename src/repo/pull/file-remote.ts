@@ -54,6 +54,8 @@ export async function pullFileRemote(r: FilePullRequest): Promise<PullResult> {
     ...(opts.disableFsync ? { disableFsync: true } : {}),
     ...(opts.disableVerifyBindings ? { disableVerifyBindings: true } : {}),
     ...(opts.untrusted ? { untrusted: true } : {}),
+    ...(opts.subpaths !== undefined ? { subpaths: opts.subpaths } : {}),
+    ...(opts.bareUserOnlyFiles ? { bareUserOnlyFiles: true } : {}),
   };
   for (const list of [byName, byCommit]) {
     if (list.length === 0) continue;

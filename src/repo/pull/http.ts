@@ -80,7 +80,6 @@ function httpOptions(repo: Repo, remote: RemoteConfig, opts: PullOptions): Fetch
 export async function pullFromRemote(repo: Repo, remoteName: string, refs: string[], opts: PullOptions = {}): Promise<PullResult> {
   const remote = findRemote(repo, remoteName, opts);
   checkRemoteUsable(remote);
-  checkVerificationSupported(remote);
   const url = opts.url ?? remote.url;
   const kind = remoteUrlKind(remoteName, url);
   checkDeltaOptions(repo, opts);
@@ -100,14 +99,19 @@ export async function pullFromRemote(repo: Repo, remoteName: string, refs: strin
   const check = await timestampChecks(repo, opts, refSpec);
   const common = { repo, remoteName, requests, allRefs, depth, opts, check, refSpec };
 
-  if (kind === 'file') return pullFileRemote({ ...common, srcPath: fileUrlPath(url) });
+  if (kind === 'file') {
+    checkVerificationSupported(remote);
+    return pullFileRemote({ ...common, srcPath: fileUrlPath(url) });
+  }
   const fo = httpOptions(repo, remote, opts);
   const metalink = kind === 'metalink' ? await resolveMetalink(url.slice('metalink='.length), fo) : null;
   const base = metalink !== null ? metalink.baseUrl : url.replace(/\/+$/, '');
   const [meta, content] = await fetchersFor(base, remote.options.get('contenturl'), fo);
   try {
     const summarySource = metalink !== null ? async (): Promise<Buffer> => metalink.summary : undefined;
-    return await new HttpPullSession({ ...common, meta, content, ...(summarySource ? { summarySource } : {}) }).run();
+    // Signature policy is checked once the remote has answered for the refs (its 404s come first, as upstream's).
+    const beforeObjects = (): void => checkVerificationSupported(remote);
+    return await new HttpPullSession({ ...common, meta, content, beforeObjects, ...(summarySource ? { summarySource } : {}) }).run();
   } finally {
     meta.close();
     if (content !== meta) content.close();

@@ -25,6 +25,7 @@ import type { ContentImportContext } from './import.js';
 import { formatPullStatus } from './options.js';
 import { readMetadataObject, readMetadataObjectIfPresent, writeMetadataObject } from '../store.js';
 import { ChainGuard, walkDirTrees } from '../traverse.js';
+import { SubpathFilter, type TreeScope } from './subpath.js';
 import { checkBinding, type Wanted } from './targets.js';
 
 export { formatSize, formatPullStatus };
@@ -48,6 +49,9 @@ export interface PullLocalOptions {
   bareUserOnlyFiles?: boolean;
   /** Worker threads for content conversion (default min(4, CPUs)); 0 or 1: in-process. */
   workers?: number;
+  /** Only these paths of each commit's tree (`pull --subpath` from a file:// remote); the
+   *  commits stay partial. */
+  subpaths?: string[];
 }
 
 export interface PullLocalResult {
@@ -118,7 +122,11 @@ class MetadataCopier {
   readonly commits: string[] = [];
   copied = 0;
 
-  constructor(private readonly src: Repo, private readonly dest: Repo, private readonly options: PullLocalOptions) {}
+  private readonly subpaths: SubpathFilter;
+
+  constructor(private readonly src: Repo, private readonly dest: Repo, private readonly options: PullLocalOptions) {
+    this.subpaths = new SubpathFilter(options.subpaths);
+  }
 
   /** Copy one metadata object: re-hashed with --untrusted, else taken under its name as upstream
    *  does for a local source (it is still parsed before anything reads it). */
@@ -154,12 +162,33 @@ class MetadataCopier {
         const k = `${t}.dirtree`;
         if (this.seen.has(k)) return null;
         this.seen.add(k);
-        const dt = parseDirTree(this.copy(t, 'dirtree'), `dirtree ${t}`);
+        const dt = parseDirTree(this.copy(t, 'dirtree'), `${t}.dirtree`);
         for (const f of dt.files) this.files.add(f.checksum);
         return dt;
       },
       dirmeta: (m) => { this.copyDirMeta(m); },
     });
+  }
+
+  /**
+   * `--subpath`: the directories on the way to each subpath are copied for that one entry (a
+   * finite walk: each step goes one path component down), the subpaths themselves whole.
+   */
+  private walkSubpaths(rootTree: string, rootMeta: string): void {
+    this.copyDirMeta(rootMeta);
+    const stack: Array<{ tree: string; meta: string; scope: TreeScope }> = [{ tree: rootTree, meta: rootMeta, scope: this.subpaths.root() }];
+    while (stack.length > 0) {
+      const { tree, meta, scope } = stack.pop()!;
+      if (scope.full) { this.walkTree(tree, meta); continue; }
+      const dt = parseDirTree(this.copy(tree, 'dirtree'), `${tree}.dirtree`);
+      for (const f of dt.files) if (this.subpaths.file(scope, f.name)) this.files.add(f.checksum);
+      for (const d of dt.dirs) {
+        const sub = this.subpaths.dir(scope, d.name);
+        if (sub === null) continue;
+        this.copyDirMeta(d.metaChecksum);
+        stack.push({ tree: d.treeChecksum, meta: d.metaChecksum, scope: sub });
+      }
+    }
   }
 
   private copyDetached(checksum: string): void {
@@ -192,11 +221,13 @@ class MetadataCopier {
         // Marked before anything is written; cleared once every object is in (never for
         // --commit-metadata-only, whose commits stay partial as upstream's do).
         markCommitPartial(this.dest.path, cur);
-        if (!this.options.commitMetadataOnly) this.partials.push(cur);
+        const whole = !this.options.commitMetadataOnly && this.subpaths.everything;
+        if (whole) this.partials.push(cur);
         const c = parseCommit(this.copy(cur, 'commit'), `commit ${cur}`);
         parent = c.parent;
         this.copyDetached(cur);
-        if (!this.options.commitMetadataOnly) this.walkTree(c.rootTree, c.rootMeta);
+        if (whole) this.walkTree(c.rootTree, c.rootMeta);
+        else if (!this.options.commitMetadataOnly) this.walkSubpaths(c.rootTree, c.rootMeta);
       }
       this.commits.push(cur);
       if (depth >= 0 && level >= depth) break;

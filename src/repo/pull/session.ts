@@ -41,6 +41,8 @@ export interface HttpPullRequest extends PullRequestBase {
   content: HttpFetcher;
   /** Where the summary comes from (default: `summary` on `meta`; a metalink's verified copy). */
   summarySource?: SummarySource;
+  /** Checks run once the targets are known, before any object is fetched. */
+  beforeObjects?: () => void;
 }
 
 /** Remove staging left by pulls that were killed (their process is gone). */
@@ -84,6 +86,7 @@ export class HttpPullSession {
   async run(): Promise<PullResult> {
     const { meta, remoteName, requests, allRefs } = this.r;
     this.remote = await resolveRemoteState(meta, remoteName, requests, allRefs, this.r.summarySource ?? plainSummarySource(meta));
+    this.r.beforeObjects?.();
     this.cache = await LocalCache.open(this.r.opts.localCacheRepos);
     await this.repo.withLock(false, async () => {
       this.openStage();
