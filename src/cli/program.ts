@@ -27,6 +27,26 @@ export function verbOf(argv: readonly string[]): string | null {
   return operandOf(argv, ['--repo']);
 }
 
+/**
+ * As upstream, options given before the verb belong to the verb (`ostree --repo=R --depth=0 pull
+ * ...` is `ostree --repo=R pull --depth=0 ...`): every option before it except the root's own
+ * (`--repo`, `--version`, help) is moved to just after it.
+ */
+export function hoistLeadingOptions(argv: readonly string[]): string[] {
+  const verb = verbOf(argv);
+  const at = verb === null ? -1 : argv.indexOf(verb);
+  if (at <= 0) return [...argv];
+  const root: string[] = [];
+  const moved: string[] = [];
+  for (let i = 0; i < at; i++) {
+    const a = argv[i]!;
+    if (a === '--repo') { root.push(a, argv[++i]!); continue; }
+    if (a.startsWith('--repo=') || a === '--version' || a === '--help' || a === '-h') root.push(a);
+    else moved.push(a);
+  }
+  return [...root, verb!, ...moved, ...argv.slice(at + 1)];
+}
+
 /** The admin verb of `ostree admin [--sysroot PATH] VERB ...`, or null. */
 export function adminVerbOf(argv: readonly string[]): string | null {
   const at = argv.indexOf('admin');
