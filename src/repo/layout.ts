@@ -11,6 +11,8 @@
  *   REPO/tmp/                            temporary names; everything is renamed into place
  *   REPO/summary, REPO/summary.sig       the summary file and its signatures
  *   REPO/tmp/cache/summaries/<remote>    a remote's summary (and .sig) as last fetched
+ *                                        (the cache directory can be elsewhere: --cache-dir)
+ *   REPO/<remote>.trustedkeys.gpg        GPG keyring of a remote (`remote gpg-import`)
  *   REPO/deltas/XX/YYYY…[-TO]/           a static delta: superblock and parts 0, 1, …
  *   REPO/delta-indexes/XX/YYYY….index    the deltas to one commit
  *
@@ -82,10 +84,14 @@ export function configPath(repoPath: string): string { return path.join(repoPath
 export function stateDir(repoPath: string): string { return path.join(repoPath, 'state'); }
 export function tmpDir(repoPath: string): string { return path.join(repoPath, 'tmp'); }
 export function summaryPath(repoPath: string): string { return path.join(repoPath, 'summary'); }
+/** The GPG keyring file name of a remote (in the repository, or in remotes.d for system remotes). */
+export function remoteKeyringName(remote: string): string { return `${remote}.trustedkeys.gpg`; }
 export function summarySigPath(repoPath: string): string { return path.join(repoPath, 'summary.sig'); }
-/** `tmp/cache/summaries/REMOTE[.sig]`: the last summary (and signatures) fetched from a remote. */
-export function summaryCachePath(repoPath: string, remote: string, sig = false): string {
-  return path.join(repoPath, 'tmp', 'cache', 'summaries', sig ? `${remote}.sig` : remote);
+/** REPO/tmp/cache: the default cache directory (`--cache-dir` picks another). */
+export function cacheDir(repoPath: string): string { return path.join(repoPath, 'tmp', 'cache'); }
+/** `CACHE/summaries/REMOTE[.sig]`: the last summary (and signatures) fetched from a remote. */
+export function summaryCachePath(cache: string, remote: string, sig = false): string {
+  return path.join(cache, 'summaries', sig ? `${remote}.sig` : remote);
 }
 
 export type RefKind = 'heads' | 'remotes' | 'mirrors';

@@ -163,7 +163,8 @@ export async function pullDelta(repo: Repo, source: DeltaSource, remote: RemoteD
 }
 
 /** What --dry-run reports (upstream's "Delta update" line). */
-export interface DeltaTotals { fetchedParts: number; totalParts: number; fetchedSize: bigint; totalSize: bigint; totalUsize: bigint }
+import type { DeltaTotals } from './options.js';
+export type { DeltaTotals };
 
 
 export function formatDeltaUpdate(t: DeltaTotals): string {

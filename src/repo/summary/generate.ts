@@ -20,10 +20,11 @@ import { glibDictOrder } from '../../glib/ghash-order.js';
 import { writeFileAtomic } from '../../util/fs.js';
 import { summaryPath, summarySigPath } from '../layout.js';
 import { parseCommit } from '../objects/commit.js';
-import { listRefs, parseRefspec } from '../refs.js';
+import { parseRefspec } from '../refs.js';
+import { listRefs } from '../refs-list.js';
 import type { RemoteRepo } from '../remotes.js';
 import { fsyncEnabled, readMetadataObject, type RepoCore } from '../store.js';
-import { listCollectionRefs, repoCollectionId } from './collection-refs.js';
+import { listCollectionRefs, repoCollectionId } from '../collections.js';
 import { listStaticDeltas, reindexStaticDeltas, staticDeltasVariant } from './delta-index.js';
 import { REF_KEYS, SUMMARY_KEYS, beU64, collectionMapVariant, serializeSummary, type SummaryRefEntry } from './format.js';
 
@@ -58,9 +59,9 @@ function summaryRefs(repo: SummaryRepo): { refs: SummaryRefEntry[]; collectionMa
     }
   }
   const byCollection = new Map<string, Map<string, string>>();
-  for (const c of listCollectionRefs(repo)) {
-    let m = byCollection.get(c.collection);
-    if (!m) byCollection.set(c.collection, (m = new Map()));
+  for (const c of listCollectionRefs(repo, undefined, { excludeAliases: true })) {
+    let m = byCollection.get(c.collectionId);
+    if (!m) byCollection.set(c.collectionId, (m = new Map()));
     m.set(c.ref, c.checksum);
   }
   const collectionMap: Array<[string, SummaryRefEntry[]]> = [];

@@ -5,7 +5,6 @@
  *
  *   format.ts           the summary and summary.sig formats (parse and serialize)
  *   generate.ts         building REPO/summary from the refs; the automatic update
- *   collection-refs.ts  refs with collection IDs (the collection map)
  *   delta-index.ts      static deltas as the summary lists them; REPO/delta-indexes
  *   metadata-commit.ts  the `ostree-metadata` ref
  *   local.ts            REPO/summary and REPO/summary.sig, read and written
@@ -15,7 +14,7 @@
  * Signing is the sign code's: it passes `signCommit` and `signSummary` in.
  */
 import type { Variant } from '../../glib/gvariant.js';
-import { repoCollectionId } from './collection-refs.js';
+import { repoCollectionId } from '../collections.js';
 import { formatSummary, formatSummaryRaw } from './dump.js';
 import { regenerateSummary, type SummaryRepo } from './generate.js';
 import { readLocalSummary } from './local.js';
