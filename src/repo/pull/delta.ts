@@ -18,6 +18,7 @@
 import { OstreeError } from '../../errors.js';
 import { deserialize, type Variant } from '../../glib/gvariant.js';
 import { formatSize } from '../../util/format-size.js';
+import type { DeltaTotals } from './options.js';
 import { sha256hex } from '../objects/checksum.js';
 import { deltaIndexPath, deltaPartPath, deltaSuperblockPath, isCommitPartial } from '../layout.js';
 import type { Repo } from '../repo.js';
@@ -162,11 +163,7 @@ export async function pullDelta(repo: Repo, source: DeltaSource, remote: RemoteD
   return result;
 }
 
-/** What --dry-run reports (upstream's "Delta update" line). */
-import type { DeltaTotals } from './options.js';
-export type { DeltaTotals };
-
-
+/** Upstream's "Delta update" line of `pull --dry-run`. */
 export function formatDeltaUpdate(t: DeltaTotals): string {
   return `Delta update: ${t.fetchedParts}/${t.totalParts} parts, ${formatSize(Number(t.fetchedSize))}/${formatSize(Number(t.totalSize))}, ${formatSize(Number(t.totalUsize))} total uncompressed`;
 }
