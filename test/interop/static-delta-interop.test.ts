@@ -106,3 +106,20 @@ test("upstream's pre-endianness deltas: same show output as upstream (heuristic)
     assert.equal(run('ours', `--repo=${repo}`, 'static-delta', 'show', `${from}-${to}`), run('up', `--repo=${repo}`, 'static-delta', 'show', `${from}-${to}`));
   }
 });
+
+test('signed deltas (dummy engine): each verifies and applies the other\'s', () => {
+  process.env['OSTREE_DUMMY_SIGN_ENABLED'] = '1';
+  for (const [signer, checker] of [['ours', 'up'], ['up', 'ours']] as const) {
+    const repo = path.join(work, `signed-${signer}`);
+    execFileSync('cp', ['-a', src, repo]);
+    run(signer, `--repo=${repo}`, 'static-delta', 'generate', `--from=${orig}`, `--to=${next}`, '--sign-type=dummy', '--sign=k1');
+    assert.match(run(checker, `--repo=${repo}`, 'static-delta', 'verify', '--sign-type=dummy', `${orig}-${next}`, 'k1'), /Verification OK/);
+    const bad = spawnSync(checker === 'up' ? UPSTREAM : process.execPath, [...(checker === 'up' ? [] : [OURS]), `--repo=${repo}`, 'static-delta', 'verify', '--sign-type=dummy', `${orig}-${next}`, 'k2'], { encoding: 'utf8' });
+    assert.notEqual(bad.status, 0);
+    assert.match(bad.stdout, /Verification fails/);
+    const dest = freshRepo(`signed-dest-${signer}`, 'bare-user');
+    run('up', `--repo=${dest}`, 'pull-local', src, orig);
+    run(checker, `--repo=${dest}`, 'static-delta', 'apply-offline', '--sign-type=dummy', deltaDir(repo, false), 'k1');
+    run('up', `--repo=${dest}`, 'fsck');
+  }
+});

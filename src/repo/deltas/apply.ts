@@ -103,7 +103,7 @@ function locate(target: string): { dir: string; superblock: string } {
 export function applyOffline(repo: Repo, target: string, options: OfflineOptions = {}): { from: string | null; to: string } {
   const where = locate(target);
   const { superblock: sb, signed } = readSuperblockBytes(readSuperblockFile(where.superblock));
-  if (signed !== null) {
+  if (signed !== null && signed.signatures.some(([k]) => k.startsWith('ostree.sign.'))) {
     const mandatory = repo.config.getBoolean('core', 'sign-verify-deltas', false);
     if (options.verifySignature) options.verifySignature(signed);
     else if (mandatory) throw new OstreeError('EINVAL', 'Key is mandatory to check delta signature');
