@@ -28,23 +28,27 @@ export function verbOf(argv: readonly string[]): string | null {
 }
 
 /**
- * As upstream, options given before the verb belong to the verb (`ostree --repo=R --depth=0 pull
- * ...` is `ostree --repo=R pull --depth=0 ...`): every option before it except the root's own
- * (`--repo`, `--version`, help) is moved to just after it.
+ * Upstream parses a verb's options wherever they stand (`ostree --repo=R --print-metadata-key=K
+ * show REF`); commander only takes a verb's options after the verb. So the options written
+ * before a repository verb, other than the program's own (`--repo`, help, version), move just
+ * after it.
  */
-export function hoistLeadingOptions(argv: readonly string[]): string[] {
+export function hoistVerbOptions(argv: readonly string[]): string[] {
   const verb = verbOf(argv);
   const at = verb === null ? -1 : argv.indexOf(verb);
-  if (at <= 0) return [...argv];
-  const root: string[] = [];
-  const moved: string[] = [];
+  if (at <= 0 || verb === 'admin') return [...argv];
+  const stay: string[] = [], move: string[] = [];
   for (let i = 0; i < at; i++) {
     const a = argv[i]!;
-    if (a === '--repo') { root.push(a, argv[++i]!); continue; }
-    if (a.startsWith('--repo=') || a === '--version' || a === '--help' || a === '-h') root.push(a);
-    else moved.push(a);
+    if (a === '--repo') { stay.push(a, argv[++i]!); continue; }
+    if (a.startsWith('--repo=') || a === '--help' || a === '-h' || a === '--version' || !a.startsWith('-')) stay.push(a);
+    else move.push(a);
   }
-  return [...root, verb!, ...moved, ...argv.slice(at + 1)];
+  // After a sub-verb too (`--sysroot=P remote add` → `remote add --sysroot=P`): commander reads
+  // a group's options before its sub-verb only. A leaf verb takes them after an operand as well.
+  const next = argv[at + 1];
+  const after = next !== undefined && !next.startsWith('-') ? at + 2 : at + 1;
+  return [...stay, ...argv.slice(at, after), ...move, ...argv.slice(after)];
 }
 
 /** The admin verb of `ostree admin [--sysroot PATH] VERB ...`, or null. */

@@ -7,14 +7,16 @@
  */
 const PRIME_MOD = [1, 2, 3, 7, 13, 31, 61, 127, 251, 509, 1021, 2039, 4093, 8191, 16381, 32749, 65521, 131071];
 
-function gStrHash(s: string): number {
+/** GLib's g_str_hash (djb2 over the UTF-8 bytes, as signed chars). */
+export function gStrHash(s: string): number {
   let h = 5381;
   for (const b of Buffer.from(s, 'utf8')) h = (Math.imul(h, 33) + (b > 127 ? b - 256 : b)) >>> 0;
   return h;
 }
 
-/** Iteration order of a GHashTable after inserting `keys` in this order (duplicates ignored). */
-export function glibHashTableOrder(keys: string[]): string[] {
+/** Iteration order of a GHashTable after inserting `keys` in this order (duplicates ignored);
+ *  `hash` is the table's hash function over the key (default g_str_hash). */
+export function glibHashTableOrder(keys: string[], hash: (k: string) => number = gStrHash): string[] {
   let shift = 3;
   let size = 8;
   let mod = 7;
@@ -25,7 +27,7 @@ export function glibHashTableOrder(keys: string[]): string[] {
   let noccupied = 0;
   const toIndex = (h: number): number => (Math.imul(h, 11) >>> 0) % mod;
   for (const k of keys) {
-    let h = gStrHash(k);
+    let h = hash(k);
     if (h <= 1) h = 2;
     let i = toIndex(h);
     let step = 0;

@@ -1,18 +1,22 @@
 /**
  * Refs: the one owner of REPO/refs. A ref file holds a commit checksum and a newline:
  *
- *   refs/heads/<ref>                local refs (`ref`)
+ *   refs/heads/<ref>                local refs (`ref`); a symlink there is an alias of another
+ *                                   local ref (`refs --alias`), relative to its own directory
  *   refs/remotes/<remote>/<ref>     a remote's refs (`remote:ref`)
- *   refs/mirrors/<collection>/<ref> refs of other collections
+ *   refs/mirrors/<collection>/<ref> refs of other collections (collections.ts names them)
  *
  * Names are checked here, at every entry point (upstream's ostree_validate_rev and
  * ostree_validate_remote_name): components of letters, digits, '_', '-', '.', not starting
  * with '-' or '.', separated by single '/' — so '..', a leading or trailing '/', empty
  * components, NUL and newlines are all refused and no name reaches outside refs/. Ref files
  * are read without blocking (a FIFO in their place is an error) and with a size bound.
+ * Listing (refs-list.ts) skips names that are not valid components (`.rsync_info` and the
+ * like, as upstream since issue 1285).
  *
  * Revisions (`resolveRev`): a checksum, a unique partial checksum of a commit, a ref,
- * `remote:ref`, `remote/ref`, each optionally followed by `^` (parent), any number of times.
+ * `remote:ref`, `remote/ref`, or a ref some remote has, each optionally followed by `^`
+ * (parent), any number of times.
  */
 import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
@@ -21,25 +25,28 @@ import { OstreeError, isErrno } from '../errors.js';
 import { isChecksum, validateChecksum } from './objects/checksum.js';
 import { readFileBounded } from '../util/fs.js';
 import { refPath, refsDir, tmpName } from './layout.js';
-import { commitsWithPrefix, fsyncEnabled, loadCommit, type RepoCore, type RepoLocation } from './store.js';
+import { commitsWithPrefix, fsyncEnabled, loadCommit, type RepoCore } from './store.js';
 
 const REF_COMPONENT = /^[\w\d][-._\w\d]*$/;
 
-/** Upstream's ostree_validate_rev rule. */
+/** Upstream's _ostree_validate_ref_fragment: one component of a ref name. */
+export function isRefFragment(name: string): boolean { return REF_COMPONENT.test(name); }
+
+/** Upstream's ostree_validate_rev rule (and its message). */
 export function validateRefName(ref: string): void {
   if (ref === '' || !ref.split('/').every((c) => REF_COMPONENT.test(c))) {
-    throw new OstreeError('EINVAL', `invalid ref name ${JSON.stringify(ref)} (components must match [A-Za-z0-9_][-._A-Za-z0-9_]*, separated by '/')`);
+    throw new OstreeError('EINVAL', `Invalid ref name ${ref} (components must match [A-Za-z0-9_][-._A-Za-z0-9_]*, separated by '/')`);
   }
 }
 
 /** Upstream's ostree_validate_remote_name rule (one component). */
 export function validateRemoteName(name: string): void {
   if (!REF_COMPONENT.test(name)) {
-    throw new OstreeError('EINVAL', `invalid remote name ${JSON.stringify(name)} (it must match [A-Za-z0-9_][-._A-Za-z0-9_]*)`);
+    throw new OstreeError('EINVAL', `Invalid remote name ${name} (it must match [A-Za-z0-9_][-._A-Za-z0-9_]*)`);
   }
 }
 
-/** Split `remote:ref` into [remote | null, ref], both validated. */
+/** Split `remote:ref` into [remote | null, ref], both validated (upstream's ostree_parse_refspec). */
 export function parseRefspec(refspec: string): [string | null, string] {
   const i = refspec.indexOf(':');
   if (i < 0) { validateRefName(refspec); return [null, refspec]; }
@@ -85,18 +92,24 @@ export function readRefFile(file: string, name: string = file): string | null {
 }
 
 /** The checksum a local ref (remote null) or remote ref points to, or null. */
-export function readRef(repo: RepoCore, remote: string | null, ref: string): string | null {
+export function readRef(repo: Pick<RepoCore, 'path'>, remote: string | null, ref: string): string | null {
   if (remote !== null) validateRemoteName(remote);
   validateRefName(ref);
   return readRefFile(refPath(repo.path, remote, ref), remote === null ? ref : `${remote}:${ref}`);
 }
 
+export interface ResolveOptions {
+  /** Also look a plain `ref` up as refs/remotes/<ref> and in every remote (default true, as
+   *  ostree_repo_resolve_rev; `refs --create` checks without it, as resolve_rev_ext). */
+  fallbackRemote?: boolean;
+}
+
 /** Resolve a revision (see the header). null if no such ref; ENOENT for a missing parent. */
-export function resolveRev(repo: RepoCore, rev: string): string | null {
+export function resolveRev(repo: RepoCore, rev: string, options: ResolveOptions = {}): string | null {
   if (rev === '') throw new OstreeError('EINVAL', 'empty revision');
   let base = rev;
   while (base.endsWith('^')) base = base.slice(0, -1);
-  let csum = resolveBase(repo, base, rev);
+  let csum = resolveBase(repo, base, rev, options.fallbackRemote !== false);
   for (let n = rev.length - base.length; n > 0 && csum !== null; n--) {
     const parent: string | null = loadCommit(repo, csum).parent;
     if (parent === null) throw new OstreeError('ENOENT', `Commit ${csum} has no parent`);
@@ -105,26 +118,30 @@ export function resolveRev(repo: RepoCore, rev: string): string | null {
   return csum;
 }
 
-function resolveBase(repo: RepoCore, rev: string, whole: string): string | null {
-  if (rev === '') throw new OstreeError('EINVAL', `invalid revision '${whole}'`);
+function resolveBase(repo: RepoCore, rev: string, whole: string, fallbackRemote: boolean): string | null {
+  if (rev === '') throw new OstreeError('EINVAL', `Invalid refspec ${whole}`);
   if (isChecksum(rev)) return rev;
   if (/^[0-9a-f]{1,63}$/.test(rev)) {
     const found = commitsWithPrefix(repo, rev);
-    if (found.length > 1) throw new OstreeError('EINVAL', `Refspec ${rev} matches multiple objects`);
+    if (found.length > 1) throw new OstreeError('EINVAL', `Refspec ${rev} not unique (it matches ${found.length} commits)`);
     if (found.length === 1) return found[0]!;
   }
   const [remote, ref] = parseRefspec(rev);
   if (remote !== null) return readRef(repo, remote, ref);
-  return readRefFile(refPath(repo.path, null, ref), ref) ?? readRefFile(path.join(refsDir(repo.path, 'remotes'), ref), ref)
-    ?? findRefInRemotes(repo, ref);
+  const local = readRefFile(refPath(repo.path, null, ref), ref);
+  if (local !== null || !fallbackRemote) return local;
+  return readRefFile(path.join(refsDir(repo.path, 'remotes'), ref), ref) ?? findRefInRemotes(repo, ref);
 }
 
-/** As upstream, a bare ref name found nowhere else is looked up under each remote (`main` finds `origin:main`). */
-function findRefInRemotes(repo: RepoCore, ref: string): string | null {
-  for (const rm of listDir(refsDir(repo.path, 'remotes'), true)) {
-    if (!rm.isDirectory()) continue;
-    const rev = readRefFile(path.join(refsDir(repo.path, 'remotes'), rm.name, ref), ref);
-    if (rev !== null) return rev;
+/** The ref `ref` of the first remote (directory order) that has it, as upstream. */
+function findRefInRemotes(repo: Pick<RepoCore, 'path'>, ref: string): string | null {
+  const dir = refsDir(repo.path, 'remotes');
+  let names: string[];
+  try { names = fs.readdirSync(dir); } catch { return null; }
+  for (const remote of names) {
+    if (!isRefFragment(remote)) continue;
+    const c = readRefFile(path.join(dir, remote, ref), `${remote}:${ref}`);
+    if (c !== null) return c;
   }
   return null;
 }
@@ -147,107 +164,96 @@ async function replaceFile(repo: RepoCore, final: string, data: string): Promise
   }
 }
 
-/** Create/update (checksum) or delete (null; no-op if absent) a ref; `remote:ref` writes refs/remotes. */
-export async function setRef(repo: RepoCore, refspec: string, checksum: string | null): Promise<void> {
-  const [remote, ref] = parseRefspec(refspec);
-  const p = refPath(repo.path, remote, ref);
-  if (checksum === null) {
-    // Deleting a missing ref is not an error (as upstream's ref writer).
-    try { await fsp.unlink(p); } catch (e) { if (!isErrno(e, 'ENOENT') && !isErrno(e, 'ENOTDIR')) throw e; }
-    return;
-  }
-  validateChecksum(checksum, 'commit checksum');
+/** Create the directories above ref `name` inside `base` (EEXIST when a ref is in the way). */
+async function mkdirsFor(base: string, name: string, shown: string): Promise<string> {
+  const p = path.join(base, name);
   try {
     await fsp.mkdir(path.dirname(p), { recursive: true, mode: 0o755 });
   } catch (e) {
-    if (isErrno(e, 'ENOTDIR') || isErrno(e, 'EEXIST')) throw new OstreeError('EEXIST', `cannot create ref '${refspec}': a ref is a prefix of it`);
+    if (isErrno(e, 'ENOTDIR') || isErrno(e, 'EEXIST')) throw new OstreeError('EEXIST', `cannot create ref '${shown}': a ref is a prefix of it`);
     throw e;
   }
-  const st = await fsp.lstat(p).catch(() => null);
-  if (st?.isDirectory()) throw new OstreeError('EEXIST', `cannot create ref '${refspec}': refs exist below it`);
-  await replaceFile(repo, p, checksum + '\n');
+  return p;
 }
 
-// ---------------------------------------------------------------------------------------------
-// Listing
-
-/** A ref file found under refs/: its name as a refspec (`ref`, `remote:ref`; for mirrors the
- *  ref alone, with `collection` set), its path, and what the directory entry is. */
-export interface RefEntry { name: string; file: string; collection?: string; type: 'file' | 'symlink' | 'other' }
-
-/**
- * Every file under refs/heads and refs/remotes/* (and, with `mirrors`, refs/mirrors/*), walked
- * without recursion; directory enumeration order (as upstream inserts them) unless `sorted`.
- * Entries that are neither files nor directories are listed too: readRefFile says what they are.
- */
-export function listRefFiles(repo: Pick<RepoLocation, 'path'>, options: { sorted?: boolean; mirrors?: boolean } = {}): RefEntry[] {
-  const out: RefEntry[] = [];
-  walkRefs(refsDir(repo.path, 'heads'), options.sorted === true, (r, file, type) => out.push({ name: r, file, type }));
-  for (const rm of listDir(refsDir(repo.path, 'remotes'), true)) {
-    if (!rm.isDirectory()) continue;
-    walkRefs(path.join(refsDir(repo.path, 'remotes'), rm.name), options.sorted === true, (r, file, type) => out.push({ name: `${rm.name}:${r}`, file, type }));
-  }
-  if (options.mirrors) {
-    for (const c of listDir(refsDir(repo.path, 'mirrors'), true)) {
-      if (!c.isDirectory()) continue;
-      walkRefs(path.join(refsDir(repo.path, 'mirrors'), c.name), options.sorted === true, (r, file, type) => out.push({ name: r, file, collection: c.name, type }));
+/** The first ref file (or alias) below directory `dir`, or null when it holds none. */
+function firstRefBelow(dir: string): string | null {
+  const stack = [''];
+  while (stack.length > 0) {
+    const rel = stack.pop()!;
+    let ents: fs.Dirent[];
+    try { ents = fs.readdirSync(path.join(dir, rel), { withFileTypes: true }); } catch { continue; }
+    for (const e of ents) {
+      if (!isRefFragment(e.name)) continue;
+      const r = rel === '' ? e.name : `${rel}/${e.name}`;
+      if (e.isDirectory()) stack.push(r); else return r;
     }
   }
-  return out;
-}
-
-/** refspec → checksum for local and remote refs under `prefix` (a ref, a `remote:` or a
- *  directory of refs), sorted unless `sorted: false`. Symlinks (aliases) are left out. */
-export function listRefs(repo: RepoCore, prefix?: string, options: { sorted?: boolean } = {}): Map<string, string> {
-  const all: Array<[string, string]> = [];
-  for (const e of listRefFiles(repo, { sorted: false })) {
-    if (e.type !== 'file') continue;
-    const c = readRefFile(e.file, e.name);
-    if (c !== null) all.push([e.name, c]);
-  }
-  if (options.sorted !== false) all.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
-  const out = new Map<string, string>();
-  const under = prefix === undefined || prefix === '' ? '' : prefix.endsWith('/') || prefix.endsWith(':') ? prefix : `${prefix}/`;
-  for (const [k, v] of all) if (under === '' || k === prefix || k.startsWith(under)) out.set(k, v);
-  return out;
-}
-
-function listDir(dir: string, sorted: boolean): fs.Dirent[] {
-  const ents: fs.Dirent[] = [];
-  let dh: fs.Dir;
-  try { dh = fs.opendirSync(dir); } catch { return ents; }
-  // opendir keeps the filesystem's enumeration order (readdirSync sorts), like upstream.
-  try { for (let e = dh.readSync(); e !== null; e = dh.readSync()) ents.push(e); } finally { dh.closeSync(); }
-  if (sorted) ents.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-  return ents;
-}
-
-/** Depth-first, in directory order, with an explicit stack: (relative name, file) per entry
- *  that is not a directory. */
-function walkRefs(root: string, sorted: boolean, push: (rel: string, file: string, type: RefEntry['type']) => void): void {
-  const stack: Array<{ dir: string; rel: string; ents: fs.Dirent[]; i: number }> = [{ dir: root, rel: '', ents: listDir(root, sorted), i: 0 }];
-  while (stack.length > 0) {
-    const top = stack[stack.length - 1]!;
-    if (top.i >= top.ents.length) { stack.pop(); continue; }
-    const e = top.ents[top.i++]!;
-    const rel = top.rel ? `${top.rel}/${e.name}` : e.name;
-    const file = path.join(top.dir, e.name);
-    if (e.isDirectory()) stack.push({ dir: file, rel, ents: listDir(file, sorted), i: 0 });
-    else push(rel, file, e.isFile() ? 'file' : e.isSymbolicLink() ? 'symlink' : 'other');
-  }
+  return null;
 }
 
 /**
- * The commit every ref (local, remote and collection) points to, in name order: the roots
- * prune keeps. `garbage(entry)` is thrown for a ref file that holds anything but a checksum.
+ * Write (checksum) or delete (null; no-op if absent) the ref file `name` under the refs
+ * directory `base` (refs/heads, refs/remotes/R or refs/mirrors/C); `shown` names it in errors.
+ * A directory in its place that holds no refs is replaced, as upstream; one that does is a
+ * conflict.
  */
-export function refCommits(repo: Pick<RepoLocation, 'path'>, garbage: (e: RefEntry) => Error): string[] {
-  const out: string[] = [];
-  for (const e of listRefFiles(repo, { sorted: true, mirrors: true })) {
-    const r = readRefContents(e.file, e.name);
-    if (r === null) continue; // removed since it was listed
-    if (r.checksum === null) throw garbage(e);
-    out.push(r.checksum);
+export async function writeRefAt(repo: RepoCore, base: string, name: string, checksum: string | null, shown = name): Promise<void> {
+  validateRefName(name);
+  const p = path.join(base, name);
+  if (checksum === null) {
+    // Deleting a missing ref is not an error (as upstream's ref writer).
+    try { await fsp.unlink(p); } catch (e) { if (!isErrno(e, 'ENOENT') && !isErrno(e, 'ENOTDIR')) throw e; }
+    await repo.refsChanged?.();
+    return;
   }
-  return out;
+  validateChecksum(checksum, 'commit checksum');
+  if (isChecksum(name)) throw new OstreeError('EINVAL', `Rev name '${name}' looks like a checksum`);
+  await mkdirsFor(base, name, shown);
+  const st = await fsp.lstat(p).catch(() => null);
+  if (st?.isDirectory()) {
+    const below = firstRefBelow(p);
+    if (below !== null) throw new OstreeError('EEXIST', `Conflict: ${below} exists under ${name} when attempting write (refs exist below ref '${shown}')`);
+    await fsp.rm(p, { recursive: true, force: true });
+  }
+  await replaceFile(repo, p, checksum + '\n');
+  await repo.refsChanged?.();
+}
+
+/** Create/update (checksum) or delete (null; no-op if absent) a ref; `remote:ref` writes refs/remotes. */
+export async function setRef(repo: RepoCore, refspec: string, checksum: string | null): Promise<void> {
+  const [remote, ref] = parseRefspec(refspec);
+  const base = remote === null ? refsDir(repo.path, 'heads') : path.join(refsDir(repo.path, 'remotes'), remote);
+  if (checksum === null && !fs.existsSync(base)) return;
+  await writeRefAt(repo, base, ref, checksum, refspec);
+}
+
+/**
+ * Make local ref `ref` an alias of local ref `target` (upstream's set_alias_ref_immediate): a
+ * symlink relative to the alias's directory, made at a temporary name and renamed over any
+ * alias already there. `target` must be a local ref that exists.
+ */
+export async function setAliasRef(repo: RepoCore, ref: string, target: string): Promise<void> {
+  validateRefName(ref);
+  validateRefName(target);
+  const heads = refsDir(repo.path, 'heads');
+  const p = await mkdirsFor(heads, ref, ref);
+  const rel = `${'../'.repeat(ref.split('/').length - 1)}${target}`;
+  const tmp = tmpName(repo.path, 'alias');
+  await fsp.symlink(rel, tmp);
+  try {
+    await fsp.rename(tmp, p);
+  } catch (e) {
+    await fsp.rm(tmp, { force: true });
+    if (isErrno(e, 'EISDIR') || isErrno(e, 'ENOTEMPTY')) throw new OstreeError('EEXIST', `cannot create alias '${ref}': refs exist below it`);
+    throw e;
+  }
+  await repo.refsChanged?.();
+}
+
+/** The local ref an alias symlink's text names (its leading `../` removed, as upstream lists it). */
+export function aliasTarget(link: string): string {
+  let t = link;
+  while (t.startsWith('../')) t = t.slice(3);
+  return t;
 }

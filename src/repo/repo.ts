@@ -7,6 +7,7 @@
  *   config.ts          REPO/config          lock.ts       REPO/.lock
  *   store.ts           metadata objects     content.ts    content objects (modes/: per mode)
  *   refs.ts            refs and revisions   remotes.ts    remotes
+ *   summary/           the summary file (regenerated after ref changes when configured)
  *   commit/            commitTree, writeCommit
  *   checkout/          checkout (hardlink and copy engines), paths inside commits
  *   objects/           the object formats
@@ -33,7 +34,9 @@ import * as store from './store.js';
 import { commitClosure } from './traverse.js';
 import { contentDataStream, readContentDataSync, readContentHeaderSync, type StoredContent } from './content.js';
 import * as refs from './refs.js';
+import { listRefs, type ListRefsOptions } from './refs-list.js';
 import { addRemote, removeRemote } from './remotes.js';
+import { maybeRegenerateSummary } from './summary/generate.js';
 import { cleanStaleTmp, commitTree } from './commit/tree.js';
 import { findKernelVersion, writeCommit, writeDetachedMetadata, type CommitProgress, type CommitTreeOptions } from './commit/commit.js';
 import { checkout, lookupPath, type CheckoutOptions, type CommitPath } from './checkout/checkout.js';
@@ -176,15 +179,18 @@ export class Repo implements store.RepoCore {
     return r;
   }
 
-  async resolveRevOptional(rev: string): Promise<string | null> { return refs.resolveRev(this, rev); }
+  async resolveRevOptional(rev: string, options: refs.ResolveOptions = {}): Promise<string | null> { return refs.resolveRev(this, rev, options); }
   resolveRevSync(rev: string): string | null { return refs.resolveRev(this, rev); }
 
   /** Create/update (checksum) or delete (null; no-op if absent) a ref; `remote:ref` writes refs/remotes. */
   setRef(refspec: string, checksum: string | null): Promise<void> { return refs.setRef(this, refspec, checksum); }
 
-  /** refspec → checksum for local refs (`name`) and remote refs (`remote:name`), sorted
-   *  (`sorted: false`: directory enumeration order, as upstream inserts them). */
-  async listRefs(prefix?: string, options: { sorted?: boolean } = {}): Promise<Map<string, string>> { return refs.listRefs(this, prefix, options); }
+  /** After a ref changed (refs.ts calls this): `core.auto-update-summary` regenerates the summary. */
+  async refsChanged(): Promise<void> { await maybeRegenerateSummary(this); }
+
+  /** refspec → checksum for local refs (`name`) and remote refs (`remote:name`) at or below
+   *  `prefix`, sorted (`sorted: false`: directory enumeration order, as upstream inserts them). */
+  async listRefs(prefix?: string, options: ListRefsOptions = {}): Promise<Map<string, string>> { return listRefs(this, prefix, options); }
 
   /** Add `[remote "NAME"]` with url and options (remotes.ts addRemote). */
   addRemote(name: string, url: string, options: Record<string, string> = {}, ifNotExists = false): Promise<void> {
@@ -209,7 +215,7 @@ export class Repo implements store.RepoCore {
     return this.withLock(false, () => writeCommit(this, rootTree, rootMeta, options, kernelVersion));
   }
 
-  /** Replace (or with null/[] remove) a commit's detached metadata (`.commitmeta`), crash-safely. */
+  /** Replace (or with null remove) a commit's detached metadata (`.commitmeta`), crash-safely. */
   writeCommitDetachedMetadataSync(checksum: string, metadata: Array<[string, Variant]> | null): void {
     writeDetachedMetadata(this, checksum, metadata);
   }

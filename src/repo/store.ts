@@ -25,6 +25,9 @@ export interface RepoLocation { readonly path: string; readonly mode: RepoMode }
 /** What the modules under the facade need to know about a repository. */
 export interface RepoCore extends RepoLocation {
   readonly config: KeyFile;
+  /** Called by the ref writer after a ref changed; the Repo facade regenerates the summary
+   *  there when configured to (upstream's _ostree_repo_maybe_regenerate_summary). */
+  refsChanged?(): Promise<void>;
 }
 
 /** `core.fsync` (default true): whether writes are flushed before they are renamed into place. */

@@ -263,12 +263,12 @@ test('names: hostile ref names for refs --create, commit -b and rev-parse', () =
   const c = mainCommit(repo);
   const tree = path.join(work.dir, 'tree');
   for (const bad of ['../x', 'a/../../b', '/abs', 'trailing/', 'a//b', 'x\ny', '.hidden']) {
-    expectRefusal(['refs', `--repo=${repo}`, `--create=${bad}`, c], { stderr: ['invalid ref name'], unchanged: [repo] });
-    expectRefusal(['commit', `--repo=${repo}`, '-b', bad, `--tree=dir=${tree}`], { stderr: ['invalid ref name'], unchanged: [repo] });
+    expectRefusal(['refs', `--repo=${repo}`, `--create=${bad}`, c], { stderr: ['Invalid ref'], unchanged: [repo] });
+    expectRefusal(['commit', `--repo=${repo}`, '-b', bad, `--tree=dir=${tree}`], { stderr: ['Invalid ref'], unchanged: [repo] });
   }
-  expectRefusal(['rev-parse', `--repo=${repo}`, '../../../../etc/passwd'], { stderr: ['invalid ref name'], unchanged: [repo] });
-  expectRefusal(['rev-parse', `--repo=${repo}`, 'main\n'], { stderr: ['invalid ref name'], unchanged: [repo] });
-  expectRefusal(['rev-parse', `--repo=${repo}`, 'evil:../../x'], { stderr: ['invalid ref name'], unchanged: [repo] });
+  expectRefusal(['rev-parse', `--repo=${repo}`, '../../../../etc/passwd'], { stderr: ['Invalid ref'], unchanged: [repo] });
+  expectRefusal(['rev-parse', `--repo=${repo}`, 'main\n'], { stderr: ['Invalid ref'], unchanged: [repo] });
+  expectRefusal(['rev-parse', `--repo=${repo}`, 'evil:../../x'], { stderr: ['Invalid ref'], unchanged: [repo] });
   expectRefusal(['rev-parse', `--repo=${repo}`, '..:x'], { stderr: ['invalid remote name'], unchanged: [repo] });
 });
 

@@ -5,6 +5,7 @@
  */
 import type { Command } from 'commander';
 import { OstreeError } from '../../errors.js';
+import { validateCollectionId } from '../../repo/collections.js';
 import { Repo, parseRepoMode } from '../../repo/repo.js';
 import { splitConfigKey } from '../args.js';
 import { verbGroup } from '../groups.js';
@@ -21,8 +22,9 @@ export function register(program: Command): void {
   program.command('init')
     .description('Initialize a new empty repository')
     .option('--mode <mode>', 'bare, bare-user, bare-user-only, archive (archive-z2)', 'bare')
-    .option('--collection-id <id>', 'Collection ID (accepted, stored in config)')
+    .option('--collection-id <id>', 'Globally unique ID for this repository as an collection of refs for redistribution to other repositories')
     .action(async (opts: { mode: string; collectionId?: string }, cmd: Command) => {
+      if (opts.collectionId !== undefined) validateCollectionId(opts.collectionId);
       const r = await Repo.create(repoPath(cmd), parseRepoMode(opts.mode));
       if (opts.collectionId) { r.config.set('core', 'collection-id', opts.collectionId); await r.saveConfig(); }
     });

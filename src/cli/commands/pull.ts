@@ -10,6 +10,7 @@ import { Repo } from '../../repo/repo.js';
 import { collect, parseIntArg } from '../args.js';
 import { repoPath } from '../context.js';
 import { out } from '../output.js';
+import { formatDeltaUpdate } from '../../repo/pull/delta-phase.js';
 import { terminalProgress } from '../progress.js';
 
 interface PullFlags {
@@ -17,7 +18,7 @@ interface PullFlags {
   timestampCheck?: boolean; timestampCheckFromRev?: string; disableVerifyBindings?: boolean; httpHeader: string[];
   untrusted?: boolean; mirror?: boolean; subpath: string[]; localcacheRepo: string[]; bareuseronlyFiles?: boolean;
   httpTrusted?: boolean; dryRun?: boolean; requireStaticDeltas?: boolean; disableStaticDeltas?: boolean;
-  appendUserAgent?: string; updateFrequency?: string;
+  appendUserAgent?: string; updateFrequency?: string; cacheDir?: string;
 }
 
 /** REMOTE:REF, or REMOTE and REF[@CHECKSUM]... → the remote, the refs and per-ref commit overrides. */
@@ -65,6 +66,7 @@ function pullOptions(o: PullFlags, overrides: Array<string | undefined>): PullOp
     ...(o.requireStaticDeltas ? { requireStaticDeltas: true } : {}),
     ...(o.disableStaticDeltas ? { disableStaticDeltas: true } : {}),
     ...(o.appendUserAgent !== undefined ? { appendUserAgent: o.appendUserAgent } : {}),
+    ...(o.cacheDir !== undefined ? { cacheDir: o.cacheDir } : {}),
   };
 }
 
@@ -81,7 +83,7 @@ async function runPull(first: string, refArgs: string[], o: PullFlags, cmd: Comm
   } finally {
     progress.clear();
   }
-  out(`${formatPullResult(r)}\n`);
+  out(r.deltaUpdate !== undefined ? `${formatDeltaUpdate(r.deltaUpdate)}\n` : `${formatPullResult(r)}\n`);
 }
 
 export function register(program: Command): void {

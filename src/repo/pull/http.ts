@@ -16,7 +16,8 @@
  *                 worker-pool job
  *   limits.ts     every size bound; space.ts the free-space reserve
  *
- * GPG verification is not implemented: a remote with gpg-verify=true (the default) is refused.
+ * Signatures (gpg-verify, sign-verify) are checked by src/repo/sign/remote-policy.ts, through
+ * verify.ts, before a commit is stored.
  *
  * Also the public entry module for pull: what other areas import from here stays exported here.
  */
@@ -35,6 +36,7 @@ import { normalizeRefs, timestampChecks } from './targets.js';
 import { HttpFetcher, resolveMirrors, type FetcherOptions } from './transport.js';
 
 export { checkVerificationSupported } from './config.js';
+import { commitVerifier } from './verify.js';
 export { HttpFetcher, IN_FILE, resolveMirrors, type FetcherOptions } from './transport.js';
 export {
   fetchRemoteSummary, fetchRemoteSummaryBytes, formatSummary, formatSummaryRaw, listRemoteRefs, parseSummary,
@@ -97,7 +99,8 @@ export async function pullFromRemote(repo: Repo, remoteName: string, refs: strin
   const depth = opts.depth ?? 0;
   if (!Number.isInteger(depth) || depth < -1) throw new OstreeError('EINVAL', `invalid depth ${depth} (expected -1 or a non-negative integer)`);
   const check = await timestampChecks(repo, opts, refSpec);
-  const common = { repo, remoteName, requests, allRefs, depth, opts, check, refSpec };
+  const verifier = commitVerifier(repo, remoteName, opts);
+  const common = { repo, remoteName, requests, allRefs, depth, opts, check, verifier, refSpec };
 
   if (kind === 'file') {
     checkVerificationSupported(remote);
@@ -108,7 +111,7 @@ export async function pullFromRemote(repo: Repo, remoteName: string, refs: strin
   const base = metalink !== null ? metalink.baseUrl : url.replace(/\/+$/, '');
   const [meta, content] = await fetchersFor(base, remote.options.get('contenturl'), fo);
   try {
-    const summarySource = metalink !== null ? async (): Promise<Buffer> => metalink.summary : undefined;
+    const summarySource = metalink !== null ? async () => ({ summary: metalink.summary, sig: null }) : undefined;
     // Signature policy is checked once the remote has answered for the refs (its 404s come first, as upstream's).
     const beforeObjects = (): void => checkVerificationSupported(remote);
     return await new HttpPullSession({ ...common, meta, content, beforeObjects, ...(summarySource ? { summarySource } : {}) }).run();

@@ -8,15 +8,14 @@
 
 import { MAX_METADATA_SIZE } from '../objects/common.js';
 
+/** The summary file and its signatures: summary/limits.ts, the one owner of those bounds. */
+export { SUMMARY_MAX_SIZE, SUMMARY_SIG_MAX_SIZE } from '../summary/limits.js';
 /**
  * A metadata object (and the summary, a metalink, a delta superblock) fetched from a server:
  * upstream 2022.7's OSTREE_MAX_METADATA_SIZE, 10 MiB. Local readers accept up to
  * MAX_METADATA_SIZE (objects/common.ts); a server gets the tighter bound, as upstream's fetcher.
  */
 export const PULL_METADATA_MAX_SIZE = Math.min(10 * 1024 * 1024, MAX_METADATA_SIZE);
-
-/** The summary file: the fetched-metadata bound. */
-export const SUMMARY_MAX_SIZE = PULL_METADATA_MAX_SIZE;
 
 /** A remote's `config` (read for its core.mode when there is no summary) and mirror probes. */
 export const REMOTE_CONFIG_MAX_SIZE = 1024 * 1024;

@@ -40,6 +40,8 @@ export interface PullOptions extends RemoteLookupOptions {
   mirror?: boolean;
   disableFsync?: boolean;
   disableVerifyBindings?: boolean;
+  /** `--no-sign-verify`: skip the remote's sign-verify (GPG verification still applies). */
+  noSignVerify?: boolean;
   /** file:// remotes: re-checksum objects that would be hardlinked (HTTP objects are always verified). */
   untrusted?: boolean;
   networkRetries?: number;
@@ -50,6 +52,12 @@ export interface PullOptions extends RemoteLookupOptions {
   retryDelayMs?: number;
   /** Extra HTTP request headers. */
   httpHeaders?: Array<[string, string]>;
+  /** `--cache-dir`: keep the remote's summary cache there instead of REPO/tmp/cache. */
+  cacheDir?: string;
+  /** Static deltas: never use them / fail unless they are used / only report their sizes. */
+  disableStaticDeltas?: boolean;
+  requireStaticDeltas?: boolean;
+  dryRun?: boolean;
   /** Appended to the User-Agent (`--append-user-agent`). */
   appendUserAgent?: string;
   /** Only these paths of each commit's tree (`--subpath`); the commits stay partial. */
@@ -60,11 +68,10 @@ export interface PullOptions extends RemoteLookupOptions {
   bareUserOnlyFiles?: boolean;
   /** Store content objects from an archive remote as they are, unverified (`--http-trusted`). */
   httpTrusted?: boolean;
-  /** Print what a static delta would download, fetch nothing (`--dry-run`). */
-  dryRun?: boolean;
-  requireStaticDeltas?: boolean;
-  disableStaticDeltas?: boolean;
 }
+
+/** What static deltas a pull used or (--dry-run) would use: parts and sizes. */
+export interface DeltaTotals { fetchedParts: number; totalParts: number; fetchedSize: bigint; totalSize: bigint; totalUsize: bigint }
 
 export interface PullResult {
   /** 'http' (fetched) or 'local' (file:// remote: imported). */
@@ -79,6 +86,8 @@ export interface PullResult {
   refs: Map<string, string>;
   /** Commits fetched or already present that were reached. */
   commits: string[];
+  /** --dry-run: the deltas' sizes (pull/delta-phase.ts); nothing was written. */
+  deltaUpdate?: DeltaTotals;
   /** Objects taken from --localcache-repo repositories instead of fetched. */
   localMetadataObjects?: number;
   localContentObjects?: number;

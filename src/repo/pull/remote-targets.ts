@@ -10,7 +10,7 @@ import { KeyFile } from '../../glib/keyfile.js';
 import { isChecksum } from '../objects/checksum.js';
 import { modeFromConfig, modeTraits } from '../modes/mode.js';
 import { validateRefName } from '../repo.js';
-import { REF_MAX_SIZE, REMOTE_CONFIG_MAX_SIZE, SUMMARY_MAX_SIZE } from './limits.js';
+import { REF_MAX_SIZE, REMOTE_CONFIG_MAX_SIZE } from './limits.js';
 import { parseSummary, type RemoteSummary } from './summary.js';
 import type { RefRequest, Wanted } from './targets.js';
 import type { HttpFetcher } from './transport.js';
@@ -18,17 +18,15 @@ import type { HttpFetcher } from './transport.js';
 export interface RemoteState {
   /** The summary's bytes as served (a full mirror stores them), or null. */
   summaryData: Buffer | null;
+  /** Its signatures (summary.sig) as served, or null. */
+  summarySig: Buffer | null;
   summary: RemoteSummary | null;
   targets: Wanted[];
 }
 
-/** Where the summary comes from: the remote's `summary`, or a metalink's verified copy. */
-export type SummarySource = () => Promise<Buffer | null>;
-
-/** `summary` from the metadata server, bounded; null when it has none. */
-export function plainSummarySource(meta: HttpFetcher): SummarySource {
-  return () => meta.get('summary', { optional: true, maxSize: SUMMARY_MAX_SIZE, what: 'summary' });
-}
+/** Where the summary and its signatures come from: the remote (through the summary cache and
+ *  the verifier: session.ts), or a metalink's verified copy. Either may be null (not served). */
+export type SummaryLoader = () => Promise<{ summary: Buffer | null; sig: Buffer | null }>;
 
 /** Only an archive-mode repository can be pulled from over HTTP. */
 async function checkRemoteMode(meta: HttpFetcher, remoteName: string, summary: RemoteSummary | null): Promise<void> {
@@ -73,10 +71,10 @@ function summaryRefs(summary: RemoteSummary | null, meta: HttpFetcher, remoteNam
 
 /** Phases 1 and 2: the summary when needed, the remote's mode, and the target commits. */
 export async function resolveRemoteState(
-  meta: HttpFetcher, remoteName: string, requests: RefRequest[], allRefs: boolean, source: SummarySource,
+  meta: HttpFetcher, remoteName: string, requests: RefRequest[], allRefs: boolean, load: SummaryLoader,
 ): Promise<RemoteState> {
   const needSummary = allRefs || requests.some((w) => w.override === undefined);
-  const summaryData = needSummary ? await source() : null;
+  const { summary: summaryData, sig: summarySig } = needSummary ? await load() : { summary: null, sig: null };
   const summary = summaryData === null ? null : parseSummary(summaryData, meta.url('summary'));
   await checkRemoteMode(meta, remoteName, summary);
   if (allRefs) requests.push(...summaryRefs(summary, meta, remoteName));
@@ -90,5 +88,5 @@ export async function resolveRemoteState(
       targets.push({ ref, commit: s.checksum });
     } else targets.push({ ref, commit: await fetchRefChecksum(meta, remoteName, ref) });
   }
-  return { summaryData, summary, targets };
+  return { summaryData, summarySig, summary, targets };
 }

@@ -16,8 +16,8 @@ import { parseDirTree, type DirTree } from '../objects/dirtree.js';
 import { type ObjectType } from '../objects/common.js';
 import { linkIntoPlace } from '../content.js';
 import {
-  clearCommitPartial, deltaIndexPath, deltaSuperblockPath, isCommitPartial, markCommitPartial, objectPath, objectRelPath,
-  stateDir, summaryPath, tmpDir, tmpName,
+  clearCommitPartial, isCommitPartial, markCommitPartial, objectPath, objectRelPath,
+  stateDir, tmpDir, tmpName,
 } from '../layout.js';
 import { modeTraits } from '../modes/mode.js';
 import type { Repo } from '../repo.js';
@@ -28,19 +28,26 @@ import type { PullResult } from './options.js';
 import { PullStats, TaskGroup } from './scheduler.js';
 import { readSourceObject } from './source.js';
 import { SpaceBudget } from './space.js';
-import { plainSummarySource, resolveRemoteState, type RemoteState, type SummarySource } from './remote-targets.js';
+import { installSummary } from '../summary/local.js';
+import { fetchSummaryFiles, httpSummarySource, type SummaryVerifier } from './summary.js';
+import { resolveRemoteState, type RemoteState, type SummaryLoader } from './remote-targets.js';
 import { SubpathFilter, type TreeScope } from './subpath.js';
 import { checkBinding, type PullRequestBase, type Wanted } from './targets.js';
 import { HttpFetcher, IN_FILE } from './transport.js';
-import { verifyArchiveObject, verifyMetadata } from './verify.js';
+import { normalizeDetachedMetadata, verifyArchiveObject, verifyMetadata } from './verify.js';
+import { runDeltaPhase, type DeltaPhaseResult } from './delta-phase.js';
+import type { DeltaSource } from './delta.js';
 
 /** Everything an HTTP pull needs, decided by the caller from the remote and the options. */
 export interface HttpPullRequest extends PullRequestBase {
   /** Summary, refs, config and detached metadata come from `meta`; objects from `content` (contenturl). */
   meta: HttpFetcher;
   content: HttpFetcher;
-  /** Where the summary comes from (default: `summary` on `meta`; a metalink's verified copy). */
-  summarySource?: SummarySource;
+  /** Where the summary comes from (default: `summary` and `summary.sig` on `meta`, through the
+   *  cache and the verifier; a metalink's verified copy). */
+  summarySource?: SummaryLoader;
+  /** Checks the summary against summary.sig (remotes with gpg-/sign-verify-summary). */
+  summaryVerifier?: SummaryVerifier;
   /** Checks run once the targets are known, before any object is fetched. */
   beforeObjects?: () => void;
 }
@@ -63,7 +70,7 @@ export class HttpPullSession {
   private readonly repo: Repo;
   private readonly stats: PullStats;
   private readonly result: PullResult = { kind: 'http', metadataObjects: 0, contentObjects: 0, bytesTransferred: 0, contentBytes: 0, seconds: 0, refs: new Map(), commits: [] };
-  private remote: RemoteState = { summaryData: null, summary: null, targets: [] };
+  private remote: RemoteState = { summaryData: null, summarySig: null, summary: null, targets: [] };
   private cache!: LocalCache;
   private readonly subpaths: SubpathFilter;
   // Phase 3 state, set up under the lock.
@@ -83,16 +90,24 @@ export class HttpPullSession {
     this.subpaths = new SubpathFilter(r.opts.subpaths);
   }
 
+  /** The remote's summary and summary.sig, through the summary cache and the signature checks. */
+  private summaryLoader(): SummaryLoader {
+    const { meta, remoteName, opts, summaryVerifier } = this.r;
+    const cache = { repo: this.repo, ...(opts.cacheDir !== undefined ? { cache: opts.cacheDir } : {}) };
+    return () => fetchSummaryFiles(remoteName, httpSummarySource(meta), { cache, ...(summaryVerifier ? { verify: summaryVerifier } : {}) });
+  }
+
   async run(): Promise<PullResult> {
     const { meta, remoteName, requests, allRefs } = this.r;
-    this.remote = await resolveRemoteState(meta, remoteName, requests, allRefs, this.r.summarySource ?? plainSummarySource(meta));
+    this.remote = await resolveRemoteState(meta, remoteName, requests, allRefs, this.r.summarySource ?? this.summaryLoader());
     this.r.beforeObjects?.();
     this.cache = await LocalCache.open(this.r.opts.localCacheRepos);
     await this.repo.withLock(false, async () => {
       this.openStage();
       try {
-        this.probeDeltas();
-        for (const t of this.remote.targets) this.scanCommit(t.commit, 0, t);
+        const deltas = await this.deltaPhase();
+        if (deltas.dryRun !== null) { this.result.deltaUpdate = deltas.dryRun; return; }
+        for (const t of this.remote.targets) if (!deltas.skip.has(t.commit)) this.scanCommit(t.commit, 0, t);
         await this.group.wait();
         await this.complete();
       } finally {
@@ -156,7 +171,7 @@ export class HttpPullSession {
       const data = await from.get(rel, { optional, maxSize: PULL_METADATA_MAX_SIZE, what: `object ${checksum}.${type}` });
       if (data !== null) verifyMetadata(data, checksum, type, from.url(rel));
       st.metaFetched++;
-      return data;
+      return data !== null && type === 'commitmeta' ? normalizeDetachedMetadata(data) : data;
     } finally { st.outstandingMeta--; st.report(); }
   }
 
@@ -226,6 +241,10 @@ export class HttpPullSession {
     } catch (e) { fs.rmSync(tmp, { force: true }); throw e; }
   }
 
+  private storedDetached(checksum: string): Buffer | null {
+    return this.repo.hasObjectSync(checksum, 'commitmeta') ? this.repo.readObjectBytesSync(checksum, 'commitmeta') : null;
+  }
+
   private checkTarget(w: Wanted | null, checksum: string, c: CommitObject): void {
     if (!w) return;
     if (w.ref !== null && !this.r.opts.disableVerifyBindings) checkBinding(c, checksum, w.ref);
@@ -239,7 +258,10 @@ export class HttpPullSession {
    */
   private async obtainCommit(checksum: string, level: number, w: Wanted | null): Promise<{ c: CommitObject; partial: boolean } | null> {
     const detached = await this.fetchMeta(checksum, 'commitmeta', true);
+    const verifier = this.r.verifier;
     if (this.repo.hasObjectSync(checksum, 'commit')) {
+      // signatures are checked as they now are on the server (or, without any there, as stored)
+      if (verifier) await verifier.verify(checksum, this.repo.readObjectBytesSync(checksum, 'commit'), detached ?? this.storedDetached(checksum));
       if (detached !== null) this.writeDetached(checksum, detached);
       const c = this.repo.loadCommitSync(checksum);
       this.checkTarget(w, checksum, c);
@@ -249,6 +271,7 @@ export class HttpPullSession {
     if (data === null) return null;
     const c = parseCommit(data, `commit ${checksum}`);
     this.checkTarget(w, checksum, c);
+    if (verifier) await verifier.verify(checksum, data, detached);
     // Marked before the commit is stored: a commit object without its tree is never mistaken
     // for a complete one.
     markCommitPartial(this.repo.path, checksum);
@@ -336,32 +359,21 @@ export class HttpPullSession {
     }
   }
 
-  /**
-   * Static deltas are not used, but upstream probes for them (and counts the probe) unless the
-   * destination is an archive repo or only commits are wanted.
-   */
-  private probeDeltas(): void {
-    const { opts, remoteName, meta } = this.r;
-    if (opts.commitMetadataOnly || modeTraits(this.repo.mode).compressed) return;
-    for (const t of this.remote.targets) {
-      let probe: string | null = null;
-      if (this.remote.summary?.indexedDeltas) probe = deltaIndexPath(t.commit);
-      else if (this.remote.summary?.hasDeltas) probe = null; // deltas listed in the summary (none used here)
-      else if (t.ref !== null) {
-        // from the current remote ref, unless that commit is missing or partial
-        let from = this.repo.resolveRevSync(`${remoteName}:${t.ref}`);
-        if (from !== null && (!this.repo.hasObjectSync(from, 'commit') || isCommitPartial(this.repo.path, from))) from = null;
-        if (from === t.commit) continue; // already there: upstream just scans it
-        probe = deltaSuperblockPath(from, t.commit);
-      } else probe = deltaSuperblockPath(null, t.commit);
-      if (probe === null) continue;
-      const p = probe;
-      const st = this.stats;
-      this.group.spawn(async () => {
+  /** Static deltas first (pull/delta-phase.ts); their files are fetched as metadata. */
+  private deltaPhase(): Promise<DeltaPhaseResult> {
+    const { opts, meta } = this.r;
+    const st = this.stats;
+    const source: DeltaSource = {
+      fetch: async (rel, maxSize, what) => {
         st.metaRequested++; st.outstandingMeta++;
-        try { await meta.get(p, { optional: true, maxSize: DELTA_PROBE_MAX_SIZE, what: 'static delta' }); st.metaFetched++; } finally { st.outstandingMeta--; }
-      });
-    }
+        try { const b = await meta.get(rel, { optional: true, maxSize, what }); if (b !== null) st.metaFetched++; return b; } finally { st.outstandingMeta--; }
+      },
+    };
+    return runDeltaPhase({
+      repo: this.repo, source, summary: this.remote.summaryData, targets: this.remote.targets, refSpec: (ref) => this.r.refSpec(ref),
+      disable: opts.disableStaticDeltas === true, require: opts.requireStaticDeltas === true, dryRun: opts.dryRun === true,
+      commitMetadataOnly: opts.commitMetadataOnly === true,
+    });
   }
 
   // -------------------------------------------------------------------------------------------
@@ -377,13 +389,7 @@ export class HttpPullSession {
       await repo.setRef(spec, t.commit);
       this.result.refs.set(spec, t.commit);
     }
-    if (this.r.allRefs && this.remote.summaryData !== null) {
-      // a mirror of every ref also serves the remote's summary
-      const tmp = tmpName(repo.path, 'pull');
-      try {
-        fs.writeFileSync(tmp, this.remote.summaryData, { mode: 0o644, flag: 'wx' });
-        fs.renameSync(tmp, summaryPath(repo.path));
-      } catch (e) { fs.rmSync(tmp, { force: true }); throw e; }
-    }
+    // a mirror of every ref also serves the remote's summary and its signatures
+    if (this.r.allRefs && this.remote.summaryData !== null) installSummary(repo, this.remote.summaryData, this.remote.summarySig);
   }
 }
