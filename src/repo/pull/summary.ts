@@ -79,10 +79,20 @@ export function httpSummarySource(f: HttpFetcher): SummarySource {
   return { get: (name, maxSize) => f.get(name, { optional: true, maxSize, what: name }), url: (name) => f.url(name) };
 }
 
+/** A file of a `file://` remote's repository: bounded, not through a symlink. */
+function readFileRemoteFile(remoteName: string, dir: string, name: string, maxSize: number): Buffer | null {
+  return readFileBounded(path.join(dir, name), maxSize, { what: `${name} of remote "${remoteName}"`, follow: false, advice: 'remove it or repair the remote repository' });
+}
+
 export function fileSummarySource(remoteName: string, dir: string): SummarySource {
+  return { get: async (name, maxSize) => readFileRemoteFile(remoteName, dir, name, maxSize), url: (name) => path.join(dir, name) };
+}
+
+/** A `file://` remote's summary and summary.sig as they are (bounded; no cache, no checks). */
+export function fileSummaryFiles(remoteName: string, dir: string): { summary: Buffer | null; sig: Buffer | null } {
   return {
-    get: async (name, maxSize) => readFileBounded(path.join(dir, name), maxSize, { what: `${name} of remote "${remoteName}"`, follow: false, advice: 'remove it or repair the remote repository' }),
-    url: (name) => path.join(dir, name),
+    summary: readFileRemoteFile(remoteName, dir, 'summary', SUMMARY_MAX_SIZE),
+    sig: readFileRemoteFile(remoteName, dir, 'summary.sig', SUMMARY_SIG_MAX_SIZE),
   };
 }
 
