@@ -20,6 +20,8 @@ const diff: VerbLoader = () => import('./commands/diff.js');
 const pullLocal: VerbLoader = () => import('./commands/pull-local.js');
 const pull: VerbLoader = () => import('./commands/pull.js');
 const remote: VerbLoader = () => import('./commands/remote.js');
+const sign: VerbLoader = () => import('./commands/sign.js');
+const staticDelta: VerbLoader = () => import('./commands/static-delta.js');
 const summary: VerbLoader = () => import('./commands/summary.js');
 
 /** `ostree VERB`: the repository verbs (in help order). `admin` is its own group, below. */
@@ -34,6 +36,8 @@ export const REPO_VERBS: ReadonlyMap<string, VerbLoader> = new Map([
   ['diff', diff],
   ['remote', remote],
   ['pull', pull],
+  ['sign', sign], ['gpg-sign', sign],
+  ['static-delta', staticDelta],
   ['summary', summary],
 ]);
 
@@ -45,6 +49,7 @@ const adminDeploy: VerbLoader = () => import('./commands/admin/deploy.js');
 const adminStatus: VerbLoader = () => import('./commands/admin/status.js');
 const adminDeployments: VerbLoader = () => import('./commands/admin/deployments.js');
 const adminSystem: VerbLoader = () => import('./commands/admin/system.js');
+const adminInstutil: VerbLoader = () => import('./commands/admin/instutil.js');
 
 /** `ostree admin VERB` (in help order). */
 export const ADMIN_VERBS: ReadonlyMap<string, VerbLoader> = new Map([
@@ -57,4 +62,5 @@ export const ADMIN_VERBS: ReadonlyMap<string, VerbLoader> = new Map([
   ['upgrade', adminDeploy], ['switch', adminDeploy], ['rollback', adminDeploy],
   ['kargs', adminSystem], ['config-diff', adminSystem], ['finalize-staged', adminSystem],
   ['boot-complete', adminSystem], ['unlock', adminSystem],
+  ['instutil', adminInstutil],
 ]);

@@ -17,6 +17,8 @@ import { commitState, objectsDir, parseLooseName } from './layout.js';
 import { readRefContents } from './refs.js';
 import { listRefFiles, type RefEntry } from './refs-list.js';
 import { loadCommit } from './store.js';
+import { repoCollectionId } from './collections.js';
+import { verifyBackRefs, verifyBindings } from './fsck/bindings.js';
 import { startPool } from '../util/pool.js';
 import type { FsckContentContext } from './fsck/content.js';
 import { fsckMetadataObject, walkMetadata } from './fsck/metadata.js';
@@ -33,8 +35,11 @@ export interface FsckOptions {
   all?: boolean;
   /** Replace commits whose parent is missing with tombstones (upstream semantics: deletes the commit). */
   addTombstones?: boolean;
-  /** Check ref bindings of the commits refs point to. */
+  /** Check that the commit each ref points to is bound to that ref (and collection). */
   verifyBindings?: boolean;
+  /** Check that every ref a commit is bound to points to it (implies verifyBindings after the
+   *  ref phases, as upstream). */
+  verifyBackRefs?: boolean;
   workers?: number;
 }
 
@@ -112,8 +117,21 @@ class FsckRun {
     throw new OstreeError('ECORRUPT', message);
   }
 
-  /** Phase 1: the commit each ref names is present and sound. */
-  checkRef(e: RefEntry): void {
+  /** Phase 1: the commit each ref names is present, sound and (verifyBindings) bound to it;
+   *  `collectionId` for a collection–ref. */
+  checkRef(e: RefEntry, collectionId: string | null = null): void {
+    const c = this.checkRefCommit(e);
+    if (!this.options.verifyBindings) return;
+    const ref = collectionId === null ? e.name.slice(e.name.indexOf(':') + 1) : e.name;
+    try {
+      verifyBindings(collectionId, ref, loadCommit(this.repo, c));
+    } catch (err) {
+      if (err instanceof OstreeError) throw new OstreeError(err.code, `Commit ${c}: ${err.message}`);
+      throw err;
+    }
+  }
+
+  private checkRefCommit(e: RefEntry): string {
     const r = readRefContents(e.file, e.name);
     if (r === null) throw new OstreeError('ENOENT', `Loading commit for ref ${e.name}: ref file ${e.file} disappeared while fsck ran`);
     if (r.checksum === null) {
@@ -133,6 +151,7 @@ class FsckRun {
         throw new OstreeError('ENOENT', `Loading commit for ref ${e.name}: No such metadata object ${c}.commit`);
       }
     }
+    return c;
   }
 
   /** Phase 2: commits to verify (not partial), and those --add-tombstones replaces. */
@@ -141,6 +160,7 @@ class FsckRun {
     const toTombstone: string[] = [];
     let fsckPartial = 0;
     for (const c of listCommitObjects(this.repo)) {
+      if (this.options.verifyBackRefs) verifyBackRefs(this.repo, c, loadCommit(this.repo, c));
       const st = commitState(this.repo.path, c);
       if (this.options.addTombstones) {
         try {
@@ -173,7 +193,10 @@ export async function fsckRepo(repo: Repo, options: FsckOptions = {}, reporter: 
     const all = listRefFiles(repo, { sorted: true, mirrors: true });
     for (const e of all) if (e.collection === undefined) run.checkRef(e);
     run.info('Validating refs in collections...');
-    for (const e of all) if (e.collection !== undefined) run.checkRef(e);
+    // The repository's own refs are collection–refs too when it has a collection ID.
+    const own = repoCollectionId(repo);
+    if (own !== null) for (const e of all) if (e.collection === undefined && !e.name.includes(':')) run.checkRef({ ...e, collection: own }, own);
+    for (const e of all) if (e.collection !== undefined) run.checkRef(e, e.collection);
 
     run.info('Enumerating commits...');
     const { commits, fsckPartial, toTombstone } = run.enumerateCommits();

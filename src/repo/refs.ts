@@ -248,6 +248,7 @@ export async function setAliasRef(repo: RepoCore, ref: string, target: string): 
     if (isErrno(e, 'EISDIR') || isErrno(e, 'ENOTEMPTY')) throw new OstreeError('EEXIST', `cannot create alias '${ref}': refs exist below it`);
     throw e;
   }
+  await repo.refsChanged?.();
 }
 
 /** The local ref an alias symlink's text names (its leading `../` removed, as upstream lists it). */

@@ -10,7 +10,7 @@ import * as path from 'node:path';
 import { OstreeError, isErrno } from '../errors.js';
 import { KeyFile } from '../glib/keyfile.js';
 import { readKeyFileText, writeKeyFile } from './config.js';
-import { configPath, refsDir } from './layout.js';
+import { configPath, refsDir, remoteKeyringName } from './layout.js';
 import { validateRemoteName } from './refs.js';
 
 export { validateRemoteName };
@@ -18,7 +18,7 @@ export { validateRemoteName };
 /** What the remote functions need of a repository (Repo has it). */
 export interface RemoteRepo {
   readonly path: string;
-  readonly config: KeyFile;
+  config: KeyFile;
   saveConfig(): Promise<void>;
 }
 
@@ -61,6 +61,16 @@ export function parseBool(v: string, where: string): boolean {
   throw new OstreeError('ECONFIG', `${where}: invalid boolean '${v}' (expected true or false)`);
 }
 
+/**
+ * A physical sysroot (the disk's root, seen from outside any deployment) keeps its remotes in
+ * the repo config; a deployment's root (it has `/sysroot`, or is the booted `/`) keeps them in
+ * its /etc/ostree/remotes.d, as upstream decides for `remote add --sysroot`.
+ */
+function isPhysicalSysroot(sysroot: string): boolean {
+  if (path.resolve(sysroot) === '/' && fs.existsSync('/run/ostree-booted')) return false;
+  try { fs.lstatSync(path.join(sysroot, 'sysroot')); return false; } catch { return true; }
+}
+
 /** Where system remotes live for this repo (`core.add-remotes-config-dir`), or null. */
 export function remotesConfigDir(repo: RemoteRepo, opts: RemoteLookupOptions = {}): string | null {
   let sysroot = opts.sysroot;
@@ -68,7 +78,9 @@ export function remotesConfigDir(repo: RemoteRepo, opts: RemoteLookupOptions = {
     sysroot = repo.path.slice(0, -'/ostree/repo'.length) || '/';
   }
   const explicit = repo.config.get('core', 'add-remotes-config-dir');
-  const enabled = explicit === undefined ? sysroot !== undefined : parseBool(explicit, `${repo.path}/config: core.add-remotes-config-dir`);
+  const enabled = explicit === undefined
+    ? sysroot !== undefined && !isPhysicalSysroot(sysroot)
+    : parseBool(explicit, `${repo.path}/config: core.add-remotes-config-dir`);
   if (!enabled) return null;
   return path.join(sysroot ?? '/', 'etc/ostree/remotes.d');
 }
@@ -85,22 +97,45 @@ function remotesOf(kf: KeyFile, file: string): RemoteConfig[] {
   return out;
 }
 
-/** All remotes: the repo config's first, then remotes.d files in name order. */
-export function listRemotes(repo: RemoteRepo, opts: RemoteLookupOptions = {}): RemoteConfig[] {
+/** All remotes: the repo config's first, then remotes.d files in name order; with `inherit`,
+ *  then those of the parent repositories (`core.parent`) not shadowed, as upstream's lookups. */
+export function listRemotes(repo: RemoteRepo, opts: RemoteLookupOptions & { inherit?: boolean } = {}): RemoteConfig[] {
   const out = remotesOf(repo.config, configPath(repo.path));
   const dir = remotesConfigDir(repo, opts);
-  if (dir === null) return out;
-  let names: string[] = [];
-  try { names = fs.readdirSync(dir).filter((n) => n.endsWith('.conf')).sort(); } catch (e) { if (!isErrno(e, 'ENOENT') && !isErrno(e, 'ENOTDIR')) throw e; }
-  for (const n of names) {
-    const p = path.join(dir, n);
-    const text = readKeyFileText(p);
-    if (text === null) continue;
-    for (const r of remotesOf(KeyFile.parse(text, p), p)) {
-      const dup = out.find((o) => o.name === r.name);
-      if (dup) throw new OstreeError('ECONFIG', `Multiple remotes exist with the same name '${r.name}' (${dup.file} and ${p}); remove one of them`);
-      out.push(r);
+  if (dir !== null) {
+    let names: string[] = [];
+    try { names = fs.readdirSync(dir).filter((n) => n.endsWith('.conf')).sort(); } catch (e) { if (!isErrno(e, 'ENOENT') && !isErrno(e, 'ENOTDIR')) throw e; }
+    for (const n of names) {
+      const p = path.join(dir, n);
+      const text = readKeyFileText(p);
+      if (text === null) continue;
+      for (const r of remotesOf(KeyFile.parse(text, p), p)) {
+        const dup = out.find((o) => o.name === r.name);
+        if (dup) throw new OstreeError('ECONFIG', `Multiple remotes exist with the same name '${r.name}' (${dup.file} and ${p}); remove one of them`);
+        out.push(r);
+      }
     }
+  }
+  if (opts.inherit) {
+    for (const r of parentRemotes(repo)) if (!out.some((o) => o.name === r.name)) out.push(r);
+  }
+  return out;
+}
+
+/** A chain of `core.parent` repositories longer than this is refused (it is a loop). */
+const MAX_PARENT_DEPTH = 16;
+
+/** The remotes of the parent repositories (`core.parent`), nearest first. */
+function parentRemotes(repo: RemoteRepo): RemoteConfig[] {
+  const out: RemoteConfig[] = [];
+  let parent = repo.config.get('core', 'parent');
+  for (let depth = 0; parent !== undefined && parent !== ''; depth++) {
+    if (depth >= MAX_PARENT_DEPTH) throw new OstreeError('ECONFIG', `${repo.path}/config: core.parent chain is longer than ${MAX_PARENT_DEPTH} repositories (a loop?)`);
+    const text = readKeyFileText(configPath(parent));
+    if (text === null) throw new OstreeError('ENOENT', `parent repository '${parent}' (core.parent of ${repo.path}) has no config`);
+    const kf = KeyFile.parse(text, configPath(parent));
+    out.push(...remotesOf(kf, configPath(parent)));
+    parent = kf.get('core', 'parent');
   }
   return out;
 }
@@ -124,11 +159,31 @@ export function remoteBranches(r: RemoteConfig): string[] {
   return (r.options.get('branches') ?? '').split(';').map((s) => s.trim()).filter((s) => s !== '');
 }
 
-/** `ostree remote add`: written to the repo config (EEXIST unless ifNotExists). Options are
- *  written in the order given, after url. */
+export interface AddRemoteOptions extends RemoteLookupOptions {
+  /** An existing remote of that name is kept as it is (`--if-not-exists`). */
+  ifNotExists?: boolean;
+  /** An existing remote of that name is replaced, group and all, where it is defined (`--force`). */
+  replace?: boolean;
+}
+
+/** Write group `group` of `kf` into key file `file` (created if missing), as the only change. */
+function writeGroupTo(file: string, group: string, pairs: Array<[string, string]>, sync: boolean): void {
+  const kf = KeyFile.parse(readKeyFileText(file) ?? '', file);
+  kf.removeGroup(group);
+  for (const [k, v] of pairs) kf.set(group, k, v);
+  fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o755 });
+  writeKeyFile(file, kf, sync);
+}
+
+/**
+ * `ostree remote add`: `url` then the options, in the order given. A new remote goes to the
+ * repo config, or to SYSROOT/etc/ostree/remotes.d/NAME.conf when a sysroot is given and its
+ * remotes.d is in use (upstream's add-remotes-config-dir). EEXIST when it exists, unless
+ * `ifNotExists` (nothing changes) or `replace` (its group is rewritten in the file defining it).
+ */
 export async function addRemote(
   repo: RemoteRepo, name: string, url: string, options: Array<[string, string]> | Record<string, string> = [],
-  opts: RemoteLookupOptions & { ifNotExists?: boolean } = {},
+  opts: AddRemoteOptions = {},
 ): Promise<void> {
   validateRemoteName(name);
   validateRemoteUrl(name, url);
@@ -136,17 +191,22 @@ export async function addRemote(
   for (const [k, v] of pairs) validateRemoteOption(name, k, v);
   if (pairs.some(([k]) => k === 'url')) throw new OstreeError('EINVAL', `the URL of remote "${name}" is given as an argument, not as an option`);
   const existing = listRemotes(repo, opts).find((x) => x.name === name);
-  if (existing) {
-    if (opts.ifNotExists) return;
-    throw new OstreeError('EEXIST', `Remote configuration for "${name}" already exists: (in ${existing.file === configPath(repo.path) ? 'config' : existing.file})`);
+  if (existing && opts.ifNotExists) return;
+  if (existing && !opts.replace) {
+    throw new OstreeError('EEXIST', `Remote configuration for "${name}" already exists: ${existing.file === configPath(repo.path) ? '(in config)' : existing.file}`);
   }
   const group = `remote "${name}"`;
-  repo.config.set(group, 'url', url);
-  for (const [k, v] of pairs) repo.config.set(group, k, v);
+  const all: Array<[string, string]> = [['url', url], ...pairs];
+  const dir = opts.sysroot !== undefined ? remotesConfigDir(repo, opts) : null;
+  const file = existing?.file ?? (dir !== null ? path.join(dir, `${name}.conf`) : configPath(repo.path));
+  if (file !== configPath(repo.path)) { writeGroupTo(file, group, all, repo.config.getBoolean('core', 'fsync', true)); return; }
+  const saved = repo.config.clone();
+  repo.config.removeGroup(group);
+  for (const [k, v] of all) repo.config.set(group, k, v);
   try {
     await repo.saveConfig();
   } catch (e) {
-    repo.config.removeGroup(group);
+    repo.config = saved;
     throw e;
   }
 }
@@ -171,4 +231,5 @@ export async function removeRemote(repo: RemoteRepo, name: string, opts: RemoteL
     else writeKeyFile(r.file, kf, repo.config.getBoolean('core', 'fsync', true));
   }
   fs.rmSync(path.join(refsDir(repo.path, 'remotes'), name), { recursive: true, force: true });
+  fs.rmSync(path.join(repo.path, remoteKeyringName(name)), { force: true }); // its GPG keys go with it, as upstream
 }

@@ -24,6 +24,7 @@
 import type { Deployment } from './deployment.js';
 import type { SysrootState as Sysroot } from './state.js';
 import { KernelArgs } from './formats/kargs.js';
+import { OstreeError } from '../errors.js';
 
 export interface StatusDeploymentJson {
   index: number;
@@ -78,7 +79,26 @@ export async function statusJson(sysroot: Sysroot): Promise<StatusJson> {
   return { deployments: out };
 }
 
-export async function statusText(sysroot: Sysroot): Promise<string> {
+/**
+ * The signature lines under a deployment: with `verify`, `--verify`'s report; else, when the
+ * origin's remote has gpg-verify, each GPG signature (checked, as upstream, against the keys of
+ * the remote named like the stateroot). The signature code is loaded only for such deployments.
+ */
+async function signatureText(sysroot: Sysroot, d: Deployment, verify: boolean): Promise<string> {
+  const colon = d.refspec?.indexOf(':') ?? -1;
+  const remote = colon > 0 ? d.refspec!.slice(0, colon) : null;
+  if (verify) {
+    if (!d.origin) throw new OstreeError('EINVAL', 'Cannot verify deployment with no origin');
+    if (!d.refspec) throw new OstreeError('EINVAL', 'No origin/refspec, cannot verify');
+    if (remote === null) throw new OstreeError('EINVAL', 'Cannot verify deployment without remote');
+  } else if (remote === null) return '';
+  const [repo, sign] = await Promise.all([sysroot.repo(), import('../repo/sign/verify-text.js')]);
+  if (verify) return `${await sign.verifyCommitForRemote(repo, remote!, d.csum)}\n`;
+  if (!sign.remoteGpgVerify(repo, remote!)) return '';
+  return sign.gpgSignatureLines(repo, d.csum, d.stateroot, '    GPG: ');
+}
+
+export async function statusText(sysroot: Sysroot, opts: { verify?: boolean } = {}): Promise<string> {
   if (!sysroot.loaded) await sysroot.load();
   if (sysroot.deployments.length === 0) return 'No deployments.\n';
   const { pending, rollback } = roles(sysroot);
@@ -99,6 +119,7 @@ export async function statusText(sysroot: Sysroot): Promise<string> {
     else s += `    origin refspec: ${d.refspec}\n`;
     const title = await sysroot.commitSourceTitle(d.csum);
     if (title) s += `    \`- ${title}\n`;
+    s += await signatureText(sysroot, d, opts.verify === true);
   }
   return s;
 }

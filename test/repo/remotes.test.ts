@@ -66,11 +66,40 @@ test('system remotes in SYSROOT/etc/ostree/remotes.d: listed after the config, d
   fs.writeFileSync(path.join(dir, 'a.conf'), '[remote "sys"]\nurl=http://sys/\n\n[remote "other"]\nurl=http://other/\n');
   await addRemote(repo, 'local', 'http://local/');
   assert.deepEqual(listRemotes(repo).map((r) => `${r.name}@${path.basename(r.file)}`), ['local@config', 'sys@a.conf', 'other@a.conf']);
-  await assert.rejects(addRemote(repo, 'sys', 'http://x/'), isErr('EEXIST', /in .*a\.conf/));
+  await assert.rejects(addRemote(repo, 'sys', 'http://x/'), isErr('EEXIST', /already exists: .*a\.conf/));
   await removeRemote(repo, 'sys');
   assert.equal(fs.readFileSync(path.join(dir, 'a.conf'), 'utf8'), '[remote "other"]\nurl=http://other/\n');
   await removeRemote(repo, 'other');
   assert.equal(fs.existsSync(path.join(dir, 'a.conf')), false);
   fs.writeFileSync(path.join(dir, 'b.conf'), '[remote "local"]\nurl=http://dup/\n');
   assert.throws(() => listRemotes(repo), isErr('ECONFIG', /Multiple remotes exist with the same name 'local'/));
+});
+
+test('addRemote: replace rewrites the group where it is defined; a given sysroot puts new remotes in remotes.d; core.parent remotes are inherited for listing', async () => {
+  const root = tempDir('remotes-replace-');
+  const repo = await Repo.create(path.join(root, 'repo'), 'bare');
+  await addRemote(repo, 'a', 'http://a/', [['gpg-verify', 'false']]);
+  await addRemote(repo, 'a', 'http://other/', [], { ifNotExists: true });
+  assert.equal(listRemotes(repo)[0]!.url, 'http://a/');
+  await addRemote(repo, 'a', 'http://b/', [['collection-id', 'org.example.C']], { replace: true });
+  const reopened = await Repo.open(repo.path);
+  assert.deepEqual([...listRemotes(reopened)[0]!.options], [['url', 'http://b/'], ['collection-id', 'org.example.C']]);
+
+  const sysroot = path.join(root, 'sysroot');
+  const sysRepo = await Repo.create(path.join(sysroot, 'ostree/repo'), 'bare');
+  await addRemote(sysRepo, 's', 'http://s/', [], { sysroot });
+  assert.equal(fs.readFileSync(path.join(sysroot, 'etc/ostree/remotes.d/s.conf'), 'utf8'), '[remote "s"]\nurl=http://s/\n');
+  assert.equal(sysRepo.config.hasGroup('remote "s"'), false);
+  await addRemote(sysRepo, 's', 'http://s2/', [], { sysroot, replace: true });
+  assert.equal(fs.readFileSync(path.join(sysroot, 'etc/ostree/remotes.d/s.conf'), 'utf8'), '[remote "s"]\nurl=http://s2/\n');
+
+  const child = await Repo.create(path.join(root, 'child'), 'bare');
+  child.config.set('core', 'parent', repo.path);
+  await addRemote(child, 'own', 'http://own/');
+  assert.deepEqual(listRemotes(child).map((r) => r.name), ['own']);
+  assert.deepEqual(listRemotes(child, { inherit: true }).map((r) => r.name), ['own', 'a']);
+  repo.config.set('core', 'parent', child.path);
+  await repo.saveConfig();
+  await child.saveConfig();
+  assert.throws(() => listRemotes(child, { inherit: true }), isErr('ECONFIG', /core\.parent chain/));
 });

@@ -9,6 +9,7 @@ import { OstreeError } from '../../errors.js';
 import { Variant } from '../../glib/gvariant.js';
 import { parseVariantText } from '../../glib/gvariant-text.js';
 import { Repo, type CommitProgress, type CommitTreeOptions } from '../../repo/repo.js';
+import { commitSigner } from '../../repo/sign/commit-sign.js';
 import { collect, parseTimestamp } from '../args.js';
 import { repoPath } from '../context.js';
 import { out } from '../output.js';
@@ -18,8 +19,9 @@ interface CommitFlags {
   subject?: string; body?: string; bodyFile?: string; branch?: string; orphan?: boolean; tree: string[];
   addMetadataString: string[]; addMetadata: string[]; addDetachedMetadataString: string[];
   timestamp?: string; parent?: string; xattrs: boolean; ownerUid?: string; ownerGid?: string;
-  bootable?: boolean; bindings: boolean; fsync?: string; disableFsync?: boolean;
+  bootable?: boolean; bindings: boolean; bindRef: string[]; fsync?: string; disableFsync?: boolean;
   canonicalPermissions?: boolean; skipIfUnchanged?: boolean; consume?: boolean;
+  gpgSign: string[]; gpgHomedir?: string; sign: string[]; signType?: string;
 }
 
 /** `Committing: 1234/30000 files` (the total is known once the walk is done). */
@@ -73,6 +75,7 @@ function commitOptions(flags: CommitFlags): CommitTreeOptions {
     ...(flags.ownerGid !== undefined ? { ownerGid: Number(flags.ownerGid) } : {}),
     bootable: flags.bootable === true,
     bindings: flags.bindings,
+    bindRefs: flags.bindRef,
     canonicalPermissions: flags.canonicalPermissions === true,
     skipIfUnchanged: flags.skipIfUnchanged === true,
     detachedMetadata: detached,
@@ -83,7 +86,8 @@ async function runCommit(dirArg: string | undefined, flags: CommitFlags, cmd: Co
   const r = await Repo.open(repoPath(cmd));
   if (!flags.branch && !flags.orphan) throw new OstreeError('EINVAL', 'A branch must be specified with --branch, or use --orphan');
   const source = commitSource(dirArg, flags.tree);
-  const opts = commitOptions(flags);
+  const signer = commitSigner(r, { keys: flags.sign, ...(flags.signType !== undefined ? { signType: flags.signType } : {}), gpgKeys: flags.gpgSign, gpgHomedir: flags.gpgHomedir ?? null });
+  const opts: CommitTreeOptions = { ...commitOptions(flags), ...(signer ? { beforeRefUpdate: signer } : {}) };
   if (flags.disableFsync || flags.fsync === 'false') r.config.set('core', 'fsync', 'false');
   let csum: string;
   if (source.refTree !== undefined) {
@@ -118,11 +122,16 @@ export function register(program: Command): void {
     .option('--owner-uid <uid>', 'Set file ownership user id')
     .option('--owner-gid <gid>', 'Set file ownership group id')
     .option('--bootable', 'Add ostree.linux and ostree.bootable metadata')
-    .option('--no-bindings', 'Do not write ostree.ref-binding')
+    .option('--no-bindings', 'Do not write any ref bindings')
+    .option('--bind-ref <branch>', 'Add a ref to ref binding commit metadata', collect, [])
     .option('--canonical-permissions', 'Canonicalize permissions (uid/gid 0, mode & 0755, no xattrs)')
     .option('--skip-if-unchanged', 'If the contents are unchanged from the previous commit, do nothing')
     .option('--consume', 'Delete the committed directory afterwards')
     .option('--fsync <bool>', 'Whether to sync the repo filesystem')
     .option('--disable-fsync', 'Do not sync the repo filesystem')
+    .option('--gpg-sign <key-id>', 'GPG Key ID to sign the commit with', collect, [])
+    .option('--gpg-homedir <homedir>', 'GPG Homedir to use when looking for keyrings')
+    .option('--sign <key-id>', 'Sign the commit with', collect, [])
+    .option('--sign-type <name>', "Signature type to use (defaults to 'ed25519')")
     .action(runCommit);
 }

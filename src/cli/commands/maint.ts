@@ -40,12 +40,13 @@ export function register(program: Command): void {
     .option('-q, --quiet', 'Only print error messages')
     .option('-a, --all', "Don't stop on first error")
     .option('--delete', 'Remove corrupted objects')
-    .option('--verify-bindings', 'Verify ref bindings (accepted)')
-    .option('--verify-back-refs', 'Verify back-references (accepted)')
-    .action(async (opts: { addTombstones?: boolean; quiet?: boolean; all?: boolean; delete?: boolean }, cmd: Command) => {
+    .option('--verify-bindings', 'Verify ref bindings')
+    .option('--verify-back-refs', 'Verify back-references (implies --verify-bindings)')
+    .action(async (opts: { addTombstones?: boolean; quiet?: boolean; all?: boolean; delete?: boolean; verifyBindings?: boolean; verifyBackRefs?: boolean }, cmd: Command) => {
       const repo = await Repo.open(repoPath(cmd));
       await fsckRepo(repo, {
         quiet: opts.quiet === true, all: opts.all === true, delete: opts.delete === true, addTombstones: opts.addTombstones === true,
+        verifyBindings: opts.verifyBindings === true, verifyBackRefs: opts.verifyBackRefs === true,
       }, { info: (l) => out(`${l}\n`), warn: (l) => { process.stderr.write(`${l}\n`); } });
     });
 

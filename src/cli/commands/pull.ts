@@ -10,12 +10,13 @@ import { Repo } from '../../repo/repo.js';
 import { collect, parseIntArg } from '../args.js';
 import { repoPath } from '../context.js';
 import { out } from '../output.js';
+import { formatDeltaUpdate } from '../../repo/pull/delta-phase.js';
 import { terminalProgress } from '../progress.js';
 
 interface PullFlags {
   commitMetadataOnly?: boolean; disableFsync?: boolean; depth?: string; url?: string; networkRetries?: string;
   timestampCheck?: boolean; timestampCheckFromRev?: string; disableVerifyBindings?: boolean; httpHeader: string[];
-  untrusted?: boolean; mirror?: boolean; cacheDir?: string;
+  untrusted?: boolean; mirror?: boolean; cacheDir?: string; disableStaticDeltas?: boolean; requireStaticDeltas?: boolean; dryRun?: boolean;
 }
 
 /** REMOTE:REF, or REMOTE and REF[@CHECKSUM]... → the remote, the refs and per-ref commit overrides. */
@@ -56,6 +57,9 @@ function pullOptions(o: PullFlags, overrides: Array<string | undefined>): PullOp
     ...(overrides.some((x) => x !== undefined) ? { overrideCommits: overrides } : {}),
     ...(headers.length > 0 ? { httpHeaders: headers } : {}),
     ...(o.cacheDir !== undefined ? { cacheDir: o.cacheDir } : {}),
+    ...(o.disableStaticDeltas ? { disableStaticDeltas: true } : {}),
+    ...(o.requireStaticDeltas ? { requireStaticDeltas: true } : {}),
+    ...(o.dryRun ? { dryRun: true } : {}),
   };
 }
 
@@ -70,7 +74,7 @@ async function runPull(first: string, refArgs: string[], o: PullFlags, cmd: Comm
   } finally {
     progress.clear();
   }
-  out(`${formatPullResult(r)}\n`);
+  out(r.deltaUpdate !== undefined ? `${formatDeltaUpdate(r.deltaUpdate)}\n` : `${formatPullResult(r)}\n`);
 }
 
 export function register(program: Command): void {
@@ -86,7 +90,9 @@ export function register(program: Command): void {
     .option('--timestamp-check-from-rev <rev>', 'Require fetched commits to have newer timestamps than given rev')
     .option('--disable-verify-bindings', 'Do not verify commit bindings')
     .option('--untrusted', 'Verify checksums of local sources (always enabled for HTTP pulls)')
-    .option('--disable-static-deltas', 'Do not use static deltas (they are never used here)')
+    .option('--disable-static-deltas', 'Do not use static deltas')
+    .option('--require-static-deltas', 'Require static deltas')
+    .option('--dry-run', 'Only print information on what will be downloaded (requires static deltas)')
     .option('--http-header <name=value>', 'Add NAME=VALUE as HTTP header to all requests', collect, [])
     .option('--cache-dir <dir>', 'Use custom cache dir')
     .action(runPull);

@@ -36,7 +36,7 @@ async function deleteRefs(r: Repo, names: Iterable<string>, aliases: Map<string,
   for (const spec of names) {
     const [remote, ref] = parseRefspec(spec);
     for (const [alias, target] of aliases) {
-      if (target === ref) throw new OstreeError('EBUSY', `Ref '${ref}' has an active alias: '${alias}' (delete or move the alias first)`);
+      if (target === ref) throw new OstreeError('ESTATE', `Ref '${ref}' has an active alias: '${alias}' (delete or move the alias first)`);
     }
     await r.setRef(remote === null ? ref : `${remote}:${ref}`, null);
   }

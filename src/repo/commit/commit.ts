@@ -1,6 +1,6 @@
 /**
  * Writing a commit object for a stored root (dirtree + dirmeta): parent, metadata (given order,
- * then `ostree.ref-binding`; `--bootable` adds the kernel version, as upstream through a
+ * then the ref and collection bindings; `--bootable` adds the kernel version, as upstream through a
  * GVariantDict), the optional detached metadata (`.commitmeta`), and the branch update. Used by
  * commitTree (tree.ts) and by `commit --tree=ref=REV`.
  */
@@ -12,6 +12,7 @@ import { glibDictOrder } from '../../glib/ghash-order.js';
 import { serializeCommit, type CommitObject } from '../objects/commit.js';
 import { serializeCommitMeta } from '../objects/commitmeta.js';
 import { objectPath, tmpName } from '../layout.js';
+import { repoCollectionId } from '../collections.js';
 import { parseRefspec, resolveRev, setRef } from '../refs.js';
 import { hasObject, loadCommit, syncRepo, writeMetadataObject, type RepoCore } from '../store.js';
 
@@ -28,8 +29,11 @@ export interface CommitTreeOptions {
   noXattrs?: boolean;
   ownerUid?: number;
   ownerGid?: number;
-  /** Add `ostree.ref-binding` = [branch] (default true when a branch is given; `--no-bindings`). */
+  /** Write the bindings (`ostree.ref-binding`, `ostree.collection-binding`): default true when
+   *  a branch or bindRefs are given; false for `--no-bindings`. */
   bindings?: boolean;
+  /** More refs for `ostree.ref-binding` (`--bind-ref`). */
+  bindRefs?: string[];
   /** `--bootable`: add ostree.linux (kernel version found in the tree) and ostree.bootable, via a
    *  GVariantDict as upstream (which reorders the keys in GHashTable order). */
   bootable?: boolean;
@@ -43,6 +47,9 @@ export interface CommitTreeOptions {
   workers?: number;
   /** Called as files are found and stored (for a terminal progress line); cheap to call often. */
   progress?: (p: CommitProgress) => void;
+  /** Runs once the commit (and its detached metadata) is stored, before the branch moves: signing
+   *  (`--gpg-sign`, `--sign`), so a commit whose signing fails leaves the branch where it was. */
+  beforeRefUpdate?: (checksum: string) => Promise<void>;
 }
 
 export interface CommitProgress {
@@ -66,17 +73,30 @@ export function findKernelVersion(root: string): string {
   throw new OstreeError('EINVAL', `--bootable: no kernel found in '${root}' (expected usr/lib/modules/KVER/vmlinuz or boot/vmlinuz-KVER)`);
 }
 
-/** The commit's metadata: the given entries, the bootable keys, the ref binding. */
-function commitMetadata(options: CommitTreeOptions, kernelVersion: string | undefined): Array<[string, Variant]> {
+/** The ref binding upstream's `commit` writes: the branch as given and each `--bind-ref`, sorted
+ *  (an orphan without --bind-ref gets an empty list). */
+function refBinding(options: CommitTreeOptions): string[] {
+  const refs = [...(options.branch !== undefined ? [options.branch] : []), ...(options.bindRefs ?? [])];
+  return refs.sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
+}
+
+/** The commit's metadata, built as upstream's `commit`: the given entries, then the bindings
+ *  (`ostree.ref-binding`; `ostree.collection-binding` = core.collection-id unless given), then
+ *  for --bootable the kernel keys, all reordered as the GVariantDict upstream ends. */
+function commitMetadata(repo: RepoCore, options: CommitTreeOptions, kernelVersion: string | undefined): Array<[string, Variant]> {
   let metadata = [...(options.metadata ?? [])];
+  const has = (key: string): boolean => metadata.some(([k]) => k === key);
+  const bindings = options.bindings ?? (options.branch !== undefined || (options.bindRefs ?? []).length > 0);
+  if (bindings) {
+    if (!has('ostree.ref-binding')) metadata.push(['ostree.ref-binding', new Variant('as', refBinding(options))]);
+    const collectionId = repoCollectionId(repo);
+    if (collectionId !== null && !has('ostree.collection-binding')) metadata.push(['ostree.collection-binding', new Variant('s', collectionId)]);
+  }
   if (options.bootable) {
     if (kernelVersion === undefined) throw new OstreeError('EINVAL', 'bootable commits need the kernel version');
     metadata.push(['ostree.linux', new Variant('s', kernelVersion)]);
     metadata.push(['ostree.bootable', new Variant('b', true)]);
     metadata = glibDictOrder(metadata);
-  }
-  if (options.branch !== undefined && options.bindings !== false && !metadata.some(([k]) => k === 'ostree.ref-binding')) {
-    metadata.push(['ostree.ref-binding', new Variant('as', [parseRefspec(options.branch)[1]])]);
   }
   return metadata;
 }
@@ -96,7 +116,7 @@ export async function writeCommit(repo: RepoCore, rootTree: string, rootMeta: st
     parent = resolveRev(repo, options.parent);
     if (parent === null) throw new OstreeError('ENOENT', `Refspec '${options.parent}' not found`);
   } else parent = options.branch !== undefined ? resolveRev(repo, options.branch) : null;
-  const metadata = commitMetadata(options, kernelVersion);
+  const metadata = commitMetadata(repo, options, kernelVersion);
   if (options.skipIfUnchanged && parent !== null && hasObject(repo, parent, 'commit')) {
     const pc = loadCommit(repo, parent);
     if (pc.rootTree === rootTree && pc.rootMeta === rootMeta) return parent;
@@ -113,15 +133,18 @@ export async function writeCommit(repo: RepoCore, rootTree: string, rootMeta: st
   };
   const csum = writeMetadataObject(repo, 'commit', serializeCommit(commit));
   if (options.detachedMetadata && options.detachedMetadata.length > 0) writeDetachedMetadata(repo, csum, options.detachedMetadata);
+  if (options.beforeRefUpdate) await options.beforeRefUpdate(csum);
   syncRepo(repo);
   if (options.branch !== undefined) await setRef(repo, options.branch, csum);
   return csum;
 }
 
-/** Replace (or with null/[] remove) a commit's detached metadata (`.commitmeta`), crash-safely. */
+/** Replace (or with null remove) a commit's detached metadata (`.commitmeta`), crash-safely. An
+ *  empty dictionary is written as upstream writes it (an empty file), so a pull sees that the
+ *  signatures are gone rather than finding no detached metadata and keeping its own. */
 export function writeDetachedMetadata(repo: RepoCore, checksum: string, metadata: Array<[string, Variant]> | null): void {
   const final = objectPath(repo.path, checksum, 'commitmeta', repo.mode);
-  if (metadata === null || metadata.length === 0) { fs.rmSync(final, { force: true }); return; }
+  if (metadata === null) { fs.rmSync(final, { force: true }); return; }
   const tmp = tmpName(repo.path, 'meta');
   fs.writeFileSync(tmp, serializeCommitMeta(metadata), { mode: 0o644, flag: 'wx' });
   try {

@@ -16,7 +16,8 @@
  *                 worker-pool job
  *   limits.ts     every size bound; space.ts the free-space reserve
  *
- * GPG verification is not implemented: a remote with gpg-verify=true (the default) is refused.
+ * Signatures (gpg-verify, sign-verify) are checked by src/repo/sign/remote-policy.ts, through
+ * verify.ts, before a commit is stored.
  *
  * Also the public entry module for pull: what other areas import from here stays exported here.
  */
@@ -24,7 +25,7 @@ import { OstreeError } from '../../errors.js';
 import { deltaSuperblockPath, deltaIndexPath } from '../layout.js';
 import type { Repo } from '../repo.js';
 import { getRemote, remoteBranches } from '../remotes.js';
-import { checkVerificationSupported, fileUrlPath, remoteFetcherOptions, remoteUrlKind } from './config.js';
+import { checkSummaryVerificationSupported, fileUrlPath, remoteFetcherOptions, remoteUrlKind } from './config.js';
 import { pullFileRemote } from './file-remote.js';
 import type { PullOptions, PullResult } from './options.js';
 import { HttpPullSession } from './session.js';
@@ -32,6 +33,7 @@ import { normalizeRefs, timestampChecks } from './targets.js';
 import { HttpFetcher, resolveMirrors, type FetcherOptions } from './transport.js';
 
 export { checkVerificationSupported } from './config.js';
+import { commitVerifier } from './verify.js';
 export { HttpFetcher, IN_FILE, resolveMirrors, type FetcherOptions } from './transport.js';
 export {
   fetchRemoteSummary, fetchRemoteSummaryBytes, formatSummary, formatSummaryRaw, listRemoteRefs, parseSummary,
@@ -58,7 +60,7 @@ async function fetchersFor(url: string, contentUrl: string | undefined, fo: Fetc
  */
 export async function pullFromRemote(repo: Repo, remoteName: string, refs: string[], opts: PullOptions = {}): Promise<PullResult> {
   const remote = getRemote(repo, remoteName, opts);
-  checkVerificationSupported(remote);
+  checkSummaryVerificationSupported(remote);
   const url = opts.url ?? remote.url;
   let allRefs = false;
   if (refs.length === 0) {
@@ -74,7 +76,8 @@ export async function pullFromRemote(repo: Repo, remoteName: string, refs: strin
   const depth = opts.depth ?? 0;
   if (!Number.isInteger(depth) || depth < -1) throw new OstreeError('EINVAL', `invalid depth ${depth} (expected -1 or a non-negative integer)`);
   const check = await timestampChecks(repo, opts, refSpec);
-  const common = { repo, remoteName, requests, allRefs, depth, opts, check, refSpec };
+  const verifier = commitVerifier(repo, remoteName, opts);
+  const common = { repo, remoteName, requests, allRefs, depth, opts, check, verifier, refSpec };
 
   if (remoteUrlKind(remoteName, url) === 'file') return pullFileRemote({ ...common, srcPath: fileUrlPath(url) });
   const fo = remoteFetcherOptions(remote, {

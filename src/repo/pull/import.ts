@@ -233,3 +233,20 @@ async function importLarge(ctx: ContentImportContext, checksum: string, o: Sourc
   linkIntoPlace(tmp, final);
   return total;
 }
+
+/**
+ * Store a content object given as its header and plain data in memory (what a static delta
+ * part rebuilds): verified against `checksum` first, then written in the destination mode.
+ * Returns the data bytes written, or -1 when the object was already there.
+ */
+export function importContentFromMemory(ctx: Pick<ContentImportContext, 'destPath' | 'destMode' | 'bareUserOnlyFiles'>, checksum: string, h: FileHeader, data: Buffer): number {
+  const final = objectPath(ctx.destPath, checksum, 'file', ctx.destMode);
+  if (lexists(final)) return -1;
+  if (modeTraits(ctx.destMode).canonical) checkBareUserOnlyMode(h, checksum);
+  const actual = headerHash({ header: h }).update(data).digest('hex');
+  if (actual !== checksum) throw corrupted(checksum, actual);
+  if (isSymlinkMode(h.mode)) { linkSymlinkObject(ctx.destPath, ctx.destMode, h, final); return 0; }
+  const stored = modeTraits(ctx.destMode).compressed ? [serializeArchiveHeader(h, BigInt(data.length)), zlib.deflateRawSync(data)] : [data];
+  storeVerifiedRegular(ctx, final, h, stored);
+  return data.length;
+}

@@ -26,6 +26,8 @@ import { formatPullStatus } from './options.js';
 import { readMetadataObject, readMetadataObjectIfPresent } from '../store.js';
 import { ChainGuard, walkDirTrees } from '../traverse.js';
 import { checkBinding, type Wanted } from './targets.js';
+import type { CommitVerifier } from './verify.js';
+import { pullLocalDeltas } from './delta-local.js';
 
 export { formatSize, formatPullStatus };
 
@@ -48,6 +50,10 @@ export interface PullLocalOptions {
   bareUserOnlyFiles?: boolean;
   /** Worker threads for content conversion (default min(4, CPUs)); 0 or 1: in-process. */
   workers?: number;
+  /** Signatures the named commits must carry (`--gpg-verify --remote`, a signed file:// remote). */
+  verifier?: CommitVerifier | null;
+  /** Go through the source's static deltas (an error when there is none), as a remote pull. */
+  requireStaticDeltas?: boolean;
 }
 
 export interface PullLocalResult {
@@ -232,12 +238,16 @@ export async function pullLocal(dest: Repo, srcPath: string, options: PullLocalO
   for (const w of wanted) {
     const c = loadSourceCommit(src, w.commit);
     if (w.ref !== null && !options.disableVerifyBindings) checkBinding(c, w.commit, w.ref);
+    if (options.verifier) {
+      await options.verifier.verify(w.commit, readMetadataObject(src, w.commit, 'commit'), readMetadataObjectIfPresent(src, w.commit, 'commitmeta'));
+    }
   }
 
   const result: PullLocalResult = { metadataObjects: 0, contentObjects: 0, contentBytes: 0, refs: new Map(), commits: [] };
   await dest.withLock(false, async () => {
     fs.mkdirSync(tmpDir(dest.path), { recursive: true });
     fs.mkdirSync(stateDir(dest.path), { recursive: true });
+    if (options.requireStaticDeltas) await pullLocalDeltas(dest, src.path, wanted, options.remote);
     const meta = new MetadataCopier(src, dest, options);
     for (const w of wanted) meta.copyHistory(w.commit, options.depth ?? 0);
     result.metadataObjects = meta.copied;

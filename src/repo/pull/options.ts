@@ -40,6 +40,8 @@ export interface PullOptions extends RemoteLookupOptions {
   mirror?: boolean;
   disableFsync?: boolean;
   disableVerifyBindings?: boolean;
+  /** `--no-sign-verify`: skip the remote's sign-verify (GPG verification still applies). */
+  noSignVerify?: boolean;
   /** file:// remotes: re-checksum objects that would be hardlinked (HTTP objects are always verified). */
   untrusted?: boolean;
   networkRetries?: number;
@@ -52,6 +54,10 @@ export interface PullOptions extends RemoteLookupOptions {
   httpHeaders?: Array<[string, string]>;
   /** `--cache-dir`: keep the remote's summary cache there instead of REPO/tmp/cache. */
   cacheDir?: string;
+  /** Static deltas: never use them / fail unless they are used / only report their sizes. */
+  disableStaticDeltas?: boolean;
+  requireStaticDeltas?: boolean;
+  dryRun?: boolean;
 }
 
 export interface PullResult {
@@ -67,6 +73,8 @@ export interface PullResult {
   refs: Map<string, string>;
   /** Commits fetched or already present that were reached. */
   commits: string[];
+  /** --dry-run: the deltas' sizes (pull/delta-phase.ts); nothing was written. */
+  deltaUpdate?: import('./delta.js').DeltaTotals;
 }
 
 /** What pull-local counts. */

@@ -18,13 +18,13 @@ import { isChecksum } from '../objects/checksum.js';
 import { type ObjectType } from '../objects/common.js';
 import { linkIntoPlace } from '../content.js';
 import {
-  clearCommitPartial, deltaIndexPath, deltaSuperblockPath, isCommitPartial, markCommitPartial, objectPath, objectRelPath,
+  clearCommitPartial, isCommitPartial, markCommitPartial, objectPath, objectRelPath,
   stateDir, tmpDir, tmpName,
 } from '../layout.js';
 import { modeFromConfig, modeTraits } from '../modes/mode.js';
 import { Repo, validateRefName } from '../repo.js';
 import { importArchiveObjectBuffer, importContentObject, type ContentImportContext } from './import.js';
-import { CONTENT_IN_MEMORY_MAX, DELTA_PROBE_MAX_SIZE, PULL_INFLATE_IN_MEMORY_MAX, REF_MAX_SIZE, REMOTE_CONFIG_MAX_SIZE } from './limits.js';
+import { CONTENT_IN_MEMORY_MAX, PULL_INFLATE_IN_MEMORY_MAX, REF_MAX_SIZE, REMOTE_CONFIG_MAX_SIZE } from './limits.js';
 import { MAX_METADATA_SIZE } from '../objects/common.js';
 import type { PullResult } from './options.js';
 import { PullStats, TaskGroup } from './scheduler.js';
@@ -34,7 +34,9 @@ import { installSummary } from '../summary/local.js';
 import { fetchSummaryFiles, httpSummarySource, parseSummary, type RemoteSummary, type SummaryVerifier } from './summary.js';
 import { checkBinding, type PullRequestBase, type Wanted } from './targets.js';
 import { HttpFetcher, IN_FILE } from './transport.js';
-import { verifyArchiveObject, verifyMetadata } from './verify.js';
+import { normalizeDetachedMetadata, verifyArchiveObject, verifyMetadata } from './verify.js';
+import { runDeltaPhase, type DeltaPhaseResult } from './delta-phase.js';
+import type { DeltaSource } from './delta.js';
 
 /** Everything an HTTP pull needs, decided by the caller from the remote and the options. */
 export interface HttpPullRequest extends PullRequestBase {
@@ -89,8 +91,9 @@ export class HttpPullSession {
     await this.repo.withLock(false, async () => {
       this.openStage();
       try {
-        this.probeDeltas();
-        for (const t of this.targets) this.scanCommit(t.commit, 0, t);
+        const deltas = await this.deltaPhase();
+        if (deltas.dryRun !== null) { this.result.deltaUpdate = deltas.dryRun; return; }
+        for (const t of this.targets) if (!deltas.skip.has(t.commit)) this.scanCommit(t.commit, 0, t);
         await this.group.wait();
         await this.complete();
       } finally {
@@ -196,7 +199,7 @@ export class HttpPullSession {
       const data = await this.r.meta.get(rel, { optional, maxSize: MAX_METADATA_SIZE, what: `object ${checksum}.${type}` });
       if (data !== null) verifyMetadata(data, checksum, type, this.r.meta.url(rel));
       st.metaFetched++;
-      return data;
+      return data !== null && type === 'commitmeta' ? normalizeDetachedMetadata(data) : data;
     } finally { st.outstandingMeta--; st.report(); }
   }
 
@@ -260,6 +263,10 @@ export class HttpPullSession {
     } catch (e) { fs.rmSync(tmp, { force: true }); throw e; }
   }
 
+  private storedDetached(checksum: string): Buffer | null {
+    return this.repo.hasObjectSync(checksum, 'commitmeta') ? this.repo.readObjectBytesSync(checksum, 'commitmeta') : null;
+  }
+
   private checkTarget(w: Wanted | null, checksum: string, c: CommitObject): void {
     if (!w) return;
     if (w.ref !== null && !this.r.opts.disableVerifyBindings) checkBinding(c, checksum, w.ref);
@@ -273,7 +280,10 @@ export class HttpPullSession {
    */
   private async obtainCommit(checksum: string, level: number, w: Wanted | null): Promise<{ c: CommitObject; partial: boolean } | null> {
     const detached = await this.fetchMeta(checksum, 'commitmeta', true);
+    const verifier = this.r.verifier;
     if (this.repo.hasObjectSync(checksum, 'commit')) {
+      // signatures are checked as they now are on the server (or, without any there, as stored)
+      if (verifier) await verifier.verify(checksum, this.repo.readObjectBytesSync(checksum, 'commit'), detached ?? this.storedDetached(checksum));
       if (detached !== null) this.writeDetached(checksum, detached);
       const c = this.repo.loadCommitSync(checksum);
       this.checkTarget(w, checksum, c);
@@ -283,6 +293,7 @@ export class HttpPullSession {
     if (data === null) return null;
     const c = parseCommit(data, `commit ${checksum}`);
     this.checkTarget(w, checksum, c);
+    if (verifier) await verifier.verify(checksum, data, detached);
     // Marked before the commit is stored: a commit object without its tree is never mistaken
     // for a complete one.
     markCommitPartial(this.repo.path, checksum);
@@ -365,32 +376,21 @@ export class HttpPullSession {
     }
   }
 
-  /**
-   * Static deltas are not used, but upstream probes for them (and counts the probe) unless the
-   * destination is an archive repo or only commits are wanted.
-   */
-  private probeDeltas(): void {
-    const { opts, remoteName, meta } = this.r;
-    if (opts.commitMetadataOnly || modeTraits(this.repo.mode).compressed) return;
-    for (const t of this.targets) {
-      let probe: string | null = null;
-      if (this.summary?.indexedDeltas) probe = deltaIndexPath(t.commit);
-      else if (this.summary?.hasDeltas) probe = null; // deltas listed in the summary (none used here)
-      else if (t.ref !== null) {
-        // from the current remote ref, unless that commit is missing or partial
-        let from = this.repo.resolveRevSync(`${remoteName}:${t.ref}`);
-        if (from !== null && (!this.repo.hasObjectSync(from, 'commit') || isCommitPartial(this.repo.path, from))) from = null;
-        if (from === t.commit) continue; // already there: upstream just scans it
-        probe = deltaSuperblockPath(from, t.commit);
-      } else probe = deltaSuperblockPath(null, t.commit);
-      if (probe === null) continue;
-      const p = probe;
-      const st = this.stats;
-      this.group.spawn(async () => {
+  /** Static deltas first (pull/delta-phase.ts); their files are fetched as metadata. */
+  private deltaPhase(): Promise<DeltaPhaseResult> {
+    const { opts, meta } = this.r;
+    const st = this.stats;
+    const source: DeltaSource = {
+      fetch: async (rel, maxSize, what) => {
         st.metaRequested++; st.outstandingMeta++;
-        try { await meta.get(p, { optional: true, maxSize: DELTA_PROBE_MAX_SIZE, what: 'static delta' }); st.metaFetched++; } finally { st.outstandingMeta--; }
-      });
-    }
+        try { const b = await meta.get(rel, { optional: true, maxSize, what }); if (b !== null) st.metaFetched++; return b; } finally { st.outstandingMeta--; }
+      },
+    };
+    return runDeltaPhase({
+      repo: this.repo, source, summary: this.summaryData, targets: this.targets, refSpec: (ref) => this.r.refSpec(ref),
+      disable: opts.disableStaticDeltas === true, require: opts.requireStaticDeltas === true, dryRun: opts.dryRun === true,
+      commitMetadataOnly: opts.commitMetadataOnly === true,
+    });
   }
 
   // -------------------------------------------------------------------------------------------
