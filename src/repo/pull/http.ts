@@ -25,18 +25,18 @@ import { OstreeError } from '../../errors.js';
 import { deltaSuperblockPath, deltaIndexPath } from '../layout.js';
 import type { Repo } from '../repo.js';
 import { getRemote, remoteBranches } from '../remotes.js';
-import { checkSummaryVerificationSupported, fileUrlPath, remoteFetcherOptions, remoteUrlKind } from './config.js';
+import { fileUrlPath, remoteFetcherOptions, remoteUrlKind } from './config.js';
+import { summaryVerifierFor } from '../sign/summary.js';
 import { pullFileRemote } from './file-remote.js';
 import type { PullOptions, PullResult } from './options.js';
 import { HttpPullSession } from './session.js';
 import { normalizeRefs, timestampChecks } from './targets.js';
 import { HttpFetcher, resolveMirrors, type FetcherOptions } from './transport.js';
 
-export { checkVerificationSupported } from './config.js';
 import { commitVerifier } from './verify.js';
 export { HttpFetcher, IN_FILE, resolveMirrors, type FetcherOptions } from './transport.js';
 export {
-  fetchRemoteSummary, fetchRemoteSummaryBytes, formatSummary, formatSummaryRaw, listRemoteRefs, parseSummary,
+  fetchRemoteSummary, fetchRemoteSummaryBytes, formatSummary, formatSummaryRaw, listRemoteRefs, parseSummary, remoteSummaryText,
   type RemoteSummary, type SummaryRef,
 } from './summary.js';
 export { formatPullProgress, formatPullResult, type PullOptions, type PullProgress, type PullResult } from './options.js';
@@ -60,7 +60,6 @@ async function fetchersFor(url: string, contentUrl: string | undefined, fo: Fetc
  */
 export async function pullFromRemote(repo: Repo, remoteName: string, refs: string[], opts: PullOptions = {}): Promise<PullResult> {
   const remote = getRemote(repo, remoteName, opts);
-  checkSummaryVerificationSupported(remote);
   const url = opts.url ?? remote.url;
   let allRefs = false;
   if (refs.length === 0) {
@@ -88,7 +87,8 @@ export async function pullFromRemote(repo: Repo, remoteName: string, refs: strin
   });
   const [meta, content] = await fetchersFor(url.replace(/\/+$/, ''), remote.options.get('contenturl'), fo);
   try {
-    return await new HttpPullSession({ ...common, meta, content }).run();
+    const summaryVerifier = summaryVerifierFor(repo, remoteName, 'pull');
+    return await new HttpPullSession({ ...common, meta, content, ...(summaryVerifier ? { summaryVerifier } : {}) }).run();
   } finally {
     meta.close();
     if (content !== meta) content.close();

@@ -16,10 +16,13 @@ import {
   REF_KEYS, SUMMARY_KEYS, fromBeU64, parseSummaryFile, summaryCollectionMap, summaryExtension,
 } from '../summary/format.js';
 import { SUMMARY_MAX_SIZE, SUMMARY_SIG_MAX_SIZE } from '../summary/limits.js';
-import { checkSummaryVerificationSupported, fileUrlPath, remoteUrlKind } from './config.js';
+import { summaryGpgReport, summaryVerifierFor } from '../sign/summary.js';
+import { fileUrlPath, remoteUrlKind } from './config.js';
 import { HttpFetcher, resolveMirrors } from './transport.js';
 
-export { formatSummary, formatSummaryRaw } from '../summary/dump.js';
+import { formatSummary, formatSummaryRaw } from '../summary/dump.js';
+
+export { formatSummary, formatSummaryRaw };
 
 export interface SummaryRef { checksum: string; size: bigint; timestamp?: bigint }
 
@@ -102,7 +105,7 @@ export type SummaryVerifier = (summary: Buffer | null, sig: Buffer | null) => vo
 export interface FetchedSummary { summary: Buffer | null; sig: Buffer | null; fromCache: boolean; source: string }
 
 /** How `remote summary` and `remote refs` reach the remote: another URL, another cache
- *  directory (`--cache-dir`), a verifier (default: refuse remotes that require one). */
+ *  directory (`--cache-dir`), a verifier (default: what the remote's gpg-/sign-verify-summary ask). */
 export interface RemoteSummaryOptions extends RemoteLookupOptions { url?: string; cacheDir?: string; verify?: SummaryVerifier }
 
 /** OSTREE_REPO_TEST_ERROR=invalid-cache (upstream's test hook): fail where a cached summary
@@ -143,15 +146,23 @@ export async function fetchSummaryFiles(remoteName: string, src: SummarySource, 
 export async function fetchRemoteSummaryFiles(repo: Repo, remoteName: string, opts: RemoteSummaryOptions = {}): Promise<FetchedSummary> {
   const remote = getRemote(repo, remoteName, opts);
   const url = opts.url ?? remote.url;
-  const verify = opts.verify ?? ((): void => checkSummaryVerificationSupported(remote));
+  const verify = opts.verify ?? summaryVerifierFor(repo, remoteName, 'fetch') ?? undefined;
   const cache: CacheLocation = opts.cacheDir !== undefined ? { repo, cache: opts.cacheDir } : { repo };
-  if (remoteUrlKind(remoteName, url) === 'file') {
-    return fetchSummaryFiles(remoteName, fileSummarySource(remoteName, fileUrlPath(url)), { cache, verify });
-  }
+  const o = { cache, ...(verify ? { verify } : {}) };
+  if (remoteUrlKind(remoteName, url) === 'file') return fetchSummaryFiles(remoteName, fileSummarySource(remoteName, fileUrlPath(url)), o);
   const f = new HttpFetcher(await resolveMirrors(url));
   try {
-    return await fetchSummaryFiles(remoteName, httpSummarySource(f), { cache, verify });
+    return await fetchSummaryFiles(remoteName, httpSummarySource(f), o);
   } finally { f.close(); }
+}
+
+/** `ostree remote summary [--raw]`: the remote's summary as text and, unless raw, the GPG
+ *  report of a remote that verifies its summary. ENOENT when the server has no summary. */
+export async function remoteSummaryText(repo: Repo, remoteName: string, opts: RemoteSummaryOptions & { raw?: boolean } = {}): Promise<string> {
+  const f = await fetchRemoteSummaryFiles(repo, remoteName, opts);
+  if (f.summary === null) throw new OstreeError('ENOENT', `Remote server has no summary file (remote "${remoteName}"; its owner can create one with 'ostree summary -u')`);
+  if (opts.raw) return `${formatSummaryRaw(f.summary, f.source)}\n`;
+  return formatSummary(f.summary, f.source) + await summaryGpgReport(repo, remoteName, f.summary, f.sig);
 }
 
 /** The remote's raw `summary` file (null when it has none). */
