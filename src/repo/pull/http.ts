@@ -26,7 +26,8 @@ import { deltaSuperblockPath, deltaIndexPath } from '../layout.js';
 import type { Repo } from '../repo.js';
 import { modeTraits } from '../modes/mode.js';
 import { findRemote, remoteBranches, type RemoteConfig } from '../remotes.js';
-import { checkRemoteUsable, checkVerificationSupported, fileUrlPath, remoteFetcherOptions, remoteUrlKind } from './config.js';
+import { checkRemoteUsable, fileUrlPath, remoteFetcherOptions, remoteUrlKind } from './config.js';
+import { summaryVerifierFor } from '../sign/summary.js';
 import { cookieJarPath, readCookies } from './cookies.js';
 import { resolveMetalink } from './metalink.js';
 import { pullFileRemote } from './file-remote.js';
@@ -35,11 +36,10 @@ import { HttpPullSession } from './session.js';
 import { normalizeRefs, timestampChecks } from './targets.js';
 import { HttpFetcher, resolveMirrors, type FetcherOptions } from './transport.js';
 
-export { checkVerificationSupported } from './config.js';
 import { commitVerifier } from './verify.js';
 export { HttpFetcher, IN_FILE, resolveMirrors, type FetcherOptions } from './transport.js';
 export {
-  fetchRemoteSummary, fetchRemoteSummaryBytes, formatSummary, formatSummaryRaw, listRemoteRefs, parseSummary,
+  fetchRemoteSummary, fetchRemoteSummaryBytes, formatSummary, formatSummaryRaw, listRemoteRefs, parseSummary, remoteSummaryText,
   type RemoteSummary, type SummaryRef,
 } from './summary.js';
 export { formatPullProgress, formatPullResult, type PullOptions, type PullProgress, type PullResult } from './options.js';
@@ -102,19 +102,17 @@ export async function pullFromRemote(repo: Repo, remoteName: string, refs: strin
   const verifier = commitVerifier(repo, remoteName, opts);
   const common = { repo, remoteName, requests, allRefs, depth, opts, check, verifier, refSpec };
 
-  if (kind === 'file') {
-    checkVerificationSupported(remote);
-    return pullFileRemote({ ...common, srcPath: fileUrlPath(url) });
-  }
+  if (kind === 'file') return pullFileRemote({ ...common, srcPath: fileUrlPath(url) });
   const fo = httpOptions(repo, remote, opts);
   const metalink = kind === 'metalink' ? await resolveMetalink(url.slice('metalink='.length), fo) : null;
   const base = metalink !== null ? metalink.baseUrl : url.replace(/\/+$/, '');
   const [meta, content] = await fetchersFor(base, remote.options.get('contenturl'), fo);
   try {
     const summarySource = metalink !== null ? async () => ({ summary: metalink.summary, sig: null }) : undefined;
-    // Signature policy is checked once the remote has answered for the refs (its 404s come first, as upstream's).
-    const beforeObjects = (): void => checkVerificationSupported(remote);
-    return await new HttpPullSession({ ...common, meta, content, beforeObjects, ...(summarySource ? { summarySource } : {}) }).run();
+    const summaryVerifier = summaryVerifierFor(repo, remoteName, 'pull');
+    return await new HttpPullSession({
+      ...common, meta, content, ...(summarySource ? { summarySource } : {}), ...(summaryVerifier ? { summaryVerifier } : {}),
+    }).run();
   } finally {
     meta.close();
     if (content !== meta) content.close();

@@ -49,8 +49,6 @@ export interface HttpPullRequest extends PullRequestBase {
   summarySource?: SummaryLoader;
   /** Checks the summary against summary.sig (remotes with gpg-/sign-verify-summary). */
   summaryVerifier?: SummaryVerifier;
-  /** Checks run once the targets are known, before any object is fetched. */
-  beforeObjects?: () => void;
 }
 
 /** Remove staging left by pulls that were killed (their process is gone). */
@@ -101,7 +99,6 @@ export class HttpPullSession {
   async run(): Promise<PullResult> {
     const { meta, remoteName, requests, allRefs } = this.r;
     this.remote = await resolveRemoteState(meta, remoteName, requests, allRefs, this.r.summarySource ?? this.summaryLoader());
-    this.r.beforeObjects?.();
     this.cache = await LocalCache.open(this.r.opts.localCacheRepos);
     await this.repo.withLock(false, async () => {
       this.openStage();
