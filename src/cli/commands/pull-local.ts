@@ -6,6 +6,7 @@ import type { Command } from 'commander';
 import { OstreeError } from '../../errors.js';
 import { formatPullStatus, pullLocal } from '../../repo/pull/local.js';
 import { commitVerifierFor } from '../../repo/sign/remote-policy.js';
+import { summaryVerifierFor } from '../../repo/sign/summary-sign.js';
 import { Repo } from '../../repo/repo.js';
 import { intOption } from '../args.js';
 import { repoPath } from '../context.js';
@@ -47,10 +48,11 @@ export function register(program: Command): void {
       const repo = await Repo.open(repoPath(cmd));
       // local pulls never apply the remote's sign-verify, as upstream; GPG only when asked
       const verifier = opts.gpgVerify ? commitVerifierFor(repo, opts.remote!, { gpgVerify: true, signVerify: false }) : null;
+      const summaryVerifier = opts.gpgVerifySummary ? summaryVerifierFor(repo, opts.remote!, { gpgVerify: true, signVerify: false }) : null;
       const r = await pullLocal(repo, src, {
         refs, remote: opts.remote, depth: opts.depth, untrusted: opts.untrusted === true,
         commitMetadataOnly: opts.commitMetadataOnly === true, disableFsync: opts.disableFsync === true,
-        bareUserOnlyFiles: opts.bareuseronlyFiles === true, disableVerifyBindings: opts.disableVerifyBindings === true, verifier,
+        bareUserOnlyFiles: opts.bareuseronlyFiles === true, disableVerifyBindings: opts.disableVerifyBindings === true, verifier, summaryVerifier,
       });
       out(`${formatPullStatus(r)}\n`);
     });

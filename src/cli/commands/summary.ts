@@ -9,11 +9,16 @@ import type { Variant } from '../../glib/gvariant.js';
 import { parseVariantText } from '../../glib/gvariant-text.js';
 import { Repo } from '../../repo/repo.js';
 import { updateSummary, viewSummary } from '../../repo/summary/summary.js';
+import { commitSigner } from '../../repo/sign/commit-sign.js';
+import { summarySigner } from '../../repo/sign/summary-sign.js';
 import { collect } from '../args.js';
 import { repoPath } from '../context.js';
 import { out } from '../output.js';
 
-interface SummaryFlags { update?: boolean; view?: boolean; raw?: boolean; addMetadata: string[] }
+interface SummaryFlags {
+  update?: boolean; view?: boolean; raw?: boolean; addMetadata: string[];
+  gpgSign: string[]; gpgHomedir?: string; sign: string[]; signType?: string;
+}
 
 /** `KEY=VALUE` options as an a{sv}, in command-line order (upstream's build_additional_metadata). */
 export function additionalMetadata(args: string[]): Array<[string, Variant]> {
@@ -27,7 +32,13 @@ export function additionalMetadata(args: string[]): Array<[string, Variant]> {
 async function runSummary(flags: SummaryFlags, cmd: Command): Promise<void> {
   if (flags.update) {
     const repo = await Repo.open(repoPath(cmd));
-    await updateSummary(repo, { additionalMetadata: additionalMetadata(flags.addMetadata) });
+    const keys = { gpgKeys: flags.gpgSign, gpgHomedir: flags.gpgHomedir ?? null, keys: flags.sign, ...(flags.signType !== undefined ? { signType: flags.signType } : {}) };
+    const signSummary = summarySigner(repo, keys);
+    const signCommit = commitSigner(repo, keys);
+    await updateSummary(repo, {
+      additionalMetadata: additionalMetadata(flags.addMetadata),
+      ...(signSummary ? { signSummary } : {}), ...(signCommit ? { signCommit } : {}),
+    });
   } else if (flags.view || flags.raw) {
     out(viewSummary(repoPath(cmd), flags.raw === true));
   } else {
@@ -42,5 +53,9 @@ export function register(program: Command): void {
     .option('-v, --view', 'View the local summary file')
     .option('--raw', 'View the raw bytes of the summary file')
     .option('-m, --add-metadata <KEY=VALUE>', 'Additional metadata field to add to the summary', collect, [])
+    .option('--gpg-sign <key-id>', 'GPG Key ID to sign the summary with', collect, [])
+    .option('--gpg-homedir <homedir>', 'GPG Homedir to use when looking for keyrings')
+    .option('--sign <key-id>', 'Key ID to sign the summary with', collect, [])
+    .option('--sign-type <name>', "Signature type to use (defaults to 'ed25519')")
     .action(runSummary);
 }

@@ -10,6 +10,7 @@ import { pullLocal, type PullLocalOptions } from './local.js';
 import type { PullResult } from './options.js';
 import { readMetadataObjectIfPresent } from '../store.js';
 import type { PullRequestBase, Wanted } from './targets.js';
+import { fetchSummaryFiles, fileSummarySource } from './summary.js';
 
 export interface FilePullRequest extends PullRequestBase {
   srcPath: string;
@@ -41,6 +42,7 @@ export async function pullFileRemote(r: FilePullRequest): Promise<PullResult> {
   const start = Date.now();
   const { repo, opts } = r;
   const src = await openRemoteRepo(r.remoteName, r.srcPath);
+  if (r.summaryVerifier) await fetchSummaryFiles(r.remoteName, fileSummarySource(r.remoteName, r.srcPath), { cache: null, verify: r.summaryVerifier });
   const targets = await resolveTargets(src, r);
   const overridden = (i: number): boolean => r.requests[i]!.override !== undefined;
   // Refs named without an override are pulled by name (pull-local writes them); the others by

@@ -25,15 +25,14 @@ import { OstreeError } from '../../errors.js';
 import { deltaSuperblockPath, deltaIndexPath } from '../layout.js';
 import type { Repo } from '../repo.js';
 import { getRemote, remoteBranches } from '../remotes.js';
-import { checkSummaryVerificationSupported, fileUrlPath, remoteFetcherOptions, remoteUrlKind } from './config.js';
+import { fileUrlPath, remoteFetcherOptions, remoteUrlKind } from './config.js';
 import { pullFileRemote } from './file-remote.js';
 import type { PullOptions, PullResult } from './options.js';
 import { HttpPullSession } from './session.js';
 import { normalizeRefs, timestampChecks } from './targets.js';
 import { HttpFetcher, resolveMirrors, type FetcherOptions } from './transport.js';
 
-export { checkVerificationSupported } from './config.js';
-import { commitVerifier } from './verify.js';
+import { commitVerifier, summaryVerifier } from './verify.js';
 export { HttpFetcher, IN_FILE, resolveMirrors, type FetcherOptions } from './transport.js';
 export {
   fetchRemoteSummary, fetchRemoteSummaryBytes, formatSummary, formatSummaryRaw, listRemoteRefs, parseSummary,
@@ -60,7 +59,6 @@ async function fetchersFor(url: string, contentUrl: string | undefined, fo: Fetc
  */
 export async function pullFromRemote(repo: Repo, remoteName: string, refs: string[], opts: PullOptions = {}): Promise<PullResult> {
   const remote = getRemote(repo, remoteName, opts);
-  checkSummaryVerificationSupported(remote);
   const url = opts.url ?? remote.url;
   let allRefs = false;
   if (refs.length === 0) {
@@ -77,7 +75,8 @@ export async function pullFromRemote(repo: Repo, remoteName: string, refs: strin
   if (!Number.isInteger(depth) || depth < -1) throw new OstreeError('EINVAL', `invalid depth ${depth} (expected -1 or a non-negative integer)`);
   const check = await timestampChecks(repo, opts, refSpec);
   const verifier = commitVerifier(repo, remoteName, opts);
-  const common = { repo, remoteName, requests, allRefs, depth, opts, check, verifier, refSpec };
+  const checkSummary = summaryVerifier(repo, remoteName, opts);
+  const common = { repo, remoteName, requests, allRefs, depth, opts, check, verifier, ...(checkSummary ? { summaryVerifier: checkSummary } : {}), refSpec };
 
   if (remoteUrlKind(remoteName, url) === 'file') return pullFileRemote({ ...common, srcPath: fileUrlPath(url) });
   const fo = remoteFetcherOptions(remote, {

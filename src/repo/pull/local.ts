@@ -27,6 +27,7 @@ import { readMetadataObject, readMetadataObjectIfPresent } from '../store.js';
 import { ChainGuard, walkDirTrees } from '../traverse.js';
 import { checkBinding, type Wanted } from './targets.js';
 import type { CommitVerifier } from './verify.js';
+import { fetchSummaryFiles, fileSummarySource, type SummaryVerifier } from './summary.js';
 
 export { formatSize, formatPullStatus };
 
@@ -51,6 +52,8 @@ export interface PullLocalOptions {
   workers?: number;
   /** Signatures the named commits must carry (`--gpg-verify --remote`, a signed file:// remote). */
   verifier?: CommitVerifier | null;
+  /** Checks the source's summary against its summary.sig (`--gpg-verify-summary --remote`). */
+  summaryVerifier?: SummaryVerifier | null;
 }
 
 export interface PullLocalResult {
@@ -230,6 +233,9 @@ async function importContent(src: Repo, dest: Repo, files: Set<string>, options:
 export async function pullLocal(dest: Repo, srcPath: string, options: PullLocalOptions = {}): Promise<PullLocalResult> {
   const src = await openSource(srcPath, dest);
   if (options.remote !== undefined) parseRefspec(`${options.remote}:x`);
+  if (options.summaryVerifier) {
+    await fetchSummaryFiles(options.remote ?? src.path, fileSummarySource(options.remote ?? src.path, src.path), { cache: null, verify: options.summaryVerifier });
+  }
   const wanted = await resolveWanted(src, options.refs);
   // Bindings: each pulled ref must be listed in the commit's ostree.ref-binding (when present).
   for (const w of wanted) {

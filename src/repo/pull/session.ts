@@ -31,7 +31,7 @@ import { PullStats, TaskGroup } from './scheduler.js';
 import { readSourceObject } from './source.js';
 import { SpaceBudget } from './space.js';
 import { installSummary } from '../summary/local.js';
-import { fetchSummaryFiles, httpSummarySource, parseSummary, type RemoteSummary, type SummaryVerifier } from './summary.js';
+import { fetchSummaryFiles, httpSummarySource, parseSummary, type RemoteSummary } from './summary.js';
 import { checkBinding, type PullRequestBase, type Wanted } from './targets.js';
 import { HttpFetcher, IN_FILE } from './transport.js';
 import { normalizeDetachedMetadata, verifyArchiveObject, verifyMetadata } from './verify.js';
@@ -41,8 +41,6 @@ export interface HttpPullRequest extends PullRequestBase {
   /** Metadata (and summary, refs) come from `meta`; content objects from `content` (contenturl). */
   meta: HttpFetcher;
   content: HttpFetcher;
-  /** Checks the summary against summary.sig (remotes with gpg-/sign-verify-summary). */
-  summaryVerifier?: SummaryVerifier;
 }
 
 /** Remove staging left by pulls that were killed (their process is gone). */

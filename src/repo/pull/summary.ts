@@ -16,7 +16,8 @@ import {
   REF_KEYS, SUMMARY_KEYS, fromBeU64, parseSummaryFile, summaryCollectionMap, summaryExtension,
 } from '../summary/format.js';
 import { SUMMARY_MAX_SIZE, SUMMARY_SIG_MAX_SIZE } from '../summary/limits.js';
-import { checkSummaryVerificationSupported, fileUrlPath, remoteUrlKind } from './config.js';
+import { fileUrlPath, remoteUrlKind } from './config.js';
+import { summaryVerifier } from './verify.js';
 import { HttpFetcher, resolveMirrors } from './transport.js';
 
 export { formatSummary, formatSummaryRaw } from '../summary/dump.js';
@@ -133,7 +134,7 @@ export async function fetchSummaryFiles(remoteName: string, src: SummarySource, 
 export async function fetchRemoteSummaryFiles(repo: Repo, remoteName: string, opts: RemoteSummaryOptions = {}): Promise<FetchedSummary> {
   const remote = getRemote(repo, remoteName, opts);
   const url = opts.url ?? remote.url;
-  const verify = opts.verify ?? ((): void => checkSummaryVerificationSupported(remote));
+  const verify = opts.verify ?? summaryVerifier(repo, remoteName) ?? undefined;
   const cache: CacheLocation = opts.cacheDir !== undefined ? { repo, cache: opts.cacheDir } : { repo };
   if (remoteUrlKind(remoteName, url) === 'file') {
     return fetchSummaryFiles(remoteName, fileSummarySource(remoteName, fileUrlPath(url)), { cache, verify });

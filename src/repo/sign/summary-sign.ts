@@ -1,0 +1,71 @@
+/**
+ * Signed summaries: `ostree summary -u --gpg-sign/--sign` appends signatures over the exact
+ * bytes of REPO/summary to REPO/summary.sig (an a{sv} keyed as detached metadata is), GPG
+ * first then the engine, as upstream; and a pull from a remote with `gpg-verify-summary` or
+ * `sign-verify-summary` checks the summary it fetched against the summary.sig served with it.
+ */
+import { OstreeError } from '../../errors.js';
+import { getRemote, parseBool, type RemoteRepo } from '../remotes.js';
+import type { RepoCore } from '../store.js';
+import { parseSummarySignatures } from '../summary/format.js';
+import { readLocalSummary, readSummarySignatures, writeSummarySignatures } from '../summary/local.js';
+import { appendSignature, GPG_SIGS_KEY } from './detached.js';
+import { requireValidSignature } from './gpg/describe.js';
+import { gpgVerifyWithMetadata } from './gpg/commit.js';
+import { gpgSignData } from './gpg/sign.js';
+import { DEFAULT_SIGN_TYPE, signEngine } from './registry.js';
+import { signVerifiersFor, verifyWithEngines, type VerifyOverrides } from './remote-policy.js';
+
+export interface SummarySigning {
+  gpgKeys: string[];
+  gpgHomedir: string | null;
+  /** Secret keys of the engine `signType` (default ed25519). */
+  keys: string[];
+  signType?: string;
+}
+
+/** What signs the new summary, or null when nothing is asked (the engine is chosen now). */
+export function summarySigner(repo: RepoCore, s: SummarySigning): (() => Promise<void>) | null {
+  if (s.gpgKeys.length === 0 && s.keys.length === 0) return null;
+  const engine = s.keys.length > 0 ? signEngine(s.signType ?? DEFAULT_SIGN_TYPE) : null;
+  return async () => {
+    const data = readLocalSummary(repo.path);
+    let sigs = readSummarySignatures(repo.path);
+    for (const k of s.gpgKeys) sigs = appendSignature(sigs, GPG_SIGS_KEY, await gpgSignData(data, k, s.gpgHomedir));
+    if (engine !== null) {
+      for (const k of s.keys) {
+        engine.setSecretKey(k);
+        sigs = appendSignature(sigs, engine.metadataKey, engine.sign(data));
+      }
+    }
+    writeSummarySignatures(repo, sigs ?? []);
+  };
+}
+
+export type SummaryCheck = (summary: Buffer | null, sig: Buffer | null) => Promise<void>;
+
+function optionTrue(repo: RemoteRepo, remote: string, key: string): boolean {
+  const r = getRemote(repo, remote);
+  const v = r.options.get(key);
+  return v !== undefined && parseBool(v, `remote "${remote}" (${r.file}): ${key}`);
+}
+
+/** The summary checks remote `name` demands (gpg-verify-summary, sign-verify-summary), or null. */
+export function summaryVerifierFor(repo: RemoteRepo, name: string, o: VerifyOverrides = {}): SummaryCheck | null {
+  const gpg = o.gpgVerify ?? optionTrue(repo, name, 'gpg-verify-summary');
+  const engines = o.signVerify === false ? null : signVerifiersFor(getRemote(repo, name), 'sign-verify-summary');
+  if (!gpg && engines === null) return null;
+  return async (summary, sig) => {
+    if (gpg) {
+      if (summary === null) throw new OstreeError('ENOENT', 'GPG verification enabled, but no summary found (use gpg-verify-summary=false in remote config to disable)');
+      if (sig === null) throw new OstreeError('EPERM', 'GPG verification enabled, but no summary.sig found (use gpg-verify-summary=false in remote config to disable)');
+      const result = await gpgVerifyWithMetadata(repo, summary, parseSummarySignatures(sig), { remote: name });
+      if (result === null) throw new OstreeError('EPERM', 'GPG verification enabled, but no summary signatures found (use gpg-verify-summary=false in remote config to disable)');
+      requireValidSignature(result);
+    }
+    if (engines !== null) {
+      if (sig === null) throw new OstreeError('EPERM', 'Signatures verification enabled, but no summary.sig found (use sign-verify-summary=false in remote config to disable)');
+      if (summary !== null) verifyWithEngines(engines, summary, parseSummarySignatures(sig));
+    }
+  };
+}
