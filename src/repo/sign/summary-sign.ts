@@ -9,9 +9,9 @@ import { getRemote, parseBool, type RemoteRepo } from '../remotes.js';
 import type { RepoCore } from '../store.js';
 import { parseSummarySignatures } from '../summary/format.js';
 import { readLocalSummary, readSummarySignatures, writeSummarySignatures } from '../summary/local.js';
-import { appendSignature, GPG_SIGS_KEY } from './detached.js';
+import { appendSignature, GPG_SIGS_KEY, type Metadata } from './detached.js';
 import { requireValidSignature } from './gpg/describe.js';
-import { gpgVerifyWithMetadata } from './gpg/commit.js';
+import { gpgVerifyWithMetadata, noGpgSignatures } from './gpg/commit.js';
 import { gpgSignData } from './gpg/sign.js';
 import { DEFAULT_SIGN_TYPE, signEngine } from './registry.js';
 import { signVerifiersFor, verifyWithEngines, type VerifyOverrides } from './remote-policy.js';
@@ -42,6 +42,11 @@ export function summarySigner(repo: RepoCore, s: SummarySigning): (() => Promise
   };
 }
 
+/** summary.sig as GLib reads an untrusted one: malformed means no signatures (so none verify). */
+function lenientSignatures(sig: Buffer): Metadata {
+  try { return parseSummarySignatures(sig); } catch { return []; }
+}
+
 export type SummaryCheck = (summary: Buffer | null, sig: Buffer | null) => Promise<void>;
 
 function optionTrue(repo: RemoteRepo, remote: string, key: string): boolean {
@@ -59,13 +64,13 @@ export function summaryVerifierFor(repo: RemoteRepo, name: string, o: VerifyOver
     if (gpg) {
       if (summary === null) throw new OstreeError('ENOENT', 'GPG verification enabled, but no summary found (use gpg-verify-summary=false in remote config to disable)');
       if (sig === null) throw new OstreeError('EPERM', 'GPG verification enabled, but no summary.sig found (use gpg-verify-summary=false in remote config to disable)');
-      const result = await gpgVerifyWithMetadata(repo, summary, parseSummarySignatures(sig), { remote: name });
-      if (result === null) throw new OstreeError('EPERM', 'GPG verification enabled, but no summary signatures found (use gpg-verify-summary=false in remote config to disable)');
+      const result = await gpgVerifyWithMetadata(repo, summary, lenientSignatures(sig), { remote: name });
+      if (result === null) throw noGpgSignatures();
       requireValidSignature(result);
     }
     if (engines !== null) {
       if (sig === null) throw new OstreeError('EPERM', 'Signatures verification enabled, but no summary.sig found (use sign-verify-summary=false in remote config to disable)');
-      if (summary !== null) verifyWithEngines(engines, summary, parseSummarySignatures(sig));
+      if (summary !== null) verifyWithEngines(engines, summary, lenientSignatures(sig));
     }
   };
 }
