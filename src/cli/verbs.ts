@@ -21,6 +21,7 @@ const pullLocal: VerbLoader = () => import('./commands/pull-local.js');
 const pull: VerbLoader = () => import('./commands/pull.js');
 const remote: VerbLoader = () => import('./commands/remote.js');
 const sign: VerbLoader = () => import('./commands/sign.js');
+const staticDelta: VerbLoader = () => import('./commands/static-delta.js');
 const summary: VerbLoader = () => import('./commands/summary.js');
 
 /** `ostree VERB`: the repository verbs (in help order). `admin` is its own group, below. */
@@ -36,6 +37,7 @@ export const REPO_VERBS: ReadonlyMap<string, VerbLoader> = new Map([
   ['remote', remote],
   ['pull', pull],
   ['sign', sign], ['gpg-sign', sign],
+  ['static-delta', staticDelta],
   ['summary', summary],
 ]);
 

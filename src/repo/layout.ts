@@ -13,6 +13,8 @@
  *   REPO/tmp/cache/summaries/<remote>    a remote's summary (and .sig) as last fetched
  *                                        (the cache directory can be elsewhere: --cache-dir)
  *   REPO/<remote>.trustedkeys.gpg        GPG keyring of a remote (`remote gpg-import`)
+ *   REPO/deltas/XX/YYYY…[-TO]/           a static delta: superblock and parts 0, 1, …
+ *   REPO/delta-indexes/XX/YYYY….index    the deltas to one commit
  *
  * Nothing else in the code builds these paths by hand.
  */
@@ -170,12 +172,25 @@ function deltaB64(csum: string): string {
   return Buffer.from(csum, 'hex').toString('base64').replace(/=+$/, '').replace(/\//g, '_');
 }
 
+/** `deltas/XX/YYYY…[-TO][/TARGET]`: a delta's directory, or a file in it (`superblock`, a part
+ *  number, `commitmeta` as a key of the superblock's metadata) — relative to the repository. */
+export function deltaRelPath(from: string | null, to: string, target?: string): string {
+  const t = deltaB64(to);
+  const dir = from === null ? `deltas/${t.slice(0, 2)}/${t.slice(2)}` : (() => {
+    const f = deltaB64(from);
+    return `deltas/${f.slice(0, 2)}/${f.slice(2)}-${t}`;
+  })();
+  return target === undefined ? dir : `${dir}/${target}`;
+}
+
 /** `deltas/XX/YYYY…[-TO]/superblock` for a delta from `from` (null: from scratch) to `to`. */
 export function deltaSuperblockPath(from: string | null, to: string): string {
-  const t = deltaB64(to);
-  if (from === null) return `deltas/${t.slice(0, 2)}/${t.slice(2)}/superblock`;
-  const f = deltaB64(from);
-  return `deltas/${f.slice(0, 2)}/${f.slice(2)}-${t}/superblock`;
+  return deltaRelPath(from, to, 'superblock');
+}
+
+/** `deltas/…/N`: part N of a delta (the same string names an inline part in the superblock). */
+export function deltaPartPath(from: string | null, to: string, part: number): string {
+  return deltaRelPath(from, to, String(part));
 }
 
 /** `delta-indexes/XX/YYYY….index`: the deltas leading to commit `to`. */
@@ -183,3 +198,4 @@ export function deltaIndexPath(to: string): string {
   const t = deltaB64(to);
   return `delta-indexes/${t.slice(0, 2)}/${t.slice(2)}.index`;
 }
+

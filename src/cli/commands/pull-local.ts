@@ -15,6 +15,7 @@ import { out } from '../output.js';
 interface PullLocalFlags {
   remote?: string; depth: number; untrusted?: boolean; commitMetadataOnly?: boolean; disableFsync?: boolean;
   bareuseronlyFiles?: boolean; disableVerifyBindings?: boolean; gpgVerify?: boolean; gpgVerifySummary?: boolean;
+  requireStaticDeltas?: boolean;
 }
 
 /** GLib accepts `--flag=ANYTHING` for a flag and ignores the value (`--gpg-verify=true`). */
@@ -42,6 +43,7 @@ export function register(program: Command): void {
     .option('--disable-verify-bindings', 'Do not verify commit bindings')
     .option('--gpg-verify', 'GPG verify commits (must specify --remote)')
     .option('--gpg-verify-summary', 'GPG verify summary (must specify --remote)')
+    .option('--require-static-deltas', 'Require static deltas')
     .option('-v, --verbose', 'Print debug information during command processing')
     .action(async (src: string, refs: string[], opts: PullLocalFlags, cmd: Command) => {
       if ((opts.gpgVerify || opts.gpgVerifySummary) && opts.remote === undefined) throw new OstreeError('EINVAL', 'Must specify remote name to enable gpg verification');
@@ -53,6 +55,7 @@ export function register(program: Command): void {
         refs, remote: opts.remote, depth: opts.depth, untrusted: opts.untrusted === true,
         commitMetadataOnly: opts.commitMetadataOnly === true, disableFsync: opts.disableFsync === true,
         bareUserOnlyFiles: opts.bareuseronlyFiles === true, disableVerifyBindings: opts.disableVerifyBindings === true, verifier, summaryVerifier,
+        requireStaticDeltas: opts.requireStaticDeltas === true,
       });
       out(`${formatPullStatus(r)}\n`);
     });

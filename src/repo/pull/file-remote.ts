@@ -11,6 +11,8 @@ import type { PullResult } from './options.js';
 import { readMetadataObjectIfPresent } from '../store.js';
 import type { PullRequestBase, Wanted } from './targets.js';
 import { fetchSummaryFiles, fileSummarySource } from './summary.js';
+import { runDeltaPhase } from './delta-phase.js';
+import { localSource, localSummary } from './delta-local.js';
 
 export interface FilePullRequest extends PullRequestBase {
   srcPath: string;
@@ -44,6 +46,16 @@ export async function pullFileRemote(r: FilePullRequest): Promise<PullResult> {
   const src = await openRemoteRepo(r.remoteName, r.srcPath);
   if (r.summaryVerifier) await fetchSummaryFiles(r.remoteName, fileSummarySource(r.remoteName, r.srcPath), { cache: null, verify: r.summaryVerifier });
   const targets = await resolveTargets(src, r);
+  // file:// remotes are imported like pull-local, except when deltas are required (upstream
+  // then reads them as it would over HTTP)
+  if (opts.requireStaticDeltas || opts.dryRun) {
+    const phase = await repo.withLock(false, () => runDeltaPhase({
+      repo, source: localSource(r.srcPath), summary: localSummary(r.srcPath), targets, refSpec: r.refSpec,
+      disable: opts.disableStaticDeltas === true, require: opts.requireStaticDeltas === true, dryRun: opts.dryRun === true,
+      commitMetadataOnly: opts.commitMetadataOnly === true,
+    }));
+    if (phase.dryRun !== null) return { kind: 'local', metadataObjects: 0, contentObjects: 0, bytesTransferred: 0, contentBytes: 0, seconds: 0, refs: new Map(), commits: [], deltaUpdate: phase.dryRun };
+  }
   const overridden = (i: number): boolean => r.requests[i]!.override !== undefined;
   // Refs named without an override are pulled by name (pull-local writes them); the others by
   // commit, their refs written here.
@@ -57,6 +69,8 @@ export async function pullFileRemote(r: FilePullRequest): Promise<PullResult> {
     ...(opts.disableVerifyBindings ? { disableVerifyBindings: true } : {}),
     ...(opts.untrusted ? { untrusted: true } : {}),
     verifier: r.verifier,
+    ...(opts.subpaths !== undefined ? { subpaths: opts.subpaths } : {}),
+    ...(opts.bareUserOnlyFiles ? { bareUserOnlyFiles: true } : {}),
   };
   for (const list of [byName, byCommit]) {
     if (list.length === 0) continue;

@@ -17,6 +17,7 @@ import {
 } from '../summary/format.js';
 import { SUMMARY_MAX_SIZE, SUMMARY_SIG_MAX_SIZE } from '../summary/limits.js';
 import { fileUrlPath, remoteUrlKind } from './config.js';
+import { resolveMetalink } from './metalink.js';
 import { summaryVerifier } from './verify.js';
 import { HttpFetcher, resolveMirrors } from './transport.js';
 
@@ -138,6 +139,12 @@ export async function fetchRemoteSummaryFiles(repo: Repo, remoteName: string, op
   const cache: CacheLocation = opts.cacheDir !== undefined ? { repo, cache: opts.cacheDir } : { repo };
   if (remoteUrlKind(remoteName, url) === 'file') {
     return fetchSummaryFiles(remoteName, fileSummarySource(remoteName, fileUrlPath(url)), { cache, verify });
+  }
+  if (remoteUrlKind(remoteName, url) === 'metalink') {
+    // the metalink names the summary and its checksums; summary.sig is not part of it
+    const { baseUrl, summary } = await resolveMetalink(url.slice('metalink='.length), {});
+    if (verify) await verify(summary, null);
+    return { summary, sig: null, fromCache: false, source: `${baseUrl}/summary` };
   }
   const f = new HttpFetcher(await resolveMirrors(url));
   try {
