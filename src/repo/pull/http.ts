@@ -98,8 +98,8 @@ export async function pullFromRemote(repo: Repo, remoteName: string, refs: strin
   const depth = opts.depth ?? 0;
   if (!Number.isInteger(depth) || depth < -1) throw new OstreeError('EINVAL', `invalid depth ${depth} (expected -1 or a non-negative integer)`);
   const check = await timestampChecks(repo, opts, refSpec);
-  const verifier = commitVerifier(repo, remoteName, opts);
-  const checkSummary = summaryVerifier(repo, remoteName, opts);
+  const verifier = commitVerifier(repo, remote, opts);
+  const checkSummary = summaryVerifier(repo, remote, opts);
   const common = { repo, remoteName, requests, allRefs, depth, opts, check, verifier, ...(checkSummary ? { summaryVerifier: checkSummary } : {}), refSpec };
 
   if (kind === 'file') return pullFileRemote({ ...common, srcPath: fileUrlPath(url) });

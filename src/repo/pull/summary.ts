@@ -135,7 +135,7 @@ export async function fetchSummaryFiles(remoteName: string, src: SummarySource, 
 export async function fetchRemoteSummaryFiles(repo: Repo, remoteName: string, opts: RemoteSummaryOptions = {}): Promise<FetchedSummary> {
   const remote = getRemote(repo, remoteName, opts);
   const url = opts.url ?? remote.url;
-  const verify = opts.verify ?? summaryVerifier(repo, remoteName) ?? undefined;
+  const verify = opts.verify ?? summaryVerifier(repo, remote) ?? undefined;
   const cache: CacheLocation = opts.cacheDir !== undefined ? { repo, cache: opts.cacheDir } : { repo };
   if (remoteUrlKind(remoteName, url) === 'file') {
     return fetchSummaryFiles(remoteName, fileSummarySource(remoteName, fileUrlPath(url)), { cache, verify });

@@ -5,7 +5,7 @@
  * `sign-verify-summary` checks the summary it fetched against the summary.sig served with it.
  */
 import { OstreeError } from '../../errors.js';
-import { getRemote, parseBool, type RemoteRepo } from '../remotes.js';
+import { parseBool, type RemoteConfig, type RemoteRepo } from '../remotes.js';
 import type { RepoCore } from '../store.js';
 import { parseSummarySignatures } from '../summary/format.js';
 import { readLocalSummary, readSummarySignatures, writeSummarySignatures } from '../summary/local.js';
@@ -49,22 +49,21 @@ function lenientSignatures(sig: Buffer): Metadata {
 
 export type SummaryCheck = (summary: Buffer | null, sig: Buffer | null) => Promise<void>;
 
-function optionTrue(repo: RemoteRepo, remote: string, key: string): boolean {
-  const r = getRemote(repo, remote);
+function optionTrue(r: RemoteConfig, key: string): boolean {
   const v = r.options.get(key);
-  return v !== undefined && parseBool(v, `remote "${remote}" (${r.file}): ${key}`);
+  return v !== undefined && parseBool(v, `remote "${r.name}" (${r.file}): ${key}`);
 }
 
-/** The summary checks remote `name` demands (gpg-verify-summary, sign-verify-summary), or null. */
-export function summaryVerifierFor(repo: RemoteRepo, name: string, o: VerifyOverrides = {}): SummaryCheck | null {
-  const gpg = o.gpgVerify ?? optionTrue(repo, name, 'gpg-verify-summary');
-  const engines = o.signVerify === false ? null : signVerifiersFor(getRemote(repo, name), 'sign-verify-summary');
+/** The summary checks remote `r` demands (gpg-verify-summary, sign-verify-summary), or null. */
+export function summaryVerifierFor(repo: RemoteRepo, r: RemoteConfig, o: VerifyOverrides = {}): SummaryCheck | null {
+  const gpg = o.gpgVerify ?? optionTrue(r, 'gpg-verify-summary');
+  const engines = o.signVerify === false ? null : signVerifiersFor(r, 'sign-verify-summary');
   if (!gpg && engines === null) return null;
   return async (summary, sig) => {
     if (gpg) {
       if (summary === null) throw new OstreeError('ENOENT', 'GPG verification enabled, but no summary found (use gpg-verify-summary=false in remote config to disable)');
       if (sig === null) throw new OstreeError('EPERM', 'GPG verification enabled, but no summary.sig found (use gpg-verify-summary=false in remote config to disable)');
-      const result = await gpgVerifyWithMetadata(repo, summary, lenientSignatures(sig), { remote: name });
+      const result = await gpgVerifyWithMetadata(repo, summary, lenientSignatures(sig), { remote: r });
       if (result === null) throw noGpgSignatures();
       requireValidSignature(result);
     }
