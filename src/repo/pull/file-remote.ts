@@ -17,6 +17,7 @@ import { installSummary } from '../summary/local.js';
 import { fileSummaryFiles } from './summary.js';
 import { readMetadataObjectIfPresent } from '../store.js';
 import type { PullRequestBase, Wanted } from './targets.js';
+import { fetchSummaryFiles, fileSummarySource } from './summary.js';
 import { runDeltaPhase } from './delta-phase.js';
 import { localSource, localSummary } from './delta-local.js';
 
@@ -64,6 +65,7 @@ export async function pullFileRemote(r: FilePullRequest): Promise<PullResult> {
   const start = Date.now();
   const { repo, opts } = r;
   const src = await openRemoteRepo(r.remoteName, r.srcPath);
+  if (r.summaryVerifier) await fetchSummaryFiles(r.remoteName, fileSummarySource(r.remoteName, r.srcPath), { cache: null, verify: r.summaryVerifier });
   const targets = await resolveTargets(src, r);
   // file:// remotes are imported like pull-local, except when deltas are required (upstream
   // then reads them as it would over HTTP)

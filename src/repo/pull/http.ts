@@ -27,7 +27,6 @@ import type { Repo } from '../repo.js';
 import { modeTraits } from '../modes/mode.js';
 import { findRemote, remoteBranches, type RemoteConfig } from '../remotes.js';
 import { checkRemoteUsable, fileUrlPath, remoteFetcherOptions, remoteUrlKind } from './config.js';
-import { summaryVerifierFor } from '../sign/summary.js';
 import { cookieJarPath, readCookies } from './cookies.js';
 import { resolveMetalink } from './metalink.js';
 import { pullFileRemote } from './file-remote.js';
@@ -36,7 +35,7 @@ import { HttpPullSession } from './session.js';
 import { normalizeRefs, timestampChecks } from './targets.js';
 import { HttpFetcher, resolveMirrors, type FetcherOptions } from './transport.js';
 
-import { commitVerifier } from './verify.js';
+import { commitVerifier, summaryVerifier } from './verify.js';
 export { HttpFetcher, IN_FILE, resolveMirrors, type FetcherOptions } from './transport.js';
 export {
   fetchRemoteSummary, fetchRemoteSummaryBytes, formatSummary, formatSummaryRaw, listRemoteRefs, parseSummary, remoteSummaryText,
@@ -99,8 +98,9 @@ export async function pullFromRemote(repo: Repo, remoteName: string, refs: strin
   const depth = opts.depth ?? 0;
   if (!Number.isInteger(depth) || depth < -1) throw new OstreeError('EINVAL', `invalid depth ${depth} (expected -1 or a non-negative integer)`);
   const check = await timestampChecks(repo, opts, refSpec);
-  const verifier = commitVerifier(repo, remoteName, opts);
-  const common = { repo, remoteName, requests, allRefs, depth, opts, check, verifier, refSpec };
+  const verifier = commitVerifier(repo, remote, opts);
+  const checkSummary = summaryVerifier(repo, remote, opts);
+  const common = { repo, remoteName, requests, allRefs, depth, opts, check, verifier, ...(checkSummary ? { summaryVerifier: checkSummary } : {}), refSpec };
 
   if (kind === 'file') return pullFileRemote({ ...common, srcPath: fileUrlPath(url) });
   const fo = httpOptions(repo, remote, opts);
@@ -109,10 +109,7 @@ export async function pullFromRemote(repo: Repo, remoteName: string, refs: strin
   const [meta, content] = await fetchersFor(base, remote.options.get('contenturl'), fo);
   try {
     const summarySource = metalink !== null ? async () => ({ summary: metalink.summary, sig: null }) : undefined;
-    const summaryVerifier = summaryVerifierFor(repo, remoteName, 'pull');
-    return await new HttpPullSession({
-      ...common, meta, content, ...(summarySource ? { summarySource } : {}), ...(summaryVerifier ? { summaryVerifier } : {}),
-    }).run();
+    return await new HttpPullSession({ ...common, meta, content, ...(summarySource ? { summarySource } : {}) }).run();
   } finally {
     meta.close();
     if (content !== meta) content.close();

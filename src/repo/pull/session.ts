@@ -30,7 +30,7 @@ import { readSourceObject } from './source.js';
 import { SpaceBudget } from './space.js';
 import { installSummary } from '../summary/local.js';
 import { isCollectionId, remoteCollectionId, setCollectionRef } from '../collections.js';
-import { fetchSummaryFiles, httpSummarySource, type SummaryVerifier } from './summary.js';
+import { fetchSummaryFiles, httpSummarySource } from './summary.js';
 import { resolveRemoteState, type RemoteState, type SummaryLoader } from './remote-targets.js';
 import { SubpathFilter, type TreeScope } from './subpath.js';
 import { checkBinding, type PullRequestBase, type Wanted } from './targets.js';
@@ -47,8 +47,6 @@ export interface HttpPullRequest extends PullRequestBase {
   /** Where the summary comes from (default: `summary` and `summary.sig` on `meta`, through the
    *  cache and the verifier; a metalink's verified copy). */
   summarySource?: SummaryLoader;
-  /** Checks the summary against summary.sig (remotes with gpg-/sign-verify-summary). */
-  summaryVerifier?: SummaryVerifier;
 }
 
 /** Remove staging left by pulls that were killed (their process is gone). */

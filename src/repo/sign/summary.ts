@@ -21,7 +21,7 @@ import { gpgSignCommit, gpgVerifyWithMetadata, noGpgSignatures } from './gpg/com
 import { gpgSignData } from './gpg/sign.js';
 import type { GpgVerifyResult } from './gpg/verify.js';
 import { DEFAULT_SIGN_TYPE, signEngine } from './registry.js';
-import { signVerifiersFor, verifyWithEngines } from './remote-policy.js';
+import { signVerifiersFor, verifyWithEngines, type VerifyOverrides } from './remote-policy.js';
 
 type SignRepo = RepoCore & RemoteRepo;
 
@@ -87,13 +87,18 @@ export async function gpgVerifySummary(repo: RemoteRepo, remote: string, summary
   return result;
 }
 
+/** Checks a fetched summary against the summary.sig fetched with it (either may be absent). */
+export type SummaryCheck = (summary: Buffer | null, sig: Buffer | null) => Promise<void>;
+
 /**
  * The check a fetched summary must pass for remote `remote` (null: it demands none), with the
  * messages of a pull (`pull`) or of `remote summary`/`remote refs` (`fetch`).
  */
-export function summaryVerifierFor(repo: RemoteRepo, remote: string, context: 'pull' | 'fetch'): ((summary: Buffer | null, sig: Buffer | null) => Promise<void>) | null {
-  const gpg = remoteGpgVerifySummary(repo, remote);
-  const engines = signVerifiersFor(getRemote(repo, remote), 'sign-verify-summary');
+export function summaryVerifierFor(
+  repo: RemoteRepo, remote: string, context: 'pull' | 'fetch', o: VerifyOverrides = {},
+): SummaryCheck | null {
+  const gpg = o.gpgVerify ?? remoteGpgVerifySummary(repo, remote);
+  const engines = o.signVerify === false ? null : signVerifiersFor(getRemote(repo, remote), 'sign-verify-summary');
   if (!gpg && engines === null) return null;
   return async (summary, sig) => {
     if (gpg) {
