@@ -11,7 +11,7 @@
  *   formats/        BLS entry, kernel arguments, origin file, staged record
  *   bootloader/     types, registry, one file per backend (none, grub2, syslinux, uboot)
  *   kernel-layout.ts, etc-diff.ts / etc-apply.ts (etc-merge.ts), status.ts (soft-reboot.ts), fault.ts,
- *   freeze-watchdog.ts (the /boot freeze/thaw under a watchdog), remotes.ts (remote add --sysroot)
+ *   freeze-watchdog.ts (the /boot freeze/thaw under a watchdog)
  *   deploy/         creating, staging, upgrading, undeploying deployments
  * `Sysroot` is the state with the two operations that change the list.  They are loaded when
  * called: `admin status` only needs the state.
