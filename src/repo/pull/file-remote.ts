@@ -5,6 +5,11 @@
  */
 import { OstreeError } from '../../errors.js';
 import { parseCommit } from '../objects/commit.js';
+import { isCollectionId } from '../collections.js';
+import { summaryPath } from '../layout.js';
+import { SUMMARY_MAX_SIZE } from '../summary/limits.js';
+import { readFileBounded } from '../../util/fs.js';
+import { parseSummary } from './summary.js';
 import { Repo } from '../repo.js';
 import { pullLocal, type PullLocalOptions } from './local.js';
 import type { PullResult } from './options.js';
@@ -21,6 +26,14 @@ async function openRemoteRepo(remoteName: string, srcPath: string): Promise<Repo
   try { return await Repo.open(srcPath); } catch (e) {
     throw new OstreeError('ENOENT', `Remote "${remoteName}": ${srcPath} is not an OSTree repository: ${(e as Error).message}`, { cause: e });
   }
+}
+
+/** Where a mirror pull writes refs: as collection–refs when the source's summary names its
+ *  collection (upstream reads a file:// remote's summary too), else as local refs. */
+function mirrorCollection(remoteName: string, src: Repo): { mirrorCollectionId?: string } {
+  const data = readFileBounded(summaryPath(src.path), SUMMARY_MAX_SIZE, { what: `summary of remote "${remoteName}"`, follow: false, advice: 'remove it or regenerate it with ostree summary -u' });
+  const id = data === null ? undefined : parseSummary(data, summaryPath(src.path)).collectionId;
+  return id !== undefined && isCollectionId(id) ? { mirrorCollectionId: id } : {};
 }
 
 /** The target commits; those present in the source are checked before anything is imported. */
@@ -61,7 +74,7 @@ export async function pullFileRemote(r: FilePullRequest): Promise<PullResult> {
   const byCommit = targets.filter((t, i) => t.ref === null || overridden(i)).map((t) => t.commit);
   const result: PullResult = { kind: 'local', metadataObjects: 0, contentObjects: 0, bytesTransferred: 0, contentBytes: 0, seconds: 0, refs: new Map(), commits: [] };
   const common: PullLocalOptions = {
-    depth: r.depth, ...(opts.mirror ? {} : { remote: r.remoteName }),
+    depth: r.depth, ...(opts.mirror ? mirrorCollection(r.remoteName, src) : { remote: r.remoteName }),
     ...(opts.commitMetadataOnly ? { commitMetadataOnly: true } : {}),
     ...(opts.disableFsync ? { disableFsync: true } : {}),
     ...(opts.disableVerifyBindings ? { disableVerifyBindings: true } : {}),

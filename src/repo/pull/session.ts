@@ -29,6 +29,7 @@ import { PullStats, TaskGroup } from './scheduler.js';
 import { readSourceObject } from './source.js';
 import { SpaceBudget } from './space.js';
 import { installSummary } from '../summary/local.js';
+import { isCollectionId, remoteCollectionId, setCollectionRef } from '../collections.js';
 import { fetchSummaryFiles, httpSummarySource, type SummaryVerifier } from './summary.js';
 import { resolveRemoteState, type RemoteState, type SummaryLoader } from './remote-targets.js';
 import { SubpathFilter, type TreeScope } from './subpath.js';
@@ -247,7 +248,7 @@ export class HttpPullSession {
 
   private checkTarget(w: Wanted | null, checksum: string, c: CommitObject): void {
     if (!w) return;
-    if (w.ref !== null && !this.r.opts.disableVerifyBindings) checkBinding(c, checksum, w.ref);
+    if (!this.r.opts.disableVerifyBindings) checkBinding(c, checksum, w.ref, remoteCollectionId(this.repo, this.r.remoteName));
     this.r.check(w, checksum, c);
   }
 
@@ -388,6 +389,15 @@ export class HttpPullSession {
     for (const c of this.toComplete) clearCommitPartial(repo.path, c);
     for (const t of this.remote.targets) {
       if (t.ref === null) continue;
+      const summaryCollection = this.remote.summary?.collectionId;
+      const mirrorCollection = this.r.opts.mirror && summaryCollection !== undefined && isCollectionId(summaryCollection) ? summaryCollection : undefined;
+      if (mirrorCollection !== undefined) {
+        // a mirror of a remote whose summary names its collection keeps its refs as that
+        // collection's (refs/mirrors/COLLECTION/REF), as upstream
+        await setCollectionRef(repo, { collectionId: mirrorCollection, ref: t.ref }, t.commit);
+        this.result.refs.set(`${mirrorCollection}:${t.ref}`, t.commit);
+        continue;
+      }
       const spec = this.r.refSpec(t.ref);
       await repo.setRef(spec, t.commit);
       this.result.refs.set(spec, t.commit);
