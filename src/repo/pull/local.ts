@@ -28,6 +28,7 @@ import { ChainGuard, walkDirTrees } from '../traverse.js';
 import { SubpathFilter, type TreeScope } from './subpath.js';
 import { checkBinding, type Wanted } from './targets.js';
 import type { CommitVerifier } from './verify.js';
+import { fetchSummaryFiles, fileSummarySource, type SummaryVerifier } from './summary.js';
 import { pullLocalDeltas } from './delta-local.js';
 import { repoCollectionId, setCollectionRef } from '../collections.js';
 
@@ -57,6 +58,8 @@ export interface PullLocalOptions {
   workers?: number;
   /** Signatures the named commits must carry (`--gpg-verify --remote`, a signed file:// remote). */
   verifier?: CommitVerifier | null;
+  /** Checks the source's summary against its summary.sig (`--gpg-verify-summary --remote`). */
+  summaryVerifier?: SummaryVerifier | null;
   /** Go through the source's static deltas (an error when there is none), as a remote pull. */
   requireStaticDeltas?: boolean;
   /** Only these paths of each commit's tree (`pull --subpath` from a file:// remote); the
@@ -273,6 +276,9 @@ async function importContent(src: Repo, dest: Repo, files: Set<string>, options:
 export async function pullLocal(dest: Repo, srcPath: string, options: PullLocalOptions = {}): Promise<PullLocalResult> {
   const src = await openSource(srcPath, dest);
   if (options.remote !== undefined) parseRefspec(`${options.remote}:x`);
+  if (options.summaryVerifier) {
+    await fetchSummaryFiles(options.remote ?? src.path, fileSummarySource(options.remote ?? src.path, src.path), { cache: null, verify: options.summaryVerifier });
+  }
   const wanted = await resolveWanted(src, options.refs);
   // Bindings: each pulled commit must be bound to its ref (when it has a ref binding) and to
   // the source's collection (when it has one), as upstream checks a local source.
