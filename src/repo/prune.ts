@@ -16,6 +16,7 @@ import type { RepoLocation } from './store.js';
 import { refCommits } from './refs-list.js';
 import { listRemotes, type RemoteRepo } from './remotes.js';
 import { pruneSummaryCache } from './summary/cache.js';
+import { pruneStaticDeltas } from './deltas/catalog.js';
 import { formatSize } from '../util/format-size.js';
 
 /**
@@ -45,6 +46,8 @@ export interface PruneOptions {
   keepYoungerThan?: bigint;
   /** Only consider commit objects for deletion (`--commit-only`). */
   commitOnly?: boolean;
+  /** `--static-deltas-only`: `deleteCommit` removes only the deltas leading to it. */
+  staticDeltasOnly?: boolean;
 }
 
 export interface PruneResult {
@@ -155,7 +158,9 @@ function computeReachable(repo: PruneTarget, objects: LooseObject[], options: Pr
  */
 export async function pruneRepo(repo: PruneTarget, options: PruneOptions = {}): Promise<PruneResult> {
   return repo.withLock(true, async () => {
-    if (options.deleteCommit !== undefined) {
+    if (options.deleteCommit !== undefined && options.staticDeltasOnly) {
+      pruneStaticDeltas(repo.path, options.deleteCommit, () => true);
+    } else if (options.deleteCommit !== undefined) {
       const c = await repo.resolveRev(options.deleteCommit);
       for (const [ref, v] of await repo.listRefs()) {
         if (v === c) throw new OstreeError('EBUSY', `Commit '${c}' is referenced by '${ref}'`);
@@ -179,6 +184,7 @@ export async function pruneRepo(repo: PruneTarget, options: PruneOptions = {}): 
       else unlinkIfPresent(o.file);
     }
     if (!options.noPrune && res.objectsPruned > 0) repo.syncRepo();
+    pruneStaticDeltas(repo.path, null, (c) => fs.existsSync(objectPath(repo.path, c, 'commit', repo.mode)));
     pruneSummaryCache(repo.path, new Set(listRemotes(repo).map((r) => r.name)));
     return res;
   });

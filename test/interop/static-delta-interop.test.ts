@@ -123,3 +123,26 @@ test('signed deltas (dummy engine): each verifies and applies the other\'s', () 
     run('up', `--repo=${dest}`, 'fsck');
   }
 });
+
+test("upstream's fah-deltadata trees: each applies the other's delta", () => {
+  const repo = path.join(work, 'fah');
+  run('up', `--repo=${repo}`, 'init', '--mode=archive');
+  const tree = path.join(work, 'fah-tree');
+  fs.mkdirSync(tree);
+  execFileSync('tar', ['xf', path.join(TARBALLS, 'fah-deltadata-old.tar.xz'), '-C', tree]);
+  run('up', `--repo=${repo}`, 'commit', '-b', 'main', '-s', 'old', `--tree=dir=${tree}`);
+  const a = run('up', `--repo=${repo}`, 'rev-parse', 'main').trim();
+  execFileSync('tar', ['xf', path.join(TARBALLS, 'fah-deltadata-new.tar.xz'), '-C', tree]);
+  run('up', `--repo=${repo}`, 'commit', '-b', 'main', '-s', 'new', `--tree=dir=${tree}`);
+  const b = run('up', `--repo=${repo}`, 'rev-parse', 'main').trim();
+  for (const [maker, applier] of [['ours', 'up'], ['up', 'ours']] as const) {
+    const out = path.join(work, `fah-${maker}`);
+    fs.mkdirSync(out);
+    run(maker, `--repo=${repo}`, 'static-delta', 'generate', `--from=${a}`, `--to=${b}`, '--min-fallback-size=0', `--filename=${out}/superblock`);
+    const dest = freshRepo(`fah-dest-${maker}`, 'bare-user');
+    run('up', `--repo=${dest}`, 'pull-local', repo, a);
+    run(applier, `--repo=${dest}`, 'static-delta', 'apply-offline', `${out}/superblock`);
+    run('up', `--repo=${dest}`, 'fsck');
+    assert.match(run('up', `--repo=${dest}`, 'ls', b), /\//);
+  }
+});

@@ -17,7 +17,9 @@ interface PruneFlags {
 }
 
 async function runPrune(opts: PruneFlags, cmd: Command): Promise<void> {
-  if (opts.staticDeltasOnly) throw new OstreeError('EINVAL', '--static-deltas-only is not supported (this implementation has no static deltas)');
+  if (opts.staticDeltasOnly && opts.deleteCommit === undefined) {
+    throw new OstreeError('EINVAL', '--static-deltas-only requires --delete-commit; see https://github.com/ostreedev/ostree/issues/1479');
+  }
   const repo = await Repo.open(repoPath(cmd));
   let keepYoungerThan: bigint | undefined;
   if (opts.keepYoungerThan !== undefined) {
@@ -28,6 +30,7 @@ async function runPrune(opts: PruneFlags, cmd: Command): Promise<void> {
   const r = await pruneRepo(repo, {
     refsOnly: opts.refsOnly === true, depth: opts.depth, noPrune: !opts.prune, commitOnly: opts.commitOnly === true,
     ...(opts.deleteCommit !== undefined ? { deleteCommit: opts.deleteCommit } : {}),
+    ...(opts.staticDeltasOnly ? { staticDeltasOnly: true } : {}),
     ...(keepYoungerThan !== undefined ? { keepYoungerThan } : {}),
   });
   for (const l of formatPruneResult(r, { noPrune: !opts.prune, commitOnly: opts.commitOnly === true })) out(`${l}\n`);
@@ -58,6 +61,6 @@ export function register(program: Command): void {
     .option('--delete-commit <COMMIT>', 'Specify a commit to delete')
     .option('--keep-younger-than <DATE>', 'Prune all commits older than the specified date')
     .option('--commit-only', 'Only traverse and delete commit objects.')
-    .option('--static-deltas-only', 'Change the behavior of delete-commit to delete only static deltas (not supported)')
+    .option('--static-deltas-only', 'Change the behavior of delete-commit and keep-younger-than to prune only static deltas')
     .action(runPrune);
 }

@@ -104,10 +104,6 @@ function registerQueries(group: Command): void {
     const names = listDeltaNames(repoPath(cmd));
     out(names.length === 0 ? '(No static deltas)\n' : names.map((n) => `${n}\n`).join(''));
   });
-  group.command('indexes').description('List static delta indexes').action((_o: unknown, cmd: Command) => {
-    const names = listIndexedTargets(repoPath(cmd));
-    out(names.length === 0 ? '(No static deltas indexes)\n' : names.map((n) => `${n}\n`).join(''));
-  });
   group.command('show').description('Dump information on a delta').argument('[DELTA]')
     .action((id: string | undefined, _o: unknown, cmd: Command) => {
       if (id === undefined) throw new OstreeError('EINVAL', 'DELTA must be specified');
@@ -115,18 +111,28 @@ function registerQueries(group: Command): void {
     });
 }
 
-function registerChanges(group: Command): void {
+function registerDelete(group: Command): void {
   group.command('delete').description('Remove a delta').argument('[DELTA]')
     .action((id: string | undefined, _o: unknown, cmd: Command) => {
       if (id === undefined) throw new OstreeError('EINVAL', 'DELTA must be specified');
       deleteDelta(repoPath(cmd), id);
     });
+}
+
+function registerIndexes(group: Command): void {
+  group.command('indexes').description('List static delta indexes').action((_o: unknown, cmd: Command) => {
+    const names = listIndexedTargets(repoPath(cmd));
+    out(names.length === 0 ? '(No static deltas indexes)\n' : names.map((n) => `${n}\n`).join(''));
+  });
   group.command('reindex').description('Regenerate static delta indexes')
     .option('--to <REV>', 'Only update delta index to revision REV')
     .action(async (o: { to?: string }, cmd: Command) => {
       if (o.to !== undefined) throw new OstreeError('EINVAL', 'reindex --to is not supported; run reindex without it');
       await reindex(await Repo.open(repoPath(cmd)));
     });
+}
+
+function registerSigned(group: Command): void {
   group.command('apply-offline').description('Apply static delta file').argument('[PATH]').argument('[KEY_ID...]')
     .option('--sign-type <NAME>', "Signature type to use (defaults to 'ed25519')")
     .option('--keys-file <NAME>', 'Read key(s) from file')
@@ -179,7 +185,10 @@ export function register(program: Command): void {
       if (verb === undefined) throw new OstreeError('EINVAL', 'No command specified');
       throw new OstreeError('EINVAL', `Unknown "static-delta" subcommand '${verb}'`);
     });
+  // upstream's order: list show delete generate apply-offline verify indexes reindex
   registerQueries(group);
-  registerChanges(group);
+  registerDelete(group);
   registerGenerate(group);
+  registerSigned(group);
+  registerIndexes(group);
 }

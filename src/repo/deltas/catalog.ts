@@ -60,3 +60,14 @@ export function loadSuperblock(repoPath: string, name: DeltaName): LoadedSuperbl
   const file = readSuperblockFile(path.join(repoPath, deltaSuperblockPath(name.from, name.to)));
   return { ...readSuperblockBytes(file), file };
 }
+
+/**
+ * Remove the deltas leading to `commit`, or (null) those whose target commit is no longer in
+ * the repository (upstream's ostree_repo_prune_static_deltas; prune runs it every time).
+ */
+export function pruneStaticDeltas(repoPath: string, commit: string | null, hasCommit: (c: string) => boolean): void {
+  for (const d of listStaticDeltas(repoPath)) {
+    if (commit !== null ? d.to !== commit : hasCommit(d.to)) continue;
+    fs.rmSync(path.join(repoPath, deltaRelPath(d.from, d.to)), { recursive: true, force: true });
+  }
+}

@@ -38,7 +38,9 @@ const OP_CODES = 'SowrRcB';
 
 export type OpStats = number[];
 
-interface Open { obj: DeltaObject; header: FileHeader; size: number; buf: Buffer | null; filled: number }
+/** The object being built: its bytes are collected as they are written (never allocated
+ *  up front from the declared size, which a hostile part could inflate); null: not built. */
+interface Open { obj: DeltaObject; header: FileHeader; size: number; chunks: Buffer[] | null; filled: number }
 
 class Executor {
   pos = 0;
@@ -124,7 +126,7 @@ class Executor {
     if (!isRegularMode(header.mode)) throw new OstreeError('ECORRUPT', `opcode open: object ${obj.checksum} is not a regular file`);
     if (size > PART_MAX_SIZE) throw new OstreeError('ECORRUPT', `opcode open: object size ${size} exceeds the ${PART_MAX_SIZE} allowed`);
     const build = this.sink !== null && !this.sink.has(obj);
-    this.open = { obj, header, size, buf: build ? Buffer.alloc(size) : null, filled: 0 };
+    this.open = { obj, header, size, chunks: build ? [] : null, filled: 0 };
   }
 
   requireOpen(op: string): Open {
@@ -136,26 +138,26 @@ class Executor {
     const size = this.arg(); const offset = this.arg();
     const o = this.requireOpen('write');
     if (o.filled + size > o.size) throw new OstreeError('ECORRUPT', `opcode write: object ${o.obj.checksum} would exceed its size ${o.size}`);
-    if (o.buf === null) { o.filled += size; return; }
+    if (o.chunks === null) { o.filled += size; return; }
     const src = this.readSource !== null ? this.readSource : this.part.data;
     if (offset + size > src.length) {
       throw new OstreeError('ECORRUPT', this.readSource !== null ? `opcode write: Unexpected EOF reading the read source of ${o.obj.checksum}` : `Invalid offset/length ${offset}/${size}`);
     }
-    src.copy(o.buf, o.filled, offset, offset + size);
+    o.chunks.push(src.subarray(offset, offset + size));
     o.filled += size;
   }
 
   setReadSource(): void {
     const offset = this.arg();
     const csum = this.payload(offset, 32).toString('hex');
-    this.readSource = this.sink && !(this.open && this.open.buf === null) ? this.sink.readContent(csum) : null;
+    this.readSource = this.sink && !(this.open && this.open.chunks === null) ? this.sink.readContent(csum) : null;
   }
 
   close(): void {
     const o = this.requireOpen('close');
-    if (o.buf !== null) {
+    if (o.chunks !== null) {
       if (o.filled !== o.size) throw new OstreeError('ECORRUPT', `opcode close: object ${o.obj.checksum} has ${o.filled} of its ${o.size} bytes`);
-      this.sink!.writeContent(o.obj, o.header, o.buf);
+      this.sink!.writeContent(o.obj, o.header, Buffer.concat(o.chunks, o.size));
     }
     this.open = null;
     this.readSource = null;
@@ -166,9 +168,12 @@ class Executor {
     const offset = this.arg(); const length = this.arg();
     const patch = this.payload(offset, length);
     const o = this.requireOpen('bspatch');
-    if (o.buf === null) { o.filled = o.size; return; }
+    // every byte a bsdiff patch produces is stored in it (as a diff or an extra byte)
+    if (o.size > patch.length) throw new OstreeError('ECORRUPT', `opcode bspatch: object ${o.obj.checksum} of ${o.size} bytes cannot come from a ${patch.length}-byte patch`);
+    if (o.chunks === null) { o.filled = o.size; return; }
     if (this.readSource === null) throw new OstreeError('ECORRUPT', 'opcode bspatch: no read source');
-    o.buf = bspatch(this.readSource, o.size, patch);
+    if (o.filled !== 0) throw new OstreeError('ECORRUPT', 'opcode bspatch: the object already has data');
+    o.chunks = [bspatch(this.readSource, o.size, patch)];
     o.filled = o.size;
   }
 }

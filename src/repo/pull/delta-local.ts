@@ -19,6 +19,11 @@ export function localSource(srcPath: string): DeltaSource {
   return { fetch: async (rel, maxSize, what) => readFileBounded(path.join(srcPath, rel), maxSize, { what, follow: true }) };
 }
 
+/** The config of the repository at `srcPath`, or null. */
+export function localConfig(srcPath: string): Buffer | null {
+  return readFileBounded(path.join(srcPath, 'config'), MAX_KEYFILE_SIZE, { what: 'remote config', follow: true });
+}
+
 /** The summary of the repository at `srcPath`, or null. */
 export function localSummary(srcPath: string): Buffer | null {
   return readFileBounded(path.join(srcPath, 'summary'), SUMMARY_MAX_SIZE, { what: 'summary', follow: true });
@@ -28,7 +33,7 @@ export function localSummary(srcPath: string): Buffer | null {
 export async function pullLocalDeltas(dest: Repo, srcPath: string, wanted: Wanted[], remote: string | undefined): Promise<void> {
   if (dest.mode === 'archive') throw new OstreeError('EINVAL', "Can't use static deltas in an archive repo");
   const source = localSource(srcPath);
-  const config = readFileBounded(path.join(srcPath, 'config'), MAX_KEYFILE_SIZE, { what: 'remote config', follow: true });
+  const config = localConfig(srcPath);
   const indexed = config !== null && KeyFile.parse(config.toString('utf8')).getBoolean('core', 'indexed-deltas', false);
   const summary = localSummary(srcPath);
   const deltas = remoteDeltasFromSummary(summary, indexed);

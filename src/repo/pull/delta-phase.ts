@@ -24,6 +24,8 @@ export interface DeltaPhaseInput {
   source: DeltaSource;
   /** The remote's summary bytes (null: it has none). */
   summary: Buffer | null;
+  /** The remote's `config` (read for core.indexed-deltas when there is no summary). */
+  remoteConfig: () => Promise<Buffer | null>;
   targets: Wanted[];
   /** Where a target's ref lives here (`REMOTE:REF`, or `REF` when mirroring). */
   refSpec: (ref: string) => string;
@@ -44,7 +46,7 @@ export interface DeltaPhaseResult {
 async function remoteDeltas(input: DeltaPhaseInput): Promise<RemoteDeltas> {
   let indexed = false;
   if (input.summary === null) {
-    const cfg = await input.source.fetch('config', 1024 * 1024, 'repository config');
+    const cfg = await input.remoteConfig();
     indexed = cfg !== null && KeyFile.parse(cfg.toString('utf8'), 'remote config').getBoolean('core', 'indexed-deltas', false);
   }
   return remoteDeltasFromSummary(input.summary, indexed);

@@ -19,7 +19,7 @@ import { readMetadataObjectIfPresent } from '../store.js';
 import type { PullRequestBase, Wanted } from './targets.js';
 import { fetchSummaryFiles, fileSummarySource } from './summary.js';
 import { runDeltaPhase } from './delta-phase.js';
-import { localSource, localSummary } from './delta-local.js';
+import { localConfig, localSource, localSummary } from './delta-local.js';
 
 export interface FilePullRequest extends PullRequestBase {
   srcPath: string;
@@ -71,7 +71,7 @@ export async function pullFileRemote(r: FilePullRequest): Promise<PullResult> {
   // then reads them as it would over HTTP)
   if (opts.requireStaticDeltas || opts.dryRun) {
     const phase = await repo.withLock(false, () => runDeltaPhase({
-      repo, source: localSource(r.srcPath), summary: localSummary(r.srcPath), targets, refSpec: r.refSpec,
+      repo, source: localSource(r.srcPath), summary: localSummary(r.srcPath), remoteConfig: async () => localConfig(r.srcPath), targets, refSpec: r.refSpec,
       disable: opts.disableStaticDeltas === true, require: opts.requireStaticDeltas === true, dryRun: opts.dryRun === true,
       commitMetadataOnly: opts.commitMetadataOnly === true,
     }));

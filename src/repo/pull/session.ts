@@ -23,7 +23,7 @@ import { modeTraits } from '../modes/mode.js';
 import type { Repo } from '../repo.js';
 import { checkBareUserOnlyMode, importArchiveObjectBuffer, importContentObject, type ContentImportContext } from './import.js';
 import { LocalCache } from './local-cache.js';
-import { CONTENT_IN_MEMORY_MAX, DELTA_PROBE_MAX_SIZE, PULL_INFLATE_IN_MEMORY_MAX, PULL_METADATA_MAX_SIZE } from './limits.js';
+import { CONTENT_IN_MEMORY_MAX, DELTA_PROBE_MAX_SIZE, PULL_INFLATE_IN_MEMORY_MAX, PULL_METADATA_MAX_SIZE, REMOTE_CONFIG_MAX_SIZE } from './limits.js';
 import type { PullResult } from './options.js';
 import { PullStats, TaskGroup } from './scheduler.js';
 import { readSourceObject } from './source.js';
@@ -362,11 +362,14 @@ export class HttpPullSession {
     const source: DeltaSource = {
       fetch: async (rel, maxSize, what) => {
         st.metaRequested++; st.outstandingMeta++;
-        try { const b = await meta.get(rel, { optional: true, maxSize, what }); if (b !== null) st.metaFetched++; return b; } finally { st.outstandingMeta--; }
+        // counted as upstream counts them: a 404 is a fetch that found nothing
+        try { const b = await meta.get(rel, { optional: true, maxSize, what }); st.metaFetched++; return b; } finally { st.outstandingMeta--; }
       },
     };
     return runDeltaPhase({
-      repo: this.repo, source, summary: this.remote.summaryData, targets: this.remote.targets, refSpec: (ref) => this.r.refSpec(ref),
+      repo: this.repo, source, summary: this.remote.summaryData,
+      remoteConfig: () => meta.get('config', { optional: true, maxSize: REMOTE_CONFIG_MAX_SIZE, what: 'repository config' }),
+      targets: this.remote.targets, refSpec: (ref) => this.r.refSpec(ref),
       disable: opts.disableStaticDeltas === true, require: opts.requireStaticDeltas === true, dryRun: opts.dryRun === true,
       commitMetadataOnly: opts.commitMetadataOnly === true,
     });

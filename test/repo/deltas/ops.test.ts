@@ -89,4 +89,6 @@ test('hostile operation streams are refused', () => {
   assert.throws(hostile([c], Buffer.alloc(0), [obj(1)]), /no object is open/);
   assert.throws(hostile([S, 0, 0, 1, 0, S, 0, 0, 1, 0], Buffer.from('ab'), [obj(1)], 1), /the part lists 1/);
   assert.throws(hostile([o, 0, 0, 0xff, 0xff, 0xff, 0xff, 0x7f], Buffer.alloc(0), [obj(1)]), /exceeds the/);
+  const B = 'B'.charCodeAt(0);
+  assert.throws(hostile([o, 0, 0, 100, B, 0, 10, c], Buffer.alloc(10), [obj(1)]), /cannot come from a 10-byte patch/);
 });
