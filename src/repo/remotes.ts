@@ -140,12 +140,18 @@ function parentRemotes(repo: RemoteRepo): RemoteConfig[] {
   return out;
 }
 
-/** The remote `name` (ENOENT naming the configured ones if there is none; ECONFIG without url). */
-export function getRemote(repo: RemoteRepo, name: string, opts: RemoteLookupOptions = {}): RemoteConfig {
+/** The remote `name`, with or without a url (ENOENT naming the configured ones if there is none). */
+export function findRemote(repo: RemoteRepo, name: string, opts: RemoteLookupOptions = {}): RemoteConfig {
   const all = listRemotes(repo, opts);
   const r = all.find((x) => x.name === name);
   if (!r) throw new OstreeError('ENOENT', `Remote "${name}" not found (configured remotes: ${all.map((x) => x.name).join(', ') || 'none'}; add one with 'ostree remote add')`);
-  if (r.url === '') throw new OstreeError('ECONFIG', `Remote "${name}" in ${r.file} has no url= key`);
+  return r;
+}
+
+/** The remote `name` (ENOENT naming the configured ones if there is none; ECONFIG without url). */
+export function getRemote(repo: RemoteRepo, name: string, opts: RemoteLookupOptions = {}): RemoteConfig {
+  const r = findRemote(repo, name, opts);
+  if (r.url === '') throw new OstreeError('ECONFIG', `No "url" option in remote "${name}" (${r.file})`);
   return r;
 }
 
@@ -182,12 +188,13 @@ function writeGroupTo(file: string, group: string, pairs: Array<[string, string]
  * `ifNotExists` (nothing changes) or `replace` (its group is rewritten in the file defining it).
  */
 export async function addRemote(
-  repo: RemoteRepo, name: string, url: string, options: Array<[string, string]> | Record<string, string> = [],
+  repo: RemoteRepo, name: string, url: string | null, options: Array<[string, string]> | Record<string, string> = [],
   opts: AddRemoteOptions = {},
 ): Promise<void> {
   validateRemoteName(name);
-  validateRemoteUrl(name, url);
   const pairs = Array.isArray(options) ? options : Object.entries(options);
+  if (url !== null) validateRemoteUrl(name, url);
+  else if (!pairs.some(([k]) => k === 'custom-backend')) throw new OstreeError('EINVAL', `remote "${name}" needs a URL (only a custom-backend remote may have none)`);
   for (const [k, v] of pairs) validateRemoteOption(name, k, v);
   if (pairs.some(([k]) => k === 'url')) throw new OstreeError('EINVAL', `the URL of remote "${name}" is given as an argument, not as an option`);
   const existing = listRemotes(repo, opts).find((x) => x.name === name);
@@ -196,7 +203,7 @@ export async function addRemote(
     throw new OstreeError('EEXIST', `Remote configuration for "${name}" already exists: ${existing.file === configPath(repo.path) ? '(in config)' : existing.file}`);
   }
   const group = `remote "${name}"`;
-  const all: Array<[string, string]> = [['url', url], ...pairs];
+  const all: Array<[string, string]> = [...(url !== null ? [['url', url] as [string, string]] : []), ...pairs];
   const dir = opts.sysroot !== undefined ? remotesConfigDir(repo, opts) : null;
   const file = existing?.file ?? (dir !== null ? path.join(dir, `${name}.conf`) : configPath(repo.path));
   if (file !== configPath(repo.path)) { writeGroupTo(file, group, all, repo.config.getBoolean('core', 'fsync', true)); return; }

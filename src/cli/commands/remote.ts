@@ -17,6 +17,7 @@ import { collect, splitKeyValue } from '../args.js';
 import { verbGroup } from '../groups.js';
 import { repoPath, sysrootFrom } from '../context.js';
 import { out } from '../output.js';
+import { registerCookies } from './remote-cookies.js';
 
 async function openRepo(cmd: Command): Promise<Repo> {
   return Repo.open(repoPath(cmd));
@@ -72,7 +73,7 @@ function importedLine(n: number, remote: string): string {
 
 function registerAddDelete(remote: Command): void {
   remote.command('add').description('Add a remote repository')
-    .argument('<name>').argument('<url>').argument('[branches...]')
+    .argument('<name>').argument('[url]').argument('[branches...]')
     .option('--set <key=value>', 'Set config option KEY=VALUE for remote', collect, [])
     .option('--no-gpg-verify', 'Disable GPG verification')
     .option('--no-sign-verify', 'Disable signature verification')
@@ -84,13 +85,14 @@ function registerAddDelete(remote: Command): void {
     .option('--contenturl <url>', 'Use URL when fetching content')
     .option('--collection-id <id>', 'Globally unique ID for this repository as an collection of refs for redistribution to other repositories')
     .option('--sysroot <path>', 'Use sysroot at PATH (overrides --repo)')
-    .action(async (name: string, url: string, branches: string[], o: Omit<RemoteAddFlags, 'signVerifyKeys'> & { signVerify: boolean | string[]; gpgImport?: string }, cmd: Command) => {
+    .action(async (name: string, url: string | undefined, branches: string[], o: Omit<RemoteAddFlags, 'signVerifyKeys'> & { signVerify: boolean | string[]; gpgImport?: string }, cmd: Command) => {
+      if (url === undefined && o.customBackend === undefined) throw new OstreeError('EINVAL', 'NAME and URL must be specified');
       if (o.ifNotExists && o.force) throw new OstreeError('EINVAL', 'Can only specify one of --if-not-exists and --force');
       const flags: RemoteAddFlags = { ...o, signVerify: o.signVerify !== false, signVerifyKeys: Array.isArray(o.signVerify) ? o.signVerify : [] };
       const options = remoteAddOptions(branches, flags);
       const sysroot = o.sysroot !== undefined ? sysrootFrom(o.sysroot) : undefined;
       const repo = await Repo.open(sysroot !== undefined ? path.join(sysroot, 'ostree/repo') : repoPath(cmd));
-      await addRemote(repo, name, url, options, { ifNotExists: o.ifNotExists === true, replace: o.force === true, ...(sysroot !== undefined ? { sysroot } : {}) });
+      await addRemote(repo, name, url ?? null, options, { ifNotExists: o.ifNotExists === true, replace: o.force === true, ...(sysroot !== undefined ? { sysroot } : {}) });
       if (o.gpgImport !== undefined) {
         const n = await importRemoteKeys(repo, name, readKeySource(o.gpgImport), [], fsyncEnabled(repo));
         out(importedLine(n, name));
@@ -179,4 +181,5 @@ export function register(program: Command): void {
   registerAddDelete(remote);
   registerQueries(remote);
   registerGpg(remote);
+  registerCookies(remote);
 }

@@ -1,18 +1,31 @@
 /**
  * What a remote's options mean for a pull: TLS and proxy options, the content URL and the kind
- * of URL (signature policy is src/repo/sign's: remote-policy.ts, summary.ts). The remotes themselves (REPO/config and remotes.d) are remotes.ts's.
+ * of URL. Signature policy is src/repo/sign's (remote-policy.ts, summary.ts); the remotes
+ * themselves (REPO/config and remotes.d) are remotes.ts's.
  */
 import { OstreeError } from '../../errors.js';
 import { parseBool, type RemoteConfig } from '../remotes.js';
 import type { FetcherOptions } from './transport.js';
 
-export type RemoteUrlKind = 'file' | 'http';
+export type RemoteUrlKind = 'file' | 'http' | 'metalink';
 
-/** What a remote URL names: a local repository (file://) or an HTTP one (http(s)://, mirrorlist=). */
+/** What a remote URL names: a local repository (file://), an HTTP one (http(s)://, mirrorlist=),
+ *  or a metalink that names the summary's mirrors (metalink=). */
 export function remoteUrlKind(remoteName: string, url: string): RemoteUrlKind {
   if (url.startsWith('file://')) return 'file';
   if (/^(https?:\/\/|mirrorlist=)/.test(url)) return 'http';
-  throw new OstreeError('EINVAL', `Remote "${remoteName}" has unsupported URL '${url}' (expected file://, http:// or https:// or mirrorlist=http(s)://)`);
+  if (url.startsWith('metalink=')) return 'metalink';
+  throw new OstreeError('EINVAL', `Invalid URI scheme in ${url} (remote "${remoteName}": expected file://, http://, https://, mirrorlist= or metalink=)`);
+}
+
+/** Refusals before anything is fetched: a remote served by another program, or one its owner
+ *  marked as not usable yet (`unconfigured-state`), in upstream's words. */
+export function checkRemoteUsable(r: RemoteConfig): void {
+  const backend = r.options.get('custom-backend');
+  if (backend) throw new OstreeError('EINVAL', `Cannot fetch via libostree - remote '${r.name}' uses custom backend '${backend}'`);
+  const unconfigured = r.options.get('unconfigured-state');
+  if (unconfigured) throw new OstreeError('ECONFIG', `remote unconfigured-state: ${unconfigured}`);
+  if (r.url === '') throw new OstreeError('ECONFIG', `No "url" option in remote "${r.name}" (${r.file})`);
 }
 
 /** The local path of a `file://` URL. */

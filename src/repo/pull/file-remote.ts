@@ -75,6 +75,8 @@ export async function pullFileRemote(r: FilePullRequest): Promise<PullResult> {
     ...(opts.disableVerifyBindings ? { disableVerifyBindings: true } : {}),
     ...(opts.untrusted ? { untrusted: true } : {}),
     verifier: r.verifier,
+    ...(opts.subpaths !== undefined ? { subpaths: opts.subpaths } : {}),
+    ...(opts.bareUserOnlyFiles ? { bareUserOnlyFiles: true } : {}),
   };
   for (const list of [byName, byCommit]) {
     if (list.length === 0) continue;

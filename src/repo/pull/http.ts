@@ -24,9 +24,12 @@
 import { OstreeError } from '../../errors.js';
 import { deltaSuperblockPath, deltaIndexPath } from '../layout.js';
 import type { Repo } from '../repo.js';
-import { getRemote, remoteBranches } from '../remotes.js';
-import { fileUrlPath, remoteFetcherOptions, remoteUrlKind } from './config.js';
+import { modeTraits } from '../modes/mode.js';
+import { findRemote, remoteBranches, type RemoteConfig } from '../remotes.js';
 import { summaryVerifierFor } from '../sign/summary.js';
+import { checkRemoteUsable, fileUrlPath, remoteFetcherOptions, remoteUrlKind } from './config.js';
+import { cookieJarPath, readCookies } from './cookies.js';
+import { resolveMetalink } from './metalink.js';
 import { pullFileRemote } from './file-remote.js';
 import type { PullOptions, PullResult } from './options.js';
 import { HttpPullSession } from './session.js';
@@ -54,13 +57,34 @@ async function fetchersFor(url: string, contentUrl: string | undefined, fo: Fetc
   } catch (e) { meta.close(); throw e; }
 }
 
+/** Options that need a non-archive destination or a static delta, refused as upstream. */
+function checkDeltaOptions(repo: Repo, opts: PullOptions): void {
+  if (opts.requireStaticDeltas && modeTraits(repo.mode).compressed) throw new OstreeError('EINVAL', "Can't use static deltas in an archive repo");
+  if (opts.dryRun && !opts.requireStaticDeltas) throw new OstreeError('EINVAL', '--dry-run requires --require-static-deltas');
+}
+
+/** The HTTP client options of a pull from `remote`: the remote's TLS keys and cookies, the flags. */
+function httpOptions(repo: Repo, remote: RemoteConfig, opts: PullOptions): FetcherOptions {
+  return remoteFetcherOptions(remote, {
+    ...(opts.networkRetries !== undefined ? { retries: opts.networkRetries } : {}),
+    ...(opts.concurrency !== undefined ? { concurrency: opts.concurrency } : {}),
+    ...(opts.retryDelayMs !== undefined ? { retryDelayMs: opts.retryDelayMs } : {}),
+    ...(opts.httpHeaders !== undefined ? { headers: opts.httpHeaders } : {}),
+    ...(opts.appendUserAgent !== undefined ? { appendUserAgent: opts.appendUserAgent } : {}),
+    cookies: readCookies(cookieJarPath(repo.path, remote.name)),
+  });
+}
+
 /**
  * Pull `refs` (default: the remote's `branches=`) from remote `remoteName` into `repo`, writing
  * `refs/remotes/REMOTE/REF`. A ref may also be a commit checksum (no ref is written for it).
  */
 export async function pullFromRemote(repo: Repo, remoteName: string, refs: string[], opts: PullOptions = {}): Promise<PullResult> {
-  const remote = getRemote(repo, remoteName, opts);
+  const remote = findRemote(repo, remoteName, opts);
+  checkRemoteUsable(remote);
   const url = opts.url ?? remote.url;
+  const kind = remoteUrlKind(remoteName, url);
+  checkDeltaOptions(repo, opts);
   let allRefs = false;
   if (refs.length === 0) {
     refs = remoteBranches(remote);
@@ -78,17 +102,17 @@ export async function pullFromRemote(repo: Repo, remoteName: string, refs: strin
   const verifier = commitVerifier(repo, remoteName, opts);
   const common = { repo, remoteName, requests, allRefs, depth, opts, check, verifier, refSpec };
 
-  if (remoteUrlKind(remoteName, url) === 'file') return pullFileRemote({ ...common, srcPath: fileUrlPath(url) });
-  const fo = remoteFetcherOptions(remote, {
-    ...(opts.networkRetries !== undefined ? { retries: opts.networkRetries } : {}),
-    ...(opts.concurrency !== undefined ? { concurrency: opts.concurrency } : {}),
-    ...(opts.retryDelayMs !== undefined ? { retryDelayMs: opts.retryDelayMs } : {}),
-    ...(opts.httpHeaders !== undefined ? { headers: opts.httpHeaders } : {}),
-  });
-  const [meta, content] = await fetchersFor(url.replace(/\/+$/, ''), remote.options.get('contenturl'), fo);
+  if (kind === 'file') return pullFileRemote({ ...common, srcPath: fileUrlPath(url) });
+  const fo = httpOptions(repo, remote, opts);
+  const metalink = kind === 'metalink' ? await resolveMetalink(url.slice('metalink='.length), fo) : null;
+  const base = metalink !== null ? metalink.baseUrl : url.replace(/\/+$/, '');
+  const [meta, content] = await fetchersFor(base, remote.options.get('contenturl'), fo);
   try {
     const summaryVerifier = summaryVerifierFor(repo, remoteName, 'pull');
-    return await new HttpPullSession({ ...common, meta, content, ...(summaryVerifier ? { summaryVerifier } : {}) }).run();
+    const summarySource = metalink !== null ? async () => ({ summary: metalink.summary, sig: null }) : undefined;
+    return await new HttpPullSession({
+      ...common, meta, content, ...(summaryVerifier ? { summaryVerifier } : {}), ...(summarySource ? { summarySource } : {}),
+    }).run();
   } finally {
     meta.close();
     if (content !== meta) content.close();

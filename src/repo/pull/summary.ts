@@ -18,6 +18,7 @@ import {
 import { SUMMARY_MAX_SIZE, SUMMARY_SIG_MAX_SIZE } from '../summary/limits.js';
 import { summaryGpgReport, summaryVerifierFor } from '../sign/summary.js';
 import { fileUrlPath, remoteUrlKind } from './config.js';
+import { resolveMetalink } from './metalink.js';
 import { HttpFetcher, resolveMirrors } from './transport.js';
 
 import { formatSummary, formatSummaryRaw } from '../summary/dump.js';
@@ -150,6 +151,12 @@ export async function fetchRemoteSummaryFiles(repo: Repo, remoteName: string, op
   const cache: CacheLocation = opts.cacheDir !== undefined ? { repo, cache: opts.cacheDir } : { repo };
   const o = { cache, ...(verify ? { verify } : {}) };
   if (remoteUrlKind(remoteName, url) === 'file') return fetchSummaryFiles(remoteName, fileSummarySource(remoteName, fileUrlPath(url)), o);
+  if (remoteUrlKind(remoteName, url) === 'metalink') {
+    // the metalink names the summary and its checksums; summary.sig is not part of it
+    const { baseUrl, summary } = await resolveMetalink(url.slice('metalink='.length), {});
+    await verify?.(summary, null);
+    return { summary, sig: null, fromCache: false, source: `${baseUrl}/summary` };
+  }
   const f = new HttpFetcher(await resolveMirrors(url));
   try {
     return await fetchSummaryFiles(remoteName, httpSummarySource(f), o);

@@ -50,7 +50,7 @@ export function normalizeDetachedMetadata(data: Buffer): Buffer {
 export function verifyMetadata(data: Buffer, checksum: string, type: ObjectType, source: string): void {
   if (type === 'commitmeta') return;
   const actual = sha256hex(data);
-  if (actual !== checksum) throw new OstreeError('ECORRUPT', `Corrupted ${type} object ${checksum}.${type} from ${source}; checksum expected='${checksum}' actual='${actual}'`);
+  if (actual !== checksum) throw new OstreeError('ECORRUPT', `Corrupted ${type} object; checksum expected='${checksum}' actual='${actual}' (${checksum}.${type} from ${source})`);
 }
 
 /** Whether a content object is small enough, declared and compressed, to be handled in memory. */
