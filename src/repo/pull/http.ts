@@ -108,7 +108,7 @@ export async function pullFromRemote(repo: Repo, remoteName: string, refs: strin
   const base = metalink !== null ? metalink.baseUrl : url.replace(/\/+$/, '');
   const [meta, content] = await fetchersFor(base, remote.options.get('contenturl'), fo);
   try {
-    const summaryVerifier = summaryVerifierFor(repo, remoteName, 'pull');
+    const summaryVerifier = summaryVerifierFor(repo, remote, 'pull');
     const summarySource = metalink !== null ? async () => ({ summary: metalink.summary, sig: null }) : undefined;
     return await new HttpPullSession({
       ...common, meta, content, ...(summaryVerifier ? { summaryVerifier } : {}), ...(summarySource ? { summarySource } : {}),
