@@ -52,7 +52,7 @@ export function register(program: Command): void {
       // local pulls never apply the remote's sign-verify, as upstream; GPG only when asked
       const remote = opts.gpgVerify || opts.gpgVerifySummary ? findRemote(repo, opts.remote!) : null;
       const verifier = remote && opts.gpgVerify ? commitVerifierFor(repo, remote, { gpgVerify: true, signVerify: false }) : null;
-      const summaryVerifier = remote && opts.gpgVerifySummary ? summaryVerifierFor(repo, remote.name, 'pull', { gpgVerify: true, signVerify: false }) : null;
+      const summaryVerifier = remote && opts.gpgVerifySummary ? summaryVerifierFor(repo, remote, 'pull', { gpgVerify: true, signVerify: false }) : null;
       const r = await pullLocal(repo, src, {
         refs, remote: opts.remote, depth: opts.depth, untrusted: opts.untrusted === true,
         commitMetadataOnly: opts.commitMetadataOnly === true, disableFsync: opts.disableFsync === true,

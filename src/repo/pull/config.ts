@@ -1,6 +1,7 @@
 /**
  * What a remote's options mean for a pull: TLS and proxy options, the content URL and the kind
- * of URL (signature policy is src/repo/sign's: remote-policy.ts, summary.ts). The remotes themselves (REPO/config and remotes.d) are remotes.ts's.
+ * of URL. Signature policy is src/repo/sign's (remote-policy.ts, summary.ts); the remotes
+ * themselves (REPO/config and remotes.d) are remotes.ts's.
  */
 import { OstreeError } from '../../errors.js';
 import { parseBool, type RemoteConfig } from '../remotes.js';

@@ -147,7 +147,7 @@ export async function fetchSummaryFiles(remoteName: string, src: SummarySource, 
 export async function fetchRemoteSummaryFiles(repo: Repo, remoteName: string, opts: RemoteSummaryOptions = {}): Promise<FetchedSummary> {
   const remote = getRemote(repo, remoteName, opts);
   const url = opts.url ?? remote.url;
-  const verify = opts.verify ?? summaryVerifierFor(repo, remoteName, 'fetch') ?? undefined;
+  const verify = opts.verify ?? summaryVerifierFor(repo, remote, 'fetch') ?? undefined;
   const cache: CacheLocation = opts.cacheDir !== undefined ? { repo, cache: opts.cacheDir } : { repo };
   const o = { cache, ...(verify ? { verify } : {}) };
   if (remoteUrlKind(remoteName, url) === 'file') return fetchSummaryFiles(remoteName, fileSummarySource(remoteName, fileUrlPath(url)), o);
@@ -169,7 +169,7 @@ export async function remoteSummaryText(repo: Repo, remoteName: string, opts: Re
   const f = await fetchRemoteSummaryFiles(repo, remoteName, opts);
   if (f.summary === null) throw new OstreeError('ENOENT', `Remote server has no summary file (remote "${remoteName}"; its owner can create one with 'ostree summary -u')`);
   if (opts.raw) return `${formatSummaryRaw(f.summary, f.source)}\n`;
-  return formatSummary(f.summary, f.source) + await summaryGpgReport(repo, remoteName, f.summary, f.sig);
+  return formatSummary(f.summary, f.source) + await summaryGpgReport(repo, getRemote(repo, remoteName, opts), f.summary, f.sig);
 }
 
 /** The remote's raw `summary` file (null when it has none). */

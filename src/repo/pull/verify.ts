@@ -32,7 +32,7 @@ export function commitVerifier(repo: RemoteRepo, remote: RemoteConfig, opts: Pic
 
 /** The checks the remote demands of its summary against summary.sig (null: none). */
 export function summaryVerifier(repo: RemoteRepo, remote: RemoteConfig, opts: Pick<PullOptions, 'noSignVerify'> = {}): SummaryCheck | null {
-  return summaryVerifierFor(repo, remote.name, 'pull', opts.noSignVerify ? { signVerify: false } : {});
+  return summaryVerifierFor(repo, remote, 'pull', opts.noSignVerify ? { signVerify: false } : {});
 }
 
 export function corrupted(expected: string, actual: string): OstreeError {

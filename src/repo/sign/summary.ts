@@ -9,7 +9,7 @@
  */
 import { OstreeError } from '../../errors.js';
 import type { Variant } from '../../glib/gvariant.js';
-import { getRemote, parseBool, type RemoteRepo } from '../remotes.js';
+import { parseBool, type RemoteConfig, type RemoteRepo } from '../remotes.js';
 import type { RepoCore } from '../store.js';
 import { parseSummarySignatures } from '../summary/format.js';
 import { readLocalSummary, readSummarySignatures, writeSummarySignatures } from '../summary/local.js';
@@ -74,10 +74,9 @@ function lenientSignatures(sig: Buffer): Array<[string, Variant]> {
 }
 
 /** The remote's `gpg-verify-summary` (default false). */
-export function remoteGpgVerifySummary(repo: RemoteRepo, remote: string): boolean {
-  const r = getRemote(repo, remote);
+export function remoteGpgVerifySummary(r: RemoteConfig): boolean {
   const v = r.options.get('gpg-verify-summary');
-  return v !== undefined && parseBool(v, `remote "${remote}" (${r.file}): gpg-verify-summary`);
+  return v !== undefined && parseBool(v, `remote "${r.name}" (${r.file}): gpg-verify-summary`);
 }
 
 /** GPG signatures of `summary` in `sig`, checked against the remote's keys. */
@@ -91,14 +90,15 @@ export async function gpgVerifySummary(repo: RemoteRepo, remote: string, summary
 export type SummaryCheck = (summary: Buffer | null, sig: Buffer | null) => Promise<void>;
 
 /**
- * The check a fetched summary must pass for remote `remote` (null: it demands none), with the
+ * The check a fetched summary must pass for remote `r` (null: it demands none), with the
  * messages of a pull (`pull`) or of `remote summary`/`remote refs` (`fetch`).
  */
 export function summaryVerifierFor(
-  repo: RemoteRepo, remote: string, context: 'pull' | 'fetch', o: VerifyOverrides = {},
+  repo: RemoteRepo, r: RemoteConfig, context: 'pull' | 'fetch', o: VerifyOverrides = {},
 ): SummaryCheck | null {
-  const gpg = o.gpgVerify ?? remoteGpgVerifySummary(repo, remote);
-  const engines = o.signVerify === false ? null : signVerifiersFor(getRemote(repo, remote), 'sign-verify-summary');
+  const remote = r.name;
+  const gpg = o.gpgVerify ?? remoteGpgVerifySummary(r);
+  const engines = o.signVerify === false ? null : signVerifiersFor(r, 'sign-verify-summary');
   if (!gpg && engines === null) return null;
   return async (summary, sig) => {
     if (gpg) {
@@ -119,9 +119,9 @@ export function summaryVerifierFor(
 
 /** `remote summary`'s block after the summary: "GPG: Verification enabled, found N signature(s):"
  *  and each signature described (empty when the remote does not verify its summary). */
-export async function summaryGpgReport(repo: RemoteRepo, remote: string, summary: Buffer, sig: Buffer | null): Promise<string> {
-  if (sig === null || !remoteGpgVerifySummary(repo, remote)) return '';
-  const r = await gpgVerifySummary(repo, remote, summary, sig);
-  const n = r.signatures.length;
-  return `\nGPG: Verification enabled, found ${n} signature${n === 1 ? '' : 's'}:\n` + r.signatures.map((s) => `\n${describeSignature(s, '  ')}`).join('');
+export async function summaryGpgReport(repo: RemoteRepo, r: RemoteConfig, summary: Buffer, sig: Buffer | null): Promise<string> {
+  if (sig === null || !remoteGpgVerifySummary(r)) return '';
+  const result = await gpgVerifySummary(repo, r.name, summary, sig);
+  const n = result.signatures.length;
+  return `\nGPG: Verification enabled, found ${n} signature${n === 1 ? '' : 's'}:\n` + result.signatures.map((s) => `\n${describeSignature(s, '  ')}`).join('');
 }

@@ -7,6 +7,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { OstreeError } from '../../../src/errors.js';
 import { Repo } from '../../../src/repo/repo.js';
+import { getRemote } from '../../../src/repo/remotes.js';
 import { summarySigPath } from '../../../src/repo/layout.js';
 import { summarySigners, summaryVerifierFor } from '../../../src/repo/sign/summary.js';
 import { readLocalSummary, readSummarySignatures } from '../../../src/repo/summary/local.js';
@@ -56,22 +57,22 @@ test('sign-verify-summary: a good signature passes; a changed summary, a missing
   const summary = readLocalSummary(repo.path);
   const sig = fs.readFileSync(summarySigPath(repo.path));
   await repo.addRemote('o', 'http://example.invalid/repo', { 'gpg-verify': 'false', 'sign-verify-summary': 'true', 'verification-ed25519-key': k.pub });
-  const verify = summaryVerifierFor(repo, 'o', 'pull')!;
+  const verify = summaryVerifierFor(repo, getRemote(repo, 'o'), 'pull')!;
   await verify(summary, sig);
   await assert.rejects(async () => verify(Buffer.concat([summary, Buffer.from([0])]), sig), isErr('EPERM', /couldn't be verified/));
   await assert.rejects(async () => verify(summary, null), isErr('EPERM', /^Signatures verification enabled, but no summary\.sig found/));
   await assert.rejects(async () => verify(summary, Buffer.from('invalid\n')), isErr('EPERM', /No signatures found/));
-  const fetchVerify = summaryVerifierFor(repo, 'o', 'fetch')!;
+  const fetchVerify = summaryVerifierFor(repo, getRemote(repo, 'o'), 'fetch')!;
   await assert.rejects(async () => fetchVerify(null, sig), isErr('ENOENT', /no summary found/));
   await repo.addRemote('plain', 'http://example.invalid/repo', { 'gpg-verify': 'false' });
-  assert.equal(summaryVerifierFor(repo, 'plain', 'pull'), null);
+  assert.equal(summaryVerifierFor(repo, getRemote(repo, 'plain'), 'pull'), null);
 });
 
 test('gpg-verify-summary: no summary, no summary.sig, or a summary.sig without GPG signatures are refused', async () => {
   const repo = await repoWithSummary();
   await updateSummary(repo);
   await repo.addRemote('g', 'http://example.invalid/repo', { 'gpg-verify': 'false', 'gpg-verify-summary': 'true' });
-  const verify = summaryVerifierFor(repo, 'g', 'pull')!;
+  const verify = summaryVerifierFor(repo, getRemote(repo, 'g'), 'pull')!;
   const summary = readLocalSummary(repo.path);
   await assert.rejects(async () => verify(null, null), isErr('ENOENT', /^GPG verification enabled, but no summary found/));
   await assert.rejects(async () => verify(summary, null), isErr('EPERM', /^GPG verification enabled, but no summary\.sig found/));
