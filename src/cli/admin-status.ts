@@ -9,12 +9,12 @@ import { statusJson, statusText } from '../sysroot/status.js';
 import { sysrootFrom } from './context.js';
 import { out } from './output.js';
 
-export interface AdminStatusOptions { sysroot?: string | undefined; json?: boolean | undefined }
+export interface AdminStatusOptions { sysroot?: string | undefined; json?: boolean | undefined; verify?: boolean | undefined }
 
 export async function adminStatus(opts: AdminStatusOptions): Promise<void> {
   const s = await Sysroot.open(sysrootFrom(opts.sysroot));
   await s.load();
-  out(opts.json ? JSON.stringify(await statusJson(s), null, 2) + '\n' : await statusText(s));
+  out(opts.json ? JSON.stringify(await statusJson(s), null, 2) + '\n' : await statusText(s, { verify: opts.verify === true }));
 }
 
 /**

@@ -6,9 +6,14 @@
 export const UPSTREAM_VERSION = '2022.7';
 
 export const FEATURES: readonly string[] = [
+  // GPG signatures (commit --gpg-sign, gpg-sign, show, remote gpg-import, verified pulls), made
+  // and checked by GnuPG's gpg binary as upstream's GPGME does.
+  'gpgme',
   // The ostree-system-generator (var.mount) and mounts done with mount(2) at boot.
   'systemd',
   'libmount',
+  // ed25519 signatures (sign, commit --sign, sign-verify remotes) with node:crypto.
+  'sign-ed25519',
 ];
 
 export function versionText(): string {

@@ -27,6 +27,30 @@ export function verbOf(argv: readonly string[]): string | null {
   return operandOf(argv, ['--repo']);
 }
 
+/**
+ * Upstream parses a verb's options wherever they stand (`ostree --repo=R --print-metadata-key=K
+ * show REF`); commander only takes a verb's options after the verb. So the options written
+ * before a repository verb, other than the program's own (`--repo`, help, version), move just
+ * after it.
+ */
+export function hoistVerbOptions(argv: readonly string[]): string[] {
+  const verb = verbOf(argv);
+  const at = verb === null ? -1 : argv.indexOf(verb);
+  if (at <= 0 || verb === 'admin') return [...argv];
+  const stay: string[] = [], move: string[] = [];
+  for (let i = 0; i < at; i++) {
+    const a = argv[i]!;
+    if (a === '--repo') { stay.push(a, argv[++i]!); continue; }
+    if (a.startsWith('--repo=') || a === '--help' || a === '-h' || a === '--version' || !a.startsWith('-')) stay.push(a);
+    else move.push(a);
+  }
+  // After a sub-verb too (`--sysroot=P remote add` → `remote add --sysroot=P`): commander reads
+  // a group's options before its sub-verb only. A leaf verb takes them after an operand as well.
+  const next = argv[at + 1];
+  const after = next !== undefined && !next.startsWith('-') ? at + 2 : at + 1;
+  return [...stay, ...argv.slice(at, after), ...move, ...argv.slice(after)];
+}
+
 /** The admin verb of `ostree admin [--sysroot PATH] VERB ...`, or null. */
 export function adminVerbOf(argv: readonly string[]): string | null {
   const at = argv.indexOf('admin');

@@ -22,6 +22,8 @@ const pull: VerbLoader = () => import('./commands/pull.js');
 const remote: VerbLoader = () => import('./commands/remote.js');
 const findRemotes: VerbLoader = () => import('./commands/find-remotes.js');
 const createUsb: VerbLoader = () => import('./commands/create-usb.js');
+const sign: VerbLoader = () => import('./commands/sign.js');
+const staticDelta: VerbLoader = () => import('./commands/static-delta.js');
 const summary: VerbLoader = () => import('./commands/summary.js');
 
 /** `ostree VERB`: the repository verbs (in help order). `admin` is its own group, below. */
@@ -38,6 +40,8 @@ export const REPO_VERBS: ReadonlyMap<string, VerbLoader> = new Map([
   ['pull', pull],
   ['find-remotes', findRemotes],
   ['create-usb', createUsb],
+  ['sign', sign], ['gpg-sign', sign],
+  ['static-delta', staticDelta],
   ['summary', summary],
 ]);
 
@@ -49,6 +53,7 @@ const adminDeploy: VerbLoader = () => import('./commands/admin/deploy.js');
 const adminStatus: VerbLoader = () => import('./commands/admin/status.js');
 const adminDeployments: VerbLoader = () => import('./commands/admin/deployments.js');
 const adminSystem: VerbLoader = () => import('./commands/admin/system.js');
+const adminInstutil: VerbLoader = () => import('./commands/admin/instutil.js');
 
 /** `ostree admin VERB` (in help order). */
 export const ADMIN_VERBS: ReadonlyMap<string, VerbLoader> = new Map([
@@ -61,4 +66,5 @@ export const ADMIN_VERBS: ReadonlyMap<string, VerbLoader> = new Map([
   ['upgrade', adminDeploy], ['switch', adminDeploy], ['rollback', adminDeploy],
   ['kargs', adminSystem], ['config-diff', adminSystem], ['finalize-staged', adminSystem],
   ['boot-complete', adminSystem], ['unlock', adminSystem],
+  ['instutil', adminInstutil],
 ]);

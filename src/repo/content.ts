@@ -140,7 +140,7 @@ export function readContentHeaderSync(repoPath: string, mode: RepoMode, checksum
   try {
     return backendFor(mode).readHeader(p, objName);
   } catch (e) {
-    if (isErrno(e, 'ENOENT')) throw new OstreeError('ENOENT', `object ${objName} not found in repository`, { path: p });
+    if (isErrno(e, 'ENOENT')) throw new OstreeError('ENOENT', `Couldn't find file object '${checksum}' (${objName} is not in the repository)`, { path: p });
     throw e;
   }
 }

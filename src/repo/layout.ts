@@ -11,6 +11,10 @@
  *   REPO/tmp/                            temporary names; everything is renamed into place
  *   REPO/summary, REPO/summary.sig       the summary file and its signatures
  *   REPO/tmp/cache/summaries/<remote>    a remote's summary (and .sig) as last fetched
+ *                                        (the cache directory can be elsewhere: --cache-dir)
+ *   REPO/<remote>.trustedkeys.gpg        GPG keyring of a remote (`remote gpg-import`)
+ *   REPO/deltas/XX/YYYY…[-TO]/           a static delta: superblock and parts 0, 1, …
+ *   REPO/delta-indexes/XX/YYYY….index    the deltas to one commit
  *
  * Nothing else in the code builds these paths by hand.
  */
@@ -80,10 +84,14 @@ export function configPath(repoPath: string): string { return path.join(repoPath
 export function stateDir(repoPath: string): string { return path.join(repoPath, 'state'); }
 export function tmpDir(repoPath: string): string { return path.join(repoPath, 'tmp'); }
 export function summaryPath(repoPath: string): string { return path.join(repoPath, 'summary'); }
+/** The GPG keyring file name of a remote (in the repository, or in remotes.d for system remotes). */
+export function remoteKeyringName(remote: string): string { return `${remote}.trustedkeys.gpg`; }
 export function summarySigPath(repoPath: string): string { return path.join(repoPath, 'summary.sig'); }
-/** `tmp/cache/summaries/REMOTE[.sig]`: the last summary (and signatures) fetched from a remote. */
-export function summaryCachePath(repoPath: string, remote: string, sig = false): string {
-  return path.join(repoPath, 'tmp', 'cache', 'summaries', sig ? `${remote}.sig` : remote);
+/** REPO/tmp/cache: the default cache directory (`--cache-dir` picks another). */
+export function cacheDir(repoPath: string): string { return path.join(repoPath, 'tmp', 'cache'); }
+/** `CACHE/summaries/REMOTE[.sig]`: the last summary (and signatures) fetched from a remote. */
+export function summaryCachePath(cache: string, remote: string, sig = false): string {
+  return path.join(cache, 'summaries', sig ? `${remote}.sig` : remote);
 }
 
 export type RefKind = 'heads' | 'remotes' | 'mirrors';
@@ -164,12 +172,25 @@ function deltaB64(csum: string): string {
   return Buffer.from(csum, 'hex').toString('base64').replace(/=+$/, '').replace(/\//g, '_');
 }
 
+/** `deltas/XX/YYYY…[-TO][/TARGET]`: a delta's directory, or a file in it (`superblock`, a part
+ *  number, `commitmeta` as a key of the superblock's metadata) — relative to the repository. */
+export function deltaRelPath(from: string | null, to: string, target?: string): string {
+  const t = deltaB64(to);
+  const dir = from === null ? `deltas/${t.slice(0, 2)}/${t.slice(2)}` : (() => {
+    const f = deltaB64(from);
+    return `deltas/${f.slice(0, 2)}/${f.slice(2)}-${t}`;
+  })();
+  return target === undefined ? dir : `${dir}/${target}`;
+}
+
 /** `deltas/XX/YYYY…[-TO]/superblock` for a delta from `from` (null: from scratch) to `to`. */
 export function deltaSuperblockPath(from: string | null, to: string): string {
-  const t = deltaB64(to);
-  if (from === null) return `deltas/${t.slice(0, 2)}/${t.slice(2)}/superblock`;
-  const f = deltaB64(from);
-  return `deltas/${f.slice(0, 2)}/${f.slice(2)}-${t}/superblock`;
+  return deltaRelPath(from, to, 'superblock');
+}
+
+/** `deltas/…/N`: part N of a delta (the same string names an inline part in the superblock). */
+export function deltaPartPath(from: string | null, to: string, part: number): string {
+  return deltaRelPath(from, to, String(part));
 }
 
 /** `delta-indexes/XX/YYYY….index`: the deltas leading to commit `to`. */
@@ -177,3 +198,4 @@ export function deltaIndexPath(to: string): string {
   const t = deltaB64(to);
   return `delta-indexes/${t.slice(0, 2)}/${t.slice(2)}.index`;
 }
+

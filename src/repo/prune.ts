@@ -5,7 +5,8 @@
  * kept (-1: all). Deleting a commit also deletes its detached metadata and commitpartial
  * marker. Runs under the exclusive repository lock. Reachability comes from traverse.ts and is
  * complete before the first deletion: a loop, a dirtree containing itself or an unreadable
- * object in a kept commit refuses the whole prune and deletes nothing.
+ * object in a kept commit refuses the whole prune and deletes nothing. Cached summaries of
+ * remotes that no longer exist are removed too, as upstream does.
  */
 import * as fs from 'node:fs';
 import { OstreeError, isErrno } from '../errors.js';
@@ -13,13 +14,15 @@ import { clearCommitPartial, objectPath, objectsDir, parseLooseName } from './la
 import { Reachable, parentChain } from './traverse.js';
 import type { RepoLocation } from './store.js';
 import { refCommits } from './refs-list.js';
+import { listRemotes, type RemoteRepo } from './remotes.js';
+import { pruneSummaryCache } from './summary/cache.js';
 import { formatSize } from '../util/format-size.js';
 
 /**
  * What prune needs of a repository. Structural, not the Repo class: repo.ts must not be
  * imported from here (Repo.prune imports this file; a type import would close the cycle).
  */
-export interface PruneTarget extends RepoLocation {
+export interface PruneTarget extends RepoLocation, RemoteRepo {
   withLock<T>(exclusive: boolean, fn: () => Promise<T>): Promise<T>;
   resolveRev(rev: string): Promise<string>;
   listRefs(): Promise<Map<string, string>>;
@@ -176,6 +179,7 @@ export async function pruneRepo(repo: PruneTarget, options: PruneOptions = {}): 
       else unlinkIfPresent(o.file);
     }
     if (!options.noPrune && res.objectsPruned > 0) repo.syncRepo();
+    pruneSummaryCache(repo.path, new Set(listRemotes(repo).map((r) => r.name)));
     return res;
   });
 }

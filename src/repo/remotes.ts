@@ -10,7 +10,7 @@ import * as path from 'node:path';
 import { OstreeError, isErrno } from '../errors.js';
 import { KeyFile } from '../glib/keyfile.js';
 import { readKeyFileText, writeKeyFile } from './config.js';
-import { configPath, refsDir } from './layout.js';
+import { configPath, refsDir, remoteKeyringName } from './layout.js';
 import { validateRemoteName } from './refs.js';
 
 export { validateRemoteName };
@@ -61,6 +61,16 @@ export function parseBool(v: string, where: string): boolean {
   throw new OstreeError('ECONFIG', `${where}: invalid boolean '${v}' (expected true or false)`);
 }
 
+/**
+ * A physical sysroot (the disk's root, seen from outside any deployment) keeps its remotes in
+ * the repo config; a deployment's root (it has `/sysroot`, or is the booted `/`) keeps them in
+ * its /etc/ostree/remotes.d, as upstream decides for `remote add --sysroot`.
+ */
+function isPhysicalSysroot(sysroot: string): boolean {
+  if (path.resolve(sysroot) === '/' && fs.existsSync('/run/ostree-booted')) return false;
+  try { fs.lstatSync(path.join(sysroot, 'sysroot')); return false; } catch { return true; }
+}
+
 /** Where system remotes live for this repo (`core.add-remotes-config-dir`), or null. */
 export function remotesConfigDir(repo: RemoteRepo, opts: RemoteLookupOptions = {}): string | null {
   let sysroot = opts.sysroot;
@@ -68,7 +78,9 @@ export function remotesConfigDir(repo: RemoteRepo, opts: RemoteLookupOptions = {
     sysroot = repo.path.slice(0, -'/ostree/repo'.length) || '/';
   }
   const explicit = repo.config.get('core', 'add-remotes-config-dir');
-  const enabled = explicit === undefined ? sysroot !== undefined : parseBool(explicit, `${repo.path}/config: core.add-remotes-config-dir`);
+  const enabled = explicit === undefined
+    ? sysroot !== undefined && !isPhysicalSysroot(sysroot)
+    : parseBool(explicit, `${repo.path}/config: core.add-remotes-config-dir`);
   if (!enabled) return null;
   return path.join(sysroot ?? '/', 'etc/ostree/remotes.d');
 }
@@ -128,12 +140,18 @@ function parentRemotes(repo: RemoteRepo): RemoteConfig[] {
   return out;
 }
 
-/** The remote `name` (ENOENT naming the configured ones if there is none; ECONFIG without url). */
-export function getRemote(repo: RemoteRepo, name: string, opts: RemoteLookupOptions = {}): RemoteConfig {
+/** The remote `name`, with or without a url (ENOENT naming the configured ones if there is none). */
+export function findRemote(repo: RemoteRepo, name: string, opts: RemoteLookupOptions = {}): RemoteConfig {
   const all = listRemotes(repo, opts);
   const r = all.find((x) => x.name === name);
   if (!r) throw new OstreeError('ENOENT', `Remote "${name}" not found (configured remotes: ${all.map((x) => x.name).join(', ') || 'none'}; add one with 'ostree remote add')`);
-  if (r.url === '') throw new OstreeError('ECONFIG', `Remote "${name}" in ${r.file} has no url= key`);
+  return r;
+}
+
+/** The remote `name` (ENOENT naming the configured ones if there is none; ECONFIG without url). */
+export function getRemote(repo: RemoteRepo, name: string, opts: RemoteLookupOptions = {}): RemoteConfig {
+  const r = findRemote(repo, name, opts);
+  if (r.url === '') throw new OstreeError('ECONFIG', `No "url" option in remote "${name}" (${r.file})`);
   return r;
 }
 
@@ -170,12 +188,13 @@ function writeGroupTo(file: string, group: string, pairs: Array<[string, string]
  * `ifNotExists` (nothing changes) or `replace` (its group is rewritten in the file defining it).
  */
 export async function addRemote(
-  repo: RemoteRepo, name: string, url: string, options: Array<[string, string]> | Record<string, string> = [],
+  repo: RemoteRepo, name: string, url: string | null, options: Array<[string, string]> | Record<string, string> = [],
   opts: AddRemoteOptions = {},
 ): Promise<void> {
   validateRemoteName(name);
-  validateRemoteUrl(name, url);
   const pairs = Array.isArray(options) ? options : Object.entries(options);
+  if (url !== null) validateRemoteUrl(name, url);
+  else if (!pairs.some(([k]) => k === 'custom-backend')) throw new OstreeError('EINVAL', `remote "${name}" needs a URL (only a custom-backend remote may have none)`);
   for (const [k, v] of pairs) validateRemoteOption(name, k, v);
   if (pairs.some(([k]) => k === 'url')) throw new OstreeError('EINVAL', `the URL of remote "${name}" is given as an argument, not as an option`);
   const existing = listRemotes(repo, opts).find((x) => x.name === name);
@@ -184,7 +203,7 @@ export async function addRemote(
     throw new OstreeError('EEXIST', `Remote configuration for "${name}" already exists: ${existing.file === configPath(repo.path) ? '(in config)' : existing.file}`);
   }
   const group = `remote "${name}"`;
-  const all: Array<[string, string]> = [['url', url], ...pairs];
+  const all: Array<[string, string]> = [...(url !== null ? [['url', url] as [string, string]] : []), ...pairs];
   const dir = opts.sysroot !== undefined ? remotesConfigDir(repo, opts) : null;
   const file = existing?.file ?? (dir !== null ? path.join(dir, `${name}.conf`) : configPath(repo.path));
   if (file !== configPath(repo.path)) { writeGroupTo(file, group, all, repo.config.getBoolean('core', 'fsync', true)); return; }
@@ -219,4 +238,5 @@ export async function removeRemote(repo: RemoteRepo, name: string, opts: RemoteL
     else writeKeyFile(r.file, kf, repo.config.getBoolean('core', 'fsync', true));
   }
   fs.rmSync(path.join(refsDir(repo.path, 'remotes'), name), { recursive: true, force: true });
+  fs.rmSync(path.join(repo.path, remoteKeyringName(name)), { force: true }); // its GPG keys go with it, as upstream
 }

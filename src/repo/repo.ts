@@ -215,7 +215,7 @@ export class Repo implements store.RepoCore {
     return this.withLock(false, () => writeCommit(this, rootTree, rootMeta, options, kernelVersion));
   }
 
-  /** Replace (or with null/[] remove) a commit's detached metadata (`.commitmeta`), crash-safely. */
+  /** Replace (or with null remove) a commit's detached metadata (`.commitmeta`), crash-safely. */
   writeCommitDetachedMetadataSync(checksum: string, metadata: Array<[string, Variant]> | null): void {
     writeDetachedMetadata(this, checksum, metadata);
   }

@@ -72,9 +72,10 @@ export function readMetadataObjectIfPresent(repo: RepoLocation, checksum: string
 }
 
 /** Store a metadata object (bytes as serialized) and return its checksum. Crash-safe. */
-export function writeMetadataObject(repo: RepoCore, type: ObjectType, data: Buffer): string {
+export function writeMetadataObject(repo: RepoCore, type: ObjectType, data: Buffer, trustedName?: string): string {
   if (data.length > MAX_METADATA_SIZE) throw new OstreeError('EINVAL', `a ${type} object of ${data.length} bytes is larger than the ${MAX_METADATA_SIZE} allowed`);
-  const checksum = sha256hex(data);
+  // A trusted local copy (pull-local without --untrusted) keeps the source's name unhashed, as upstream.
+  const checksum = trustedName ?? sha256hex(data);
   const final = objectPath(repo.path, checksum, type, repo.mode);
   if (fs.lstatSync(final, { throwIfNoEntry: false })) return checksum;
   const tmp = tmpName(repo.path, 'meta');

@@ -22,6 +22,7 @@ import {
 import type { SysrootState } from './state.js';
 import { faultStep, withFaultOp } from './fault.js';
 import { pruneRepo } from '../repo/prune.js';
+import { withTransaction } from '../repo/transaction.js';
 import { formatSize } from '../util/format-size.js';
 import { lstatOrNull, statOrNull } from '../util/fs.js';
 import { rmrf } from '../util/tree.js';
@@ -115,13 +116,16 @@ async function writeDeploymentRefs(sysroot: SysrootState): Promise<void> {
   const refs = await repo.listRefs('ostree');
   const want = new Map<string, string>();
   sysroot.deployments.forEach((d, i) => want.set(deploymentRefName(B, S, i), d.csum));
-  for (const ref of refs.keys()) {
-    if (!isDeploymentRefName(ref)) continue;
-    if (!want.has(ref)) await repo.setRef(ref, null);
-  }
-  for (const [ref, csum] of want) {
-    if (refs.get(ref) !== csum) await repo.setRef(ref, csum);
-  }
+  // In a repository transaction, as upstream (its staging directory, its test hooks).
+  await withTransaction(repo.path, async () => {
+    for (const ref of refs.keys()) {
+      if (!isDeploymentRefName(ref)) continue;
+      if (!want.has(ref)) await repo.setRef(ref, null);
+    }
+    for (const [ref, csum] of want) {
+      if (refs.get(ref) !== csum) await repo.setRef(ref, csum);
+    }
+  });
 }
 
 async function pruneForDeployments(sysroot: SysrootState, log?: (msg: string) => void): Promise<number> {

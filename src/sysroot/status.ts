@@ -8,14 +8,18 @@
  *   `    origin: <unknown origin type>` or `    origin refspec: R`), then `    `- SOURCE-TITLE`.
  *   `No deployments.` when there are none.
  *
- * JSON (`--json`), a stable schema of this implementation (documented in docs/status-json.md):
+ * JSON (`--json`), a stable schema of this implementation (documented in docs/status-json.md),
+ * which also carries the keys of upstream's JSON (2025.3 and later: `refspec`,
+ * `finalization-locked`, `soft-reboot-target`, `source-title`, same spelling and meaning):
  *   {
  *     "deployments": [
  *       { "index": 0, "stateroot": "os", "checksum": "<64 hex>", "serial": 0,
  *         "booted": false, "staged": false, "pending": false, "rollback": false,
  *         "pinned": false, "origin": "remote:ref" | null, "version": "1.0" | null,
  *         "kargs": ["root=...", "ostree=/ostree/boot.1/os/<bootcsum>/0"],
- *         "unlocked": "none" | "development" | "transient" | "hotfix" }
+ *         "unlocked": "none" | "development" | "transient" | "hotfix",
+ *         "refspec": "remote:ref" | null, "finalization-locked": false,
+ *         "soft-reboot-target": false, "source-title": "..." (only when the commit has one) }
  *     ]
  *   }
  * `kargs` is the BLS `options` split into arguments (for a staged deployment: the kargs given
@@ -24,6 +28,8 @@
 import type { Deployment } from './deployment.js';
 import type { SysrootState as Sysroot } from './state.js';
 import { KernelArgs } from './formats/kargs.js';
+import { OstreeError } from '../errors.js';
+import { softRebootTarget } from './soft-reboot.js';
 
 export interface StatusDeploymentJson {
   index: number;
@@ -39,6 +45,11 @@ export interface StatusDeploymentJson {
   version: string | null;
   kargs: string[];
   unlocked: 'none' | 'development' | 'transient' | 'hotfix';
+  /** upstream's keys */
+  refspec: string | null;
+  'finalization-locked': boolean;
+  'soft-reboot-target': boolean;
+  'source-title'?: string;
 }
 
 export interface StatusJson { deployments: StatusDeploymentJson[] }
@@ -51,6 +62,7 @@ function roles(sysroot: Sysroot): { pending: Deployment | null; rollback: Deploy
 export async function statusJson(sysroot: Sysroot): Promise<StatusJson> {
   if (!sysroot.loaded) await sysroot.load();
   const { pending, rollback } = roles(sysroot);
+  const softTarget = softRebootTarget(sysroot);
   const out: StatusDeploymentJson[] = [];
   for (const d of sysroot.deployments) {
     let kargs: string[];
@@ -73,12 +85,36 @@ export async function statusJson(sysroot: Sysroot): Promise<StatusJson> {
       version: await sysroot.commitVersion(d.csum),
       kargs,
       unlocked: d.unlocked,
+      refspec: d.refspec,
+      'finalization-locked': d.staged && sysroot.stagedLocked,
+      'soft-reboot-target': d.sameAs(softTarget),
     });
+    const title = await sysroot.commitSourceTitle(d.csum);
+    if (title !== null) out[out.length - 1]!['source-title'] = title;
   }
   return { deployments: out };
 }
 
-export async function statusText(sysroot: Sysroot): Promise<string> {
+/**
+ * The signature lines under a deployment: with `verify`, `--verify`'s report; else, when the
+ * origin's remote has gpg-verify, each GPG signature (checked, as upstream, against the keys of
+ * the remote named like the stateroot). The signature code is loaded only for such deployments.
+ */
+async function signatureText(sysroot: Sysroot, d: Deployment, verify: boolean): Promise<string> {
+  const colon = d.refspec?.indexOf(':') ?? -1;
+  const remote = colon > 0 ? d.refspec!.slice(0, colon) : null;
+  if (verify) {
+    if (!d.origin) throw new OstreeError('EINVAL', 'Cannot verify deployment with no origin');
+    if (!d.refspec) throw new OstreeError('EINVAL', 'No origin/refspec, cannot verify');
+    if (remote === null) throw new OstreeError('EINVAL', 'Cannot verify deployment without remote');
+  } else if (remote === null) return '';
+  const [repo, sign] = await Promise.all([sysroot.repo(), import('../repo/sign/verify-text.js')]);
+  if (verify) return `${await sign.verifyCommitForRemote(repo, remote!, d.csum)}\n`;
+  if (!sign.remoteGpgVerify(repo, remote!)) return '';
+  return sign.gpgSignatureLines(repo, d.csum, d.stateroot, '    GPG: ');
+}
+
+export async function statusText(sysroot: Sysroot, opts: { verify?: boolean } = {}): Promise<string> {
   if (!sysroot.loaded) await sysroot.load();
   if (sysroot.deployments.length === 0) return 'No deployments.\n';
   const { pending, rollback } = roles(sysroot);
@@ -99,6 +135,7 @@ export async function statusText(sysroot: Sysroot): Promise<string> {
     else s += `    origin refspec: ${d.refspec}\n`;
     const title = await sysroot.commitSourceTitle(d.csum);
     if (title) s += `    \`- ${title}\n`;
+    s += await signatureText(sysroot, d, opts.verify === true);
   }
   return s;
 }

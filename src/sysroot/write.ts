@@ -29,6 +29,7 @@ import {
 import type { SysrootState } from './state.js';
 import { cleanupSysroot } from './cleanup.js';
 import { faultStep, withFaultOp } from './fault.js';
+import { freezeThawWithWatchdog } from './freeze-watchdog.js';
 import { lstatOrNull, mkdirp, readlinkOrNull, symlinkAtomic, writeFileAtomic } from '../util/fs.js';
 import { rmrf } from '../util/tree.js';
 
@@ -79,7 +80,7 @@ async function writeDeploymentsImpl(sysroot: SysrootState, newListIn: Deployment
   const bootloader = await bootloaderFor(sysroot);
   const [bootversion, subbootversion] = requiresNewBootversion
     ? await fullBootswap(sysroot, newList, bootloader)
-    : swapBootlinks(sysroot, newList);
+    : await swapBootlinks(sysroot, newList);
 
   // Upstream: a sub-bootversion swap is always atomic; a bootswap is if the backend says so.
   const prefix = !requiresNewBootversion || bootloader.isAtomic() ? 'Transaction complete' : 'Bootloader updated';
@@ -175,12 +176,12 @@ function writeBootlinks(sysroot: SysrootState, bootversion: number, subbootversi
 }
 
 /** Same entries and kernels: new bootlinks only, swapped by one symlink rename. */
-function swapBootlinks(sysroot: SysrootState, newList: Deployment[]): [0 | 1, 0 | 1] {
+async function swapBootlinks(sysroot: SysrootState, newList: Deployment[]): Promise<[0 | 1, 0 | 1]> {
   const bootversion = sysroot.bootversion;
   const subbootversion = (1 - sysroot.subbootversion) as 0 | 1;
   writeBootlinks(sysroot, bootversion, subbootversion, newList);
   faultStep('bootlinks-written');
-  fullSync(sysroot.path);
+  await fullSync(sysroot.path);
   faultStep('synced');
   symlinkAtomic(`boot.${bootversion}.${subbootversion}`, sysroot.abs(bootlinksLinkRel(bootversion)));
   faultStep('bootlinks-swapped');
@@ -205,6 +206,7 @@ async function writeEntries(sysroot: SysrootState, newList: Deployment[], bootve
       linux: bc.linux ?? '',
       initrds: [bc.initrd, ...bc.overlayInitrds].filter((x): x is string => !!x),
       ...(bc.devicetree ? { devicetree: bc.devicetree } : {}),
+      ...(bc.get('fdtdir') ? { fdtdir: bc.get('fdtdir')! } : {}),
       options: bc.options ?? '',
     });
   }
@@ -232,7 +234,7 @@ async function fullBootswap(sysroot: SysrootState, newList: Deployment[], bootlo
   fs.symlinkSync(`loader.${bootversion}`, tmpLink);
   faultStep('loader-tmp-link');
 
-  fullSync(sysroot.path);
+  await fullSync(sysroot.path);
   faultStep('synced');
 
   fs.renameSync(tmpLink, sysroot.abs(loaderLinkRel()));
@@ -245,16 +247,18 @@ async function fullBootswap(sysroot: SysrootState, newList: Deployment[], bootlo
 
 /**
  * Full sync (2022.7): syncfs on the sysroot filesystem, then a FIFREEZE/FITHAW cycle on /boot
- * so the journal is flushed for bootloaders that cannot replay it.  EOPNOTSUPP (tmpfs),
- * ENOSYS, EPERM (also our refusal to freeze the host root fs) and EBUSY fall back to syncfs.
+ * (under upstream's watchdog, freeze-watchdog.ts) so the journal is flushed for bootloaders
+ * that cannot replay it.  EOPNOTSUPP (tmpfs), ENOSYS, EPERM (also our refusal to freeze the
+ * host root fs) and EBUSY fall back to syncfs.
  */
-export function fullSync(sysrootPath: string): void {
+export async function fullSync(sysrootPath: string): Promise<void> {
   if (sysrootOpt('skip-sync')) return;
   libc.syncfs(sysrootPath);
   const boot = path.join(sysrootPath, 'boot');
   const trace = process.env['OSTREE_TS_SYNC_TRACE'] ? (m: string) => process.stderr.write(`sync: ${m}\n`) : () => {};
+  const canFreeze = process.env['OSTREE_TS_ALLOW_ROOT_FREEZE'] === '1' || !libc.isOnRootFilesystem(boot);
   try {
-    libc.fsFreezeThawCycle(boot);
+    await freezeThawWithWatchdog(boot, canFreeze);
     trace('FIFREEZE/FITHAW /boot');
   } catch (e) {
     const fallback = ['EOPNOTSUPP', 'ENOTSUP', 'ENOSYS', 'EPERM', 'EBUSY', 'ENOTTY', 'EINVAL'].some((c) => isErrno(e, c));

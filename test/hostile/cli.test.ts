@@ -123,7 +123,7 @@ test('GROUP help VERB prints the verb\'s help (exit 0): admin help deploy, admin
   assert.match(k.stdout, /^Usage: ostree admin kargs edit-in-place \[options\]/);
   const a = runCli(['remote', 'help', 'add']);
   assert.equal(a.code, 0, a.stderr);
-  assert.match(a.stdout, /^Usage: ostree remote add \[options\] <name> <url> \[branches\.\.\.\]/);
+  assert.match(a.stdout, /^Usage: ostree remote add \[options\] <name> \[url\] \[branches\.\.\.\]/);
 });
 
 test('commit of a missing directory: one line naming the directory; the repository is untouched (tmp/ included)', () => {

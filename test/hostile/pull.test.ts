@@ -21,9 +21,11 @@ import { serializeCommit } from '../../src/repo/objects/commit.js';
 import { Repo, type RepoMode } from '../../src/repo/repo.js';
 import { expectRefusal, runCliMeasured, scratch, snapshot, snapshotDiff, type CliResult } from './harness.js';
 import { serveInWorker, type Behaviour, type WorkerServer } from '../repo/pull/server.js';
+import { PULL_METADATA_MAX_SIZE } from '../../src/repo/pull/limits.js';
 
 const MiB = 1024 * 1024;
-const METADATA_MAX = 128 * MiB;
+/** What a server may send for one metadata object or the summary: upstream 2022.7's 10 MiB (pull/limits.ts). */
+const METADATA_MAX = PULL_METADATA_MAX_SIZE;
 
 const dirs: Array<{ cleanup(): void }> = [];
 const servers: WorkerServer[] = [];
@@ -309,19 +311,19 @@ test('nesting: `pull-local` of that commit is refused; nothing is stored', async
 // ---------------------------------------------------------------------------------------------
 // Sizes
 
-test('sizes: a summary whose Content-Length exceeds 128 MiB is refused at once (the server then stalls)', async () => {
+test('sizes: a summary whose Content-Length exceeds 10 MiB is refused at once (the server then stalls)', async () => {
   const s = await source();
   const d = await dest(s, 'archive', await http(s.repo.path, { '/summary': { kind: 'declare', length: 200 * MiB, send: 1024 } }));
   refused([repoArg(d), 'pull', 'origin', 'main'], { stderr: [`exceeded maximum size of ${METADATA_MAX} bytes`], unchanged: [s.dir], timeoutMs: 15_000 });
 });
 
-test('sizes: a summary streamed without Content-Length is cut off past 128 MiB', async () => {
+test('sizes: a summary streamed without Content-Length is cut off past 10 MiB', async () => {
   const s = await source();
   const d = await dest(s, 'archive', await http(s.repo.path, { '/summary': { kind: 'stream', bytes: 300 * MiB } }));
   refused([repoArg(d), 'remote', 'refs', 'origin'], { stderr: [`exceeded maximum size of ${METADATA_MAX} bytes`], unchanged: [s.dir] });
 });
 
-test('sizes: a dirtree whose Content-Length exceeds 128 MiB is refused; no ref, only the commit stays (partial)', async () => {
+test('sizes: a dirtree whose Content-Length exceeds 10 MiB is refused; no ref, only the commit stays (partial)', async () => {
   const s = await source();
   const rel = `/objects/${s.tree.slice(0, 2)}/${s.tree.slice(2)}.dirtree`;
   const d = await dest(s, 'bare-user', await http(s.repo.path, { [rel]: { kind: 'declare', length: 200 * MiB } }));
@@ -332,7 +334,7 @@ test('sizes: a file:// remote\'s 200 MiB summary is refused before it is read', 
   const s = await source();
   sparse(path.join(s.repo.path, 'summary'), 200 * MiB);
   const d = await dest(s, 'bare-user', `file://${s.repo.path}`);
-  refused([repoArg(d), 'remote', 'summary', 'origin'], { stderr: ['is 209.7\u00a0MB, more than the limit of 134.2\u00a0MB'], unchanged: [s.dir], measured: true });
+  refused([repoArg(d), 'remote', 'summary', 'origin'], { stderr: ['is 209.7\u00a0MB, more than the limit of 10.5\u00a0MB'], unchanged: [s.dir], measured: true });
 });
 
 test('sizes: pull-local refuses a 200 MiB source dirtree before reading it', async () => {

@@ -216,12 +216,12 @@ test('pull-local from a non-repository names the source path', () => {
   expectFailure(repo, ['pull-local', `--repo=${repo}`, src], [src]);
 });
 
-test('pull-local of a corrupted source object fails, naming it, and sets no ref', async () => {
+test('pull-local --untrusted of a corrupted source object fails, naming it, and sets no ref', async () => {
   const src = freshRepo('bare-user');
   const o = await objectFor(src, '/file');
   flip(o.file, 5);
   const dest = (await Repo.create(path.join(work, `empty-dest-${caseNo++}`), 'archive')).path;
-  const r = run('pull-local', `--repo=${dest}`, src, 'main');
+  const r = run('pull-local', '--untrusted', `--repo=${dest}`, src, 'main'); // a trusted local source is taken as named, as upstream
   assert.notEqual(r.code, 0);
   assert.ok(r.stderr.includes(o.csum), r.stderr);
   assert.equal(fs.existsSync(path.join(dest, 'refs/heads/main')), false);

@@ -7,7 +7,9 @@ import * as fs from 'node:fs';
 import type { Command } from 'commander';
 import { OstreeError } from '../../errors.js';
 import { Variant } from '../../glib/gvariant.js';
+import { parseVariantText } from '../../glib/gvariant-text.js';
 import { Repo, type CommitProgress, type CommitTreeOptions } from '../../repo/repo.js';
+import { commitSigner } from '../../repo/sign/commit-sign.js';
 import { collect, parseTimestamp } from '../args.js';
 import { repoPath } from '../context.js';
 import { out } from '../output.js';
@@ -19,20 +21,7 @@ interface CommitFlags {
   timestamp?: string; parent?: string; xattrs: boolean; ownerUid?: string; ownerGid?: string;
   bootable?: boolean; bindings: boolean; bindRef: string[]; fsync?: string; disableFsync?: boolean;
   canonicalPermissions?: boolean; skipIfUnchanged?: boolean; consume?: boolean;
-}
-
-/** A small subset of GVariant text: 'string', "string", true/false, integers (int32), uint32 N, uint64 N, int64 N. */
-export function parseSimpleVariantText(t: string): Variant {
-  const s = t.trim();
-  let m: RegExpExecArray | null;
-  if ((m = /^'((?:[^'\\]|\\.)*)'$/.exec(s)) || (m = /^"((?:[^"\\]|\\.)*)"$/.exec(s))) return new Variant('s', m[1]!.replace(/\\(.)/g, '$1'));
-  if (s === 'true' || s === 'false') return new Variant('b', s === 'true');
-  if ((m = /^(uint32|int32|uint64|int64|byte|int16|uint16)\s+(-?\d+)$/.exec(s))) {
-    const code = { uint32: 'u', int32: 'i', uint64: 't', int64: 'x', byte: 'y', int16: 'n', uint16: 'q' }[m[1]!]!;
-    return new Variant(code, code === 't' || code === 'x' ? BigInt(m[2]!) : Number(m[2]!));
-  }
-  if (/^-?\d+$/.test(s)) return new Variant('i', Number(s));
-  throw new OstreeError('EINVAL', `unsupported GVariant text '${t}' (supported: quoted strings, true/false, integers)`);
+  gpgSign: string[]; gpgHomedir?: string; sign: string[]; signType?: string;
 }
 
 /** `Committing: 1234/30000 files` (the total is known once the walk is done). */
@@ -51,7 +40,7 @@ function metadataPair(kv: string): [string, string] {
 
 function metadataPairs(flags: CommitFlags): { metadata: Array<[string, Variant]>; detached: Array<[string, Variant]> } {
   const asString = (kv: string): [string, Variant] => { const [k, v] = metadataPair(kv); return [k, new Variant('s', v)]; };
-  const asVariant = (kv: string): [string, Variant] => { const [k, v] = metadataPair(kv); return [k, parseSimpleVariantText(v)]; };
+  const asVariant = (kv: string): [string, Variant] => { const [k, v] = metadataPair(kv); return [k, parseVariantText(v)]; };
   return {
     metadata: [...flags.addMetadataString.map(asString), ...flags.addMetadata.map(asVariant)],
     detached: flags.addDetachedMetadataString.map(asString),
@@ -97,7 +86,8 @@ async function runCommit(dirArg: string | undefined, flags: CommitFlags, cmd: Co
   const r = await Repo.open(repoPath(cmd));
   if (!flags.branch && !flags.orphan) throw new OstreeError('EINVAL', 'A branch must be specified with --branch, or use --orphan');
   const source = commitSource(dirArg, flags.tree);
-  const opts = commitOptions(flags);
+  const signer = commitSigner(r, { keys: flags.sign, ...(flags.signType !== undefined ? { signType: flags.signType } : {}), gpgKeys: flags.gpgSign, gpgHomedir: flags.gpgHomedir ?? null });
+  const opts: CommitTreeOptions = { ...commitOptions(flags), ...(signer ? { beforeRefUpdate: signer } : {}) };
   if (flags.disableFsync || flags.fsync === 'false') r.config.set('core', 'fsync', 'false');
   let csum: string;
   if (source.refTree !== undefined) {
@@ -125,7 +115,7 @@ export function register(program: Command): void {
     .option('--tree <spec>', 'dir=PATH or ref=REV', collect, [])
     .option('--add-metadata-string <kv>', 'Add a key/value pair to metadata', collect, [])
     .option('--add-detached-metadata-string <kv>', 'Add a key/value pair to detached metadata', collect, [])
-    .option('--add-metadata <kv>', 'Add a key/value pair (value in GVariant text: strings, true/false, integers)', collect, [])
+    .option('--add-metadata <kv>', 'Add a key/value pair to metadata, VALUE in GVariant text', collect, [])
     .option('--timestamp <time>', 'Override the timestamp of the commit')
     .option('--parent <rev>', "Parent commit checksum, or 'none'")
     .option('--no-xattrs', 'Do not import extended attributes')
@@ -139,5 +129,9 @@ export function register(program: Command): void {
     .option('--consume', 'Delete the committed directory afterwards')
     .option('--fsync <bool>', 'Whether to sync the repo filesystem')
     .option('--disable-fsync', 'Do not sync the repo filesystem')
+    .option('--gpg-sign <key-id>', 'GPG Key ID to sign the commit with', collect, [])
+    .option('--gpg-homedir <homedir>', 'GPG Homedir to use when looking for keyrings')
+    .option('--sign <key-id>', 'Sign the commit with', collect, [])
+    .option('--sign-type <name>', "Signature type to use (defaults to 'ed25519')")
     .action(runCommit);
 }

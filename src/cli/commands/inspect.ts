@@ -11,6 +11,8 @@ import { parentChain, walkTree, type TreeEntry } from '../../repo/traverse.js';
 import { commitContentChecksum, commitMetadataString } from '../../repo/objects/commit.js';
 import { isSymlinkMode } from '../../repo/objects/common.js';
 import { Repo, type CommitObject } from '../../repo/repo.js';
+import { describeResult } from '../../repo/sign/gpg/describe.js';
+import { gpgVerifyCommit } from '../../repo/sign/gpg/commit.js';
 import { repoPath } from '../context.js';
 import { out, stdoutClosed, writeChunk } from '../output.js';
 
@@ -114,6 +116,8 @@ function registerLog(program: Command): void {
     });
 }
 
+interface ShowFlags { printMetadataKey?: string; printDetachedMetadataKey?: string; raw?: boolean; gpgHomedir?: string; gpgVerifyRemote?: string }
+
 function registerShow(program: Command): void {
   program.command('show')
     .description('Output a metadata object')
@@ -121,7 +125,9 @@ function registerShow(program: Command): void {
     .option('--print-metadata-key <key>', 'Print string value of metadata key')
     .option('--print-detached-metadata-key <key>', 'Print string value of detached metadata key')
     .option('--raw', 'Show raw variant data')
-    .action(async (rev: string, opts: { printMetadataKey?: string; printDetachedMetadataKey?: string; raw?: boolean }, cmd: Command) => {
+    .option('--gpg-homedir <homedir>', 'GPG Homedir to use when looking for keyrings')
+    .option('--gpg-verify-remote <remote>', 'Use REMOTE name for GPG configuration')
+    .action(async (rev: string, opts: ShowFlags, cmd: Command) => {
       const r = await Repo.open(repoPath(cmd));
       const csum = await r.resolveRev(rev);
       const c = await r.loadCommit(csum);
@@ -138,6 +144,10 @@ function registerShow(program: Command): void {
         return;
       }
       out(opts.raw ? rawCommit(csum, c) : formatCommit(csum, c));
+      // then its GPG signatures, as upstream's show (nothing when it has none)
+      const scope = opts.gpgVerifyRemote !== undefined ? { remote: opts.gpgVerifyRemote } : { allRemotes: true as const };
+      const result = await gpgVerifyCommit(r, csum, scope, opts.gpgHomedir !== undefined ? { keyringDir: opts.gpgHomedir } : {});
+      if (result !== null) out(describeResult(result));
     });
 }
 

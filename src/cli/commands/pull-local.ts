@@ -5,6 +5,7 @@
 import type { Command } from 'commander';
 import { OstreeError } from '../../errors.js';
 import { formatPullStatus, pullLocal } from '../../repo/pull/local.js';
+import { commitVerifierFor } from '../../repo/sign/remote-policy.js';
 import { Repo } from '../../repo/repo.js';
 import { intOption } from '../args.js';
 import { repoPath } from '../context.js';
@@ -12,11 +13,22 @@ import { out } from '../output.js';
 
 interface PullLocalFlags {
   remote?: string; depth: number; untrusted?: boolean; commitMetadataOnly?: boolean; disableFsync?: boolean;
-  bareuseronlyFiles?: boolean; disableVerifyBindings?: boolean; gpgVerify?: boolean;
+  bareuseronlyFiles?: boolean; disableVerifyBindings?: boolean; gpgVerify?: boolean; gpgVerifySummary?: boolean;
+  requireStaticDeltas?: boolean;
+}
+
+/** GLib accepts `--flag=ANYTHING` for a flag and ignores the value (`--gpg-verify=true`). */
+function glibFlagValuesIgnored(cmd: Command, flags: string[]): Command {
+  const parse = cmd.parseOptions.bind(cmd);
+  cmd.parseOptions = (args: string[]) => parse(args.map((a) => {
+    const eq = a.indexOf('=');
+    return eq > 0 && flags.includes(a.slice(0, eq)) ? a.slice(0, eq) : a;
+  }));
+  return cmd;
 }
 
 export function register(program: Command): void {
-  program.command('pull-local')
+  const cmd = program.command('pull-local')
     .description('Copy data from SRC_REPO')
     .argument('<SRC_REPO>', 'source repository')
     .argument('[REFS...]', 'refs or commit checksums (default: all refs of SRC_REPO)')
@@ -28,16 +40,22 @@ export function register(program: Command): void {
     .option('--per-object-fsync', 'Perform writes in such a way that avoids stalling concurrent processes (accepted)')
     .option('--bareuseronly-files', 'Reject regular files with mode outside of 0775 (world writable, suid, etc.)')
     .option('--disable-verify-bindings', 'Do not verify commit bindings')
-    .option('--gpg-verify', 'GPG verify commits (not supported)')
+    .option('--gpg-verify', 'GPG verify commits (must specify --remote)')
+    .option('--gpg-verify-summary', 'GPG verify summary (must specify --remote)')
+    .option('--require-static-deltas', 'Require static deltas')
     .option('-v, --verbose', 'Print debug information during command processing')
     .action(async (src: string, refs: string[], opts: PullLocalFlags, cmd: Command) => {
-      if (opts.gpgVerify) throw new OstreeError('EINVAL', '--gpg-verify is not supported by this implementation');
+      if ((opts.gpgVerify || opts.gpgVerifySummary) && opts.remote === undefined) throw new OstreeError('EINVAL', 'Must specify remote name to enable gpg verification');
       const repo = await Repo.open(repoPath(cmd));
+      // local pulls never apply the remote's sign-verify, as upstream; GPG only when asked
+      const verifier = opts.gpgVerify ? commitVerifierFor(repo, opts.remote!, { gpgVerify: true, signVerify: false }) : null;
       const r = await pullLocal(repo, src, {
         refs, remote: opts.remote, depth: opts.depth, untrusted: opts.untrusted === true,
         commitMetadataOnly: opts.commitMetadataOnly === true, disableFsync: opts.disableFsync === true,
-        bareUserOnlyFiles: opts.bareuseronlyFiles === true, disableVerifyBindings: opts.disableVerifyBindings === true,
+        bareUserOnlyFiles: opts.bareuseronlyFiles === true, disableVerifyBindings: opts.disableVerifyBindings === true, verifier,
+        requireStaticDeltas: opts.requireStaticDeltas === true,
       });
       out(`${formatPullStatus(r)}\n`);
     });
+  glibFlagValuesIgnored(cmd, ['--gpg-verify', '--gpg-verify-summary']);
 }

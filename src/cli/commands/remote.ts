@@ -8,11 +8,16 @@ import { OstreeError } from '../../errors.js';
 import { fetchRemoteSummaryBytes, formatSummary, formatSummaryRaw, listRemoteRefs } from '../../repo/pull/http.js';
 import { addRemote, listRemotes, remoteUrl, removeRemote } from '../../repo/remotes.js';
 import { Repo } from '../../repo/repo.js';
+import { fsyncEnabled } from '../../repo/store.js';
+import { KEY_FILE_MAX } from '../../repo/sign/keyfiles.js';
+import { formatKey, importRemoteKeys, listRemoteKeys } from '../../repo/sign/gpg/remote-keys.js';
+import { signEngine } from '../../repo/sign/registry.js';
+import { readFileBounded } from '../../util/fs.js';
 import { collect, splitKeyValue } from '../args.js';
-import { FEATURES } from '../features.js';
 import { verbGroup } from '../groups.js';
 import { repoPath, sysrootFrom } from '../context.js';
 import { out } from '../output.js';
+import { registerCookies } from './remote-cookies.js';
 
 async function openRepo(cmd: Command): Promise<Repo> {
   return Repo.open(repoPath(cmd));
@@ -23,16 +28,12 @@ interface RemoteAddFlags {
   contenturl?: string; customBackend?: string; collectionId?: string; sysroot?: string;
 }
 
-/** Signature types `--sign-verify` knows (upstream's ostree_sign_get_by_name): ed25519 only
- *  in a build that verifies it (`ostree --version` lists sign-ed25519). */
-const SIGN_TYPES = ['dummy', ...(FEATURES.includes('sign-ed25519') ? ['ed25519'] : [])];
-
 /** `--sign-verify=KEYTYPE=inline:KEY|file:PATH` → the option it sets, and the type's name. */
 function signVerifyOption(spec: string): { key: string; value: string; type: string } {
   const eq = spec.indexOf('=');
   if (eq < 0) throw new OstreeError('EINVAL', `Failed to parse KEYTYPE=[inline|file]:DATA in ${spec}`);
   const type = spec.slice(0, eq);
-  if (!SIGN_TYPES.includes(type)) throw new OstreeError('EINVAL', `Requested signature type is not implemented: ${type} (known: ${SIGN_TYPES.join(', ')})`);
+  signEngine(type); // the registry's "Requested signature type is not implemented" for unknown types
   const rest = spec.slice(eq + 1);
   const colon = rest.indexOf(':');
   const ref = colon < 0 ? rest : rest.slice(0, colon);
@@ -66,26 +67,36 @@ function remoteAddOptions(branches: string[], o: RemoteAddFlags): Array<[string,
   return options;
 }
 
+function importedLine(n: number, remote: string): string {
+  return `Imported ${n} GPG key${n === 1 ? '' : 's'} to remote "${remote}"\n`;
+}
+
 function registerAddDelete(remote: Command): void {
   remote.command('add').description('Add a remote repository')
-    .argument('<name>').argument('<url>').argument('[branches...]')
+    .argument('<name>').argument('[url]').argument('[branches...]')
     .option('--set <key=value>', 'Set config option KEY=VALUE for remote', collect, [])
     .option('--no-gpg-verify', 'Disable GPG verification')
     .option('--no-sign-verify', 'Disable signature verification')
     .option('--sign-verify <spec>', 'Verify signatures using KEYTYPE=inline:PUBKEY or KEYTYPE=file:/path/to/key', collect, [])
+    .option('--gpg-import <file>', 'Import GPG key from FILE')
     .option('--if-not-exists', 'Do nothing if the provided remote exists')
     .option('--force', 'Replace the provided remote if it exists')
     .option('--custom-backend <name>', 'This remote has content not fetched via libostree')
     .option('--contenturl <url>', 'Use URL when fetching content')
     .option('--collection-id <id>', 'Globally unique ID for this repository as an collection of refs for redistribution to other repositories')
     .option('--sysroot <path>', 'Use sysroot at PATH (overrides --repo)')
-    .action(async (name: string, url: string, branches: string[], o: Omit<RemoteAddFlags, 'signVerifyKeys'> & { signVerify: boolean | string[] }, cmd: Command) => {
+    .action(async (name: string, url: string | undefined, branches: string[], o: Omit<RemoteAddFlags, 'signVerifyKeys'> & { signVerify: boolean | string[]; gpgImport?: string }, cmd: Command) => {
+      if (url === undefined && o.customBackend === undefined) throw new OstreeError('EINVAL', 'NAME and URL must be specified');
       if (o.ifNotExists && o.force) throw new OstreeError('EINVAL', 'Can only specify one of --if-not-exists and --force');
       const flags: RemoteAddFlags = { ...o, signVerify: o.signVerify !== false, signVerifyKeys: Array.isArray(o.signVerify) ? o.signVerify : [] };
       const options = remoteAddOptions(branches, flags);
       const sysroot = o.sysroot !== undefined ? sysrootFrom(o.sysroot) : undefined;
       const repo = await Repo.open(sysroot !== undefined ? path.join(sysroot, 'ostree/repo') : repoPath(cmd));
-      await addRemote(repo, name, url, options, { ifNotExists: o.ifNotExists === true, replace: o.force === true, ...(sysroot !== undefined ? { sysroot } : {}) });
+      await addRemote(repo, name, url ?? null, options, { ifNotExists: o.ifNotExists === true, replace: o.force === true, ...(sysroot !== undefined ? { sysroot } : {}) });
+      if (o.gpgImport !== undefined) {
+        const n = await importRemoteKeys(repo, name, readKeySource(o.gpgImport), [], fsyncEnabled(repo));
+        out(importedLine(n, name));
+      }
     });
 
   remote.command('delete').description('Delete a remote repository')
@@ -113,18 +124,57 @@ function registerQueries(remote: Command): void {
 
   remote.command('refs').description('List remote refs')
     .argument('<name>')
-    .action(async (name: string, _o: unknown, cmd: Command) => {
-      const refs = await listRemoteRefs(await openRepo(cmd), name);
+    .option('--cache-dir <dir>', 'Use custom cache dir')
+    .action(async (name: string, o: { cacheDir?: string }, cmd: Command) => {
+      const refs = await listRemoteRefs(await openRepo(cmd), name, o.cacheDir !== undefined ? { cacheDir: o.cacheDir } : {});
       for (const spec of refs.keys()) out(`${spec}\n`);
     });
 
   remote.command('summary').description('Show remote summary')
     .argument('<name>')
     .option('--raw', 'Show raw variant data')
-    .action(async (name: string, o: { raw?: boolean }, cmd: Command) => {
-      const b = await fetchRemoteSummaryBytes(await openRepo(cmd), name);
+    .option('--cache-dir <dir>', 'Use custom cache dir')
+    .action(async (name: string, o: { raw?: boolean; cacheDir?: string }, cmd: Command) => {
+      const b = await fetchRemoteSummaryBytes(await openRepo(cmd), name, o.cacheDir !== undefined ? { cacheDir: o.cacheDir } : {});
       if (b === null) throw new OstreeError('ENOENT', `Remote server has no summary file (remote "${name}"; its owner can create one with 'ostree summary -u')`);
       out(o.raw ? `${formatSummaryRaw(b.data)}\n` : formatSummary(b.data, b.source));
+    });
+}
+
+/** The bytes of a key file (bounded). */
+function readKeySource(file: string): Buffer {
+  const data = readFileBounded(file, KEY_FILE_MAX, { what: 'Key file', code: 'EINVAL' });
+  if (data === null) throw new OstreeError('ENOENT', `Opening ${file}: No such file or directory`);
+  return data;
+}
+
+async function readStdin(): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let n = 0;
+  for await (const c of process.stdin) {
+    n += (c as Buffer).length;
+    if (n > KEY_FILE_MAX) throw new OstreeError('EINVAL', `standard input holds more than ${KEY_FILE_MAX} bytes of keys`);
+    chunks.push(c as Buffer);
+  }
+  return Buffer.concat(chunks);
+}
+
+function registerGpg(remote: Command): void {
+  remote.command('gpg-import').description('Import GPG keys')
+    .argument('<name>').argument('[keys...]', 'KEY-ID...')
+    .option('-k, --keyring <file>', 'Import keys from a keyring file (repeatable)', collect, [])
+    .option('--stdin', 'Import keys from standard input')
+    .action(async (name: string, keys: string[], o: { keyring: string[]; stdin?: boolean }, cmd: Command) => {
+      if (o.stdin && o.keyring.length > 0) throw new OstreeError('EINVAL', '--keyring and --stdin are mutually exclusive');
+      const repo = await openRepo(cmd);
+      const source = o.stdin ? await readStdin() : Buffer.concat(o.keyring.map(readKeySource));
+      out(importedLine(await importRemoteKeys(repo, name, source, keys, fsyncEnabled(repo)), name));
+    });
+
+  remote.command('gpg-list-keys').description('Show remote GPG keys')
+    .argument('[name]')
+    .action(async (name: string | undefined, _o: unknown, cmd: Command) => {
+      for (const k of await listRemoteKeys(await openRepo(cmd), name ?? null)) out(formatKey(k));
     });
 }
 
@@ -132,4 +182,6 @@ export function register(program: Command): void {
   const remote = verbGroup(program.command('remote').description('Remote commands that may involve network access'), 'remote');
   registerAddDelete(remote);
   registerQueries(remote);
+  registerGpg(remote);
+  registerCookies(remote);
 }

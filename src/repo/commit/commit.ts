@@ -47,6 +47,9 @@ export interface CommitTreeOptions {
   workers?: number;
   /** Called as files are found and stored (for a terminal progress line); cheap to call often. */
   progress?: (p: CommitProgress) => void;
+  /** Runs once the commit (and its detached metadata) is stored, before the branch moves: signing
+   *  (`--gpg-sign`, `--sign`), so a commit whose signing fails leaves the branch where it was. */
+  beforeRefUpdate?: (checksum: string) => Promise<void>;
 }
 
 export interface CommitProgress {
@@ -130,15 +133,18 @@ export async function writeCommit(repo: RepoCore, rootTree: string, rootMeta: st
   };
   const csum = writeMetadataObject(repo, 'commit', serializeCommit(commit));
   if (options.detachedMetadata && options.detachedMetadata.length > 0) writeDetachedMetadata(repo, csum, options.detachedMetadata);
+  if (options.beforeRefUpdate) await options.beforeRefUpdate(csum);
   syncRepo(repo);
   if (options.branch !== undefined) await setRef(repo, options.branch, csum);
   return csum;
 }
 
-/** Replace (or with null/[] remove) a commit's detached metadata (`.commitmeta`), crash-safely. */
+/** Replace (or with null remove) a commit's detached metadata (`.commitmeta`), crash-safely. An
+ *  empty dictionary is written as upstream writes it (an empty file), so a pull sees that the
+ *  signatures are gone rather than finding no detached metadata and keeping its own. */
 export function writeDetachedMetadata(repo: RepoCore, checksum: string, metadata: Array<[string, Variant]> | null): void {
   const final = objectPath(repo.path, checksum, 'commitmeta', repo.mode);
-  if (metadata === null || metadata.length === 0) { fs.rmSync(final, { force: true }); return; }
+  if (metadata === null) { fs.rmSync(final, { force: true }); return; }
   const tmp = tmpName(repo.path, 'meta');
   fs.writeFileSync(tmp, serializeCommitMeta(metadata), { mode: 0o644, flag: 'wx' });
   try {

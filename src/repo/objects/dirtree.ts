@@ -14,11 +14,15 @@ export interface DirTreeFile { name: string; checksum: string }
 export interface DirTreeDir { name: string; treeChecksum: string; metaChecksum: string }
 export interface DirTree { files: DirTreeFile[]; dirs: DirTreeDir[] }
 
-/** Upstream's rule for a name inside a dirtree. */
+/** Upstream's rule for a name inside a dirtree; the error ends with upstream's own words. */
 export function validateFilename(name: string, objName = 'dirtree'): void {
-  if (name === '' || name === '.' || name === '..' || name.includes('/') || name.includes('\0')) {
-    throw new OstreeError('ECORRUPT', `${objName}: invalid file name '${name}' (empty, '.', '..' or containing '/')`);
-  }
+  let why: string | null = null;
+  if (name === '') why = 'Invalid empty filename';
+  else if (name === '.') why = "Invalid self-referential filename '.'";
+  else if (name === '..') why = "Invalid path uplink filename '..'";
+  else if (name.includes('/')) why = `Invalid / in filename ${name}`;
+  else if (name.includes('\0')) why = 'Invalid NUL in filename';
+  if (why !== null) throw new OstreeError('ECORRUPT', `${objName}: invalid file name '${name}': ${why}`);
 }
 
 function compareNames(a: string, b: string): number {

@@ -6,19 +6,10 @@ import { OstreeError } from '../../errors.js';
 import { parseBool, type RemoteConfig } from '../remotes.js';
 import type { FetcherOptions } from './transport.js';
 
-/** Refuse remotes that require signature verification (not implemented here). */
+/** Refuse remotes whose demands are not implemented here (commit signatures are checked by
+ *  src/repo/sign/remote-policy.ts; signed summaries are not yet). */
 export function checkVerificationSupported(r: RemoteConfig): void {
-  const where = `remote "${r.name}" (${r.file})`;
-  const gpg = r.options.get('gpg-verify');
-  if (gpg === undefined || parseBool(gpg, `${where}: gpg-verify`)) {
-    throw new OstreeError('ECONFIG', `Remote "${r.name}" requires GPG verification (gpg-verify=${gpg ?? 'true, the default'}), which this implementation does not support; `
-      + `if you trust the transport, set gpg-verify=false for the remote (ostree config set 'remote "${r.name}".gpg-verify' false, or add it with 'ostree remote add --no-gpg-verify')`);
-  }
   checkSummaryVerificationSupported(r);
-  const sign = r.options.get('sign-verify');
-  if (sign !== undefined && sign !== 'false') {
-    throw new OstreeError('ECONFIG', `Remote "${r.name}" requires signature verification (sign-verify=${sign}), which this implementation does not support; set sign-verify=false for it`);
-  }
 }
 
 /** Refuse a remote whose summary must be signed (`gpg-verify-summary=true`). */
@@ -29,13 +20,25 @@ export function checkSummaryVerificationSupported(r: RemoteConfig): void {
   }
 }
 
-export type RemoteUrlKind = 'file' | 'http';
+export type RemoteUrlKind = 'file' | 'http' | 'metalink';
 
-/** What a remote URL names: a local repository (file://) or an HTTP one (http(s)://, mirrorlist=). */
+/** What a remote URL names: a local repository (file://), an HTTP one (http(s)://, mirrorlist=),
+ *  or a metalink that names the summary's mirrors (metalink=). */
 export function remoteUrlKind(remoteName: string, url: string): RemoteUrlKind {
   if (url.startsWith('file://')) return 'file';
   if (/^(https?:\/\/|mirrorlist=)/.test(url)) return 'http';
-  throw new OstreeError('EINVAL', `Remote "${remoteName}" has unsupported URL '${url}' (expected file://, http:// or https:// or mirrorlist=http(s)://)`);
+  if (url.startsWith('metalink=')) return 'metalink';
+  throw new OstreeError('EINVAL', `Invalid URI scheme in ${url} (remote "${remoteName}": expected file://, http://, https://, mirrorlist= or metalink=)`);
+}
+
+/** Refusals before anything is fetched: a remote served by another program, or one its owner
+ *  marked as not usable yet (`unconfigured-state`), in upstream's words. */
+export function checkRemoteUsable(r: RemoteConfig): void {
+  const backend = r.options.get('custom-backend');
+  if (backend) throw new OstreeError('EINVAL', `Cannot fetch via libostree - remote '${r.name}' uses custom backend '${backend}'`);
+  const unconfigured = r.options.get('unconfigured-state');
+  if (unconfigured) throw new OstreeError('ECONFIG', `remote unconfigured-state: ${unconfigured}`);
+  if (r.url === '') throw new OstreeError('ECONFIG', `No "url" option in remote "${r.name}" (${r.file})`);
 }
 
 /** The local path of a `file://` URL. */

@@ -15,6 +15,8 @@ import { pullLocal, type PullLocalOptions } from './local.js';
 import type { PullResult } from './options.js';
 import { readMetadataObjectIfPresent } from '../store.js';
 import type { PullRequestBase, Wanted } from './targets.js';
+import { runDeltaPhase } from './delta-phase.js';
+import { localSource, localSummary } from './delta-local.js';
 
 export interface FilePullRequest extends PullRequestBase {
   srcPath: string;
@@ -55,6 +57,16 @@ export async function pullFileRemote(r: FilePullRequest): Promise<PullResult> {
   const { repo, opts } = r;
   const src = await openRemoteRepo(r.remoteName, r.srcPath);
   const targets = await resolveTargets(src, r);
+  // file:// remotes are imported like pull-local, except when deltas are required (upstream
+  // then reads them as it would over HTTP)
+  if (opts.requireStaticDeltas || opts.dryRun) {
+    const phase = await repo.withLock(false, () => runDeltaPhase({
+      repo, source: localSource(r.srcPath), summary: localSummary(r.srcPath), targets, refSpec: r.refSpec,
+      disable: opts.disableStaticDeltas === true, require: opts.requireStaticDeltas === true, dryRun: opts.dryRun === true,
+      commitMetadataOnly: opts.commitMetadataOnly === true,
+    }));
+    if (phase.dryRun !== null) return { kind: 'local', metadataObjects: 0, contentObjects: 0, bytesTransferred: 0, contentBytes: 0, seconds: 0, refs: new Map(), commits: [], deltaUpdate: phase.dryRun };
+  }
   const overridden = (i: number): boolean => r.requests[i]!.override !== undefined;
   // Refs named without an override are pulled by name (pull-local writes them); the others by
   // commit, their refs written here.
@@ -67,6 +79,9 @@ export async function pullFileRemote(r: FilePullRequest): Promise<PullResult> {
     ...(opts.disableFsync ? { disableFsync: true } : {}),
     ...(opts.disableVerifyBindings ? { disableVerifyBindings: true } : {}),
     ...(opts.untrusted ? { untrusted: true } : {}),
+    verifier: r.verifier,
+    ...(opts.subpaths !== undefined ? { subpaths: opts.subpaths } : {}),
+    ...(opts.bareUserOnlyFiles ? { bareUserOnlyFiles: true } : {}),
   };
   for (const list of [byName, byCommit]) {
     if (list.length === 0) continue;

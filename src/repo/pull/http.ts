@@ -16,15 +16,19 @@
  *                 worker-pool job
  *   limits.ts     every size bound; space.ts the free-space reserve
  *
- * GPG verification is not implemented: a remote with gpg-verify=true (the default) is refused.
+ * Signatures (gpg-verify, sign-verify) are checked by src/repo/sign/remote-policy.ts, through
+ * verify.ts, before a commit is stored.
  *
  * Also the public entry module for pull: what other areas import from here stays exported here.
  */
 import { OstreeError } from '../../errors.js';
 import { deltaSuperblockPath, deltaIndexPath } from '../layout.js';
 import type { Repo } from '../repo.js';
-import { getRemote, remoteBranches } from '../remotes.js';
-import { checkVerificationSupported, fileUrlPath, remoteFetcherOptions, remoteUrlKind } from './config.js';
+import { modeTraits } from '../modes/mode.js';
+import { findRemote, remoteBranches, type RemoteConfig } from '../remotes.js';
+import { checkRemoteUsable, checkVerificationSupported, fileUrlPath, remoteFetcherOptions, remoteUrlKind } from './config.js';
+import { cookieJarPath, readCookies } from './cookies.js';
+import { resolveMetalink } from './metalink.js';
 import { pullFileRemote } from './file-remote.js';
 import type { PullOptions, PullResult } from './options.js';
 import { HttpPullSession } from './session.js';
@@ -32,6 +36,7 @@ import { normalizeRefs, timestampChecks } from './targets.js';
 import { HttpFetcher, resolveMirrors, type FetcherOptions } from './transport.js';
 
 export { checkVerificationSupported } from './config.js';
+import { commitVerifier } from './verify.js';
 export { HttpFetcher, IN_FILE, resolveMirrors, type FetcherOptions } from './transport.js';
 export {
   fetchRemoteSummary, fetchRemoteSummaryBytes, formatSummary, formatSummaryRaw, listRemoteRefs, parseSummary,
@@ -52,14 +57,34 @@ async function fetchersFor(url: string, contentUrl: string | undefined, fo: Fetc
   } catch (e) { meta.close(); throw e; }
 }
 
+/** Options that need a non-archive destination or a static delta, refused as upstream. */
+function checkDeltaOptions(repo: Repo, opts: PullOptions): void {
+  if (opts.requireStaticDeltas && modeTraits(repo.mode).compressed) throw new OstreeError('EINVAL', "Can't use static deltas in an archive repo");
+  if (opts.dryRun && !opts.requireStaticDeltas) throw new OstreeError('EINVAL', '--dry-run requires --require-static-deltas');
+}
+
+/** The HTTP client options of a pull from `remote`: the remote's TLS keys and cookies, the flags. */
+function httpOptions(repo: Repo, remote: RemoteConfig, opts: PullOptions): FetcherOptions {
+  return remoteFetcherOptions(remote, {
+    ...(opts.networkRetries !== undefined ? { retries: opts.networkRetries } : {}),
+    ...(opts.concurrency !== undefined ? { concurrency: opts.concurrency } : {}),
+    ...(opts.retryDelayMs !== undefined ? { retryDelayMs: opts.retryDelayMs } : {}),
+    ...(opts.httpHeaders !== undefined ? { headers: opts.httpHeaders } : {}),
+    ...(opts.appendUserAgent !== undefined ? { appendUserAgent: opts.appendUserAgent } : {}),
+    cookies: readCookies(cookieJarPath(repo.path, remote.name)),
+  });
+}
+
 /**
  * Pull `refs` (default: the remote's `branches=`) from remote `remoteName` into `repo`, writing
  * `refs/remotes/REMOTE/REF`. A ref may also be a commit checksum (no ref is written for it).
  */
 export async function pullFromRemote(repo: Repo, remoteName: string, refs: string[], opts: PullOptions = {}): Promise<PullResult> {
-  const remote = getRemote(repo, remoteName, opts);
-  checkVerificationSupported(remote);
+  const remote = findRemote(repo, remoteName, opts);
+  checkRemoteUsable(remote);
   const url = opts.url ?? remote.url;
+  const kind = remoteUrlKind(remoteName, url);
+  checkDeltaOptions(repo, opts);
   let allRefs = false;
   if (refs.length === 0) {
     refs = remoteBranches(remote);
@@ -74,18 +99,22 @@ export async function pullFromRemote(repo: Repo, remoteName: string, refs: strin
   const depth = opts.depth ?? 0;
   if (!Number.isInteger(depth) || depth < -1) throw new OstreeError('EINVAL', `invalid depth ${depth} (expected -1 or a non-negative integer)`);
   const check = await timestampChecks(repo, opts, refSpec);
-  const common = { repo, remoteName, requests, allRefs, depth, opts, check, refSpec };
+  const verifier = commitVerifier(repo, remoteName, opts);
+  const common = { repo, remoteName, requests, allRefs, depth, opts, check, verifier, refSpec };
 
-  if (remoteUrlKind(remoteName, url) === 'file') return pullFileRemote({ ...common, srcPath: fileUrlPath(url) });
-  const fo = remoteFetcherOptions(remote, {
-    ...(opts.networkRetries !== undefined ? { retries: opts.networkRetries } : {}),
-    ...(opts.concurrency !== undefined ? { concurrency: opts.concurrency } : {}),
-    ...(opts.retryDelayMs !== undefined ? { retryDelayMs: opts.retryDelayMs } : {}),
-    ...(opts.httpHeaders !== undefined ? { headers: opts.httpHeaders } : {}),
-  });
-  const [meta, content] = await fetchersFor(url.replace(/\/+$/, ''), remote.options.get('contenturl'), fo);
+  if (kind === 'file') {
+    checkVerificationSupported(remote);
+    return pullFileRemote({ ...common, srcPath: fileUrlPath(url) });
+  }
+  const fo = httpOptions(repo, remote, opts);
+  const metalink = kind === 'metalink' ? await resolveMetalink(url.slice('metalink='.length), fo) : null;
+  const base = metalink !== null ? metalink.baseUrl : url.replace(/\/+$/, '');
+  const [meta, content] = await fetchersFor(base, remote.options.get('contenturl'), fo);
   try {
-    return await new HttpPullSession({ ...common, meta, content }).run();
+    const summarySource = metalink !== null ? async () => ({ summary: metalink.summary, sig: null }) : undefined;
+    // Signature policy is checked once the remote has answered for the refs (its 404s come first, as upstream's).
+    const beforeObjects = (): void => checkVerificationSupported(remote);
+    return await new HttpPullSession({ ...common, meta, content, beforeObjects, ...(summarySource ? { summarySource } : {}) }).run();
   } finally {
     meta.close();
     if (content !== meta) content.close();

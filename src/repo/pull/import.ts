@@ -1,7 +1,8 @@
 /**
  * Storing a content object into the destination repository, in the destination's mode, from a
- * source of any mode (a local repository, or a download staged in archive form): verified on
- * the way (always when converting; when linking as is, only if untrusted), written under
+ * source of any mode (a local repository, or a download staged in archive form): checksummed
+ * on the way when the source is untrusted (downloads always are; a local repository only with
+ * --untrusted, as upstream), always parsed within the sizes its header declares, written under
  * DEST/tmp with the mode's metadata, and renamed into place. Shared by HTTP pull and pull-local.
  */
 import * as fs from 'node:fs';
@@ -23,7 +24,8 @@ export interface ContentImportContext {
   srcMode: RepoMode;
   destPath: string;
   destMode: RepoMode;
-  /** Verify the checksum of objects that are linked as is. Conversions are always verified. */
+  /** Verify each object's checksum (downloads, --untrusted); a trusted local source is taken
+   *  as named, as upstream, its data still bounded by the size its header declares. */
   untrusted: boolean;
   bareUserOnlyFiles: boolean;
 }
@@ -33,7 +35,7 @@ function lexists(p: string): boolean {
 }
 
 /** A canonical-permissions (bare-user-only) repository cannot store setuid/setgid/sticky or o+w bits. */
-function checkBareUserOnlyMode(h: FileHeader, checksum: string): void {
+export function checkBareUserOnlyMode(h: FileHeader, checksum: string): void {
   if ((h.mode & S_IFMT) === S_IFREG) {
     const bad = (h.mode & ~S_IFMT) & ~0o775;
     if (bad) {
@@ -121,25 +123,25 @@ function linkAsIs(ctx: ContentImportContext, checksum: string, final: string): n
  */
 export function importContentObject(ctx: ContentImportContext, checksum: string): number | Promise<number> {
   const final = objectPath(ctx.destPath, checksum, 'file', ctx.destMode);
-  if (ctx.srcMode === ctx.destMode && !ctx.untrusted && !(modeTraits(ctx.destMode).canonical && ctx.bareUserOnlyFiles)) {
+  if (ctx.srcMode === ctx.destMode && !ctx.untrusted && !ctx.bareUserOnlyFiles) {
     const linked = linkAsIs(ctx, checksum, final);
     if (linked !== null) return linked;
     // else copied through the conversion path (same result, verified)
   } else if (lexists(final)) return -1;
   const o = readSourceObject(ctx.srcPath, ctx.srcMode, checksum);
   const h = o.header;
-  if (modeTraits(ctx.destMode).canonical) checkBareUserOnlyMode(h, checksum);
+  if (modeTraits(ctx.destMode).canonical || ctx.bareUserOnlyFiles) checkBareUserOnlyMode(h, checksum);
   const hash = headerHash(o);
   if (isSymlinkMode(h.mode)) {
     const actual = hash.digest('hex');
-    if (actual !== checksum) throw corrupted(checksum, actual);
+    if (ctx.untrusted && actual !== checksum) throw corrupted(checksum, actual);
     linkSymlinkObject(ctx.destPath, ctx.destMode, h, final);
     return 0;
   }
   if (!fitsInMemory(o)) return importLarge(ctx, checksum, o, final);
   const data = readSmallData(o, checksum);
   const actual = hash.update(data).digest('hex');
-  if (actual !== checksum) throw corrupted(checksum, actual);
+  if (ctx.untrusted && actual !== checksum) throw corrupted(checksum, actual);
   const stored = modeTraits(ctx.destMode).compressed ? [serializeArchiveHeader(h, BigInt(data.length)), zlib.deflateRawSync(data)] : [data];
   storeVerifiedRegular(ctx, final, h, stored);
   return data.length;
@@ -155,7 +157,7 @@ export function importArchiveObjectBuffer(ctx: Pick<ContentImportContext, 'destP
   const final = objectPath(ctx.destPath, checksum, 'file', ctx.destMode);
   if (lexists(final)) return -1;
   const { header: h, size, headerLength } = parseArchiveHeader(filez, `${checksum}.file`);
-  if (modeTraits(ctx.destMode).canonical) checkBareUserOnlyMode(h, checksum);
+  if (modeTraits(ctx.destMode).canonical || ctx.bareUserOnlyFiles) checkBareUserOnlyMode(h, checksum);
   const hash = headerHash({ header: h });
   if (isSymlinkMode(h.mode)) {
     const actual = hash.digest('hex');
@@ -221,7 +223,7 @@ async function importLarge(ctx: ContentImportContext, checksum: string, o: Sourc
     }
     if (deflate) { deflate.end(); await deflated; }
     const actual = hash.digest('hex');
-    if (actual !== checksum) throw corrupted(checksum, actual);
+    if (ctx.untrusted && actual !== checksum) throw corrupted(checksum, actual);
     finishRegular(ctx.destMode, fd, o.header);
     fs.closeSync(fd);
   } catch (e) {
@@ -232,4 +234,21 @@ async function importLarge(ctx: ContentImportContext, checksum: string, o: Sourc
   }
   linkIntoPlace(tmp, final);
   return total;
+}
+
+/**
+ * Store a content object given as its header and plain data in memory (what a static delta
+ * part rebuilds): verified against `checksum` first, then written in the destination mode.
+ * Returns the data bytes written, or -1 when the object was already there.
+ */
+export function importContentFromMemory(ctx: Pick<ContentImportContext, 'destPath' | 'destMode' | 'bareUserOnlyFiles'>, checksum: string, h: FileHeader, data: Buffer): number {
+  const final = objectPath(ctx.destPath, checksum, 'file', ctx.destMode);
+  if (lexists(final)) return -1;
+  if (modeTraits(ctx.destMode).canonical) checkBareUserOnlyMode(h, checksum);
+  const actual = headerHash({ header: h }).update(data).digest('hex');
+  if (actual !== checksum) throw corrupted(checksum, actual);
+  if (isSymlinkMode(h.mode)) { linkSymlinkObject(ctx.destPath, ctx.destMode, h, final); return 0; }
+  const stored = modeTraits(ctx.destMode).compressed ? [serializeArchiveHeader(h, BigInt(data.length)), zlib.deflateRawSync(data)] : [data];
+  storeVerifiedRegular(ctx, final, h, stored);
+  return data.length;
 }

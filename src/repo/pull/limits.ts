@@ -10,6 +10,12 @@ import { MAX_METADATA_SIZE } from '../objects/common.js';
 
 /** The summary file and its signatures: summary/limits.ts, the one owner of those bounds. */
 export { SUMMARY_MAX_SIZE, SUMMARY_SIG_MAX_SIZE } from '../summary/limits.js';
+/**
+ * A metadata object (and the summary, a metalink, a delta superblock) fetched from a server:
+ * upstream 2022.7's OSTREE_MAX_METADATA_SIZE, 10 MiB. Local readers accept up to
+ * MAX_METADATA_SIZE (objects/common.ts); a server gets the tighter bound, as upstream's fetcher.
+ */
+export const PULL_METADATA_MAX_SIZE = Math.min(10 * 1024 * 1024, MAX_METADATA_SIZE);
 
 /** A remote's `config` (read for its core.mode when there is no summary) and mirror probes. */
 export const REMOTE_CONFIG_MAX_SIZE = 1024 * 1024;
@@ -21,7 +27,7 @@ export const MIRRORLIST_MAX_SIZE = 1024 * 1024;
 export const REF_MAX_SIZE = 4096;
 
 /** Static delta probes (superblocks or indexes; fetched but not applied). */
-export const DELTA_PROBE_MAX_SIZE = MAX_METADATA_SIZE;
+export const DELTA_PROBE_MAX_SIZE = PULL_METADATA_MAX_SIZE;
 
 /**
  * Content objects whose header declares more than this are streamed through the checksum

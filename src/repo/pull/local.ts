@@ -23,10 +23,13 @@ import { clearCommitPartial, isCommitPartial, markCommitPartial, objectPath, sta
 import { runPool } from '../../util/pool.js';
 import type { ContentImportContext } from './import.js';
 import { formatPullStatus } from './options.js';
-import { readMetadataObject, readMetadataObjectIfPresent } from '../store.js';
+import { readMetadataObject, readMetadataObjectIfPresent, writeMetadataObject } from '../store.js';
 import { ChainGuard, walkDirTrees } from '../traverse.js';
+import { SubpathFilter, type TreeScope } from './subpath.js';
 import { checkBinding, type Wanted } from './targets.js';
 import { repoCollectionId, setCollectionRef } from '../collections.js';
+import type { CommitVerifier } from './verify.js';
+import { pullLocalDeltas } from './delta-local.js';
 
 export { formatSize, formatPullStatus };
 
@@ -52,6 +55,13 @@ export interface PullLocalOptions {
   bareUserOnlyFiles?: boolean;
   /** Worker threads for content conversion (default min(4, CPUs)); 0 or 1: in-process. */
   workers?: number;
+  /** Signatures the named commits must carry (`--gpg-verify --remote`, a signed file:// remote). */
+  verifier?: CommitVerifier | null;
+  /** Go through the source's static deltas (an error when there is none), as a remote pull. */
+  requireStaticDeltas?: boolean;
+  /** Only these paths of each commit's tree (`pull --subpath` from a file:// remote); the
+   *  commits stay partial. */
+  subpaths?: string[];
 }
 
 export interface PullLocalResult {
@@ -105,7 +115,8 @@ async function resolveWanted(src: Repo, refs: string[] | undefined): Promise<Wan
     return wanted;
   }
   for (const [spec, c] of await src.listRefs()) {
-    if (spec.includes(':')) continue; // only local refs, as a list of refspecs to pull
+    // As upstream: every ref of the source is a ref to pull, and a remote's ref is not one.
+    if (spec.includes(':')) throw new OstreeError('EINVAL', `Invalid ref name ${spec} (the source repository has remote refs: name the refs to pull)`);
     wanted.push({ ref: spec, commit: c });
   }
   return wanted;
@@ -121,14 +132,22 @@ class MetadataCopier {
   readonly commits: string[] = [];
   copied = 0;
 
-  constructor(private readonly src: Repo, private readonly dest: Repo, private readonly options: PullLocalOptions) {}
+  private readonly subpaths: SubpathFilter;
 
+  constructor(private readonly src: Repo, private readonly dest: Repo, private readonly options: PullLocalOptions) {
+    this.subpaths = new SubpathFilter(options.subpaths);
+  }
+
+  /** Copy one metadata object: re-hashed with --untrusted, else taken under its name as upstream
+   *  does for a local source (it is still parsed before anything reads it). */
   private copy(checksum: string, type: ObjectType): Buffer {
     const data = readMetadataObject(this.src, checksum, type);
-    const actual = sha256hex(data);
-    if (actual !== checksum) throw new OstreeError('ECORRUPT', `Corrupted ${type} object; checksum expected='${checksum}' actual='${actual}' (in ${this.src.path})`);
+    if (this.options.untrusted) {
+      const actual = sha256hex(data);
+      if (actual !== checksum) throw new OstreeError('ECORRUPT', `Corrupted ${type} object; checksum expected='${checksum}' actual='${actual}' (in ${this.src.path})`);
+    }
     if (!this.dest.hasObjectSync(checksum, type)) {
-      this.dest.writeMetadataObjectSync(type, data);
+      writeMetadataObject(this.dest, type, data, checksum);
       this.copied++;
     }
     return data;
@@ -153,12 +172,33 @@ class MetadataCopier {
         const k = `${t}.dirtree`;
         if (this.seen.has(k)) return null;
         this.seen.add(k);
-        const dt = parseDirTree(this.copy(t, 'dirtree'), `dirtree ${t}`);
+        const dt = parseDirTree(this.copy(t, 'dirtree'), `${t}.dirtree`);
         for (const f of dt.files) this.files.add(f.checksum);
         return dt;
       },
       dirmeta: (m) => { this.copyDirMeta(m); },
     });
+  }
+
+  /**
+   * `--subpath`: the directories on the way to each subpath are copied for that one entry (a
+   * finite walk: each step goes one path component down), the subpaths themselves whole.
+   */
+  private walkSubpaths(rootTree: string, rootMeta: string): void {
+    this.copyDirMeta(rootMeta);
+    const stack: Array<{ tree: string; meta: string; scope: TreeScope }> = [{ tree: rootTree, meta: rootMeta, scope: this.subpaths.root() }];
+    while (stack.length > 0) {
+      const { tree, meta, scope } = stack.pop()!;
+      if (scope.full) { this.walkTree(tree, meta); continue; }
+      const dt = parseDirTree(this.copy(tree, 'dirtree'), `${tree}.dirtree`);
+      for (const f of dt.files) if (this.subpaths.file(scope, f.name)) this.files.add(f.checksum);
+      for (const d of dt.dirs) {
+        const sub = this.subpaths.dir(scope, d.name);
+        if (sub === null) continue;
+        this.copyDirMeta(d.metaChecksum);
+        stack.push({ tree: d.treeChecksum, meta: d.metaChecksum, scope: sub });
+      }
+    }
   }
 
   private copyDetached(checksum: string): void {
@@ -191,11 +231,13 @@ class MetadataCopier {
         // Marked before anything is written; cleared once every object is in (never for
         // --commit-metadata-only, whose commits stay partial as upstream's do).
         markCommitPartial(this.dest.path, cur);
-        if (!this.options.commitMetadataOnly) this.partials.push(cur);
+        const whole = !this.options.commitMetadataOnly && this.subpaths.everything;
+        if (whole) this.partials.push(cur);
         const c = parseCommit(this.copy(cur, 'commit'), `commit ${cur}`);
         parent = c.parent;
         this.copyDetached(cur);
-        if (!this.options.commitMetadataOnly) this.walkTree(c.rootTree, c.rootMeta);
+        if (whole) this.walkTree(c.rootTree, c.rootMeta);
+        else if (!this.options.commitMetadataOnly) this.walkSubpaths(c.rootTree, c.rootMeta);
       }
       this.commits.push(cur);
       if (depth >= 0 && level >= depth) break;
@@ -238,12 +280,16 @@ export async function pullLocal(dest: Repo, srcPath: string, options: PullLocalO
   for (const w of wanted) {
     const c = loadSourceCommit(src, w.commit);
     if (!options.disableVerifyBindings) checkBinding(c, w.commit, w.ref, collectionId);
+    if (options.verifier) {
+      await options.verifier.verify(w.commit, readMetadataObject(src, w.commit, 'commit'), readMetadataObjectIfPresent(src, w.commit, 'commitmeta'));
+    }
   }
 
   const result: PullLocalResult = { metadataObjects: 0, contentObjects: 0, contentBytes: 0, refs: new Map(), commits: [] };
   await dest.withLock(false, async () => {
     fs.mkdirSync(tmpDir(dest.path), { recursive: true });
     fs.mkdirSync(stateDir(dest.path), { recursive: true });
+    if (options.requireStaticDeltas) await pullLocalDeltas(dest, src.path, wanted, options.remote);
     const meta = new MetadataCopier(src, dest, options);
     for (const w of wanted) meta.copyHistory(w.commit, options.depth ?? 0);
     result.metadataObjects = meta.copied;

@@ -40,6 +40,8 @@ export interface PullOptions extends RemoteLookupOptions {
   mirror?: boolean;
   disableFsync?: boolean;
   disableVerifyBindings?: boolean;
+  /** `--no-sign-verify`: skip the remote's sign-verify (GPG verification still applies). */
+  noSignVerify?: boolean;
   /** file:// remotes: re-checksum objects that would be hardlinked (HTTP objects are always verified). */
   untrusted?: boolean;
   networkRetries?: number;
@@ -50,7 +52,26 @@ export interface PullOptions extends RemoteLookupOptions {
   retryDelayMs?: number;
   /** Extra HTTP request headers. */
   httpHeaders?: Array<[string, string]>;
+  /** `--cache-dir`: keep the remote's summary cache there instead of REPO/tmp/cache. */
+  cacheDir?: string;
+  /** Static deltas: never use them / fail unless they are used / only report their sizes. */
+  disableStaticDeltas?: boolean;
+  requireStaticDeltas?: boolean;
+  dryRun?: boolean;
+  /** Appended to the User-Agent (`--append-user-agent`). */
+  appendUserAgent?: string;
+  /** Only these paths of each commit's tree (`--subpath`); the commits stay partial. */
+  subpaths?: string[];
+  /** Repositories on this machine to take objects from before fetching them (`--localcache-repo`). */
+  localCacheRepos?: string[];
+  /** Refuse regular files with modes outside 0775 (`--bareuseronly-files`). */
+  bareUserOnlyFiles?: boolean;
+  /** Store content objects from an archive remote as they are, unverified (`--http-trusted`). */
+  httpTrusted?: boolean;
 }
+
+/** What static deltas a pull used or (--dry-run) would use: parts and sizes. */
+export interface DeltaTotals { fetchedParts: number; totalParts: number; fetchedSize: bigint; totalSize: bigint; totalUsize: bigint }
 
 export interface PullResult {
   /** 'http' (fetched) or 'local' (file:// remote: imported). */
@@ -65,6 +86,11 @@ export interface PullResult {
   refs: Map<string, string>;
   /** Commits fetched or already present that were reached. */
   commits: string[];
+  /** --dry-run: the deltas' sizes (pull/delta-phase.ts); nothing was written. */
+  deltaUpdate?: DeltaTotals;
+  /** Objects taken from --localcache-repo repositories instead of fetched. */
+  localMetadataObjects?: number;
+  localContentObjects?: number;
 }
 
 /** What pull-local counts. */
@@ -79,6 +105,9 @@ export function formatPullStatus(r: ImportCounts): string {
 export function formatPullResult(r: PullResult): string {
   if (r.kind === 'local') return formatPullStatus(r);
   let s = `${r.metadataObjects} metadata, ${r.contentObjects} content objects fetched`;
+  const localMeta = r.localMetadataObjects ?? 0;
+  const localContent = r.localContentObjects ?? 0;
+  if (localMeta > 0 || localContent > 0) s += ` (${localMeta} meta, ${localContent} content local)`;
   if (r.bytesTransferred > 0) {
     const kib = r.bytesTransferred >= 1024;
     s += `; ${kib ? Math.floor(r.bytesTransferred / 1024) : r.bytesTransferred} ${kib ? 'KiB' : 'B'} transferred in ${Math.floor(r.seconds)} seconds`;

@@ -36,6 +36,9 @@ export class PullStats {
   contentRequested = 0;
   outstandingMeta = 0;
   outstandingContent = 0;
+  /** Objects taken from a --localcache-repo instead of fetched. */
+  metaLocal = 0;
+  contentLocal = 0;
   /** Uncompressed bytes of content written. */
   contentBytes = 0;
   readonly start = Date.now();

@@ -9,41 +9,48 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { OstreeError, isErrno } from '../../errors.js';
-import { KeyFile } from '../../glib/keyfile.js';
 import { parseArchiveHeader } from '../objects/file-header.js';
 import { parseCommit, type CommitObject } from '../objects/commit.js';
 import { parseDirMeta } from '../objects/dirmeta.js';
 import { parseDirTree, type DirTree } from '../objects/dirtree.js';
-import { isChecksum } from '../objects/checksum.js';
 import { type ObjectType } from '../objects/common.js';
 import { linkIntoPlace } from '../content.js';
 import {
-  clearCommitPartial, deltaIndexPath, deltaSuperblockPath, isCommitPartial, markCommitPartial, objectPath, objectRelPath,
+  clearCommitPartial, isCommitPartial, markCommitPartial, objectPath, objectRelPath,
   stateDir, tmpDir, tmpName,
 } from '../layout.js';
-import { modeFromConfig, modeTraits } from '../modes/mode.js';
-import { Repo, validateRefName } from '../repo.js';
-import { importArchiveObjectBuffer, importContentObject, type ContentImportContext } from './import.js';
-import { CONTENT_IN_MEMORY_MAX, DELTA_PROBE_MAX_SIZE, PULL_INFLATE_IN_MEMORY_MAX, REF_MAX_SIZE, REMOTE_CONFIG_MAX_SIZE } from './limits.js';
-import { MAX_METADATA_SIZE } from '../objects/common.js';
+import { modeTraits } from '../modes/mode.js';
+import type { Repo } from '../repo.js';
+import { checkBareUserOnlyMode, importArchiveObjectBuffer, importContentObject, type ContentImportContext } from './import.js';
+import { LocalCache } from './local-cache.js';
+import { CONTENT_IN_MEMORY_MAX, DELTA_PROBE_MAX_SIZE, PULL_INFLATE_IN_MEMORY_MAX, PULL_METADATA_MAX_SIZE } from './limits.js';
 import type { PullResult } from './options.js';
 import { PullStats, TaskGroup } from './scheduler.js';
 import { readSourceObject } from './source.js';
 import { SpaceBudget } from './space.js';
 import { installSummary } from '../summary/local.js';
 import { isCollectionId, remoteCollectionId, setCollectionRef } from '../collections.js';
-import { fetchSummaryFiles, httpSummarySource, parseSummary, type RemoteSummary, type SummaryVerifier } from './summary.js';
+import { fetchSummaryFiles, httpSummarySource, type SummaryVerifier } from './summary.js';
+import { resolveRemoteState, type RemoteState, type SummaryLoader } from './remote-targets.js';
+import { SubpathFilter, type TreeScope } from './subpath.js';
 import { checkBinding, type PullRequestBase, type Wanted } from './targets.js';
 import { HttpFetcher, IN_FILE } from './transport.js';
-import { verifyArchiveObject, verifyMetadata } from './verify.js';
+import { normalizeDetachedMetadata, verifyArchiveObject, verifyMetadata } from './verify.js';
+import { runDeltaPhase, type DeltaPhaseResult } from './delta-phase.js';
+import type { DeltaSource } from './delta.js';
 
 /** Everything an HTTP pull needs, decided by the caller from the remote and the options. */
 export interface HttpPullRequest extends PullRequestBase {
-  /** Metadata (and summary, refs) come from `meta`; content objects from `content` (contenturl). */
+  /** Summary, refs, config and detached metadata come from `meta`; objects from `content` (contenturl). */
   meta: HttpFetcher;
   content: HttpFetcher;
+  /** Where the summary comes from (default: `summary` and `summary.sig` on `meta`, through the
+   *  cache and the verifier; a metalink's verified copy). */
+  summarySource?: SummaryLoader;
   /** Checks the summary against summary.sig (remotes with gpg-/sign-verify-summary). */
   summaryVerifier?: SummaryVerifier;
+  /** Checks run once the targets are known, before any object is fetched. */
+  beforeObjects?: () => void;
 }
 
 /** Remove staging left by pulls that were killed (their process is gone). */
@@ -64,17 +71,16 @@ export class HttpPullSession {
   private readonly repo: Repo;
   private readonly stats: PullStats;
   private readonly result: PullResult = { kind: 'http', metadataObjects: 0, contentObjects: 0, bytesTransferred: 0, contentBytes: 0, seconds: 0, refs: new Map(), commits: [] };
-  private summaryData: Buffer | null = null;
-  private summarySig: Buffer | null = null;
-  private summary: RemoteSummary | null = null;
-  private targets: Wanted[] = [];
+  private remote: RemoteState = { summaryData: null, summarySig: null, summary: null, targets: [] };
+  private cache!: LocalCache;
+  private readonly subpaths: SubpathFilter;
   // Phase 3 state, set up under the lock.
   private stage = '';
   private ctx!: ContentImportContext;
   private budget!: SpaceBudget;
   private readonly seen = new Set<string>();
   /** Dirtrees found and not yet scanned (see scanDirTree), and whether a loop is draining it. */
-  private readonly treeQueue: string[] = [];
+  private readonly treeQueue: Array<{ checksum: string; scope: TreeScope }> = [];
   private draining = false;
   private readonly toComplete: string[] = [];
   private readonly group = new TaskGroup();
@@ -82,16 +88,27 @@ export class HttpPullSession {
   constructor(private readonly r: HttpPullRequest) {
     this.repo = r.repo;
     this.stats = new PullStats([r.meta, r.content], r.opts.progress);
+    this.subpaths = new SubpathFilter(r.opts.subpaths);
+  }
+
+  /** The remote's summary and summary.sig, through the summary cache and the signature checks. */
+  private summaryLoader(): SummaryLoader {
+    const { meta, remoteName, opts, summaryVerifier } = this.r;
+    const cache = { repo: this.repo, ...(opts.cacheDir !== undefined ? { cache: opts.cacheDir } : {}) };
+    return () => fetchSummaryFiles(remoteName, httpSummarySource(meta), { cache, ...(summaryVerifier ? { verify: summaryVerifier } : {}) });
   }
 
   async run(): Promise<PullResult> {
-    await this.loadSummary();
-    await this.resolveTargets();
+    const { meta, remoteName, requests, allRefs } = this.r;
+    this.remote = await resolveRemoteState(meta, remoteName, requests, allRefs, this.r.summarySource ?? this.summaryLoader());
+    this.r.beforeObjects?.();
+    this.cache = await LocalCache.open(this.r.opts.localCacheRepos);
     await this.repo.withLock(false, async () => {
       this.openStage();
       try {
-        this.probeDeltas();
-        for (const t of this.targets) this.scanCommit(t.commit, 0, t);
+        const deltas = await this.deltaPhase();
+        if (deltas.dryRun !== null) { this.result.deltaUpdate = deltas.dryRun; return; }
+        for (const t of this.remote.targets) if (!deltas.skip.has(t.commit)) this.scanCommit(t.commit, 0, t);
         await this.group.wait();
         await this.complete();
       } finally {
@@ -102,63 +119,12 @@ export class HttpPullSession {
     res.metadataObjects = this.stats.metaFetched;
     res.contentObjects = this.stats.contentFetched;
     res.contentBytes = this.stats.contentBytes;
+    res.localMetadataObjects = this.stats.metaLocal;
+    res.localContentObjects = this.stats.contentLocal;
     res.bytesTransferred = this.stats.bytesTransferred();
     res.seconds = (Date.now() - this.stats.start) / 1000;
     this.stats.report(true);
     return res;
-  }
-
-  // -------------------------------------------------------------------------------------------
-  // Phases 1 and 2: summary and targets
-
-  private async loadSummary(): Promise<void> {
-    const { meta, remoteName } = this.r;
-    const fetched = await fetchSummaryFiles(this.repo, remoteName, httpSummarySource(meta), {
-      useCache: true, ...(this.r.summaryVerifier ? { verify: this.r.summaryVerifier } : {}),
-    });
-    this.summaryData = fetched.summary;
-    this.summarySig = fetched.sig;
-    this.summary = this.summaryData === null ? null : parseSummary(this.summaryData, meta.url('summary'));
-    let mode = this.summary?.mode;
-    if (mode === undefined) {
-      const cfg = await meta.get('config', { optional: true, maxSize: REMOTE_CONFIG_MAX_SIZE, what: 'repository config' });
-      if (cfg !== null) mode = KeyFile.parse(cfg.toString('utf8'), meta.url('config')).get('core', 'mode') ?? 'bare';
-    }
-    if (mode === undefined) return;
-    let compressed = false;
-    try { compressed = modeTraits(modeFromConfig(mode, 'remote')).compressed; } catch { /* unknown mode: refused below */ }
-    if (!compressed) {
-      throw new OstreeError('EINVAL', `Can't pull from archives with mode "${mode}" (remote "${remoteName}" at ${meta.url('')} must be an archive-mode repository to be served over HTTP)`);
-    }
-  }
-
-  private async resolveTargets(): Promise<void> {
-    const { meta, remoteName, requests } = this.r;
-    if (this.r.allRefs) {
-      if (this.summary === null) throw new OstreeError('ENOENT', `Fetching all refs was requested in mirror mode, but remote repository does not have a summary (remote "${remoteName}"; name the refs to mirror)`);
-      for (const name of this.summary.refs.keys()) {
-        try { validateRefName(name); } catch (e) {
-          throw new OstreeError('ECORRUPT', `Remote "${remoteName}": its summary (${meta.url('summary')}) lists an invalid ref name: ${(e as Error).message}`);
-        }
-        requests.push({ ref: name });
-      }
-    }
-    for (const w of requests) {
-      if (w.override !== undefined) { this.targets.push({ ref: w.ref, commit: w.override }); continue; }
-      const ref = w.ref!;
-      if (this.summary) {
-        const s = this.summary.refs.get(ref);
-        if (!s) throw new OstreeError('ENOENT', `No such branch '${ref}' in repository summary (remote "${remoteName}")`);
-        this.targets.push({ ref, commit: s.checksum });
-        continue;
-      }
-      const rel = `refs/heads/${ref}`;
-      const data = await meta.get(rel, { optional: true, maxSize: REF_MAX_SIZE, what: `ref ${ref}` });
-      if (data === null) throw new OstreeError('ENOENT', `Remote "${remoteName}" has no ref '${ref}' (HTTP 404 for ${meta.url(rel)})`);
-      const csum = data.toString('utf8').trim();
-      if (!isChecksum(csum)) throw new OstreeError('ECORRUPT', `Remote "${remoteName}": ref '${ref}' (${meta.url(rel)}) does not contain a checksum`);
-      this.targets.push({ ref, commit: csum });
-    }
   }
 
   // -------------------------------------------------------------------------------------------
@@ -170,7 +136,10 @@ export class HttpPullSession {
     cleanStaleStaging(this.repo);
     this.stage = tmpName(this.repo.path, 'fetch');
     fs.mkdirSync(path.join(this.stage, 'objects'), { recursive: true });
-    this.ctx = { srcPath: this.stage, srcMode: 'archive', destPath: this.repo.path, destMode: this.repo.mode, untrusted: true, bareUserOnlyFiles: false };
+    this.ctx = {
+      srcPath: this.stage, srcMode: 'archive', destPath: this.repo.path, destMode: this.repo.mode, untrusted: true,
+      bareUserOnlyFiles: this.r.opts.bareUserOnlyFiles === true,
+    };
     this.budget = new SpaceBudget(this.repo);
   }
 
@@ -189,18 +158,25 @@ export class HttpPullSession {
   /** Fetch a metadata object and verify it (null: optional and absent). */
   private async fetchMeta(checksum: string, type: ObjectType, optional: boolean): Promise<Buffer | null> {
     const st = this.stats;
+    if (type !== 'commitmeta') {
+      const cached = this.cache.metadata(checksum, type);
+      if (cached !== null) { st.metaLocal++; return cached; }
+    }
     st.metaRequested++; st.outstandingMeta++; st.report();
     try {
       if (this.group.error !== null) throw this.group.error;
       const rel = objectRelPath(checksum, type, 'archive');
-      const data = await this.r.meta.get(rel, { optional, maxSize: MAX_METADATA_SIZE, what: `object ${checksum}.${type}` });
-      if (data !== null) verifyMetadata(data, checksum, type, this.r.meta.url(rel));
+      // As upstream, only detached metadata comes from the remote's url; every other object
+      // from its contenturl (the same fetcher when there is none).
+      const from = type === 'commitmeta' ? this.r.meta : this.r.content;
+      const data = await from.get(rel, { optional, maxSize: PULL_METADATA_MAX_SIZE, what: `object ${checksum}.${type}` });
+      if (data !== null) verifyMetadata(data, checksum, type, from.url(rel));
       st.metaFetched++;
-      return data;
+      return data !== null && type === 'commitmeta' ? normalizeDetachedMetadata(data) : data;
     } finally { st.outstandingMeta--; st.report(); }
   }
 
-  private firstSight(checksum: string, type: ObjectType): boolean {
+  private firstSight(checksum: string, type: string): boolean {
     const k = `${checksum}.${type}`;
     if (this.seen.has(k)) return false;
     this.seen.add(k);
@@ -224,32 +200,38 @@ export class HttpPullSession {
    * so trees are drained from `treeQueue` in a loop rather than by recursion (a 10,000-level
    * local tree costs no call stack).
    */
-  private scanDirTree(checksum: string): void {
-    if (!this.firstSight(checksum, 'dirtree')) return;
-    this.treeQueue.push(checksum);
+  private scanDirTree(checksum: string, scope: TreeScope): void {
+    // A partly wanted tree (--subpath) is scanned once per place it is met at.
+    if (!this.firstSight(checksum, scope.full ? 'dirtree' : `dirtree@${scope.path}`)) return;
+    this.treeQueue.push({ checksum, scope });
     if (this.draining) return;
     this.draining = true;
     try {
-      while (this.treeQueue.length > 0) this.scanQueuedTree(this.treeQueue.pop()!);
+      while (this.treeQueue.length > 0) { const q = this.treeQueue.pop()!; this.scanQueuedTree(q.checksum, q.scope); }
     } finally { this.draining = false; }
   }
 
-  private scanQueuedTree(checksum: string): void {
+  private scanQueuedTree(checksum: string, scope: TreeScope): void {
     if (this.repo.hasObjectSync(checksum, 'dirtree')) {
-      this.scanTreeEntries(parseDirTree(this.repo.readObjectBytesSync(checksum, 'dirtree'), `dirtree ${checksum}`));
+      this.scanTreeEntries(parseDirTree(this.repo.readObjectBytesSync(checksum, 'dirtree'), `${checksum}.dirtree`), scope);
       return;
     }
     this.group.spawn(async () => {
       const data = (await this.fetchMeta(checksum, 'dirtree', false))!;
-      const dt = parseDirTree(data, `dirtree ${checksum}`); // structure check before it is stored
+      const dt = parseDirTree(data, `${checksum}.dirtree`); // structure check before it is stored
       this.repo.writeMetadataObjectSync('dirtree', data);
-      this.scanTreeEntries(dt);
+      this.scanTreeEntries(dt, scope);
     });
   }
 
-  private scanTreeEntries(dt: DirTree): void {
-    for (const f of dt.files) this.fetchFile(f.checksum);
-    for (const d of dt.dirs) { this.scanDirTree(d.treeChecksum); this.scanDirMeta(d.metaChecksum); }
+  private scanTreeEntries(dt: DirTree, scope: TreeScope): void {
+    for (const f of dt.files) if (this.subpaths.file(scope, f.name)) this.fetchFile(f.checksum);
+    for (const d of dt.dirs) {
+      const sub = this.subpaths.dir(scope, d.name);
+      if (sub === null) continue;
+      this.scanDirTree(d.treeChecksum, sub);
+      this.scanDirMeta(d.metaChecksum);
+    }
   }
 
   private writeDetached(checksum: string, detached: Buffer): void {
@@ -258,6 +240,10 @@ export class HttpPullSession {
       fs.writeFileSync(tmp, detached, { mode: 0o644, flag: 'wx' });
       fs.renameSync(tmp, this.repo.objectPath(checksum, 'commitmeta'));
     } catch (e) { fs.rmSync(tmp, { force: true }); throw e; }
+  }
+
+  private storedDetached(checksum: string): Buffer | null {
+    return this.repo.hasObjectSync(checksum, 'commitmeta') ? this.repo.readObjectBytesSync(checksum, 'commitmeta') : null;
   }
 
   private checkTarget(w: Wanted | null, checksum: string, c: CommitObject): void {
@@ -273,7 +259,10 @@ export class HttpPullSession {
    */
   private async obtainCommit(checksum: string, level: number, w: Wanted | null): Promise<{ c: CommitObject; partial: boolean } | null> {
     const detached = await this.fetchMeta(checksum, 'commitmeta', true);
+    const verifier = this.r.verifier;
     if (this.repo.hasObjectSync(checksum, 'commit')) {
+      // signatures are checked as they now are on the server (or, without any there, as stored)
+      if (verifier) await verifier.verify(checksum, this.repo.readObjectBytesSync(checksum, 'commit'), detached ?? this.storedDetached(checksum));
       if (detached !== null) this.writeDetached(checksum, detached);
       const c = this.repo.loadCommitSync(checksum);
       this.checkTarget(w, checksum, c);
@@ -283,6 +272,7 @@ export class HttpPullSession {
     if (data === null) return null;
     const c = parseCommit(data, `commit ${checksum}`);
     this.checkTarget(w, checksum, c);
+    if (verifier) await verifier.verify(checksum, data, detached);
     // Marked before the commit is stored: a commit object without its tree is never mistaken
     // for a complete one.
     markCommitPartial(this.repo.path, checksum);
@@ -301,8 +291,8 @@ export class HttpPullSession {
       const { c, partial } = got;
       this.result.commits.push(checksum);
       if (partial && !this.r.opts.commitMetadataOnly) {
-        this.toComplete.push(checksum);
-        this.scanDirTree(c.rootTree);
+        if (this.subpaths.everything) this.toComplete.push(checksum); // a subpath pull leaves it partial
+        this.scanDirTree(c.rootTree, this.subpaths.root());
         this.scanDirMeta(c.rootMeta);
       }
       const depth = this.r.depth;
@@ -313,11 +303,12 @@ export class HttpPullSession {
   private fetchFile(checksum: string): void {
     if (!this.firstSight(checksum, 'file') || this.repo.hasObjectSync(checksum, 'file')) return; // lstat: bare symlink objects may dangle
     const st = this.stats;
-    st.contentRequested++;
     this.group.spawn(async () => {
-      st.outstandingContent++; st.report();
+      if (this.group.error !== null) return;
+      const local = this.cache.empty ? null : await this.cache.content(checksum, this.ctx);
+      if (local !== null) { st.contentLocal++; st.contentBytes += local; return; }
+      st.contentRequested++; st.outstandingContent++; st.report();
       try {
-        if (this.group.error !== null) return;
         const staged = objectPath(this.stage, checksum, 'file', 'archive'); // its directory is made when needed
         const rel = objectRelPath(checksum, 'file', 'archive');
         const body = await this.r.content.get(rel, { toFile: staged, memLimit: CONTENT_IN_MEMORY_MAX, what: `object ${checksum}.file` });
@@ -340,11 +331,15 @@ export class HttpPullSession {
    */
   private async importFetched(checksum: string, body: Buffer, staged: string): Promise<number> {
     let inMemory = body !== IN_FILE;
-    const declared = inMemory ? Number(parseArchiveHeader(body, `${checksum}.file`).size) : readSourceObject(this.stage, 'archive', checksum).size;
+    const { header, size } = inMemory ? parseArchiveHeader(body, `${checksum}.file`) : readSourceObject(this.stage, 'archive', checksum);
+    const declared = Number(size);
+    // --http-trusted into an archive repository: stored as served, unverified (a mirror's choice).
+    const asServed = this.r.opts.httpTrusted === true && modeTraits(this.repo.mode).compressed;
     let onDisk = !inMemory;
     try {
+      if (this.ctx.bareUserOnlyFiles) checkBareUserOnlyMode(header, checksum);
       this.budget.take(declared);
-      if (inMemory && declared > PULL_INFLATE_IN_MEMORY_MAX) {
+      if (inMemory && (declared > PULL_INFLATE_IN_MEMORY_MAX || asServed)) {
         // small download, large declared data: streamed from a staging file like large downloads
         fs.mkdirSync(path.dirname(staged), { recursive: true });
         onDisk = true;
@@ -354,43 +349,32 @@ export class HttpPullSession {
       if (inMemory) return importArchiveObjectBuffer(this.ctx, checksum, body); // verified and written without a staging file
       if (!modeTraits(this.repo.mode).compressed) return await importContentObject(this.ctx, checksum);
       // Same representation: verify the downloaded object and link it in as it is.
-      const size = await verifyArchiveObject(this.stage, checksum);
-      if (size === null) return await importContentObject(this.ctx, checksum); // not canonical: rewritten
+      const verified = asServed ? declared : await verifyArchiveObject(this.stage, checksum);
+      if (verified === null) return await importContentObject(this.ctx, checksum); // not canonical: rewritten
       fs.chmodSync(staged, 0o644);
       linkIntoPlace(staged, this.repo.objectPath(checksum, 'file'));
       onDisk = false;
-      return size;
+      return verified;
     } finally {
       if (onDisk) { try { fs.unlinkSync(staged); } catch (e) { if (!isErrno(e, 'ENOENT')) throw e; } }
     }
   }
 
-  /**
-   * Static deltas are not used, but upstream probes for them (and counts the probe) unless the
-   * destination is an archive repo or only commits are wanted.
-   */
-  private probeDeltas(): void {
-    const { opts, remoteName, meta } = this.r;
-    if (opts.commitMetadataOnly || modeTraits(this.repo.mode).compressed) return;
-    for (const t of this.targets) {
-      let probe: string | null = null;
-      if (this.summary?.indexedDeltas) probe = deltaIndexPath(t.commit);
-      else if (this.summary?.hasDeltas) probe = null; // deltas listed in the summary (none used here)
-      else if (t.ref !== null) {
-        // from the current remote ref, unless that commit is missing or partial
-        let from = this.repo.resolveRevSync(`${remoteName}:${t.ref}`);
-        if (from !== null && (!this.repo.hasObjectSync(from, 'commit') || isCommitPartial(this.repo.path, from))) from = null;
-        if (from === t.commit) continue; // already there: upstream just scans it
-        probe = deltaSuperblockPath(from, t.commit);
-      } else probe = deltaSuperblockPath(null, t.commit);
-      if (probe === null) continue;
-      const p = probe;
-      const st = this.stats;
-      this.group.spawn(async () => {
+  /** Static deltas first (pull/delta-phase.ts); their files are fetched as metadata. */
+  private deltaPhase(): Promise<DeltaPhaseResult> {
+    const { opts, meta } = this.r;
+    const st = this.stats;
+    const source: DeltaSource = {
+      fetch: async (rel, maxSize, what) => {
         st.metaRequested++; st.outstandingMeta++;
-        try { await meta.get(p, { optional: true, maxSize: DELTA_PROBE_MAX_SIZE, what: 'static delta' }); st.metaFetched++; } finally { st.outstandingMeta--; }
-      });
-    }
+        try { const b = await meta.get(rel, { optional: true, maxSize, what }); if (b !== null) st.metaFetched++; return b; } finally { st.outstandingMeta--; }
+      },
+    };
+    return runDeltaPhase({
+      repo: this.repo, source, summary: this.remote.summaryData, targets: this.remote.targets, refSpec: (ref) => this.r.refSpec(ref),
+      disable: opts.disableStaticDeltas === true, require: opts.requireStaticDeltas === true, dryRun: opts.dryRun === true,
+      commitMetadataOnly: opts.commitMetadataOnly === true,
+    });
   }
 
   // -------------------------------------------------------------------------------------------
@@ -400,9 +384,9 @@ export class HttpPullSession {
     const { repo } = this;
     if (!this.r.opts.disableFsync) repo.syncRepo();
     for (const c of this.toComplete) clearCommitPartial(repo.path, c);
-    for (const t of this.targets) {
+    for (const t of this.remote.targets) {
       if (t.ref === null) continue;
-      const summaryCollection = this.summary?.collectionId;
+      const summaryCollection = this.remote.summary?.collectionId;
       const mirrorCollection = this.r.opts.mirror && summaryCollection !== undefined && isCollectionId(summaryCollection) ? summaryCollection : undefined;
       if (mirrorCollection !== undefined) {
         // a mirror of a remote whose summary names its collection keeps its refs as that
@@ -416,6 +400,6 @@ export class HttpPullSession {
       this.result.refs.set(spec, t.commit);
     }
     // a mirror of every ref also serves the remote's summary and its signatures
-    if (this.r.allRefs && this.summaryData !== null) installSummary(repo, this.summaryData, this.summarySig);
+    if (this.r.allRefs && this.remote.summaryData !== null) installSummary(repo, this.remote.summaryData, this.remote.summarySig);
   }
 }

@@ -9,6 +9,7 @@ import { isChecksum } from '../objects/checksum.js';
 import { type CommitObject } from '../objects/commit.js';
 import { Repo, parseRefspec, validateRefName } from '../repo.js';
 import type { PullOptions } from './options.js';
+import type { CommitVerifier } from '../sign/remote-policy.js';
 
 /** A requested ref (null for a bare checksum) and, if given, the commit to pull for it. */
 export interface RefRequest { ref: string | null; override?: string }
@@ -75,6 +76,8 @@ export interface PullRequestBase {
   opts: PullOptions;
   /** Checks each target commit must pass (timestamps). */
   check: CommitCheck;
+  /** The signatures the remote demands of every pulled commit (null: none). */
+  verifier: CommitVerifier | null;
   /** Where a pulled ref is written. */
   refSpec: (ref: string) => string;
 }

@@ -10,7 +10,12 @@ import * as path from 'node:path';
 import * as http from 'node:http';
 import * as https from 'node:https';
 import { OstreeError } from '../../errors.js';
+import { BodySink } from './body-sink.js';
+import { cookieHeader, type Cookie } from './cookies.js';
 import { MIRRORLIST_MAX_SIZE, REMOTE_CONFIG_MAX_SIZE } from './limits.js';
+
+/** Upstream's product token (the version this CLI follows), first in every User-Agent. */
+export const USER_AGENT_PRODUCT = 'libostree/2022.7';
 
 export interface FetcherOptions {
   /** Retries per request after a transient failure (default 5, as upstream). */
@@ -28,6 +33,10 @@ export interface FetcherOptions {
   retryDelayMs?: number;
   /** Extra request headers (`--http-header NAME=VALUE`). */
   headers?: Array<[string, string]>;
+  /** Appended to the User-Agent (`--append-user-agent`). */
+  appendUserAgent?: string;
+  /** The remote's cookie jar (cookies.ts), sent where each cookie applies. */
+  cookies?: Cookie[];
 }
 
 export interface GetOptions {
@@ -49,6 +58,9 @@ class HttpStatusError extends Error {
 
 class NotFound extends Error {}
 
+/** A body that ended before its declared length: retried at once, from where it stopped. */
+class Incomplete extends Error {}
+
 function isTransient(e: unknown): boolean {
   if (e instanceof HttpStatusError) return e.status >= 500 || e.status === 408 || e.status === 429;
   if (e instanceof NotFound || e instanceof OstreeError) return false;
@@ -57,9 +69,6 @@ function isTransient(e: unknown): boolean {
 
 function sleep(ms: number): Promise<void> { return new Promise((r) => setTimeout(r, ms)); }
 
-function tooLarge(url: string, maxSize: number): OstreeError {
-  return new OstreeError('ECORRUPT', `URI ${url} exceeded maximum size of ${maxSize} bytes (the server sent more than this object may hold)`);
-}
 
 /** What HttpFetcher.get returns when the body went to `toFile`. */
 export const IN_FILE: Buffer = Buffer.alloc(0);
@@ -75,6 +84,7 @@ export class HttpFetcher {
   private readonly idleMs: number;
   private readonly retryDelay: number;
   private readonly headers: Record<string, string>;
+  private readonly cookies: Cookie[];
   private active = 0;
   private readonly waiters: Array<() => void> = [];
   readonly concurrency: number;
@@ -90,7 +100,8 @@ export class HttpFetcher {
     this.idleMs = opts.idleTimeoutMs ?? 30_000;
     this.retryDelay = opts.retryDelayMs ?? 100;
     this.concurrency = Math.max(1, opts.concurrency ?? 8);
-    this.headers = { 'User-Agent': 'libostree/2022.7 ostree-ts' };
+    this.headers = { 'User-Agent': opts.appendUserAgent ? `${USER_AGENT_PRODUCT} ${opts.appendUserAgent}` : USER_AGENT_PRODUCT };
+    this.cookies = opts.cookies ?? [];
     for (const [k, v] of opts.headers ?? []) this.headers[k] = v;
     if (opts.tlsPermissive) this.tls.rejectUnauthorized = false;
     if (opts.tlsCaPath) this.tls.ca = fs.readFileSync(opts.tlsCaPath);
@@ -124,38 +135,41 @@ export class HttpFetcher {
   /**
    * GET `rel`. Returns the body (or, with `toFile`, writes it there and returns IN_FILE; with
    * `memLimit` too, bodies whose Content-Length is at most that stay in memory and are returned);
-   * null on 404/410 when `optional`. Throws OstreeError (EIO/ENOENT/ECORRUPT) naming the URL.
+   * null on 404/410 when `optional`. A response cut short is resumed by the retry (body-sink.ts).
+   * Throws OstreeError (EIO/ENOENT/ECORRUPT) naming the URL.
    */
   async get(rel: string, o: GetOptions = {}): Promise<Buffer | null> {
     const url = this.url(rel);
     const what = o.what ? `${o.what} (${url})` : url;
     return this.slot(async () => {
+      const sink = new BodySink(o.toFile, o.memLimit ?? -1, o.maxSize ?? Infinity, url);
       for (let attempt = 0; ; attempt++) {
         try {
-          return await this.fromMirrors(rel, o);
+          return await this.fromMirrors(rel, sink);
         } catch (e) {
           if (e instanceof NotFound) {
             if (o.optional) return null;
             throw new OstreeError('ENOENT', `Server returned HTTP 404 while fetching ${what}`);
           }
           if (isTransient(e) && attempt < this.retries) {
-            await sleep(Math.min(2000, this.retryDelay * 2 ** attempt));
+            // a cut-short body is resumed at once; other failures wait a little longer each time
+            if (!(e instanceof Incomplete)) await sleep(Math.min(2000, this.retryDelay * 2 ** attempt));
             continue;
           }
           if (e instanceof OstreeError) throw e;
           const msg = e instanceof HttpStatusError ? `Server returned HTTP ${e.status}` : (e as Error).message;
           throw new OstreeError('EIO', `While fetching ${what}: ${msg}${isTransient(e) ? ` (gave up after ${attempt + 1} attempts)` : ''}`, { cause: e });
-        }
+        } finally { sink.pause(); }
       }
     });
   }
 
   /** Mirrors in order: an HTTP error status moves on to the next one; the last one's answer
    *  counts (as upstream's fetcher). Network errors are retried by the caller instead. */
-  private async fromMirrors(rel: string, o: GetOptions): Promise<Buffer | null> {
+  private async fromMirrors(rel: string, sink: BodySink): Promise<Buffer | null> {
     for (let i = 0; ; i++) {
       try {
-        return await this.attempt(new URL(rel, this.bases[i]!).toString(), o, 0);
+        return await this.attempt(new URL(rel, this.bases[i]!).toString(), sink, 0);
       } catch (e) {
         if (i + 1 < this.bases.length && (e instanceof NotFound || e instanceof HttpStatusError)) continue;
         throw e;
@@ -163,82 +177,68 @@ export class HttpFetcher {
     }
   }
 
-  private attempt(url: string, o: GetOptions, redirects: number): Promise<Buffer | null> {
+  /** The request headers for `u`: ours, the caller's, the cookies for that URL, and the range to resume. */
+  private headersFor(u: URL, sink: BodySink): Record<string, string> {
+    const h: Record<string, string> = { ...this.headers };
+    const cookie = cookieHeader(this.cookies, u);
+    if (cookie !== null) h['Cookie'] = cookie;
+    const range = sink.rangeHeader();
+    if (range !== null) h['Range'] = range;
+    return h;
+  }
+
+  private attempt(url: string, sink: BodySink, redirects: number): Promise<Buffer | null> {
     return new Promise<Buffer | null>((resolve, reject) => {
       const u = new URL(url);
       const mod = u.protocol === 'https:' ? https : http;
       let settled = false;
-      let stopReceiving: (() => void) | null = null;
-      const req = mod.get(u, { agent: this.agentFor(u.protocol), headers: this.headers }, (res) => {
+      const fail = (e: unknown): void => { if (!settled) { settled = true; reject(e); } };
+      const req = mod.get(u, { agent: this.agentFor(u.protocol), headers: this.headersFor(u, sink) }, (res) => {
         const status = res.statusCode ?? 0;
         if (status >= 300 && status < 400 && res.headers.location) {
           res.resume();
           if (redirects >= 5) { fail(new OstreeError('EIO', `Too many redirects fetching ${url}`)); return; }
           settled = true;
-          this.attempt(new URL(res.headers.location, url).toString(), o, redirects + 1).then(resolve, reject);
+          this.attempt(new URL(res.headers.location, url).toString(), sink, redirects + 1).then(resolve, reject);
           return;
         }
         if (status === 404 || status === 410) { res.resume(); fail(new NotFound(url)); return; }
-        if (status !== 200) { res.resume(); fail(new HttpStatusError(status, url)); return; }
-        stopReceiving = this.receive(url, res, req, o, {
-          done: (b) => { if (!settled) { settled = true; resolve(b); } },
-          fail,
-        });
+        if (status !== 200 && status !== 206) { res.resume(); fail(new HttpStatusError(status, url)); return; }
+        this.receive(res, req, sink, { done: (b) => { if (!settled) { settled = true; resolve(b); } }, fail });
       });
-      function fail(e: unknown): void {
-        if (settled) return;
-        settled = true;
-        stopReceiving?.(); // a failed request writes nothing more (the retry may reuse the file)
-        reject(e);
-      }
       req.setTimeout(this.idleMs, () => req.destroy(Object.assign(new Error(`no data for ${this.idleMs / 1000} s`), { code: 'ETIMEDOUT' })));
       req.on('error', (e) => fail(e));
     });
   }
 
-  /** Read a 200 response's body into memory or `o.toFile`, within `o.maxSize`. Returns a
-   *  function that stops it (closing the file) when the request fails elsewhere. */
-  private receive(url: string, res: http.IncomingMessage, req: http.ClientRequest, o: GetOptions, cb: { done(b: Buffer): void; fail(e: unknown): void }): () => void {
-    const maxSize = o.maxSize ?? Infinity;
-    const declared = res.headers['content-length'] === undefined ? undefined : Number(res.headers['content-length']);
-    let fd = -1;
+  /** Read a 200/206 response's body into the sink, within its size bound. */
+  private receive(res: http.IncomingMessage, req: http.ClientRequest, sink: BodySink, cb: { done(b: Buffer): void; fail(e: unknown): void }): void {
+    const header = res.headers['content-length'];
+    const declared = header === undefined ? undefined : Number(header);
     let finished = false;
-    const stop = (): void => {
-      finished = true;
-      if (fd >= 0) { try { fs.closeSync(fd); } catch { /* closed */ } fd = -1; }
-    };
     const fail = (e: unknown): void => {
       if (finished) return;
-      stop();
+      finished = true;
+      sink.pause(); // a failed attempt writes nothing more; the retry resumes from what is here
       cb.fail(e);
+      req.destroy();
     };
-    if (declared !== undefined && declared > maxSize) { res.resume(); fail(tooLarge(url, maxSize)); req.destroy(); return stop; }
-    try {
-      if (o.toFile !== undefined && !(declared !== undefined && declared <= (o.memLimit ?? -1))) {
-        fs.mkdirSync(path.dirname(o.toFile), { recursive: true });
-        fd = fs.openSync(o.toFile, 'w', 0o644);
-      }
-    } catch (e) { res.resume(); fail(new OstreeError('EIO', `cannot write ${o.toFile}: ${(e as Error).message}`)); return stop; }
-    const chunks: Buffer[] = [];
-    let size = 0;
+    try { sink.begin(res.statusCode ?? 0, declared, res.headers['content-range']); } catch (e) { res.resume(); fail(e); return; }
+    const start = sink.size;
     res.on('data', (c: Buffer) => {
       if (finished) return;
-      size += c.length;
       this.bytesTransferred += c.length;
-      if (size > maxSize) { fail(tooLarge(url, maxSize)); req.destroy(); return; }
-      if (fd < 0) { chunks.push(c); return; }
-      try { let off = 0; while (off < c.length) off += fs.writeSync(fd, c, off, c.length - off); } catch (e) { fail(e); req.destroy(); }
+      try { sink.write(c); } catch (e) { fail(e); }
     });
-    res.on('aborted', () => fail(new Error('connection closed before the end of the response')));
+    const cut = (): void => fail(new Incomplete(`Download incomplete (connection closed after ${sink.size - start} of ${declared ?? 'unknown'} bytes)`));
+    res.on('aborted', cut);
     res.on('error', (e) => fail(e));
     res.on('end', () => {
       if (finished) return;
-      if (!res.complete) { fail(new Error('connection closed before the end of the response')); return; }
-      if (declared !== undefined && declared !== size) { fail(new Error(`truncated response (${size} of ${declared} bytes)`)); return; }
+      if (!res.complete || (declared !== undefined && declared !== sink.size - start)) { cut(); return; }
       finished = true;
-      if (fd >= 0) { fs.closeSync(fd); fd = -1; cb.done(IN_FILE); } else cb.done(Buffer.concat(chunks));
+      cb.done(sink.finish(IN_FILE));
     });
-    return stop;
   }
 }
 

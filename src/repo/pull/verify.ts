@@ -5,6 +5,8 @@
  * declares. Compressed data is inflated by archive.ts (inflateBounded, inflateStream), never
  * past that declared size: objects up to PULL_INFLATE_IN_MEMORY_MAX are inflated in memory,
  * larger ones are streamed through the checksum, so a deflate bomb costs time, never memory.
+ * Commit signatures the remote demands are checked by src/repo/sign/remote-policy.ts
+ * (commitVerifier), before the commit is stored.
  */
 import * as fs from 'node:fs';
 import { createHash, type Hash } from 'node:crypto';
@@ -16,6 +18,16 @@ import { sha256hex } from '../objects/checksum.js';
 import { inflateBounded, inflateStream } from '../modes/archive.js';
 import { PULL_INFLATE_IN_MEMORY_MAX } from './limits.js';
 import { readSourceObject, type SourceObject } from './source.js';
+import { commitVerifierFor, type CommitVerifier } from '../sign/remote-policy.js';
+import type { RemoteRepo } from '../remotes.js';
+import type { PullOptions } from './options.js';
+
+export type { CommitVerifier };
+
+/** The signature checks remote `name` demands of pulled commits (null: none). */
+export function commitVerifier(repo: RemoteRepo, name: string, opts: Pick<PullOptions, 'noSignVerify'>): CommitVerifier | null {
+  return commitVerifierFor(repo, name, opts.noSignVerify ? { signVerify: false } : {});
+}
 
 export function corrupted(expected: string, actual: string): OstreeError {
   return new OstreeError('ECORRUPT', `Corrupted file object; checksum expected='${expected}' actual='${actual}'`);
@@ -25,14 +37,20 @@ function sizeMismatch(checksum: string, declared: number, actual: number): Ostre
   return new OstreeError('ECORRUPT', `${checksum}.file: has ${actual} bytes of data, not the ${declared} its header declares`);
 }
 
-/** A fetched metadata object: its sha256 is its name (detached metadata: a valid a{sv}). */
+/**
+ * Fetched detached metadata, as stored: itself when it is a valid a{sv}, else (as GLib's
+ * normal form of a malformed variant) an empty one, which carries no signature, so a remote
+ * that demands signatures refuses the commit and one that does not loses nothing.
+ */
+export function normalizeDetachedMetadata(data: Buffer): Buffer {
+  try { parseCommitMeta(data); return data; } catch { return Buffer.alloc(0); }
+}
+
+/** A fetched metadata object: its sha256 is its name (detached metadata is not checksummed). */
 export function verifyMetadata(data: Buffer, checksum: string, type: ObjectType, source: string): void {
-  if (type === 'commitmeta') {
-    parseCommitMeta(data, `detached metadata ${checksum}.commitmeta from ${source}`);
-    return;
-  }
+  if (type === 'commitmeta') return;
   const actual = sha256hex(data);
-  if (actual !== checksum) throw new OstreeError('ECORRUPT', `Corrupted ${type} object ${checksum}.${type} from ${source}; checksum expected='${checksum}' actual='${actual}'`);
+  if (actual !== checksum) throw new OstreeError('ECORRUPT', `Corrupted ${type} object; checksum expected='${checksum}' actual='${actual}' (${checksum}.${type} from ${source})`);
 }
 
 /** Whether a content object is small enough, declared and compressed, to be handled in memory. */

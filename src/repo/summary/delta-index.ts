@@ -87,7 +87,7 @@ export function staticDeltasVariant(repoPath: string, deltas: DeltaName[]): Vari
 }
 
 /** Target commits that have an index file now. */
-function listIndexedTargets(repoPath: string): string[] {
+export function listIndexedTargets(repoPath: string): string[] {
   const out: string[] = [];
   const root = path.join(repoPath, 'delta-indexes');
   for (const d1 of dirEntries(root)) {

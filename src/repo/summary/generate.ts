@@ -90,8 +90,9 @@ function extensions(repo: SummaryRepo, additional: Array<[string, Variant]>, col
   return glibDictOrder(ext);
 }
 
-/** Rebuild the delta indexes, recording `core.indexed-deltas=true` as upstream's reindex does. */
-async function reindex(repo: SummaryRepo): Promise<void> {
+/** Rebuild the delta indexes, recording `core.indexed-deltas=true` as upstream's reindex does
+ *  (also `ostree static-delta reindex`). */
+export async function reindex(repo: SummaryRepo): Promise<void> {
   if (!repo.config.getBoolean('core', 'indexed-deltas', false)) {
     repo.config.set('core', 'indexed-deltas', 'true');
     await repo.saveConfig();

@@ -4,19 +4,23 @@
  * back to `none`; a name picks that backend.  A new backend is one file exporting a
  * BootloaderBackend plus one line in BACKENDS.
  *
- * Upstream's other values (syslinux, uboot, zipl, aboot) are valid upstream but not
- * implemented here: they fail with ECONFIG "Invalid bootloader configuration" like any
- * unknown value, rather than silently writing nothing.
+ * `auto` probes in upstream's order: syslinux, grub2, uboot.  Upstream's other values (zipl,
+ * aboot) are not implemented here: they fail with ECONFIG "Invalid bootloader configuration"
+ * like any unknown value, rather than silently writing nothing.
  */
 import { OstreeError } from '../../errors.js';
 import type { KeyFile } from '../../glib/keyfile.js';
 import type { Bootloader, BootloaderBackend } from './types.js';
 import { noneBackend } from './none.js';
 import { grub2Backend } from './grub2.js';
+import { syslinuxBackend } from './syslinux.js';
+import { ubootBackend } from './uboot.js';
 
 /** Every backend, in `auto` probing order. */
 const BACKENDS: readonly BootloaderBackend[] = [
+  syslinuxBackend,
   grub2Backend,
+  ubootBackend,
   noneBackend,
 ];
 

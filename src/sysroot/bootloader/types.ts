@@ -14,6 +14,8 @@ export interface BootMenuEntry {
   linux: string;
   initrds: string[];
   devicetree?: string;
+  /** `fdtdir`: the directory of devicetrees (a `dtb/` in the kernel's modules directory). */
+  fdtdir?: string;
   options: string;
 }
 

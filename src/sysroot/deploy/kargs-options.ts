@@ -16,6 +16,17 @@ export interface KargOptions {
   kargNone?: boolean;
 }
 
+/** The running kernel's arguments without those that only make sense for this boot
+ * (BOOT_IMAGE=, initrd=), as upstream ostree_kernel_args_append_proc_cmdline. */
+export function procCmdlineKargs(): KernelArgs {
+  // /proc/cmdline reports size 0: read as the kernel gives it (at most a page or so).
+  const cmdline = fs.readFileSync(process.env['OSTREE_TS_PROC_CMDLINE'] ?? '/proc/cmdline', 'utf8').trim();
+  const k = KernelArgs.parse(cmdline);
+  k.deleteIfPresent('BOOT_IMAGE');
+  k.deleteIfPresent('initrd');
+  return k;
+}
+
 /** The explicit kargs for a new deployment, or null to inherit the merge deployment's at finalize. */
 export function computeKargs(opts: KargOptions, merge: Deployment | null, noMerge: boolean): string[] | null {
   const replace = opts.karg ?? [], append = opts.kargAppend ?? [], del = opts.kargDelete ?? [];
@@ -25,12 +36,7 @@ export function computeKargs(opts: KargOptions, merge: Deployment | null, noMerg
   let k: KernelArgs | null = null;
   if (opts.kargNone) k = new KernelArgs();
   else if (opts.kargProcCmdline) {
-    // /proc/cmdline reports size 0: read as the kernel gives it (at most a page or so).
-    const cmdline = fs.readFileSync(process.env['OSTREE_TS_PROC_CMDLINE'] ?? '/proc/cmdline', 'utf8').trim();
-    k = KernelArgs.parse(cmdline);
-    // drop what only makes sense for the running boot
-    k.deleteIfPresent('BOOT_IMAGE');
-    k.deleteIfPresent('initrd');
+    k = procCmdlineKargs();
   } else if ((replace.length || append.length || del.length) && merge) {
     k = merge.bootconfig.kernelArgs();
   }

@@ -1,126 +1,96 @@
 /**
  * Following an origin (notes §6.3–§6.5): `admin upgrade` deploys the newest commit of the
- * merge deployment's refspec (after an optional pull), `admin switch` deploys another ref and
- * rewrites the origin, and `rollback` makes the previous deployment the default again.
+ * merge deployment's refspec (pulled from its remote first, as upstream), `admin switch`
+ * deploys another ref and rewrites the origin, and `rollback` makes the previous deployment
+ * the default again. The pull-and-compare half is the Upgrader (upgrader.ts).
  */
+import { spawnSync } from 'node:child_process';
 import { OstreeError } from '../../errors.js';
+import { Origin } from '../formats/origin.js';
 import type { Deployment } from '../deployment.js';
 import type { Sysroot } from '../sysroot.js';
 import { withFaultOp } from '../fault.js';
-import { deployTree } from './create.js';
-import { mergeFor, simpleWriteDeployment } from './list.js';
-import { stageTree } from './stage.js';
+import { Upgrader } from './upgrader.js';
 import { noLog, type Log } from './log.js';
 
 export interface UpgradeOptions {
   stateroot?: string;
-  pull?: boolean;
+  /** `--pull-only`: fetch, do not deploy. */
+  pullOnly?: boolean;
+  /** `--deploy-only`: deploy what the repo has, do not fetch. */
+  deployOnly?: boolean;
   overrideCommit?: string;
   allowDowngrade?: boolean;
   stage?: boolean;
   log?: Log;
 }
 
-/** URL of a configured remote (repo config `[remote "NAME"] url`, or the sysroot's remotes.d). */
-async function remoteUrl(sysroot: Sysroot, remote: string): Promise<string> {
-  const { remoteUrl: urlOf } = await import('../../repo/remotes.js');
-  return urlOf(await sysroot.repo(), remote, { sysroot: sysroot.path });
-}
+/** What an upgrade did: nothing new, pulled only, or a new deployment. */
+export type UpgradeResult = { changed: false } | { changed: true; deployment: Deployment | null };
 
-/** Pull `ref` from a configured remote (file://, http://, https://; refs written as `remote:ref`).
- *  As upstream's upgrader: an override commit is pulled and the ref set to it, and commits older
- *  than `timestampCheckFromRev` are refused before any ref moves. */
-async function pullFromRemote(sysroot: Sysroot, remote: string, ref: string, extra: { overrideCommit?: string; timestampCheckFromRev?: string } = {}): Promise<void> {
-  const pull = await import('../../repo/pull/http.js');
-  await pull.pullFromRemote(await sysroot.repo(), remote, [ref], {
-    sysroot: sysroot.path,
-    ...(extra.overrideCommit !== undefined && /^[0-9a-f]{64}$/.test(extra.overrideCommit) ? { overrideCommit: extra.overrideCommit } : {}),
-    ...(extra.timestampCheckFromRev !== undefined ? { timestampCheckFromRev: extra.timestampCheckFromRev } : {}),
+export async function upgrade(sysroot: Sysroot, opts: UpgradeOptions = {}): Promise<UpgradeResult> {
+  if (opts.pullOnly && opts.deployOnly) throw new OstreeError('EINVAL', 'Cannot simultaneously specify --pull-only and --deploy-only');
+  return withFaultOp('deploy', async () => {
+    const log = opts.log ?? noLog;
+    const u = await Upgrader.open(sysroot, opts.stateroot, { stage: !!opts.stage });
+    const origin = u.dupOrigin().withoutTransientState();
+    if (opts.overrideCommit !== undefined) origin.setOverrideCommit(opts.overrideCommit);
+    u.setOrigin(origin);
+    let changed: boolean;
+    try {
+      changed = await u.pull({ synthetic: !!opts.deployOnly, allowOlder: !!opts.allowDowngrade });
+    } catch (e) {
+      // --pull-only: drop what a failed pull left partial before the next try (upstream's rule).
+      if (opts.pullOnly) await sysroot.cleanup({ prune: true }).catch(() => undefined);
+      throw e;
+    }
+    if (!changed) { log('No update available.'); return { changed: false }; }
+    return { changed: true, deployment: opts.pullOnly ? null : await u.deploy(log) };
   });
 }
 
-export async function upgrade(sysroot: Sysroot, opts: UpgradeOptions = {}): Promise<Deployment | null> {
+export async function switchRef(sysroot: Sysroot, newRefspecArg: string, opts: { stateroot?: string; stage?: boolean; log?: Log } = {}): Promise<Deployment> {
   return withFaultOp('deploy', async () => {
     const log = opts.log ?? noLog;
-    if (!sysroot.loaded) await sysroot.load();
-    const merge = mergeFor(sysroot, opts.stateroot);
-    if (!merge.origin) throw new OstreeError('ENOENT', `No origin known for deployment ${merge.name}`);
-    const unconf = merge.origin.unconfiguredState;
-    if (unconf !== undefined) throw new OstreeError('ESTATE', `origin unconfigured-state: ${unconf}`);
-    const refspec = merge.origin.refspec;
-    if (!refspec) throw new OstreeError('ECORRUPT', `Origin of deployment ${merge.name} has no refspec`);
-    const origin = merge.origin.withoutTransientState();
-    if (opts.overrideCommit) origin.setOverrideCommit(opts.overrideCommit);
-    const remote = origin.remote;
-    const ref = origin.ref!;
-    if (opts.pull && remote) {
-      await pullFromRemote(sysroot, remote, ref, {
-        ...(opts.overrideCommit ? { overrideCommit: opts.overrideCommit } : {}),
-        ...(opts.allowDowngrade ? {} : { timestampCheckFromRev: merge.csum }),
-      });
-    }
-    const repo = await sysroot.repo();
-    const newRev = opts.overrideCommit ? await repo.resolveRev(opts.overrideCommit) : await repo.resolveRev(refspec);
-    if (newRev === merge.csum) { log('No update available.'); return null; }
-    if (!opts.allowDowngrade) {
-      const oldC = await repo.loadCommit(merge.csum).catch(() => null);
-      const newC = await repo.loadCommit(newRev);
-      if (oldC && newC.timestamp < oldC.timestamp) {
-        throw new OstreeError('ESTATE', `Upgrade target revision '${newRev}' with timestamp '${fmtTs(newC.timestamp)}' is chronologically older than current revision '${merge.csum}' with timestamp '${fmtTs(oldC.timestamp)}'; use --allow-downgrade to permit`);
-      }
-    }
-    if (opts.stage) return stageTree(sysroot, merge.stateroot, newRev, origin, { merge, kargs: null, log });
-    const d = await deployTree(sysroot, merge.stateroot, newRev, origin, { merge, log });
-    await simpleWriteDeployment(sysroot, merge.stateroot, d, merge, { cleanup: true, log });
-    return d;
-  });
-}
-
-function fmtTs(t: bigint): string { return new Date(Number(t) * 1000).toUTCString(); }
-
-export async function switchRef(sysroot: Sysroot, newRefspecArg: string, opts: { stateroot?: string; pull?: boolean; stage?: boolean; log?: Log } = {}): Promise<Deployment> {
-  return withFaultOp('deploy', async () => {
-    const log = opts.log ?? noLog;
-    if (!sysroot.loaded) await sysroot.load();
-    const merge = mergeFor(sysroot, opts.stateroot);
-    const oldOrigin = merge.origin;
-    const oldRefspec = oldOrigin?.refspec;
-    if (!oldOrigin || !oldRefspec) throw new OstreeError('ENOENT', `No origin known for deployment ${merge.name}`);
+    const u = await Upgrader.open(sysroot, opts.stateroot, { ignoreUnconfigured: true, stage: !!opts.stage });
+    const oldOrigin = u.dupOrigin();
+    const oldRefspec = oldOrigin.refspec!;
     const oldRemote = oldOrigin.remote;
     const oldRef = oldOrigin.ref!;
     let newRemote: string | null;
     let newRef: string;
-    const colon = newRefspecArg.indexOf(':');
-    if (colon >= 0) {
-      newRemote = newRefspecArg.slice(0, colon) || null;
-      newRef = newRefspecArg.slice(colon + 1) || oldRef;
+    if (newRefspecArg.endsWith(':')) {
+      // Only the remote changes.
+      newRemote = newRefspecArg.slice(0, -1);
+      newRef = oldRef;
     } else {
-      newRemote = oldRemote;
-      newRef = newRefspecArg;
+      const colon = newRefspecArg.indexOf(':');
+      newRemote = colon < 0 ? null : newRefspecArg.slice(0, colon);
+      newRef = colon < 0 ? newRefspecArg : newRefspecArg.slice(colon + 1);
     }
-    const newRefspec = newRemote ? `${newRemote}:${newRef}` : newRef;
+    const remote = newRemote ?? oldRemote;
+    const newRefspec = remote ? `${remote}:${newRef}` : newRef;
     if (newRefspec === oldRefspec) throw new OstreeError('EINVAL', `Old and new refs are equal: ${newRefspec}`);
-    const origin = oldOrigin.withoutTransientState();
-    origin.setRefspec(newRefspec);
-    // Like upstream, switch pulls the new ref from its remote (file:// remotes only here; for
-    // other URLs the ref must already be in the repo).
-    if (newRemote && (opts.pull || (await remoteUrl(sysroot, newRemote)).startsWith('file://'))) await pullFromRemote(sysroot, newRemote, newRef);
+    u.setOrigin(Origin.forRefspec(newRefspec));
+    // No chronological relation between two refs: older commits are allowed.
+    await u.pull({ allowOlder: true });
+    const d = await u.deploy(log);
     const repo = await sysroot.repo();
-    const newRev = await repo.resolveRev(newRefspec);
-    let d: Deployment;
-    if (opts.stage) {
-      d = await stageTree(sysroot, merge.stateroot, newRev, origin, { merge, kargs: null, log });
-    } else {
-      d = await deployTree(sysroot, merge.stateroot, newRev, origin, { merge, log });
-      await simpleWriteDeployment(sysroot, merge.stateroot, d, merge, { cleanup: true, log });
-    }
-    // Upstream deletes the old ref once the switch is done (only when it was a remote ref).
-    if (oldRemote) {
-      log(`Deleting ref '${oldRemote}:${oldRef}'`);
-      await repo.setRef(`${oldRemote}:${oldRef}`, null);
-    }
+    log(`Deleting ref '${oldRemote ?? '(null)'}:${oldRef}'`);
+    await repo.setRef(oldRemote ? `${oldRemote}:${oldRef}` : oldRef, null);
     return d;
   });
+}
+
+/**
+ * `--reboot` after an upgrade or switch: `systemctl reboot`, only when booted into this
+ * sysroot (a build script that passes it by mistake must not reboot the build host).
+ */
+export function rebootIfBooted(sysroot: Sysroot): void {
+  if (!sysroot.bootedDeployment) return;
+  const r = spawnSync('systemctl', ['reboot'], { stdio: 'inherit' });
+  if (r.error) throw new OstreeError('EIO', `execve(systemctl reboot): ${r.error.message}`);
+  if (r.status !== 0) throw new OstreeError('EIO', `systemctl reboot exited with status ${r.status ?? 'signal'}`);
 }
 
 /**

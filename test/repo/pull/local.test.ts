@@ -106,17 +106,21 @@ test('pull-local refuses a ref not in the commit ref binding, and unknown refs',
   fs.rmSync(s.dir, { recursive: true, force: true });
 });
 
-test('pull-local detects a corrupted source object on conversion and sets no ref', async () => {
+test('pull-local --untrusted detects a corrupted source object on conversion and sets no ref; a trusted pull takes it as named (upstream)', async () => {
   const s = await sourceRepo('bare-user');
   const tool = s.repo.lookupPathSync(s.c2, '/usr/bin/tool');
   assert.equal(tool.kind, 'file');
   const p = s.repo.objectPath((tool as { checksum: string }).checksum, 'file');
   const b = fs.readFileSync(p); b[0] ^= 1; fs.chmodSync(p, 0o644); fs.writeFileSync(p, b);
   const dest = await Repo.create(path.join(s.dir, 'dest'), 'archive');
-  await assert.rejects(pullLocal(dest, s.repo.path, { refs: ['os/main'] }), /Corrupted file object; checksum expected='[0-9a-f]{64}' actual='[0-9a-f]{64}'/);
+  await assert.rejects(pullLocal(dest, s.repo.path, { refs: ['os/main'], untrusted: true }), /Corrupted file object; checksum expected='[0-9a-f]{64}' actual='[0-9a-f]{64}'/);
   assert.equal((await dest.listRefs()).size, 0);
   assert.ok(fs.existsSync(path.join(dest.path, 'state', `${s.c2}.commitpartial`)), 'the commit stays marked partial');
   assert.deepEqual(fs.readdirSync(path.join(dest.path, 'tmp')).filter((n) => n !== 'cache'), [], 'no temporary files left');
+  const trusting = await Repo.create(path.join(s.dir, 'dest2'), 'archive');
+  await pullLocal(trusting, s.repo.path, { refs: ['os/main'] });
+  assert.equal((await trusting.listRefs()).get('os/main'), s.c2);
+  await assert.rejects(fsckRepo(trusting, { quiet: true }), /Corrupted/, 'what a trusted pull took as named, fsck finds');
   fs.rmSync(s.dir, { recursive: true, force: true });
 });
 

@@ -6,7 +6,7 @@
 import { Option, type Command } from 'commander';
 import { OstreeError } from '../../../errors.js';
 import { adminDeploy } from '../../../sysroot/deploy/admin-deploy.js';
-import { rollback, switchRef, upgrade } from '../../../sysroot/deploy/upgrade.js';
+import { rebootIfBooted, rollback, switchRef, upgrade } from '../../../sysroot/deploy/upgrade.js';
 import { collect } from '../../args.js';
 import { print } from '../../output.js';
 import { adminVerb, withSysroot } from './common.js';
@@ -54,28 +54,31 @@ function registerDeploy(admin: Command): void {
 }
 
 interface UpgradeFlags {
-  os?: string; pull?: boolean; overrideCommit?: string; allowDowngrade?: boolean; stage?: boolean;
+  os?: string; overrideCommit?: string; allowDowngrade?: boolean; stage?: boolean;
   deployOnly?: boolean; pullOnly?: boolean; reboot?: boolean;
 }
 
 function registerUpgrade(admin: Command): void {
   adminVerb(admin, 'upgrade', 'Construct new tree from current origin and deploy it, if it changed')
     .option('--os <osname>', 'Use a different operating system root than the current one')
-    .option('--pull', 'Pull the origin ref first (file:// remotes)')
-    .option('--pull-only', 'Only pull (not supported)')
-    .option('--deploy-only', 'Do not pull, only deploy (the default here)')
-    .option('--override-commit <checksum>', 'Deploy CHECKSUM instead of the latest tree')
+    .option('-r, --reboot', 'Reboot after a successful upgrade')
     .option('--allow-downgrade', 'Permit deployment of chronologically older trees')
-    .option('--stage', 'Complete deployment at OS shutdown')
-    .option('-r, --reboot', 'Reboot after a successful upgrade (not supported)')
+    .option('--override-commit <checksum>', 'Deploy CHECKSUM instead of the latest tree')
+    .option('--pull-only', 'Do not create a deployment, just download')
+    .option('--deploy-only', 'Do not pull, only deploy')
+    .option('--stage', 'Enable staging (finalization at reboot time)')
+    // Older versions of this CLI needed --pull; pulling is now the default, as upstream.
+    .addOption(new Option('--pull').hideHelp())
     .action(async (o: UpgradeFlags, cmd: Command) => {
-      if (o.pullOnly || o.reboot) throw new OstreeError('EINVAL', '--pull-only and --reboot are not supported by this implementation');
+      if (o.pullOnly && o.deployOnly) throw new OstreeError('EINVAL', 'Cannot simultaneously specify --pull-only and --deploy-only');
+      if (o.pullOnly && o.reboot) throw new OstreeError('EINVAL', 'Cannot simultaneously specify --pull-only and --reboot');
       await withSysroot(cmd, true, async (s) => {
-        await upgrade(s, {
-          ...(o.os ? { stateroot: o.os } : {}), pull: !!o.pull && !o.deployOnly,
-          ...(o.overrideCommit ? { overrideCommit: o.overrideCommit } : {}),
+        const r = await upgrade(s, {
+          ...(o.os !== undefined ? { stateroot: o.os } : {}), pullOnly: !!o.pullOnly, deployOnly: !!o.deployOnly,
+          ...(o.overrideCommit !== undefined ? { overrideCommit: o.overrideCommit } : {}),
           allowDowngrade: !!o.allowDowngrade, stage: !!o.stage, log: print,
         });
+        if (r.changed && o.reboot) rebootIfBooted(s);
       });
     });
 }
@@ -83,14 +86,14 @@ function registerUpgrade(admin: Command): void {
 function registerSwitchRollback(admin: Command): void {
   adminVerb(admin, 'switch', 'Construct new tree from REF and deploy it')
     .argument('<ref>')
+    .option('-r, --reboot', 'Reboot after switching trees')
     .option('--os <osname>', 'Use a different operating system root than the current one')
-    .option('--pull', 'Pull the new ref first (file:// remotes)')
-    .option('--stage', 'Complete deployment at OS shutdown')
-    .option('-r, --reboot', 'Reboot after switching (not supported)')
-    .action(async (ref: string, o: { os?: string; pull?: boolean; stage?: boolean; reboot?: boolean }, cmd: Command) => {
-      if (o.reboot) throw new OstreeError('EINVAL', '--reboot is not supported by this implementation');
+    .addOption(new Option('--pull').hideHelp())
+    .addOption(new Option('--stage').hideHelp())
+    .action(async (ref: string, o: { os?: string; stage?: boolean; reboot?: boolean }, cmd: Command) => {
       await withSysroot(cmd, true, async (s) => {
-        await switchRef(s, ref, { ...(o.os ? { stateroot: o.os } : {}), pull: !!o.pull, stage: !!o.stage, log: print });
+        await switchRef(s, ref, { ...(o.os !== undefined ? { stateroot: o.os } : {}), stage: !!o.stage, log: print });
+        if (o.reboot) rebootIfBooted(s);
       });
     });
 

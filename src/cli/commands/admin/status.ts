@@ -10,8 +10,9 @@ import { adminVerb } from './common.js';
 export function register(admin: Command): void {
   adminVerb(admin, 'status', 'List deployments')
     .option('--json', 'Output JSON (schema: docs/status-json.md)')
-    .option('-v, --verify', 'Print the commit verification status (not supported: no GPG)')
-    .action(async (o: { json?: boolean }, cmd: Command) => {
-      await adminStatus({ sysroot: sysrootPath(cmd), json: !!o.json });
+    .option('-V, --verify', 'Print the commit verification status')
+    .option('-v, --verbose', 'Print debug information during command processing')
+    .action(async (o: { json?: boolean; verify?: boolean }, cmd: Command) => {
+      await adminStatus({ sysroot: sysrootPath(cmd), json: !!o.json, verify: !!o.verify });
     });
 }
