@@ -20,10 +20,10 @@ const diff: VerbLoader = () => import('./commands/diff.js');
 const pullLocal: VerbLoader = () => import('./commands/pull-local.js');
 const pull: VerbLoader = () => import('./commands/pull.js');
 const remote: VerbLoader = () => import('./commands/remote.js');
-const findRemotes: VerbLoader = () => import('./commands/find-remotes.js');
-const createUsb: VerbLoader = () => import('./commands/create-usb.js');
 const sign: VerbLoader = () => import('./commands/sign.js');
 const staticDelta: VerbLoader = () => import('./commands/static-delta.js');
+const findRemotes: VerbLoader = () => import('./commands/find-remotes.js');
+const createUsb: VerbLoader = () => import('./commands/create-usb.js');
 const summary: VerbLoader = () => import('./commands/summary.js');
 
 /** `ostree VERB`: the repository verbs (in help order). `admin` is its own group, below. */
@@ -38,10 +38,10 @@ export const REPO_VERBS: ReadonlyMap<string, VerbLoader> = new Map([
   ['diff', diff],
   ['remote', remote],
   ['pull', pull],
-  ['find-remotes', findRemotes],
-  ['create-usb', createUsb],
   ['sign', sign], ['gpg-sign', sign],
   ['static-delta', staticDelta],
+  ['find-remotes', findRemotes],
+  ['create-usb', createUsb],
   ['summary', summary],
 ]);
 

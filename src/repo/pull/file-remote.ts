@@ -13,8 +13,11 @@ import { parseSummary } from './summary.js';
 import { Repo } from '../repo.js';
 import { pullLocal, type PullLocalOptions } from './local.js';
 import type { PullResult } from './options.js';
+import { installSummary } from '../summary/local.js';
+import { fileSummaryFiles } from './summary.js';
 import { readMetadataObjectIfPresent } from '../store.js';
 import type { PullRequestBase, Wanted } from './targets.js';
+import { fetchSummaryFiles, fileSummarySource } from './summary.js';
 import { runDeltaPhase } from './delta-phase.js';
 import { localSource, localSummary } from './delta-local.js';
 
@@ -52,10 +55,17 @@ async function resolveTargets(src: Repo, r: FilePullRequest): Promise<Wanted[]> 
   return targets;
 }
 
+/** A mirror of every ref also serves the source's summary and its signatures, as upstream. */
+function mirrorSummary(repo: Repo, r: FilePullRequest): void {
+  const src = fileSummaryFiles(r.remoteName, r.srcPath);
+  if (src.summary !== null) installSummary(repo, src.summary, src.sig);
+}
+
 export async function pullFileRemote(r: FilePullRequest): Promise<PullResult> {
   const start = Date.now();
   const { repo, opts } = r;
   const src = await openRemoteRepo(r.remoteName, r.srcPath);
+  if (r.summaryVerifier) await fetchSummaryFiles(r.remoteName, fileSummarySource(r.remoteName, r.srcPath), { cache: null, verify: r.summaryVerifier });
   const targets = await resolveTargets(src, r);
   // file:// remotes are imported like pull-local, except when deltas are required (upstream
   // then reads them as it would over HTTP)
@@ -99,6 +109,7 @@ export async function pullFileRemote(r: FilePullRequest): Promise<PullResult> {
       result.refs.set(r.refSpec(t.ref), t.commit);
     }
   }
+  if (r.allRefs) mirrorSummary(repo, r);
   result.seconds = (Date.now() - start) / 1000;
   const n = result.metadataObjects + result.contentObjects;
   opts.progress?.({ scanning: false, outstandingFetches: 0, metadataFetched: result.metadataObjects, contentFetched: result.contentObjects, fetched: n, requested: n, bytesTransferred: 0, elapsedMs: Date.now() - start, done: true });

@@ -27,9 +27,10 @@ import { readMetadataObject, readMetadataObjectIfPresent, writeMetadataObject } 
 import { ChainGuard, walkDirTrees } from '../traverse.js';
 import { SubpathFilter, type TreeScope } from './subpath.js';
 import { checkBinding, type Wanted } from './targets.js';
-import { repoCollectionId, setCollectionRef } from '../collections.js';
 import type { CommitVerifier } from './verify.js';
+import { fetchSummaryFiles, fileSummarySource, type SummaryVerifier } from './summary.js';
 import { pullLocalDeltas } from './delta-local.js';
+import { repoCollectionId, setCollectionRef } from '../collections.js';
 
 export { formatSize, formatPullStatus };
 
@@ -57,6 +58,8 @@ export interface PullLocalOptions {
   workers?: number;
   /** Signatures the named commits must carry (`--gpg-verify --remote`, a signed file:// remote). */
   verifier?: CommitVerifier | null;
+  /** Checks the source's summary against its summary.sig (`--gpg-verify-summary --remote`). */
+  summaryVerifier?: SummaryVerifier | null;
   /** Go through the source's static deltas (an error when there is none), as a remote pull. */
   requireStaticDeltas?: boolean;
   /** Only these paths of each commit's tree (`pull --subpath` from a file:// remote); the
@@ -273,16 +276,19 @@ async function importContent(src: Repo, dest: Repo, files: Set<string>, options:
 export async function pullLocal(dest: Repo, srcPath: string, options: PullLocalOptions = {}): Promise<PullLocalResult> {
   const src = await openSource(srcPath, dest);
   if (options.remote !== undefined) parseRefspec(`${options.remote}:x`);
+  if (options.summaryVerifier) {
+    await fetchSummaryFiles(options.remote ?? src.path, fileSummarySource(options.remote ?? src.path, src.path), { cache: null, verify: options.summaryVerifier });
+  }
   const wanted = await resolveWanted(src, options.refs);
   // Bindings: each pulled commit must be bound to its ref (when it has a ref binding) and to
   // the source's collection (when it has one), as upstream checks a local source.
   const collectionId = repoCollectionId(src);
   for (const w of wanted) {
     const c = loadSourceCommit(src, w.commit);
-    if (!options.disableVerifyBindings) checkBinding(c, w.commit, w.ref, collectionId);
     if (options.verifier) {
       await options.verifier.verify(w.commit, readMetadataObject(src, w.commit, 'commit'), readMetadataObjectIfPresent(src, w.commit, 'commitmeta'));
     }
+    if (!options.disableVerifyBindings) checkBinding(c, w.commit, w.ref, collectionId);
   }
 
   const result: PullLocalResult = { metadataObjects: 0, contentObjects: 0, contentBytes: 0, refs: new Map(), commits: [] };

@@ -30,7 +30,7 @@ import { readSourceObject } from './source.js';
 import { SpaceBudget } from './space.js';
 import { installSummary } from '../summary/local.js';
 import { isCollectionId, remoteCollectionId, setCollectionRef } from '../collections.js';
-import { fetchSummaryFiles, httpSummarySource, type SummaryVerifier } from './summary.js';
+import { fetchSummaryFiles, httpSummarySource } from './summary.js';
 import { resolveRemoteState, type RemoteState, type SummaryLoader } from './remote-targets.js';
 import { SubpathFilter, type TreeScope } from './subpath.js';
 import { checkBinding, type PullRequestBase, type Wanted } from './targets.js';
@@ -47,10 +47,6 @@ export interface HttpPullRequest extends PullRequestBase {
   /** Where the summary comes from (default: `summary` and `summary.sig` on `meta`, through the
    *  cache and the verifier; a metalink's verified copy). */
   summarySource?: SummaryLoader;
-  /** Checks the summary against summary.sig (remotes with gpg-/sign-verify-summary). */
-  summaryVerifier?: SummaryVerifier;
-  /** Checks run once the targets are known, before any object is fetched. */
-  beforeObjects?: () => void;
 }
 
 /** Remove staging left by pulls that were killed (their process is gone). */
@@ -101,7 +97,6 @@ export class HttpPullSession {
   async run(): Promise<PullResult> {
     const { meta, remoteName, requests, allRefs } = this.r;
     this.remote = await resolveRemoteState(meta, remoteName, requests, allRefs, this.r.summarySource ?? this.summaryLoader());
-    this.r.beforeObjects?.();
     this.cache = await LocalCache.open(this.r.opts.localCacheRepos);
     await this.repo.withLock(false, async () => {
       this.openStage();

@@ -10,6 +10,7 @@ import { type CommitObject } from '../objects/commit.js';
 import { Repo, parseRefspec, validateRefName } from '../repo.js';
 import type { PullOptions } from './options.js';
 import type { CommitVerifier } from '../sign/remote-policy.js';
+import type { SummaryVerifier } from './summary.js';
 
 /** A requested ref (null for a bare checksum) and, if given, the commit to pull for it. */
 export interface RefRequest { ref: string | null; override?: string }
@@ -78,6 +79,8 @@ export interface PullRequestBase {
   check: CommitCheck;
   /** The signatures the remote demands of every pulled commit (null: none). */
   verifier: CommitVerifier | null;
+  /** Checks the summary against summary.sig (remotes with gpg-/sign-verify-summary). */
+  summaryVerifier?: SummaryVerifier;
   /** Where a pulled ref is written. */
   refSpec: (ref: string) => string;
 }
