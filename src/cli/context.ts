@@ -1,5 +1,6 @@
 /**
- * Where a verb works: the repository (`--repo`, then $OSTREE_REPO, then /ostree/repo) and the
+ * Where a verb works: the repository (`--repo`, then the current directory when it is a repository,
+ * then $OSTREE_REPO, then $OSTREE_SYSROOT/ostree/repo, then /ostree/repo) and the
  * sysroot (`--sysroot`, then $OSTREE_SYSROOT, then /). The one place these flags and variables
  * are read, so every verb resolves them alike.
  *
@@ -9,6 +10,8 @@
  *
  * No runtime import of commander here: the commander-free `admin status` path uses this file.
  */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import type { Command } from 'commander';
 import { OstreeError } from '../errors.js';
 
@@ -26,9 +29,17 @@ export function repoPathFrom(explicit: string | undefined): string {
     refuseEmpty('--repo', explicit, `$OSTREE_REPO or ${DEFAULT_REPO}`);
     return explicit;
   }
+  // upstream ostree_repo_new_default: the current directory when it is a repository, then
+  // $OSTREE_REPO, then the default sysroot's repository ($OSTREE_SYSROOT/ostree/repo).
+  if (isDir('objects') && isFile('config')) return '.';
   const env = process.env['OSTREE_REPO'];
-  return env !== undefined && env !== '' ? env : DEFAULT_REPO;
+  if (env !== undefined && env !== '') return env;
+  const sysroot = process.env['OSTREE_SYSROOT'];
+  return sysroot !== undefined && sysroot !== '' ? path.join(sysroot, 'ostree/repo') : DEFAULT_REPO;
 }
+
+function isDir(p: string): boolean { try { return fs.statSync(p).isDirectory(); } catch { return false; } }
+function isFile(p: string): boolean { try { return fs.statSync(p).isFile(); } catch { return false; } }
 
 /** The sysroot path from an explicit `--sysroot` value (or undefined), the environment and the default. */
 export function sysrootFrom(explicit: string | undefined): string {

@@ -22,6 +22,8 @@ const pull: VerbLoader = () => import('./commands/pull.js');
 const remote: VerbLoader = () => import('./commands/remote.js');
 const sign: VerbLoader = () => import('./commands/sign.js');
 const staticDelta: VerbLoader = () => import('./commands/static-delta.js');
+const findRemotes: VerbLoader = () => import('./commands/find-remotes.js');
+const createUsb: VerbLoader = () => import('./commands/create-usb.js');
 const summary: VerbLoader = () => import('./commands/summary.js');
 
 /** `ostree VERB`: the repository verbs (in help order). `admin` is its own group, below. */
@@ -38,6 +40,8 @@ export const REPO_VERBS: ReadonlyMap<string, VerbLoader> = new Map([
   ['pull', pull],
   ['sign', sign], ['gpg-sign', sign],
   ['static-delta', staticDelta],
+  ['find-remotes', findRemotes],
+  ['create-usb', createUsb],
   ['summary', summary],
 ]);
 

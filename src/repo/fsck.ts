@@ -18,7 +18,7 @@ import { readRefContents } from './refs.js';
 import { listRefFiles, type RefEntry } from './refs-list.js';
 import { loadCommit } from './store.js';
 import { repoCollectionId } from './collections.js';
-import { verifyBackRefs, verifyBindings } from './fsck/bindings.js';
+import { verifyBackRefs, verifyBindings } from './bindings.js';
 import { startPool } from '../util/pool.js';
 import type { FsckContentContext } from './fsck/content.js';
 import { fsckMetadataObject, walkMetadata } from './fsck/metadata.js';

@@ -8,14 +8,18 @@
  *   `    origin: <unknown origin type>` or `    origin refspec: R`), then `    `- SOURCE-TITLE`.
  *   `No deployments.` when there are none.
  *
- * JSON (`--json`), a stable schema of this implementation (documented in docs/status-json.md):
+ * JSON (`--json`), a stable schema of this implementation (documented in docs/status-json.md),
+ * which also carries the keys of upstream's JSON (2025.3 and later: `refspec`,
+ * `finalization-locked`, `soft-reboot-target`, `source-title`, same spelling and meaning):
  *   {
  *     "deployments": [
  *       { "index": 0, "stateroot": "os", "checksum": "<64 hex>", "serial": 0,
  *         "booted": false, "staged": false, "pending": false, "rollback": false,
  *         "pinned": false, "origin": "remote:ref" | null, "version": "1.0" | null,
  *         "kargs": ["root=...", "ostree=/ostree/boot.1/os/<bootcsum>/0"],
- *         "unlocked": "none" | "development" | "transient" | "hotfix" }
+ *         "unlocked": "none" | "development" | "transient" | "hotfix",
+ *         "refspec": "remote:ref" | null, "finalization-locked": false,
+ *         "soft-reboot-target": false, "source-title": "..." (only when the commit has one) }
  *     ]
  *   }
  * `kargs` is the BLS `options` split into arguments (for a staged deployment: the kargs given
@@ -25,6 +29,7 @@ import type { Deployment } from './deployment.js';
 import type { SysrootState as Sysroot } from './state.js';
 import { KernelArgs } from './formats/kargs.js';
 import { OstreeError } from '../errors.js';
+import { softRebootTarget } from './soft-reboot.js';
 
 export interface StatusDeploymentJson {
   index: number;
@@ -40,6 +45,11 @@ export interface StatusDeploymentJson {
   version: string | null;
   kargs: string[];
   unlocked: 'none' | 'development' | 'transient' | 'hotfix';
+  /** upstream's keys */
+  refspec: string | null;
+  'finalization-locked': boolean;
+  'soft-reboot-target': boolean;
+  'source-title'?: string;
 }
 
 export interface StatusJson { deployments: StatusDeploymentJson[] }
@@ -52,6 +62,7 @@ function roles(sysroot: Sysroot): { pending: Deployment | null; rollback: Deploy
 export async function statusJson(sysroot: Sysroot): Promise<StatusJson> {
   if (!sysroot.loaded) await sysroot.load();
   const { pending, rollback } = roles(sysroot);
+  const softTarget = softRebootTarget(sysroot);
   const out: StatusDeploymentJson[] = [];
   for (const d of sysroot.deployments) {
     let kargs: string[];
@@ -74,7 +85,12 @@ export async function statusJson(sysroot: Sysroot): Promise<StatusJson> {
       version: await sysroot.commitVersion(d.csum),
       kargs,
       unlocked: d.unlocked,
+      refspec: d.refspec,
+      'finalization-locked': d.staged && sysroot.stagedLocked,
+      'soft-reboot-target': d.sameAs(softTarget),
     });
+    const title = await sysroot.commitSourceTitle(d.csum);
+    if (title !== null) out[out.length - 1]!['source-title'] = title;
   }
   return { deployments: out };
 }

@@ -9,8 +9,9 @@
  *   boot-entry.ts   one deployment's kernel in /boot and its BLS entry
  *   cleanup.ts      removing what the list no longer references
  *   formats/        BLS entry, kernel arguments, origin file, staged record
- *   bootloader/     types, registry, one file per backend (none, grub2)
- *   kernel-layout.ts, etc-diff.ts / etc-apply.ts (etc-merge.ts), status.ts, fault.ts
+ *   bootloader/     types, registry, one file per backend (none, grub2, syslinux, uboot)
+ *   kernel-layout.ts, etc-diff.ts / etc-apply.ts (etc-merge.ts), status.ts (soft-reboot.ts), fault.ts,
+ *   freeze-watchdog.ts (the /boot freeze/thaw under a watchdog), remotes.ts (remote add --sysroot)
  *   deploy/         creating, staging, upgrading, undeploying deployments
  * `Sysroot` is the state with the two operations that change the list.  They are loaded when
  * called: `admin status` only needs the state.

@@ -4,7 +4,10 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { repoPathFrom, sysrootFrom } from '../../src/cli/context.js';
+import { tempDir } from '../common/tmp.js';
 
 function withEnv<T>(vars: Record<string, string | undefined>, fn: () => T): T {
   const saved = Object.fromEntries(Object.keys(vars).map((k) => [k, process.env[k]]));
@@ -15,7 +18,7 @@ function withEnv<T>(vars: Record<string, string | undefined>, fn: () => T): T {
 }
 
 test('repoPathFrom: --repo, then $OSTREE_REPO (empty counts as unset), then /ostree/repo', () => {
-  withEnv({ OSTREE_REPO: undefined }, () => {
+  withEnv({ OSTREE_REPO: undefined, OSTREE_SYSROOT: undefined }, () => {
     assert.equal(repoPathFrom('/r'), '/r');
     assert.equal(repoPathFrom(undefined), '/ostree/repo');
   });
@@ -23,7 +26,7 @@ test('repoPathFrom: --repo, then $OSTREE_REPO (empty counts as unset), then /ost
     assert.equal(repoPathFrom(undefined), '/env');
     assert.equal(repoPathFrom('rel'), 'rel');
   });
-  withEnv({ OSTREE_REPO: '' }, () => assert.equal(repoPathFrom(undefined), '/ostree/repo'));
+  withEnv({ OSTREE_REPO: '', OSTREE_SYSROOT: undefined }, () => assert.equal(repoPathFrom(undefined), '/ostree/repo'));
   assert.throws(() => repoPathFrom(''), /^OstreeError: --repo= was given an empty path; write --repo=PATH/);
 });
 
@@ -35,4 +38,22 @@ test('sysrootFrom: --sysroot, then $OSTREE_SYSROOT (empty counts as unset), then
   withEnv({ OSTREE_SYSROOT: '/env' }, () => assert.equal(sysrootFrom(undefined), '/env'));
   withEnv({ OSTREE_SYSROOT: '' }, () => assert.equal(sysrootFrom(undefined), '/'));
   assert.throws(() => sysrootFrom(''), /--sysroot= was given an empty path/);
+});
+
+test('repoPathFrom without --repo (upstream ostree_repo_new_default): a repository in the current directory, then $OSTREE_REPO, then $OSTREE_SYSROOT/ostree/repo', () => {
+  withEnv({ OSTREE_REPO: undefined, OSTREE_SYSROOT: '/mnt/sysroot' }, () => assert.equal(repoPathFrom(undefined), '/mnt/sysroot/ostree/repo'));
+  withEnv({ OSTREE_REPO: '/env', OSTREE_SYSROOT: '/mnt/sysroot' }, () => assert.equal(repoPathFrom(undefined), '/env'));
+  const dir = tempDir('cwd-repo');
+  fs.mkdirSync(path.join(dir, 'objects'));
+  const cwd = process.cwd();
+  process.chdir(dir);
+  try {
+    // objects/ alone is not a repository: config must be a file too
+    withEnv({ OSTREE_REPO: '/env' }, () => assert.equal(repoPathFrom(undefined), '/env'));
+    fs.writeFileSync(path.join(dir, 'config'), '[core]\n');
+    withEnv({ OSTREE_REPO: '/env' }, () => assert.equal(repoPathFrom(undefined), '.'));
+    assert.equal(repoPathFrom('/explicit'), '/explicit');
+  } finally {
+    process.chdir(cwd);
+  }
 });

@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Command } from 'commander';
-import { adminVerbOf, buildProgram, operandOf, upstreamUsageError, verbOf } from '../../src/cli/program.js';
+import { adminVerbOf, buildProgram, hoistVerbOptions, operandOf, upstreamUsageError, verbOf } from '../../src/cli/program.js';
 import { ADMIN_VERBS, REPO_VERBS, adminGroup } from '../../src/cli/verbs.js';
 
 test('verbOf / adminVerbOf skip options and the values of --repo / --sysroot', () => {
@@ -70,4 +70,13 @@ test("every admin verb's --help describes --sysroot as the sysroot it uses (init
     if (c.name() === 'init-fs') assert.match(help, /--sysroot <path> Ignored: init-fs creates the new sysroot at its PATH argument/);
     else assert.match(help, /--sysroot <path> Use the sysroot at PATH \(default: \$OSTREE_SYSROOT, else \/\)/, c.name());
   }
+});
+
+test('hoistVerbOptions: options before a verb move after it (and after a sub-verb); --repo, help and admin stay', () => {
+  assert.deepEqual(hoistVerbOptions(['--repo=r', '--print-metadata-key=K', 'show', 'REF']), ['--repo=r', 'show', 'REF', '--print-metadata-key=K']);
+  assert.deepEqual(hoistVerbOptions(['--repo', 'r', '--sysroot=s', 'remote', 'add', 'x', 'u']), ['--repo', 'r', 'remote', 'add', '--sysroot=s', 'x', 'u']);
+  assert.deepEqual(hoistVerbOptions(['--foo', 'commit', '-b', 'x']), ['commit', '--foo', '-b', 'x']);
+  assert.deepEqual(hoistVerbOptions(['log', 'x']), ['log', 'x']);
+  assert.deepEqual(hoistVerbOptions(['--verbose', 'admin', 'status']), ['--verbose', 'admin', 'status']);
+  assert.deepEqual(hoistVerbOptions(['--version']), ['--version']);
 });

@@ -269,13 +269,13 @@ test('names: hostile ref names for refs --create, commit -b and rev-parse', () =
   expectRefusal(['rev-parse', `--repo=${repo}`, '../../../../etc/passwd'], { stderr: ['Invalid ref'], unchanged: [repo] });
   expectRefusal(['rev-parse', `--repo=${repo}`, 'main\n'], { stderr: ['Invalid ref'], unchanged: [repo] });
   expectRefusal(['rev-parse', `--repo=${repo}`, 'evil:../../x'], { stderr: ['Invalid ref'], unchanged: [repo] });
-  expectRefusal(['rev-parse', `--repo=${repo}`, '..:x'], { stderr: ['invalid remote name'], unchanged: [repo] });
+  expectRefusal(['rev-parse', `--repo=${repo}`, '..:x'], { stderr: ['Invalid remote name'], unchanged: [repo] });
 });
 
 test('names: hostile remote names, option keys and values for remote add', () => {
   const { repo } = fresh('archive');
   for (const bad of ['../x', 'a/b', 'x\ny', '.', '..']) {
-    expectRefusal(['remote', 'add', `--repo=${repo}`, bad, 'http://example.com/repo'], { stderr: ['invalid remote name'], unchanged: [repo] });
+    expectRefusal(['remote', 'add', `--repo=${repo}`, bad, 'http://example.com/repo'], { stderr: ['Invalid remote name'], unchanged: [repo] });
   }
   expectRefusal(['remote', 'add', `--repo=${repo}`, 'ok', 'http://example.com/\n[core]\nmode=bare'], { stderr: ['line break'], unchanged: [repo] });
   expectRefusal(['remote', 'add', `--repo=${repo}`, '--set=gpg-verify=false\n[core]', 'ok', 'http://example.com/'], { stderr: ['line break'], unchanged: [repo] });

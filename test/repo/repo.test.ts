@@ -54,7 +54,9 @@ test('ref names follow upstream rules; refs create, list, delete; remote refs', 
   assert.equal(await r.resolveRev('origin:os/main'), c1);
   await assert.rejects(r.setRef('os/main/x', c1), isErr('EEXIST'));
   await r.setRef('os/main', null);
-  assert.equal(await r.resolveRevOptional('os/main'), null);
+  assert.equal(await r.resolveRevOptional('os/main', { fallbackRemote: false }), null);
+  assert.equal(await r.resolveRevOptional('os/main'), c1, 'a plain ref falls back to the remotes that have it, as upstream');
+  await r.setRef('origin:os/main', null);
   await assert.rejects(r.resolveRev('os/main'), isErr('ENOENT', /Refspec 'os\/main' not found/));
   await assert.rejects(r.setRef('bad ref', c1), isErr('EINVAL'));
   assert.deepEqual(fs.readdirSync(path.join(r.path, 'tmp')).filter((n) => n !== 'cache'), [], 'no temp files left behind');

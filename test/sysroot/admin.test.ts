@@ -317,9 +317,13 @@ test('status --json follows docs/status-json.md', async () => {
   const j = JSON.parse(ok(ours(['admin', 'status', '--json', sr(sysroot)])).stdout);
   assert.equal(j.deployments.length, 1);
   const d = j.deployments[0];
-  assert.deepEqual(Object.keys(d).sort(), ['booted', 'checksum', 'index', 'kargs', 'origin', 'pending', 'pinned', 'rollback', 'serial', 'staged', 'stateroot', 'unlocked', 'version'].sort());
+  assert.deepEqual(Object.keys(d).sort(), ['booted', 'checksum', 'finalization-locked', 'index', 'kargs', 'origin', 'pending', 'pinned', 'refspec',
+    'rollback', 'serial', 'soft-reboot-target', 'staged', 'stateroot', 'unlocked', 'version'].sort());
   assert.equal(d.checksum, c1);
   assert.equal(d.origin, 'testos/stable');
+  assert.equal(d.refspec, 'testos/stable');
+  assert.equal(d['finalization-locked'], false);
+  assert.equal(d['soft-reboot-target'], false);
   assert.equal(d.version, '1.0');
   assert.equal(d.kargs[0], 'root=LABEL=ROOT');
   assert.match(d.kargs[1], /^ostree=\/ostree\/boot.1\/testos\//);
@@ -411,7 +415,7 @@ test('two deploys at once: the second waits for the sysroot lock, both succeed',
   assert.equal(s2.deployments.length, 2);
 });
 
-test('upgrade --pull and switch pull from a file:// remote (pull-local semantics)', async () => {
+test('upgrade pulls from a file:// remote by default (--deploy-only does not, --pull-only does not deploy); switch pulls too', async () => {
   const r = root();
   const { sysroot, tree } = await newSysroot(r);
   const { Repo } = await import('../../src/repo/repo.js');
@@ -421,16 +425,22 @@ test('upgrade --pull and switch pull from a file:// remote (pull-local semantics
   const sysRepo = path.join(sysroot, 'ostree/repo');
   await (await Repo.open(sysRepo)).addRemote('src', `file://${srcRepo}`, { 'gpg-verify': 'false' });
   // nothing pulled yet: upgrade without a deployment fails clearly, deploy of the remote ref fails
-  const nodep = ours(['admin', 'upgrade', sr(sysroot), '--os=testos', '--pull']);
+  const nodep = ours(['admin', 'upgrade', sr(sysroot), '--os=testos']);
   assert.equal(nodep.stderr, "error: No previous deployment for OS 'testos'\n");
   const { pullLocal } = await import('../../src/repo/pull/local.js');
   await pullLocal(await Repo.open(sysRepo), srcRepo, { refs: ['testos/stable'], remote: 'src' });
   ok(ours(['admin', 'deploy', sr(sysroot), '--os=testos', 'src:testos/stable'], MUT));
   makeTree(tree, { kernel: 'k2\n' });
   const c2 = await commitTree(srcRepo, tree, 'testos/stable', '11');
-  assert.equal(ok(ours(['admin', 'upgrade', sr(sysroot), '--os=testos'], MUT)).stdout, 'No update available.\n');
-  ok(ours(['admin', 'upgrade', sr(sysroot), '--os=testos', '--pull'], MUT));
+  assert.equal(ok(ours(['admin', 'upgrade', sr(sysroot), '--os=testos', '--deploy-only'], MUT)).stdout, 'No update available.\n');
+  ok(ours(['admin', 'upgrade', sr(sysroot), '--os=testos', '--pull-only'], MUT));
   let s = await Sysroot.open(sysroot); await s.load();
+  assert.deepEqual(s.deployments.map((d) => d.csum), [c1], '--pull-only deploys nothing');
+  assert.equal(await (await Repo.open(sysRepo)).resolveRev('src:testos/stable'), c2, '--pull-only moved the remote ref');
+  const both = ours(['admin', 'upgrade', sr(sysroot), '--os=testos', '--pull-only', '--deploy-only']);
+  assert.equal(both.stderr, 'error: Cannot simultaneously specify --pull-only and --deploy-only\n');
+  ok(ours(['admin', 'upgrade', sr(sysroot), '--os=testos'], MUT));
+  s = await Sysroot.open(sysroot); await s.load();
   assert.deepEqual(s.deployments.map((d) => d.csum), [c2, c1]);
   assert.equal(s.deployments[0]!.refspec, 'src:testos/stable');
   const c3 = await commitTree(srcRepo, tree, 'testos/devel', '12');

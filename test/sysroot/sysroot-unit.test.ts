@@ -127,7 +127,9 @@ test('bootloader selection: auto probes grub.cfg (dangling link counts), none, g
     const kf = KeyFile.parse('[sysroot]\nbootloader=none\n');
     assert.equal(selectBootloader(dir, kf).name, 'none');
     assert.equal(bootloaderSetting(KeyFile.parse('[sysroot]\nbootloader=grub2\n')), 'grub2');
-    assert.throws(() => bootloaderSetting(KeyFile.parse('[sysroot]\nbootloader=syslinux\n')), /Invalid bootloader configuration: 'syslinux'/);
+    assert.equal(bootloaderSetting(KeyFile.parse('[sysroot]\nbootloader=syslinux\n')), 'syslinux');
+    assert.equal(bootloaderSetting(KeyFile.parse('[sysroot]\nbootloader=uboot\n')), 'uboot');
+    assert.throws(() => bootloaderSetting(KeyFile.parse('[sysroot]\nbootloader=zipl\n')), /Invalid bootloader configuration: 'zipl'/);
     assert.throws(() => selectBootloader(dir, KeyFile.parse('[sysroot]\ngrub-timeout=soon\n')), /grub-timeout/);
     // grub2 postSwap keeps Fedora's grub2 dir when it is the one in use
     new Grub2Bootloader().postSwap(dir);

@@ -1,5 +1,5 @@
 /**
- * `ostree admin upgrade --pull` / `switch --pull` from an HTTP remote, on a tmpfs sysroot.
+ * `ostree admin upgrade` (which pulls by default) / `switch` from an HTTP remote, on a tmpfs sysroot.
  * The archive repo is served by a static file server in a child process on 127.0.0.1 (our CLI
  * runs synchronously in the tests, so the server can't live in this process).
  */
@@ -73,7 +73,7 @@ async function setup(name: string, remoteOpts: string[] = ['--no-gpg-verify']): 
   return { sysroot, tree, served, c1, repoArg };
 }
 
-test('deploy from an HTTP remote, then upgrade --pull: new deployment, BLS entries, fsck clean, upstream status parity', async () => {
+test('deploy from an HTTP remote, then upgrade (pulls by default): new deployment, BLS entries, fsck clean, upstream status parity', async () => {
   const { sysroot, tree, served, c1, repoArg } = await setup('os1');
   const pulled = ok(ours([repoArg, 'pull', 'web']), 'pull');
   assert.match(pulled.stdout, /^\d+ metadata, \d+ content objects fetched; \d+ (B|KiB) transferred in \d+ seconds; .* content written\n$/);
@@ -82,9 +82,10 @@ test('deploy from an HTTP remote, then upgrade --pull: new deployment, BLS entri
   assert.equal(ok(ours(['admin', 'upgrade', sr(sysroot), '--os=testos', '--pull'], MUT)).stdout, 'No update available.\n');
   makeTree(tree, { kernel: 'kernel two\n', etc: { aconf: 'v2\n', newconf: 'n\n' } });
   const c2 = await commitTree(served, tree, 'testos/stable', '11');
-  // without --pull the new commit is not seen
-  assert.equal(ok(ours(['admin', 'upgrade', sr(sysroot), '--os=testos'], MUT)).stdout, 'No update available.\n');
-  const up = ok(ours(['admin', 'upgrade', sr(sysroot), '--os=testos', '--pull'], MUT), 'upgrade --pull');
+  // --deploy-only does not fetch: the new commit is not seen
+  assert.equal(ok(ours(['admin', 'upgrade', sr(sysroot), '--os=testos', '--deploy-only'], MUT)).stdout, 'No update available.\n');
+  // pulling is the default (--pull is still accepted)
+  const up = ok(ours(['admin', 'upgrade', sr(sysroot), '--os=testos'], MUT), 'upgrade');
   assert.match(up.stdout, /bootconfig swap: yes; bootversion: boot\.0\.1, deployment count change: 1$/m);
   const s = await Sysroot.open(sysroot); await s.load();
   assert.deepEqual(s.deployments.map((d) => d.csum), [c2, c1]);

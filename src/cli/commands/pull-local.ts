@@ -6,6 +6,8 @@ import type { Command } from 'commander';
 import { OstreeError } from '../../errors.js';
 import { formatPullStatus, pullLocal } from '../../repo/pull/local.js';
 import { commitVerifierFor } from '../../repo/sign/remote-policy.js';
+import { findRemote } from '../../repo/remotes.js';
+import { summaryVerifierFor } from '../../repo/sign/summary.js';
 import { Repo } from '../../repo/repo.js';
 import { intOption } from '../args.js';
 import { repoPath } from '../context.js';
@@ -48,11 +50,13 @@ export function register(program: Command): void {
       if ((opts.gpgVerify || opts.gpgVerifySummary) && opts.remote === undefined) throw new OstreeError('EINVAL', 'Must specify remote name to enable gpg verification');
       const repo = await Repo.open(repoPath(cmd));
       // local pulls never apply the remote's sign-verify, as upstream; GPG only when asked
-      const verifier = opts.gpgVerify ? commitVerifierFor(repo, opts.remote!, { gpgVerify: true, signVerify: false }) : null;
+      const remote = opts.gpgVerify || opts.gpgVerifySummary ? findRemote(repo, opts.remote!) : null;
+      const verifier = remote && opts.gpgVerify ? commitVerifierFor(repo, remote, { gpgVerify: true, signVerify: false }) : null;
+      const summaryVerifier = remote && opts.gpgVerifySummary ? summaryVerifierFor(repo, remote.name, 'pull', { gpgVerify: true, signVerify: false }) : null;
       const r = await pullLocal(repo, src, {
         refs, remote: opts.remote, depth: opts.depth, untrusted: opts.untrusted === true,
         commitMetadataOnly: opts.commitMetadataOnly === true, disableFsync: opts.disableFsync === true,
-        bareUserOnlyFiles: opts.bareuseronlyFiles === true, disableVerifyBindings: opts.disableVerifyBindings === true, verifier,
+        bareUserOnlyFiles: opts.bareuseronlyFiles === true, disableVerifyBindings: opts.disableVerifyBindings === true, verifier, summaryVerifier,
         requireStaticDeltas: opts.requireStaticDeltas === true,
       });
       out(`${formatPullStatus(r)}\n`);

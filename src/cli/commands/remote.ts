@@ -5,7 +5,7 @@
 import * as path from 'node:path';
 import type { Command } from 'commander';
 import { OstreeError } from '../../errors.js';
-import { fetchRemoteSummaryBytes, formatSummary, formatSummaryRaw, listRemoteRefs } from '../../repo/pull/http.js';
+import { listRemoteRefs, remoteSummaryText } from '../../repo/pull/http.js';
 import { addRemote, listRemotes, remoteUrl, removeRemote } from '../../repo/remotes.js';
 import { Repo } from '../../repo/repo.js';
 import { fsyncEnabled } from '../../repo/store.js';
@@ -135,9 +135,7 @@ function registerQueries(remote: Command): void {
     .option('--raw', 'Show raw variant data')
     .option('--cache-dir <dir>', 'Use custom cache dir')
     .action(async (name: string, o: { raw?: boolean; cacheDir?: string }, cmd: Command) => {
-      const b = await fetchRemoteSummaryBytes(await openRepo(cmd), name, o.cacheDir !== undefined ? { cacheDir: o.cacheDir } : {});
-      if (b === null) throw new OstreeError('ENOENT', `Remote server has no summary file (remote "${name}"; its owner can create one with 'ostree summary -u')`);
-      out(o.raw ? `${formatSummaryRaw(b.data)}\n` : formatSummary(b.data, b.source));
+      out(await remoteSummaryText(await openRepo(cmd), name, { raw: o.raw === true, ...(o.cacheDir !== undefined ? { cacheDir: o.cacheDir } : {}) }));
     });
 }
 

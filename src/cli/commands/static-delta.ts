@@ -14,6 +14,10 @@ import { listIndexedTargets } from '../../repo/summary/delta-index.js';
 import { reindex } from '../../repo/summary/generate.js';
 import { repoPath } from '../context.js';
 import { out } from '../output.js';
+import { collect } from '../args.js';
+import { signingKeys, superblockSigner, verifyDelta, verifySignedSuperblock } from '../../repo/deltas/sign.js';
+import type { SignEngine } from '../../repo/sign/engine.js';
+import { DEFAULT_SIGN_TYPE, signEngine } from '../../repo/sign/registry.js';
 
 const VERBS: Array<[string, string]> = [
   ['list', 'List static delta files'], ['show', 'Dump information on a delta'], ['delete', 'Remove a delta'],
@@ -30,7 +34,7 @@ function usage(): string {
 interface GenerateFlags {
   from?: string; to?: string; empty?: boolean; inline?: boolean; disableBsdiff?: boolean; ifNotExists?: boolean;
   setEndianness?: string; swapEndianness?: boolean; minFallbackSize?: string; maxBsdiffSize?: string;
-  maxChunkSize?: string; filename?: string; sign?: string[]; signType?: string; keysFile?: string;
+  maxChunkSize?: string; filename?: string; sign: string[]; signType?: string; keysFile?: string;
 }
 
 /** Megabytes as upstream parses them (g_ascii_strtoull: leading digits, else 0). */
@@ -62,11 +66,12 @@ async function generate(toArg: string | undefined, f: GenerateFlags, cmd: Comman
     out(`Delta ${deltaNameString({ from, to })} already exists.\n`);
     return;
   }
-  if (f.sign !== undefined || f.keysFile !== undefined) throw new OstreeError('EINVAL', 'Signing static deltas is not supported yet');
+  const keys = signingKeys(f.sign, f.keysFile);
   const options: GenerateOptions = {
     minFallbackSize: megabytes(f.minFallbackSize), maxBsdiffSize: megabytes(f.maxBsdiffSize), maxChunkSize: megabytes(f.maxChunkSize),
     bsdiff: f.disableBsdiff !== true, inline: f.inline === true, filename: f.filename, endianness: endianness(f),
     log: (line) => process.stderr.write(`${line}\n`),
+    ...(keys.length > 0 ? { sign: superblockSigner(signEngine(f.signType ?? DEFAULT_SIGN_TYPE), keys) } : {}),
   };
   for (const k of Object.keys(options) as Array<keyof GenerateOptions>) if (options[k] === undefined) delete options[k];
   out(`Generating static delta:\n  From: ${from ?? 'empty'}\n  To:   ${to}\n`);
@@ -88,7 +93,7 @@ function registerGenerate(group: Command): void {
     .option('--max-bsdiff-size <N>', 'Maximum size in megabytes to consider bsdiff compression for input files')
     .option('--max-chunk-size <N>', 'Maximum size of delta chunks in megabytes')
     .option('--filename <PATH>', 'Write the delta content to PATH (a directory).  If not specified, the OSTree repository is used')
-    .option('--sign <KEY_ID...>', 'Sign the delta with')
+    .option('--sign <KEY_ID>', 'Sign the delta with', collect, [])
     .option('--sign-type <NAME>', "Signature type to use (defaults to 'ed25519')")
     .option('--keys-file <NAME>', 'Read key(s) from file')
     .action(generate);
@@ -126,10 +131,43 @@ function registerChanges(group: Command): void {
     .option('--sign-type <NAME>', "Signature type to use (defaults to 'ed25519')")
     .option('--keys-file <NAME>', 'Read key(s) from file')
     .option('--keys-dir <NAME>', 'Redefine system-wide directories with public and revoked keys for verification')
-    .action(async (p: string | undefined, _keys: string[], _o: unknown, cmd: Command) => {
+    .action(async (p: string | undefined, keys: string[], o: KeyFlags, cmd: Command) => {
       if (p === undefined) throw new OstreeError('EINVAL', 'PATH must be specified');
-      applyOffline(await Repo.open(repoPath(cmd)), p);
+      const repo = await Repo.open(repoPath(cmd));
+      const engine = verifier(o, keys, true);
+      applyOffline(repo, p, engine === null ? {} : { verifySignature: (signed) => { verifySignedSuperblock(signed, engine); } });
     });
+  group.command('verify').description('Verify static delta signatures').argument('[DELTA]').argument('[KEY_ID...]')
+    .option('--sign-type <NAME>', "Signature type to use (defaults to 'ed25519')")
+    .option('--keys-file <NAME>', 'Read key(s) from file')
+    .option('--keys-dir <NAME>', 'Redefine system-wide directories with public and revoked keys for verification')
+    .action((id: string | undefined, keys: string[], o: KeyFlags, cmd: Command) => {
+      if (id === undefined) throw new OstreeError('EINVAL', 'DELTA must be specified');
+      const engine = verifier(o, keys, false)!;
+      try { verifyDelta(repoPath(cmd), id, engine); } catch (e) { out('Verification fails\n'); throw e; }
+      out('Verification OK\n');
+    });
+}
+
+interface KeyFlags { signType?: string; keysFile?: string; keysDir?: string }
+
+/**
+ * The engine that checks signatures, with the public keys given or loaded (upstream's order);
+ * null when `optional` and no key could be loaded from the system's directories (apply-offline
+ * then applies without checking, unless the repository requires it).
+ */
+function verifier(o: KeyFlags, keys: string[], optional: boolean): SignEngine | null {
+  const engine = signEngine(o.signType ?? DEFAULT_SIGN_TYPE);
+  for (const k of keys) engine.addPublicKey(k);
+  if (keys.length === 0 || o.keysFile !== undefined) {
+    try {
+      engine.loadPublicKeys({ ...(o.keysDir !== undefined ? { basedir: o.keysDir } : {}), ...(o.keysFile !== undefined ? { filename: o.keysFile } : {}) });
+    } catch (e) {
+      if (optional && o.keysDir === undefined && o.keysFile === undefined) return null;
+      throw e;
+    }
+  }
+  return engine;
 }
 
 export function register(program: Command): void {

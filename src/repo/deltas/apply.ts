@@ -3,9 +3,9 @@
  * executing each part whose objects are not all present (upstream's
  * ostree_repo_static_delta_execute_offline; pull/delta.ts uses the same steps for fetched
  * parts). Every object is verified against its checksum before it is stored; a part file's
- * checksum is verified before it is even decompressed. While a delta is being applied, the
- * target commit is marked partial (state/C.commitpartial), so an interrupted or failed apply
- * never leaves a commit that looks complete without its objects.
+ * checksum is verified before it is even decompressed. The target commit is written last,
+ * once every part is in (marked partial when fallback objects are still to be fetched), so an
+ * interrupted or failed apply leaves only verified loose objects and no commit.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -71,15 +71,20 @@ export function applyPart(repo: Repo, h: PartHeader, index: number, stored: Buff
   }
 }
 
-/** Write the target commit (and its detached metadata) of a delta, marked partial. */
-export function writeTargetCommit(repo: Repo, sb: Superblock): boolean {
-  if (hasObject(repo, sb.to, 'commit') && !isCommitPartial(repo.path, sb.to)) return false;
-  markCommitPartial(repo.path, sb.to);
+/**
+ * Write the target commit (and its detached metadata) of a delta once its parts are in;
+ * `partial` marks it incomplete (fallback objects still to come). Nothing is rewritten when
+ * the commit is already here and complete.
+ */
+export function writeTargetCommit(repo: Repo, sb: Superblock, partial: boolean): void {
+  const present = hasObject(repo, sb.to, 'commit');
+  if (present && !isCommitPartial(repo.path, sb.to)) return;
+  if (partial) markCommitPartial(repo.path, sb.to);
   const key = deltaRelPath(sb.from, sb.to, 'commitmeta');
   const detached = sb.metadata.find(([k]) => k === key)?.[1];
   if (detached !== undefined && detached.type === 'a{sv}') repo.writeCommitDetachedMetadataSync(sb.to, detached.value as Array<[string, Variant]>);
-  writeMetadataObject(repo, 'commit', sb.commit);
-  return true;
+  if (!present) writeMetadataObject(repo, 'commit', sb.commit);
+  if (!partial) clearCommitPartial(repo.path, sb.to);
 }
 
 export interface OfflineOptions {
@@ -98,7 +103,7 @@ function locate(target: string): { dir: string; superblock: string } {
 export function applyOffline(repo: Repo, target: string, options: OfflineOptions = {}): { from: string | null; to: string } {
   const where = locate(target);
   const { superblock: sb, signed } = readSuperblockBytes(readSuperblockFile(where.superblock));
-  if (signed !== null) {
+  if (signed !== null && signed.signatures.some(([k]) => k.startsWith('ostree.sign.'))) {
     const mandatory = repo.config.getBoolean('core', 'sign-verify-deltas', false);
     if (options.verifySignature) options.verifySignature(signed);
     else if (mandatory) throw new OstreeError('EINVAL', 'Key is mandatory to check delta signature');
@@ -107,7 +112,6 @@ export function applyOffline(repo: Repo, target: string, options: OfflineOptions
     throw new OstreeError('ENOENT', `Commit ${sb.from}, which is the delta source, is not in repository`);
   }
   if (sb.fallbacks.length > 0) throw new OstreeError('EINVAL', 'Cannot execute delta offline: contains nonempty http fallback entries');
-  const wrote = writeTargetCommit(repo, sb);
   sb.parts.forEach((h, i) => {
     checkPartVersion(h);
     if (haveAllObjects(repo, h)) return;
@@ -118,6 +122,6 @@ export function applyOffline(repo: Repo, target: string, options: OfflineOptions
     if (stored === null) throw new OstreeError('ENOENT', `Opening deltapart '${i}': No such file or directory`, { path: p });
     applyPart(repo, h, i, stored, true);
   });
-  if (wrote) clearCommitPartial(repo.path, sb.to);
+  writeTargetCommit(repo, sb, false);
   return { from: sb.from, to: sb.to };
 }

@@ -1,24 +1,10 @@
 /**
- * What a remote's options mean for a pull: signature policy, TLS and proxy options, the content
- * URL and the kind of URL. The remotes themselves (REPO/config and remotes.d) are remotes.ts's.
+ * What a remote's options mean for a pull: TLS and proxy options, the content URL and the kind
+ * of URL (signature policy is src/repo/sign's: remote-policy.ts, summary.ts). The remotes themselves (REPO/config and remotes.d) are remotes.ts's.
  */
 import { OstreeError } from '../../errors.js';
 import { parseBool, type RemoteConfig } from '../remotes.js';
 import type { FetcherOptions } from './transport.js';
-
-/** Refuse remotes whose demands are not implemented here (commit signatures are checked by
- *  src/repo/sign/remote-policy.ts; signed summaries are not yet). */
-export function checkVerificationSupported(r: RemoteConfig): void {
-  checkSummaryVerificationSupported(r);
-}
-
-/** Refuse a remote whose summary must be signed (`gpg-verify-summary=true`). */
-export function checkSummaryVerificationSupported(r: RemoteConfig): void {
-  const gpgSummary = r.options.get('gpg-verify-summary');
-  if (gpgSummary !== undefined && parseBool(gpgSummary, `remote "${r.name}" (${r.file}): gpg-verify-summary`)) {
-    throw new OstreeError('ECONFIG', `Remote "${r.name}" requires GPG verification of the summary (gpg-verify-summary=true), which this implementation does not support; set gpg-verify-summary=false for it`);
-  }
-}
 
 export type RemoteUrlKind = 'file' | 'http' | 'metalink';
 

@@ -13,9 +13,10 @@ import type { Repo } from '../repo.js';
 import { hasObject } from '../store.js';
 import { modeTraits } from '../modes/mode.js';
 import { deltaNameString } from '../deltas/catalog.js';
-import { chooseDelta, fetchSuperblock, pullDelta, remoteDeltasFromSummary, type DeltaSource, type DeltaTotals, type RemoteDeltas } from './delta.js';
+import { chooseDelta, fetchSuperblock, pullDelta, remoteDeltasFromSummary, type DeltaSource, type RemoteDeltas } from './delta.js';
+import type { DeltaTotals } from './options.js';
 
-export { formatDeltaUpdate, type DeltaTotals } from './delta.js';
+export { formatDeltaUpdate } from './delta.js';
 import type { Wanted } from './targets.js';
 
 export interface DeltaPhaseInput {

@@ -9,15 +9,16 @@
  * deltas to the target, the one from the newest complete commit we have wins; a delta from
  * scratch is used only when we have no commit of the ref yet.
  *
- * Applying one: the superblock is checked against the digest the summary or index lists, the
- * target commit is written (marked partial), each part not already present is fetched
- * (bounded by the size its header declares), checked against its checksum, and executed
- * (deltas/apply.ts). Fallback objects are left to the object pull that follows, which also
- * clears the partial mark once everything is in.
+ * Applying one: the superblock is checked against the digest the summary or index lists, each
+ * part not already present is fetched (bounded by the size its header declares), checked
+ * against its checksum, and executed (deltas/apply.ts); then the target commit is written,
+ * marked partial. Fallback objects are left to the object pull that follows, which checks
+ * the commit (bindings, signatures) and clears the partial mark once everything is in.
  */
 import { OstreeError } from '../../errors.js';
 import { deserialize, type Variant } from '../../glib/gvariant.js';
 import { formatSize } from '../../util/format-size.js';
+import type { DeltaTotals } from './options.js';
 import { sha256hex } from '../objects/checksum.js';
 import { deltaIndexPath, deltaPartPath, deltaSuperblockPath, isCommitPartial } from '../layout.js';
 import type { Repo } from '../repo.js';
@@ -144,7 +145,6 @@ export async function pullDelta(repo: Repo, source: DeltaSource, remote: RemoteD
   else if (options.requireSignature) throw new OstreeError('ECORRUPT', `static delta ${deltaNameString(sb)} is not signed, but signatures are required`);
   const result: DeltaPullResult = { parts: 0, partBytes: 0, fallbacks: sb.fallbacks.filter((f) => !hasObject(repo, f.checksum, f.type)).map((f) => f.checksum) };
   for (const f of sb.fallbacks) if (f.type !== 'file') throw new OstreeError('ECORRUPT', `Found metadata object as fallback: ${f.checksum}.${f.type}`);
-  writeTargetCommit(repo, sb);
   for (let i = 0; i < sb.parts.length; i++) {
     const h = sb.parts[i]!;
     checkPartVersion(h);
@@ -158,14 +158,12 @@ export async function pullDelta(repo: Repo, source: DeltaSource, remote: RemoteD
     result.parts++;
     result.partBytes += stored.length;
   }
+  // partial either way: the object pull that follows checks the commit and completes it
+  writeTargetCommit(repo, sb, true);
   return result;
 }
 
-/** What --dry-run reports (upstream's "Delta update" line). */
-import type { DeltaTotals } from './options.js';
-export type { DeltaTotals };
-
-
+/** Upstream's "Delta update" line of `pull --dry-run`. */
 export function formatDeltaUpdate(t: DeltaTotals): string {
   return `Delta update: ${t.fetchedParts}/${t.totalParts} parts, ${formatSize(Number(t.fetchedSize))}/${formatSize(Number(t.totalSize))}, ${formatSize(Number(t.totalUsize))} total uncompressed`;
 }

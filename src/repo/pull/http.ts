@@ -26,7 +26,7 @@ import { deltaSuperblockPath, deltaIndexPath } from '../layout.js';
 import type { Repo } from '../repo.js';
 import { modeTraits } from '../modes/mode.js';
 import { findRemote, remoteBranches, type RemoteConfig } from '../remotes.js';
-import { checkRemoteUsable, checkVerificationSupported, fileUrlPath, remoteFetcherOptions, remoteUrlKind } from './config.js';
+import { checkRemoteUsable, fileUrlPath, remoteFetcherOptions, remoteUrlKind } from './config.js';
 import { cookieJarPath, readCookies } from './cookies.js';
 import { resolveMetalink } from './metalink.js';
 import { pullFileRemote } from './file-remote.js';
@@ -35,11 +35,10 @@ import { HttpPullSession } from './session.js';
 import { normalizeRefs, timestampChecks } from './targets.js';
 import { HttpFetcher, resolveMirrors, type FetcherOptions } from './transport.js';
 
-export { checkVerificationSupported } from './config.js';
-import { commitVerifier } from './verify.js';
+import { commitVerifier, summaryVerifier } from './verify.js';
 export { HttpFetcher, IN_FILE, resolveMirrors, type FetcherOptions } from './transport.js';
 export {
-  fetchRemoteSummary, fetchRemoteSummaryBytes, formatSummary, formatSummaryRaw, listRemoteRefs, parseSummary,
+  fetchRemoteSummary, fetchRemoteSummaryBytes, formatSummary, formatSummaryRaw, listRemoteRefs, parseSummary, remoteSummaryText,
   type RemoteSummary, type SummaryRef,
 } from './summary.js';
 export { formatPullProgress, formatPullResult, type PullOptions, type PullProgress, type PullResult } from './options.js';
@@ -99,22 +98,18 @@ export async function pullFromRemote(repo: Repo, remoteName: string, refs: strin
   const depth = opts.depth ?? 0;
   if (!Number.isInteger(depth) || depth < -1) throw new OstreeError('EINVAL', `invalid depth ${depth} (expected -1 or a non-negative integer)`);
   const check = await timestampChecks(repo, opts, refSpec);
-  const verifier = commitVerifier(repo, remoteName, opts);
-  const common = { repo, remoteName, requests, allRefs, depth, opts, check, verifier, refSpec };
+  const verifier = commitVerifier(repo, remote, opts);
+  const checkSummary = summaryVerifier(repo, remote, opts);
+  const common = { repo, remoteName, requests, allRefs, depth, opts, check, verifier, ...(checkSummary ? { summaryVerifier: checkSummary } : {}), refSpec };
 
-  if (kind === 'file') {
-    checkVerificationSupported(remote);
-    return pullFileRemote({ ...common, srcPath: fileUrlPath(url) });
-  }
+  if (kind === 'file') return pullFileRemote({ ...common, srcPath: fileUrlPath(url) });
   const fo = httpOptions(repo, remote, opts);
   const metalink = kind === 'metalink' ? await resolveMetalink(url.slice('metalink='.length), fo) : null;
   const base = metalink !== null ? metalink.baseUrl : url.replace(/\/+$/, '');
   const [meta, content] = await fetchersFor(base, remote.options.get('contenturl'), fo);
   try {
     const summarySource = metalink !== null ? async () => ({ summary: metalink.summary, sig: null }) : undefined;
-    // Signature policy is checked once the remote has answered for the refs (its 404s come first, as upstream's).
-    const beforeObjects = (): void => checkVerificationSupported(remote);
-    return await new HttpPullSession({ ...common, meta, content, beforeObjects, ...(summarySource ? { summarySource } : {}) }).run();
+    return await new HttpPullSession({ ...common, meta, content, ...(summarySource ? { summarySource } : {}) }).run();
   } finally {
     meta.close();
     if (content !== meta) content.close();

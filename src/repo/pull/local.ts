@@ -28,7 +28,9 @@ import { ChainGuard, walkDirTrees } from '../traverse.js';
 import { SubpathFilter, type TreeScope } from './subpath.js';
 import { checkBinding, type Wanted } from './targets.js';
 import type { CommitVerifier } from './verify.js';
+import { fetchSummaryFiles, fileSummarySource, type SummaryVerifier } from './summary.js';
 import { pullLocalDeltas } from './delta-local.js';
+import { repoCollectionId, setCollectionRef } from '../collections.js';
 
 export { formatSize, formatPullStatus };
 
@@ -45,6 +47,9 @@ export interface PullLocalOptions {
   commitMetadataOnly?: boolean;
   /** Don't check that each pulled ref is listed in the commit's `ostree.ref-binding`. */
   disableVerifyBindings?: boolean;
+  /** Write the pulled refs as collection–refs of this collection (a mirror pull from a source
+   *  whose summary names its collection: refs/mirrors/COLLECTION, or refs/heads for our own). */
+  mirrorCollectionId?: string;
   /** Skip the final syncfs. */
   disableFsync?: boolean;
   /** Reject regular files with mode bits outside 0775 (`--bareuseronly-files`). */
@@ -53,6 +58,8 @@ export interface PullLocalOptions {
   workers?: number;
   /** Signatures the named commits must carry (`--gpg-verify --remote`, a signed file:// remote). */
   verifier?: CommitVerifier | null;
+  /** Checks the source's summary against its summary.sig (`--gpg-verify-summary --remote`). */
+  summaryVerifier?: SummaryVerifier | null;
   /** Go through the source's static deltas (an error when there is none), as a remote pull. */
   requireStaticDeltas?: boolean;
   /** Only these paths of each commit's tree (`pull --subpath` from a file:// remote); the
@@ -269,14 +276,19 @@ async function importContent(src: Repo, dest: Repo, files: Set<string>, options:
 export async function pullLocal(dest: Repo, srcPath: string, options: PullLocalOptions = {}): Promise<PullLocalResult> {
   const src = await openSource(srcPath, dest);
   if (options.remote !== undefined) parseRefspec(`${options.remote}:x`);
+  if (options.summaryVerifier) {
+    await fetchSummaryFiles(options.remote ?? src.path, fileSummarySource(options.remote ?? src.path, src.path), { cache: null, verify: options.summaryVerifier });
+  }
   const wanted = await resolveWanted(src, options.refs);
-  // Bindings: each pulled ref must be listed in the commit's ostree.ref-binding (when present).
+  // Bindings: each pulled commit must be bound to its ref (when it has a ref binding) and to
+  // the source's collection (when it has one), as upstream checks a local source.
+  const collectionId = repoCollectionId(src);
   for (const w of wanted) {
     const c = loadSourceCommit(src, w.commit);
-    if (w.ref !== null && !options.disableVerifyBindings) checkBinding(c, w.commit, w.ref);
     if (options.verifier) {
       await options.verifier.verify(w.commit, readMetadataObject(src, w.commit, 'commit'), readMetadataObjectIfPresent(src, w.commit, 'commitmeta'));
     }
+    if (!options.disableVerifyBindings) checkBinding(c, w.commit, w.ref, collectionId);
   }
 
   const result: PullLocalResult = { metadataObjects: 0, contentObjects: 0, contentBytes: 0, refs: new Map(), commits: [] };
@@ -297,6 +309,11 @@ export async function pullLocal(dest: Repo, srcPath: string, options: PullLocalO
     for (const c of meta.partials) clearCommitPartial(dest.path, c);
     for (const w of wanted) {
       if (w.ref === null) continue;
+      if (options.mirrorCollectionId !== undefined) {
+        await setCollectionRef(dest, { collectionId: options.mirrorCollectionId, ref: w.ref }, w.commit);
+        result.refs.set(`${options.mirrorCollectionId}:${w.ref}`, w.commit);
+        continue;
+      }
       const spec = options.remote !== undefined ? `${options.remote}:${w.ref}` : w.ref;
       await dest.setRef(spec, w.commit);
       result.refs.set(spec, w.commit);

@@ -29,7 +29,8 @@ import { PullStats, TaskGroup } from './scheduler.js';
 import { readSourceObject } from './source.js';
 import { SpaceBudget } from './space.js';
 import { installSummary } from '../summary/local.js';
-import { fetchSummaryFiles, httpSummarySource, type SummaryVerifier } from './summary.js';
+import { isCollectionId, remoteCollectionId, setCollectionRef } from '../collections.js';
+import { fetchSummaryFiles, httpSummarySource } from './summary.js';
 import { resolveRemoteState, type RemoteState, type SummaryLoader } from './remote-targets.js';
 import { SubpathFilter, type TreeScope } from './subpath.js';
 import { checkBinding, type PullRequestBase, type Wanted } from './targets.js';
@@ -46,10 +47,6 @@ export interface HttpPullRequest extends PullRequestBase {
   /** Where the summary comes from (default: `summary` and `summary.sig` on `meta`, through the
    *  cache and the verifier; a metalink's verified copy). */
   summarySource?: SummaryLoader;
-  /** Checks the summary against summary.sig (remotes with gpg-/sign-verify-summary). */
-  summaryVerifier?: SummaryVerifier;
-  /** Checks run once the targets are known, before any object is fetched. */
-  beforeObjects?: () => void;
 }
 
 /** Remove staging left by pulls that were killed (their process is gone). */
@@ -100,7 +97,6 @@ export class HttpPullSession {
   async run(): Promise<PullResult> {
     const { meta, remoteName, requests, allRefs } = this.r;
     this.remote = await resolveRemoteState(meta, remoteName, requests, allRefs, this.r.summarySource ?? this.summaryLoader());
-    this.r.beforeObjects?.();
     this.cache = await LocalCache.open(this.r.opts.localCacheRepos);
     await this.repo.withLock(false, async () => {
       this.openStage();
@@ -247,7 +243,7 @@ export class HttpPullSession {
 
   private checkTarget(w: Wanted | null, checksum: string, c: CommitObject): void {
     if (!w) return;
-    if (w.ref !== null && !this.r.opts.disableVerifyBindings) checkBinding(c, checksum, w.ref);
+    if (!this.r.opts.disableVerifyBindings) checkBinding(c, checksum, w.ref, remoteCollectionId(this.repo, this.r.remoteName));
     this.r.check(w, checksum, c);
   }
 
@@ -385,6 +381,15 @@ export class HttpPullSession {
     for (const c of this.toComplete) clearCommitPartial(repo.path, c);
     for (const t of this.remote.targets) {
       if (t.ref === null) continue;
+      const summaryCollection = this.remote.summary?.collectionId;
+      const mirrorCollection = this.r.opts.mirror && summaryCollection !== undefined && isCollectionId(summaryCollection) ? summaryCollection : undefined;
+      if (mirrorCollection !== undefined) {
+        // a mirror of a remote whose summary names its collection keeps its refs as that
+        // collection's (refs/mirrors/COLLECTION/REF), as upstream
+        await setCollectionRef(repo, { collectionId: mirrorCollection, ref: t.ref }, t.commit);
+        this.result.refs.set(`${mirrorCollection}:${t.ref}`, t.commit);
+        continue;
+      }
       const spec = this.r.refSpec(t.ref);
       await repo.setRef(spec, t.commit);
       this.result.refs.set(spec, t.commit);

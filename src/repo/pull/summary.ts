@@ -16,11 +16,14 @@ import {
   REF_KEYS, SUMMARY_KEYS, fromBeU64, parseSummaryFile, summaryCollectionMap, summaryExtension,
 } from '../summary/format.js';
 import { SUMMARY_MAX_SIZE, SUMMARY_SIG_MAX_SIZE } from '../summary/limits.js';
-import { checkSummaryVerificationSupported, fileUrlPath, remoteUrlKind } from './config.js';
 import { resolveMetalink } from './metalink.js';
+import { summaryGpgReport, summaryVerifierFor } from '../sign/summary.js';
+import { fileUrlPath, remoteUrlKind } from './config.js';
 import { HttpFetcher, resolveMirrors } from './transport.js';
 
-export { formatSummary, formatSummaryRaw } from '../summary/dump.js';
+import { formatSummary, formatSummaryRaw } from '../summary/dump.js';
+
+export { formatSummary, formatSummaryRaw };
 
 export interface SummaryRef { checksum: string; size: bigint; timestamp?: bigint }
 
@@ -80,10 +83,20 @@ export function httpSummarySource(f: HttpFetcher): SummarySource {
   return { get: (name, maxSize) => f.get(name, { optional: true, maxSize, what: name }), url: (name) => f.url(name) };
 }
 
+/** A file of a `file://` remote's repository: bounded, not through a symlink. */
+function readFileRemoteFile(remoteName: string, dir: string, name: string, maxSize: number): Buffer | null {
+  return readFileBounded(path.join(dir, name), maxSize, { what: `${name} of remote "${remoteName}"`, follow: false, advice: 'remove it or repair the remote repository' });
+}
+
 export function fileSummarySource(remoteName: string, dir: string): SummarySource {
+  return { get: async (name, maxSize) => readFileRemoteFile(remoteName, dir, name, maxSize), url: (name) => path.join(dir, name) };
+}
+
+/** A `file://` remote's summary and summary.sig as they are (bounded; no cache, no checks). */
+export function fileSummaryFiles(remoteName: string, dir: string): { summary: Buffer | null; sig: Buffer | null } {
   return {
-    get: async (name, maxSize) => readFileBounded(path.join(dir, name), maxSize, { what: `${name} of remote "${remoteName}"`, follow: false, advice: 'remove it or repair the remote repository' }),
-    url: (name) => path.join(dir, name),
+    summary: readFileRemoteFile(remoteName, dir, 'summary', SUMMARY_MAX_SIZE),
+    sig: readFileRemoteFile(remoteName, dir, 'summary.sig', SUMMARY_SIG_MAX_SIZE),
   };
 }
 
@@ -93,7 +106,7 @@ export type SummaryVerifier = (summary: Buffer | null, sig: Buffer | null) => vo
 export interface FetchedSummary { summary: Buffer | null; sig: Buffer | null; fromCache: boolean; source: string }
 
 /** How `remote summary` and `remote refs` reach the remote: another URL, another cache
- *  directory (`--cache-dir`), a verifier (default: refuse remotes that require one). */
+ *  directory (`--cache-dir`), a verifier (default: what the remote's gpg-/sign-verify-summary ask). */
 export interface RemoteSummaryOptions extends RemoteLookupOptions { url?: string; cacheDir?: string; verify?: SummaryVerifier }
 
 /** OSTREE_REPO_TEST_ERROR=invalid-cache (upstream's test hook): fail where a cached summary
@@ -134,21 +147,29 @@ export async function fetchSummaryFiles(remoteName: string, src: SummarySource, 
 export async function fetchRemoteSummaryFiles(repo: Repo, remoteName: string, opts: RemoteSummaryOptions = {}): Promise<FetchedSummary> {
   const remote = getRemote(repo, remoteName, opts);
   const url = opts.url ?? remote.url;
-  const verify = opts.verify ?? ((): void => checkSummaryVerificationSupported(remote));
+  const verify = opts.verify ?? summaryVerifierFor(repo, remoteName, 'fetch') ?? undefined;
   const cache: CacheLocation = opts.cacheDir !== undefined ? { repo, cache: opts.cacheDir } : { repo };
-  if (remoteUrlKind(remoteName, url) === 'file') {
-    return fetchSummaryFiles(remoteName, fileSummarySource(remoteName, fileUrlPath(url)), { cache, verify });
-  }
+  const o = { cache, ...(verify ? { verify } : {}) };
+  if (remoteUrlKind(remoteName, url) === 'file') return fetchSummaryFiles(remoteName, fileSummarySource(remoteName, fileUrlPath(url)), o);
   if (remoteUrlKind(remoteName, url) === 'metalink') {
     // the metalink names the summary and its checksums; summary.sig is not part of it
     const { baseUrl, summary } = await resolveMetalink(url.slice('metalink='.length), {});
-    await verify(summary, null);
+    await verify?.(summary, null);
     return { summary, sig: null, fromCache: false, source: `${baseUrl}/summary` };
   }
   const f = new HttpFetcher(await resolveMirrors(url));
   try {
-    return await fetchSummaryFiles(remoteName, httpSummarySource(f), { cache, verify });
+    return await fetchSummaryFiles(remoteName, httpSummarySource(f), o);
   } finally { f.close(); }
+}
+
+/** `ostree remote summary [--raw]`: the remote's summary as text and, unless raw, the GPG
+ *  report of a remote that verifies its summary. ENOENT when the server has no summary. */
+export async function remoteSummaryText(repo: Repo, remoteName: string, opts: RemoteSummaryOptions & { raw?: boolean } = {}): Promise<string> {
+  const f = await fetchRemoteSummaryFiles(repo, remoteName, opts);
+  if (f.summary === null) throw new OstreeError('ENOENT', `Remote server has no summary file (remote "${remoteName}"; its owner can create one with 'ostree summary -u')`);
+  if (opts.raw) return `${formatSummaryRaw(f.summary, f.source)}\n`;
+  return formatSummary(f.summary, f.source) + await summaryGpgReport(repo, remoteName, f.summary, f.sig);
 }
 
 /** The remote's raw `summary` file (null when it has none). */

@@ -4,11 +4,13 @@
  * a commit carries (`ostree.ref-binding`), and the timestamp checks against a local revision.
  */
 import { OstreeError } from '../../errors.js';
+import { verifyBindings } from '../bindings.js';
 import { isChecksum } from '../objects/checksum.js';
 import { type CommitObject } from '../objects/commit.js';
 import { Repo, parseRefspec, validateRefName } from '../repo.js';
 import type { PullOptions } from './options.js';
 import type { CommitVerifier } from '../sign/remote-policy.js';
+import type { SummaryVerifier } from './summary.js';
 
 /** A requested ref (null for a bare checksum) and, if given, the commit to pull for it. */
 export interface RefRequest { ref: string | null; override?: string }
@@ -50,11 +52,14 @@ export function checkTimestamps(currentRev: string, currentTs: bigint, newRev: s
   throw new OstreeError('ESTATE', `Upgrade target revision '${newRev}' with timestamp '${cTime(newTs)}' is chronologically older than current revision '${currentRev}' with timestamp '${cTime(currentTs)}'; use --allow-downgrade to permit`);
 }
 
-/** A commit pulled for `ref` must list it in `ostree.ref-binding` when it has that key. */
-export function checkBinding(c: CommitObject, checksum: string, ref: string): void {
-  const b = c.metadata.find(([k]) => k === 'ostree.ref-binding')?.[1];
-  if (b && Array.isArray(b.value) && !(b.value as string[]).includes(ref)) {
-    throw new OstreeError('EINVAL', `Commit ${checksum}: Commit has no requested ref ‘${ref}’ in ref binding metadata (${(b.value as string[]).map((x) => `‘${x}’`).join(', ')})`);
+/** A target commit's bindings (bindings.ts verifyBindings): bound to `ref` when it has a ref
+ *  binding, and to collection `collectionId` (the remote's) when that is known. */
+export function checkBinding(c: CommitObject, checksum: string, ref: string | null, collectionId: string | null = null): void {
+  try {
+    verifyBindings(collectionId, ref, c);
+  } catch (e) {
+    if (e instanceof OstreeError) throw new OstreeError(e.code, `Commit ${checksum}: ${e.message} (pull with --disable-verify-bindings to accept it)`);
+    throw e;
   }
 }
 
@@ -74,6 +79,8 @@ export interface PullRequestBase {
   check: CommitCheck;
   /** The signatures the remote demands of every pulled commit (null: none). */
   verifier: CommitVerifier | null;
+  /** Checks the summary against summary.sig (remotes with gpg-/sign-verify-summary). */
+  summaryVerifier?: SummaryVerifier;
   /** Where a pulled ref is written. */
   refSpec: (ref: string) => string;
 }

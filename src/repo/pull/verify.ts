@@ -19,14 +19,20 @@ import { inflateBounded, inflateStream } from '../modes/archive.js';
 import { PULL_INFLATE_IN_MEMORY_MAX } from './limits.js';
 import { readSourceObject, type SourceObject } from './source.js';
 import { commitVerifierFor, type CommitVerifier } from '../sign/remote-policy.js';
-import type { RemoteRepo } from '../remotes.js';
+import { summaryVerifierFor, type SummaryCheck } from '../sign/summary.js';
+import type { RemoteConfig, RemoteRepo } from '../remotes.js';
 import type { PullOptions } from './options.js';
 
 export type { CommitVerifier };
 
-/** The signature checks remote `name` demands of pulled commits (null: none). */
-export function commitVerifier(repo: RemoteRepo, name: string, opts: Pick<PullOptions, 'noSignVerify'>): CommitVerifier | null {
-  return commitVerifierFor(repo, name, opts.noSignVerify ? { signVerify: false } : {});
+/** The signature checks the remote demands of pulled commits (null: none). */
+export function commitVerifier(repo: RemoteRepo, remote: RemoteConfig, opts: Pick<PullOptions, 'noSignVerify'>): CommitVerifier | null {
+  return commitVerifierFor(repo, remote, opts.noSignVerify ? { signVerify: false } : {});
+}
+
+/** The checks the remote demands of its summary against summary.sig (null: none). */
+export function summaryVerifier(repo: RemoteRepo, remote: RemoteConfig, opts: Pick<PullOptions, 'noSignVerify'> = {}): SummaryCheck | null {
+  return summaryVerifierFor(repo, remote.name, 'pull', opts.noSignVerify ? { signVerify: false } : {});
 }
 
 export function corrupted(expected: string, actual: string): OstreeError {

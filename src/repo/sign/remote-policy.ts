@@ -7,7 +7,7 @@
  */
 import { OstreeError } from '../../errors.js';
 import { parseCommitMeta } from '../objects/commitmeta.js';
-import { getRemote, parseBool, type RemoteConfig, type RemoteRepo } from '../remotes.js';
+import { parseBool, type RemoteConfig, type RemoteRepo } from '../remotes.js';
 import { signaturesIn, type Metadata } from './detached.js';
 import type { SignEngine } from './engine.js';
 import { requireValidSignature } from './gpg/describe.js';
@@ -74,11 +74,15 @@ export interface VerifyOverrides {
   signVerify?: boolean;
 }
 
-/** The commit verifier of remote `name`, or null when it demands nothing. */
-export function commitVerifierFor(repo: RemoteRepo, name: string, o: VerifyOverrides = {}): CommitVerifier | null {
-  const r = getRemote(repo, name);
-  const gpgOpt = r.options.get('gpg-verify');
-  const gpg = o.gpgVerify ?? (gpgOpt === undefined ? true : parseBool(gpgOpt, `remote "${name}" (${r.file}): gpg-verify`));
+/** Remote `r`'s gpg-verify (default true). */
+export function gpgVerifyOption(r: RemoteConfig): boolean {
+  const v = r.options.get('gpg-verify');
+  return v === undefined ? true : parseBool(v, `remote "${r.name}" (${r.file}): gpg-verify`);
+}
+
+/** The commit verifier of remote `r`, or null when it demands nothing. */
+export function commitVerifierFor(repo: RemoteRepo, r: RemoteConfig, o: VerifyOverrides = {}): CommitVerifier | null {
+  const gpg = o.gpgVerify ?? gpgVerifyOption(r);
   const engines = o.signVerify === false ? null : signVerifiersFor(r, 'sign-verify');
   if (!gpg && engines === null) return null;
   return {
@@ -86,7 +90,7 @@ export function commitVerifierFor(repo: RemoteRepo, name: string, o: VerifyOverr
       const meta = detached === null ? null : parseCommitMeta(detached, `${checksum}.commitmeta`);
       if (gpg) {
         try {
-          const result = await gpgVerifyWithMetadata(repo, data, meta, { remote: name });
+          const result = await gpgVerifyWithMetadata(repo, data, meta, { remote: r });
           if (result === null) throw noGpgSignatures();
           requireValidSignature(result);
         } catch (e) {

@@ -5,21 +5,20 @@
  * the remote demands nothing or a signature does not verify).
  */
 import { OstreeError } from '../../errors.js';
-import { getRemote, parseBool, type RemoteRepo } from '../remotes.js';
+import { findRemote, type RemoteRepo } from '../remotes.js';
 import type { RepoCore } from '../store.js';
 import { commitSignedData } from './detached.js';
 import { describeSignature, requireValidSignature } from './gpg/describe.js';
 import { gpgVerifyWithMetadata, noGpgSignatures } from './gpg/commit.js';
-import { signVerifiersFor, verifyWithEngines } from './remote-policy.js';
+import { gpgVerifyOption, signVerifiersFor, verifyWithEngines } from './remote-policy.js';
 
 type VerifyRepo = RepoCore & RemoteRepo;
 
 /** The remote's gpg-verify (default true); false when there is no such remote. */
 export function remoteGpgVerify(repo: RemoteRepo, remote: string): boolean {
   let r;
-  try { r = getRemote(repo, remote); } catch { return false; }
-  const v = r.options.get('gpg-verify');
-  return v === undefined ? true : parseBool(v, `remote "${remote}": gpg-verify`);
+  try { r = findRemote(repo, remote); } catch { return false; }
+  return gpgVerifyOption(r);
 }
 
 /** Each GPG signature of the commit described with `prefix` ('' when it has none), checked
@@ -35,7 +34,7 @@ export async function verifyCommitForRemote(repo: VerifyRepo, remote: string, ch
   const { data, meta } = commitSignedData(repo, checksum);
   if (meta === null) throw new OstreeError('EPERM', "Can't verify commit without detached metadata");
   const gpg = remoteGpgVerify(repo, remote);
-  const engines = signVerifiersFor(getRemote(repo, remote), 'sign-verify');
+  const engines = signVerifiersFor(findRemote(repo, remote), 'sign-verify');
   if (!gpg && engines === null) {
     throw new OstreeError('EPERM', `Cannot verify commit for remote ${remote}; GPG verification disabled, and no signapi verifiers configured`);
   }

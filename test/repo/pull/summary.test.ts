@@ -7,7 +7,9 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { OstreeError } from '../../../src/errors.js';
 import { Repo } from '../../../src/repo/repo.js';
-import { cacheDir, summaryCachePath } from '../../../src/repo/layout.js';
+import { cacheDir, summaryCachePath, summaryPath, summarySigPath } from '../../../src/repo/layout.js';
+import { pullFromRemote } from '../../../src/repo/pull/http.js';
+import { updateSummary } from '../../../src/repo/summary/summary.js';
 import { fetchSummaryFiles, type SummarySource } from '../../../src/repo/pull/summary.js';
 import { pruneSummaryCache } from '../../../src/repo/summary/cache.js';
 import { tempDir } from '../../common/tmp.js';
@@ -101,4 +103,23 @@ test('an oversized summary.sig or summary from the server is refused by the sour
   const huge = { length: 1e12 } as unknown as Buffer; // never read: the bound is checked first
   await assert.rejects(fetchSummaryFiles('origin', fakeRemote({ 'summary.sig': huge }), { cache: { repo } }), /summary\.sig exceeded maximum size/);
   await assert.rejects(fetchSummaryFiles('origin', fakeRemote({ summary: huge }), { cache: { repo } }), /summary exceeded maximum size/);
+});
+
+test('pull --mirror of every ref from a file:// remote copies its summary and summary.sig', async () => {
+  const d = tempDir('summary-mirror-');
+  const src = await Repo.create(path.join(d, 'src'), 'archive');
+  fs.mkdirSync(path.join(d, 'tree'));
+  fs.writeFileSync(path.join(d, 'tree/f'), 'x');
+  await src.commitTree(path.join(d, 'tree'), { branch: 'main' });
+  await updateSummary(src);
+  fs.writeFileSync(summarySigPath(src.path), G1);
+  const dst = await Repo.create(path.join(d, 'dst'), 'archive');
+  await dst.addRemote('o', `file://${src.path}`, { 'gpg-verify': 'false' });
+  await pullFromRemote(dst, 'o', [], { mirror: true });
+  assert.deepEqual(fs.readFileSync(summaryPath(dst.path)), fs.readFileSync(summaryPath(src.path)));
+  assert.deepEqual(fs.readFileSync(summarySigPath(dst.path)), G1);
+  // a named ref is no mirror of everything: the summary stays as it was
+  fs.rmSync(summaryPath(dst.path));
+  await pullFromRemote(dst, 'o', ['main'], { mirror: true });
+  assert.equal(fs.existsSync(summaryPath(dst.path)), false);
 });

@@ -11,7 +11,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { OstreeError, isErrno } from '../../../errors.js';
 import { remoteKeyringName } from '../../layout.js';
-import { getRemote, remotesConfigDir, type RemoteRepo } from '../../remotes.js';
+import { findRemote, remotesConfigDir, type RemoteConfig, type RemoteRepo } from '../../remotes.js';
 import { KEY_FILE_MAX } from '../keyfiles.js';
 import { readFileBounded } from '../../../util/fs.js';
 
@@ -25,7 +25,7 @@ export interface KeyringSet {
 }
 
 /** Whose keys: one remote's, every remote's (an already pulled commit), or none but the extras. */
-export type KeyringScope = { remote: string } | { allRemotes: true } | { none: true };
+export type KeyringScope = { remote: string | RemoteConfig } | { allRemotes: true } | { none: true };
 
 export interface KeyringOptions {
   /** `--gpg-homedir`: its *.gpg keyrings are added. */
@@ -49,12 +49,12 @@ export function keyringsInDir(dir: string): Buffer[] {
   return out;
 }
 
-/** A remote's own keyring, in the repository or in remotes.d. */
-export function remoteKeyring(repo: RemoteRepo, remote: string): Buffer | null {
-  const name = remoteKeyringName(remote);
+/** A remote's own keyring, in the repository or in remotes.d (the one defining it, else the repo's). */
+export function remoteKeyring(repo: RemoteRepo, remote: RemoteConfig): Buffer | null {
+  const name = remoteKeyringName(remote.name);
   const own = readKeyring(path.join(repo.path, name));
   if (own !== null) return own;
-  const dir = remotesConfigDir(repo);
+  const dir = path.basename(remote.file).endsWith('.conf') ? path.dirname(remote.file) : remotesConfigDir(repo);
   return dir === null ? null : readKeyring(path.join(dir, name));
 }
 
@@ -96,8 +96,8 @@ export function gatherKeyrings(repo: RemoteRepo, scope: KeyringScope, opts: Keyr
   if ('allRemotes' in scope) {
     set.keyrings.push(...keyringsInDir(repo.path));
   } else if ('remote' in scope) {
-    const remote = getRemote(repo, scope.remote);
-    const own = remoteKeyring(repo, scope.remote);
+    const remote = typeof scope.remote === 'string' ? findRemote(repo, scope.remote) : scope.remote;
+    const own = remoteKeyring(repo, remote);
     if (own !== null) { set.keyrings.push(own); global = false; }
     const keyPath = remote.options.get('gpgkeypath');
     if (keyPath !== undefined) for (const p of splitKeyPathList(keyPath)) set.keyFiles.push(...keyPathFiles(p));

@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import { OstreeError } from '../../../errors.js';
 import { writeFileAtomic } from '../../../util/fs.js';
 import { remoteKeyringName } from '../../layout.js';
-import { getRemote, type RemoteRepo } from '../../remotes.js';
+import { findRemote, type RemoteRepo } from '../../remotes.js';
 import { cLocaleTime } from './describe.js';
 import { runGpg, withTempHome } from './home.js';
 import { gatherKeyrings } from './keyrings.js';
@@ -31,7 +31,7 @@ async function selectKeys(home: string, source: Buffer, keyIds: string[]): Promi
 
 /** Import keys from `source` into the remote's keyring; how many were new to it. */
 export async function importRemoteKeys(repo: RemoteRepo, remote: string, source: Buffer, keyIds: string[], fsync = true): Promise<number> {
-  getRemote(repo, remote);
+  findRemote(repo, remote);
   return withTempHome((src) => withTempHome(async (dst) => {
     const fprs = await selectKeys(src, source, keyIds);
     const exported = fprs.length > 0 ? (await runGpg(src, ['--export', ...fprs])).stdout : Buffer.alloc(0);

@@ -5,12 +5,12 @@
  * collection whose commit is bound to another collection, is a ref moved by someone who should
  * not have (a downgrade or a cross-branch attack). Used by fsck and by pull.
  */
-import { OstreeError } from '../../errors.js';
-import { resolveCollectionRef } from '../collections.js';
-import type { CommitObject } from '../objects/commit.js';
-import { resolveRev } from '../refs.js';
-import type { RemoteRepo } from '../remotes.js';
-import type { RepoCore } from '../store.js';
+import { OstreeError } from '../errors.js';
+import { resolveCollectionRef } from './collections.js';
+import type { CommitObject } from './objects/commit.js';
+import { resolveRev } from './refs.js';
+import type { RemoteRepo } from './remotes.js';
+import type { RepoCore } from './store.js';
 
 /** The commit's `ostree.ref-binding` list, or null when it has none. */
 export function commitRefBinding(commit: Pick<CommitObject, 'metadata'>): string[] | null {
