@@ -224,3 +224,16 @@ test('--bareuseronly-files refuses a setuid file even into an archive mirror; --
   await pullFromRemote(m3, 'origin', ['main'], { httpTrusted: true, mirror: true });
   assert.equal(m3.resolveRevSync('main'), s.c2);
 });
+
+test('a hostile server cannot redirect a fetch to a local file or another scheme', async () => {
+  const s = await source();
+  const srv = await serve(s.repo.path);
+  srv.hook = (p, _req, res) => {
+    if (p !== '/summary') return;
+    res.writeHead(302, { Location: `file://${path.join(s.repo.path, 'config')}` }).end();
+    return 'handled';
+  };
+  const d = await dest(s, srv.url);
+  await assert.rejects(pullFromRemote(d, 'origin', ['main'], { networkRetries: 0 }), /Refusing redirect from .* to a file: URL/);
+  assert.equal(d.resolveRevSync('origin:main'), null);
+});
