@@ -22,7 +22,8 @@ export function validateFilename(name: string, objName = 'dirtree'): void {
   else if (name === '..') why = "Invalid path uplink filename '..'";
   else if (name.includes('/')) why = `Invalid / in filename ${name}`;
   else if (name.includes('\0')) why = 'Invalid NUL in filename';
-  if (why !== null) throw new OstreeError('ECORRUPT', `${objName}: invalid file name '${name}': ${why}`);
+  // upstream's words right after the object's name, as its pull and fsck print them
+  if (why !== null) throw new OstreeError('ECORRUPT', `${objName}: ${why} (an invalid file name)`);
 }
 
 function compareNames(a: string, b: string): number {

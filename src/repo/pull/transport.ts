@@ -198,8 +198,12 @@ export class HttpFetcher {
         if (status >= 300 && status < 400 && res.headers.location) {
           res.resume();
           if (redirects >= 5) { fail(new OstreeError('EIO', `Too many redirects fetching ${url}`)); return; }
+          let next: URL;
+          try { next = new URL(res.headers.location, url); } catch { fail(new OstreeError('EIO', `Invalid redirect from ${url}`)); return; }
+          // a server may send us to another http(s) URL, never to a local file or another scheme
+          if (next.protocol !== 'http:' && next.protocol !== 'https:') { fail(new OstreeError('EIO', `Refusing redirect from ${url} to a ${next.protocol} URL`)); return; }
           settled = true;
-          this.attempt(new URL(res.headers.location, url).toString(), sink, redirects + 1).then(resolve, reject);
+          this.attempt(next.toString(), sink, redirects + 1).then(resolve, reject);
           return;
         }
         if (status === 404 || status === 410) { res.resume(); fail(new NotFound(url)); return; }

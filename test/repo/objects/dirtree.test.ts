@@ -23,7 +23,7 @@ test('dirtree validation: bad names, unsorted or duplicate entries, short checks
   const raw = (files: Array<[string, Buffer]>) => serialize('(a(say)a(sayay))', [files, []], { bigEndian: true });
   const c = Buffer.alloc(32);
   for (const name of ['', '.', '..', 'a/b']) {
-    assert.throws(() => parseDirTree(raw([[name, c]]), 'dirtree X'), isCorrupt(/dirtree X: (invalid file name|Invalid \/ in filename a\/b)/));
+    assert.throws(() => parseDirTree(raw([[name, c]]), 'dirtree X'), isCorrupt(/dirtree X: Invalid .* \(an invalid file name\)/));
   }
   assert.throws(() => parseDirTree(raw([['b', c], ['a', c]]), 'dirtree X'), isCorrupt(/not sorted/));
   assert.throws(() => parseDirTree(raw([['a', c], ['a', c]]), 'dirtree X'), isCorrupt(/duplicated/));
