@@ -5,13 +5,14 @@
 import * as path from 'node:path';
 import type { Command } from 'commander';
 import { OstreeError } from '../../errors.js';
-import { fetchRemoteSummaryBytes, formatSummary, formatSummaryRaw, listRemoteRefs } from '../../repo/pull/http.js';
-import { addRemote, listRemotes, remoteUrl, removeRemote } from '../../repo/remotes.js';
+import { fetchRemoteSummaryFiles, formatSummary, formatSummaryRaw, listRemoteRefs } from '../../repo/pull/http.js';
+import { addRemote, findRemote, listRemotes, remoteUrl, removeRemote } from '../../repo/remotes.js';
 import { Repo } from '../../repo/repo.js';
 import { fsyncEnabled } from '../../repo/store.js';
 import { KEY_FILE_MAX } from '../../repo/sign/keyfiles.js';
 import { formatKey, importRemoteKeys, listRemoteKeys } from '../../repo/sign/gpg/remote-keys.js';
 import { signEngine } from '../../repo/sign/registry.js';
+import { summarySignatureReport } from '../../repo/sign/summary-sign.js';
 import { readFileBounded } from '../../util/fs.js';
 import { collect, splitKeyValue } from '../args.js';
 import { verbGroup } from '../groups.js';
@@ -135,9 +136,12 @@ function registerQueries(remote: Command): void {
     .option('--raw', 'Show raw variant data')
     .option('--cache-dir <dir>', 'Use custom cache dir')
     .action(async (name: string, o: { raw?: boolean; cacheDir?: string }, cmd: Command) => {
-      const b = await fetchRemoteSummaryBytes(await openRepo(cmd), name, o.cacheDir !== undefined ? { cacheDir: o.cacheDir } : {});
-      if (b === null) throw new OstreeError('ENOENT', `Remote server has no summary file (remote "${name}"; its owner can create one with 'ostree summary -u')`);
-      out(o.raw ? `${formatSummaryRaw(b.data)}\n` : formatSummary(b.data, b.source));
+      const repo = await openRepo(cmd);
+      const f = await fetchRemoteSummaryFiles(repo, name, o.cacheDir !== undefined ? { cacheDir: o.cacheDir } : {});
+      if (f.summary === null) throw new OstreeError('ENOENT', `Remote server has no summary file (remote "${name}"; its owner can create one with 'ostree summary -u')`);
+      out(o.raw ? `${formatSummaryRaw(f.summary)}\n` : formatSummary(f.summary, f.source));
+      const report = o.raw ? null : await summarySignatureReport(repo, findRemote(repo, name), f.summary, f.sig);
+      if (report !== null) out(report);
     });
 }
 

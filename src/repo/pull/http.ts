@@ -38,7 +38,7 @@ import { HttpFetcher, resolveMirrors, type FetcherOptions } from './transport.js
 import { commitVerifier, summaryVerifier } from './verify.js';
 export { HttpFetcher, IN_FILE, resolveMirrors, type FetcherOptions } from './transport.js';
 export {
-  fetchRemoteSummary, fetchRemoteSummaryBytes, formatSummary, formatSummaryRaw, listRemoteRefs, parseSummary,
+  fetchRemoteSummary, fetchRemoteSummaryBytes, fetchRemoteSummaryFiles, formatSummary, formatSummaryRaw, listRemoteRefs, parseSummary,
   type RemoteSummary, type SummaryRef,
 } from './summary.js';
 export { formatPullProgress, formatPullResult, type PullOptions, type PullProgress, type PullResult } from './options.js';

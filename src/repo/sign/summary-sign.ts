@@ -10,7 +10,7 @@ import type { RepoCore } from '../store.js';
 import { parseSummarySignatures } from '../summary/format.js';
 import { readLocalSummary, readSummarySignatures, writeSummarySignatures } from '../summary/local.js';
 import { appendSignature, GPG_SIGS_KEY, type Metadata } from './detached.js';
-import { requireValidSignature } from './gpg/describe.js';
+import { describeSignature, requireValidSignature } from './gpg/describe.js';
 import { gpgVerifyWithMetadata, noGpgSignatures } from './gpg/commit.js';
 import { gpgSignData } from './gpg/sign.js';
 import { DEFAULT_SIGN_TYPE, signEngine } from './registry.js';
@@ -72,4 +72,17 @@ export function summaryVerifierFor(repo: RemoteRepo, r: RemoteConfig, o: VerifyO
       if (summary !== null) verifyWithEngines(engines, summary, lenientSignatures(sig));
     }
   };
+}
+
+/**
+ * `remote summary`'s signature block (upstream prints it after the summary, not with --raw):
+ * the summary.sig's GPG signatures checked against the remote's keys, when the remote has
+ * gpg-verify-summary; null otherwise.
+ */
+export async function summarySignatureReport(repo: RemoteRepo, r: RemoteConfig, summary: Buffer, sig: Buffer | null): Promise<string | null> {
+  if (sig === null || !optionTrue(r, 'gpg-verify-summary')) return null;
+  const result = await gpgVerifyWithMetadata(repo, summary, lenientSignatures(sig), { remote: r });
+  if (result === null) throw noGpgSignatures();
+  const n = result.signatures.length;
+  return `\nGPG: Verification enabled, found ${n} signature${n === 1 ? '' : 's'}:\n` + result.signatures.map((s) => `\n${describeSignature(s, '  ')}`).join('');
 }
