@@ -10,6 +10,7 @@ import { applyOffline } from '../../repo/deltas/apply.js';
 import { deleteDelta, deltaExists, deltaNameString, listDeltaNames } from '../../repo/deltas/catalog.js';
 import { generateDelta, type GenerateOptions } from '../../repo/deltas/generate.js';
 import { describeDelta } from '../../repo/deltas/show.js';
+import { deltaSigner, verifyDeltaFile, verifyDeltaSignature } from '../../repo/sign/delta-sign.js';
 import { listIndexedTargets } from '../../repo/summary/delta-index.js';
 import { reindex } from '../../repo/summary/generate.js';
 import { repoPath } from '../context.js';
@@ -62,8 +63,9 @@ async function generate(toArg: string | undefined, f: GenerateFlags, cmd: Comman
     out(`Delta ${deltaNameString({ from, to })} already exists.\n`);
     return;
   }
-  if (f.sign !== undefined || f.keysFile !== undefined) throw new OstreeError('EINVAL', 'Signing static deltas is not supported yet');
+  const signing = f.sign !== undefined || f.keysFile !== undefined;
   const options: GenerateOptions = {
+    ...(signing ? { sign: deltaSigner({ keys: f.sign ?? [], ...(f.keysFile !== undefined ? { keysFile: f.keysFile } : {}), ...(f.signType !== undefined ? { signType: f.signType } : {}) }) } : {}),
     minFallbackSize: megabytes(f.minFallbackSize), maxBsdiffSize: megabytes(f.maxBsdiffSize), maxChunkSize: megabytes(f.maxChunkSize),
     bsdiff: f.disableBsdiff !== true, inline: f.inline === true, filename: f.filename, endianness: endianness(f),
     log: (line) => process.stderr.write(`${line}\n`),
@@ -126,9 +128,16 @@ function registerChanges(group: Command): void {
     .option('--sign-type <NAME>', "Signature type to use (defaults to 'ed25519')")
     .option('--keys-file <NAME>', 'Read key(s) from file')
     .option('--keys-dir <NAME>', 'Redefine system-wide directories with public and revoked keys for verification')
-    .action(async (p: string | undefined, _keys: string[], _o: unknown, cmd: Command) => {
+    .action(async (p: string | undefined, keys: string[], o: { signType?: string; keysFile?: string; keysDir?: string }, cmd: Command) => {
       if (p === undefined) throw new OstreeError('EINVAL', 'PATH must be specified');
-      applyOffline(await Repo.open(repoPath(cmd)), p);
+      const repo = await Repo.open(repoPath(cmd));
+      // with keys, the superblock's signature must verify before anything is applied
+      if (keys.length > 0 || o.keysFile !== undefined || o.keysDir !== undefined) {
+        const source = keys.length === 0 || o.keysFile !== undefined
+          ? { ...(o.keysDir !== undefined ? { basedir: o.keysDir } : {}), ...(o.keysFile !== undefined ? { filename: o.keysFile } : {}) } : null;
+        verifyDeltaFile(p, o.signType, keys, source);
+      }
+      applyOffline(repo, p);
     });
 }
 
@@ -144,4 +153,25 @@ export function register(program: Command): void {
   registerQueries(group);
   registerChanges(group);
   registerGenerate(group);
+  registerVerify(group);
+}
+
+/** `static-delta verify`: "Verification OK", or "Verification fails" and the reason (exit 1). */
+function registerVerify(group: Command): void {
+  group.command('verify').description('Verify static delta signatures').argument('[DELTA]').argument('[KEY_ID...]')
+    .option('--sign-type <NAME>', "Signature type to use (defaults to 'ed25519')")
+    .option('--keys-file <NAME>', 'Read key(s) from file')
+    .option('--keys-dir <NAME>', 'Redefine system-wide directories with public and revoked keys for verification')
+    .action((id: string | undefined, keys: string[], o: { signType?: string; keysFile?: string; keysDir?: string }, cmd: Command) => {
+      if (id === undefined) throw new OstreeError('EINVAL', 'DELTA must be specified');
+      const source = keys.length === 0 || o.keysFile !== undefined
+        ? { ...(o.keysDir !== undefined ? { basedir: o.keysDir } : {}), ...(o.keysFile !== undefined ? { filename: o.keysFile } : {}) } : null;
+      try {
+        verifyDeltaSignature(repoPath(cmd), id, o.signType, keys, source);
+      } catch (e) {
+        out('Verification fails\n');
+        throw e;
+      }
+      out('Verification OK\n');
+    });
 }
