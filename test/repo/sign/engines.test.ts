@@ -157,3 +157,19 @@ test('GnuPG: status lines become upstream signature attributes and text', () => 
   }, '  ');
   assert.match(text, /^ {2}Signature made .* using RSA key ID D8228CFECA950D41\n {2}Can't check signature: public key not found\n$/);
 });
+
+test('signed static delta superblocks: wrapped with ed25519 signatures, verified, refused with another key', async () => {
+  const { deltaSigner, verifyDeltaFile } = await import('../../../src/repo/sign/delta-sign.js');
+  const { parseSigned } = await import('../../../src/repo/deltas/superblock.js');
+  const dir = tempDir('delta-sign-');
+  const k = keyPair();
+  const superblock = Buffer.from('superblock bytes');
+  const wrapped = deltaSigner({ keys: [k.secret] })(superblock);
+  assert.deepEqual(parseSigned(wrapped)?.superblock, superblock);
+  const file = path.join(dir, 'superblock');
+  fs.writeFileSync(file, wrapped);
+  assert.match(verifyDeltaFile(dir, 'ed25519', [k.public], null), /verified successfully/);
+  assert.throws(() => verifyDeltaFile(file, 'ed25519', [keyPair().public], null), /Signature couldn't be verified/);
+  fs.writeFileSync(file, superblock);
+  assert.throws(() => verifyDeltaFile(file, 'ed25519', [k.public], null), /no signatures in static-delta/);
+});
