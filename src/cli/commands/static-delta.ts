@@ -127,8 +127,8 @@ function registerIndexes(group: Command): void {
   group.command('reindex').description('Regenerate static delta indexes')
     .option('--to <REV>', 'Only update delta index to revision REV')
     .action(async (o: { to?: string }, cmd: Command) => {
-      if (o.to !== undefined) throw new OstreeError('EINVAL', 'reindex --to is not supported; run reindex without it');
-      await reindex(await Repo.open(repoPath(cmd)));
+      if (o.to !== undefined && !/^[0-9a-f]{64}$/.test(o.to)) throw new OstreeError('EINVAL', `Invalid rev ${o.to}`);
+      await reindex(await Repo.open(repoPath(cmd)), o.to);
     });
 }
 

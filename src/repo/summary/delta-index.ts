@@ -105,10 +105,12 @@ export function listIndexedTargets(repoPath: string): string[] {
  * Rewrite REPO/delta-indexes from REPO/deltas (upstream's ostree_repo_static_delta_reindex for
  * all targets): one index per target, stale ones removed, unchanged ones left untouched.
  */
-export function reindexStaticDeltas(repoPath: string, sync: boolean): void {
+export function reindexStaticDeltas(repoPath: string, sync: boolean, only?: string): void {
   const byTarget = new Map<string, Array<string | null>>();
-  for (const to of listIndexedTargets(repoPath)) byTarget.set(to, []);
+  if (only === undefined) for (const to of listIndexedTargets(repoPath)) byTarget.set(to, []);
+  else byTarget.set(only, []); // `static-delta reindex --to`: that index only, rewritten or removed
   for (const d of listStaticDeltas(repoPath)) {
+    if (only !== undefined && d.to !== only) continue;
     const froms = byTarget.get(d.to) ?? [];
     froms.push(d.from);
     byTarget.set(d.to, froms);

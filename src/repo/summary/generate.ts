@@ -92,12 +92,12 @@ function extensions(repo: SummaryRepo, additional: Array<[string, Variant]>, col
 
 /** Rebuild the delta indexes, recording `core.indexed-deltas=true` as upstream's reindex does
  *  (also `ostree static-delta reindex`). */
-export async function reindex(repo: SummaryRepo): Promise<void> {
+export async function reindex(repo: SummaryRepo, only?: string): Promise<void> {
   if (!repo.config.getBoolean('core', 'indexed-deltas', false)) {
     repo.config.set('core', 'indexed-deltas', 'true');
     await repo.saveConfig();
   }
-  reindexStaticDeltas(repo.path, fsyncEnabled(repo));
+  reindexStaticDeltas(repo.path, fsyncEnabled(repo), only);
 }
 
 /** Build the summary bytes for the repository as it is now (nothing is written). */
