@@ -60,6 +60,7 @@ test('names, URLs, option keys and values are validated before anything is writt
 
 test('system remotes in SYSROOT/etc/ostree/remotes.d: listed after the config, duplicates refused, deleted from their file', async () => {
   const root = tempDir('remotes-sysroot-');
+  fs.mkdirSync(path.join(root, 'sysroot')); // a deployment's root (a physical sysroot keeps remotes in the repo config)
   const repo = await Repo.create(path.join(root, 'ostree/repo'), 'bare');
   const dir = path.join(root, 'etc/ostree/remotes.d');
   fs.mkdirSync(dir, { recursive: true });
@@ -86,6 +87,7 @@ test('addRemote: replace rewrites the group where it is defined; a given sysroot
   assert.deepEqual([...listRemotes(reopened)[0]!.options], [['url', 'http://b/'], ['collection-id', 'org.example.C']]);
 
   const sysroot = path.join(root, 'sysroot');
+  fs.mkdirSync(path.join(sysroot, 'sysroot'), { recursive: true }); // a deployment's root: remotes.d is used
   const sysRepo = await Repo.create(path.join(sysroot, 'ostree/repo'), 'bare');
   await addRemote(sysRepo, 's', 'http://s/', [], { sysroot });
   assert.equal(fs.readFileSync(path.join(sysroot, 'etc/ostree/remotes.d/s.conf'), 'utf8'), '[remote "s"]\nurl=http://s/\n');
