@@ -12,11 +12,11 @@ import { readFileBounded, writeFileAtomic } from '../../util/fs.js';
 import { summaryPath, summarySigPath } from '../layout.js';
 import { fsyncEnabled, type RepoCore } from '../store.js';
 import { parseSummarySignatures, serializeSummarySignatures } from './format.js';
-import { SUMMARY_MAX_SIZE, SUMMARY_SIG_MAX_SIZE } from './limits.js';
+import { LOCAL_SUMMARY_MAX_SIZE } from './limits.js';
 
 /** REPO/summary's bytes, or null when the repository has none. */
 export function readLocalSummaryIfPresent(repoPath: string): Buffer | null {
-  return readFileBounded(summaryPath(repoPath), SUMMARY_MAX_SIZE, { what: 'Summary file', advice: "regenerate it with 'ostree summary -u'" });
+  return readFileBounded(summaryPath(repoPath), LOCAL_SUMMARY_MAX_SIZE, { what: 'Summary file', advice: "regenerate it with 'ostree summary -u'" });
 }
 
 /** REPO/summary's bytes; ENOENT (upstream's wording, which scripts match) when it is missing. */
@@ -31,7 +31,7 @@ export function readLocalSummary(repoPath: string): Buffer {
 /** REPO/summary.sig parsed, or null when there is none. */
 export function readSummarySignatures(repoPath: string): Array<[string, Variant]> | null {
   const p = summarySigPath(repoPath);
-  const data = readFileBounded(p, SUMMARY_SIG_MAX_SIZE, { what: 'Summary signature file', advice: "regenerate it with 'ostree summary -u' and the signing options" });
+  const data = readFileBounded(p, LOCAL_SUMMARY_MAX_SIZE, { what: 'Summary signature file', advice: "regenerate it with 'ostree summary -u' and the signing options" });
   return data === null ? null : parseSummarySignatures(data, p);
 }
 
