@@ -394,6 +394,9 @@ test('remotes.d under the sysroot, branches= default, timestamp checks', async (
   const repo = await Repo.create(path.join(sysroot, 'ostree/repo'), 'bare-user');
   fs.mkdirSync(path.join(sysroot, 'etc/ostree/remotes.d'), { recursive: true });
   fs.writeFileSync(path.join(sysroot, 'etc/ostree/remotes.d/os.conf'), `[remote "os"]\nurl=${srv.url}\ngpg-verify=false\nbranches=os/main;\n`);
+  // a physical sysroot (no /sysroot in it) keeps its remotes in the repo config: remotes.d is not read
+  await assert.rejects(pullFromRemote(repo, 'os', []), /Remote "os" not found/);
+  fs.mkdirSync(path.join(sysroot, 'sysroot')); // now a deployment's root, whose remotes.d is read
   const r = await pullFromRemote(repo, 'os', [], { overrideCommit: undefined });
   assert.equal(r.refs.get('os:os/main'), s.c3);
   // timestamp-check-from-rev: an older commit is refused before any ref moves
