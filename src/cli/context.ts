@@ -9,6 +9,7 @@
  *
  * No runtime import of commander here: the commander-free `admin status` path uses this file.
  */
+import * as fs from 'node:fs';
 import type { Command } from 'commander';
 import { OstreeError } from '../errors.js';
 
@@ -26,9 +27,14 @@ export function repoPathFrom(explicit: string | undefined): string {
     refuseEmpty('--repo', explicit, `$OSTREE_REPO or ${DEFAULT_REPO}`);
     return explicit;
   }
+  // As upstream (ostree_repo_new_default): the current directory when it is a repository.
+  if (isDir('objects') && isFile('config')) return '.';
   const env = process.env['OSTREE_REPO'];
   return env !== undefined && env !== '' ? env : DEFAULT_REPO;
 }
+
+function isDir(p: string): boolean { return fs.statSync(p, { throwIfNoEntry: false })?.isDirectory() === true; }
+function isFile(p: string): boolean { return fs.statSync(p, { throwIfNoEntry: false })?.isFile() === true; }
 
 /** The sysroot path from an explicit `--sysroot` value (or undefined), the environment and the default. */
 export function sysrootFrom(explicit: string | undefined): string {

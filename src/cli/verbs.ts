@@ -20,14 +20,16 @@ const diff: VerbLoader = () => import('./commands/diff.js');
 const pullLocal: VerbLoader = () => import('./commands/pull-local.js');
 const pull: VerbLoader = () => import('./commands/pull.js');
 const remote: VerbLoader = () => import('./commands/remote.js');
+const reset: VerbLoader = () => import('./commands/reset.js');
+const checksum: VerbLoader = () => import('./commands/checksum.js');
 
 /** `ostree VERB`: the repository verbs (in help order). `admin` is its own group, below. */
 export const REPO_VERBS: ReadonlyMap<string, VerbLoader> = new Map([
   ['init', init], ['config', init],
   ['commit', commit],
-  ['refs', refs], ['rev-parse', refs],
+  ['refs', refs], ['reset', reset], ['rev-parse', refs],
   ['log', inspect], ['show', inspect], ['ls', inspect], ['cat', inspect],
-  ['checkout', checkout],
+  ['checkout', checkout], ['checksum', checksum],
   ['pull-local', pullLocal],
   ['fsck', maint], ['prune', maint],
   ['diff', diff],

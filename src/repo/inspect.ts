@@ -31,6 +31,8 @@ export async function openFileInCommit(repo: Repo, commit: string, p: string): P
 /** The checksum of the repository's only commit (`rev-parse --single`). */
 export async function onlyCommit(repo: Repo): Promise<string> {
   const commits = [...(await repo.listObjects())].filter((o) => o.endsWith('.commit')).map((o) => o.slice(0, 64));
-  if (commits.length !== 1) throw new OstreeError('EINVAL', `Repository has ${commits.length} commits, expected exactly one`);
+  // (upstream's messages)
+  if (commits.length === 0) throw new OstreeError('ENOENT', 'No commit objects found');
+  if (commits.length > 1) throw new OstreeError('EINVAL', 'Multiple commit objects found');
   return commits[0]!;
 }

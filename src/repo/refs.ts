@@ -240,3 +240,14 @@ export function refCommits(repo: Pick<RepoLocation, 'path'>, garbage: (e: RefEnt
   }
   return out;
 }
+
+/**
+ * `ostree reset`: point the existing ref `refspec` at `rev` (any commit, as upstream: no
+ * ancestry check). An unknown ref is an error, not a creation.
+ */
+export async function resetRef(repo: RepoCore, refspec: string, rev: string): Promise<void> {
+  if (!listRefs(repo, refspec).has(refspec)) throw new OstreeError('ENOENT', `Invalid ref '${refspec}'`);
+  const checksum = resolveRev(repo, rev);
+  if (checksum === null) throw new OstreeError('ENOENT', `Refspec '${rev}' not found`);
+  await setRef(repo, refspec, checksum);
+}

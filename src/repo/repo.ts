@@ -26,7 +26,7 @@ import { parseCommitMeta } from './objects/commitmeta.js';
 import type { DirMeta } from './objects/dirmeta.js';
 import type { DirTree } from './objects/dirtree.js';
 import type { FileHeader } from './objects/file-header.js';
-import { configPath, objectPath } from './layout.js';
+import { configPath, objectPath, tmpDir } from './layout.js';
 import { readRepoConfig, writeKeyFile } from './config.js';
 import { RepoLock } from './lock.js';
 import * as store from './store.js';
@@ -34,10 +34,12 @@ import { commitClosure } from './traverse.js';
 import { contentDataStream, readContentDataSync, readContentHeaderSync, type StoredContent } from './content.js';
 import * as refs from './refs.js';
 import { addRemote, removeRemote } from './remotes.js';
-import { cleanStaleTmp, commitTree } from './commit/tree.js';
+import { cleanStaleTmp } from './commit/tree.js';
+import { commitSources, type CommitSource, type CommitStats, type ComposeOptions } from './commit/compose.js';
 import { findKernelVersion, writeCommit, writeDetachedMetadata, type CommitProgress, type CommitTreeOptions } from './commit/commit.js';
 import { checkout, lookupPath, type CheckoutOptions, type CommitPath } from './checkout/checkout.js';
 
+export type { CommitSource, CommitStats, ComposeOptions };
 export type { CheckoutOptions, CommitObject, CommitProgress, CommitTreeOptions, DirMeta, DirTree, FileHeader, ObjectType, RepoMode, StoredContent };
 export { Variant, commitContentChecksum, commitMetadataString, findKernelVersion, objectName, parseObjectName, parseRepoMode };
 export { parseRefspec, validateRefName, validateRemoteName } from './refs.js';
@@ -83,6 +85,8 @@ export class Repo implements store.RepoCore {
   static async open(repoPath: string): Promise<Repo> {
     const abs = path.resolve(repoPath);
     const { config, mode } = readRepoConfig(abs);
+    // As upstream's open: REPO/tmp is made again when missing (best effort: a read-only repo still opens).
+    try { fs.mkdirSync(tmpDir(abs), { mode: 0o755 }); } catch { /* exists, or not writable */ }
     return new Repo(abs, mode, config);
   }
 
@@ -182,6 +186,9 @@ export class Repo implements store.RepoCore {
   /** Create/update (checksum) or delete (null; no-op if absent) a ref; `remote:ref` writes refs/remotes. */
   setRef(refspec: string, checksum: string | null): Promise<void> { return refs.setRef(this, refspec, checksum); }
 
+  /** `ostree reset`: point the existing ref `refspec` at `rev`. */
+  resetRef(refspec: string, rev: string): Promise<void> { return refs.resetRef(this, refspec, rev); }
+
   /** refspec → checksum for local refs (`name`) and remote refs (`remote:name`), sorted
    *  (`sorted: false`: directory enumeration order, as upstream inserts them). */
   async listRefs(prefix?: string, options: { sorted?: boolean } = {}): Promise<Map<string, string>> { return refs.listRefs(this, prefix, options); }
@@ -199,7 +206,13 @@ export class Repo implements store.RepoCore {
   /** Commit the directory tree `dir` and return the commit checksum (updating `branch`). */
   async commitTree(dir: string, options: CommitTreeOptions = {}): Promise<string> {
     if (options.branch !== undefined) refs.parseRefspec(options.branch);
-    return this.withLock(false, () => commitTree(this, dir, options));
+    return this.withLock(false, async () => (await commitSources(this, [{ kind: 'dir', path: dir }], options)).checksum);
+  }
+
+  /** `ostree commit`: lay `sources` over one tree in order and commit it (see commit/compose.ts). */
+  async commit(sources: CommitSource[], options: ComposeOptions = {}): Promise<{ checksum: string; stats: CommitStats }> {
+    if (options.branch !== undefined) refs.parseRefspec(options.branch);
+    return this.withLock(false, () => commitSources(this, sources, options));
   }
 
   /** Write a commit object for an already stored root (dirtree + dirmeta) and update the branch

@@ -85,7 +85,7 @@ function lsPath(r: Repo, commit: string, raw: string, o: LsFlags): void {
   const p = '/' + raw.split('/').filter((x) => x !== '').join('/');
   let found;
   try { found = r.lookupPathSync(commit, p); } catch (e) {
-    if (e instanceof OstreeError && e.code === 'ENOENT') throw new OstreeError('ENOENT', `Inspecting path '${p}': No such file or directory: ${p}`);
+    if (e instanceof OstreeError && e.code === 'ENOENT' && /^(No such file|Not a directory)/.test(e.message)) throw new OstreeError('ENOENT', `Inspecting path '${p}': ${e.message}`);
     throw e;
   }
   const name = p.slice(p.lastIndexOf('/') + 1);

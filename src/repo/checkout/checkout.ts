@@ -30,6 +30,7 @@ export function lookupPath(repo: RepoCore, commitChecksum: string, p: string): C
     if (d) { tree = d.treeChecksum; meta = d.metaChecksum; continue; }
     const f = dt.files.find((x) => x.name === parts[i]);
     if (f && i === parts.length - 1) return { kind: 'file', checksum: f.checksum };
+    if (f) throw new OstreeError('ENOENT', `Not a directory: ${p}`);
     throw new OstreeError('ENOENT', `No such file or directory: ${p}`);
   }
   return { kind: 'dir', tree, meta };
@@ -39,7 +40,7 @@ export function lookupPath(repo: RepoCore, commitChecksum: string, p: string): C
 export async function checkout(repo: RepoCore, rev: string, destination: string, opts: CheckoutOptions = {}): Promise<void> {
   // As upstream: bare-user-only repositories are always checked out in user mode.
   const options: CheckoutOptions = {
-    ...opts, union: opts.union === true || opts.unionAdd === true, userMode: opts.userMode === true || modeTraits(repo.mode).canonical,
+    ...opts, union: opts.union === true || opts.unionAdd === true || opts.unionIdentical === true, userMode: opts.userMode === true || modeTraits(repo.mode).canonical,
   };
   const csum = resolveRev(repo, rev);
   if (csum === null) throw new OstreeError('ENOENT', `Refspec '${rev}' not found`);
@@ -48,7 +49,7 @@ export async function checkout(repo: RepoCore, rev: string, destination: string,
   try {
     found = lookupPath(repo, csum, options.subpath ?? '/');
   } catch (e) {
-    if (e instanceof OstreeError && e.code === 'ENOENT' && e.message.startsWith('No such file')) throw new OstreeError('ENOENT', `no such path '${options.subpath}' in commit ${csum}`);
+    if (e instanceof OstreeError && e.code === 'ENOENT' && /^(No such file|Not a directory)/.test(e.message)) throw new OstreeError('ENOENT', `no such path '${options.subpath}' in commit ${csum}`);
     throw e;
   }
   const st = fs.lstatSync(dest, { throwIfNoEntry: false });
@@ -59,7 +60,8 @@ export async function checkout(repo: RepoCore, rev: string, destination: string,
     return;
   }
   if (st && !st.isDirectory()) throw new OstreeError('EEXIST', `checkout destination '${dest}' exists and is not a directory`);
-  if (!st && !options.forceCopy && !options.dockerWhiteouts && hardlinkCheckoutPossible(repo.mode, options.userMode === true)) {
+  const plain = !options.forceCopy && !options.dockerWhiteouts && options.skipList === undefined && !options.bareuseronlyDirs;
+  if (!st && plain && hardlinkCheckoutPossible(repo.mode, options.userMode === true)) {
     // A fresh tree from a bare or bare-user-only repository: nothing but mkdir and link.
     try {
       await hardlinkCheckout(repo, found.tree, found.meta, dest, { whiteouts: options.whiteouts === true, userMode: options.userMode === true });

@@ -28,6 +28,8 @@ export interface CommitTreeOptions {
   noXattrs?: boolean;
   ownerUid?: number;
   ownerGid?: number;
+  /** `--bind-ref`: more refs for `ostree.ref-binding` (given, even empty, it is written without a branch too). */
+  bindRefs?: string[];
   /** Add `ostree.ref-binding` = [branch] (default true when a branch is given; `--no-bindings`). */
   bindings?: boolean;
   /** `--bootable`: add ostree.linux (kernel version found in the tree) and ostree.bootable, via a
@@ -37,6 +39,10 @@ export interface CommitTreeOptions {
   canonicalPermissions?: boolean;
   /** Detached metadata (`.commitmeta`, not part of the checksum), e.g. `--add-detached-metadata-string`. */
   detachedMetadata?: Array<[string, Variant]>;
+  /** `--keep-metadata=KEY`: copy these keys from the parent's metadata (after `metadata`). */
+  keepMetadata?: string[];
+  /** Added after everything else (upstream appends `ostree.sizes` last). */
+  trailingMetadata?: Array<[string, Variant]>;
   /** `--skip-if-unchanged`: if the tree equals the parent's, write nothing and return the parent. */
   skipIfUnchanged?: boolean;
   /** Number of worker threads for content writes (default: min(4, CPUs)). */
@@ -67,18 +73,33 @@ export function findKernelVersion(root: string): string {
 }
 
 /** The commit's metadata: the given entries, the bootable keys, the ref binding. */
-function commitMetadata(options: CommitTreeOptions, kernelVersion: string | undefined): Array<[string, Variant]> {
-  let metadata = [...(options.metadata ?? [])];
+function commitMetadata(repo: RepoCore, options: CommitTreeOptions, parent: string | null, kernelVersion: string | undefined): Array<[string, Variant]> {
+  let metadata = [...(options.metadata ?? []), ...keptMetadata(repo, options.keepMetadata ?? [], parent)];
   if (options.bootable) {
     if (kernelVersion === undefined) throw new OstreeError('EINVAL', 'bootable commits need the kernel version');
     metadata.push(['ostree.linux', new Variant('s', kernelVersion)]);
     metadata.push(['ostree.bootable', new Variant('b', true)]);
     metadata = glibDictOrder(metadata);
   }
-  if (options.branch !== undefined && options.bindings !== false && !metadata.some(([k]) => k === 'ostree.ref-binding')) {
-    metadata.push(['ostree.ref-binding', new Variant('as', [parseRefspec(options.branch)[1]])]);
+  const bound = options.branch !== undefined || options.bindRefs !== undefined;
+  if (bound && options.bindings !== false && !metadata.some(([k]) => k === 'ostree.ref-binding')) {
+    // upstream: the branch and every --bind-ref, sorted (an --orphan commit binds [] or its --bind-refs)
+    const names = [...(options.branch !== undefined ? [parseRefspec(options.branch)[1]] : []), ...(options.bindRefs ?? [])];
+    metadata.push(['ostree.ref-binding', new Variant('as', names.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)))]);
   }
-  return metadata;
+  return [...metadata, ...(options.trailingMetadata ?? [])];
+}
+
+/** `--keep-metadata`: the parent's values of `keys`, each required (upstream's messages). */
+function keptMetadata(repo: RepoCore, keys: string[], parent: string | null): Array<[string, Variant]> {
+  if (keys.length === 0) return [];
+  if (parent === null) throw new OstreeError('EINVAL', 'Either --branch or --parent must be specified when using --keep-metadata');
+  const pm = loadCommit(repo, parent).metadata;
+  return keys.map((k) => {
+    const found = pm.find(([name]) => name === k);
+    if (!found) throw new OstreeError('ENOENT', `Missing metadata key '${k}' from commit '${parent}'`);
+    return [k, found[1]];
+  });
 }
 
 /**
@@ -96,7 +117,7 @@ export async function writeCommit(repo: RepoCore, rootTree: string, rootMeta: st
     parent = resolveRev(repo, options.parent);
     if (parent === null) throw new OstreeError('ENOENT', `Refspec '${options.parent}' not found`);
   } else parent = options.branch !== undefined ? resolveRev(repo, options.branch) : null;
-  const metadata = commitMetadata(options, kernelVersion);
+  const metadata = commitMetadata(repo, options, parent, kernelVersion);
   if (options.skipIfUnchanged && parent !== null && hasObject(repo, parent, 'commit')) {
     const pc = loadCommit(repo, parent);
     if (pc.rootTree === rootTree && pc.rootMeta === rootMeta) return parent;
@@ -107,7 +128,7 @@ export async function writeCommit(repo: RepoCore, rootTree: string, rootMeta: st
     related: [],
     subject: options.subject ?? '',
     body: options.body ?? '',
-    timestamp: options.timestamp ?? BigInt(Math.floor(Date.now() / 1000)),
+    timestamp: options.timestamp ?? defaultTimestamp(),
     rootTree,
     rootMeta,
   };
@@ -116,6 +137,20 @@ export async function writeCommit(repo: RepoCore, rootTree: string, rootMeta: st
   syncRepo(repo);
   if (options.branch !== undefined) await setRef(repo, options.branch, csum);
   return csum;
+}
+
+/**
+ * The time of a commit without an explicit timestamp: SOURCE_DATE_EPOCH when set (reproducible
+ * builds; read as strtoll does, with upstream's errors), else now.
+ */
+export function defaultTimestamp(env: NodeJS.ProcessEnv = process.env): bigint {
+  const v = env['SOURCE_DATE_EPOCH'];
+  if (v === undefined) return BigInt(Math.floor(Date.now() / 1000));
+  const m = /^\s*([+-]?\d+)/.exec(v);
+  if (!m) throw new OstreeError('EINVAL', 'Failed to convert SOURCE_DATE_EPOCH');
+  const n = BigInt(m[1]!);
+  if (n > 0x7fffffffffffffffn || n < -0x8000000000000000n) throw new OstreeError('EINVAL', 'Parsing SOURCE_DATE_EPOCH: Numerical result out of range');
+  return n;
 }
 
 /** Replace (or with null/[] remove) a commit's detached metadata (`.commitmeta`), crash-safely. */

@@ -115,20 +115,33 @@ function linkAsIs(ctx: ContentImportContext, checksum: string, final: string): n
   return null;
 }
 
+/** Whether the source object (small enough to read at once) has the checksum it is named by; throws when not. */
+function verifiedInPlace(ctx: ContentImportContext, checksum: string): boolean {
+  const o = readSourceObject(ctx.srcPath, ctx.srcMode, checksum);
+  if (!isSymlinkMode(o.header.mode) && !fitsInMemory(o)) return false;
+  const hash = headerHash(o);
+  if (!isSymlinkMode(o.header.mode)) hash.update(readSmallData(o, checksum));
+  const actual = hash.digest('hex');
+  if (actual !== checksum) throw corrupted(checksum, actual);
+  return true;
+}
+
 /**
  * Import one content object into the destination. Returns the number of content bytes
  * written (0 when hardlinked), or -1 when it was already there.
  */
 export function importContentObject(ctx: ContentImportContext, checksum: string): number | Promise<number> {
   const final = objectPath(ctx.destPath, checksum, 'file', ctx.destMode);
-  if (ctx.srcMode === ctx.destMode && !ctx.untrusted && !(modeTraits(ctx.destMode).canonical && ctx.bareUserOnlyFiles)) {
+  const sameMode = ctx.srcMode === ctx.destMode && !(modeTraits(ctx.destMode).canonical && ctx.bareUserOnlyFiles);
+  // Untrusted: still hardlinked as upstream does, once the source object checks out (small objects).
+  if (sameMode && (!ctx.untrusted || (!lexists(final) && verifiedInPlace(ctx, checksum)))) {
     const linked = linkAsIs(ctx, checksum, final);
     if (linked !== null) return linked;
     // else copied through the conversion path (same result, verified)
   } else if (lexists(final)) return -1;
   const o = readSourceObject(ctx.srcPath, ctx.srcMode, checksum);
   const h = o.header;
-  if (modeTraits(ctx.destMode).canonical) checkBareUserOnlyMode(h, checksum);
+  if (modeTraits(ctx.destMode).canonical || ctx.bareUserOnlyFiles) checkBareUserOnlyMode(h, checksum);
   const hash = headerHash(o);
   if (isSymlinkMode(h.mode)) {
     const actual = hash.digest('hex');
@@ -155,7 +168,7 @@ export function importArchiveObjectBuffer(ctx: Pick<ContentImportContext, 'destP
   const final = objectPath(ctx.destPath, checksum, 'file', ctx.destMode);
   if (lexists(final)) return -1;
   const { header: h, size, headerLength } = parseArchiveHeader(filez, `${checksum}.file`);
-  if (modeTraits(ctx.destMode).canonical) checkBareUserOnlyMode(h, checksum);
+  if (modeTraits(ctx.destMode).canonical || ctx.bareUserOnlyFiles) checkBareUserOnlyMode(h, checksum);
   const hash = headerHash({ header: h });
   if (isSymlinkMode(h.mode)) {
     const actual = hash.digest('hex');
