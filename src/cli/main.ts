@@ -49,7 +49,8 @@ async function run(argv: string[]): Promise<void> {
     const plain = parsePlainStatus(argv.slice(1));
     if (plain) return adminStatus(plain);
   }
-  const { buildProgram, verbOf } = await import('./program.js');
+  const { buildProgram, verbOf, hoistGroupOptions } = await import('./program.js');
+  argv = hoistGroupOptions(argv);
   const verb = verbOf(argv);
   if (verb !== null) {
     const { externalProgram, runExternal } = await import('./external.js');

@@ -172,7 +172,10 @@ export interface RefEntry { name: string; file: string; collection?: string; typ
 export function listRefFiles(repo: Pick<RepoLocation, 'path'>, options: { sorted?: boolean; mirrors?: boolean } = {}): RefEntry[] {
   const out: RefEntry[] = [];
   walkRefs(refsDir(repo.path, 'heads'), options.sorted === true, (r, file, type) => out.push({ name: r, file, type }));
-  for (const rm of listDir(refsDir(repo.path, 'remotes'), true)) {
+  const remotes = refsDir(repo.path, 'remotes');
+  // As upstream, a repository without refs/remotes is broken, not empty.
+  if (!fs.existsSync(remotes)) throw new OstreeError('ENOENT', `Listing refs: opendir(${path.relative(repo.path, remotes)}): No such file or directory`);
+  for (const rm of listDir(remotes, true)) {
     if (!rm.isDirectory()) continue;
     walkRefs(path.join(refsDir(repo.path, 'remotes'), rm.name), options.sorted === true, (r, file, type) => out.push({ name: `${rm.name}:${r}`, file, type }));
   }

@@ -5,6 +5,7 @@
  * by the writer pool, the trees written bottom-up, and the commit object (commit.ts). Returns
  * the checksum and upstream's transaction counters (`--table-output`).
  */
+import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -103,6 +104,19 @@ function fileSizes(repo: RepoCore, checksums: Iterable<string>): SizeEntry[] {
   return out;
 }
 
+/**
+ * Upstream's fault hook OSTREE_REPO_TEST_ERROR=pre-commit: fail after the objects are written,
+ * before the commit, leaving the transaction's staging directory (`staging-BOOTID-…`, boot id
+ * from OSTREE_BOOTID when set) in REPO/tmp as a failed upstream transaction does.
+ */
+function failIfTestError(repo: RepoCore): void {
+  const flags = (process.env['OSTREE_REPO_TEST_ERROR'] ?? '').split(/[,;:\s]+/);
+  if (!flags.includes('pre-commit')) return;
+  const bootId = process.env['OSTREE_BOOTID'] ?? fs.readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
+  fs.mkdirSync(path.join(tmpDir(repo.path), `staging-${bootId}-${randomBytes(6).toString('hex')}`), { mode: 0o755 });
+  throw new OstreeError('EFAULT_INJECTED', 'OSTREE_REPO_TEST_ERROR_PRE_COMMIT');
+}
+
 /** Remove the writers' staging directories of this process (empty unless a writer failed). */
 function dropStaging(repo: RepoCore): void {
   for (const n of fs.readdirSync(tmpDir(repo.path))) {
@@ -166,6 +180,7 @@ export async function commitSources(repo: RepoCore, sources: CommitSource[], o: 
   } finally {
     dropStaging(repo);
   }
+  failIfTestError(repo);
   const sizes = o.generateSizes && repo.mode === 'archive';
   const metadata: MetadataWritten[] = [];
   const written = writeMutableTree(repo, root, (m) => metadata.push(m));
