@@ -24,14 +24,14 @@ import type { ObjectType } from './objects/common.js';
 export function objectExtension(type: ObjectType, mode: RepoMode): string {
   switch (type) {
     case 'file': return contentExtension(mode);
-    case 'tombstone-commit': return 'commit-tombstone';
+    case 'tombstone-commit': return 'tombstone-commit';
     default: return type;
   }
 }
 
 const EXTENSION_TYPES: Record<string, ObjectType> = {
   file: 'file', filez: 'file', dirtree: 'dirtree', dirmeta: 'dirmeta', commit: 'commit',
-  commitmeta: 'commitmeta', 'commit-tombstone': 'tombstone-commit',
+  commitmeta: 'commitmeta', 'tombstone-commit': 'tombstone-commit',
 };
 
 /**

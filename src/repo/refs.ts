@@ -115,7 +115,18 @@ function resolveBase(repo: RepoCore, rev: string, whole: string): string | null 
   }
   const [remote, ref] = parseRefspec(rev);
   if (remote !== null) return readRef(repo, remote, ref);
-  return readRefFile(refPath(repo.path, null, ref), ref) ?? readRefFile(path.join(refsDir(repo.path, 'remotes'), ref), ref);
+  return readRefFile(refPath(repo.path, null, ref), ref) ?? readRefFile(path.join(refsDir(repo.path, 'remotes'), ref), ref)
+    ?? findRefInRemotes(repo, ref);
+}
+
+/** As upstream, a plain ref name found under any remote (`test` → refs/remotes/origin/test), in directory order. */
+function findRefInRemotes(repo: RepoCore, ref: string): string | null {
+  for (const rm of listDir(refsDir(repo.path, 'remotes'), false)) {
+    if (!rm.isDirectory()) continue;
+    const c = readRefFile(path.join(refsDir(repo.path, 'remotes'), rm.name, ref), ref);
+    if (c !== null) return c;
+  }
+  return null;
 }
 
 /** Write a small file at a temporary name, flushed unless fsync is disabled, then rename it. */

@@ -128,7 +128,8 @@ export async function writeCommit(repo: RepoCore, rootTree: string, rootMeta: st
     related: [],
     subject: options.subject ?? '',
     body: options.body ?? '',
-    timestamp: options.timestamp ?? defaultTimestamp(),
+    // (a date before 1970 wraps around as in upstream's guint64)
+    timestamp: BigInt.asUintN(64, options.timestamp ?? defaultTimestamp()),
     rootTree,
     rootMeta,
   };
