@@ -9,6 +9,8 @@ export const FEATURES: readonly string[] = [
   // The ostree-system-generator (var.mount) and mounts done with mount(2) at boot.
   'systemd',
   'libmount',
+  // commit --tree=tar= and export, through the system's libarchive (src/native/libarchive.ts).
+  'libarchive',
 ];
 
 export function versionText(): string {

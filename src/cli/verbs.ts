@@ -22,6 +22,7 @@ const pull: VerbLoader = () => import('./commands/pull.js');
 const remote: VerbLoader = () => import('./commands/remote.js');
 const reset: VerbLoader = () => import('./commands/reset.js');
 const checksum: VerbLoader = () => import('./commands/checksum.js');
+const exportVerb: VerbLoader = () => import('./commands/export.js');
 
 /** `ostree VERB`: the repository verbs (in help order). `admin` is its own group, below. */
 export const REPO_VERBS: ReadonlyMap<string, VerbLoader> = new Map([
@@ -32,7 +33,7 @@ export const REPO_VERBS: ReadonlyMap<string, VerbLoader> = new Map([
   ['checkout', checkout], ['checksum', checksum],
   ['pull-local', pullLocal],
   ['fsck', maint], ['prune', maint],
-  ['diff', diff],
+  ['diff', diff], ['export', exportVerb],
   ['remote', remote],
   ['pull', pull],
 ]);

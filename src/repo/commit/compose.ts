@@ -12,6 +12,7 @@ import * as path from 'node:path';
 import { OstreeError } from '../../errors.js';
 import { forgetStagingDirs, readContentHeaderSync, type ContentWriteContext } from '../content.js';
 import { modeTraits } from '../modes/mode.js';
+import { isSymlinkMode } from '../objects/common.js';
 import { objectPath, tmpDir } from '../layout.js';
 import { loadCommit, type RepoCore } from '../store.js';
 import { resolveRev } from '../refs.js';
@@ -99,7 +100,10 @@ function fileSizes(repo: RepoCore, checksums: Iterable<string>): SizeEntry[] {
   const out: SizeEntry[] = [];
   for (const c of new Set(checksums)) {
     const archived = fs.statSync(objectPath(repo.path, c, 'file', repo.mode)).size;
-    out.push({ checksum: c, archived, unpacked: readContentHeaderSync(repo.path, repo.mode, c).size, type: 'file' });
+    const stored = readContentHeaderSync(repo.path, repo.mode, c);
+    // (a symlink's unpacked size is its target's length, as lstat reports it to upstream)
+    const unpacked = isSymlinkMode(stored.header.mode) ? Buffer.byteLength(stored.header.symlinkTarget) : stored.size;
+    out.push({ checksum: c, archived, unpacked, type: 'file' });
   }
   return out;
 }
@@ -154,7 +158,7 @@ export async function commitSources(repo: RepoCore, sources: CommitSource[], o: 
   const pool = new ContentWriterPool(ctx, nWorkers, (n) => { progress.filesWritten += n; report?.(progress); });
   const devinoCanonical = o.devinoCanonical === true;
   const s: WalkSession = {
-    ctx, modifier, pool, progress, files: [], cacheHits: 0, devinoCanonical,
+    ctx, modifier, pool, progress, files: [], storedDirect: [], cacheHits: 0, devinoCanonical,
     ...(o.linkCheckoutSpeedup || devinoCanonical ? { devino: scanDevino(repo.path) } : {}),
     ...(report ? { report } : {}),
   };
@@ -187,7 +191,7 @@ export async function commitSources(repo: RepoCore, sources: CommitSource[], o: 
   let sizeEntries: SizeEntry[] | undefined;
   if (sizes) {
     sizeEntries = [
-      ...fileSizes(repo, s.files.map((f) => f.checksum!)),
+      ...fileSizes(repo, [...s.files.map((f) => f.checksum!), ...s.storedDirect]),
       ...metadata.map((m) => ({ checksum: m.checksum, archived: m.size, unpacked: m.size, type: m.type })),
     ];
   }

@@ -145,6 +145,7 @@ class TarImport {
       }
       const r = writeContentSync(this.s.ctx, tmp, { mode, uid: e.uid, gid: e.gid }, adjust);
       if (typeof r !== 'string') throw new OstreeError('EIO', 'internal: asynchronous write of a tar entry');
+      this.s.storedDirect.push(r);
       return r;
     } finally {
       fs.rmSync(tmp, { force: true });

@@ -39,6 +39,8 @@ export interface WalkSession {
   report?: (p: CommitProgress) => void;
   /** Files that still need a content object (every walk appends). */
   files: PendingFile[];
+  /** Content objects stored on the way (tar entries), for `--generate-sizes`. */
+  storedDirect: string[];
   /** Devino cache hits (upstream's "Content Cache Hits"). */
   cacheHits: number;
 }
