@@ -104,6 +104,45 @@ export function writeContentSync(ctx: ContentWriteContext, src: string, st: Sour
   );
 }
 
+/**
+ * `commit --consume` into a bare or bare-user-only repository (upstream's adoption): the source
+ * file itself becomes the object (checksummed, given the mode's permissions, renamed into
+ * objects/), instead of being copied. Falls back to writeContentSync when the file's own
+ * metadata is not what the object needs (bare) or it is on another filesystem.
+ */
+export function adoptContentSync(ctx: ContentWriteContext, src: string, adjust?: ModeAdjust): string | Promise<string> {
+  const fd = fs.openSync(src, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW | fs.constants.O_NONBLOCK);
+  let checksum: string;
+  try {
+    const st = fs.fstatSync(fd);
+    if (!st.isFile()) throw new OstreeError('EINVAL', `cannot commit '${src}': it is no longer a regular file (it changed while being committed)`);
+    const header = headerFor(ctx, src, st, '', adjust);
+    const canonical = backendFor(ctx.mode).traits.canonical;
+    if (!canonical && (ctx.mode !== 'bare' || header.uid !== st.uid || header.gid !== st.gid || header.mode !== st.mode)) {
+      fs.closeSync(fd);
+      return writeContentSync(ctx, src, 'file', adjust);
+    }
+    const hash = newSha256().update(serializeFileHeader(header));
+    const buf = (sharedBuf ??= Buffer.allocUnsafe(CHUNK));
+    for (let n = fs.readSync(fd, buf); n > 0; n = fs.readSync(fd, buf)) hash.update(buf.subarray(0, n));
+    checksum = hash.digest('hex');
+    if (canonical) fs.fchmodSync(fd, header.mode & 0o7777);
+  } finally {
+    try { fs.closeSync(fd); } catch { /* closed for the fallback */ }
+  }
+  const final = loosePath(ctx.repoPath, checksum, contentExtension(ctx.mode));
+  if (fs.lstatSync(final, { throwIfNoEntry: false })) return checksum;
+  try {
+    fs.mkdirSync(path.dirname(final), { recursive: true, mode: 0o755 });
+    fs.renameSync(src, final);
+  } catch (e) {
+    if (isErrno(e, 'EXDEV')) return writeContentSync(ctx, src, 'file', adjust);
+    throw e;
+  }
+  contentWrites.objects++;
+  return checksum;
+}
+
 /** Link the written `tmp` into place as the object `checksum`; returns the checksum. */
 function placeObject(ctx: ContentWriteContext, tmp: string, checksum: string): string {
   try {

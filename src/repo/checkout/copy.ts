@@ -351,6 +351,11 @@ function placeLink(obj: string, dst: string, union: boolean): void {
     fs.linkSync(obj, dst);
   } catch (e) {
     if (!union || !isErrno(e, 'EEXIST')) throw e;
+    // Already this object: nothing to do (rename() between two links of one inode is a no-op
+    // that would leave the temporary name behind).
+    const a = fs.lstatSync(obj);
+    const b = fs.lstatSync(dst, { throwIfNoEntry: false });
+    if (b && a.dev === b.dev && a.ino === b.ino) return;
     const tmp = `${dst}.ostree-tmp-${process.pid}`;
     fs.rmSync(tmp, { force: true });
     fs.linkSync(obj, tmp);

@@ -118,6 +118,7 @@ export async function writeCommit(repo: RepoCore, rootTree: string, rootMeta: st
     if (parent === null) throw new OstreeError('ENOENT', `Refspec '${options.parent}' not found`);
   } else parent = options.branch !== undefined ? resolveRev(repo, options.branch) : null;
   const metadata = commitMetadata(repo, options, parent, kernelVersion);
+  if (metadata.some(([k]) => k === '')) throw new OstreeError('EINVAL', 'Empty metadata key');
   if (options.skipIfUnchanged && parent !== null && hasObject(repo, parent, 'commit')) {
     const pc = loadCommit(repo, parent);
     if (pc.rootTree === rootTree && pc.rootMeta === rootMeta) return parent;

@@ -160,6 +160,8 @@ export async function commitSources(repo: RepoCore, sources: CommitSource[], o: 
   const s: WalkSession = {
     ctx, modifier, pool, progress, files: [], storedDirect: [], cacheHits: 0, devinoCanonical,
     ...(o.linkCheckoutSpeedup || devinoCanonical ? { devino: scanDevino(repo.path) } : {}),
+    // upstream adopts consumed files in bare-user-only always, in bare when nothing modifies them
+    adopt: o.consume === true && (repo.mode === 'bare-user-only' || (repo.mode === 'bare' && !modifier.changesEntries && !ctx.noXattrs)),
     ...(report ? { report } : {}),
   };
   const root = new MutableTree(repo);

@@ -41,6 +41,8 @@ export interface WalkSession {
   files: PendingFile[];
   /** Content objects stored on the way (tar entries), for `--generate-sizes`. */
   storedDirect: string[];
+  /** `--consume` where the mode allows adopting the source files as objects. */
+  adopt?: boolean;
   /** Devino cache hits (upstream's "Content Cache Hits"). */
   cacheHits: number;
 }
@@ -102,7 +104,7 @@ function addFile(s: WalkSession, mtree: MutableTree, e: fs.Dirent, cp: string, s
     }
   }
   const adjust = s.modifier.adjustFor(rel);
-  const f: PendingFile = { name: e.name, path: cp, kind: e.isFile() ? 'file' : 'symlink', ...(adjust ? { adjust } : {}) };
+  const f: PendingFile = { name: e.name, path: cp, kind: e.isFile() ? 'file' : 'symlink', ...(adjust ? { adjust } : {}), ...(s.adopt && e.isFile() ? { adopt: true } : {}) };
   mtree.replaceFile(e.name, f);
   s.files.push(f);
   const progress = s.progress;

@@ -7,10 +7,11 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { LongPaths } from '../../util/long-path.js';
-import { contentWrites, writeContentSync, type ContentWriteContext } from '../content.js';
+import { contentWrites, type ContentWriteContext } from '../content.js';
 import type { ModeAdjust } from './modifier.js';
+import { storeFile } from './pool.js';
 
-interface Item { path: string; kind: 'file' | 'symlink'; adjust?: ModeAdjust }
+interface Item { path: string; kind: 'file' | 'symlink'; adjust?: ModeAdjust; adopt?: boolean }
 interface Request { id: number; items: Item[] }
 
 const ctx = (workerData as { ctx: ContentWriteContext }).ctx;
@@ -25,7 +26,7 @@ async function handle(msg: Request): Promise<void> {
   const before = { ...contentWrites };
   try {
     for (const it of msg.items) {
-      const r = writeContentSync(ctx, paths.short(it.path), it.kind, it.adjust);
+      const r = storeFile(ctx, paths.short(it.path), it);
       checksums.push(typeof r === 'string' ? r : await r);
     }
     const written = { objects: contentWrites.objects - before.objects, bytes: contentWrites.bytes - before.bytes };

@@ -42,6 +42,12 @@ function checkBareUserOnlyMode(h: FileHeader, checksum: string): void {
   }
 }
 
+/** A bare-user regular file whose header bare-user-only would store as is (uid/gid 0, mode within 0755, no xattrs). */
+function canonicalBareUserFile(ctx: ContentImportContext, h: FileHeader): boolean {
+  return ctx.srcMode === 'bare-user' && ctx.destMode === 'bare-user-only' && (h.mode & S_IFMT) === S_IFREG
+    && h.uid === 0 && h.gid === 0 && (h.mode & ~S_IFMT & ~0o755) === 0 && h.xattrs.length === 0;
+}
+
 /** Apply the destination mode's metadata to a freshly written regular tmp file (fd open). */
 function finishRegular(destMode: RepoMode, fd: number, h: FileHeader): void {
   const t = modeTraits(destMode);
@@ -142,6 +148,12 @@ export function importContentObject(ctx: ContentImportContext, checksum: string)
   const o = readSourceObject(ctx.srcPath, ctx.srcMode, checksum);
   const h = o.header;
   if (modeTraits(ctx.destMode).canonical || ctx.bareUserOnlyFiles) checkBareUserOnlyMode(h, checksum);
+  if (!ctx.untrusted && canonicalBareUserFile(ctx, h)) {
+    // As upstream: a bare-user regular file with canonical metadata is already what
+    // bare-user-only stores, so it is hardlinked too.
+    const linked = linkAsIs(ctx, checksum, final);
+    if (linked !== null) return linked;
+  }
   const hash = headerHash(o);
   if (isSymlinkMode(h.mode)) {
     const actual = hash.digest('hex');
