@@ -14,6 +14,8 @@ export const FEATURES: readonly string[] = [
   'libmount',
   // ed25519 signatures (sign, commit --sign, sign-verify remotes) with node:crypto.
   'sign-ed25519',
+  // commit --tree=tar= and export, through the system's libarchive (src/native/libarchive.ts).
+  'libarchive',
 ];
 
 export function versionText(): string {

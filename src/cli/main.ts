@@ -49,8 +49,8 @@ async function run(argv: string[]): Promise<void> {
     const plain = parsePlainStatus(argv.slice(1));
     if (plain) return adminStatus(plain);
   }
-  const { buildProgram, hoistVerbOptions, verbOf } = await import('./program.js');
-  argv = hoistVerbOptions(argv);
+  const { buildProgram, hoistGroupOptions, hoistVerbOptions, verbOf } = await import('./program.js');
+  argv = hoistGroupOptions(hoistVerbOptions(argv));
   const verb = verbOf(argv);
   if (verb !== null) {
     const { externalProgram, runExternal } = await import('./external.js');

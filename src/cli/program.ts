@@ -51,6 +51,27 @@ export function hoistVerbOptions(argv: readonly string[]): string[] {
   return [...stay, ...argv.slice(at, after), ...move, ...argv.slice(after)];
 }
 
+/**
+ * GLib parses a group's options wherever they stand, so `ostree remote --set=K=V add NAME URL`
+ * means `remote add --set=K=V`. Move the options written between `remote` and its verb after
+ * the verb (only `--opt=value` forms and flags; `--repo` stays where it is).
+ */
+export function hoistGroupOptions(argv: readonly string[]): string[] {
+  const at = argv.indexOf('remote');
+  if (at < 0 || verbOf(argv) !== 'remote') return [...argv];
+  const moved: string[] = [];
+  const kept: string[] = [];
+  let i = at + 1;
+  for (; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === '--' || !a.startsWith('-')) break;
+    if (a === '--repo' || a.startsWith('--repo=')) { kept.push(a); if (a === '--repo' && i + 1 < argv.length) kept.push(argv[++i]!); continue; }
+    moved.push(a);
+  }
+  if (moved.length === 0 || i >= argv.length || argv[i] === '--') return [...argv];
+  return [...argv.slice(0, at + 1), ...kept, argv[i]!, ...moved, ...argv.slice(i + 1)];
+}
+
 /** The admin verb of `ostree admin [--sysroot PATH] VERB ...`, or null. */
 export function adminVerbOf(argv: readonly string[]): string | null {
   const at = argv.indexOf('admin');
@@ -102,6 +123,7 @@ export async function buildProgram(argv?: readonly string[]): Promise<Command> {
     .description('Manage OSTree repositories and deployments (TypeScript implementation)')
     .version(versionText().trimEnd(), '--version', 'Print version information and exit')
     .option('--repo <path>', 'Path to OSTree repository (default: $OSTREE_REPO, else /ostree/repo)')
+    .option('-v, --verbose', 'Print debug information during command processing')
     .exitOverride();
   const verb = argv ? verbOf(argv) : null;
   if (verb !== 'admin') await registerAll(program, loadersFor(REPO_VERBS, verb));

@@ -25,17 +25,20 @@ const staticDelta: VerbLoader = () => import('./commands/static-delta.js');
 const findRemotes: VerbLoader = () => import('./commands/find-remotes.js');
 const createUsb: VerbLoader = () => import('./commands/create-usb.js');
 const summary: VerbLoader = () => import('./commands/summary.js');
+const reset: VerbLoader = () => import('./commands/reset.js');
+const checksum: VerbLoader = () => import('./commands/checksum.js');
+const exportVerb: VerbLoader = () => import('./commands/export.js');
 
 /** `ostree VERB`: the repository verbs (in help order). `admin` is its own group, below. */
 export const REPO_VERBS: ReadonlyMap<string, VerbLoader> = new Map([
   ['init', init], ['config', init],
   ['commit', commit],
-  ['refs', refs], ['rev-parse', refs],
+  ['refs', refs], ['reset', reset], ['rev-parse', refs],
   ['log', inspect], ['show', inspect], ['ls', inspect], ['cat', inspect],
-  ['checkout', checkout],
+  ['checkout', checkout], ['checksum', checksum],
   ['pull-local', pullLocal],
   ['fsck', maint], ['prune', maint],
-  ['diff', diff],
+  ['diff', diff], ['export', exportVerb],
   ['remote', remote],
   ['pull', pull],
   ['sign', sign], ['gpg-sign', sign],

@@ -23,6 +23,7 @@ import { loosePath, stagingName } from './layout.js';
 import { contentExtension, type RepoMode } from './modes/mode.js';
 import { backendFor } from './modes/registry.js';
 import type { ContentWriteContext, SourceStat, StoredContent } from './modes/backend.js';
+import { applyRules, type ModeAdjust } from './commit/modifier.js';
 
 export type { ContentWriteContext, RepoMode, SourceStat, StoredContent };
 export { forgetStagingDirs, loosePath, stagingName, tmpName } from './layout.js';
@@ -32,10 +33,11 @@ const CHUNK = 256 * 1024;
 
 /**
  * Move a fully written `tmp` to the object's final name, keeping an existing object (content
- * addressed: same name, same content), and consume `tmp` either way.
+ * addressed: same name, same content), and consume `tmp` either way. True when `tmp` became
+ * the object (it was new).
  */
-export function linkIntoPlace(tmp: string, final: string): void {
-  if (fs.lstatSync(final, { throwIfNoEntry: false })) { fs.unlinkSync(tmp); return; }
+export function linkIntoPlace(tmp: string, final: string): boolean {
+  if (fs.lstatSync(final, { throwIfNoEntry: false })) { fs.unlinkSync(tmp); return false; }
   try {
     fs.renameSync(tmp, final);
   } catch (e) {
@@ -43,20 +45,22 @@ export function linkIntoPlace(tmp: string, final: string): void {
     fs.mkdirSync(path.dirname(final), { recursive: true, mode: 0o755 });
     fs.renameSync(tmp, final);
   }
+  return true;
 }
 
+/** Content objects this thread has newly stored (for `commit --table-output`); read and reset by the writers. */
+export const contentWrites = { objects: 0, bytes: 0 };
+
 /** The canonical header for a source file, after the repo mode's and the caller's rules. */
-export function headerFor(ctx: ContentWriteContext, src: string, st: SourceStat, symlinkTarget: string): FileHeader {
-  let uid = ctx.ownerUid ?? st.uid;
-  let gid = ctx.ownerGid ?? st.gid;
-  let mode = st.mode;
+export function headerFor(ctx: ContentWriteContext, src: string, st: SourceStat, symlinkTarget: string, adjust?: ModeAdjust): FileHeader {
+  const canonical = ctx.canonicalPermissions === true || backendFor(ctx.mode).traits.canonical;
+  const { uid, gid, mode } = applyRules(st, {
+    ...(ctx.ownerUid !== undefined ? { ownerUid: ctx.ownerUid } : {}),
+    ...(ctx.ownerGid !== undefined ? { ownerGid: ctx.ownerGid } : {}),
+    roExecutables: ctx.roExecutables === true, canonical,
+  }, adjust);
   let xattrs: Xattr[] = [];
-  if (ctx.canonicalPermissions || backendFor(ctx.mode).traits.canonical) {
-    uid = 0; gid = 0;
-    if ((mode & S_IFMT) === S_IFREG) mode = (mode & (S_IFMT | 0o755)); // as upstream: drop suid/sgid/sticky, group/other write
-  } else if (!ctx.noXattrs) {
-    xattrs = sortXattrs(libc.lgetxattrs(src).filter(([n]) => n !== BARE_USER_XATTR));
-  }
+  if (!canonical && !ctx.noXattrs) xattrs = sortXattrs(libc.lgetxattrs(src).filter(([n]) => n !== BARE_USER_XATTR));
   return { uid, gid, mode, rdev: 0, symlinkTarget, xattrs };
 }
 
@@ -68,11 +72,11 @@ let sharedBuf: Buffer | null = null;
  * the walk of a commit need not lstat every file). Synchronous, except archive-mode files
  * larger than 4 MiB.
  */
-export function writeContentSync(ctx: ContentWriteContext, src: string, st: SourceStat | 'file' | 'symlink'): string | Promise<string> {
-  if (st === 'symlink') return writeSymlinkSync(ctx, src, fs.lstatSync(src));
+export function writeContentSync(ctx: ContentWriteContext, src: string, st: SourceStat | 'file' | 'symlink', adjust?: ModeAdjust): string | Promise<string> {
+  if (st === 'symlink') return writeSymlinkSync(ctx, src, fs.lstatSync(src), adjust);
   if (st !== 'file') {
     const ft = st.mode & S_IFMT;
-    if (ft === S_IFLNK) return writeSymlinkSync(ctx, src, st);
+    if (ft === S_IFLNK) return writeSymlinkSync(ctx, src, st, adjust);
     if (ft !== S_IFREG) throw new OstreeError('EINVAL', `cannot commit '${src}': unsupported file type 0${ft.toString(8)} (only regular files, symlinks and directories can be committed)`);
   }
   const fdIn = fs.openSync(src, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW | fs.constants.O_NONBLOCK);
@@ -82,7 +86,7 @@ export function writeContentSync(ctx: ContentWriteContext, src: string, st: Sour
   try {
     const fst = fs.fstatSync(fdIn);
     if (!fst.isFile()) throw new OstreeError('EINVAL', `cannot commit '${src}': it is no longer a regular file (it changed while being committed)`);
-    const header = headerFor(ctx, src, st === 'file' ? fst : st, '');
+    const header = headerFor(ctx, src, st === 'file' ? fst : st, '', adjust);
     hash.update(serializeFileHeader(header));
     stored = backendFor(ctx.mode).storeRegular({ src, fdIn, tmp, header, hash, buf: (sharedBuf ??= Buffer.allocUnsafe(CHUNK)) });
   } catch (e) {
@@ -100,10 +104,53 @@ export function writeContentSync(ctx: ContentWriteContext, src: string, st: Sour
   );
 }
 
+/**
+ * `commit --consume` into a bare or bare-user-only repository (upstream's adoption): the source
+ * file itself becomes the object (checksummed, given the mode's permissions, renamed into
+ * objects/), instead of being copied. Falls back to writeContentSync when the file's own
+ * metadata is not what the object needs (bare) or it is on another filesystem.
+ */
+export function adoptContentSync(ctx: ContentWriteContext, src: string, adjust?: ModeAdjust): string | Promise<string> {
+  const fd = fs.openSync(src, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW | fs.constants.O_NONBLOCK);
+  let checksum: string;
+  try {
+    const st = fs.fstatSync(fd);
+    if (!st.isFile()) throw new OstreeError('EINVAL', `cannot commit '${src}': it is no longer a regular file (it changed while being committed)`);
+    const header = headerFor(ctx, src, st, '', adjust);
+    const canonical = backendFor(ctx.mode).traits.canonical;
+    if (!canonical && (ctx.mode !== 'bare' || header.uid !== st.uid || header.gid !== st.gid || header.mode !== st.mode)) {
+      fs.closeSync(fd);
+      return writeContentSync(ctx, src, 'file', adjust);
+    }
+    const hash = newSha256().update(serializeFileHeader(header));
+    const buf = (sharedBuf ??= Buffer.allocUnsafe(CHUNK));
+    for (let n = fs.readSync(fd, buf); n > 0; n = fs.readSync(fd, buf)) hash.update(buf.subarray(0, n));
+    checksum = hash.digest('hex');
+    if (canonical) fs.fchmodSync(fd, header.mode & 0o7777);
+  } finally {
+    try { fs.closeSync(fd); } catch { /* closed for the fallback */ }
+  }
+  const final = loosePath(ctx.repoPath, checksum, contentExtension(ctx.mode));
+  if (fs.lstatSync(final, { throwIfNoEntry: false })) return checksum;
+  try {
+    fs.mkdirSync(path.dirname(final), { recursive: true, mode: 0o755 });
+    fs.renameSync(src, final);
+  } catch (e) {
+    if (isErrno(e, 'EXDEV')) return writeContentSync(ctx, src, 'file', adjust);
+    throw e;
+  }
+  contentWrites.objects++;
+  return checksum;
+}
+
 /** Link the written `tmp` into place as the object `checksum`; returns the checksum. */
 function placeObject(ctx: ContentWriteContext, tmp: string, checksum: string): string {
   try {
-    linkIntoPlace(tmp, loosePath(ctx.repoPath, checksum, contentExtension(ctx.mode)));
+    const size = fs.lstatSync(tmp).size;
+    if (linkIntoPlace(tmp, loosePath(ctx.repoPath, checksum, contentExtension(ctx.mode)))) {
+      contentWrites.objects++;
+      contentWrites.bytes += size;
+    }
   } catch (e) {
     try { fs.unlinkSync(tmp); } catch { /* already consumed */ }
     throw e;
@@ -111,17 +158,17 @@ function placeObject(ctx: ContentWriteContext, tmp: string, checksum: string): s
   return checksum;
 }
 
-function writeSymlinkSync(ctx: ContentWriteContext, src: string, st: SourceStat): string {
+function writeSymlinkSync(ctx: ContentWriteContext, src: string, st: SourceStat, adjust?: ModeAdjust): string {
   const target = fs.readlinkSync(src);
   if (target === '') throw new OstreeError('EINVAL', `symlink '${src}' has an empty target`);
-  const header = headerFor(ctx, src, st, target);
+  const header = headerFor(ctx, src, st, target, adjust);
   const checksum = newSha256().update(serializeFileHeader(header)).digest('hex');
   const final = loosePath(ctx.repoPath, checksum, contentExtension(ctx.mode));
   if (fs.lstatSync(final, { throwIfNoEntry: false })) return checksum;
   const tmp = stagingName(ctx.repoPath);
   try {
     backendFor(ctx.mode).storeSymlink(tmp, target, header);
-    linkIntoPlace(tmp, final);
+    if (linkIntoPlace(tmp, final)) contentWrites.objects++;
   } catch (e) {
     try { fs.unlinkSync(tmp); } catch { /* ignore */ }
     throw e;

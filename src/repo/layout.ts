@@ -29,14 +29,14 @@ import type { ObjectType } from './objects/common.js';
 export function objectExtension(type: ObjectType, mode: RepoMode): string {
   switch (type) {
     case 'file': return contentExtension(mode);
-    case 'tombstone-commit': return 'commit-tombstone';
+    case 'tombstone-commit': return 'tombstone-commit';
     default: return type;
   }
 }
 
 const EXTENSION_TYPES: Record<string, ObjectType> = {
   file: 'file', filez: 'file', dirtree: 'dirtree', dirmeta: 'dirmeta', commit: 'commit',
-  commitmeta: 'commitmeta', 'commit-tombstone': 'tombstone-commit',
+  commitmeta: 'commitmeta', 'tombstone-commit': 'tombstone-commit',
 };
 
 /**
@@ -80,6 +80,10 @@ export function loosePath(repoPath: string, checksum: string, ext: string): stri
 }
 
 export function objectsDir(repoPath: string): string { return path.join(repoPath, 'objects'); }
+/** Where user-mode checkouts of an archive repository keep inflated files to hardlink (REPO/uncompressed-objects-cache/XX/REST.file). */
+export function uncompressedCachePath(repoPath: string, checksum: string): string {
+  return path.join(repoPath, 'uncompressed-objects-cache', checksum.slice(0, 2), `${checksum.slice(2)}.file`);
+}
 export function configPath(repoPath: string): string { return path.join(repoPath, 'config'); }
 export function stateDir(repoPath: string): string { return path.join(repoPath, 'state'); }
 export function tmpDir(repoPath: string): string { return path.join(repoPath, 'tmp'); }

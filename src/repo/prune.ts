@@ -10,7 +10,9 @@
  */
 import * as fs from 'node:fs';
 import { OstreeError, isErrno } from '../errors.js';
-import { clearCommitPartial, objectPath, objectsDir, parseLooseName } from './layout.js';
+import { clearCommitPartial, objectPath, objectsDir, parseLooseName, tmpDir, tmpName } from './layout.js';
+import { serializeTombstone } from './objects/tombstone.js';
+import type { KeyFile } from '../glib/keyfile.js';
 import { Reachable, parentChain } from './traverse.js';
 import type { RepoLocation } from './store.js';
 import { refCommits } from './refs-list.js';
@@ -165,7 +167,7 @@ export async function pruneRepo(repo: PruneTarget, options: PruneOptions = {}): 
       for (const [ref, v] of await repo.listRefs()) {
         if (v === c) throw new OstreeError('EBUSY', `Commit '${c}' is referenced by '${ref}'`);
       }
-      deleteCommit(repo, c);
+      deleteCommit(repo, c, tombstones(repo));
     }
     const objects = listLooseObjects(repo);
     const reachable = computeReachable(repo, objects, options);
@@ -180,7 +182,7 @@ export async function pruneRepo(repo: PruneTarget, options: PruneOptions = {}): 
       res.bytesFreed += size;
       res.objectsPruned++;
       if (options.noPrune) continue;
-      if (o.isCommit) deleteCommit(repo, o.checksum);
+      if (o.isCommit) deleteCommit(repo, o.checksum, tombstones(repo));
       else unlinkIfPresent(o.file);
     }
     if (!options.noPrune && res.objectsPruned > 0) repo.syncRepo();
@@ -194,8 +196,25 @@ function unlinkIfPresent(p: string): void {
   try { fs.unlinkSync(p); } catch (e) { if (!isErrno(e, 'ENOENT')) throw e; }
 }
 
-/** Delete a commit object with its detached metadata and partial marker. */
-function deleteCommit(repo: RepoLocation, checksum: string): void {
+/** Write the tombstone of `commit` (crash-safe), as upstream does when tombstones are on. */
+export function writeTombstone(repo: RepoLocation, commit: string): void {
+  fs.mkdirSync(tmpDir(repo.path), { recursive: true });
+  const tmp = tmpName(repo.path, 'tombstone');
+  try {
+    fs.writeFileSync(tmp, serializeTombstone(commit), { mode: 0o644, flag: 'wx' });
+    fs.renameSync(tmp, objectPath(repo.path, commit, 'tombstone-commit', repo.mode));
+  } catch (e) {
+    fs.rmSync(tmp, { force: true });
+    throw e;
+  }
+}
+
+/** `core.tombstone-commits`: a deleted commit leaves a tombstone. */
+function tombstones(repo: PruneTarget): boolean { return repo.config.getBoolean('core', 'tombstone-commits', false); }
+
+/** Delete a commit object with its detached metadata and partial marker (leaving a tombstone when asked). */
+function deleteCommit(repo: RepoLocation, checksum: string, tombstone: boolean): void {
+  if (tombstone) writeTombstone(repo, checksum);
   clearCommitPartial(repo.path, checksum);
   unlinkIfPresent(objectPath(repo.path, checksum, 'commitmeta', repo.mode));
   unlinkIfPresent(objectPath(repo.path, checksum, 'commit', repo.mode));

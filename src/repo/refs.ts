@@ -257,3 +257,15 @@ export function aliasTarget(link: string): string {
   while (t.startsWith('../')) t = t.slice(3);
   return t;
 }
+
+/**
+ * `ostree reset`: point the existing ref `refspec` at `rev` (any commit, as upstream: no
+ * ancestry check). An unknown ref is an error, not a creation.
+ */
+export async function resetRef(repo: RepoCore, refspec: string, rev: string): Promise<void> {
+  const [remote, ref] = parseRefspec(refspec);
+  if (readRef(repo, remote, ref) === null) throw new OstreeError('ENOENT', `Invalid ref '${refspec}'`);
+  const checksum = resolveRev(repo, rev);
+  if (checksum === null) throw new OstreeError('ENOENT', `Refspec '${rev}' not found`);
+  await setRef(repo, refspec, checksum);
+}

@@ -27,7 +27,7 @@ import { parseCommitMeta } from './objects/commitmeta.js';
 import type { DirMeta } from './objects/dirmeta.js';
 import type { DirTree } from './objects/dirtree.js';
 import type { FileHeader } from './objects/file-header.js';
-import { configPath, objectPath } from './layout.js';
+import { configPath, objectPath, tmpDir } from './layout.js';
 import { readRepoConfig, writeKeyFile } from './config.js';
 import { RepoLock } from './lock.js';
 import * as store from './store.js';
@@ -37,10 +37,12 @@ import * as refs from './refs.js';
 import { listRefs, type ListRefsOptions } from './refs-list.js';
 import { addRemote, removeRemote } from './remotes.js';
 import { maybeRegenerateSummary } from './summary/generate.js';
-import { cleanStaleTmp, commitTree } from './commit/tree.js';
+import { cleanStaleTmp } from './commit/tree.js';
+import { commitSources, type CommitSource, type CommitStats, type ComposeOptions } from './commit/compose.js';
 import { findKernelVersion, writeCommit, writeDetachedMetadata, type CommitProgress, type CommitTreeOptions } from './commit/commit.js';
 import { checkout, lookupPath, type CheckoutOptions, type CommitPath } from './checkout/checkout.js';
 
+export type { CommitSource, CommitStats, ComposeOptions };
 export type { CheckoutOptions, CommitObject, CommitProgress, CommitTreeOptions, DirMeta, DirTree, FileHeader, ObjectType, RepoMode, StoredContent };
 export { Variant, commitContentChecksum, commitMetadataString, findKernelVersion, objectName, parseObjectName, parseRepoMode };
 export { parseRefspec, validateRefName, validateRemoteName } from './refs.js';
@@ -86,6 +88,8 @@ export class Repo implements store.RepoCore {
   static async open(repoPath: string): Promise<Repo> {
     const abs = path.resolve(repoPath);
     const { config, mode } = readRepoConfig(abs);
+    // As upstream's open: REPO/tmp is made again when missing (best effort: a read-only repo still opens).
+    try { fs.mkdirSync(tmpDir(abs), { mode: 0o755 }); } catch { /* exists, or not writable */ }
     return new Repo(abs, mode, config);
   }
 
@@ -191,6 +195,9 @@ export class Repo implements store.RepoCore {
   /** refspec → checksum for local refs (`name`) and remote refs (`remote:name`) at or below
    *  `prefix`, sorted (`sorted: false`: directory enumeration order, as upstream inserts them). */
   async listRefs(prefix?: string, options: ListRefsOptions = {}): Promise<Map<string, string>> { return listRefs(this, prefix, options); }
+  /** `ostree reset`: point the existing ref `refspec` at `rev`. */
+  resetRef(refspec: string, rev: string): Promise<void> { return refs.resetRef(this, refspec, rev); }
+
 
   /** Add `[remote "NAME"]` with url and options (remotes.ts addRemote). */
   addRemote(name: string, url: string, options: Record<string, string> = {}, ifNotExists = false): Promise<void> {
@@ -205,7 +212,13 @@ export class Repo implements store.RepoCore {
   /** Commit the directory tree `dir` and return the commit checksum (updating `branch`). */
   async commitTree(dir: string, options: CommitTreeOptions = {}): Promise<string> {
     if (options.branch !== undefined) refs.parseRefspec(options.branch);
-    return this.withLock(false, () => commitTree(this, dir, options));
+    return this.withLock(false, async () => (await commitSources(this, [{ kind: 'dir', path: dir }], options)).checksum);
+  }
+
+  /** `ostree commit`: lay `sources` over one tree in order and commit it (see commit/compose.ts). */
+  async commit(sources: CommitSource[], options: ComposeOptions = {}): Promise<{ checksum: string; stats: CommitStats }> {
+    if (options.branch !== undefined) refs.parseRefspec(options.branch);
+    return this.withLock(false, () => commitSources(this, sources, options));
   }
 
   /** Write a commit object for an already stored root (dirtree + dirmeta) and update the branch

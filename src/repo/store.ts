@@ -77,6 +77,8 @@ export function writeMetadataObject(repo: RepoCore, type: ObjectType, data: Buff
   // A trusted local copy (pull-local without --untrusted) keeps the source's name unhashed, as upstream.
   const checksum = trustedName ?? sha256hex(data);
   const final = objectPath(repo.path, checksum, type, repo.mode);
+  // A commit that is back makes its tombstone stale (as upstream's write of a commit).
+  if (type === 'commit') fs.rmSync(objectPath(repo.path, checksum, 'tombstone-commit', repo.mode), { force: true });
   if (fs.lstatSync(final, { throwIfNoEntry: false })) return checksum;
   const tmp = tmpName(repo.path, 'meta');
   fs.writeFileSync(tmp, data, { mode: 0o644, flag: 'wx' });

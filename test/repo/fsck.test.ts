@@ -197,7 +197,7 @@ test('fsck --add-tombstones: a commit whose parent is missing is replaced by a t
   assert.deepEqual(r.tombstoned, [c2]);
   assert.ok(cap.out.includes(`Adding tombstone for commit ${c2}`));
   assert.ok(!fs.existsSync(repo.objectPath(c2, 'commit')));
-  const tomb = path.join(repo.path, 'objects', c2.slice(0, 2), `${c2.slice(2)}.commit-tombstone`);
+  const tomb = path.join(repo.path, 'objects', c2.slice(0, 2), `${c2.slice(2)}.tombstone-commit`);
   assert.deepEqual(fs.readFileSync(tomb), serialize('a{sv}', [['commit', new Variant('ay', Buffer.from(`${c2}\0`))]], { bigEndian: true }));
   assert.equal((await Repo.open(repo.path)).config.get('core', 'tombstone-commits'), 'true');
   fs.rmSync(dir, { recursive: true, force: true });

@@ -14,6 +14,11 @@ import { out } from '../output.js';
 
 interface GroupOpt { group?: string }
 
+/** Upstream's error for operands beyond the verb's own. */
+function refuseExtra(extra: string[]): void {
+  if (extra.length > 0) throw new OstreeError('EINVAL', 'Too many arguments given');
+}
+
 function groupAndKey(key: string, opts: GroupOpt): [string, string] {
   return opts.group ? [opts.group, key] : splitConfigKey(key);
 }
@@ -23,15 +28,18 @@ export function register(program: Command): void {
     .description('Initialize a new empty repository')
     .option('--mode <mode>', 'bare, bare-user, bare-user-only, archive (archive-z2)', 'bare')
     .option('--collection-id <id>', 'Globally unique ID for this repository as an collection of refs for redistribution to other repositories')
-    .action(async (opts: { mode: string; collectionId?: string }, cmd: Command) => {
+    // upstream ignores operands (libtest's ostree_repo_init passes a stray `init`)
+    .argument('[ignored...]')
+    .action(async (_ignored: string[], opts: { mode: string; collectionId?: string }, cmd: Command) => {
       if (opts.collectionId !== undefined) validateCollectionId(opts.collectionId);
       const r = await Repo.create(repoPath(cmd), parseRepoMode(opts.mode));
       if (opts.collectionId) { r.config.set('core', 'collection-id', opts.collectionId); await r.saveConfig(); }
     });
 
   const config = verbGroup(program.command('config').description('Change repo configuration settings'), 'config');
-  config.command('get').argument('<key>').option('--group <group>', 'Group name')
-    .action(async (key: string, opts: GroupOpt, cmd: Command) => {
+  config.command('get').argument('<key>').argument('[extra...]').option('--group <group>', 'Group name')
+    .action(async (key: string, extra: string[], opts: GroupOpt, cmd: Command) => {
+      refuseExtra(extra);
       const r = await Repo.open(repoPath(cmd));
       const [g, k] = groupAndKey(key, opts);
       const v = r.config.get(g, k);
@@ -40,15 +48,17 @@ export function register(program: Command): void {
       }
       out(`${v}\n`);
     });
-  config.command('set').argument('<key>').argument('<value>').option('--group <group>', 'Group name')
-    .action(async (key: string, value: string, opts: GroupOpt, cmd: Command) => {
+  config.command('set').argument('<key>').argument('<value>').argument('[extra...]').option('--group <group>', 'Group name')
+    .action(async (key: string, value: string, extra: string[], opts: GroupOpt, cmd: Command) => {
+      refuseExtra(extra);
       const r = await Repo.open(repoPath(cmd));
       const [g, k] = groupAndKey(key, opts);
       r.config.set(g, k, value);
       await r.saveConfig();
     });
-  config.command('unset').argument('<key>').option('--group <group>', 'Group name')
-    .action(async (key: string, opts: GroupOpt, cmd: Command) => {
+  config.command('unset').argument('<key>').argument('[extra...]').option('--group <group>', 'Group name')
+    .action(async (key: string, extra: string[], opts: GroupOpt, cmd: Command) => {
+      refuseExtra(extra);
       const r = await Repo.open(repoPath(cmd));
       const [g, k] = groupAndKey(key, opts);
       r.config.removeKey(g, k);

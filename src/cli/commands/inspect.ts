@@ -5,8 +5,9 @@
  */
 import type { Command } from 'commander';
 import { OstreeError } from '../../errors.js';
-import { printVariant } from '../../glib/gvariant.js';
-import { openFileInCommit } from '../../repo/inspect.js';
+import { deserialize, printVariant, serialize, type Variant } from '../../glib/gvariant.js';
+import { formatSize } from '../../util/format-size.js';
+import { commitSizesSummary, openFileInCommit } from '../../repo/inspect.js';
 import { parentChain, walkTree, type TreeEntry } from '../../repo/traverse.js';
 import { commitContentChecksum, commitMetadataString } from '../../repo/objects/commit.js';
 import { isSymlinkMode } from '../../repo/objects/common.js';
@@ -87,7 +88,7 @@ function lsPath(r: Repo, commit: string, raw: string, o: LsFlags): void {
   const p = '/' + raw.split('/').filter((x) => x !== '').join('/');
   let found;
   try { found = r.lookupPathSync(commit, p); } catch (e) {
-    if (e instanceof OstreeError && e.code === 'ENOENT') throw new OstreeError('ENOENT', `Inspecting path '${p}': No such file or directory: ${p}`);
+    if (e instanceof OstreeError && e.code === 'ENOENT' && /^(No such file|Not a directory)/.test(e.message)) throw new OstreeError('ENOENT', `Inspecting path '${p}': ${e.message}`);
     throw e;
   }
   const name = p.slice(p.lastIndexOf('/') + 1);
@@ -116,33 +117,56 @@ function registerLog(program: Command): void {
     });
 }
 
-interface ShowFlags { printMetadataKey?: string; printDetachedMetadataKey?: string; raw?: boolean; gpgHomedir?: string; gpgVerifyRemote?: string }
+interface ShowFlags {
+  printMetadataKey?: string; printDetachedMetadataKey?: string; raw?: boolean; noByteswap?: boolean; printSizes?: boolean;
+  gpgHomedir?: string; gpgVerifyRemote?: string;
+}
+
+/** A metadata value as upstream prints it: byteswapped from big endian (GLib's view of commit
+ *  data on a little-endian host) unless -B. */
+function metadataValueText(v: Variant, noByteswap: boolean): string {
+  const value = noByteswap ? v.value : deserialize(v.type, serialize(v.type, v.value), { bigEndian: true });
+  return printVariant(v.type, value, true) + '\n';
+}
+
+async function showKey(r: Repo, csum: string, key: string, detached: boolean, noByteswap: boolean): Promise<void> {
+  let md: Array<[string, Variant]>;
+  if (detached) {
+    const d = await r.loadCommitMeta(csum);
+    if (!d) throw new OstreeError('ENOENT', `No detached metadata for commit ${csum}`);
+    md = d;
+  } else md = (await r.loadCommit(csum)).metadata;
+  const v = md.find(([k]) => k === key)?.[1];
+  if (!v) throw new OstreeError('ENOENT', `No such metadata key '${key}'`);
+  out(metadataValueText(v, noByteswap));
+}
 
 function registerShow(program: Command): void {
   program.command('show')
     .description('Output a metadata object')
     .argument('<rev>')
+    .option('--print-related', 'Show the "related" commits')
     .option('--print-metadata-key <key>', 'Print string value of metadata key')
     .option('--print-detached-metadata-key <key>', 'Print string value of detached metadata key')
+    .option('--print-sizes', 'Show the commit size metadata')
     .option('--raw', 'Show raw variant data')
+    .option('-B, --no-byteswap', 'Do not automatically convert variant data from big endian')
     .option('--gpg-homedir <homedir>', 'GPG Homedir to use when looking for keyrings')
     .option('--gpg-verify-remote <remote>', 'Use REMOTE name for GPG configuration')
-    .action(async (rev: string, opts: ShowFlags, cmd: Command) => {
+    .action(async (rev: string, opts: ShowFlags & { byteswap?: boolean }, cmd: Command) => {
       const r = await Repo.open(repoPath(cmd));
       const csum = await r.resolveRev(rev);
+      const noByteswap = opts.byteswap === false;
+      if (opts.printMetadataKey !== undefined) return showKey(r, csum, opts.printMetadataKey, false, noByteswap);
+      if (opts.printDetachedMetadataKey !== undefined) return showKey(r, csum, opts.printDetachedMetadataKey, true, noByteswap);
+      if (opts.printSizes) {
+        const s = await commitSizesSummary(r, csum);
+        out(`Compressed size (needed/total): ${formatSize(s.neededArchived)}/${formatSize(s.archived)}\n`
+          + `Unpacked size (needed/total): ${formatSize(s.neededUnpacked)}/${formatSize(s.unpacked)}\n`
+          + `Number of objects (needed/total): ${s.neededObjects}/${s.objects}\n`);
+        return;
+      }
       const c = await r.loadCommit(csum);
-      if (opts.printMetadataKey !== undefined) {
-        const v = c.metadata.find(([k]) => k === opts.printMetadataKey)?.[1];
-        if (!v) throw new OstreeError('ENOENT', `No such metadata key '${opts.printMetadataKey}'`);
-        out(printVariant(v.type, v.value) + '\n');
-        return;
-      }
-      if (opts.printDetachedMetadataKey !== undefined) {
-        const v = (await r.loadCommitMeta(csum))?.find(([k]) => k === opts.printDetachedMetadataKey)?.[1];
-        if (!v) throw new OstreeError('ENOENT', `No such detached metadata key '${opts.printDetachedMetadataKey}'`);
-        out(printVariant(v.type, v.value) + '\n');
-        return;
-      }
       out(opts.raw ? rawCommit(csum, c) : formatCommit(csum, c));
       // then its GPG signatures, as upstream's show (nothing when it has none)
       const scope = opts.gpgVerifyRemote !== undefined ? { remote: opts.gpgVerifyRemote } : { allRemotes: true as const };

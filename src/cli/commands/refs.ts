@@ -100,7 +100,7 @@ export function register(program: Command): void {
   program.command('rev-parse')
     .description('Output the target of a rev')
     .argument('[rev]')
-    .option('--single', 'If the repository has exactly one commit, print it; anything else is an error')
+    .option('-S, --single', 'If the repository has exactly one commit, print it; anything else is an error')
     .action(async (rev: string | undefined, opts: { single?: boolean }, cmd: Command) => {
       const r = await Repo.open(repoPath(cmd));
       if (opts.single) {

@@ -10,6 +10,7 @@
  * applied last, deepest first, so read-only directories can be populated.
  */
 import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import * as libc from '../../native/libc.js';
 import { OstreeError, isErrno } from '../../errors.js';
@@ -20,11 +21,12 @@ import { parseDirTree } from '../objects/dirtree.js';
 import type { FileHeader } from '../objects/file-header.js';
 import { fileKind, notRegular } from '../modes/backend.js';
 import { backendFor } from '../modes/registry.js';
-import { contentDataStream, readContentDataSync, readContentHeaderSync, type StoredContent } from '../content.js';
-import { objectPath } from '../layout.js';
+import { contentDataStream, linkIntoPlace, readContentDataSync, readContentHeaderSync, type StoredContent } from '../content.js';
+import { objectPath, tmpName, uncompressedCachePath } from '../layout.js';
 import { readMetadataObject, type RepoCore } from '../store.js';
 import { copiedRatherThanLinked } from './hardlink.js';
 import { checkDeepTree } from '../traverse.js';
+import { checksumFileAt } from '../checksum-file.js';
 
 export interface CheckoutOptions {
   /** `-U`: don't chown, don't set xattrs, strip setuid/setgid. */
@@ -43,12 +45,20 @@ export interface CheckoutOptions {
   whiteouts?: boolean;
   /** Docker-style whiteouts (CLI `--whiteouts`): `.wh.NAME` deletes NAME. */
   dockerWhiteouts?: boolean;
+  /** `--union-identical`: keep an existing file only when it is the same object, else EEXIST. */
+  unionIdentical?: boolean;
+  /** `--skip-list`: paths (from the checkout's root, `/a/b`) left out, with what is below them. */
+  skipList?: ReadonlySet<string>;
+  /** `-M, --bareuseronly-dirs`: directory modes masked to 0775, as bare-user-only does. */
+  bareuseronlyDirs?: boolean;
+  /** `--disable-cache`: archive repositories: no uncompressed-objects-cache for user-mode checkouts. */
+  disableCache?: boolean;
 }
 
 /** Archive objects up to this size are inflated in memory; larger ones stream after the walk. */
 const INFLATE_INLINE_MAX = 8 * 1024 * 1024;
 
-interface DirJob { tree: string; meta: string; dest: string; exists: boolean; depth: number }
+interface DirJob { tree: string; meta: string; dest: string; exists: boolean; depth: number; rel: string }
 
 export class CopyCheckout {
   private readonly paths = new LongPaths();
@@ -59,18 +69,21 @@ export class CopyCheckout {
   private readonly filled: Array<{ dest: string; meta: DirMeta }> = [];
   private readonly linkable: boolean;
   private readonly xattrs: boolean;
+  /** Archive repository, user mode, cache not disabled: files come through the uncompressed cache. */
+  private readonly cacheable: boolean;
   /** The root directory was made by this checkout (so a failure may remove it). */
   madeRoot = false;
 
   constructor(private readonly repo: RepoCore, private readonly o: CheckoutOptions) {
     this.linkable = !o.forceCopy && backendFor(repo.mode).checkoutLinkable(o.userMode === true);
     this.xattrs = !repo.config.getBoolean('core', 'disable-xattrs', false);
+    this.cacheable = repo.mode === 'archive' && o.userMode === true && !o.forceCopy && !o.disableCache;
   }
 
   /** Check out the tree `tree`/`meta` into `dest` (`exists`: it is already a directory). */
   async tree(tree: string, meta: string, dest: string, exists: boolean): Promise<void> {
     try {
-      const stack: DirJob[] = [{ tree, meta, dest, exists, depth: 0 }];
+      const stack: DirJob[] = [{ tree, meta, dest, exists, depth: 0, rel: '' }];
       while (stack.length > 0) {
         const job = stack.pop()!;
         const subdirs = this.fillDir(job);
@@ -117,6 +130,7 @@ export class CopyCheckout {
     }
     this.filled.push({ dest: job.dest, meta: dm });
     for (const f of dt.files) {
+      if (o.skipList?.has(`${job.rel}/${f.name}`)) continue;
       if (o.whiteouts && f.name.startsWith('.ostree-wh.') && this.whiteout(f.checksum, f.name, dir)) continue;
       if (o.dockerWhiteouts && f.name.startsWith('.wh.')) {
         fs.rmSync(`${dir}/${f.name.slice('.wh.'.length)}`, { recursive: true, force: true });
@@ -126,6 +140,7 @@ export class CopyCheckout {
     }
     const jobs: DirJob[] = [];
     for (const d of dt.dirs) {
+      if (o.skipList?.has(`${job.rel}/${d.name}`)) continue;
       let exists = false;
       if (o.union) {
         const p = `${dir}/${d.name}`;
@@ -133,7 +148,7 @@ export class CopyCheckout {
         if (st?.isDirectory()) exists = true;
         else if (st) fs.rmSync(p, { force: true });
       }
-      jobs.push({ tree: d.treeChecksum, meta: d.metaChecksum, dest: `${job.dest}/${d.name}`, exists, depth: job.depth + 1 });
+      jobs.push({ tree: d.treeChecksum, meta: d.metaChecksum, dest: `${job.dest}/${d.name}`, exists, depth: job.depth + 1, rel: `${job.rel}/${d.name}` });
     }
     return jobs;
   }
@@ -158,6 +173,7 @@ export class CopyCheckout {
   private checkoutFile(checksum: string, dst: string, name: string, longDst: string): void {
     const o = this.o;
     if (o.unionAdd && fs.lstatSync(dst, { throwIfNoEntry: false })) return;
+    if (o.unionIdentical && this.identicalExists(checksum, dst)) return;
     if (this.linkable) {
       const obj = objectPath(this.repo.path, checksum, 'file', this.repo.mode);
       if (!this.copiedAnyway(obj, checksum, name)) {
@@ -170,10 +186,67 @@ export class CopyCheckout {
           if (o.hardlink) throw new OstreeError('EIO', `cannot hardlink '${dst}' to the repository object (${(e as NodeJS.ErrnoException).code}) and copies were not allowed`, { cause: e });
         }
       }
+    } else if (this.cacheable && this.linkFromCache(checksum, dst)) {
+      return;
     } else if (o.hardlink) {
-      throw new OstreeError('EINVAL', `hardlink checkouts are not possible from a ${this.repo.mode} repository${o.userMode ? ' in user mode' : ''}`);
+      // (upstream's words: a bare-user repository needs -U to hardlink; bare and archive cannot in user mode)
+      throw new OstreeError('EINVAL', this.repo.mode === 'bare-user' || this.repo.mode === 'bare-user-only'
+        ? 'User repository mode requires user checkout mode to hardlink'
+        : 'Bare repository mode cannot hardlink in user checkout mode');
     }
     this.copyFile(readContentHeaderSync(this.repo.path, this.repo.mode, checksum), dst, longDst);
+  }
+
+  /**
+   * `--union-identical`: true when `dst` already holds this object (the same inode, or the same
+   * checksum); EEXIST when it holds something else; false when there is nothing there.
+   */
+  private identicalExists(checksum: string, dst: string): boolean {
+    const st = fs.lstatSync(dst, { throwIfNoEntry: false });
+    if (!st) return false;
+    const obj = objectPath(this.repo.path, checksum, 'file', this.repo.mode);
+    const ost = fs.lstatSync(obj, { throwIfNoEntry: false });
+    if (ost && ost.dev === st.dev && ost.ino === st.ino) return true;
+    if (st.isSymbolicLink()) {
+      const h = readContentHeaderSync(this.repo.path, this.repo.mode, checksum).header;
+      if (isSymlinkMode(h.mode) && h.symlinkTarget === fs.readlinkSync(dst)) return true;
+      throw new OstreeError('EEXIST', `symlinkat: File exists: ${dst}`);
+    }
+    const canonical = backendFor(this.repo.mode).traits.canonical;
+    const ignoreXattrs = canonical || !this.xattrs || this.o.userMode === true;
+    if (checksumFileAt(dst, { ignoreXattrs, canonicalPermissions: canonical }, st) === checksum) return true;
+    throw new OstreeError('EEXIST', `Hardlinking ${checksum.slice(0, 2)}/${checksum.slice(2)}.file to ${dst}: File exists`);
+  }
+
+  /**
+   * Archive repositories in user mode (as upstream): inflate a regular file once into
+   * REPO/uncompressed-objects-cache and hardlink the checkout to that. False when the object
+   * does not qualify (symlink, empty, unreadable) or the link is refused: the caller copies.
+   */
+  private linkFromCache(checksum: string, dst: string): boolean {
+    const c = readContentHeaderSync(this.repo.path, this.repo.mode, checksum);
+    const h = c.header;
+    if (isSymlinkMode(h.mode) || c.size === 0 || (h.mode & 0o400) === 0) return false;
+    const cached = uncompressedCachePath(this.repo.path, checksum);
+    if (!fs.existsSync(cached)) {
+      fs.mkdirSync(path.dirname(cached), { recursive: true, mode: 0o755 });
+      const tmp = tmpName(this.repo.path, 'uncompressed');
+      try {
+        if (c.size > INFLATE_INLINE_MAX) return false;
+        fs.writeFileSync(tmp, readContentDataSync(c), { mode: 0o600, flag: 'wx' });
+        fs.chmodSync(tmp, h.mode & 0o1777 & ~0o6000);
+        linkIntoPlace(tmp, cached);
+      } finally {
+        fs.rmSync(tmp, { force: true });
+      }
+    }
+    try {
+      placeLink(cached, dst, this.o.union === true);
+      return true;
+    } catch (e) {
+      if (isErrno(e, 'EXDEV') || isErrno(e, 'EMLINK') || isErrno(e, 'EPERM')) return false;
+      throw e;
+    }
   }
 
   /** Make `dst` from the object `c` (a copy, an inflated copy or a symlink). */
@@ -266,8 +339,8 @@ export class CopyCheckout {
       fs.lchownSync(p, dm.uid, dm.gid);
       if (this.xattrs) for (const [n, v] of dm.xattrs) libc.lsetxattr(p, n, v);
     }
-    // bare-user-only: no world-writable, setuid or sticky directories, as upstream.
-    fs.chmodSync(p, backendFor(this.repo.mode).traits.canonical ? dm.mode & 0o775 : dm.mode & 0o7777);
+    // bare-user-only (and -M): no world-writable, setuid or sticky directories, as upstream.
+    fs.chmodSync(p, backendFor(this.repo.mode).traits.canonical || this.o.bareuseronlyDirs ? dm.mode & 0o775 : dm.mode & 0o7777);
     // As upstream: directories get mtime 0, except in copying checkouts (as of /etc).
     if (!this.o.forceCopy) fs.utimesSync(p, 0, 0);
   }
@@ -278,6 +351,11 @@ function placeLink(obj: string, dst: string, union: boolean): void {
     fs.linkSync(obj, dst);
   } catch (e) {
     if (!union || !isErrno(e, 'EEXIST')) throw e;
+    // Already this object: nothing to do (rename() between two links of one inode is a no-op
+    // that would leave the temporary name behind).
+    const a = fs.lstatSync(obj);
+    const b = fs.lstatSync(dst, { throwIfNoEntry: false });
+    if (b && a.dev === b.dev && a.ino === b.ino) return;
     const tmp = `${dst}.ostree-tmp-${process.pid}`;
     fs.rmSync(tmp, { force: true });
     fs.linkSync(obj, tmp);

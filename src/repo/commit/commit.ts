@@ -41,6 +41,10 @@ export interface CommitTreeOptions {
   canonicalPermissions?: boolean;
   /** Detached metadata (`.commitmeta`, not part of the checksum), e.g. `--add-detached-metadata-string`. */
   detachedMetadata?: Array<[string, Variant]>;
+  /** `--keep-metadata=KEY`: copy these keys from the parent's metadata (after `metadata`). */
+  keepMetadata?: string[];
+  /** Added after everything else (upstream appends `ostree.sizes` last). */
+  trailingMetadata?: Array<[string, Variant]>;
   /** `--skip-if-unchanged`: if the tree equals the parent's, write nothing and return the parent. */
   skipIfUnchanged?: boolean;
   /** Number of worker threads for content writes (default: min(4, CPUs)). */
@@ -83,10 +87,10 @@ function refBinding(options: CommitTreeOptions): string[] {
 /** The commit's metadata, built as upstream's `commit`: the given entries, then the bindings
  *  (`ostree.ref-binding`; `ostree.collection-binding` = core.collection-id unless given), then
  *  for --bootable the kernel keys, all reordered as the GVariantDict upstream ends. */
-function commitMetadata(repo: RepoCore, options: CommitTreeOptions, kernelVersion: string | undefined): Array<[string, Variant]> {
-  let metadata = [...(options.metadata ?? [])];
+function commitMetadata(repo: RepoCore, options: CommitTreeOptions, parent: string | null, kernelVersion: string | undefined): Array<[string, Variant]> {
+  let metadata = [...(options.metadata ?? []), ...keptMetadata(repo, options.keepMetadata ?? [], parent)];
   const has = (key: string): boolean => metadata.some(([k]) => k === key);
-  const bindings = options.bindings ?? (options.branch !== undefined || (options.bindRefs ?? []).length > 0);
+  const bindings = options.bindings ?? (options.branch !== undefined || options.bindRefs !== undefined);
   if (bindings) {
     if (!has('ostree.ref-binding')) metadata.push(['ostree.ref-binding', new Variant('as', refBinding(options))]);
     const collectionId = repoCollectionId(repo);
@@ -98,7 +102,19 @@ function commitMetadata(repo: RepoCore, options: CommitTreeOptions, kernelVersio
     metadata.push(['ostree.bootable', new Variant('b', true)]);
     metadata = glibDictOrder(metadata);
   }
-  return metadata;
+  return [...metadata, ...(options.trailingMetadata ?? [])];
+}
+
+/** `--keep-metadata`: the parent's values of `keys`, each required (upstream's messages). */
+function keptMetadata(repo: RepoCore, keys: string[], parent: string | null): Array<[string, Variant]> {
+  if (keys.length === 0) return [];
+  if (parent === null) throw new OstreeError('EINVAL', 'Either --branch or --parent must be specified when using --keep-metadata');
+  const pm = loadCommit(repo, parent).metadata;
+  return keys.map((k) => {
+    const found = pm.find(([name]) => name === k);
+    if (!found) throw new OstreeError('ENOENT', `Missing metadata key '${k}' from commit '${parent}'`);
+    return [k, found[1]];
+  });
 }
 
 /**
@@ -116,7 +132,8 @@ export async function writeCommit(repo: RepoCore, rootTree: string, rootMeta: st
     parent = resolveRev(repo, options.parent);
     if (parent === null) throw new OstreeError('ENOENT', `Refspec '${options.parent}' not found`);
   } else parent = options.branch !== undefined ? resolveRev(repo, options.branch) : null;
-  const metadata = commitMetadata(repo, options, kernelVersion);
+  const metadata = commitMetadata(repo, options, parent, kernelVersion);
+  if (metadata.some(([k]) => k === '')) throw new OstreeError('EINVAL', 'Empty metadata key');
   if (options.skipIfUnchanged && parent !== null && hasObject(repo, parent, 'commit')) {
     const pc = loadCommit(repo, parent);
     if (pc.rootTree === rootTree && pc.rootMeta === rootMeta) return parent;
@@ -127,7 +144,8 @@ export async function writeCommit(repo: RepoCore, rootTree: string, rootMeta: st
     related: [],
     subject: options.subject ?? '',
     body: options.body ?? '',
-    timestamp: options.timestamp ?? BigInt(Math.floor(Date.now() / 1000)),
+    // (a date before 1970 wraps around as in upstream's guint64)
+    timestamp: BigInt.asUintN(64, options.timestamp ?? defaultTimestamp()),
     rootTree,
     rootMeta,
   };
@@ -137,6 +155,20 @@ export async function writeCommit(repo: RepoCore, rootTree: string, rootMeta: st
   syncRepo(repo);
   if (options.branch !== undefined) await setRef(repo, options.branch, csum);
   return csum;
+}
+
+/**
+ * The time of a commit without an explicit timestamp: SOURCE_DATE_EPOCH when set (reproducible
+ * builds; read as strtoll does, with upstream's errors), else now.
+ */
+export function defaultTimestamp(env: NodeJS.ProcessEnv = process.env): bigint {
+  const v = env['SOURCE_DATE_EPOCH'];
+  if (v === undefined) return BigInt(Math.floor(Date.now() / 1000));
+  const m = /^\s*([+-]?\d+)/.exec(v);
+  if (!m) throw new OstreeError('EINVAL', 'Failed to convert SOURCE_DATE_EPOCH');
+  const n = BigInt(m[1]!);
+  if (n > 0x7fffffffffffffffn || n < -0x8000000000000000n) throw new OstreeError('EINVAL', 'Parsing SOURCE_DATE_EPOCH: Numerical result out of range');
+  return n;
 }
 
 /** Replace (or with null remove) a commit's detached metadata (`.commitmeta`), crash-safely. An

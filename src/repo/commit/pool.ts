@@ -7,12 +7,19 @@
 import { Worker } from 'node:worker_threads';
 import { OstreeError } from '../../errors.js';
 import { LongPaths } from '../../util/long-path.js';
-import { writeContentSync, type ContentWriteContext } from '../content.js';
+import { adoptContentSync, contentWrites, writeContentSync, type ContentWriteContext } from '../content.js';
+import type { ModeAdjust } from './modifier.js';
+import type { FileSlot } from './mtree.js';
 
 /** A file found by the walk; `checksum` is filled in once its object is stored. */
-export interface PendingFile { name: string; path: string; kind: 'file' | 'symlink'; checksum?: string }
+export interface PendingFile extends FileSlot { name: string; path: string; kind: 'file' | 'symlink'; adjust?: ModeAdjust; adopt?: boolean }
 
-type WorkerReply = { id: number; checksums?: string[]; error?: { message: string; code?: string; name?: string } };
+type WorkerReply = { id: number; checksums?: string[]; written?: { objects: number; bytes: number }; error?: { message: string; code?: string; name?: string } };
+
+/** Store one file: adopted (`--consume`, where the mode allows) or copied into an object. */
+export function storeFile(ctx: ContentWriteContext, p: string, f: { kind: 'file' | 'symlink'; adjust?: ModeAdjust | undefined; adopt?: boolean | undefined }): string | Promise<string> {
+  return f.adopt && f.kind === 'file' ? adoptContentSync(ctx, p, f.adjust) : writeContentSync(ctx, p, f.kind, f.adjust);
+}
 
 export class ContentWriterPool {
   static readonly BATCH = 32;
@@ -23,6 +30,8 @@ export class ContentWriterPool {
   private ids = 0;
   private failure: unknown = null;
   private callbacks = new Map<number, (m: WorkerReply) => void>();
+  /** Content objects newly stored by this pool (the others existed already). */
+  readonly written = { objects: 0, bytes: 0 };
 
   constructor(
     private readonly ctx: ContentWriteContext,
@@ -41,7 +50,7 @@ export class ContentWriterPool {
     const w = this.workers[this.next++ % this.workers.length]!;
     const id = this.ids++;
     const reply = new Promise<WorkerReply>((res) => this.callbacks.set(id, res));
-    w.postMessage({ id, items: batch.map((f) => ({ path: f.path, kind: f.kind })) });
+    w.postMessage({ id, items: batch.map((f) => ({ path: f.path, kind: f.kind, adjust: f.adjust, adopt: f.adopt })) });
     this.pending.push(reply.then((m) => {
       if (m.error) {
         const e = m.error.name === 'OstreeError'
@@ -51,6 +60,8 @@ export class ContentWriterPool {
         return;
       }
       m.checksums!.forEach((c, i) => { batch[i]!.checksum = c; });
+      this.written.objects += m.written?.objects ?? 0;
+      this.written.bytes += m.written?.bytes ?? 0;
       this.onWritten(batch.length);
     }));
   }
@@ -80,10 +91,13 @@ export class ContentWriterPool {
     const paths = new LongPaths();
     try {
       for (const b of this.inline) {
+        const before = { ...contentWrites };
         for (const f of b) {
-          const r = writeContentSync(this.ctx, paths.short(f.path), f.kind);
+          const r = storeFile(this.ctx, paths.short(f.path), f);
           f.checksum = typeof r === 'string' ? r : await r;
         }
+        this.written.objects += contentWrites.objects - before.objects;
+        this.written.bytes += contentWrites.bytes - before.bytes;
         this.onWritten(b.length);
       }
       await Promise.all(this.pending);

@@ -7,9 +7,9 @@
  */
 import * as fs from 'node:fs';
 import { isErrno } from '../../errors.js';
-import { serialize, Variant } from '../../glib/gvariant.js';
 import type { ObjectType } from '../objects/common.js';
-import { markCommitPartial, objectPath, tmpDir, tmpName } from '../layout.js';
+import { markCommitPartial, objectPath } from '../layout.js';
+import { writeTombstone } from '../prune.js';
 import type { RepoLocation } from '../store.js';
 import type { Repo } from '../repo.js';
 
@@ -43,15 +43,7 @@ export function markFsckPartial(repo: RepoLocation, commit: string): boolean {
 export async function tombstoneCommit(repo: Repo, commit: string): Promise<void> {
   repo.config.set('core', 'tombstone-commits', 'true');
   await repo.saveConfig();
-  const tomb = serialize('a{sv}', [['commit', new Variant('ay', Buffer.from(`${commit}\0`))]], { bigEndian: true });
-  fs.mkdirSync(tmpDir(repo.path), { recursive: true });
-  const tmp = tmpName(repo.path, 'tombstone');
-  try {
-    fs.writeFileSync(tmp, tomb, { mode: 0o644, flag: 'wx' });
-    fs.renameSync(tmp, objectPath(repo.path, commit, 'tombstone-commit', repo.mode));
-  } catch (e) {
-    fs.rmSync(tmp, { force: true });
-    throw e;
-  }
+  writeTombstone(repo, commit);
   fs.unlinkSync(objectPath(repo.path, commit, 'commit', repo.mode));
 }
+

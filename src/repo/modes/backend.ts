@@ -24,6 +24,8 @@ export interface ContentWriteContext {
   canonicalPermissions?: boolean;
   ownerUid?: number;
   ownerGid?: number;
+  /** `--mode-ro-executables`: executable regular files lose their write bits. */
+  roExecutables?: boolean;
 }
 
 /** The lstat fields of a source file that go into its header. */

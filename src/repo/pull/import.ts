@@ -44,6 +44,12 @@ export function checkBareUserOnlyMode(h: FileHeader, checksum: string): void {
   }
 }
 
+/** A bare-user regular file whose header bare-user-only would store as is (uid/gid 0, mode within 0755, no xattrs). */
+function canonicalBareUserFile(ctx: ContentImportContext, h: FileHeader): boolean {
+  return ctx.srcMode === 'bare-user' && ctx.destMode === 'bare-user-only' && (h.mode & S_IFMT) === S_IFREG
+    && h.uid === 0 && h.gid === 0 && (h.mode & ~S_IFMT & ~0o755) === 0 && h.xattrs.length === 0;
+}
+
 /** Apply the destination mode's metadata to a freshly written regular tmp file (fd open). */
 function finishRegular(destMode: RepoMode, fd: number, h: FileHeader): void {
   const t = modeTraits(destMode);
@@ -117,13 +123,27 @@ function linkAsIs(ctx: ContentImportContext, checksum: string, final: string): n
   return null;
 }
 
+/** Whether the source object (small enough to read at once) has the checksum it is named by; throws when not. */
+function verifiedInPlace(ctx: ContentImportContext, checksum: string): boolean {
+  const o = readSourceObject(ctx.srcPath, ctx.srcMode, checksum);
+  if (!isSymlinkMode(o.header.mode) && !fitsInMemory(o)) return false;
+  const hash = headerHash(o);
+  if (!isSymlinkMode(o.header.mode)) hash.update(readSmallData(o, checksum));
+  const actual = hash.digest('hex');
+  if (actual !== checksum) throw corrupted(checksum, actual);
+  return true;
+}
+
 /**
  * Import one content object into the destination. Returns the number of content bytes
  * written (0 when hardlinked), or -1 when it was already there.
  */
 export function importContentObject(ctx: ContentImportContext, checksum: string): number | Promise<number> {
   const final = objectPath(ctx.destPath, checksum, 'file', ctx.destMode);
-  if (ctx.srcMode === ctx.destMode && !ctx.untrusted && !ctx.bareUserOnlyFiles) {
+  // --bareuseronly-files: every file's mode is checked, so none is linked as it is
+  const sameMode = ctx.srcMode === ctx.destMode && !ctx.bareUserOnlyFiles;
+  // Untrusted: still hardlinked as upstream does, once the source object checks out (small objects).
+  if (sameMode && (!ctx.untrusted || (!lexists(final) && verifiedInPlace(ctx, checksum)))) {
     const linked = linkAsIs(ctx, checksum, final);
     if (linked !== null) return linked;
     // else copied through the conversion path (same result, verified)
@@ -131,6 +151,12 @@ export function importContentObject(ctx: ContentImportContext, checksum: string)
   const o = readSourceObject(ctx.srcPath, ctx.srcMode, checksum);
   const h = o.header;
   if (modeTraits(ctx.destMode).canonical || ctx.bareUserOnlyFiles) checkBareUserOnlyMode(h, checksum);
+  if (!ctx.untrusted && canonicalBareUserFile(ctx, h)) {
+    // As upstream: a bare-user regular file with canonical metadata is already what
+    // bare-user-only stores, so it is hardlinked too.
+    const linked = linkAsIs(ctx, checksum, final);
+    if (linked !== null) return linked;
+  }
   const hash = headerHash(o);
   if (isSymlinkMode(h.mode)) {
     const actual = hash.digest('hex');

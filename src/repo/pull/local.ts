@@ -150,10 +150,22 @@ class MetadataCopier {
       if (actual !== checksum) throw new OstreeError('ECORRUPT', `Corrupted ${type} object; checksum expected='${checksum}' actual='${actual}' (in ${this.src.path})`);
     }
     if (!this.dest.hasObjectSync(checksum, type)) {
-      writeMetadataObject(this.dest, type, data, checksum);
+      // Metadata objects are the same bytes in every mode: hardlink when the filesystem allows (as upstream).
+      if (!this.linkMetadata(checksum, type)) writeMetadataObject(this.dest, type, data, checksum);
       this.copied++;
     }
     return data;
+  }
+
+  private linkMetadata(checksum: string, type: ObjectType): boolean {
+    const final = this.dest.objectPath(checksum, type);
+    try {
+      fs.mkdirSync(path.dirname(final), { recursive: true, mode: 0o755 });
+      fs.linkSync(this.src.objectPath(checksum, type), final);
+      return true;
+    } catch {
+      return false;
+    }
   }
 
   private copyDirMeta(checksum: string): void {
