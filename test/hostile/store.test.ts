@@ -16,7 +16,7 @@ import { Repo, type RepoMode } from '../../src/repo/repo.js';
 import { serializeCommit } from '../../src/repo/objects/commit.js';
 import { parseArchiveHeader } from '../../src/repo/objects/file-header.js';
 import { makeDeepTree, readDeep, removeTree } from '../common/deep-tree.js';
-import { expectRefusal, runCli, runCliMeasured, scratch } from './harness.js';
+import { expectRefusal, runCli, runCliMeasured, scratch, snapshot } from './harness.js';
 
 const MODES: RepoMode[] = ['bare', 'bare-user', 'bare-user-only', 'archive'];
 let work: { dir: string; cleanup(): void };
@@ -129,7 +129,10 @@ test('decompression: checkout of a tree holding that bomb (in-memory path) leave
 test('decompression: checkout --subpath of the bomb alone', async () => {
   const { repo, out } = fresh('archive');
   await plantBomb(repo);
-  expectRefusal(['checkout', `--repo=${repo}`, '--subpath=/zero', 'main', path.join(out, 'zero')], { stderr: ['inflates to more than'], unchanged: [repo, out] });
+  expectRefusal(['checkout', `--repo=${repo}`, '--subpath=/zero', 'main', path.join(out, 'zero')], { stderr: ['inflates to more than'], unchanged: [repo] });
+  // a file subpath lands inside the destination directory, which (as upstream) is made first and
+  // stays; nothing else appears, and nothing of the bomb lands in it
+  assert.deepEqual([...snapshot(out).entries()], [['zero', 'd 700']]);
 });
 
 test('decompression: a bomb declaring 64 MiB + 1 (streamed by checkout and cat) stops at the declared size', async () => {

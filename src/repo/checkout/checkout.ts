@@ -80,7 +80,7 @@ export async function checkout(repo: RepoCore, rev: string, destination: string,
     // As upstream: a file subpath lands in the destination directory (made if missing) under its own name.
     const name = path.basename(options.subpath ?? '');
     if (st && !st.isDirectory()) throw new OstreeError('EEXIST', `checkout destination '${dest}' exists and is not a directory`);
-    if (!st) fs.mkdirSync(dest, { mode: 0o755 });
+    if (!st) fs.mkdirSync(dest, { mode: 0o700 }); // upstream's mode: a file carries no directory metadata
     // (a file is made whole under a temporary name or removed by the engine)
     await new CopyCheckout(repo, options).file(found.checksum, path.join(dest, name), name);
     return;
