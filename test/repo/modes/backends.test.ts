@@ -67,7 +67,7 @@ for (const mode of MODES) {
     fs.mkdirSync(p);
     assert.throws(() => readContentHeaderSync(repo, mode, csum), isErr('ECORRUPT', /is a directory/));
     fs.rmdirSync(p);
-    assert.throws(() => readContentHeaderSync(repo, mode, csum), isErr('ENOENT', /not found/));
+    assert.throws(() => readContentHeaderSync(repo, mode, csum), isErr('ENOENT', new RegExp(`Couldn't find file object '${csum}'`)));
   });
 }
 
