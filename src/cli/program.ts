@@ -123,7 +123,8 @@ export async function buildProgram(argv?: readonly string[]): Promise<Command> {
     .description('Manage OSTree repositories and deployments (TypeScript implementation)')
     .version(versionText().trimEnd(), '--version', 'Print version information and exit')
     .option('--repo <path>', 'Path to OSTree repository (default: $OSTREE_REPO, else /ostree/repo)')
-    .option('-v, --verbose', 'Print debug information during command processing')
+    // upstream's global -v is also summary's -v (--view): a verb's own -v wins, so only the long form is global
+    .option('--verbose', 'Print debug information during command processing')
     .exitOverride();
   const verb = argv ? verbOf(argv) : null;
   if (verb !== 'admin') await registerAll(program, loadersFor(REPO_VERBS, verb));

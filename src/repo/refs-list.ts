@@ -53,6 +53,10 @@ export function listRefFiles(repo: Located, options: { sorted?: boolean; mirrors
   const out: RefEntry[] = [];
   const sorted = options.sorted === true;
   walkRefs(refsDir(repo.path, 'heads'), sorted, (r, file, type) => out.push({ name: r, file, type }));
+  // As upstream, a repository without refs/remotes is broken, not empty.
+  if (!fs.existsSync(refsDir(repo.path, 'remotes'))) {
+    throw new OstreeError('ENOENT', `Listing refs: opendir(refs/remotes): No such file or directory (in ${repo.path}; recreate the directory)`);
+  }
   for (const rm of listDir(refsDir(repo.path, 'remotes'), true)) {
     if (!rm.isDirectory()) continue;
     walkRefs(path.join(refsDir(repo.path, 'remotes'), rm.name), sorted, (r, file, type) => out.push({ name: `${rm.name}:${r}`, file, type }));

@@ -142,7 +142,8 @@ function parentRemotes(repo: RemoteRepo): RemoteConfig[] {
 
 /** The remote `name`, with or without a url (ENOENT naming the configured ones if there is none). */
 export function findRemote(repo: RemoteRepo, name: string, opts: RemoteLookupOptions = {}): RemoteConfig {
-  const all = listRemotes(repo, opts);
+  // as upstream's lookups (ostree_repo_get_remote_inherited): a parent repository's remotes count
+  const all = listRemotes(repo, { ...opts, inherit: true });
   const r = all.find((x) => x.name === name);
   if (!r) throw new OstreeError('ENOENT', `Remote "${name}" not found (configured remotes: ${all.map((x) => x.name).join(', ') || 'none'}; add one with 'ostree remote add')`);
   return r;
