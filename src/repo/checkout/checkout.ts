@@ -57,6 +57,14 @@ function repoHolding(repo: RepoCore, csum: string): RepoCore {
   return repo;
 }
 
+/** As upstream: a checkout that must hardlink (-H) fails before anything is made when the
+ *  destination is on another filesystem than the repository. */
+function refuseCrossDeviceHardlinks(repo: RepoCore, dest: string, st: fs.Stats | undefined): void {
+  const src = fs.statSync(repo.path).dev;
+  const target = (st ?? fs.statSync(path.dirname(dest))).dev;
+  if (src !== target) throw new OstreeError('EINVAL', `Unable to do hardlink checkout across devices (src=${src} destination=${target})`);
+}
+
 /** Check out `rev` (any revision) into `destination` (must not exist unless union). */
 export async function checkout(repo: RepoCore, rev: string, destination: string, opts: CheckoutOptions = {}): Promise<void> {
   // As upstream: bare-user-only repositories are always checked out in user mode.
@@ -76,6 +84,7 @@ export async function checkout(repo: RepoCore, rev: string, destination: string,
     throw e;
   }
   const st = fs.lstatSync(dest, { throwIfNoEntry: false });
+  if (options.hardlink) refuseCrossDeviceHardlinks(repo, dest, st);
   if (found.kind === 'file') {
     // As upstream: a file subpath lands in the destination directory (made if missing) under its own name.
     const name = path.basename(options.subpath ?? '');

@@ -118,7 +118,7 @@ test('hardlink checkout: a missing object or an existing destination is an error
 
 test('hardlink checkout onto another filesystem: copies without -H, a clear error with -H, no partial tree', async () => {
   const { base, repo, c } = await setUp('xdev', 'bare');
-  await assert.rejects(repo.checkout(c, path.join(other.dir, 'strict'), { hardlink: true }), /cannot hardlink .* \(EXDEV\) and copies were not allowed/);
+  await assert.rejects(repo.checkout(c, path.join(other.dir, 'strict'), { hardlink: true }), /Unable to do hardlink checkout across devices \(src=\d+ destination=\d+\)/);
   assert.ok(!fs.existsSync(path.join(other.dir, 'strict')), 'partial tree removed');
   await repo.checkout(c, path.join(other.dir, 'copied'));
   const want = checkoutSnapshot(await copyOut(repo, c, path.join(base, 'copy'), {}), repo.path);

@@ -87,3 +87,22 @@ test('checkout unionAdd keeps existing files, union replaces them', async () => 
   await r.checkout('m', co, { union: true, userMode: true });
   assert.equal(fs.readFileSync(path.join(co, 'a'), 'utf8'), 'hello');
 });
+
+test('-H (hardlinks required) across filesystems fails before anything is made, in upstream\'s words', async () => {
+  const d = tmp();
+  const src = path.join(d, 'src'); fs.mkdirSync(src); makeTree(src);
+  const r = await Repo.create(path.join(d, 'repo'), 'bare-user');
+  await r.commitTree(src, { branch: 'main', timestamp: 1n });
+  // /dev/shm is a tmpfs, another filesystem than the repository's
+  const other = fs.mkdtempSync('/dev/shm/ostree-xdev-');
+  try {
+    assert.notEqual(fs.statSync(other).dev, fs.statSync(r.path).dev);
+    const dest = path.join(other, 'co');
+    await assert.rejects(r.checkout('main', dest, { hardlink: true, userMode: true }), /Unable to do hardlink checkout across devices \(src=\d+ destination=\d+\)/);
+    assert.equal(fs.existsSync(dest), false);
+    await r.checkout('main', dest, { userMode: true }); // copies are fine
+    assert.ok(fs.existsSync(dest));
+  } finally {
+    fs.rmSync(other, { recursive: true, force: true });
+  }
+});
