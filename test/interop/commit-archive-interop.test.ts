@@ -11,9 +11,10 @@ import * as path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { tempDir } from '../common/tmp.js';
+import { OURS_CLI } from '../common/cli-paths.js';
 
 const UPSTREAM = process.env['OSTREE_UPSTREAM'] ?? '/usr/bin/ostree';
-const OURS = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../src/cli/main.js');
+const OURS = OURS_CLI;
 
 function up(...args: string[]): string { return execFileSync(UPSTREAM, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }); }
 function ours(...args: string[]): string { return execFileSync(process.execPath, [OURS, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }); }

@@ -12,11 +12,12 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { tempDir } from '../common/tmp.js';
+import { OURS_CLI, UPSTREAM_CLI } from '../common/cli-paths.js';
 
-const UPSTREAM = '/usr/bin/ostree';
+const UPSTREAM = UPSTREAM_CLI;
 /** Upstream's test server (package ostree); --autoexit ends it when the served directory goes. */
 const TRIVIAL_HTTPD = '/usr/libexec/libostree/ostree-trivial-httpd';
-const OURS = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../src/cli/main.js');
+const OURS = OURS_CLI;
 
 
 interface Res { code: number | null; stdout: string; stderr: string }

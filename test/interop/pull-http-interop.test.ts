@@ -12,9 +12,10 @@ import * as http from 'node:http';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { tempDir } from '../common/tmp.js';
+import { OURS_CLI, UPSTREAM_CLI } from '../common/cli-paths.js';
 
-const UPSTREAM = '/usr/bin/ostree';
-const OURS = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../src/cli/main.js');
+const UPSTREAM = UPSTREAM_CLI;
+const OURS = OURS_CLI;
 const MODES = ['bare', 'bare-user', 'bare-user-only', 'archive'];
 let work = '';
 let server: http.Server | null = null;

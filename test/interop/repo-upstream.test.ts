@@ -12,9 +12,10 @@ import { fileURLToPath } from 'node:url';
 import * as libc from '../../src/native/libc.js';
 import { checkoutSnapshot } from '../common/tree.js';
 import { tempDir } from '../common/tmp.js';
+import { OURS_CLI } from '../common/cli-paths.js';
 
 const UPSTREAM = process.env['OSTREE_UPSTREAM'] ?? '/usr/bin/ostree';
-const OURS = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../src/cli/main.js');
+const OURS = OURS_CLI;
 const isRoot = process.getuid?.() === 0;
 
 function up(...args: string[]): string { return execFileSync(UPSTREAM, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }); }

@@ -12,9 +12,10 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { tempDir } from '../common/tmp.js';
+import { OURS_CLI, UPSTREAM_CLI } from '../common/cli-paths.js';
 
-const UPSTREAM = '/usr/bin/ostree';
-const OURS = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../src/cli/main.js');
+const UPSTREAM = UPSTREAM_CLI;
+const OURS = OURS_CLI;
 const TESTS = '/usr/libexec/installed-tests/libostree';
 const KEY1 = '7FCA23D8472CDAFA';
 const KEY2 = 'D8228CFECA950D41';

@@ -14,9 +14,10 @@ import { fileURLToPath } from 'node:url';
 import { Variant } from '../../src/glib/gvariant.js';
 import { SUMMARY_KEYS, beU64, parseSummaryFile, serializeSummary } from '../../src/repo/summary/format.js';
 import { tempDir } from '../common/tmp.js';
+import { OURS_CLI } from '../common/cli-paths.js';
 
 const UPSTREAM = process.env['OSTREE_UPSTREAM'] ?? '/usr/bin/ostree';
-const OURS = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../src/cli/main.js');
+const OURS = OURS_CLI;
 // the dummy signature engine (upstream's Debian build has no ed25519) is opt-in, as upstream
 const ENV = { ...process.env, TZ: 'UTC', OSTREE_DUMMY_SIGN_ENABLED: '1' };
 
