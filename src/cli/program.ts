@@ -6,6 +6,7 @@
 import { Command } from 'commander';
 import { ADMIN_VERBS, REPO_VERBS, adminGroup, type VerbLoader } from './verbs.js';
 import { versionText } from './features.js';
+import { installGlibHelp } from './help.js';
 
 /**
  * The first operand of `argv` (the verb, or the admin verb after `admin`): the first argument
@@ -133,5 +134,6 @@ export async function buildProgram(argv?: readonly string[]): Promise<Command> {
     await registerAll(admin, loadersFor(ADMIN_VERBS, verb === 'admin' && argv ? adminVerbOf(argv) : null));
   }
   upstreamErrors(program);
+  installGlibHelp(program);
   return program;
 }

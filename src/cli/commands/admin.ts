@@ -20,7 +20,7 @@ async function printCurrentDir(cmd: Command): Promise<void> {
 /** Register `admin` on the program and return it (the caller adds the verbs). */
 export function register(program: Command): Command {
   const admin = program.command('admin')
-    .description('Manage deployments on an OSTree sysroot')
+    .description('Commands for managing a host system booted with ostree')
     .option('--sysroot <path>', SYSROOT_HELP)
     .option('--print-current-dir', 'Print the current deployment directory');
   return verbGroup(admin, 'admin', async (opts, cmd) => {

@@ -177,7 +177,7 @@ function registerGpg(remote: Command): void {
 }
 
 export function register(program: Command): void {
-  const remote = verbGroup(program.command('remote').description('Remote commands that may involve network access'), 'remote');
+  const remote = verbGroup(program.command('remote').description('Remote commands that may involve internet access'), 'remote');
   registerAddDelete(remote);
   registerQueries(remote);
   registerGpg(remote);

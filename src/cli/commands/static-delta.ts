@@ -19,18 +19,6 @@ import { signingKeys, superblockSigner, verifyDelta, verifySignedSuperblock } fr
 import type { SignEngine } from '../../repo/sign/engine.js';
 import { DEFAULT_SIGN_TYPE, signEngine } from '../../repo/sign/registry.js';
 
-const VERBS: Array<[string, string]> = [
-  ['list', 'List static delta files'], ['show', 'Dump information on a delta'], ['delete', 'Remove a delta'],
-  ['generate', 'Generate static delta files'], ['apply-offline', 'Apply static delta file'],
-  ['verify', 'Verify static delta signatures'], ['indexes', 'List static delta indexes'],
-  ['reindex', 'Regenerate static delta indexes'],
-];
-
-function usage(): string {
-  return 'Usage:\n  ostree static-delta [OPTION...] COMMAND\n\nBuiltin "static-delta" Commands:\n'
-    + VERBS.map(([n, d]) => `  ${n.padEnd(17)}${d}\n`).join('') + '\n';
-}
-
 interface GenerateFlags {
   from?: string; to?: string; empty?: boolean; inline?: boolean; disableBsdiff?: boolean; ifNotExists?: boolean;
   setEndianness?: string; swapEndianness?: boolean; minFallbackSize?: string; maxBsdiffSize?: string;
@@ -180,7 +168,7 @@ export function register(program: Command): void {
   const group = program.command('static-delta').description('Static delta related commands')
     .helpCommand(true).allowExcessArguments(true)
     .action((_o: unknown, cmd: Command) => {
-      process.stderr.write(usage());
+      cmd.outputHelp({ error: true });
       const verb = cmd.args[0];
       if (verb === undefined) throw new OstreeError('EINVAL', 'No command specified');
       throw new OstreeError('EINVAL', `Unknown "static-delta" subcommand '${verb}'`);

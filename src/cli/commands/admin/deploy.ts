@@ -84,7 +84,7 @@ function registerUpgrade(admin: Command): void {
 }
 
 function registerSwitchRollback(admin: Command): void {
-  adminVerb(admin, 'switch', 'Construct new tree from REF and deploy it')
+  adminVerb(admin, 'switch', 'Construct new tree from REFSPEC and deploy it')
     .argument('<ref>')
     .option('-r, --reboot', 'Reboot after switching trees')
     .option('--os <osname>', 'Use a different operating system root than the current one')

@@ -27,7 +27,7 @@ export function register(admin: Command): void {
       });
     });
 
-  adminVerb(admin, 'set-origin', 'Set Origin and create a new remote if needed')
+  adminVerb(admin, 'set-origin', 'Set Origin and create a new origin file')
     .argument('<remotename>').argument('<url>').argument('[branch]')
     .option('--set <key=value>', 'Set config option KEY=VALUE for remote', collect, [])
     .option('--index <index>', 'Operate on the deployment INDEX, starting from zero')

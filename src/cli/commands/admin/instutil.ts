@@ -12,8 +12,8 @@ import { SYSROOT_HELP, withSysroot } from './common.js';
 interface SetKargsFlags { importProcCmdline?: boolean; merge?: boolean; replace: string[]; append: string[] }
 
 export function register(admin: Command): void {
-  const instutil = verbGroup(admin.command('instutil', { hidden: true }).description('Provide instutil commands, allow admin to change boot configuration and relabel selinux'), 'admin instutil');
-  instutil.command('set-kargs').description('Set new kernel command line arguments (Not stable)')
+  const instutil = verbGroup(admin.command('instutil', { hidden: true }).description('Deprecated commands intended for installer programs'), 'admin instutil');
+  instutil.command('set-kargs').description('Set new kernel command line arguments(Not stable)')
     .argument('[args...]')
     .option('--sysroot <path>', SYSROOT_HELP)
     .option('--import-proc-cmdline', 'Import current /proc/cmdline')

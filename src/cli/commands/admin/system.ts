@@ -50,7 +50,7 @@ export function register(admin: Command): void {
     });
 
   const kargs = verbGroup(admin.command('kargs').description('Change kernel arguments'), 'admin kargs');
-  kargs.command('edit-in-place').description('Set new kernel command line arguments in place (applies to all deployments)')
+  kargs.command('edit-in-place').description('Set new kernel command line arguments in place (applies to all deployments by default)')
     .option('--sysroot <path>', SYSROOT_HELP)
     .option('--append-if-missing <name=value>', 'Append kernel arguments if they do not exist', collect, [])
     .action(async (o: { appendIfMissing: string[] }, cmd: Command) => {
