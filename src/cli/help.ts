@@ -3,10 +3,8 @@
  * line, summary, "Help Options:", "Application Options:"; verb groups list their verbs under
  * "Builtin ... Commands:"), rendered from the commander tree. Scripts read this layout (upstream's
  * test-help.sh walks every verb through it), so it follows upstream's spacing exactly.
- *
- * helpInformation() ends after the last option line; the blank line that ends upstream's help
- * comes from outputHelp (the `afterAllHelp` event), so callers that print the help before an
- * error line (`helpInformation() + '\n' + error`) read as upstream too.
+ * Like GLib's, the text ends with a blank line: a group's error follows it directly; a verb's
+ * usage error (upstream's ot_util_usage_error) adds one more blank line before the error.
  */
 import { Help, type Command, type Option } from 'commander';
 import { GROUPS, type GroupLayout, NO_REPO, ONE_VERB_GROUPS, OPERANDS, SUBVERB_ORDER, UNLISTED } from './help-text.js';
@@ -68,21 +66,23 @@ function applicationOptions(cmd: Command, path: string, oneVerbGroup: boolean): 
     // upstream's top level lists only the global options (`--repo` belongs to the repository verbs)
     .filter((o) => !isHelpOption(o) && cmd !== root);
   const isGroup = cmd.commands.length > 0 && !oneVerbGroup;
-  const takesRepo = path !== '' && !path.startsWith('admin') && !NO_REPO.has(path) && !isGroup;
+  const takesRepo = path !== '' && path.split(' ')[0] !== 'admin' && !NO_REPO.has(path) && !isGroup;
   const repo = takesRepo ? root.options.filter((o) => o.long === '--repo') : [];
   const globals = GLOBAL_LONGS.flatMap((long) => root.options.filter((o) => o.long === long && !own.some((x) => x.long === long)));
-  const seen = new Set<string>();
-  return [...repo, ...own, ...globals].filter((o) => !seen.has(o.flags) && Boolean(seen.add(o.flags)));
+  // a one-verb group's sub-verbs share options (`config get|set|unset --group`): list each once
+  return [...new Map([...repo, ...own, ...globals].map((o) => [o.flags, o])).values()];
 }
 
 /**
  * GLib's option table: every description starts in one column, four spaces and one more past
- * the longest option, and never left of where it would be for an option as long as `-?, --help`
- * (GLib measures names without their `--`, so that is `  ---?, --help` here).
+ * the longest option, and never left of where it would be for an option whose name is as long as
+ * `-?, --help` (GLib measures names without the `  --` every line starts with).
  */
+const NARROWEST = '  --'.length + '-?, --help'.length;
+
 function optionSections(options: Option[]): string {
   const labels = options.map(optionLabel);
-  const width = Math.max('  ---?, --help'.length, ...labels.map((l) => l.length)) + 4;
+  const width = Math.max(NARROWEST, ...labels.map((l) => l.length)) + 4;
   const line = (label: string, text: string): string => `${label}${' '.repeat(width - label.length)} ${text}\n`;
   return 'Help Options:\n' + line('  -h, --help', 'Show help options')
     + '\nApplication Options:\n' + options.map((o, i) => line(labels[i]!, o.description)).join('');
@@ -95,10 +95,10 @@ function verbList(cmd: Command, layout: GroupLayout): string {
 
 /** `ostree static-delta` prints its own short help: usage and verbs, no options. */
 function shortGroupHelp(path: string, layout: GroupLayout, cmd: Command): string {
-  return `Usage:\n  ostree ${path} [OPTION...] COMMAND\n\n${verbList(cmd, layout)}\n`;
+  return `Usage:\n  ostree ${path} [OPTION...] COMMAND\n\n${verbList(cmd, layout)}\n\n`;
 }
 
-/** The help of `cmd`, without the final blank line (see the header). */
+/** The help of `cmd`, as upstream prints it for `--help`. */
 export function glibHelp(cmd: Command): string {
   const path = commandPath(cmd);
   const oneVerbGroup = ONE_VERB_GROUPS.has(path);
@@ -109,15 +109,11 @@ export function glibHelp(cmd: Command): string {
   // The program's own description is not shown: upstream's top level has none.
   const summary = [path === '' ? '' : cmd.description(), group ? verbList(cmd, group) : '']
     .filter((s) => s !== '').join('\n\n');
-  return usage + (summary ? `${summary}\n\n` : '') + optionSections(applicationOptions(cmd, path, oneVerbGroup));
+  return usage + (summary ? `${summary}\n\n` : '') + optionSections(applicationOptions(cmd, path, oneVerbGroup)) + '\n';
 }
 
-/** Render every command's help with glibHelp, and end each printed help with upstream's blank line. */
+/** Render the help of `program` and of every command below it with glibHelp. */
 export function installGlibHelp(program: Command): void {
-  const configure = (cmd: Command): void => {
-    cmd.configureHelp({ formatHelp: (c) => glibHelp(c) });
-    for (const sub of cmd.commands) configure(sub);
-  };
-  configure(program);
-  program.on('afterAllHelp', (context: { write: (s: string) => void }) => context.write('\n'));
+  program.configureHelp({ formatHelp: (c) => glibHelp(c) });
+  for (const sub of program.commands) installGlibHelp(sub);
 }

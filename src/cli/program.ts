@@ -90,25 +90,33 @@ async function registerAll(parent: Command, loaders: VerbLoader[]): Promise<void
   for (const m of modules) m.register(parent);
 }
 
+/**
+ * How upstream prints an error's usage: `none`; `group` (a verb group's or the program's help,
+ * then the error: a missing or unknown verb); `verb` (ot_util_usage_error: the verb's help and a
+ * blank line, then the error: a missing operand).
+ */
+export type UsageStyle = 'none' | 'group' | 'verb';
+
 /** Commander's usage errors, reworded as upstream's (GLib option parser and ostree's own). */
-export function upstreamUsageError(message: string): { text: string; withUsage: boolean } {
+export function upstreamUsageError(message: string): { text: string; usage: UsageStyle } {
   let m: RegExpExecArray | null;
-  if ((m = /^error: unknown option '([^']*)'/.exec(message))) return { text: `error: Unknown option ${m[1]}\n`, withUsage: false };
-  if ((m = /^error: option '(?:-\w, )?(--?[\w-]+)[^']*' argument missing/.exec(message))) return { text: `error: Missing argument for ${m[1]}\n`, withUsage: false };
-  if ((m = /^error: unknown command '([^']*)'/.exec(message))) return { text: `error: Unknown command '${m[1]}'\n`, withUsage: true };
-  if ((m = /^error: missing required argument '([^']*)'/.exec(message))) return { text: `error: ${m[1]!.toUpperCase()} must be specified\n`, withUsage: true };
+  if ((m = /^error: unknown option '([^']*)'/.exec(message))) return { text: `error: Unknown option ${m[1]}\n`, usage: 'none' };
+  if ((m = /^error: option '(?:-\w, )?(--?[\w-]+)[^']*' argument missing/.exec(message))) return { text: `error: Missing argument for ${m[1]}\n`, usage: 'none' };
+  if ((m = /^error: unknown command '([^']*)'/.exec(message))) return { text: `error: Unknown command '${m[1]}'\n`, usage: 'group' };
+  if ((m = /^error: missing required argument '([^']*)'/.exec(message))) return { text: `error: ${m[1]!.toUpperCase()} must be specified\n`, usage: 'verb' };
   if ((m = /^error: too many arguments(?: for '([^']*)')?\. (.*)$/m.exec(message))) {
-    return { text: `error: Too many arguments${m[1] ? ` for '${m[1]}'` : ''}: ${m[2]}\n`, withUsage: true };
+    return { text: `error: Too many arguments${m[1] ? ` for '${m[1]}'` : ''}: ${m[2]}\n`, usage: 'verb' };
   }
-  return { text: message.endsWith('\n') ? message : `${message}\n`, withUsage: false };
+  return { text: message.endsWith('\n') ? message : `${message}\n`, usage: 'none' };
 }
 
 /** Every command prints its usage errors as upstream does: the usage (when upstream shows it), then the error. */
 function upstreamErrors(cmd: Command): void {
   cmd.configureOutput({
     outputError: (message, write) => {
-      const { text, withUsage } = upstreamUsageError(message);
-      write((withUsage ? cmd.helpInformation() + '\n' : '') + text);
+      const { text, usage } = upstreamUsageError(message);
+      const help = usage === 'none' ? '' : cmd.helpInformation() + (usage === 'verb' ? '\n' : '');
+      write(help + text);
     },
   });
   for (const sub of cmd.commands) upstreamErrors(sub);

@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { Command } from 'commander';
 import { adminVerbOf, buildProgram, hoistVerbOptions, operandOf, upstreamUsageError, verbOf } from '../../src/cli/program.js';
 import { ADMIN_VERBS, REPO_VERBS, adminGroup } from '../../src/cli/verbs.js';
+import { installGlibHelp } from '../../src/cli/help.js';
 
 test('verbOf / adminVerbOf skip options and the values of --repo / --sysroot', () => {
   assert.equal(verbOf(['--repo', '/r', 'log', 'x']), 'log');
@@ -49,26 +50,28 @@ test('buildProgram loads only the verb files the arguments reach', async () => {
 });
 
 test('usage errors read as upstream: unknown option, missing argument or option value, unknown command', () => {
-  assert.deepEqual(upstreamUsageError("error: unknown option '--frob'"), { text: 'error: Unknown option --frob\n', withUsage: false });
-  assert.deepEqual(upstreamUsageError("error: option '--repo <path>' argument missing"), { text: 'error: Missing argument for --repo\n', withUsage: false });
-  assert.deepEqual(upstreamUsageError("error: option '-s, --subject <subject>' argument missing"), { text: 'error: Missing argument for --subject\n', withUsage: false });
-  assert.deepEqual(upstreamUsageError("error: missing required argument 'rev'"), { text: 'error: REV must be specified\n', withUsage: true });
-  assert.deepEqual(upstreamUsageError("error: unknown command 'frob'"), { text: "error: Unknown command 'frob'\n", withUsage: true });
+  assert.deepEqual(upstreamUsageError("error: unknown option '--frob'"), { text: 'error: Unknown option --frob\n', usage: 'none' });
+  assert.deepEqual(upstreamUsageError("error: option '--repo <path>' argument missing"), { text: 'error: Missing argument for --repo\n', usage: 'none' });
+  assert.deepEqual(upstreamUsageError("error: option '-s, --subject <subject>' argument missing"), { text: 'error: Missing argument for --subject\n', usage: 'none' });
+  assert.deepEqual(upstreamUsageError("error: missing required argument 'rev'"), { text: 'error: REV must be specified\n', usage: 'verb' });
+  assert.deepEqual(upstreamUsageError("error: unknown command 'frob'"), { text: "error: Unknown command 'frob'\n", usage: 'group' });
   assert.equal(upstreamUsageError("error: too many arguments for 'log'. Expected 1 argument but got 2.").text,
     "error: Too many arguments for 'log': Expected 1 argument but got 2.\n");
   assert.equal(upstreamUsageError('error: something new').text, 'error: something new\n');
 });
 
 test("every admin verb's --help describes --sysroot as the sysroot it uses (init-fs: ignored)", async () => {
-  const admin = (await adminGroup()).register(new Command('ostree'));
+  const program = new Command('ostree');
+  const admin = (await adminGroup()).register(program);
   for (const load of new Set(ADMIN_VERBS.values())) (await load()).register(admin);
+  installGlibHelp(program);
   const verbs = admin.commands.flatMap((c) => (c.commands.length > 0 ? c.commands : [c])).filter((c) => c.name() !== 'help');
   assert.ok(verbs.length >= ADMIN_VERBS.size, `${verbs.length} verbs`);
   for (const c of [admin, ...verbs]) {
     const help = c.helpInformation().replace(/\s+/g, ' ');
     assert.doesNotMatch(help, /Create a new OSTree sysroot/, c.name());
-    if (c.name() === 'init-fs') assert.match(help, /--sysroot <path> Ignored: init-fs creates the new sysroot at its PATH argument/);
-    else assert.match(help, /--sysroot <path> Use the sysroot at PATH \(default: \$OSTREE_SYSROOT, else \/\)/, c.name());
+    if (c.name() === 'init-fs') assert.match(help, /--sysroot=PATH Ignored: init-fs creates the new sysroot at its PATH argument/);
+    else assert.match(help, /--sysroot=PATH Use the sysroot at PATH \(default: \$OSTREE_SYSROOT, else \/\)/, c.name());
   }
 });
 

@@ -116,14 +116,14 @@ for (const [args, message] of USAGE_CASES) {
 test('GROUP help VERB prints the verb\'s help (exit 0): admin help deploy, admin kargs help edit-in-place, remote help add', () => {
   const r = runCli(['admin', 'help', 'deploy']);
   assert.equal(r.code, 0, r.stderr);
-  assert.match(r.stdout, /^Usage: ostree admin deploy \[options\] <refspec>/);
-  assert.match(r.stdout, /--sysroot <path> +Use the sysroot at PATH/);
+  assert.match(r.stdout, /^Usage:\n  ostree admin deploy \[OPTION…\] REFSPEC\n/);
+  assert.match(r.stdout, /--sysroot=PATH +Use the sysroot at PATH/);
   const k = runCli(['admin', 'kargs', 'help', 'edit-in-place']);
   assert.equal(k.code, 0, k.stderr);
-  assert.match(k.stdout, /^Usage: ostree admin kargs edit-in-place \[options\]/);
+  assert.match(k.stdout, /^Usage:\n  ostree admin kargs edit-in-place \[OPTION…\] ARGS\n/);
   const a = runCli(['remote', 'help', 'add']);
   assert.equal(a.code, 0, a.stderr);
-  assert.match(a.stdout, /^Usage: ostree remote add \[options\] <name> \[url\] \[branches\.\.\.\]/);
+  assert.match(a.stdout, /^Usage:\n  ostree remote add \[OPTION…\] NAME \[metalink=\|mirrorlist=\]URL \[BRANCH\.\.\.\]\n/);
 });
 
 test('commit of a missing directory: one line naming the directory; the repository is untouched (tmp/ included)', () => {
