@@ -24,6 +24,7 @@ import { contentExtension, type RepoMode } from './modes/mode.js';
 import { backendFor } from './modes/registry.js';
 import type { ContentWriteContext, SourceStat, StoredContent } from './modes/backend.js';
 import { applyRules, type ModeAdjust } from './commit/modifier.js';
+import { parentRepos } from './parent-repos.js';
 
 export type { ContentWriteContext, RepoMode, SourceStat, StoredContent };
 export { forgetStagingDirs, loosePath, stagingName, tmpName } from './layout.js';
@@ -179,15 +180,29 @@ function writeSymlinkSync(ctx: ContentWriteContext, src: string, st: SourceStat,
 // ---------------------------------------------------------------------------------------------
 // Reading
 
-/** Read a content object's header (without its data), synchronously. ENOENT if missing. */
+/**
+ * Read a content object's header (without its data), synchronously: from the repository, else
+ * from the nearest `core.parent` repository holding it (as upstream's ostree_repo_load_file).
+ * ENOENT if none has it.
+ */
 export function readContentHeaderSync(repoPath: string, mode: RepoMode, checksum: string): StoredContent {
   validateChecksum(checksum, 'file checksum');
   const objName = `${checksum}.file`;
-  const p = loosePath(repoPath, checksum, contentExtension(mode));
+  const own = readLooseHeader(repoPath, mode, checksum);
+  if (own !== null) return own;
+  for (const p of parentRepos(repoPath)) {
+    const found = readLooseHeader(p.path, p.mode, checksum);
+    if (found !== null) return found;
+  }
+  throw new OstreeError('ENOENT', `Couldn't find file object '${checksum}' (${objName} is not in the repository)`, { path: loosePath(repoPath, checksum, contentExtension(mode)) });
+}
+
+/** The header of a content object in this one repository, null if it is not there. */
+function readLooseHeader(repoPath: string, mode: RepoMode, checksum: string): StoredContent | null {
   try {
-    return backendFor(mode).readHeader(p, objName);
+    return backendFor(mode).readHeader(loosePath(repoPath, checksum, contentExtension(mode)), `${checksum}.file`);
   } catch (e) {
-    if (isErrno(e, 'ENOENT')) throw new OstreeError('ENOENT', `Couldn't find file object '${checksum}' (${objName} is not in the repository)`, { path: p });
+    if (isErrno(e, 'ENOENT')) return null;
     throw e;
   }
 }

@@ -11,7 +11,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { OstreeError, isErrno } from '../../errors.js';
+import { OstreeError } from '../../errors.js';
 import { formatSize } from '../../util/format-size.js';
 import { parseCommit, type CommitObject } from '../objects/commit.js';
 import { parseCommitMeta } from '../objects/commitmeta.js';
@@ -19,11 +19,11 @@ import { parseDirTree } from '../objects/dirtree.js';
 import { sha256hex } from '../objects/checksum.js';
 import { type ObjectType } from '../objects/common.js';
 import { Repo, parseRefspec } from '../repo.js';
-import { clearCommitPartial, isCommitPartial, markCommitPartial, objectPath, stateDir, tmpDir, tmpName } from '../layout.js';
+import { clearCommitPartial, isCommitPartial, markCommitPartial, stateDir, tmpDir, tmpName } from '../layout.js';
 import { runPool } from '../../util/pool.js';
 import type { ContentImportContext } from './import.js';
 import { formatPullStatus } from './options.js';
-import { readMetadataObject, readMetadataObjectIfPresent, writeMetadataObject } from '../store.js';
+import { hasObject, readMetadataObject, readMetadataObjectIfPresent, writeMetadataObject } from '../store.js';
 import { ChainGuard, walkDirTrees } from '../traverse.js';
 import { SubpathFilter, type TreeScope } from './subpath.js';
 import { checkBinding, type Wanted } from './targets.js';
@@ -261,17 +261,14 @@ class MetadataCopier {
   }
 }
 
-function lexists(p: string): boolean {
-  try { fs.lstatSync(p); return true; } catch (e) { if (isErrno(e, 'ENOENT')) return false; throw e; }
-}
-
 /** The content objects missing in the destination, imported in parallel. */
 async function importContent(src: Repo, dest: Repo, files: Set<string>, options: PullLocalOptions): Promise<{ written: number; bytes: number }> {
   const ctx: ContentImportContext = {
     srcPath: src.path, srcMode: src.mode, destPath: dest.path, destMode: dest.mode,
     untrusted: options.untrusted === true, bareUserOnlyFiles: options.bareUserOnlyFiles === true,
   };
-  const todo = [...files].filter((c) => !lexists(objectPath(dest.path, c, 'file', dest.mode)));
+  // What the destination or one of its core.parent repositories holds is not copied (as upstream).
+  const todo = [...files].filter((c) => !hasObject(dest, c, 'file'));
   const stats = await runPool<{ written: number; bytes: number }>({
     job: { module: new URL('./job.js', import.meta.url).href, name: 'pullJob' }, ctx, items: todo, workers: options.workers,
     init: () => ({ written: 0, bytes: 0 }),
