@@ -13,17 +13,19 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import * as libc from '../native/libc.js';
 import { OstreeError, isErrno } from '../errors.js';
 import { S_IFLNK, S_IFMT, S_IFREG } from './objects/common.js';
 import { newSha256, validateChecksum } from './objects/checksum.js';
 import { sortXattrs, type Xattr } from './objects/xattrs.js';
 import { BARE_USER_XATTR, serializeFileHeader, type FileHeader } from './objects/file-header.js';
-import { loosePath, stagingName } from './layout.js';
+import { loosePath, stagingName, tmpName } from './layout.js';
 import { contentExtension, type RepoMode } from './modes/mode.js';
 import { backendFor } from './modes/registry.js';
 import type { ContentWriteContext, SourceStat, StoredContent } from './modes/backend.js';
 import { applyRules, type ModeAdjust } from './commit/modifier.js';
+import { parentRepos } from './parent-repos.js';
 
 export type { ContentWriteContext, RepoMode, SourceStat, StoredContent };
 export { forgetStagingDirs, loosePath, stagingName, tmpName } from './layout.js';
@@ -161,7 +163,12 @@ function placeObject(ctx: ContentWriteContext, tmp: string, checksum: string): s
 function writeSymlinkSync(ctx: ContentWriteContext, src: string, st: SourceStat, adjust?: ModeAdjust): string {
   const target = fs.readlinkSync(src);
   if (target === '') throw new OstreeError('EINVAL', `symlink '${src}' has an empty target`);
-  const header = headerFor(ctx, src, st, target, adjust);
+  return storeSymlinkHeader(ctx, headerFor(ctx, src, st, target, adjust));
+}
+
+/** Store the symlink object with `header` (its target included); returns the checksum. */
+function storeSymlinkHeader(ctx: ContentWriteContext, header: FileHeader): string {
+  const target = header.symlinkTarget;
   const checksum = newSha256().update(serializeFileHeader(header)).digest('hex');
   const final = loosePath(ctx.repoPath, checksum, contentExtension(ctx.mode));
   if (fs.lstatSync(final, { throwIfNoEntry: false })) return checksum;
@@ -176,18 +183,65 @@ function writeSymlinkSync(ctx: ContentWriteContext, src: string, st: SourceStat,
   return checksum;
 }
 
+/**
+ * Store the data of the existing object `stored` (this repository's, a parent's) under a new
+ * `header` and return the new object's checksum: how commit modifiers rewrite the files of a
+ * `--tree=ref=` tree (ownership, mode, xattrs change; the data stays). An uncompressed object
+ * is read in place; a compressed one is inflated into a scratch file in REPO/tmp first.
+ */
+export async function writeStoredContent(ctx: ContentWriteContext, stored: StoredContent, header: FileHeader): Promise<string> {
+  if ((header.mode & S_IFMT) === S_IFLNK) return storeSymlinkHeader(ctx, header);
+  let scratch: string | null = null;
+  let dataPath = stored.objectPath;
+  if (stored.compressed || stored.dataOffset !== 0) {
+    scratch = tmpName(ctx.repoPath, 'rewrite');
+    await pipeline(contentDataStream(stored), fs.createWriteStream(scratch, { flags: 'wx', mode: 0o600 }));
+    dataPath = scratch;
+  }
+  try {
+    const fdIn = fs.openSync(dataPath, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW | fs.constants.O_NONBLOCK);
+    const tmp = stagingName(ctx.repoPath);
+    const hash = newSha256().update(serializeFileHeader(header));
+    try {
+      await backendFor(ctx.mode).storeRegular({ src: dataPath, fdIn, tmp, header, hash, buf: (sharedBuf ??= Buffer.allocUnsafe(CHUNK)) });
+    } catch (e) {
+      try { fs.unlinkSync(tmp); } catch { /* not created */ }
+      throw e;
+    } finally {
+      fs.closeSync(fdIn);
+    }
+    return placeObject(ctx, tmp, hash.digest('hex'));
+  } finally {
+    if (scratch !== null) fs.rmSync(scratch, { force: true });
+  }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Reading
 
-/** Read a content object's header (without its data), synchronously. ENOENT if missing. */
+/**
+ * Read a content object's header (without its data), synchronously: from the repository, else
+ * from the nearest `core.parent` repository holding it (as upstream's ostree_repo_load_file).
+ * ENOENT if none has it.
+ */
 export function readContentHeaderSync(repoPath: string, mode: RepoMode, checksum: string): StoredContent {
   validateChecksum(checksum, 'file checksum');
   const objName = `${checksum}.file`;
-  const p = loosePath(repoPath, checksum, contentExtension(mode));
+  const own = readLooseHeader(repoPath, mode, checksum);
+  if (own !== null) return own;
+  for (const p of parentRepos(repoPath)) {
+    const found = readLooseHeader(p.path, p.mode, checksum);
+    if (found !== null) return found;
+  }
+  throw new OstreeError('ENOENT', `Couldn't find file object '${checksum}' (${objName} is not in the repository)`, { path: loosePath(repoPath, checksum, contentExtension(mode)) });
+}
+
+/** The header of a content object in this one repository, null if it is not there. */
+function readLooseHeader(repoPath: string, mode: RepoMode, checksum: string): StoredContent | null {
   try {
-    return backendFor(mode).readHeader(p, objName);
+    return backendFor(mode).readHeader(loosePath(repoPath, checksum, contentExtension(mode)), `${checksum}.file`);
   } catch (e) {
-    if (isErrno(e, 'ENOENT')) throw new OstreeError('ENOENT', `Couldn't find file object '${checksum}' (${objName} is not in the repository)`, { path: p });
+    if (isErrno(e, 'ENOENT')) return null;
     throw e;
   }
 }

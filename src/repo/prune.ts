@@ -20,6 +20,7 @@ import { listRemotes, type RemoteRepo } from './remotes.js';
 import { pruneSummaryCache } from './summary/cache.js';
 import { pruneStaticDeltas } from './deltas/catalog.js';
 import { formatSize } from '../util/format-size.js';
+import { branchRoots, usesBranchRules } from './prune-branches.js';
 
 /**
  * What prune needs of a repository. Structural, not the Repo class: repo.ts must not be
@@ -44,8 +45,12 @@ export interface PruneOptions {
   noPrune?: boolean;
   /** Delete this commit first (`--delete-commit`), then prune. */
   deleteCommit?: string;
-  /** With refsOnly: keep commits younger than this (seconds since the epoch), per ref. */
+  /** Keep each ref's commits younger than this (seconds since the epoch); only refs are roots. */
   keepYoungerThan?: bigint;
+  /** `--retain-branch-depth`: ref -> parents to keep (-1: all); only refs are roots. */
+  retainBranchDepth?: ReadonlyMap<string, number>;
+  /** `--only-branch`: prune only these refs (each must exist), keep every other ref whole. */
+  onlyBranches?: readonly string[];
   /** Only consider commit objects for deletion (`--commit-only`). */
   commitOnly?: boolean;
   /** `--static-deltas-only`: `deleteCommit` removes only the deltas leading to it. */
@@ -128,30 +133,35 @@ export function traverseReachable(repo: RepoLocation, commit: string, depth: num
 }
 
 /** The roots prune keeps and everything they reach. */
-function computeReachable(repo: PruneTarget, objects: LooseObject[], options: PruneOptions): Reachable {
+async function computeReachable(repo: PruneTarget, objects: LooseObject[], options: PruneOptions): Promise<Reachable> {
   const depth = options.depth ?? -1;
   const reachable = reachableIn(repo, options.commitOnly);
   const add = (c: string, d: number): void => {
     try { reachable.addCommit(c, d); } catch (e) { throw notFound(repo, c, e); }
   };
-  const roots = new Set<string>(options.keepCommits ?? []);
-  if (options.refsOnly || options.keepYoungerThan !== undefined) {
-    const refs = refCommits(repo, (e) => new OstreeError('ECORRUPT', `ref file ${e.file} does not contain a commit checksum; refusing to prune (fix or delete the ref)`));
-    for (const c of refs) {
-      if (options.keepYoungerThan === undefined) { roots.add(c); continue; }
-      // Keep the ref's commit and every ancestor younger than the cut-off.
-      try {
-        for (const link of parentChain(repo, c)) {
-          if (link.commit === null || (link.depth > 0 && link.commit.timestamp < options.keepYoungerThan)) break;
-          add(link.checksum, 0);
-        }
-      } catch (e) { throw notFound(repo, c, e); }
+  for (const c of options.keepCommits ?? []) add(c, depth);
+  if (usesBranchRules(options)) {
+    for (const root of await branchRoots(repo, { ...options, depth })) {
+      if ('depth' in root) add(root.commit, root.depth);
+      else keepYoungerThan(repo, root.commit, root.youngerThan, add);
     }
+  } else if (options.refsOnly) {
+    const refs = refCommits(repo, (e) => new OstreeError('ECORRUPT', `ref file ${e.file} does not contain a commit checksum; refusing to prune (fix or delete the ref)`));
+    for (const c of refs) add(c, depth);
   } else {
-    for (const o of objects) if (o.isCommit) roots.add(o.checksum);
+    for (const o of objects) if (o.isCommit) add(o.checksum, depth);
   }
-  for (const c of roots) add(c, depth);
   return reachable;
+}
+
+/** A ref's commit, and each ancestor while it is not older than `cutoff` (a missing one ends it). */
+function keepYoungerThan(repo: PruneTarget, commit: string, cutoff: bigint, add: (c: string, d: number) => void): void {
+  try {
+    for (const link of parentChain(repo, commit)) {
+      if (link.commit === null || (link.depth > 0 && link.commit.timestamp < cutoff)) break;
+      add(link.checksum, 0);
+    }
+  } catch (e) { throw notFound(repo, commit, e); }
 }
 
 /**
@@ -170,7 +180,7 @@ export async function pruneRepo(repo: PruneTarget, options: PruneOptions = {}): 
       deleteCommit(repo, c, tombstones(repo));
     }
     const objects = listLooseObjects(repo);
-    const reachable = computeReachable(repo, objects, options);
+    const reachable = await computeReachable(repo, objects, options);
 
     const res: PruneResult = { objectsTotal: 0, objectsPruned: 0, bytesFreed: 0 };
     for (const o of objects) {

@@ -16,6 +16,7 @@ import { parseDirMeta, type DirMeta } from './objects/dirmeta.js';
 import { readFileBounded } from '../util/fs.js';
 import { linkIntoPlace } from './content.js';
 import { objectPath, objectsDir, parseLooseName, tmpName } from './layout.js';
+import { parentRepos } from './parent-repos.js';
 import type { RepoMode } from './modes/mode.js';
 
 /** Where a repository is and how its objects are stored: all the object readers need (the
@@ -38,7 +39,8 @@ export function syncRepo(repo: RepoCore): void {
   if (fsyncEnabled(repo)) libc.syncfs(repo.path);
 }
 
-export function hasObject(repo: RepoCore, checksum: string, type: ObjectType): boolean {
+/** Whether the object is in the repository itself (its parents not consulted). */
+export function hasLooseObject(repo: RepoLocation, checksum: string, type: ObjectType): boolean {
   try {
     fs.lstatSync(objectPath(repo.path, checksum, type, repo.mode));
     return true;
@@ -46,6 +48,13 @@ export function hasObject(repo: RepoCore, checksum: string, type: ObjectType): b
     if (isErrno(e, 'ENOENT') || isErrno(e, 'ENOTDIR')) return false;
     throw e;
   }
+}
+
+/** Whether the object is in the repository or one of its `core.parent` repositories (upstream's
+ *  ostree_repo_has_object: a pull skips what a parent holds). */
+export function hasObject(repo: RepoLocation, checksum: string, type: ObjectType): boolean {
+  if (hasLooseObject(repo, checksum, type)) return true;
+  return parentRepos(repo.path).some((p) => hasLooseObject(p, checksum, type));
 }
 
 /**
@@ -63,9 +72,20 @@ export function readMetadataObject(repo: RepoLocation, checksum: string, type: O
   return data;
 }
 
-/** readMetadataObject, null when the object is not in the repository. */
+/** readMetadataObject, null when the object is neither in the repository nor in one of its
+ *  `core.parent` repositories (upstream loads metadata through the parent chain). */
 export function readMetadataObjectIfPresent(repo: RepoLocation, checksum: string, type: ObjectType): Buffer | null {
   if (type === 'file') throw new OstreeError('EINVAL', 'readMetadataObject is for metadata objects; content objects are read through content.ts');
+  const own = readLooseMetadata(repo, checksum, type);
+  if (own !== null) return own;
+  for (const p of parentRepos(repo.path)) {
+    const data = readLooseMetadata(p, checksum, type);
+    if (data !== null) return data;
+  }
+  return null;
+}
+
+function readLooseMetadata(repo: RepoLocation, checksum: string, type: ObjectType): Buffer | null {
   return readFileBounded(objectPath(repo.path, checksum, type, repo.mode), MAX_METADATA_SIZE, {
     what: `Object ${objectName(checksum, type)}`, follow: false, advice: "the repository is corrupt: remove it and run 'ostree fsck'",
   });

@@ -6,14 +6,15 @@ import type { Command } from 'commander';
 import { OstreeError } from '../../errors.js';
 import { fsckRepo } from '../../repo/fsck.js';
 import { formatPruneResult, pruneRepo } from '../../repo/prune.js';
+import { parseRetainBranchDepth } from '../../repo/prune-branches.js';
 import { Repo } from '../../repo/repo.js';
-import { intOption, parseDateArg } from '../args.js';
+import { collect, intOption, parseDateArg } from '../args.js';
 import { repoPath } from '../context.js';
 import { out } from '../output.js';
 
 interface PruneFlags {
   prune: boolean; refsOnly?: boolean; depth: number; deleteCommit?: string; keepYoungerThan?: string;
-  commitOnly?: boolean; staticDeltasOnly?: boolean;
+  commitOnly?: boolean; staticDeltasOnly?: boolean; retainBranchDepth: string[]; onlyBranch: string[];
 }
 
 async function runPrune(opts: PruneFlags, cmd: Command): Promise<void> {
@@ -27,11 +28,14 @@ async function runPrune(opts: PruneFlags, cmd: Command): Promise<void> {
     if (ms === null) throw new OstreeError('EINVAL', `Could not parse '${opts.keepYoungerThan}'`);
     keepYoungerThan = BigInt(Math.floor(ms / 1000));
   }
+  const retainBranchDepth = opts.retainBranchDepth.length > 0 ? parseRetainBranchDepth(opts.retainBranchDepth) : undefined;
   const r = await pruneRepo(repo, {
     refsOnly: opts.refsOnly === true, depth: opts.depth, noPrune: !opts.prune, commitOnly: opts.commitOnly === true,
     ...(opts.deleteCommit !== undefined ? { deleteCommit: opts.deleteCommit } : {}),
     ...(opts.staticDeltasOnly ? { staticDeltasOnly: true } : {}),
     ...(keepYoungerThan !== undefined ? { keepYoungerThan } : {}),
+    ...(retainBranchDepth !== undefined ? { retainBranchDepth } : {}),
+    ...(opts.onlyBranch.length > 0 ? { onlyBranches: opts.onlyBranch } : {}),
   });
   for (const l of formatPruneResult(r, { noPrune: !opts.prune, commitOnly: opts.commitOnly === true })) out(`${l}\n`);
 }
@@ -62,5 +66,9 @@ export function register(program: Command): void {
     .option('--keep-younger-than <DATE>', 'Prune all commits older than the specified date')
     .option('--commit-only', 'Only traverse and delete commit objects.')
     .option('--static-deltas-only', 'Change the behavior of delete-commit and keep-younger-than to prune only static deltas')
+    .option('--retain-branch-depth <BRANCH=DEPTH>', 'Additionally retain BRANCH=DEPTH commits', collect, [])
+    .option('--only-branch <BRANCH>', 'Only prune BRANCH (may be specified multiple times)', collect, [])
+    // upstream's global -v; the program has only the long form (summary's -v is --view)
+    .option('-v, --verbose', 'Print debug information during command processing')
     .action(runPrune);
 }

@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import { OstreeError, isErrno } from '../../errors.js';
 import { modeTraits } from '../modes/mode.js';
 import { resolveRev } from '../refs.js';
-import { hasObject, loadCommit, loadDirTree, type RepoCore } from '../store.js';
+import { hasLooseObject, loadCommit, loadDirTree, type RepoCore } from '../store.js';
 import { readRepoConfig } from '../config.js';
 import { CopyCheckout, type CheckoutOptions } from './copy.js';
 import { NeedCopyFallback, hardlinkCheckout, hardlinkCheckoutPossible, removePartialTree } from './hardlink.js';
@@ -47,7 +47,7 @@ const MAX_PARENT_DEPTH = 32;
 function repoHolding(repo: RepoCore, csum: string): RepoCore {
   let cur = repo;
   for (let i = 0; i < MAX_PARENT_DEPTH; i++) {
-    if (hasObject(cur, csum, 'commit')) return cur;
+    if (hasLooseObject(cur, csum, 'commit')) return cur;
     const parent = cur.config.get('core', 'parent');
     if (parent === undefined || parent === '') return repo;
     const p = path.resolve(cur.path, parent);

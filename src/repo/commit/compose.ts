@@ -20,6 +20,7 @@ import { writeCommit, type CommitProgress, type CommitTreeOptions } from './comm
 import { scanDevino } from './devino.js';
 import { CommitModifier } from './modifier.js';
 import { MutableTree, overlayStored, writeMutableTree, type MetadataWritten } from './mtree.js';
+import { overlayStoredModified } from './stored.js';
 import { ContentWriterPool } from './pool.js';
 import { sizesVariant, SIZES_KEY, type SizeEntry } from './sizes.js';
 import { cleanStaleTmp, walkDirectory, type WalkSession } from './tree.js';
@@ -82,6 +83,16 @@ function modifierFor(repo: RepoCore, o: ComposeOptions): CommitModifier {
   }, { ...(o.statoverride !== undefined ? { statoverride: o.statoverride } : {}), ...(o.skipList !== undefined ? { skipList: o.skipList } : {}) });
 }
 
+/**
+ * Whether upstream's `ostree commit` creates a commit modifier for these options (then a
+ * `--tree=ref=` tree is rewritten entry by entry under it, stored.ts; else taken as stored).
+ */
+function hasModifier(repo: RepoCore, o: ComposeOptions): boolean {
+  return o.ownerUid !== undefined || o.ownerGid !== undefined || o.statoverride !== undefined || o.skipList !== undefined
+    || o.noXattrs === true || o.roExecutables === true || o.canonicalPermissions === true || modeTraits(repo.mode).canonical
+    || o.consume === true || o.devinoCanonical === true || o.generateSizes === true;
+}
+
 /** Kernel version of the assembled tree (usr/lib/modules/KVER/vmlinuz, else boot/vmlinuz-KVER). */
 function kernelVersionOf(root: MutableTree): string {
   const mods = root.lookup('usr/lib/modules');
@@ -137,7 +148,8 @@ async function addSources(repo: RepoCore, root: MutableTree, sources: CommitSour
       const c = resolveRev(repo, src.rev);
       if (c === null) throw new OstreeError('ENOENT', `Refspec '${src.rev}' not found`);
       const commit = loadCommit(repo, c);
-      overlayStored(repo, root, commit.rootTree, commit.rootMeta);
+      if (hasModifier(repo, o)) await overlayStoredModified(s, repo, root, commit.rootTree, commit.rootMeta);
+      else overlayStored(repo, root, commit.rootTree, commit.rootMeta);
     } else {
       await importTarArchive(repo, src.path, root, s, {
         autocreateParents: o.tarAutocreateParents === true, ...(o.tarPathnameFilter ? { pathnameFilter: o.tarPathnameFilter } : {}),

@@ -100,10 +100,18 @@ export class CommitModifier {
     return true;
   }
 
-  /** The statoverride for `path`, if any (a mode addition wins over a mode setting, as upstream). */
+  /**
+   * The statoverride for `path`, if any. As upstream's filter: a mode addition wins over a mode
+   * setting and is used up by the first entry it applies to (a later source with the same
+   * path, or the second look at a directory, gets only a setting).
+   */
   adjustFor(path: string): ModeAdjust | undefined {
     const add = this.modeAdds.get(path);
-    if (add !== undefined) { this.unmatchedAdds.delete(path); return { add }; }
+    if (add !== undefined) {
+      this.modeAdds.delete(path);
+      this.unmatchedAdds.delete(path);
+      return { add };
+    }
     const set = this.modeSets.get(path);
     return set !== undefined ? { set } : undefined;
   }
@@ -111,6 +119,17 @@ export class CommitModifier {
   /** The entry at `path` after every rule. */
   apply(path: string, info: EntryInfo): EntryInfo {
     return applyRules(info, this.rules, this.adjustFor(path));
+  }
+
+  /**
+   * The metadata of the subdirectory at `path` (not the root) after the rules. Upstream runs
+   * its filter on a subdirectory twice, first as an entry of its parent (the result only
+   * decides whether to skip it) and then for its own metadata: a statoverride addition is
+   * used up by the first run, so only a setting (`=MODE`) reaches a directory's dirmeta.
+   */
+  applyDir(path: string, info: EntryInfo): EntryInfo {
+    this.adjustFor(path);
+    return this.apply(path, info);
   }
 
   /** Upstream's errors for statoverride additions and skip-list paths that matched nothing. */

@@ -22,7 +22,7 @@ import { readContentHeaderSync, type ContentWriteContext } from '../content.js';
 import { tmpDir } from '../layout.js';
 import { ContentWriterPool, type PendingFile } from './pool.js';
 import { devinoKey, type DevinoCache } from './devino.js';
-import type { CommitModifier } from './modifier.js';
+import { applyRules, type CommitModifier, type ModeAdjust } from './modifier.js';
 import type { MutableTree } from './mtree.js';
 import type { CommitProgress } from './commit.js';
 
@@ -47,9 +47,10 @@ export interface WalkSession {
   cacheHits: number;
 }
 
-/** The dirmeta of a source directory at commit path `rel`, after the modifier. */
+/** The dirmeta of a source directory at commit path `rel` ('/': the root), after the modifier. */
 function dirMetaFor(s: WalkSession, p: string, rel: string, st: fs.Stats): DirMeta {
-  const info = s.modifier.apply(rel, { uid: st.uid, gid: st.gid, mode: st.mode });
+  const own = { uid: st.uid, gid: st.gid, mode: st.mode };
+  const info = rel === '/' ? s.modifier.apply(rel, own) : s.modifier.applyDir(rel, own);
   const noXattrs = s.ctx.noXattrs === true || s.modifier.rules.canonical === true;
   return { ...info, xattrs: noXattrs ? [] : sortXattrs(libc.lgetxattrs(p)) };
 }
@@ -83,27 +84,28 @@ function checkUtf8Names(dir: string, ents: fs.Dirent[]): void {
  * A devino hit that the modifier leaves as it is keeps its checksum (upstream compares the
  * object's ownership and mode before and after the rules).
  */
-function reusableHit(s: WalkSession, rel: string, checksum: string): boolean {
+function reusableHit(s: WalkSession, checksum: string, adjust: ModeAdjust | undefined): boolean {
   if (s.devinoCanonical) return true;
   if (!s.modifier.changesEntries && !s.ctx.noXattrs) return true;
   const h = readContentHeaderSync(s.ctx.repoPath, s.ctx.mode, checksum).header;
-  const after = s.modifier.apply(rel, h);
+  const after = applyRules(h, s.modifier.rules, adjust);
   if (s.ctx.noXattrs && h.xattrs.length > 0) return false;
   return after.uid === h.uid && after.gid === h.gid && after.mode === h.mode;
 }
 
 /** One file or symlink of the walk: a cache hit, or a slot for the writers. */
 function addFile(s: WalkSession, mtree: MutableTree, e: fs.Dirent, cp: string, shortPath: string, rel: string): void {
+  // (the statoverride is looked up once: an addition is used up by the entry it applies to)
+  const adjust = s.modifier.adjustFor(rel);
   if (s.devino) {
     const st = fs.lstatSync(shortPath, { bigint: true });
     const hit = s.devino.get(devinoKey(st));
-    if (hit !== undefined && reusableHit(s, rel, hit)) {
+    if (hit !== undefined && reusableHit(s, hit, adjust)) {
       mtree.replaceFile(e.name, { checksum: hit });
       s.cacheHits++;
       return;
     }
   }
-  const adjust = s.modifier.adjustFor(rel);
   const f: PendingFile = { name: e.name, path: cp, kind: e.isFile() ? 'file' : 'symlink', ...(adjust ? { adjust } : {}), ...(s.adopt && e.isFile() ? { adopt: true } : {}) };
   mtree.replaceFile(e.name, f);
   s.files.push(f);

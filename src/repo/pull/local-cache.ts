@@ -8,7 +8,7 @@ import { OstreeError } from '../../errors.js';
 import { sha256hex } from '../objects/checksum.js';
 import type { ObjectType } from '../objects/common.js';
 import { Repo } from '../repo.js';
-import { readMetadataObjectIfPresent } from '../store.js';
+import { hasLooseObject, readMetadataObjectIfPresent } from '../store.js';
 import { importContentObject, type ContentImportContext } from './import.js';
 
 export class LocalCache {
@@ -43,7 +43,7 @@ export class LocalCache {
    */
   async content(checksum: string, dest: Pick<ContentImportContext, 'destPath' | 'destMode' | 'bareUserOnlyFiles'>): Promise<number | null> {
     for (const r of this.repos) {
-      if (!r.hasObjectSync(checksum, 'file')) continue;
+      if (!hasLooseObject(r, checksum, 'file')) continue; // (read from this cache's own objects below)
       const n = await importContentObject({ ...dest, srcPath: r.path, srcMode: r.mode, untrusted: true }, checksum);
       return Math.max(0, n);
     }

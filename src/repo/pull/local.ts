@@ -11,7 +11,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { OstreeError, isErrno } from '../../errors.js';
+import { OstreeError } from '../../errors.js';
 import { formatSize } from '../../util/format-size.js';
 import { parseCommit, type CommitObject } from '../objects/commit.js';
 import { parseCommitMeta } from '../objects/commitmeta.js';
@@ -19,11 +19,10 @@ import { parseDirTree } from '../objects/dirtree.js';
 import { sha256hex } from '../objects/checksum.js';
 import { type ObjectType } from '../objects/common.js';
 import { Repo, parseRefspec } from '../repo.js';
-import { clearCommitPartial, isCommitPartial, markCommitPartial, objectPath, stateDir, tmpDir, tmpName } from '../layout.js';
-import { runPool } from '../../util/pool.js';
-import type { ContentImportContext } from './import.js';
+import { clearCommitPartial, isCommitPartial, markCommitPartial, stateDir, tmpDir, tmpName } from '../layout.js';
 import { formatPullStatus } from './options.js';
 import { readMetadataObject, readMetadataObjectIfPresent, writeMetadataObject } from '../store.js';
+import { importContent } from './local-content.js';
 import { ChainGuard, walkDirTrees } from '../traverse.js';
 import { SubpathFilter, type TreeScope } from './subpath.js';
 import { checkBinding, type Wanted } from './targets.js';
@@ -259,29 +258,6 @@ class MetadataCopier {
       cur = parent;
     }
   }
-}
-
-function lexists(p: string): boolean {
-  try { fs.lstatSync(p); return true; } catch (e) { if (isErrno(e, 'ENOENT')) return false; throw e; }
-}
-
-/** The content objects missing in the destination, imported in parallel. */
-async function importContent(src: Repo, dest: Repo, files: Set<string>, options: PullLocalOptions): Promise<{ written: number; bytes: number }> {
-  const ctx: ContentImportContext = {
-    srcPath: src.path, srcMode: src.mode, destPath: dest.path, destMode: dest.mode,
-    untrusted: options.untrusted === true, bareUserOnlyFiles: options.bareUserOnlyFiles === true,
-  };
-  const todo = [...files].filter((c) => !lexists(objectPath(dest.path, c, 'file', dest.mode)));
-  const stats = await runPool<{ written: number; bytes: number }>({
-    job: { module: new URL('./job.js', import.meta.url).href, name: 'pullJob' }, ctx, items: todo, workers: options.workers,
-    init: () => ({ written: 0, bytes: 0 }),
-    merge: (a, b) => ({ written: a.written + b.written, bytes: a.bytes + b.bytes }),
-  });
-  if (stats.failures.length > 0) {
-    const f = stats.failures[0]!;
-    throw new OstreeError(f.code as never ?? 'EIO', `importing ${todo[f.index]}.file: ${f.message}`);
-  }
-  return stats.result;
 }
 
 /** Pull `options.refs` (default: all local refs) of the repository at `srcPath` into `dest`. */

@@ -23,6 +23,18 @@ test('statoverride: +N and N add bits, =N sets them; additions must all match', 
   assert.deepEqual(warned, ['Unmatched statoverride path: /never']);
 });
 
+test('statoverride: an addition is used up by its first entry; a subdirectory gets only =N (upstream)', () => {
+  const dir = tempDir('modifier-');
+  const so = path.join(dir, 'so');
+  fs.writeFileSync(so, '+2048 /f\n+1024 /d\n=448 /e\n');
+  const m = new CommitModifier({}, { statoverride: so });
+  assert.equal(m.apply('/f', { uid: 0, gid: 0, mode: 0o100644 }).mode, 0o104644);
+  assert.equal(m.apply('/f', { uid: 0, gid: 0, mode: 0o100644 }).mode, 0o100644, 'a second source with the same path');
+  assert.equal(m.applyDir('/d', { uid: 0, gid: 0, mode: 0o40755 }).mode, 0o40755);
+  assert.equal(m.applyDir('/e', { uid: 0, gid: 0, mode: 0o40755 }).mode, 0o40700);
+  m.checkAllMatched(() => {});
+});
+
 test('skip-list paths are skipped once each and reported when unmatched', () => {
   const dir = tempDir('modifier-');
   const sl = path.join(dir, 'sl');
