@@ -3,6 +3,7 @@
  * line, summary, "Help Options:", "Application Options:"; verb groups list their verbs under
  * "Builtin ... Commands:"), rendered from the commander tree. Scripts read this layout (upstream's
  * test-help.sh walks every verb through it), so it follows upstream's spacing exactly.
+ *
  * Like GLib's, the text ends with a blank line: a group's error follows it directly; a verb's
  * usage error (upstream's ot_util_usage_error) adds one more blank line before the error.
  */
