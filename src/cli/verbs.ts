@@ -68,6 +68,6 @@ export const ADMIN_VERBS: ReadonlyMap<string, VerbLoader> = new Map([
   ['pin', adminDeployments], ['set-origin', adminDeployments],
   ['upgrade', adminDeploy], ['switch', adminDeploy], ['rollback', adminDeploy],
   ['kargs', adminSystem], ['config-diff', adminSystem], ['finalize-staged', adminSystem],
-  ['boot-complete', adminSystem], ['unlock', adminSystem],
+  ['boot-complete', adminSystem], ['boot-check', adminSystem], ['unlock', adminSystem],
   ['instutil', adminInstutil],
 ]);

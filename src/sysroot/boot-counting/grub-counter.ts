@@ -66,3 +66,25 @@ export function blessInGrubenv(sysrootPath: string, id: string): void {
 export function exhaustInGrubenv(sysrootPath: string, id: string): void {
   updateGrubenv(grubenvPath(sysrootPath), { [ID_VAR]: id, [LEFT_VAR]: '0' });
 }
+
+/**
+ * What the boot check needs of a bootloader's counter (GRUB's here; a bootloader that counts in
+ * entry names, as systemd-boot does, needs none: renaming the entry is the whole state).
+ */
+export interface CounterBackend {
+  readonly name: string;
+  state(d: { stateroot: string; csum: string; deployserial: number }): GrubCounterState;
+  bless(d: { stateroot: string; csum: string; deployserial: number }): void;
+  exhaust(d: { stateroot: string; csum: string; deployserial: number }): void;
+}
+
+/** GRUB's counter when the sysroot has a grubenv (the grub2 backend makes one when it counts). */
+export function grubCounterBackend(sysrootPath: string): CounterBackend | null {
+  if (!fs.existsSync(grubenvPath(sysrootPath))) return null;
+  return {
+    name: 'grub2',
+    state: (d) => readCounter(sysrootPath, counterId(d)),
+    bless: (d) => blessInGrubenv(sysrootPath, counterId(d)),
+    exhaust: (d) => exhaustInGrubenv(sysrootPath, counterId(d)),
+  };
+}
