@@ -48,10 +48,11 @@ function runScript(file: string, kind: CheckResult['kind'], o: HealthCheckOption
   const name = path.basename(file);
   const t0 = Date.now();
   return new Promise((resolve) => {
-    const child = spawn('bash', [file], { stdio: ['ignore', 'pipe', 'pipe'], cwd: '/' });
+    // Its own process group, so a hung check is killed with whatever it started.
+    const child = spawn('bash', [file], { stdio: ['ignore', 'pipe', 'pipe'], cwd: '/', detached: true });
     const timer = setTimeout(() => {
       o.log(`${name}: still running after ${(o.timeoutMs ?? DEFAULT_TIMEOUT_MS) / 1000} s: killed`);
-      child.kill('SIGKILL');
+      try { process.kill(-child.pid!, 'SIGKILL'); } catch { child.kill('SIGKILL'); }
     }, o.timeoutMs ?? DEFAULT_TIMEOUT_MS);
     const forward = (s: NodeJS.ReadableStream) => {
       let rest = '';
@@ -64,12 +65,18 @@ function runScript(file: string, kind: CheckResult['kind'], o: HealthCheckOption
     };
     forward(child.stdout!);
     forward(child.stderr!);
+    let finished = false;
     const finish = (status: number | null, signal: string | null) => {
+      if (finished) return;
+      finished = true;
       clearTimeout(timer);
       resolve({ name, kind, ok: status === 0, status, signal, ms: Date.now() - t0 });
     };
     child.on('error', (e) => { o.log(`${name}: cannot run: ${e.message}`); finish(null, null); });
-    child.on('close', (status, signal) => finish(status, signal));
+    // 'exit', not 'close': a daemon the check left running may hold its output open for ever.
+    child.on('exit', (status, signal) => {
+      setTimeout(() => { child.stdout!.destroy(); child.stderr!.destroy(); finish(status, signal); }, 50);
+    });
   });
 }
 
