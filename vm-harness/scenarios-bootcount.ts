@@ -77,7 +77,7 @@ const AFTER_CHECK = [
   CAT('boot-check-unit', 'SYSTEMD_COLORS=0 systemctl show -p ActiveState -p Result ostree-boot-check.service'),
   STATUS_SNIPPET('status-after-check'),
   CAT('grubenv', 'grep -a "^ostree_bc" /boot/grub/grubenv'),
-  CAT('entries', 'ls /boot/loader/entries'),
+  CAT('entries', 'ls -1 /boot/loader/entries'),
   CAT('version', 'cat /usr/share/ostree-test/version'),
 ];
 
@@ -104,7 +104,7 @@ async function setup(res: Results, disk: string): Promise<Commits | null> {
     ')',
     'echo "@@OSTREE-TEST END setup rc=$?"',
     CAT('commits', 'for b in bad panic good; do echo "$b $(ostree rev-parse --repo=/ostree/repo bc/$b)"; done'),
-    CAT('entries', 'ls /boot/loader/entries'),
+    CAT('entries', 'ls -1 /boot/loader/entries'),
     ...REBOOT,
   ].join('\n') + '\n');
   const r = await runBoot(res, { name: 's8-setup', disk, fwCfg: [{ name: 'opt/ostree-ts/script', file: s }] });
@@ -130,7 +130,7 @@ async function badUpdate(res: Results, img: BuiltImage, disk: string, c: Commits
     /reboot: Restarting system/.test(con), tail(con, /ostree\[\d+\]|boot check|reboot:/));
   const s2 = script('s8-after', [...AFTER_CHECK,
     CAT('prev-journal', 'journalctl --no-pager -b -1 -o cat -u ostree-boot-check.service'),
-    CAT('pull-panic', 'ostree admin deploy --karg-append=panic=5 bc/panic && ls /boot/loader/entries'),
+    CAT('pull-panic', 'ostree admin deploy --karg-append=panic=5 bc/panic && ls -1 /boot/loader/entries'),
     ...REBOOT].join('\n') + '\n');
   const r2 = await runBoot(res, { name: 's8-rolled-back', disk, fwCfg: [{ name: 'opt/ostree-ts/script', file: s2 }] });
   checkBooted(res, '8-bad-update', r2, img.commit1);
@@ -155,7 +155,7 @@ async function panicUpdate(res: Results, img: BuiltImage, disk: string, c: Commi
       !r.timedOut && r.bootedMs === null && /Kernel panic/.test(con) && !con.includes('no boot tries left'), tail(con, /panic|ostree|GRUB/i));
   }
   const s = script('s9-after', [...AFTER_CHECK,
-    CAT('deploy-good', `ostree admin deploy --os=${OSNAME} bc/good && ls /boot/loader/entries`),
+    CAT('deploy-good', `ostree admin deploy --os=${OSNAME} bc/good && ls -1 /boot/loader/entries`),
     ...REBOOT].join('\n') + '\n');
   const r = await runBoot(res, { name: 's9-fallback', disk, fwCfg: [{ name: 'opt/ostree-ts/script', file: s }] });
   const con = clean(r.log);
