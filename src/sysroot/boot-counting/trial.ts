@@ -40,9 +40,14 @@ async function entryFileOf(sysroot: Sysroot, d: Deployment): Promise<string | nu
   return found?.path ?? null;
 }
 
-/** End `d`'s trial as good: the counter first (what the bootloader acts on), then the name. */
+/**
+ * End `d`'s trial as good: the counter first (what the bootloader acts on), then the name.
+ * The bootloader's counter is left alone when it counts another deployment (`d` was picked by
+ * hand from the menu while the default is on trial).
+ */
 export async function bless(sysroot: Sysroot, d: Deployment, backend: CounterBackend | null, tries: number): Promise<void> {
-  backend?.bless(d);
+  const isDefault = sysroot.deployments.find((x) => !x.staged)?.sameAs(d) === true;
+  if (backend && (isDefault || backend.state(d).kind !== 'unknown')) backend.bless(d);
   const file = await entryFileOf(sysroot, d);
   if (file !== null) {
     const k = parseBlsEntryFileName(path.basename(file))?.k ?? 1;
