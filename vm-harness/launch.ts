@@ -40,6 +40,12 @@ export interface BootOptions {
   cpus?: number;
   /** called once per boot stage seen on the console (BOOT_MILESTONES), in console order */
   onMilestone?: (text: string) => void;
+  /**
+   * Power cut: kill the guest as soon as the serial console matches.  The disk then runs with
+   * cache=writeback instead of unsafe, so what the guest flushed survives the kill and nothing
+   * else is promised, as on real hardware.
+   */
+  powerCutWhen?: RegExp;
 }
 
 export interface BootResult {
@@ -53,6 +59,8 @@ export interface BootResult {
   /** QEMU start → GRUB menu seen, ms */
   grubMs: number | null;
   totalMs: number;
+  /** killed by `powerCutWhen` */
+  powerCut?: boolean;
 }
 
 /** Guests running now: killed when the harness itself is interrupted. */
@@ -138,11 +146,12 @@ export async function boot(o: BootOptions): Promise<BootResult> {
 
 /** Watch the serial log while the VM runs: GRUB menu keys, booted marker, timeout. */
 async function watch(o: BootOptions, t0: number, done: () => boolean, sendKeys: (keys: string[]) => Promise<void>, kill: () => Promise<void>):
-  Promise<{ timedOut: boolean; bootedMs: number | null; grubMs: number | null }> {
+  Promise<{ timedOut: boolean; bootedMs: number | null; grubMs: number | null; powerCut: boolean }> {
   let bootedMs: number | null = null;
   let grubMs: number | null = null;
   const keys = o.grubKeys ?? ['ret'];
   let timedOut = false;
+  let powerCut = false;
   const seen = new Set<number>();
   let lastLength = -1;
   while (!done()) {
@@ -158,6 +167,12 @@ async function watch(o: BootOptions, t0: number, done: () => boolean, sendKeys: 
       }
     }
     if (bootedMs === null && text.includes(BOOTED_MARKER)) bootedMs = Date.now() - t0;
+    if (o.powerCutWhen?.test(text)) {
+      powerCut = true;
+      log(`${o.name}: power cut (the console matched ${String(o.powerCutWhen)}): killing the VM`);
+      await kill();
+      break;
+    }
     if (Date.now() - t0 > o.timeoutMs) {
       timedOut = true;
       log(`${o.name}: timeout after ${o.timeoutMs / 1000} s: killing the VM`);
@@ -170,7 +185,7 @@ async function watch(o: BootOptions, t0: number, done: () => boolean, sendKeys: 
   if (o.onMilestone) {
     try { milestones(fs.readFileSync(o.serialLog, 'latin1'), seen, o.onMilestone); } catch { /* no log */ }
   }
-  return { timedOut, bootedMs, grubMs };
+  return { timedOut, bootedMs, grubMs, powerCut };
 }
 
 async function bootQemu(o: BootOptions): Promise<BootResult> {
@@ -182,7 +197,7 @@ async function bootQemu(o: BootOptions): Promise<BootResult> {
     '-accel', accel(), '-machine', 'pc', ...(process.env['VM_CPU'] ? ['-cpu', process.env['VM_CPU']] : []), '-m', String(o.memoryMiB ?? 1536), '-smp', String(o.cpus ?? 2),
     '-display', 'none', '-vga', 'std', '-no-reboot',
     '-serial', `file:${o.serialLog}`, '-monitor', `unix:${mon},server,nowait`,
-    '-drive', `file=${o.disk},format=qcow2,if=virtio,cache=unsafe`,
+    '-drive', `file=${o.disk},format=qcow2,if=virtio,cache=${o.powerCutWhen ? 'writeback' : 'unsafe'}`,
     '-nic', 'none',
   ];
   for (const d of o.extraDisks ?? []) args.push('-drive', `file=${d},format=raw,if=virtio,cache=unsafe`);
@@ -220,10 +235,10 @@ async function bootQemu(o: BootOptions): Promise<BootResult> {
   const r = await exitP;
   const totalMs = Date.now() - t0;
   rmrf(mon);
-  if (!w.timedOut && r.exitCode !== 0) log(`${o.name}: qemu exited ${r.exitCode}: ${String(r.all ?? '').slice(-2000)}`);
+  if (!w.timedOut && !w.powerCut && r.exitCode !== 0) log(`${o.name}: qemu exited ${r.exitCode}: ${String(r.all ?? '').slice(-2000)}`);
   let text = '';
   try { text = fs.readFileSync(o.serialLog, 'latin1'); } catch { /* none */ }
-  return { name: o.name, backend: 'qemu', log: text, timedOut: w.timedOut, bootedMs: w.bootedMs, grubMs: w.grubMs, totalMs };
+  return { name: o.name, backend: 'qemu', log: text, timedOut: w.timedOut, bootedMs: w.bootedMs, grubMs: w.grubMs, totalMs, powerCut: w.powerCut };
 }
 
 function monitorCommand(sock: string, cmd: string): Promise<void> {
@@ -249,7 +264,7 @@ async function bootVirtInstall(o: BootOptions): Promise<BootResult> {
     '--vcpus', String(o.cpus ?? 2), '--import', '--transient', '--noautoconsole', '--graphics', 'none',
     '--network', 'none', '--osinfo', 'detect=on,require=off', '--serial', `file,path=${o.serialLog}`,
     '--events', 'on_reboot=destroy,on_poweroff=destroy',
-    '--disk', `path=${o.disk},format=qcow2,bus=virtio,cache=unsafe`,
+    '--disk', `path=${o.disk},format=qcow2,bus=virtio,cache=${o.powerCutWhen ? 'writeback' : 'unsafe'}`,
     '--wait', String(Math.ceil(o.timeoutMs / 60000)),
   ];
   for (const d of o.extraDisks ?? []) args.push('--disk', `path=${d},format=raw,bus=virtio`);
@@ -288,7 +303,7 @@ async function bootVirtInstall(o: BootOptions): Promise<BootResult> {
   await execa('virsh', ['-c', 'qemu:///system', 'destroy', dom], { reject: false });
   let text = '';
   try { text = fs.readFileSync(o.serialLog, 'latin1'); } catch { /* none */ }
-  return { name: o.name, backend: 'virt-install', log: text, timedOut: w.timedOut, bootedMs: w.bootedMs, grubMs: w.grubMs, totalMs: Date.now() - t0 };
+  return { name: o.name, backend: 'virt-install', log: text, timedOut: w.timedOut, bootedMs: w.bootedMs, grubMs: w.grubMs, totalMs: Date.now() - t0, powerCut: w.powerCut };
 }
 
 /** The sections `@@OSTREE-TEST BEGIN name` … `@@OSTREE-TEST END name rc=N` of a serial log. */

@@ -53,7 +53,7 @@ function installBootPieces(tree: string): void {
   copyFile(b('ostree-remount.sh'), t('usr/lib/ostree/ostree-remount'), 0o755);
   copyFile(b('systemd/ostree-system-generator'), t('usr/lib/systemd/system-generators/ostree-system-generator'), 0o755);
   for (const u of ['ostree-finalize-staged.service', 'ostree-finalize-staged.path', 'ostree-finalize-staged-hold.service',
-    'ostree-boot-complete.service', 'ostree-remount.service']) {
+    'ostree-boot-complete.service', 'ostree-remount.service', 'ostree-boot-check.service']) {
     copyFile(b(`systemd/${u}`), t(`usr/lib/systemd/system/${u}`), 0o644);
   }
   copyFile(b('tmpfiles.d/ostree-tmpfiles.conf'), t('usr/lib/tmpfiles.d/ostree-tmpfiles.conf'), 0o644);

@@ -4,7 +4,8 @@
 #   make vm-demo         build the OSTree disk (or reuse it while its inputs are unchanged), boot it
 #                        under QEMU, print `ostree admin status` from inside the guest
 #   make vm-test         the boot scenarios (plain baseline, first boot, offline update + rollback with
-#                        systemctl reboot, GRUB menu, broken ostree=, dracut, failed finalization);
+#                        systemctl reboot, GRUB menu, broken ostree=, dracut, failed finalization,
+#                        boot counting: bad update, kernel panic, power cut);
 #                        also builds the update disk and the plain-root disk they need
 #   make vm-image        build (or reuse) every disk vm-test uses, without booting
 #   make vm-libvirt-setup  install and start libvirt so the harness uses virt-install
@@ -18,7 +19,8 @@
 #   VM_BACKEND=auto|qemu|virt-install   auto: virt-install when libvirtd answers, else plain QEMU
 #   VM_CPU=MODEL              QEMU -cpu model (qemu backend; default: QEMU's own)
 #   VM_BOOT_TIMEOUT=300       seconds one boot may take before the guest is killed
-#   VM_SCENARIOS=0,1,...,7    vm-test: run only these scenarios
+#   VM_SCENARIOS=0,1,...,10   vm-test: run only these scenarios (8-10: boot counting and automatic
+#                             rollback, scenarios-bootcount.ts; 9 and 10 continue from 8's disk)
 #   VM_TIMING_ROUNDS=2        vm-test: first boots per disk for the OSTree-vs-plain boot time
 #   VM_VERBOSE=1              print every command the harness runs (default: one line per phase)
 #   VM_WORK_DIR=DIR           images and runs (default vm-harness/out; `make clean` removes it)

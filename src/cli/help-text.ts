@@ -60,7 +60,7 @@ export const OPERANDS: ReadonlyMap<string, string> = new Map([
 
 /** Verbs that run but that upstream's help does not list (internal, deprecated). */
 export const UNLISTED: ReadonlySet<string> = new Set([
-  'admin finalize-staged', 'admin boot-complete', 'admin instutil', 'admin kargs edit-in-place',
+  'admin finalize-staged', 'admin boot-complete', 'admin boot-check', 'admin instutil', 'admin kargs edit-in-place',
 ]);
 
 /**

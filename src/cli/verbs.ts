@@ -60,7 +60,7 @@ const adminInstutil: VerbLoader = () => import('./commands/admin/instutil.js');
  */
 export const ADMIN_VERBS: ReadonlyMap<string, VerbLoader> = new Map([
   ['cleanup', adminSystem], ['config-diff', adminSystem], ['deploy', adminDeploy],
-  ['finalize-staged', adminSystem], ['boot-complete', adminSystem],
+  ['finalize-staged', adminSystem], ['boot-complete', adminSystem], ['boot-check', adminSystem],
   ['init-fs', adminInit], ['instutil', adminInstutil],
   ['os-init', adminInit], ['stateroot-init', adminInit],
   ['pin', adminDeployments], ['set-origin', adminDeployments],

@@ -16,7 +16,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { OstreeError, isErrno } from '../errors.js';
-import { BlsEntry, readBlsEntries } from './formats/bls.js';
+import { BlsEntry, parseBlsEntryFileName, readBlsEntries } from './formats/bls.js';
+import { parseCounterSuffix, type CounterState } from './boot-counting/entry-name.js';
 import { Origin, readOriginFile } from './formats/origin.js';
 import {
   DEPLOY_ROOT_REL, bootedFlagPath, bootlinksLinkRel, deploymentName, deploymentRel, deploymentStateDir, entriesRel, isChecksum,
@@ -42,6 +43,8 @@ export class Deployment {
   stagedKargs: string[] | null = null;
   /** sha256 ids of overlay initrds. */
   overlayInitrds: string[] = [];
+  /** Boot counting in the entry's file name (boot-counting/entry-name.ts): undefined until written. */
+  bootCounter: CounterState = undefined;
 
   /** The stateroot is validated here too: no Deployment can name a path outside the sysroot. */
   constructor(
@@ -79,6 +82,7 @@ export class Deployment {
     d.staged = this.staged;
     d.stagedKargs = this.stagedKargs ? [...this.stagedKargs] : null;
     d.overlayInitrds = [...this.overlayInitrds];
+    d.bootCounter = this.bootCounter === undefined || this.bootCounter === null ? this.bootCounter : { ...this.bootCounter };
     return d;
   }
 }
@@ -185,6 +189,7 @@ export async function loadSysrootState(sysrootPath: string): Promise<LoadedState
     d.bootconfig = ef.entry;
     d.overlayInitrds = ef.overlayInitrdIds;
     d.bootserial = ef.bootlink.bootserial;
+    d.bootCounter = parseCounterSuffix(parseBlsEntryFileName(ef.fileName)?.counter);
     const dirSt = lstatOrNull(path.join(sysrootPath, d.relpath));
     if (!dirSt?.isDirectory()) {
       throw new OstreeError('ECORRUPT', `Deployment directory ${d.relpath} named by ${ef.path} is missing or not a directory`, { path: ef.path });

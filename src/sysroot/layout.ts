@@ -100,6 +100,8 @@ export function kernelDirInBoot(stateroot: string, bootcsum: string): string { r
 export const BOOT_OSTREE_REL = 'boot/ostree';
 export const OVERLAY_INITRDS_REL = 'boot/ostree/initramfs-overlays';
 export const FINALIZE_FAILURE_STAMP_REL = 'boot/ostree/finalize-failure.stamp';
+/** The boot checks' record across boots (boot-counting/record.ts). */
+export const BOOT_CHECK_RECORD_REL = 'boot/ostree/boot-check.json';
 
 /**
  * The repository ref that keeps deployment `index` of bootversion B.S alive through prunes

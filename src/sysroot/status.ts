@@ -22,6 +22,10 @@
  *         "soft-reboot-target": false, "source-title": "..." (only when the commit has one) }
  *     ]
  *   }
+ * Boot counting (boot-counting/status-info.ts) adds, only where it applies, the lines
+ * `    Boot counting: N of T tries left`, `    Boot check: failed: WHY` and
+ * `    Last boot check: passed|FAILED (TIME)...` in text, and the keys `boot-counting`,
+ * `boot-check-failure` and `last-boot-check` in JSON.
  * `kargs` is the BLS `options` split into arguments (for a staged deployment: the kargs given
  * at staging, else the merge deployment's, as they will be at finalization).
  */
@@ -30,6 +34,8 @@ import type { SysrootState as Sysroot } from './state.js';
 import { KernelArgs } from './formats/kargs.js';
 import { OstreeError } from '../errors.js';
 import { softRebootTarget } from './soft-reboot.js';
+import { BootInfoReader, bootInfoLines, type BootCountingJson } from './boot-counting/status-info.js';
+import type { BootVerdict } from './boot-counting/record.js';
 
 export interface StatusDeploymentJson {
   index: number;
@@ -50,6 +56,12 @@ export interface StatusDeploymentJson {
   'finalization-locked': boolean;
   'soft-reboot-target': boolean;
   'source-title'?: string;
+  /** boot counting: only for deployments whose entry has or had a counter */
+  'boot-counting'?: BootCountingJson;
+  /** why its boot check (or its boot counter) failed, when it did */
+  'boot-check-failure'?: string;
+  /** the last boot check's verdict, under the deployment it judged */
+  'last-boot-check'?: BootVerdict;
 }
 
 export interface StatusJson { deployments: StatusDeploymentJson[] }
@@ -63,6 +75,7 @@ export async function statusJson(sysroot: Sysroot): Promise<StatusJson> {
   if (!sysroot.loaded) await sysroot.load();
   const { pending, rollback } = roles(sysroot);
   const softTarget = softRebootTarget(sysroot);
+  const boot = new BootInfoReader(sysroot);
   const out: StatusDeploymentJson[] = [];
   for (const d of sysroot.deployments) {
     let kargs: string[];
@@ -89,8 +102,13 @@ export async function statusJson(sysroot: Sysroot): Promise<StatusJson> {
       'finalization-locked': d.staged && sysroot.stagedLocked,
       'soft-reboot-target': d.sameAs(softTarget),
     });
+    const j = out[out.length - 1]!;
     const title = await sysroot.commitSourceTitle(d.csum);
-    if (title !== null) out[out.length - 1]!['source-title'] = title;
+    if (title !== null) j['source-title'] = title;
+    const info = boot.info(d);
+    if (info.counting.state !== 'off') j['boot-counting'] = info.counting;
+    if (info.failure) j['boot-check-failure'] = info.failure;
+    if (info.lastCheck) j['last-boot-check'] = info.lastCheck;
   }
   return { deployments: out };
 }
@@ -118,6 +136,7 @@ export async function statusText(sysroot: Sysroot, opts: { verify?: boolean } = 
   if (!sysroot.loaded) await sysroot.load();
   if (sysroot.deployments.length === 0) return 'No deployments.\n';
   const { pending, rollback } = roles(sysroot);
+  const boot = new BootInfoReader(sysroot);
   let s = '';
   for (const d of sysroot.deployments) {
     const marker = d.sameAs(sysroot.bootedDeployment) ? '*' : ' ';
@@ -135,6 +154,7 @@ export async function statusText(sysroot: Sysroot, opts: { verify?: boolean } = 
     else s += `    origin refspec: ${d.refspec}\n`;
     const title = await sysroot.commitSourceTitle(d.csum);
     if (title) s += `    \`- ${title}\n`;
+    s += bootInfoLines(boot.info(d));
     s += await signatureText(sysroot, d, opts.verify === true);
   }
   return s;

@@ -17,7 +17,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { OstreeError, isErrno } from '../errors.js';
 import * as libc from '../native/libc.js';
-import { blsEntryFileName } from './formats/bls.js';
+import { bootCountingTries, counterToWrite, entryFileName } from './boot-counting/entry-name.js';
+import { counterId } from './boot-counting/grub-counter.js';
 import type { KeyFile } from '../glib/keyfile.js';
 import type { Bootloader, BootMenuEntry } from './bootloader/types.js';
 import { selectBootloader } from './bootloader/registry.js';
@@ -68,7 +69,10 @@ async function writeDeploymentsImpl(sysroot: SysrootState, newListIn: Deployment
   const oldList = sysroot.deployments.filter((d) => !d.staged);
 
   const countChange = newList.length - oldList.length;
-  const requiresNewBootversion = countChange !== 0 || !(await sameBootconfigs(sysroot, oldList, newList));
+  const config = await repoConfig(sysroot);
+  const tries = bootCountingTries(config);
+  const requiresNewBootversion = countChange !== 0 || !(await sameBootconfigs(sysroot, oldList, newList)) ||
+    (tries > 0 && !sameCounters(oldList, newList));
   const identical = !requiresNewBootversion && newList.every((d, i) => d.sameAs(oldList[i]) && d.bootserial === oldList[i]!.bootserial);
   if (identical && oldList.length > 0) {
     // No change at all.  (An empty → empty write is not a no-op upstream either.)
@@ -77,9 +81,9 @@ async function writeDeploymentsImpl(sysroot: SysrootState, newListIn: Deployment
     return { bootconfigSwap: false, bootversion: sysroot.bootversion, subbootversion: sysroot.subbootversion, countChange: 0, message: '', noop: true };
   }
 
-  const bootloader = await bootloaderFor(sysroot);
+  const bootloader = selectBootloader(sysroot.path, config);
   const [bootversion, subbootversion] = requiresNewBootversion
-    ? await fullBootswap(sysroot, newList, bootloader)
+    ? await fullBootswap(sysroot, newList, bootloader, tries)
     : await swapBootlinks(sysroot, newList);
 
   // Upstream: a sub-bootversion swap is always atomic; a bootswap is if the backend says so.
@@ -95,11 +99,10 @@ async function writeDeploymentsImpl(sysroot: SysrootState, newListIn: Deployment
   return { bootconfigSwap: requiresNewBootversion, bootversion, subbootversion, countChange, message, noop: false };
 }
 
-/** The bootloader backend the repo config asks for (bootloader/registry.ts). */
-async function bootloaderFor(sysroot: SysrootState): Promise<Bootloader> {
-  let config: KeyFile | undefined;
-  try { config = (await sysroot.repo()).config; } catch (e) { if (!(e instanceof OstreeError && e.code === 'ENOENT')) throw e; }
-  return selectBootloader(sysroot.path, config);
+/** The repo config (the bootloader backend, bootloader/registry.ts, and boot counting), if any. */
+async function repoConfig(sysroot: SysrootState): Promise<KeyFile | undefined> {
+  try { return (await sysroot.repo()).config; } catch (e) { if (!(e instanceof OstreeError && e.code === 'ENOENT')) throw e; }
+  return undefined;
 }
 
 /** When booted, remount /sysroot and /boot read-write if they are read-only (sysroot.readonly). */
@@ -163,6 +166,18 @@ async function sameBootconfigs(sysroot: SysrootState, oldList: Deployment[], new
   return true;
 }
 
+/**
+ * With boot counting, the entries name the deployments they count (file name and the GRUB
+ * counter's id): a list in another order, or with another counter, needs new entries even
+ * when the boot configurations are the same.
+ */
+function sameCounters(oldList: Deployment[], newList: Deployment[]): boolean {
+  return newList.every((b, i) => {
+    const a = oldList[i]!;
+    return a.sameAs(b) && JSON.stringify(a.bootCounter) === JSON.stringify(b.bootCounter);
+  });
+}
+
 /** `ostree/boot.B.S/<os>/<bootcsum>/<bootserial>` -> the deployment, for every deployment. */
 function writeBootlinks(sysroot: SysrootState, bootversion: number, subbootversion: number, list: Deployment[]): void {
   const dir = sysroot.abs(bootlinksRel(bootversion, subbootversion));
@@ -189,7 +204,7 @@ async function swapBootlinks(sysroot: SysrootState, newList: Deployment[]): Prom
 }
 
 /** Kernels and BLS entries of the new bootversion; returns the bootloader's menu. */
-async function writeEntries(sysroot: SysrootState, newList: Deployment[], bootversion: 0 | 1): Promise<BootMenuEntry[]> {
+async function writeEntries(sysroot: SysrootState, newList: Deployment[], bootversion: 0 | 1, tries: number): Promise<BootMenuEntry[]> {
   const entriesDir = sysroot.abs(entriesRel(bootversion));
   rmrf(entriesDir);
   mkdirp(entriesDir, 0o755);
@@ -200,8 +215,10 @@ async function writeEntries(sysroot: SysrootState, newList: Deployment[], bootve
     await installDeploymentKernel(sysroot, d, bootversion, newList.length, showStateroot);
     faultStep('kernel-installed');
     const bc = d.bootconfig;
-    writeFileAtomic(path.join(entriesDir, blsEntryFileName(newList.length - d.index, d.stateroot)), bc.serialize(), { mode: 0o644 });
+    const counter = counterToWrite(d.bootCounter, tries);
+    writeFileAtomic(path.join(entriesDir, entryFileName(newList.length - d.index, d.stateroot, tries, counter)), bc.serialize(), { mode: 0o644 });
     menu.push({
+      ...(counter !== null && counter.left > 0 ? { counter: { id: counterId(d), tries: counter.left } } : {}),
       title: bc.title ?? '',
       linux: bc.linux ?? '',
       initrds: [bc.initrd, ...bc.overlayInitrds].filter((x): x is string => !!x),
@@ -215,12 +232,12 @@ async function writeEntries(sysroot: SysrootState, newList: Deployment[], bootve
 }
 
 /** Full bootswap to B' = 1 - B (see the file comment). */
-async function fullBootswap(sysroot: SysrootState, newList: Deployment[], bootloader: Bootloader): Promise<[0 | 1, 0 | 1]> {
+async function fullBootswap(sysroot: SysrootState, newList: Deployment[], bootloader: Bootloader, tries: number): Promise<[0 | 1, 0 | 1]> {
   const bootversion = (1 - sysroot.bootversion) as 0 | 1;
   const existingSub = readlinkOrNull(sysroot.abs(bootlinksLinkRel(bootversion)));
   const subbootversion = (existingSub !== null && existingSub.endsWith('.1') ? 0 : 1) as 0 | 1;
 
-  const menu = await writeEntries(sysroot, newList, bootversion);
+  const menu = await writeEntries(sysroot, newList, bootversion, tries);
   writeBootlinks(sysroot, bootversion, subbootversion, newList);
   symlinkAtomic(`boot.${bootversion}.${subbootversion}`, sysroot.abs(bootlinksLinkRel(bootversion)));
   faultStep('bootlinks-swapped');

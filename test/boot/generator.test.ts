@@ -57,13 +57,15 @@ test('not an OSTree boot: nothing generated, exit 0', () => {
   assert.equal(fs.existsSync(path.join(e.run, 'ostree-booted')), false);
 });
 
-test('OSTree boot: var.mount for the stateroot, requires link, finalize/boot-complete/remount links', () => {
+test('OSTree boot: var.mount for the stateroot, requires link, finalize/boot-complete/boot-check/remount links', () => {
   const e = setup(`BOOT_IMAGE=/boot/x root=LABEL=r rw ostree=/ostree/boot.1/fedora/${CSUM}/0 console=ttyS0`, '# nothing\nLABEL=r / ext4 defaults 0 1\n');
   const r = runGen(e);
   assert.equal(r.status, 0, r.stderr);
   assert.deepEqual(listTree(e.normal), [
+    'boot-complete.target.requires/ostree-boot-check.service -> /usr/lib/systemd/system/ostree-boot-check.service',
     'local-fs.target.requires/ostree-remount.service -> /usr/lib/systemd/system/ostree-remount.service',
     'local-fs.target.requires/var.mount -> ../var.mount',
+    'multi-user.target.wants/ostree-boot-check.service -> /usr/lib/systemd/system/ostree-boot-check.service',
     'multi-user.target.wants/ostree-boot-complete.service -> /usr/lib/systemd/system/ostree-boot-complete.service',
     'multi-user.target.wants/ostree-finalize-staged.path -> /usr/lib/systemd/system/ostree-finalize-staged.path',
     'var.mount',

@@ -17,6 +17,11 @@ export interface BootMenuEntry {
   /** `fdtdir`: the directory of devicetrees (a `dtb/` in the kernel's modules directory). */
   fdtdir?: string;
   options: string;
+  /**
+   * Boot counting (boot-counting/): set on the default entry of a deployment still on trial.
+   * `id` names the deployment to the bootloader's counter, `tries` is what it starts with.
+   */
+  counter?: { id: string; tries: number };
 }
 
 export interface Bootloader {

@@ -1,5 +1,5 @@
 /**
- * `ostree admin cleanup|kargs edit-in-place|config-diff|unlock|finalize-staged|boot-complete`:
+ * `ostree admin cleanup|kargs edit-in-place|config-diff|unlock|finalize-staged|boot-complete|boot-check`:
  * the verbs that tend a sysroot rather than make a deployment. Parsing and printing only; the
  * work is src/sysroot (sysroot.ts, deploy/deploy.ts).
  */
@@ -41,6 +41,25 @@ function registerBootVerbs(admin: Command): void {
     .action(async (_o: unknown, cmd: Command) => {
       await withSysroot(cmd, true, async (s) => { bootComplete(s); });
     });
+
+  adminVerb(admin, 'boot-check', 'Run the health checks of this boot (greenboot layout); bless it, or roll back and reboot (run by ostree-boot-check.service)')
+    .option('--no-reboot', 'After a rollback, do not reboot')
+    .option('--checks-root <dir>', 'The root whose etc/greenboot and usr/lib/greenboot hold the checks', '/')
+    .action(async (o: { reboot: boolean; checksRoot: string }, cmd: Command) => {
+      const { runBootCheck, verdictError } = await import('../../../sysroot/boot-counting/boot-check.js');
+      const outcome = await withSysroot(cmd, true, (s) => runBootCheck(s, {
+        root: o.checksRoot, log: print, ...(o.reboot ? { reboot: systemctlReboot } : {}),
+      }));
+      const err = verdictError(outcome);
+      if (err) throw err;
+    });
+}
+
+/** Ask systemd to reboot, without waiting for it (the boot check's own unit is stopped by it). */
+async function systemctlReboot(): Promise<void> {
+  const { spawnSync } = await import('node:child_process');
+  const r = spawnSync('systemctl', ['reboot', '--no-block'], { stdio: 'inherit' });
+  if (r.status !== 0) throw new OstreeError('EIO', `systemctl reboot failed (exit status ${r.status ?? r.signal})`);
 }
 
 export function register(admin: Command): void {
