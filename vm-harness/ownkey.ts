@@ -75,13 +75,37 @@ export function enrollScript(payloads: Array<[string, string, string]>): string 
   return lines.join('\n') + '\n';
 }
 
+/** `sbverify --list` of each file: signed once, by our db key only (no vendor signature left). */
+export async function signedByDbOnly(files: string[]): Promise<{ ok: boolean; detail: string }> {
+  let ok = true;
+  const detail: string[] = [];
+  for (const f of files) {
+    const list = await run('sbverify', ['--list', f]).catch((e: unknown) => String(e));
+    // (`sbverify --cert` is no test here: it also accepted Debian's shim with our unrelated cert.)
+    const one = (list.match(/^signature \d+/gm) ?? []).length === 1 && list.includes('ostree-ts VM test db') && !/Debian|Microsoft/.test(list);
+    ok &&= one;
+    detail.push(`${path.basename(f)}: ${one ? 'ok' : 'NOT ok'}\n${list}`);
+  }
+  return { ok, detail: detail.join('\n') };
+}
+
 /** The empty vars template: the machine starts in setup mode. */
 export const SETUP_MODE_VARS = OVMF_FILES.vars;
+
+/** Remove every signature (`sbattach --remove` takes one at a time; shim carries two of Microsoft's). */
+async function stripSignatures(file: string): Promise<void> {
+  for (let i = 0; i < 8; i++) {
+    const list = await run('sbverify', ['--list', file]).catch((e: unknown) => String(e));
+    if (!/^signature \d+/m.test(list)) return;
+    await run('sbattach', ['--remove', file]);
+  }
+  throw new Error(`${file}: still signed after 8 sbattach --remove`);
+}
 
 async function resign(src: string, dest: string): Promise<void> {
   const tmp = dest + '.unsigned';
   copyFile(src, tmp);
-  await run('sbattach', ['--remove', tmp]).catch(() => undefined); // no signature: nothing to remove
+  await stripSignatures(tmp);
   rmrf(dest);
   await run('sbsign', ['--key', k('db.key'), '--cert', k('db.crt'), '--output', dest, tmp]);
   rmrf(tmp);
@@ -89,9 +113,9 @@ async function resign(src: string, dest: string): Promise<void> {
 
 /**
  * The own-key disk: the built sysroot with its kernels re-signed by db, and an ESP whose shim
- * and GRUB are re-signed by db.  Returns the qcow2.
+ * and GRUB are re-signed by db.  Returns the qcow2 and copies of the signed binaries.
  */
-export async function buildOwnKeyDisk(sysroot: string, p: Phase): Promise<string> {
+export async function buildOwnKeyDisk(sysroot: string, p: Phase): Promise<{ disk: string; signed: string[] }> {
   await ensureKeys();
   const chain = await ensureEfiChain();
   p.note('signing shim and GRUB with the own db key');
@@ -110,9 +134,10 @@ export async function buildOwnKeyDisk(sysroot: string, p: Phase): Promise<string
     // A new file, not a write through the hard link into the built sysroot.
     fs.renameSync(signed, kf);
   }
+  copyFile(kernels[0]!, k('vmlinuz.signed'));
   const disk = path.join(WORK_DIR, 'ownkey-disk.qcow2');
   await makeDisk(root, ROOT_LABEL, disk, WORK_DIR, 1536, p, { ...chain, shim, grub });
   await rmTree(root);
   writeFile(k('signed-kernels.txt'), kernels.map((x) => path.relative(root, x)).join('\n') + '\n');
-  return disk;
+  return { disk, signed: [shim, grub, k('vmlinuz.signed')] };
 }

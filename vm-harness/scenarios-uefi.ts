@@ -16,10 +16,10 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { CAT, PULL_FROM_UPDATE_DISK, REBOOT, RUNS, STATUS_SNIPPET, checkBooted, checkSystemctlReboot, runBoot, script, sec, statusDeployments, type Results } from './checks.js';
 import { run } from './common.js';
-import { varsFileFor } from './firmware.js';
+import { OVMF_FILES, varsFileFor } from './firmware.js';
 import { BRANCH, type BuiltImage } from './image.js';
 import { createOverlay, type BootResult } from './launch.js';
-import { GLOBAL_GUID, OWNKEY_DIR, SETUP_MODE_VARS, buildOwnKeyDisk, enrollScript, enrollmentPayloads } from './ownkey.js';
+import { GLOBAL_GUID, OWNKEY_DIR, SETUP_MODE_VARS, buildOwnKeyDisk, enrollScript, enrollmentPayloads, signedByDbOnly } from './ownkey.js';
 import { phase } from './progress.js';
 import { newTimes, timingRounds, type BootTimes } from './timing.js';
 
@@ -38,7 +38,8 @@ function sbVar(r: BootResult): number | null {
   return n.length === 5 ? n[4]! : null;
 }
 
-function checkBackend(res: Results, sc: string, r: BootResult): void {
+/** With the auto backend (libvirt installed: `make deps`) a boot must have gone through virt-install. */
+export function checkBackend(res: Results, sc: string, r: BootResult): void {
   const b = process.env['VM_BACKEND'];
   if (b !== undefined && b !== 'auto') return;
   res.check(sc, 'booted through virt-install (libvirt), as users do', r.backend === 'virt-install', `backend: ${r.backend}`);
@@ -89,7 +90,9 @@ async function firstBoot(res: Results, img: BuiltImage, disk: string): Promise<n
   checkBooted(res, 'u1-uefi', r, img.commit1);
   checkGrubMenu(res, 'u1-uefi', r);
   checkFirmware(res, 'u1-uefi', r, false);
-  res.check('u1-uefi', 'the machine keeps its own NVRAM beside the disk', fs.existsSync(varsFileFor(disk)), varsFileFor(disk));
+  const vars = varsFileFor(disk);
+  res.check('u1-uefi', 'the machine\'s own NVRAM (the vars file beside its disk) was written by the firmware',
+    fs.existsSync(vars) && !fs.readFileSync(vars).equals(fs.readFileSync(OVMF_FILES.vars)), vars);
   return r.bootedMs;
 }
 
@@ -147,7 +150,9 @@ async function secureBootOwnKey(res: Results, img: BuiltImage): Promise<void> {
   if (!enrolled) return;
   const vars = path.join(OWNKEY_DIR, 'OVMF_VARS_4M.ownkey.fd');
   fs.copyFileSync(varsFileFor(ov), vars);
-  const disk = await phase('own-key disk', (p) => buildOwnKeyDisk(path.join(path.dirname(img.disk), 'sysroot'), p), 'shim, GRUB, kernel signed with the own db key');
+  const { disk, signed } = await phase('own-key disk', (p) => buildOwnKeyDisk(path.join(path.dirname(img.disk), 'sysroot'), p), 'shim, GRUB, kernel signed with the own db key');
+  const sig = await signedByDbOnly(signed);
+  res.check('u4-ownkey', 'shim, GRUB and the kernel carry one signature, by the own db key (sbverify); no Debian or Microsoft signature left', sig.ok, sig.detail);
   const s2 = script('u4-check', FIRMWARE_SNIPPET + CAT('pk', 'mokutil --pk | grep -i "subject:"') + CAT('db', 'mokutil --db | grep -i "subject:"'));
   const ov2 = await createOverlay(disk, path.join(RUNS, 'ownkey.qcow2'));
   const r2 = await runBoot(res, { name: 'u4-ownkey-boot', firmware: 'secureboot', varsTemplate: vars, disk: ov2, fwCfg: [{ name: 'opt/ostree-ts/script', file: s2 }] });

@@ -30,7 +30,7 @@ import { buildDracutInitramfs } from './dracut.js';
 import { BRANCH, CONFLICT_BRANCH, CONFLICT_FILE, OSNAME, ROOT_LABEL, type BuiltImage } from './image.js';
 import { createOverlay, type BootResult } from './launch.js';
 import { report } from './report.js';
-import { runUefiScenarios } from './scenarios-uefi.js';
+import { checkBackend, runUefiScenarios } from './scenarios-uefi.js';
 import { newTimes, timingRounds, type BootTimes } from './timing.js';
 
 interface Ctx {
@@ -81,6 +81,7 @@ async function plainBaseline({ res, img }: Ctx): Promise<number | null> {
 /** 1. First boot: the deployment is booted, /usr read-only, /var from the generator. */
 async function firstBoot({ res, img }: Ctx, disk: string): Promise<number | null> {
   const r = await runBoot(res, { name: 's1-first-boot', disk });
+  checkBackend(res, '1-first-boot', r);
   checkBooted(res, '1-first-boot', r, img.commit1);
   const usr = sec(r, 'findmnt-usr').text;
   res.check('1-first-boot', '/usr is mounted read-only', /^\/usr \S+ \S+ ro[,\s]/m.test(usr), usr);
