@@ -5,7 +5,9 @@
 #                        under QEMU with FIRMWARE=bios|uefi|secureboot (default bios), print
 #                        `ostree admin status` and `mokutil --sb-state` from inside the guest
 #   make vm-test         the boot scenarios (plain baseline, first boot, offline update + rollback with
-#                        systemctl reboot, GRUB menu, broken ostree=, dracut, failed finalization);
+#                        systemctl reboot, GRUB menu, broken ostree=, dracut, failed finalization;
+#                        UEFI first boot and staged upgrade, Secure Boot with Debian's signed
+#                        chain and with the harness's own key);
 #                        also builds the update disk and the plain-root disk they need
 #   make vm-image        build (or reuse) every disk vm-test uses, without booting
 #   make vm-libvirt-config configure libvirt for root without systemd (a prerequisite of vm-test and
