@@ -7,7 +7,9 @@ TEST_FLAGS ?= --test-reporter=spec
 # included: it runs only in tests and benchmarks, never inside the product).
 APT_PACKAGES := ostree qemu-system-x86 qemu-utils grub-pc-bin grub2-common debootstrap \
 	busybox-static cpio fdisk e2fsprogs attr kmod zstd xz-utils time \
-	ostree-tests gnupg libarchive13 liblzma5
+	ostree-tests gnupg libarchive13 liblzma5 \
+	ovmf mtools dosfstools sbsigntool efitools openssl \
+	virtinst libvirt-daemon libvirt-clients
 
 .PHONY: all deps deps-apt deps-npm build lint test test-unit test-interop test-upstream vm-test vm-demo bench clean
 

@@ -14,9 +14,9 @@ import { done, phase, type Phase } from './progress.js';
  * What debootstrap adds to minbase.  `dbus`: the system bus, so that systemd-logind runs and
  * `systemctl reboot` goes through logind as on any Debian system (without it systemctl prints
  * "Failed to connect to bus: No such file or directory" and falls back to starting reboot.target
- * itself).
+ * itself).  `mokutil`: `mokutil --sb-state` tells whether the guest booted with Secure Boot on.
  */
-const BASE_PACKAGES = ['systemd', 'systemd-sysv', 'udev', 'dbus', 'initramfs-tools', 'busybox', 'libstdc++6', 'kmod'];
+const BASE_PACKAGES = ['systemd', 'systemd-sysv', 'udev', 'dbus', 'initramfs-tools', 'busybox', 'libstdc++6', 'kmod', 'mokutil'];
 
 function debianMirror(): string {
   for (const f of ['/etc/apt/sources.list.d/debian.sources', '/etc/apt/sources.list']) {

@@ -19,7 +19,7 @@
  *     /boot/ostree/finalize-failure.stamp, which it consumes
  *  8-10. boot counting and automatic rollback (scenarios-bootcount.ts): a bad update whose
  *     required health check fails, a kernel panic spending GRUB's tries, a power cut mid-boot
- * VM_SCENARIOS=0,1,... runs a subset.
+ * u0-u4: UEFI and Secure Boot (scenarios-uefi.ts).  VM_SCENARIOS=0,1,u1,... runs a subset.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -33,6 +33,8 @@ import { BRANCH, CONFLICT_BRANCH, CONFLICT_FILE, OSNAME, ROOT_LABEL, type BuiltI
 import { createOverlay, type BootResult } from './launch.js';
 import { report } from './report.js';
 import { runBootCountScenarios } from './scenarios-bootcount.js';
+import { checkBackend, runUefiScenarios } from './scenarios-uefi.js';
+import { newTimes, timingRounds, type BootTimes } from './timing.js';
 
 interface Ctx {
   res: Results;
@@ -42,6 +44,7 @@ interface Ctx {
 }
 
 export async function runScenarios(img: BuiltImage): Promise<number> {
+  const times: BootTimes[] = [];
   const t0 = Date.now();
   fs.mkdirSync(RUNS, { recursive: true });
   const only = process.env['VM_SCENARIOS']?.split(',');
@@ -63,8 +66,11 @@ export async function runScenarios(img: BuiltImage): Promise<number> {
     await afterFailedFinalization(ctx, ov);
   }
   await runBootCountScenarios(ctx.res, img, ctx.want);
-  const times = { plain: plainMs !== null ? [plainMs] : [], ostree: firstMs !== null ? [firstMs] : [] };
-  if (ctx.want('0') && ctx.want('1')) await timingRounds(ctx, times);
+  const biosTimes = newTimes('bios', plainMs, firstMs);
+  if (ctx.want('0') && ctx.want('1')) await timingRounds(ctx.res, img, biosTimes);
+  times.push(biosTimes);
+  // UEFI and Secure Boot: scenarios-uefi.ts (u0-u4).
+  times.push(...await runUefiScenarios(ctx.res, img, ctx.want));
   return report(ctx.res, times, t0);
 }
 
@@ -79,6 +85,7 @@ async function plainBaseline({ res, img }: Ctx): Promise<number | null> {
 /** 1. First boot: the deployment is booted, /usr read-only, /var from the generator. */
 async function firstBoot({ res, img }: Ctx, disk: string): Promise<number | null> {
   const r = await runBoot(res, { name: 's1-first-boot', disk });
+  checkBackend(res, '1-first-boot', r);
   checkBooted(res, '1-first-boot', r, img.commit1);
   const usr = sec(r, 'findmnt-usr').text;
   res.check('1-first-boot', '/usr is mounted read-only', /^\/usr \S+ \S+ ro[,\s]/m.test(usr), usr);
@@ -293,18 +300,4 @@ async function afterFailedFinalization({ res, img }: Ctx, ov: string): Promise<v
   const failed = clean(sec(r2, 'failed-after-boot-complete').text).split('\n').filter((l) => /^\S+\.(service|mount|socket|path|timer|target|scope)\s/.test(l));
   res.check('7-finalize-fail', 'the failed units are exactly ostree-boot-complete.service',
     failed.length === 1 && failed[0]!.startsWith('ostree-boot-complete.service '), sec(r2, 'failed-after-boot-complete').text);
-}
-
-/**
- * Boot-time comparison: more fresh-overlay first boots of both disks, interleaved (the machine is
- * shared, so single boots are noisy).  VM_TIMING_ROUNDS (default 2) counts the first boots too.
- */
-async function timingRounds({ res, img }: Ctx, times: { plain: number[]; ostree: number[] }): Promise<void> {
-  const rounds = Number(process.env['VM_TIMING_ROUNDS'] ?? 2);
-  for (let i = 2; i <= rounds; i++) {
-    const rp = await runBoot(res, { name: `timing-plain-${i}`, disk: await createOverlay(img.plainDisk, path.join(RUNS, 'timing-plain.qcow2')) });
-    if (rp.bootedMs !== null) times.plain.push(rp.bootedMs);
-    const ro = await runBoot(res, { name: `timing-ostree-${i}`, disk: await createOverlay(img.disk, path.join(RUNS, 'timing-ostree.qcow2')) });
-    if (ro.bootedMs !== null) times.ostree.push(ro.bootedMs);
-  }
 }
