@@ -8,6 +8,9 @@ TEST_FLAGS ?= --test-reporter=spec
 APT_PACKAGES := ostree qemu-system-x86 qemu-utils grub-pc-bin grub2-common debootstrap \
 	busybox-static cpio fdisk e2fsprogs attr kmod zstd xz-utils time \
 	ostree-tests gnupg libarchive13 liblzma5
+# systemd-boot backend: systemd-boot (bootctl for the unit tests; it pulls systemd-boot-efi, the
+# systemd-bootx64.efi the sd VM scenarios put on their ESP) and mtools (that ESP, unmounted).
+APT_PACKAGES += systemd-boot mtools
 
 .PHONY: all deps deps-apt deps-npm build lint test test-unit test-interop test-upstream vm-test vm-demo bench clean
 

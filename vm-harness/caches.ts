@@ -14,9 +14,11 @@ import { done, phase, type Phase } from './progress.js';
  * What debootstrap adds to minbase.  `dbus`: the system bus, so that systemd-logind runs and
  * `systemctl reboot` goes through logind as on any Debian system (without it systemctl prints
  * "Failed to connect to bus: No such file or directory" and falls back to starting reboot.target
- * itself).
+ * itself).  `systemd-boot`: bootctl and systemd-bless-boot (the generator and the unit) for the
+ * systemd-boot scenarios (scenarios-sdboot.ts); its EFI binary is not used in the guest.
  */
-const BASE_PACKAGES = ['systemd', 'systemd-sysv', 'udev', 'dbus', 'initramfs-tools', 'busybox', 'libstdc++6', 'kmod'];
+const BASE_PACKAGES = ['systemd', 'systemd-sysv', 'udev', 'dbus', 'initramfs-tools', 'busybox', 'libstdc++6', 'kmod',
+  'systemd-boot'];
 
 function debianMirror(): string {
   for (const f of ['/etc/apt/sources.list.d/debian.sources', '/etc/apt/sources.list']) {

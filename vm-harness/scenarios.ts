@@ -17,6 +17,7 @@
  *     commit turns into a directory), `systemctl reboot`: the old deployment boots again and
  *     ostree-boot-complete.service (`ostree admin boot-complete`) fails with the message of
  *     /boot/ostree/finalize-failure.stamp, which it consumes
+ * sd1-sd3: systemd-boot under UEFI (scenarios-sdboot.ts).
  * VM_SCENARIOS=0,1,... runs a subset.
  */
 import * as fs from 'node:fs';
@@ -30,6 +31,7 @@ import { buildDracutInitramfs } from './dracut.js';
 import { BRANCH, CONFLICT_BRANCH, CONFLICT_FILE, OSNAME, ROOT_LABEL, type BuiltImage } from './image.js';
 import { createOverlay, type BootResult } from './launch.js';
 import { report } from './report.js';
+import { runSdbootScenarios } from './scenarios-sdboot.js';
 
 interface Ctx {
   res: Results;
@@ -59,6 +61,7 @@ export async function runScenarios(img: BuiltImage): Promise<number> {
     const ov = await stageConflict(ctx);
     await afterFailedFinalization(ctx, ov);
   }
+  await runSdbootScenarios(ctx.res, img, ctx.want);
   const times = { plain: plainMs !== null ? [plainMs] : [], ostree: firstMs !== null ? [firstMs] : [] };
   if (ctx.want('0') && ctx.want('1')) await timingRounds(ctx, times);
   return report(ctx.res, times, t0);

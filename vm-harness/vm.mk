@@ -18,7 +18,11 @@
 #   VM_BACKEND=auto|qemu|virt-install   auto: virt-install when libvirtd answers, else plain QEMU
 #   VM_CPU=MODEL              QEMU -cpu model (qemu backend; default: QEMU's own)
 #   VM_BOOT_TIMEOUT=300       seconds one boot may take before the guest is killed
-#   VM_SCENARIOS=0,1,...,7    vm-test: run only these scenarios
+#   VM_SCENARIOS=0,1,...,7    vm-test: run only these scenarios; sd1,sd2,sd3: systemd-boot under
+#                             UEFI (scenarios-sdboot.ts: sd1 install + first boot through
+#                             systemd-boot, sd2 staged upgrade blessed by systemd-bless-boot, sd3
+#                             counted rollback of an update whose health check fails; each needs
+#                             the ones before it)
 #   VM_TIMING_ROUNDS=2        vm-test: first boots per disk for the OSTree-vs-plain boot time
 #   VM_VERBOSE=1              print every command the harness runs (default: one line per phase)
 #   VM_WORK_DIR=DIR           images and runs (default vm-harness/out; `make clean` removes it)
