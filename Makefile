@@ -7,10 +7,12 @@ TEST_FLAGS ?= --test-reporter=spec
 # included: it runs only in tests and benchmarks, never inside the product).
 APT_PACKAGES := ostree qemu-system-x86 qemu-utils grub-pc-bin grub2-common debootstrap \
 	busybox-static cpio fdisk e2fsprogs attr kmod zstd xz-utils time \
-	ostree-tests gnupg libarchive13 liblzma5
-# systemd-boot backend: systemd-boot (bootctl for the unit tests; it pulls systemd-boot-efi, the
-# systemd-bootx64.efi the sd VM scenarios put on their ESP) and mtools (that ESP, unmounted).
-APT_PACKAGES += systemd-boot mtools
+	ostree-tests gnupg libarchive13 liblzma5 \
+	ovmf mtools dosfstools sbsigntool efitools openssl \
+	virtinst libvirt-daemon libvirt-clients
+# systemd-boot backend: bootctl for its unit tests, and systemd-boot-efi (pulled in) for the sd
+# VM scenarios' guest install
+APT_PACKAGES += systemd-boot
 
 .PHONY: all deps deps-apt deps-npm build lint test test-unit test-interop test-upstream vm-test vm-demo bench clean
 

@@ -14,10 +14,11 @@ import { done, phase, type Phase } from './progress.js';
  * What debootstrap adds to minbase.  `dbus`: the system bus, so that systemd-logind runs and
  * `systemctl reboot` goes through logind as on any Debian system (without it systemctl prints
  * "Failed to connect to bus: No such file or directory" and falls back to starting reboot.target
- * itself).  `systemd-boot`: bootctl and systemd-bless-boot (the generator and the unit) for the
- * systemd-boot scenarios (scenarios-sdboot.ts); its EFI binary is not used in the guest.
+ * itself).  `mokutil`: `mokutil --sb-state` tells whether the guest booted with Secure Boot on.
  */
-const BASE_PACKAGES = ['systemd', 'systemd-sysv', 'udev', 'dbus', 'initramfs-tools', 'busybox', 'libstdc++6', 'kmod',
+const BASE_PACKAGES = ['systemd', 'systemd-sysv', 'udev', 'dbus', 'initramfs-tools', 'busybox', 'libstdc++6', 'kmod', 'mokutil',
+  // systemd-boot scenarios (scenarios-sdboot.ts): bootctl, systemd-bless-boot and its generator,
+  // and systemd-bootx64.efi (systemd-boot-efi) for `bootctl install` in the guest
   'systemd-boot'];
 
 function debianMirror(): string {

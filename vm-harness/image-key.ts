@@ -9,18 +9,19 @@ import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { PROJECT_DIR } from './common.js';
 import { baseTarballPath, findKernelDeb } from './caches.js';
+import { cachedEfiDebs } from './efi-chain.js';
 
 /**
  * Bump to force a rebuild of every image when the recipe changes in a way its compiled files do
  * not show (they are hashed too).
  */
-const RECIPE_VERSION = 1;
+const RECIPE_VERSION = 2;
 
 /**
  * The compiled modules that build the image (scenarios and launcher changes keep the image).  Not
  * caches.js: what it fetches is an input by itself (`base`, `kernel`).
  */
-const RECIPE_MODULES = ['image.js', 'tree.js', 'disk.js', 'names.js'];
+const RECIPE_MODULES = ['image.js', 'tree.js', 'disk.js', 'esp.js', 'names.js'];
 
 export type Inputs = Record<string, string>;
 
@@ -35,6 +36,7 @@ const LABELS: Record<string, string> = {
   base: 'the cached Debian base tree',
   kernel: 'the cached kernel package',
   grub: "the host's GRUB",
+  efi: 'the cached signed shim and GRUB packages',
   options: 'OSTREE_CLI or the kernel arguments',
 };
 
@@ -94,6 +96,7 @@ export function imageInputs(extraKargs: string[]): Inputs {
     base: identity(baseTarballPath()),
     kernel: identity(findKernelDeb()),
     grub: hashFiles(['/usr/lib/grub/i386-pc/modinfo.sh', '/usr/lib/grub/i386-pc/boot.img', '/usr/lib/grub/i386-pc/kernel.img']),
+    efi: cachedEfiDebs().map(identity).join(', '),
     options: JSON.stringify({ ostreeCli: process.env['OSTREE_CLI'] ?? 'ours', extraKargs }),
   };
 }

@@ -1,8 +1,8 @@
 /**
  * The images, and when to build them.  The OSTree disk (what `make vm-demo` boots): the guest
  * tree (tree.ts) committed and deployed, with the `ostree` CLI chosen by OSTREE_CLI (ours by
- * default), into a physical root that becomes a BIOS/GRUB disk.  The test disks (only what
- * `make vm-test` needs): an "update" disk holding an archive repo with a second commit (BRANCH)
+ * default), into a physical root that becomes a GPT disk booting under BIOS and UEFI (disk.ts).
+ * The test disks (only what `make vm-test` needs): an "update" disk holding an archive repo with a second commit (BRANCH)
  * for the offline update and a third (CONFLICT_BRANCH) whose finalization fails, and the same
  * tree as a plain root, for the boot-time baseline.
  *
@@ -16,6 +16,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { PROJECT_DIR, WORK_DIR, copyFile, log, mkdirp, ostree, ostreeCommand, rmTree, rmrf, run, symlink, writeFile } from './common.js';
 import { makeDisk, makeExt4Image } from './disk.js';
+import { ensureEfiChain } from './efi-chain.js';
 import { changedInputs, imageInputs, keyOf, type Inputs } from './image-key.js';
 import { BRANCH, CONFLICT_BRANCH, CONFLICT_FILE, OSNAME, PLAIN_LABEL, ROOT_LABEL, UPDATE_LABEL } from './names.js';
 import { done, phase, type Phase } from './progress.js';
@@ -115,6 +116,7 @@ async function buildOstreeImage(): Promise<OstreeImage> {
   const o = ostreeCommand();
   log(`building the OSTree disk in ${WORK_DIR} with ${o.upstream ? 'UPSTREAM /usr/bin/ostree (the oracle)' : 'our ostree CLI'}`);
   const downloads = await ensureDownloads();
+  const chain = await ensureEfiChain();
   const inputs = imageInputs(KARGS);
   const { kver } = downloads;
   await phase('guest tree', (p) => prepareTree(TREE, downloads, p), 'Debian + kernel + ostree-ts + initramfs');
@@ -125,7 +127,7 @@ async function buildOstreeImage(): Promise<OstreeImage> {
   const commit1 = await phase('ostree commit', (p) => commitIntoSysroot(p), 'the tree into the sysroot\'s repository');
   await phase('ostree admin deploy', () => deploy(o.upstream), `${BRANCH} into the sysroot`);
   const disk = path.join(WORK_DIR, 'ostree-disk.qcow2');
-  await phase('OSTree disk', (p) => makeDisk(SYSROOT, ROOT_LABEL, disk, WORK_DIR, 1536, p), 'ext4 + GRUB + qcow2');
+  await phase('OSTree disk', (p) => makeDisk(SYSROOT, ROOT_LABEL, disk, WORK_DIR, 1536, p, chain), 'GPT: BIOS GRUB + ESP (shim, GRUB) + ext4, qcow2');
   const img: OstreeImage = {
     id: randomUUID(), key: keyOf(inputs), inputs, builtAt: new Date().toISOString(),
     disk, kver, kernel, initramfs, kargs: KARGS, commit1,
@@ -220,7 +222,7 @@ async function buildPlainDisk(img: OstreeImage, p: Phase): Promise<string> {
     'serial --unit=0 --speed=115200\nterminal_input serial console\nterminal_output serial console\ndefault=0\ntimeout=3\n\n' +
     `menuentry 'Debian (plain root, no OSTree)' {\n\tlinux /boot/vmlinuz root=LABEL=${PLAIN_LABEL} rw console=ttyS0,115200\n\tinitrd /boot/initrd.img\n}\n`);
   const plainDisk = path.join(WORK_DIR, 'plain-disk.qcow2');
-  await makeDisk(plain, PLAIN_LABEL, plainDisk, WORK_DIR, 256, p);
+  await makeDisk(plain, PLAIN_LABEL, plainDisk, WORK_DIR, 256, p, await ensureEfiChain());
   await rmTree(plain);
   return plainDisk;
 }

@@ -13,9 +13,11 @@ import * as net from 'node:net';
 import * as path from 'node:path';
 import { execa, type ResultPromise } from 'execa';
 import { log, mkdirp, rmrf, run, sleep } from './common.js';
+import { qemuFirmwareArgs, varsFileFor, virtInstallFirmwareArgs, type FirmwareChoice } from './firmware.js';
 import { VERBOSE } from './progress.js';
 
-export interface BootOptions {
+/** `firmware` (default bios) and `varsTemplate`: firmware.ts; a UEFI machine's NVRAM lives beside `disk`. */
+export interface BootOptions extends FirmwareChoice {
   /** name of this boot (log file names, libvirt domain name) */
   name: string;
   /** qcow2 disk to boot from (first virtio disk); boots through its GRUB unless `kernel` is set */
@@ -79,7 +81,7 @@ const BOOT_MILESTONES: Array<[RegExp, string]> = [
   [/Linux version \d/, 'kernel started'],
   [/ostree-prepare-root: deployment: /, 'initramfs: deployment found'],
   [/ostree-prepare-root: error/, 'initramfs: prepare-root refused the boot'],
-  [/Welcome to |systemd\[1\]: /, 'systemd started'],
+  [/Welcome to (?!GRUB)|systemd\[1\]: /, 'systemd started'],
   [/Reached target .*Multi-User System/, 'multi-user.target reached'],
   [/@@OSTREE-TEST BOOTED/, 'booted: the marker unit reports'],
   [/@@OSTREE-TEST BEGIN script\r?\n/, 'running the scenario script'],
@@ -119,9 +121,10 @@ export async function detectBackend(): Promise<'qemu' | 'virt-install'> {
   return backend();
 }
 
-/** A throwaway qcow2 overlay on top of `base`. */
+/** A throwaway qcow2 overlay on top of `base` (a new machine: its UEFI NVRAM goes too). */
 export async function createOverlay(base: string, overlay: string): Promise<string> {
   rmrf(overlay);
+  rmrf(varsFileFor(overlay));
   mkdirp(path.dirname(overlay));
   await run('qemu-img', ['create', '-q', '-f', 'qcow2', '-b', path.resolve(base), '-F', 'qcow2', overlay]);
   return overlay;
@@ -179,7 +182,7 @@ async function bootQemu(o: BootOptions): Promise<BootResult> {
   const mon = path.join(path.dirname(o.serialLog), `${o.name}.monitor.sock`);
   rmrf(mon);
   const args = [
-    '-accel', accel(), '-machine', 'pc', ...(process.env['VM_CPU'] ? ['-cpu', process.env['VM_CPU']] : []), '-m', String(o.memoryMiB ?? 1536), '-smp', String(o.cpus ?? 2),
+    '-accel', accel(), ...qemuFirmwareArgs(o, o.disk), ...(process.env['VM_CPU'] ? ['-cpu', process.env['VM_CPU']] : []), '-m', String(o.memoryMiB ?? 1536), '-smp', String(o.cpus ?? 2),
     '-display', 'none', '-vga', 'std', '-no-reboot',
     '-serial', `file:${o.serialLog}`, '-monitor', `unix:${mon},server,nowait`,
     '-drive', `file=${o.disk},format=qcow2,if=virtio,cache=unsafe`,
@@ -252,10 +255,14 @@ async function bootVirtInstall(o: BootOptions): Promise<BootResult> {
     '--disk', `path=${o.disk},format=qcow2,bus=virtio,cache=unsafe`,
     '--wait', String(Math.ceil(o.timeoutMs / 60000)),
   ];
+  const fw = virtInstallFirmwareArgs(o, o.disk);
+  args.push(...fw.args);
   for (const d of o.extraDisks ?? []) args.push('--disk', `path=${d},format=raw,bus=virtio`);
+  const bootOpts = [...fw.boot];
   if (o.kernel) {
-    args.push('--boot', `kernel=${o.kernel}${o.initrd ? `,initrd=${o.initrd}` : ''}${o.append ? `,kernel_args="${o.append}"` : ''}`);
+    bootOpts.push(`kernel=${o.kernel}`, ...(o.initrd ? [`initrd=${o.initrd}`] : []), ...(o.append ? [`kernel_args="${o.append}"`] : []));
   }
+  if (bootOpts.length > 0) args.push('--boot', bootOpts.join(','));
   (o.fwCfg ?? []).forEach((f, i) => args.push('--sysinfo', `type=fwcfg,entry${i}.name=${f.name},entry${i}.file=${f.file}`));
   if (VERBOSE) log(`${o.name}: virt-install ${args.join(' ')}`);
   const t0 = Date.now();

@@ -17,8 +17,8 @@
  *     commit turns into a directory), `systemctl reboot`: the old deployment boots again and
  *     ostree-boot-complete.service (`ostree admin boot-complete`) fails with the message of
  *     /boot/ostree/finalize-failure.stamp, which it consumes
+ * u0-u4: UEFI and Secure Boot (scenarios-uefi.ts).  VM_SCENARIOS=0,1,u1,... runs a subset.
  * sd1-sd3: systemd-boot under UEFI (scenarios-sdboot.ts).
- * VM_SCENARIOS=0,1,... runs a subset.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -31,7 +31,9 @@ import { buildDracutInitramfs } from './dracut.js';
 import { BRANCH, CONFLICT_BRANCH, CONFLICT_FILE, OSNAME, ROOT_LABEL, type BuiltImage } from './image.js';
 import { createOverlay, type BootResult } from './launch.js';
 import { report } from './report.js';
+import { runUefiScenarios } from './scenarios-uefi.js';
 import { runSdbootScenarios } from './scenarios-sdboot.js';
+import { newTimes, timingRounds, type BootTimes } from './timing.js';
 
 interface Ctx {
   res: Results;
@@ -41,6 +43,7 @@ interface Ctx {
 }
 
 export async function runScenarios(img: BuiltImage): Promise<number> {
+  const times: BootTimes[] = [];
   const t0 = Date.now();
   fs.mkdirSync(RUNS, { recursive: true });
   const only = process.env['VM_SCENARIOS']?.split(',');
@@ -61,9 +64,12 @@ export async function runScenarios(img: BuiltImage): Promise<number> {
     const ov = await stageConflict(ctx);
     await afterFailedFinalization(ctx, ov);
   }
+  const biosTimes = newTimes('bios', plainMs, firstMs);
+  if (ctx.want('0') && ctx.want('1')) await timingRounds(ctx.res, img, biosTimes);
+  times.push(biosTimes);
+  // UEFI and Secure Boot: scenarios-uefi.ts (u0-u4).
+  times.push(...await runUefiScenarios(ctx.res, img, ctx.want));
   await runSdbootScenarios(ctx.res, img, ctx.want);
-  const times = { plain: plainMs !== null ? [plainMs] : [], ostree: firstMs !== null ? [firstMs] : [] };
-  if (ctx.want('0') && ctx.want('1')) await timingRounds(ctx, times);
   return report(ctx.res, times, t0);
 }
 
@@ -292,18 +298,4 @@ async function afterFailedFinalization({ res, img }: Ctx, ov: string): Promise<v
   const failed = clean(sec(r2, 'failed-after-boot-complete').text).split('\n').filter((l) => /^\S+\.(service|mount|socket|path|timer|target|scope)\s/.test(l));
   res.check('7-finalize-fail', 'the failed units are exactly ostree-boot-complete.service',
     failed.length === 1 && failed[0]!.startsWith('ostree-boot-complete.service '), sec(r2, 'failed-after-boot-complete').text);
-}
-
-/**
- * Boot-time comparison: more fresh-overlay first boots of both disks, interleaved (the machine is
- * shared, so single boots are noisy).  VM_TIMING_ROUNDS (default 2) counts the first boots too.
- */
-async function timingRounds({ res, img }: Ctx, times: { plain: number[]; ostree: number[] }): Promise<void> {
-  const rounds = Number(process.env['VM_TIMING_ROUNDS'] ?? 2);
-  for (let i = 2; i <= rounds; i++) {
-    const rp = await runBoot(res, { name: `timing-plain-${i}`, disk: await createOverlay(img.plainDisk, path.join(RUNS, 'timing-plain.qcow2')) });
-    if (rp.bootedMs !== null) times.plain.push(rp.bootedMs);
-    const ro = await runBoot(res, { name: `timing-ostree-${i}`, disk: await createOverlay(img.disk, path.join(RUNS, 'timing-ostree.qcow2')) });
-    if (ro.bootedMs !== null) times.ostree.push(ro.bootedMs);
-  }
 }

@@ -2,12 +2,16 @@
 # `make deps-apt`, and network access to the Debian archive on the first run (debootstrap and
 # the kernel .deb are cached in $(VM_CACHE_DIR); `make distclean` removes them).
 #   make vm-demo         build the OSTree disk (or reuse it while its inputs are unchanged), boot it
-#                        under QEMU, print `ostree admin status` from inside the guest
+#                        under QEMU with FIRMWARE=bios|uefi|secureboot (default bios), print
+#                        `ostree admin status` and `mokutil --sb-state` from inside the guest
 #   make vm-test         the boot scenarios (plain baseline, first boot, offline update + rollback with
 #                        systemctl reboot, GRUB menu, broken ostree=, dracut, failed finalization);
 #                        also builds the update disk and the plain-root disk they need
 #   make vm-image        build (or reuse) every disk vm-test uses, without booting
-#   make vm-libvirt-setup  install and start libvirt so the harness uses virt-install
+#   make vm-libvirt-config configure libvirt for root without systemd (a prerequisite of vm-test and
+#                        vm-demo; `make deps` installs it); the harness starts libvirtd itself
+#                        when it is not running and stops it afterwards
+#   make vm-libvirt-setup  the same, and start libvirtd now (left running)
 #
 # Variables (environment or make command line; the README lists them too):
 #   VM_REUSE_IMAGE=auto|1|0   auto (default): reuse the built image while its inputs (dist/src,
@@ -15,15 +19,23 @@
 #                             Node, package-lock.json, GRUB, OSTREE_CLI) are unchanged; 1: reuse
 #                             whatever was built, unchecked; 0: always rebuild
 #   VM_ACCEL=tcg|kvm          QEMU accelerator (default tcg: on these machines a KVM guest hangs)
-#   VM_BACKEND=auto|qemu|virt-install   auto: virt-install when libvirtd answers, else plain QEMU
+#   VM_BACKEND=auto|qemu|virt-install   auto: virt-install when libvirt is installed (the harness
+#                             starts libvirtd if needed), else plain QEMU; qemu: never touch libvirt
+#   FIRMWARE=bios|uefi|secureboot  vm-demo (and `main.js boot`): the guest's firmware (firmware.ts):
+#                             SeaBIOS; OVMF; OVMF with Secure Boot and Microsoft's keys enrolled
 #   VM_CPU=MODEL              QEMU -cpu model (qemu backend; default: QEMU's own)
 #   VM_BOOT_TIMEOUT=300       seconds one boot may take before the guest is killed
-#   VM_SCENARIOS=0,1,...,7    vm-test: run only these scenarios; sd1,sd2,sd3: systemd-boot under
-#                             UEFI (scenarios-sdboot.ts: sd1 install + first boot through
+#   VM_SCENARIOS=0,1,...,7,u1,... vm-test: run only these scenarios (0-7: BIOS, scenarios.ts;
+#                             u0-u4: UEFI and Secure Boot, scenarios-uefi.ts: u0 plain root under
+#                             UEFI, u1 UEFI first boot, u2 UEFI staged upgrade + reboot, u3 Secure
+#                             Boot with Debian's signed shim/GRUB/kernel, u4 Secure Boot with the
+#                             harness's own key enrolled as db; sd1-sd3: systemd-boot under UEFI,
+#                             scenarios-sdboot.ts: sd1 `bootctl install` + first boot through
 #                             systemd-boot, sd2 staged upgrade blessed by systemd-bless-boot, sd3
 #                             counted rollback of an update whose health check fails; each needs
 #                             the ones before it)
-#   VM_TIMING_ROUNDS=2        vm-test: first boots per disk for the OSTree-vs-plain boot time
+#   VM_TIMING_ROUNDS=2        vm-test: first boots per disk and firmware for the OSTree-vs-plain
+#                             boot time (BIOS: 0 and 1; UEFI: u0 and u1)
 #   VM_VERBOSE=1              print every command the harness runs (default: one line per phase)
 #   VM_WORK_DIR=DIR           images and runs (default vm-harness/out; `make clean` removes it)
 #   VM_CACHE_DIR=DIR          downloads (default /var/cache/ostree-ts-vm, shared by checkouts)
@@ -33,31 +45,33 @@ VM_CACHE_DIR ?= /var/cache/ostree-ts-vm
 VM_WORK_DIR ?= $(CURDIR)/vm-harness/out
 VM_HARNESS := $(NODE) dist/vm-harness/main.js
 
-.PHONY: vm-image vm-demo vm-test vm-libvirt-setup
+.PHONY: vm-image vm-demo vm-test vm-libvirt-config vm-libvirt-setup
+FIRMWARE ?= bios
 
 vm-image: build
 	VM_CACHE_DIR=$(VM_CACHE_DIR) VM_WORK_DIR=$(VM_WORK_DIR) $(VM_HARNESS) image
 
-vm-demo: build
-	VM_CACHE_DIR=$(VM_CACHE_DIR) VM_WORK_DIR=$(VM_WORK_DIR) $(VM_HARNESS) demo
+vm-demo: build vm-libvirt-config
+	FIRMWARE=$(FIRMWARE) VM_CACHE_DIR=$(VM_CACHE_DIR) VM_WORK_DIR=$(VM_WORK_DIR) $(VM_HARNESS) demo
 
-vm-test: build
+vm-test: build vm-libvirt-config
 	VM_CACHE_DIR=$(VM_CACHE_DIR) VM_WORK_DIR=$(VM_WORK_DIR) $(VM_HARNESS) test
 
-# libvirt for virt-install, as measured on these machines: no libvirt-daemon-system (it pulls in
-# systemd as a dependency), a libvirt-qemu user/group, QEMU as root (else libvirt re-probes QEMU
-# on every call), file stdio handler (no virtlogd needed), libvirtd started by hand.
-vm-libvirt-setup:
-	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends virtinst libvirt-daemon libvirt-clients
-	getent group libvirt-qemu >/dev/null || groupadd --system libvirt-qemu
-	getent passwd libvirt-qemu >/dev/null || useradd --system -g libvirt-qemu -d /var/lib/libvirt -s /usr/sbin/nologin libvirt-qemu
-	mkdir -p /etc/libvirt && touch /etc/libvirt/qemu.conf
-	sed -i -e '/^#\?user = /c user = "root"' -e '/^#\?group = /c group = "root"' -e '/^#\?stdio_handler = /c stdio_handler = "file"' /etc/libvirt/qemu.conf
-	grep -q '^user = "root"' /etc/libvirt/qemu.conf || echo 'user = "root"' >> /etc/libvirt/qemu.conf
-	grep -q '^group = "root"' /etc/libvirt/qemu.conf || echo 'group = "root"' >> /etc/libvirt/qemu.conf
-	grep -q '^stdio_handler = "file"' /etc/libvirt/qemu.conf || echo 'stdio_handler = "file"' >> /etc/libvirt/qemu.conf
-	mkdir -p /var/log/libvirt /var/lib/libvirt /run/libvirt
+# libvirt for virt-install, as measured on these machines (the packages are in APT_PACKAGES, with
+# no libvirt-daemon-system: it pulls in systemd): a libvirt-qemu user/group (libvirtd refuses to
+# start without them), QEMU as root (else libvirt re-probes QEMU on every call), file stdio
+# handler (no virtlogd needed).  The harness starts libvirtd itself (vm-harness/libvirt.ts).
+vm-libvirt-config: deps-apt
+	@getent group libvirt-qemu >/dev/null || groupadd --system libvirt-qemu
+	@getent passwd libvirt-qemu >/dev/null || useradd --system -g libvirt-qemu -d /var/lib/libvirt -s /usr/sbin/nologin libvirt-qemu
+	@mkdir -p /etc/libvirt /var/log/libvirt /var/lib/libvirt /run/libvirt && touch /etc/libvirt/qemu.conf
+	@sed -i -e '/^#\?user = /c user = "root"' -e '/^#\?group = /c group = "root"' -e '/^#\?stdio_handler = /c stdio_handler = "file"' /etc/libvirt/qemu.conf
+	@grep -q '^user = "root"' /etc/libvirt/qemu.conf || echo 'user = "root"' >> /etc/libvirt/qemu.conf
+	@grep -q '^group = "root"' /etc/libvirt/qemu.conf || echo 'group = "root"' >> /etc/libvirt/qemu.conf
+	@grep -q '^stdio_handler = "file"' /etc/libvirt/qemu.conf || echo 'stdio_handler = "file"' >> /etc/libvirt/qemu.conf
+
+vm-libvirt-setup: vm-libvirt-config
 	pgrep -x libvirtd >/dev/null || libvirtd -d
 	for i in 1 2 3 4 5 6 7 8 9 10; do virsh -c qemu:///system version >/dev/null 2>&1 && break; sleep 1; done
 	virsh -c qemu:///system version
-	@echo "libvirt is up: vm-demo and vm-test now use virt-install (VM_BACKEND=qemu to force plain QEMU)"
+	@echo "libvirt is up (left running): vm-demo and vm-test use virt-install (VM_BACKEND=qemu to force plain QEMU)"
