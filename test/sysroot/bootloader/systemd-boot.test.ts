@@ -15,6 +15,7 @@ import {
 } from '../../../src/sysroot/bootloader/systemd-boot-names.js';
 import { mirrorEntries } from '../../../src/sysroot/bootloader/systemd-boot-mirror.js';
 import { KeyFile } from '../../../src/glib/keyfile.js';
+import { selectBootloader } from '../../../src/sysroot/bootloader/registry.js';
 
 const SDBOOT_EFI = '/usr/lib/systemd/boot/efi/systemd-bootx64.efi';
 const MUT = { OSTREE_SYSROOT_DEBUG: 'mutable-deployments' };
@@ -232,4 +233,27 @@ test('crash at every step of a deploy: the ESP always has a complete live set, o
   }
   assert.ok(k < 80, 'deploy never completed');
   assert.ok(sawOld > 5 && sawNew >= 3, `crash points: ${sawOld} left the old set live, ${sawNew} the new one`);
+});
+
+test('registry: `systemd-boot` is a valid setting; auto picks it over a leftover grub.cfg only when the ESP has loader/ + systemd-boot', async () => {
+  const root = path.join(scratch.dir, 'registry');
+  fs.mkdirSync(path.join(root, 'boot/grub'), { recursive: true });
+  fs.symlinkSync('../loader/grub.cfg', path.join(root, 'boot/grub/grub.cfg'));
+  const kf = new KeyFile();
+  kf.set('sysroot', 'bootloader', 'systemd-boot');
+  assert.equal(selectBootloader(root, kf).name, 'systemd-boot');
+  assert.equal(selectBootloader(root, undefined).name, 'grub2');
+  // An ESP with GRUB only (shim + grubx64.efi, no loader/): still grub2
+  fs.mkdirSync(path.join(root, 'boot/efi/EFI/BOOT'), { recursive: true });
+  fs.writeFileSync(path.join(root, 'boot/efi/EFI/BOOT/BOOTX64.EFI'), 'not systemd-boot');
+  assert.equal(selectBootloader(root, undefined).name, 'grub2');
+  fs.mkdirSync(path.join(root, 'boot/efi/loader'));
+  assert.equal(selectBootloader(root, undefined).name, 'grub2');
+  // systemd-boot as the removable-media binary only (its LoaderInfo marker) is enough
+  fs.copyFileSync(SDBOOT_EFI, path.join(root, 'boot/efi/EFI/BOOT/BOOTX64.EFI'));
+  assert.equal(selectBootloader(root, undefined).name, 'systemd-boot');
+  fs.rmSync(path.join(root, 'boot/efi/EFI/BOOT/BOOTX64.EFI'));
+  fs.mkdirSync(path.join(root, 'boot/efi/EFI/systemd'));
+  fs.copyFileSync(SDBOOT_EFI, path.join(root, 'boot/efi/EFI/systemd/systemd-bootx64.efi'));
+  assert.equal(selectBootloader(root, undefined).name, 'systemd-boot');
 });
