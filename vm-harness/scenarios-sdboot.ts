@@ -31,7 +31,7 @@ const ESP_LABEL = 'ESP';
 const BOOTCTL = [
   CAT('bootctl-status', 'SYSTEMD_COLORS=0 bootctl status --no-pager 2>&1'),
   CAT('bootctl-list', 'SYSTEMD_COLORS=0 bootctl list --no-pager 2>&1'),
-  CAT('esp-entries', 'findmnt -n -o TARGET,FSTYPE /boot/efi; ls /boot/efi/loader/entries; cat /boot/efi/loader/loader.conf'),
+  CAT('esp-entries', 'findmnt -n -o TARGET,FSTYPE /boot/efi; ls -1 /boot/efi/loader/entries; cat /boot/efi/loader/loader.conf'),
 ];
 
 /** The units of the health check: required by boot-complete.target, fails when version is 3. */
@@ -70,7 +70,7 @@ async function install(res: Results, disk: string): Promise<boolean> {
     `ostree admin deploy --os=${OSNAME} ${BRANCH}`,
     ')',
     'echo "@@OSTREE-TEST END esp-install rc=$?"',
-    CAT('esp-entries', 'ls /boot/efi/loader/entries /boot/efi/ostree/*; cat /boot/efi/loader/loader.conf'),
+    CAT('esp-entries', 'ls -1 /boot/efi/loader/entries /boot/efi/ostree/*; cat /boot/efi/loader/loader.conf'),
   ].join('\n') + '\n');
   const r = await runBoot(res, { name: 'sd0-install', disk, firmware: 'bios', fwCfg: [{ name: 'opt/ostree-ts/script', file: s }] });
   const inst = sec(r, 'esp-install');
