@@ -10,6 +10,9 @@ APT_PACKAGES := ostree qemu-system-x86 qemu-utils grub-pc-bin grub2-common deboo
 	ostree-tests gnupg libarchive13 liblzma5 \
 	ovmf mtools dosfstools sbsigntool efitools openssl \
 	virtinst libvirt-daemon libvirt-clients
+# systemd-boot backend: bootctl for its unit tests, and systemd-boot-efi (pulled in) for the sd
+# VM scenarios' guest install
+APT_PACKAGES += systemd-boot
 
 .PHONY: all deps deps-apt deps-npm build lint test test-unit test-interop test-upstream vm-test vm-demo bench clean
 

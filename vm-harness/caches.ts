@@ -16,7 +16,10 @@ import { done, phase, type Phase } from './progress.js';
  * "Failed to connect to bus: No such file or directory" and falls back to starting reboot.target
  * itself).  `mokutil`: `mokutil --sb-state` tells whether the guest booted with Secure Boot on.
  */
-const BASE_PACKAGES = ['systemd', 'systemd-sysv', 'udev', 'dbus', 'initramfs-tools', 'busybox', 'libstdc++6', 'kmod', 'mokutil'];
+const BASE_PACKAGES = ['systemd', 'systemd-sysv', 'udev', 'dbus', 'initramfs-tools', 'busybox', 'libstdc++6', 'kmod', 'mokutil',
+  // systemd-boot scenarios (scenarios-sdboot.ts): bootctl, systemd-bless-boot and its generator,
+  // and systemd-bootx64.efi (systemd-boot-efi) for `bootctl install` in the guest
+  'systemd-boot'];
 
 function debianMirror(): string {
   for (const f of ['/etc/apt/sources.list.d/debian.sources', '/etc/apt/sources.list']) {

@@ -20,6 +20,7 @@
  *  8-10. boot counting and automatic rollback (scenarios-bootcount.ts): a bad update whose
  *     required health check fails, a kernel panic spending GRUB's tries, a power cut mid-boot
  * u0-u4: UEFI and Secure Boot (scenarios-uefi.ts).  VM_SCENARIOS=0,1,u1,... runs a subset.
+ * sd1-sd3: systemd-boot under UEFI (scenarios-sdboot.ts).
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -34,6 +35,7 @@ import { createOverlay, type BootResult } from './launch.js';
 import { report } from './report.js';
 import { runBootCountScenarios } from './scenarios-bootcount.js';
 import { checkBackend, runUefiScenarios } from './scenarios-uefi.js';
+import { runSdbootScenarios } from './scenarios-sdboot.js';
 import { newTimes, timingRounds, type BootTimes } from './timing.js';
 
 interface Ctx {
@@ -71,6 +73,7 @@ export async function runScenarios(img: BuiltImage): Promise<number> {
   times.push(biosTimes);
   // UEFI and Secure Boot: scenarios-uefi.ts (u0-u4).
   times.push(...await runUefiScenarios(ctx.res, img, ctx.want));
+  await runSdbootScenarios(ctx.res, img, ctx.want);
   return report(ctx.res, times, t0);
 }
 

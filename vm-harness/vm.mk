@@ -34,7 +34,11 @@
 #                             u0-u4: UEFI and Secure Boot, scenarios-uefi.ts: u0 plain root under
 #                             UEFI, u1 UEFI first boot, u2 UEFI staged upgrade + reboot, u3 Secure
 #                             Boot with Debian's signed shim/GRUB/kernel, u4 Secure Boot with the
-#                             harness's own key enrolled as db)
+#                             harness's own key enrolled as db; sd1-sd3: systemd-boot under UEFI,
+#                             scenarios-sdboot.ts: sd1 `bootctl install` + first boot through
+#                             systemd-boot, sd2 staged upgrade blessed by systemd-bless-boot, sd3
+#                             counted rollback of an update whose health check fails; each needs
+#                             the ones before it)
 #   VM_TIMING_ROUNDS=2        vm-test: first boots per disk and firmware for the OSTree-vs-plain
 #                             boot time (BIOS: 0 and 1; UEFI: u0 and u1)
 #   VM_VERBOSE=1              print every command the harness runs (default: one line per phase)

@@ -4,7 +4,8 @@
  * back to `none`; a name picks that backend.  A new backend is one file exporting a
  * BootloaderBackend plus one line in BACKENDS.
  *
- * `auto` probes in upstream's order: syslinux, grub2, uboot.  Upstream's other values (zipl,
+ * `auto` probes in upstream's order: syslinux, grub2, uboot, with systemd-boot (not an upstream
+ * backend) before grub2: see systemd-boot.ts.  Upstream's other values (zipl,
  * aboot) are not implemented here: they fail with ECONFIG "Invalid bootloader configuration"
  * like any unknown value, rather than silently writing nothing.
  */
@@ -15,10 +16,12 @@ import { noneBackend } from './none.js';
 import { grub2Backend } from './grub2.js';
 import { syslinuxBackend } from './syslinux.js';
 import { ubootBackend } from './uboot.js';
+import { systemdBootBackend } from './systemd-boot.js';
 
 /** Every backend, in `auto` probing order. */
 const BACKENDS: readonly BootloaderBackend[] = [
   syslinuxBackend,
+  systemdBootBackend,
   grub2Backend,
   ubootBackend,
   noneBackend,
