@@ -21,6 +21,8 @@ import {
 } from './layout.js';
 import type { SysrootState } from './state.js';
 import { faultStep, withFaultOp } from './fault.js';
+import { selectBootloader } from './bootloader/registry.js';
+import { repoConfig } from './sysroot-config.js';
 import { pruneRepo } from '../repo/prune.js';
 import { withTransaction } from '../repo/transaction.js';
 import { formatSize } from '../util/format-size.js';
@@ -33,6 +35,7 @@ export interface CleanupResult { deletedDeployments: string[]; freedBytes: numbe
 export async function cleanupSysroot(sysroot: SysrootState, options: CleanupOptions = {}): Promise<CleanupResult> {
   return withFaultOp('cleanup', async () => {
     if (!sysroot.loaded) await sysroot.load();
+    await resyncBootloader(sysroot);
     removeOtherBootversions(sysroot);
     faultStep('old-bootversions-removed');
     const deleted = removeOldDeployments(sysroot);
@@ -47,6 +50,12 @@ export async function cleanupSysroot(sysroot: SysrootState, options: CleanupOpti
     }
     return { deletedDeployments: deleted, freedBytes: freed };
   });
+}
+
+/** A non-atomic bootloader (systemd-boot's ESP) may still name the other bootversion's links. */
+async function resyncBootloader(sysroot: SysrootState): Promise<void> {
+  if (lstatOrNull(sysroot.abs('boot/loader')) === null) return;
+  selectBootloader(sysroot.path, await repoConfig(sysroot)).resync?.(sysroot.path);
 }
 
 function safeReaddir(p: string): string[] {

@@ -13,13 +13,13 @@
  *
  * Each step is a fault point (fault.ts): a crash at any of them leaves the old list bootable.
  */
+import { repoConfig } from './sysroot-config.js';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { OstreeError, isErrno } from '../errors.js';
 import * as libc from '../native/libc.js';
 import { bootCountingTries, counterToWrite, entryFileName } from './boot-counting/entry-name.js';
 import { counterId } from './boot-counting/grub-counter.js';
-import type { KeyFile } from '../glib/keyfile.js';
 import type { Bootloader, BootMenuEntry } from './bootloader/types.js';
 import { selectBootloader } from './bootloader/registry.js';
 import { assignBootserials, type Deployment } from './deployment.js';
@@ -97,12 +97,6 @@ async function writeDeploymentsImpl(sysroot: SysrootState, newListIn: Deployment
   if (options.cleanup) await cleanupSysroot(sysroot, { prune: true, log });
   else if (options.prepareCleanup !== false) await cleanupSysroot(sysroot, { prune: false, log });
   return { bootconfigSwap: requiresNewBootversion, bootversion, subbootversion, countChange, message, noop: false };
-}
-
-/** The repo config (the bootloader backend, bootloader/registry.ts, and boot counting), if any. */
-async function repoConfig(sysroot: SysrootState): Promise<KeyFile | undefined> {
-  try { return (await sysroot.repo()).config; } catch (e) { if (!(e instanceof OstreeError && e.code === 'ENOENT')) throw e; }
-  return undefined;
 }
 
 /** When booted, remount /sysroot and /boot read-write if they are read-only (sysroot.readonly). */

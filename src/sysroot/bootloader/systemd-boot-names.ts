@@ -13,12 +13,7 @@
  * - `+LEFT-DONE` is the Boot Loader Specification's boot counter: systemd-boot renames the file
  *   on every attempt (`+3` → `+2-1` → …) and orders entries with LEFT = 0 after all others;
  *   systemd-bless-boot renames a successful boot's entry to the name without a counter.
- *
- * `sysroot.boot-counting-tries` (repo config, upstream 2025.3's key): the tries a newly written
- * deployment gets.  Read here until the shared reader (boot counting for GRUB) lands on main.
  */
-import { OstreeError } from '../../errors.js';
-import type { KeyFile } from '../../glib/keyfile.js';
 
 export type Slot = 'a' | 'b';
 
@@ -80,14 +75,4 @@ export function formatLoaderConf(old: string, slot: Slot): string {
   const kept = old.split('\n').filter((l) => l.trim() !== '' && !/^\s*default(\s|$)/.test(l) && l !== LOADER_CONF_HEADER);
   if (!kept.some((l) => /^\s*timeout\s/.test(l))) kept.push('timeout 3');
   return [LOADER_CONF_HEADER, `default ${slotPattern(slot)}`, ...kept].join('\n') + '\n';
-}
-
-/** `sysroot.boot-counting-tries`: 0 (unset) means no counting; else 1..99. */
-export function bootCountingTries(config: KeyFile | undefined): number {
-  const v = config?.get('sysroot', 'boot-counting-tries');
-  if (v === undefined || v.trim() === '') return 0;
-  if (!/^\s*[0-9]{1,2}\s*$/.test(v)) {
-    throw new OstreeError('ECONFIG', `Invalid sysroot.boot-counting-tries '${v}': expected a number of tries from 0 (off) to 99`);
-  }
-  return Number(v);
 }

@@ -27,7 +27,7 @@ import type { Bootloader, BootloaderBackend, BootMenuEntry } from './types.js';
 import { faultStep } from '../fault.js';
 import { ESP_CANDIDATES, findEsp, hasSystemdBoot } from './systemd-boot-esp.js';
 import { ensureFiles, mirrorEntries } from './systemd-boot-mirror.js';
-import { bootCountingTries } from './systemd-boot-names.js';
+import { bootCountingTries } from '../boot-counting/entry-name.js';
 
 export class SystemdBootBootloader implements Bootloader {
   readonly name = 'systemd-boot';
@@ -50,6 +50,12 @@ export class SystemdBootBootloader implements Bootloader {
 
   postSwap(sysrootPath: string): void {
     mirrorEntries(sysrootPath, requireEsp(sysrootPath), { tries: this.tries, step: faultStep });
+  }
+
+  /** The mirror converges from any crash point, so finishing a cut-short switch is re-running it. */
+  resync(sysrootPath: string): void {
+    if (findEsp(sysrootPath) === null) return;
+    this.postSwap(sysrootPath);
   }
 }
 

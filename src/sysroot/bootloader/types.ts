@@ -33,6 +33,13 @@ export interface Bootloader {
   writeConfig(sysrootPath: string, bootversion: number, entries: BootMenuEntry[]): void;
   /** After the `/boot/loader` swap (e.g. make sure grub.cfg is the `../loader/grub.cfg` link). */
   postSwap(sysrootPath: string): void;
+  /**
+   * For a backend whose switch follows the `/boot/loader` swap (isAtomic() false): bring its
+   * own copy back in line with the committed `/boot/loader`, finishing a switch a crash cut
+   * short.  Cleanup calls it before it removes the other bootversion's boot links, which an
+   * unfinished switch may still name.
+   */
+  resync?(sysrootPath: string): void;
 }
 
 /** One backend as the registry knows it. */
