@@ -19,36 +19,36 @@ MOUNT=${OSTREE_REMOUNT_MOUNT:-mount}
 # shellcheck disable=SC2086
 $MOUNT --make-rprivate /sysroot 2>/dev/null || echo "ostree-remount: cannot make /sysroot private" >&2
 
-# mount_state MOUNTPOINT: sets $state to "ro" or "rw" for the topmost mount on MOUNTPOINT
-# (read-only when either the mount or its filesystem is), to "" when it is not a mount point.
+# One pass over mountinfo sets mode_root, mode_etc, mode_sysroot and mode_var to "ro" or "rw"
+# for the topmost mount on /, /etc, /sysroot and /var (read-only when either the mount or its
+# filesystem is); each stays "" for a path that is not a mount point.
 # mountinfo: ID PARENT MAJ:MIN ROOT MOUNTPOINT MOUNT-OPTIONS [OPTIONAL...] - TYPE SOURCE SUPER-OPTIONS
-mount_state() {
-	state=""
-	while read -r _id _parent _dev _root mp opts rest; do
-		[ "$mp" = "$1" ] || continue
-		super=${rest##* }
-		case ",$opts,$super," in
-		*,ro,*) state=ro ;;
-		*) state=rw ;;
-		esac
-	done < "$MOUNTINFO"
-}
+mode_root="" mode_etc="" mode_sysroot="" mode_var=""
+while read -r _id _parent _dev _root mp opts rest; do
+	case "$mp" in /|/etc|/sysroot|/var) ;; *) continue ;; esac
+	case ",$opts,${rest##* }," in
+	*,ro,*) state=ro ;;
+	*) state=rw ;;
+	esac
+	case "$mp" in
+	/) mode_root=$state ;;
+	/etc) mode_etc=$state ;;
+	/sysroot) mode_sysroot=$state ;;
+	/var) mode_var=$state ;;
+	esac
+done < "$MOUNTINFO"
 
 remount_rw() {
 	# shellcheck disable=SC2086
 	$MOUNT -o remount,rw "$1" && echo "Remounted rw: $1"
 }
 
-mount_state /
-[ "$state" = ro ] && exit 0
+[ "$mode_root" = ro ] && exit 0
 if [ -e "$RUNDIR/ostree-sysroot-ro.stamp" ]; then
 	rm -f "$RUNDIR/ostree-sysroot-ro.stamp"
-	mount_state /etc
-	[ "$state" = ro ] && remount_rw /etc
+	[ "$mode_etc" = ro ] && remount_rw /etc
 else
-	mount_state /sysroot
-	[ "$state" = ro ] && remount_rw /sysroot
+	[ "$mode_sysroot" = ro ] && remount_rw /sysroot
 fi
-mount_state /var
-[ "$state" = ro ] && remount_rw /var
+[ "$mode_var" = ro ] && remount_rw /var
 exit 0
