@@ -66,12 +66,13 @@ cmdline_value() {
 	return 1
 }
 
-# The uptime in centiseconds ("12.34" -> 1234), without starting a program.
+# Sets $uptime_cs to the uptime in centiseconds ("12.34" -> 1234), "" when unknown; no
+# program, no subshell.
 uptime_cs() {
-	[ -r /proc/uptime ] || return 1
-	read -r up _ < /proc/uptime || return 1
-	case "$up" in *.??) ;; *) return 1 ;; esac
-	echo $(( ${up%.*} * 100 + 1${up#*.} - 100 ))
+	uptime_cs=""
+	[ -r /proc/uptime ] || return 0
+	read -r up _ < /proc/uptime || return 0
+	case "$up" in *.??) uptime_cs=$(( ${up%.*} * 100 + 1${up#*.} - 100 )) ;; esac
 }
 
 rescue_and_poweroff() {
@@ -166,7 +167,8 @@ else
 fi
 
 SYSROOT=${1:-/sysroot}
-START=$(uptime_cs) || START=""
+uptime_cs
+START=$uptime_cs
 
 # 1. /proc and the command line.
 if [ "$CMDLINE_FILE" = /proc/cmdline ] && [ ! -e /proc/cmdline ]; then
@@ -269,7 +271,8 @@ do_mount --move "$SYSROOT" "$TMP/sysroot" || fatal "cannot move $SYSROOT to the 
 do_mount --move "$TMP" "$SYSROOT" || fatal "cannot move the deployment from $TMP to $SYSROOT"
 rmdir "$TMP" 2>/dev/null
 
-END=$(uptime_cs) || END=""
+uptime_cs
+END=$uptime_cs
 if [ -n "$START" ] && [ -n "$END" ]; then
 	log "done in $(( (END - START) * 10 )) ms"
 fi
