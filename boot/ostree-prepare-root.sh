@@ -9,6 +9,17 @@
 # deployment (with /usr read-only) and the physical root is at SYSROOT/sysroot.  The caller
 # (initramfs-tools init, dracut) then switches root into SYSROOT.
 #
+# Boot time: under emulation (TCG) every program the initramfs starts costs tens of
+# milliseconds, so this script uses shell builtins wherever it can (read, cd -P/pwd -P, case,
+# arithmetic) and starts only the mount commands it needs.
+#
+# /var: the stateroot's var is bound onto the deployment's /var here, in the initramfs, so that
+# systemd finds it mounted (the var.mount that ostree-system-generator writes then only
+# describes it) instead of mounting it in the middle of local-fs.target, where every unit that
+# needs /var waits for it.  Not done when the deployment's /etc/fstab mounts /var itself or the
+# command line has systemd.volatile (the generator leaves var.mount out, or it is skipped,
+# in those cases too).
+#
 # Environment (for tests and special set-ups):
 #   OSTREE_PREPARE_ROOT_CMDLINE   file to read the command line from (default /proc/cmdline)
 #   OSTREE_PREPARE_ROOT_RUN       runtime directory (default /run)
@@ -16,10 +27,11 @@
 #                                 exit otherwise).  "shell" prints the error, offers a rescue
 #                                 shell that gives up after ostree.rescue_timeout=N seconds
 #                                 (default 60), then powers the machine off.
-#   OSTREE_PREPARE_ROOT_MOUNT_VAR 1 to bind the stateroot's var onto /var here (normally the
-#                                 systemd generator's var.mount does it)
+#   OSTREE_PREPARE_ROOT_MOUNT_VAR 1: always bind the stateroot's var onto /var (also when
+#                                 RUNDIR/ostree/initramfs-mount-var exists, as upstream); 0: never
+#                                 (leave it to the generator's var.mount); unset: as described above
 #   OSTREE_PREPARE_ROOT_DRY_RUN   1 to only resolve and print the deployment path, mount nothing
-#   OSTREE_PREPARE_ROOT_TMP       scratch mount point used while moving mounts (/sysroot.tmp)
+#   OSTREE_PREPARE_ROOT_TMP       scratch mount point the deployment is assembled on (/sysroot.tmp)
 
 set -u
 
@@ -31,8 +43,9 @@ log() {
 	echo "$PROG: $*" >&2
 }
 
-# Prefer busybox applets when available: in the initramfs, klibc's mount lacks --move/--bind.
-if command -v busybox >/dev/null 2>&1 && busybox mount --help >/dev/null 2>&1; then
+# In the initramfs klibc's mount lacks --bind/--move: use busybox's when there is a busybox
+# (initramfs-tools' hook always adds one; it always has the mount applet).
+if command -v busybox >/dev/null 2>&1; then
 	MOUNT="busybox mount"
 else
 	MOUNT="mount"
@@ -51,6 +64,15 @@ cmdline_value() {
 		esac
 	done
 	return 1
+}
+
+# Sets $uptime_cs to the uptime in centiseconds ("12.34" -> 1234), "" when unknown; no
+# program, no subshell.
+uptime_cs() {
+	uptime_cs=""
+	[ -r /proc/uptime ] || return 0
+	read -r up _ < /proc/uptime || return 0
+	case "$up" in *.??) uptime_cs=$(( ${up%.*} * 100 + 1${up#*.} - 100 )) ;; esac
 }
 
 rescue_and_poweroff() {
@@ -98,6 +120,46 @@ describe_bootlinks() {
 	fi
 }
 
+# Whether any mount has shared propagation (then moving mounts needs `--make-rprivate /` first:
+# systemd in a dracut initramfs makes everything shared; initramfs-tools leaves it private).
+any_shared_mount() {
+	[ -r /proc/self/mountinfo ] || return 0
+	while read -r line; do
+		case "$line" in *" shared:"*) return 0 ;; esac
+	done < /proc/self/mountinfo
+	return 1
+}
+
+# Whether the fstab file $1 has an entry for /var (mount point compared without repeated or
+# trailing slashes).
+fstab_mounts_var() {
+	[ -r "$1" ] || return 1
+	while read -r _spec file _rest; do
+		case "$_spec" in ''|'#'*) continue ;; esac
+		case "$file" in /*) ;; *) continue ;; esac
+		while :; do
+			case "$file" in
+			*//*) file=${file%%//*}/${file#*//} ;;
+			?*/) file=${file%/} ;;
+			*) break ;;
+			esac
+		done
+		[ "$file" = /var ] && return 0
+	done < "$1"
+	return 1
+}
+
+# Whether to bind the stateroot's var onto /var here (see the header).
+want_var_mount() {
+	case "${OSTREE_PREPARE_ROOT_MOUNT_VAR:-}" in
+	1) return 0 ;;
+	0) return 1 ;;
+	esac
+	[ -e "$RUNDIR/ostree/initramfs-mount-var" ] && return 0
+	case " $CMDLINE " in *" systemd.volatile "*|*" systemd.volatile="*) return 1 ;; esac
+	! fstab_mounts_var "$DEPLOY/etc/fstab"
+}
+
 if [ -z "${OSTREE_PREPARE_ROOT_ON_ERROR:-}" ]; then
 	if [ -e /scripts/functions ] || [ "$$" = 1 ]; then ON_ERROR=shell; else ON_ERROR=exit; fi
 else
@@ -105,14 +167,18 @@ else
 fi
 
 SYSROOT=${1:-/sysroot}
-START=$(cut -d' ' -f1 /proc/uptime 2>/dev/null)
+uptime_cs
+START=$uptime_cs
 
 # 1. /proc and the command line.
 if [ "$CMDLINE_FILE" = /proc/cmdline ] && [ ! -e /proc/cmdline ]; then
 	mkdir -p /proc && do_mount -t proc proc /proc || fatal "cannot mount /proc"
 fi
 [ -r "$CMDLINE_FILE" ] || fatal "cannot read the kernel command line from $CMDLINE_FILE"
-CMDLINE=$(cat "$CMDLINE_FILE")
+CMDLINE=""
+while IFS= read -r line || [ -n "$line" ]; do
+	CMDLINE=${CMDLINE:+"$CMDLINE "}$line
+done < "$CMDLINE_FILE"
 
 [ -d "$SYSROOT" ] || fatal "the root filesystem mount point $SYSROOT does not exist"
 SYSROOT=$(cd "$SYSROOT" && pwd -P) || fatal "cannot resolve $SYSROOT"
@@ -133,7 +199,8 @@ if [ ! -L "$LINK" ]; then
 	fi
 	fatal "ostree=$OSTREE_TARGET: $LINK does not exist; $(describe_bootlinks)"
 fi
-DEPLOY=$(readlink -f "$LINK") || DEPLOY=""
+# The link's target, every symlink resolved (as readlink -f, but a builtin).
+DEPLOY=$(cd -P "$LINK" 2>/dev/null && pwd -P) || DEPLOY=""
 if [ -z "$DEPLOY" ] || [ ! -d "$DEPLOY" ]; then
 	fatal "ostree=$OSTREE_TARGET: the link points to $(readlink "$LINK"), which is not a directory; $(describe_bootlinks)"
 fi
@@ -148,51 +215,65 @@ if [ "${OSTREE_PREPARE_ROOT_DRY_RUN:-0}" = 1 ]; then
 	echo "$DEPLOY"
 	exit 0
 fi
+[ -d "$DEPLOY/sysroot" ] || fatal "deployment $DEPLOY has no sysroot directory"
+STATEROOT_VAR="${DEPLOY%/deploy/*}/var"
+MOUNT_VAR=no
+if want_var_mount; then
+	# Without either directory, leave /var to var.mount: systemd then says what is missing.
+	if [ ! -d "$STATEROOT_VAR" ]; then
+		log "warning: the stateroot has no var directory (${STATEROOT_VAR#"$SYSROOT"}); not mounting /var"
+	elif [ ! -d "$DEPLOY/var" ]; then
+		log "warning: the deployment has no var directory; not mounting /var"
+	else
+		MOUNT_VAR=yes
+	fi
+fi
 
 # 2. Mount propagation: moving mounts requires private parents.
-do_mount --make-rprivate / 2>/dev/null || log "warning: cannot make / private"
+if any_shared_mount; then
+	do_mount --make-rprivate / 2>/dev/null || log "warning: cannot make / private"
+fi
 
-# 3. The deployment becomes a mount point of its own.
-do_mount --bind "$DEPLOY" "$DEPLOY" || fatal "cannot bind-mount $DEPLOY"
+# 3. The deployment, assembled on a scratch mount point outside the physical root (so that the
+#    physical root can then be moved under it).
+TMP=${OSTREE_PREPARE_ROOT_TMP:-/sysroot.tmp}
+[ "$SYSROOT" = "$TMP" ] && TMP=$TMP.2
+[ -d "$TMP" ] || mkdir -p "$TMP" || fatal "cannot create $TMP"
+do_mount --bind "$DEPLOY" "$TMP" || fatal "cannot bind-mount $DEPLOY on $TMP"
 
 # 4. /boot on the root filesystem (the loader link lives there): make it visible in the deployment.
 if [ -L "$SYSROOT/boot/loader" ] && [ -d "$DEPLOY/boot" ]; then
-	do_mount --bind "$SYSROOT/boot" "$DEPLOY/boot" || fatal "cannot bind-mount $SYSROOT/boot onto $DEPLOY/boot"
+	do_mount --bind "$SYSROOT/boot" "$TMP/boot" || fatal "cannot bind-mount $SYSROOT/boot onto the deployment's /boot"
 fi
 
 # 5. /usr: read-only, or the hotfix overlay after `ostree admin unlock --hotfix`.
 if [ -d "$DEPLOY/.usr-ovl-work" ]; then
 	do_mount -t overlay overlay \
 		-o "lowerdir=$DEPLOY/usr,upperdir=$DEPLOY/.usr-ovl-upper,workdir=$DEPLOY/.usr-ovl-work" \
-		"$DEPLOY/usr" || fatal "cannot mount the hotfix overlay on $DEPLOY/usr"
+		"$TMP/usr" || fatal "cannot mount the hotfix overlay on $DEPLOY/usr"
 	log "/usr: hotfix overlay (writable)"
 else
-	do_mount --bind "$DEPLOY/usr" "$DEPLOY/usr" || fatal "cannot bind-mount $DEPLOY/usr"
-	do_mount -o remount,bind,ro "$DEPLOY/usr" || fatal "cannot make $DEPLOY/usr read-only"
+	do_mount --bind "$DEPLOY/usr" "$TMP/usr" || fatal "cannot bind-mount $DEPLOY/usr"
+	do_mount -o remount,bind,ro "$TMP/usr" || fatal "cannot make $DEPLOY/usr read-only"
 fi
 
-# 6. /var, only when asked (the systemd generator normally writes var.mount).
-if [ "${OSTREE_PREPARE_ROOT_MOUNT_VAR:-0}" = 1 ] || [ -e "$RUNDIR/ostree/initramfs-mount-var" ]; then
-	do_mount --bind "$DEPLOY/../../var" "$DEPLOY/var" || fatal "cannot bind-mount the stateroot var onto $DEPLOY/var"
+# 6. /var: the stateroot's var (see the header for when it is left to the generator).
+if [ "$MOUNT_VAR" = yes ]; then
+	do_mount --bind "$STATEROOT_VAR" "$TMP/var" || fatal "cannot bind-mount the stateroot var onto $DEPLOY/var"
 fi
 
-# 7. Tell userspace this is an OSTree boot.
-mkdir -p "$RUNDIR" 2>/dev/null
-: > "$RUNDIR/ostree-booted" && chmod 0640 "$RUNDIR/ostree-booted" || log "warning: cannot create $RUNDIR/ostree-booted"
+# 7. Tell userspace this is an OSTree boot (mode 0640, as upstream's).
+[ -d "$RUNDIR" ] || mkdir -p "$RUNDIR" 2>/dev/null
+(umask 027 && : > "$RUNDIR/ostree-booted") 2>/dev/null || log "warning: cannot create $RUNDIR/ostree-booted"
 
-# 8. Rearrange: deployment -> SYSROOT, physical root -> SYSROOT/sysroot.
-[ -d "$DEPLOY/sysroot" ] || fatal "deployment $DEPLOY has no sysroot directory"
-TMP=${OSTREE_PREPARE_ROOT_TMP:-/sysroot.tmp}
-[ "$SYSROOT" = "$TMP" ] && TMP=$TMP.2
-mkdir -p "$TMP" || fatal "cannot create $TMP"
-do_mount --move "$DEPLOY" "$TMP" || fatal "cannot move $DEPLOY to $TMP"
-do_mount --move "$SYSROOT" "$TMP/sysroot" || fatal "cannot move $SYSROOT to $TMP/sysroot"
-do_mount --move "$TMP" "$SYSROOT" || fatal "cannot move $TMP to $SYSROOT"
+# 8. Rearrange: physical root -> deployment's /sysroot, deployment -> SYSROOT.
+do_mount --move "$SYSROOT" "$TMP/sysroot" || fatal "cannot move $SYSROOT to the deployment's /sysroot"
+do_mount --move "$TMP" "$SYSROOT" || fatal "cannot move the deployment from $TMP to $SYSROOT"
 rmdir "$TMP" 2>/dev/null
 
-do_mount --make-private "$SYSROOT/sysroot" 2>/dev/null || log "warning: cannot make $SYSROOT/sysroot private"
-END=$(cut -d' ' -f1 /proc/uptime 2>/dev/null)
+uptime_cs
+END=$uptime_cs
 if [ -n "$START" ] && [ -n "$END" ]; then
-	log "done in $(awk -v a="$START" -v b="$END" 'BEGIN { printf "%d", (b - a) * 1000 }') ms"
+	log "done in $(( (END - START) * 10 )) ms"
 fi
 exit 0

@@ -102,9 +102,9 @@ test('a root filesystem without ostree/ is described as such', () => {
   assert.match(r.stderr, /has no ostree directory: is root= the right filesystem\?/);
 });
 
-test('real mounts in a private namespace: deployment at SYSROOT, /usr read-only, physical root at SYSROOT/sysroot', () => {
+/** A sysroot on a tmpfs inside `unshare -m` (nothing leaks to the host's mounts), prepare-root run on it, then `after`. */
+function inNamespace(opts: { env?: string; fstab?: string; after: string }): { status: number | null; out: string } {
   const dir = tempDir('ostree-prepns-');
-  // Everything happens on a tmpfs inside `unshare -m`: nothing leaks to the host's mounts.
   const script = `
 set -e
 D='${dir}'
@@ -116,32 +116,82 @@ DEP="$S/ostree/deploy/os/deploy/${COMMIT}.0"
 mkdir -p "$DEP/usr/bin" "$DEP/etc" "$DEP/var" "$DEP/sysroot" "$DEP/boot" "$S/ostree/deploy/os/var" "$S/ostree/boot.1.0/os/${CSUM}" "$S/boot/loader.1"
 echo usr > "$DEP/usr/bin/marker"
 echo phys > "$S/physical-root-marker"
+echo stateroot-var > "$S/ostree/deploy/os/var/marker"
+${opts.fstab !== undefined ? `printf '%s' '${opts.fstab}' > "$DEP/etc/fstab"` : ''}
 ln -s boot.1.0 "$S/ostree/boot.1"
 ln -s ../../../deploy/os/deploy/${COMMIT}.0 "$S/ostree/boot.1.0/os/${CSUM}/0"
 ln -s loader.1 "$S/boot/loader"
 echo "ostree=/ostree/boot.1/os/${CSUM}/0" > "$D/cmdline"
-OSTREE_PREPARE_ROOT_CMDLINE="$D/cmdline" OSTREE_PREPARE_ROOT_RUN="$D/run" OSTREE_PREPARE_ROOT_ON_ERROR=exit OSTREE_PREPARE_ROOT_TMP="$D/tmpmove" sh '${PREPARE}' "$S"
-echo "usr-marker=$(cat "$S/usr/bin/marker")"
-echo "phys=$(cat "$S/sysroot/physical-root-marker")"
-if touch "$S/usr/bin/new" 2>/dev/null; then echo usr-writable; else echo usr-readonly; fi
-if touch "$S/etc/new" 2>/dev/null; then echo etc-writable; else echo etc-readonly; fi
-test -L "$S/boot/loader" && echo boot-bound
-test -e "$D/run/ostree-booted" && echo booted-stamp
-test -e "$D/tmpmove" && echo tmp-left || echo tmp-removed
-findmnt -n -r -o TARGET,OPTIONS "$S/usr" | sed "s|$D|D|"
+${opts.env ?? ''} OSTREE_PREPARE_ROOT_CMDLINE="$D/cmdline" OSTREE_PREPARE_ROOT_RUN="$D/run" OSTREE_PREPARE_ROOT_ON_ERROR=exit OSTREE_PREPARE_ROOT_TMP="$D/tmpmove" sh '${PREPARE}' "$S"
+${opts.after}
 `;
   const r = spawnSync('unshare', ['--mount', '--propagation', 'private', 'sh', '-c', script], { encoding: 'utf8' });
   fs.rmSync(dir, { recursive: true, force: true });
-  assert.equal(r.status, 0, r.stdout + r.stderr);
-  const out = r.stdout;
+  return { status: r.status, out: r.stdout + r.stderr };
+}
+
+test('real mounts in a private namespace: deployment at SYSROOT, /usr read-only, /var the stateroot\'s, physical root at SYSROOT/sysroot', () => {
+  const { status, out } = inNamespace({ after: `
+echo "usr-marker=$(cat "$S/usr/bin/marker")"
+echo "phys=$(cat "$S/sysroot/physical-root-marker")"
+echo "var=$(cat "$S/var/marker")"
+if touch "$S/usr/bin/new" 2>/dev/null; then echo usr-writable; else echo usr-readonly; fi
+if touch "$S/etc/new" 2>/dev/null; then echo etc-writable; else echo etc-readonly; fi
+if touch "$S/var/new" 2>/dev/null; then echo var-writable; else echo var-readonly; fi
+test -e "$S/sysroot/ostree/deploy/os/var/new" && echo var-is-stateroot-var
+test -L "$S/boot/loader" && echo boot-bound
+test -e "$D/run/ostree-booted" && echo booted-stamp
+stat -c 'booted-mode=%a' "$D/run/ostree-booted"
+test -e "$D/tmpmove" && echo tmp-left || echo tmp-removed
+findmnt -n -r -o TARGET,OPTIONS "$S/usr" | sed "s|$D|D|"
+` });
+  assert.equal(status, 0, out);
   assert.match(out, /^usr-marker=usr$/m);
   assert.match(out, /^phys=phys$/m);
+  assert.match(out, /^var=stateroot-var$/m);
   assert.match(out, /^usr-readonly$/m);
   assert.match(out, /^etc-writable$/m);
+  assert.match(out, /^var-writable$/m);
+  assert.match(out, /^var-is-stateroot-var$/m);
   assert.match(out, /^boot-bound$/m);
   assert.match(out, /^booted-stamp$/m);
+  assert.match(out, /^booted-mode=640$/m);
   assert.match(out, /^tmp-removed$/m);
   assert.match(out, /^D\/sysroot\/usr ro[,\s]/m);
+  assert.match(out, /ostree-prepare-root: done in \d+ ms/);
+});
+
+const VAR_MOUNTED = `if mountpoint -q "$S/var"; then echo var-mounted; else echo var-not-mounted; fi`;
+
+for (const fstab of ['LABEL=var /var xfs defaults 0 2\n', 'LABEL=var //var/ xfs defaults 0 2\n']) {
+  test(`the deployment's /etc/fstab mounting /var (${fstab.split(' ')[1]}): /var is left to it`, () => {
+    const { status, out } = inNamespace({ fstab, after: VAR_MOUNTED });
+    assert.equal(status, 0, out);
+    assert.match(out, /^var-not-mounted$/m);
+  });
+}
+
+test('a /var/lib line or a comment in the deployment\'s fstab does not stop /var being mounted', () => {
+  const { status, out } = inNamespace({ fstab: '# LABEL=x /var ext4\nLABEL=x /var/lib ext4 defaults 0 2\n', after: VAR_MOUNTED });
+  assert.equal(status, 0, out);
+  assert.match(out, /^var-mounted$/m);
+});
+
+test('OSTREE_PREPARE_ROOT_MOUNT_VAR=0 leaves /var to the generator; =1 mounts it despite fstab', () => {
+  const off = inNamespace({ env: 'OSTREE_PREPARE_ROOT_MOUNT_VAR=0', after: VAR_MOUNTED });
+  assert.equal(off.status, 0, off.out);
+  assert.match(off.out, /^var-not-mounted$/m);
+  const on = inNamespace({ env: 'OSTREE_PREPARE_ROOT_MOUNT_VAR=1', fstab: 'LABEL=var /var xfs defaults 0 2\n', after: VAR_MOUNTED });
+  assert.equal(on.status, 0, on.out);
+  assert.match(on.out, /^var-mounted$/m);
+});
+
+test('a stateroot without var: a warning naming it, the deployment still prepared, /var left to var.mount', () => {
+  const { status, out } = inNamespace({ env: 'rmdir "$S/ostree/deploy/os/var" 2>/dev/null || rm -r "$S/ostree/deploy/os/var";', after: VAR_MOUNTED + '\necho "usr=$(cat "$S/usr/bin/marker")"' });
+  assert.equal(status, 0, out);
+  assert.match(out, /ostree-prepare-root: warning: the stateroot has no var directory \(\/ostree\/deploy\/os\/var\); not mounting \/var/);
+  assert.match(out, /^var-not-mounted$/m);
+  assert.match(out, /^usr=usr$/m);
 });
 
 test('hotfix: .usr-ovl-work present => /usr is a writable overlay', () => {

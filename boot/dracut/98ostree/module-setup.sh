@@ -18,8 +18,9 @@ depends() {
 
 install() {
     inst_script /usr/lib/ostree/ostree-prepare-root
-    # prepare-root is a POSIX sh script: it needs a shell, mount (bind/move/remount) and readlink -f.
-    inst_multiple sh mount readlink mkdir rmdir cat chmod cut awk
+    # prepare-root is a POSIX sh script: besides shell builtins it needs mount (bind/move/remount), mkdir
+    # and rmdir (its scratch mount point), and readlink (error messages).
+    inst_multiple sh mount readlink mkdir rmdir
     inst_simple "${moddir}/ostree-prepare-root.service" \
         "${systemdsystemunitdir}/ostree-prepare-root.service"
     mkdir -p "${initdir}${systemdsystemconfdir}/initrd-root-fs.target.wants"
