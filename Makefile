@@ -8,7 +8,7 @@ TEST_FLAGS ?= --test-reporter=spec
 APT_PACKAGES := ostree qemu-system-x86 qemu-utils grub-pc-bin grub2-common debootstrap \
 	busybox-static cpio fdisk e2fsprogs attr kmod zstd xz-utils time \
 	ostree-tests gnupg libarchive13 liblzma5 \
-	ovmf mtools dosfstools sbsigntool efitools openssl \
+	ovmf mtools dosfstools sbsigntool efitools openssl grub-common \
 	virtinst libvirt-daemon libvirt-clients
 # systemd-boot backend: bootctl for its unit tests, and systemd-boot-efi (pulled in) for the sd
 # VM scenarios' guest install
