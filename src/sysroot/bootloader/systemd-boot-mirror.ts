@@ -93,6 +93,12 @@ export function mirrorEntries(sysrootPath: string, esp: string, opts: MirrorOpti
   return { slot: target, changed: true };
 }
 
+/** Whether loader.conf names a live slot: some switch has been committed on this ESP. */
+export function hasLiveSlot(esp: string): boolean {
+  const confPath = path.join(esp, 'loader/loader.conf');
+  return fs.existsSync(confPath) && parseLiveSlot(fs.readFileSync(confPath, 'utf8')) !== null;
+}
+
 /** The entries of /boot/loader, default first, as the ESP entries' text. */
 function wantedEntries(sysrootPath: string): WantedEntry[] {
   const dir = path.join(sysrootPath, 'boot/loader/entries');

@@ -26,7 +26,7 @@ import type { KeyFile } from '../../glib/keyfile.js';
 import type { Bootloader, BootloaderBackend, BootMenuEntry } from './types.js';
 import { faultStep } from '../fault.js';
 import { ESP_CANDIDATES, findEsp, hasSystemdBoot } from './systemd-boot-esp.js';
-import { ensureFiles, mirrorEntries } from './systemd-boot-mirror.js';
+import { ensureFiles, hasLiveSlot, mirrorEntries } from './systemd-boot-mirror.js';
 import { bootCountingTries } from '../boot-counting/entry-name.js';
 
 export class SystemdBootBootloader implements Bootloader {
@@ -52,9 +52,14 @@ export class SystemdBootBootloader implements Bootloader {
     mirrorEntries(sysrootPath, requireEsp(sysrootPath), { tries: this.tries, step: faultStep });
   }
 
-  /** The mirror converges from any crash point, so finishing a cut-short switch is re-running it. */
+  /**
+   * The mirror converges from any crash point, so finishing a cut-short switch is re-running it.
+   * An ESP on which no switch was ever committed is left to the next deploy: whatever a first
+   * switch wrote before its crash names the current bootversion's links, which cleanup keeps.
+   */
   resync(sysrootPath: string): void {
-    if (findEsp(sysrootPath) === null) return;
+    const esp = findEsp(sysrootPath);
+    if (esp === null || !hasLiveSlot(esp)) return;
     this.postSwap(sysrootPath);
   }
 }
