@@ -11,10 +11,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { tempDir } from '../common/tmp.js';
-import { OURS_CLI, UPSTREAM_CLI } from '../common/cli-paths.js';
+import { up, ours } from '../common/cli-paths.js';
 
-function up(...args: string[]): string { return execFileSync(UPSTREAM_CLI, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }); }
-function ours(...args: string[]): string { return execFileSync(process.execPath, [OURS_CLI, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }); }
 
 function makeTree(root: string): void {
   fs.mkdirSync(path.join(root, 'usr/bin'), { recursive: true });

@@ -8,18 +8,13 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { execFileSync } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import * as libc from '../../src/native/libc.js';
 import { checkoutSnapshot } from '../common/tree.js';
 import { tempDir } from '../common/tmp.js';
-import { OURS_CLI } from '../common/cli-paths.js';
+import { up, ours } from '../common/cli-paths.js';
 
-const UPSTREAM = process.env['OSTREE_UPSTREAM'] ?? '/usr/bin/ostree';
-const OURS = OURS_CLI;
 const isRoot = process.getuid?.() === 0;
 
-function up(...args: string[]): string { return execFileSync(UPSTREAM, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }); }
-function ours(...args: string[]): string { return execFileSync(process.execPath, [OURS, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }); }
 function tmp(): string { return tempDir('repo-interop-'); }
 
 function xattrsSupported(dir: string): boolean {
