@@ -10,7 +10,8 @@
  *   PREFIX/bad/PAYLOAD               a release reported bad (BadRelease JSON, no lease)
  */
 import * as fs from 'node:fs';
-import { Etcd3, type IOptions } from 'etcd3';
+import { ConsecutiveBreaker, circuitBreaker, handleWhen, retry } from 'cockatiel';
+import { Etcd3, isRecoverableError, type IOptions } from 'etcd3';
 import { OstreeError } from '../../errors.js';
 import type { BadRelease } from './protocol.js';
 import type { Holder, LockOutcome, LockStore } from './store.js';
@@ -34,6 +35,12 @@ function etcdOptions(s: EtcdSettings): IOptions {
     dialTimeout: s.txnTimeoutMs,
     // Every call has a deadline: with etcd down the agents are told so, instead of waiting.
     defaultCallOptions: () => ({ deadline: Date.now() + s.txnTimeoutMs }),
+    // A member that fails is skipped for a second (not etcd3's default of longer), and a call
+    // tries each member at most once: an outage is reported at once and its end noticed soon.
+    faultHandling: {
+      host: () => circuitBreaker(handleWhen(isRecoverableError), { halfOpenAfter: 1000, breaker: new ConsecutiveBreaker(1) }),
+      global: retry(handleWhen(isRecoverableError), { maxAttempts: Math.max(0, s.endpoints.length - 1) }),
+    },
   };
   if (s.caCertPath || s.clientCertPath) {
     o.credentials = {
