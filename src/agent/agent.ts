@@ -111,17 +111,18 @@ export class UpdateAgent {
     return false;
   }
 
-  /** Step 2: steady state gives back a slot this node may hold. */
-  private async reportSteady(s: AgentState, rep: CycleReport): Promise<boolean> {
-    if (!s.mayHoldSlot || !this.o.config.strategies.includes('fleet_lock') || !this.lock) return true;
+  /**
+   * Step 2: steady state gives back a slot this node may hold. An unreachable server does not
+   * stop the cycle (staging needs no slot; taking one again later is idempotent): it is retried.
+   */
+  private async reportSteady(s: AgentState, rep: CycleReport): Promise<void> {
+    if (!s.mayHoldSlot || !this.o.config.strategies.includes('fleet_lock') || !this.lock) return;
     try {
       await this.lock.steadyState();
       s.mayHoldSlot = false;
       rep.events.push('reported steady state');
-      return true;
     } catch (e) {
-      rep.waitingFor = `the FleetLock server to take the steady-state report (${(e as Error).message})`;
-      return false;
+      rep.events.push(`steady-state report not taken yet: ${(e as Error).message}`);
     }
   }
 
@@ -188,7 +189,7 @@ export class UpdateAgent {
 
   private async run(s: AgentState, booted: string, now: Date, o: CycleOptions, rep: CycleReport): Promise<void> {
     if (await this.judge(s, booted, now, rep)) return;
-    if (!(await this.reportSteady(s, rep))) return;
+    await this.reportSteady(s, rep);
     if (!this.o.config.enabled && !o.updateNow) { rep.phase = 'disabled'; return; }
     await this.fleetBad(s, rep);
     const sel = await this.choose(s, booted, now);

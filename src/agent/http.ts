@@ -21,7 +21,18 @@ export class HttpClient {
     this.maxBody = o.maxBodyBytes ?? 16 * 1024 * 1024;
   }
 
-  request(method: string, url: string, headers: Record<string, string> = {}, body?: string): Promise<HttpResponse> {
+  /**
+   * One request. A kept-alive connection the server closed meanwhile fails at once with a reset:
+   * that request is sent again once on a new connection (every call the agent makes is idempotent).
+   */
+  async request(method: string, url: string, headers: Record<string, string> = {}, body?: string): Promise<HttpResponse> {
+    try { return await this.once(method, url, headers, body); } catch (e) {
+      if ((e as { staleSocket?: boolean }).staleSocket) return this.once(method, url, headers, body);
+      throw e;
+    }
+  }
+
+  private once(method: string, url: string, headers: Record<string, string>, body?: string): Promise<HttpResponse> {
     let u: URL;
     try { u = new URL(url); } catch { return Promise.reject(new OstreeError('EINVAL', `invalid URL ${url}`)); }
     if (u.protocol !== 'http:' && u.protocol !== 'https:') return Promise.reject(new OstreeError('EINVAL', `unsupported URL scheme in ${url}`));
@@ -40,7 +51,12 @@ export class HttpClient {
         res.on('error', reject);
       });
       req.setTimeout(this.timeoutMs, () => req.destroy(new OstreeError('EIO', `${method} ${url}: no answer within ${this.timeoutMs} ms`)));
-      req.on('error', (e) => reject(e instanceof OstreeError ? e : new OstreeError('EIO', `${method} ${url}: ${(e as Error).message}`, { cause: e })));
+      req.on('error', (e) => {
+        if (e instanceof OstreeError) { reject(e); return; }
+        const err = new OstreeError('EIO', `${method} ${url}: ${(e as Error).message}`, { cause: e });
+        if (req.reusedSocket && (e as NodeJS.ErrnoException).code === 'ECONNRESET') Object.assign(err, { staleSocket: true });
+        reject(err);
+      });
       req.end(body);
     });
   }

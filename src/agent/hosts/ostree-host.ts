@@ -8,12 +8,14 @@
  */
 import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { promisify } from 'node:util';
 import { OstreeError } from '../../errors.js';
 import { Sysroot } from '../../sysroot/sysroot.js';
 import { adminDeploy } from '../../sysroot/deploy/admin-deploy.js';
 import { pullFromRemote } from '../../repo/pull/http.js';
 import { parseRefspec } from '../../repo/refs.js';
+import { runDir } from '../../sysroot/layout.js';
 import { BootInfoReader } from '../../sysroot/boot-counting/status-info.js';
 import type { Release } from '../graph/cincinnati.js';
 import type { BootedRelease, HealthVerdict, NodeHost } from '../host.js';
@@ -89,5 +91,5 @@ export class OstreeHost implements NodeHost {
 
   async bootId(): Promise<string> { return runBootId(); }
 
-  async activeSessions(): Promise<number> { return countUserSessions(this.o.sessionsDir); }
+  async activeSessions(): Promise<number> { return countUserSessions(this.o.sessionsDir ?? path.join(runDir(), 'systemd/sessions')); }
 }
