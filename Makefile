@@ -83,3 +83,12 @@ distclean: clean
 
 -include vm-harness/vm.mk
 -include bench/bench.mk
+
+# The update agent's fleet simulation (docs/agent.md): SIM_NODES agents in SIM_PROCS processes
+# against one nginx and one etcd on a simulated clock; table on stdout, fleet.svg in SIM_OUT.
+SIM_NODES ?= 1000
+SIM_PROCS ?= 4
+SIM_OUT ?= /var/tmp/ostree-agent-sim
+.PHONY: fleet-sim
+fleet-sim: build
+	$(NODE) dist/bench/agent-sim/main.js --nodes $(SIM_NODES) --procs $(SIM_PROCS) --out $(SIM_OUT)

@@ -171,10 +171,10 @@ export class UpdateAgent {
   async cycle(o: CycleOptions = {}): Promise<CycleReport> {
     const now = o.now ?? new Date();
     const s = this.o.state.load();
-    const booted = (await this.o.host.booted()).checksum;
-    const rep: CycleReport = { time: now.toISOString(), phase: 'idle', booted, waitingFor: null, target: null, deadend: null, skipped: [], denylist: [], events: [], error: null };
+    const rep: CycleReport = { time: now.toISOString(), phase: 'idle', booted: '', waitingFor: null, target: null, deadend: null, skipped: [], denylist: [], events: [], error: null };
     try {
-      await this.run(s, booted, now, o, rep);
+      rep.booted = (await this.o.host.booted()).checksum;
+      await this.run(s, rep.booted, now, o, rep);
     } catch (e) {
       rep.phase = 'error';
       rep.error = e instanceof OstreeError ? e.message : String(e);

@@ -9,7 +9,6 @@ import { OstreeError } from '../errors.js';
 import { DEFAULT_STATE_DIR, lockedCycle, loadConfig, runDaemon, systemAgent, type SystemOptions } from '../agent/system.js';
 import { StateFile } from '../agent/state.js';
 import type { CycleReport } from '../agent/agent.js';
-import { startFleetLockServer } from '../agent/fleetlock/run-server.js';
 import { formatStatus } from './format.js';
 
 const log = (line: string): void => { process.stderr.write(`${new Date().toISOString()} ${line}\n`); };
@@ -61,7 +60,11 @@ export function program(): Command {
     .action(async (o: { json?: boolean }) => { process.exitCode = await oneCycle(g(), true, !!o.json); });
   p.command('fleetlock-server').description('run a FleetLock server backed by etcd (airlock configuration keys)')
     .requiredOption('--config <file>', 'the server configuration (TOML)')
-    .action(async (o: { config: string }) => { await startFleetLockServer(o.config, log); });
+    .action(async (o: { config: string }) => {
+      // Loaded only here: the etcd client (gRPC) would double the agent's resident memory.
+      const { startFleetLockServer } = await import('../agent/fleetlock/run-server.js');
+      await startFleetLockServer(o.config, log);
+    });
   return p;
 }
 

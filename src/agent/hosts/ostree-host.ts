@@ -12,8 +12,6 @@ import * as path from 'node:path';
 import { promisify } from 'node:util';
 import { OstreeError } from '../../errors.js';
 import { Sysroot } from '../../sysroot/sysroot.js';
-import { adminDeploy } from '../../sysroot/deploy/admin-deploy.js';
-import { pullFromRemote } from '../../repo/pull/http.js';
 import { parseRefspec } from '../../repo/refs.js';
 import { runDir } from '../../sysroot/layout.js';
 import { BootInfoReader } from '../../sysroot/boot-counting/status-info.js';
@@ -61,6 +59,9 @@ export class OstreeHost implements NodeHost {
     const refspec = d.origin?.refspec;
     const [remote] = refspec ? parseRefspec(refspec) : [null];
     if (!remote) throw new OstreeError('ECONFIG', `the booted deployment's origin (${refspec ?? 'none'}) names no remote to pull ${r.version} from`);
+    // Loaded when there is something to stage: the pull code (HTTP, verification, deltas) is
+    // most of the agent's memory, and an idle agent does not need it.
+    const [{ pullFromRemote }, { adminDeploy }] = await Promise.all([import('../../repo/pull/http.js'), import('../../sysroot/deploy/admin-deploy.js')]);
     const repo = await s.repo();
     await pullFromRemote(repo, remote, [r.payload]);
     await adminDeploy(s, r.payload, { stage: true, lockFinalization: true, originFile: s.originPath(d), stateroot: d.stateroot });
