@@ -63,6 +63,13 @@ function makeReleases(www: string): { versions: Record<string, string>; graph: u
   return { versions: Object.fromEntries(payloads.map((p, i) => [p, String(i + 1)])), graph, payloads };
 }
 
+/** One status line, rewritten in place on a terminal; every 10th on other outputs. */
+let lastPlain = 0;
+function progress(line: string): void {
+  if (process.stderr.isTTY) { process.stderr.write(`\r\x1b[K${line}`); return; }
+  if (line && Date.now() - lastPlain > 10_000) { lastPlain = Date.now(); process.stderr.write(`${line}\n`); }
+}
+
 function rssOf(pid: number): number {
   const m = /VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
   return m ? Number(m[1]) * 1024 : 0;
@@ -142,7 +149,9 @@ async function main(): Promise<void> {
       if (g === 'g0' && killed.length && killedFreedAfter === null && !hs.some((h) => killed.includes(h.id))) killedFreedAfter = (Date.now() - killedAt) / 1000;
     }
     rows.push({ tick, hours: (tick * TICK) / H, on, rebooting, holders, dead, started });
+    progress(`tick ${tick + 1}/${TICKS} (${((tick * TICK) / H).toFixed(1)} h simulated, ${((Date.now() - simT0) / 1000).toFixed(0)} s): ${Object.entries(on).map(([v, c]) => `${v}:${c}`).join(' ')}`);
   }
+  progress('');
   const simWall = (Date.now() - simT0) / 1000;
   const vs = ['1', '2', '3', '4'];
   const lines: string[] = [];
