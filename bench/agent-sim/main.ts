@@ -153,6 +153,11 @@ async function main(): Promise<void> {
   }
   progress('');
   const simWall = (Date.now() - simT0) / 1000;
+  // A short run can end before the dead holders' leases (real time) run out: wait for them.
+  while (killed.length && killedFreedAfter === null && Date.now() - killedAt < (LEASE + 30) * 1000) {
+    await new Promise((r) => setTimeout(r, 500));
+    if (!(await store.holders('g0')).some((h) => killed.includes(h.id))) killedFreedAfter = (Date.now() - killedAt) / 1000;
+  }
   const vs = ['1', '2', '3', '4'];
   const lines: string[] = [];
   lines.push(`time   ${vs.map((v) => `rel ${v}`.padStart(6)).join(' ')}  rebooting  holders  dead`);

@@ -70,7 +70,8 @@ function makeNode(spec: NodeSpec): SimNode {
   return node;
 }
 
-function bootIfDue(n: SimNode, tick: number): void {
+/** Boot a node whose reboot is over; true when it booted (its agent starts: a cycle at once, as the daemon does). */
+function bootIfDue(n: SimNode, tick: number): boolean {
   if (n.bootInto && tick >= n.downUntil) {
     const { payload, from } = n.bootInto;
     n.bootInto = null;
@@ -78,10 +79,14 @@ function bootIfDue(n: SimNode, tick: number): void {
       n.host.boot(payload, 'red', `release ${setup.versions[payload]} failed its health check`);
       n.rollbackAt = tick + 1; n.rollbackTo = from;
     } else n.host.boot(payload, 'green');
-  } else if (n.rollbackAt >= 0 && tick >= n.rollbackAt) {
+    return true;
+  }
+  if (n.rollbackAt >= 0 && tick >= n.rollbackAt) {
     n.rollbackAt = -1;
     n.host.boot(n.rollbackTo, null);
+    return true;
   }
+  return false;
 }
 
 async function pool<T>(items: T[], limit: number, f: (x: T) => Promise<void>): Promise<void> {
@@ -104,9 +109,9 @@ async function tick(tickNo: number, killGroup: string | null, kill: number): Pro
   const due: SimNode[] = [];
   for (const n of nodes) {
     if (n.dead) continue;
-    bootIfDue(n, tickNo);
+    const booted = bootIfDue(n, tickNo);
     if (n.bootInto) continue; // down
-    if ((tickNo + n.spec.idx) % every === 0) due.push(n);
+    if (booted || (tickNo + n.spec.idx) % every === 0) due.push(n);
   }
   const errors: string[] = [];
   const cpu0 = process.cpuUsage();
