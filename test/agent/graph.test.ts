@@ -17,7 +17,8 @@ const opts = (o: Partial<SelectOptions> = {}): SelectOptions => ({ booted: P(1),
 test('graph: parse errors name what is wrong', () => {
   for (const [text, re] of [['{', /invalid update graph/], ['{"nodes":[]}', /"nodes" and "edges"/],
     ['{"nodes":[{"version":"1"}],"edges":[]}', /node 0 needs/], ['{"nodes":[{"version":"1","payload":"a"}],"edges":[[0,1]]}', /edge 0/],
-    ['{"nodes":[{"version":"1","payload":"a","metadata":{"k":1}}],"edges":[]}', /metadata k is not a string/]] as const) {
+    ['{"nodes":[{"version":"1","payload":"a","metadata":{"k":1}}],"edges":[]}', /metadata k is not a string/],
+    ['{"nodes":[{"version":"1","payload":"../../etc","metadata":{"org.fedoraproject.coreos.scheme":"checksum"}}],"edges":[]}', /not a commit checksum/]] as const) {
     assert.throws(() => parseGraph(text), (e: unknown) => isOstreeError(e, 'ECORRUPT') && re.test(e.message), text);
   }
 });
@@ -31,6 +32,9 @@ test('graph: picks the highest age index among the booted node\'s targets; none 
   // a node without the checksum scheme is not matched (as Zincati)
   const g2 = graph([{ ...node(0), metadata: {} }, node(1)], [[0, 1]]);
   assert.equal(selectUpdate(g2, opts()).target, null);
+  // a target that is not an OSTree commit is never taken
+  const g3 = graph([node(0), { version: 'oci', payload: 'quay.io/x:y', metadata: { [META.scheme]: 'oci' } }], [[0, 1]]);
+  assert.deepEqual(selectUpdate(g3, opts()).skipped.map((k) => k.why), ['not an OSTree commit (payload scheme is not "checksum")']);
 });
 
 test('graph: dead end, barrier, denylist, pin and downgrades', () => {

@@ -41,6 +41,8 @@ function parseNode(v: unknown, i: number): GraphNode {
     if (typeof val !== 'string') return bad(`node ${i}: metadata ${k} is not a string`);
     metadata[k] = val;
   }
+  // A checksum payload names files and commits: nothing but a SHA-256 gets through.
+  if (metadata[META.scheme] === 'checksum' && !/^[0-9a-f]{64}$/.test(o['payload'])) return bad(`node ${i}: payload is not a commit checksum (64 lowercase hex digits)`);
   return { version: o['version'], payload: o['payload'], metadata };
 }
 

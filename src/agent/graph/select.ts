@@ -6,7 +6,7 @@
  * through the barrier first), and a configured highest release caps the choice.
  */
 import { OstreeError } from '../../errors.js';
-import { META, deadendReason, findNode, releaseOf, type Graph, type Release } from './cincinnati.js';
+import { META, deadendReason, findNode, isChecksumNode, releaseOf, type Graph, type Release } from './cincinnati.js';
 import { filterDeadends, throttleRollouts } from './rollout.js';
 
 export interface SelectOptions {
@@ -61,7 +61,8 @@ export function selectUpdate(raw: Graph, o: SelectOptions): Selection {
     if (from !== pos || seen.has(to)) continue;
     seen.add(to);
     const r = releaseOf(raw, to);
-    const why = o.denied.has(r.payload) ? 'denied (bad release or rolled back here)'
+    const why = !isChecksumNode(raw.nodes[to]!) ? 'not an OSTree commit (payload scheme is not "checksum")'
+      : o.denied.has(r.payload) ? 'denied (bad release or rolled back here)'
       : r.ageIndex > barrier ? 'beyond a barrier release not yet taken'
         : r.ageIndex > cap ? `newer than updates.max_release ${o.maxRelease}`
           : r.ageIndex <= current.ageIndex && !o.allowDowngrade ? 'a downgrade (updates.allow_downgrade is false)'
