@@ -90,7 +90,10 @@ export class UpdateAgent {
     }
     if (booted !== a.payload) {
       if (a.phase === 'rebooting') this.deny(s, rel, `rolled back on this node (booted ${booted} again)`, now);
-      if (!(await this.reportBad(rel, s.denylist[a.payload]?.reason ?? 'rolled back', rep))) return true;
+      if (!(await this.reportBad(rel, s.denylist[a.payload]?.reason ?? 'rolled back', rep))) {
+        rep.waitingFor = `the lock server, to report ${a.version} bad (denied here already)`;
+        return true;
+      }
       rep.events.push(`${a.version} was rolled back: denied here from now on`);
       s.attempt = null;
       return false;
@@ -98,7 +101,7 @@ export class UpdateAgent {
     const v: HealthVerdict = a.phase === 'judged-bad' ? { state: 'bad', reason: 'failed its health checks' } : await this.o.host.health(booted);
     if (v.state === 'pending') { rep.phase = 'awaiting-verdict'; rep.waitingFor = `the health verdict on ${a.version} (${v.why})`; return true; }
     if (v.state === 'bad') {
-      this.deny(s, rel, `failed its health checks: ${v.reason}`, now);
+      if (!s.denylist[a.payload]) this.deny(s, rel, `failed its health checks: ${v.reason}`, now);
       a.phase = 'judged-bad';
       await this.reportBad(rel, v.reason, rep);
       rep.phase = 'awaiting-verdict';
