@@ -109,12 +109,15 @@ test('no fstab at all: var.mount is generated', () => {
   assert.equal(fs.existsSync(path.join(e.normal, 'var.mount')), true);
 });
 
-test('/run/ostree/initramfs-mount-var: removed, nothing generated', () => {
+test('/run/ostree/initramfs-mount-var: removed, no var.mount, the remount and boot units still wanted', () => {
   const e = setup(`ostree=/ostree/boot.1/os/${CSUM}/0`, '');
   fs.mkdirSync(path.join(e.run, 'ostree'));
   fs.writeFileSync(path.join(e.run, 'ostree/initramfs-mount-var'), '');
   assert.equal(runGen(e).status, 0);
-  assert.deepEqual(listTree(e.normal), []);
+  const made = listTree(e.normal);
+  assert.equal(made.some((f) => f.includes('var.mount')), false, made.join(' '));
+  assert.ok(made.some((f) => f.startsWith('local-fs.target.requires/ostree-remount.service')), made.join(' '));
+  assert.ok(made.some((f) => f.startsWith('multi-user.target.wants/ostree-finalize-staged.path')), made.join(' '));
   assert.equal(fs.existsSync(path.join(e.run, 'ostree/initramfs-mount-var')), false);
 });
 
