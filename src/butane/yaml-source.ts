@@ -20,10 +20,10 @@ export class YamlSource {
   private readonly lines = new LineCounter();
 
   constructor(text: string) {
-    this.doc = parseDocument(text, { schema: 'failsafe', uniqueKeys: true, lineCounter: this.lines, prettyErrors: false });
+    this.doc = parseDocument(text, { schema: 'failsafe', uniqueKeys: true, lineCounter: this.lines, prettyErrors: true });
     const problems = [...this.doc.errors].map((e): Diagnostic => {
       const pos = e.linePos?.[0];
-      const first = e.message.split('\n')[0]!;
+      const first = e.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '');
       return pos ? { severity: 'error', path: [], message: `YAML syntax error: ${first}`, line: pos.line, column: pos.col } : { severity: 'error', path: [], message: `YAML syntax error: ${first}` };
     });
     if (problems.length > 0) throw new ButaneError('the input is not valid YAML', problems);
