@@ -122,10 +122,9 @@ function checkStorage(storage: Json, spec: SpecVersion, r: Report): void {
 }
 
 function checkLinkTarget(l: Json, path: YamlPath, storage: Json, spec: SpecVersion, r: Report): void {
-  // before spec 3.3.0 the target is a plain string that Ignition does not check here
-  if (specMinor(spec) < 3) return;
-  const target = l.target as string | undefined;
-  if (target === undefined || target === '') {
+  const target = (l.target as string | undefined) ?? '';
+  // before spec 3.3.0 the target is a plain string Ignition does not require
+  if (specMinor(spec) >= 3 && target === '') {
     r.error([...path, 'target'], 'link target is required');
     return;
   }

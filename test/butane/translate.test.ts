@@ -223,3 +223,12 @@ test('warnings: a decimal-looking mode, an enabled unit without [Install]; stric
   assert.equal(strict.length, 2);
   assert.ok(strict.every((d) => d.severity === 'error'));
 });
+
+test('hard links: not to a directory of the config; an owner is ignored (warning), in every spec', () => {
+  for (const version of ['1.0.0', '1.4.0']) {
+    const toDir = bu(version, 'storage:\n  directories:\n    - path: /d\n  links:\n    - path: /l\n      target: /d\n      hard: true\n');
+    assert.equal(errorAt(refused(toDir), 'storage.links.0').message, 'hard link target is a directory');
+    const owned = ok(bu(version, 'storage:\n  links:\n    - path: /l\n      target: /f\n      hard: true\n      user: {id: 0}\n'));
+    assert.deepEqual(owned.warnings.map((w) => `${w.path.join('.')}: ${w.message}`), ['storage.links.0.user.id: user/group ignored for hard link']);
+  }
+});
