@@ -4,7 +4,7 @@
  * of a later version and wrong types are errors naming the YAML path; decoding goes on past
  * them so one run reports every mistake.
  */
-import { isMap, isScalar, isSeq } from 'yaml';
+import { isAlias, isMap, isScalar, isSeq } from 'yaml';
 import type { Node } from 'yaml';
 import type { Report, YamlPath } from './diagnostics.js';
 import type { FieldType, StructSpec } from './schema.js';
@@ -22,6 +22,13 @@ function kindOf(node: Node): string {
   return JSON.stringify(isScalar(node) ? scalarText(node) : String(node));
 }
 
+/**
+ * How many times aliases (`*name`) may be followed in one document. Each use decodes the
+ * anchored subtree again, so aliases of aliases multiply (the "billion laughs"); real configs
+ * use a handful. Past the budget decoding stops with an error instead of running for hours.
+ */
+export const MAX_ALIAS_EXPANSIONS = 1000;
+
 const TYPE_NAMES: Record<string, string> = { string: 'a string', int: 'an integer', bool: 'true or false', struct: 'a mapping', list: 'a list' };
 
 export class Decoder {
@@ -32,7 +39,13 @@ export class Decoder {
     private readonly positions: PositionMap,
   ) {}
 
+  private aliasesFollowed = 0;
+
   decode(raw: Node | null | undefined, type: FieldType, path: YamlPath): Decoded | undefined {
+    if (raw && isAlias(raw) && ++this.aliasesFollowed > MAX_ALIAS_EXPANSIONS) {
+      if (this.aliasesFollowed === MAX_ALIAS_EXPANSIONS + 1) this.report.error(path, `aliases are followed more than ${MAX_ALIAS_EXPANSIONS} times: the document expands too much`);
+      return undefined;
+    }
     const node = this.source.resolve(raw);
     if (node === null) return undefined;
     this.positions.set(path, this.source.position(node));

@@ -5,8 +5,8 @@
  * becomes octal 420 for a mode and stays the string "0644" for a name, which no single YAML
  * 1.1 or 1.2 schema does.
  */
-import { isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, Scalar } from 'yaml';
-import type { Document, Node, Pair } from 'yaml';
+import { isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, Scalar, visit } from 'yaml';
+import type { Alias, Document, Node, Pair } from 'yaml';
 import { ButaneError, type Diagnostic, type YamlPath } from './diagnostics.js';
 
 export interface Position {
@@ -18,6 +18,8 @@ export class YamlSource {
   readonly root: Node | null;
   private readonly doc: Document.Parsed;
   private readonly lines = new LineCounter();
+  /** What each alias names: the latest node before it with that anchor (computed once). */
+  private readonly aliasTargets = new Map<Alias, Node>();
 
   constructor(text: string) {
     this.doc = parseDocument(text, { schema: 'failsafe', uniqueKeys: true, lineCounter: this.lines, prettyErrors: true });
@@ -27,13 +29,30 @@ export class YamlSource {
       return pos ? { severity: 'error', path: [], message: `YAML syntax error: ${first}`, line: pos.line, column: pos.col } : { severity: 'error', path: [], message: `YAML syntax error: ${first}` };
     });
     if (problems.length > 0) throw new ButaneError('the input is not valid YAML', problems);
+    this.indexAnchors();
     this.root = this.resolve(this.doc.contents as Node | null);
+  }
+
+  // The library's Alias.resolve walks the whole document on every call; one walk here keeps a
+  // document with many aliases linear.
+  private indexAnchors(): void {
+    const anchors = new Map<string, Node>();
+    visit(this.doc, {
+      Node: (_key, node) => {
+        if (isAlias(node)) {
+          const target = anchors.get(node.source);
+          if (target) this.aliasTargets.set(node, target);
+        } else if (node.anchor) {
+          anchors.set(node.anchor, node);
+        }
+      },
+    });
   }
 
   /** Follows an alias (`*name`) to the node its anchor names. */
   resolve(node: Node | null | undefined): Node | null {
     if (node === null || node === undefined) return null;
-    if (isAlias(node)) return (node.resolve(this.doc) as Node | undefined) ?? null;
+    if (isAlias(node)) return this.aliasTargets.get(node) ?? null;
     return node;
   }
 
@@ -48,26 +67,28 @@ export class YamlSource {
    * The key/value pairs of a mapping, with `<<` merge keys expanded as yaml.v3 does:
    * keys written in the mapping itself win over merged ones.
    */
-  pairs(map: Node): Pair<Node, Node | null>[] {
-    if (!isMap(map)) return [];
+  pairs(map: Node, seen = new Set<Node>()): Pair<Node, Node | null>[] {
+    // a mapping merged into itself (directly or through others) adds nothing the second time
+    if (!isMap(map) || seen.has(map)) return [];
+    seen.add(map);
     const own: Pair<Node, Node | null>[] = [];
     const merged: Pair<Node, Node | null>[] = [];
     for (const pair of map.items as Pair<Node, Node | null>[]) {
       if (isScalar(pair.key) && pair.key.type === Scalar.PLAIN && pair.key.value === '<<') {
-        merged.push(...this.mergeSources(pair.value));
+        merged.push(...this.mergeSources(pair.value, seen));
       } else {
         own.push(pair);
       }
     }
-    const seen = new Set(own.map((p) => keyText(p.key)));
-    return [...own, ...merged.filter((p) => !seen.has(keyText(p.key)))];
+    const written = new Set(own.map((p) => keyText(p.key)));
+    return [...own, ...merged.filter((p) => !written.has(keyText(p.key)))];
   }
 
-  private mergeSources(value: Node | null): Pair<Node, Node | null>[] {
+  private mergeSources(value: Node | null, seen: Set<Node>): Pair<Node, Node | null>[] {
     const target = this.resolve(value);
     if (target === null) return [];
-    if (isMap(target)) return this.pairs(target);
-    if (isSeq(target)) return target.items.flatMap((item) => this.mergeSources(item as Node));
+    if (isMap(target)) return this.pairs(target, seen);
+    if (isSeq(target)) return target.items.flatMap((item) => this.mergeSources(item as Node, seen));
     return [];
   }
 }
