@@ -18,11 +18,11 @@ function str(v: unknown): string | undefined {
   return typeof v === 'string' ? v : undefined;
 }
 
-/** Butane: at most one of inline, local and source. */
-export function checkResourceSources(res: DecodedStruct, path: YamlPath, report: Report): boolean {
+/** Butane: at most one of inline, local and source (reported at the last of them; at inline in 1.0.0). */
+export function checkResourceSources(res: DecodedStruct, path: YamlPath, report: Report, minor: number): boolean {
   const set = (['local', 'inline', 'source'] as const).filter((k) => res[k] !== undefined);
   if (set.length > 1) {
-    report.error([...path, set[set.length - 1]!], 'only one of the following can be set: inline, local, source');
+    report.error([...path, minor === 0 ? 'inline' : set[set.length - 1]!], 'only one of the following can be set: inline, local, source');
     return false;
   }
   return true;
@@ -35,7 +35,7 @@ function embedded(bytes: Uint8Array, compression: string | undefined, ctx: Resou
 export function translateResource(res: DecodedStruct, path: YamlPath, ctx: ResourceContext): Record<string, unknown> {
   let compression = str(res.compression);
   let source = str(res.source);
-  if (checkResourceSources(res, path, ctx.report)) {
+  if (checkResourceSources(res, path, ctx.report, ctx.spec.minor)) {
     let bytes: Uint8Array | undefined;
     if (res.inline !== undefined) bytes = Buffer.from(str(res.inline)!, 'utf8');
     if (res.local !== undefined) {
