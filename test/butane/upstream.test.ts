@@ -2,7 +2,8 @@
  * Our translator against upstream Butane's recorded behaviour (upstream/recorded.json, made by
  * upstream/record.mjs with Butane v0.19.0 built from source): for every case the same exit
  * status and the same JSON (gzip payloads compared decompressed: zlib and Go's compressor write
- * different bytes), errors and warnings at the same paths with the same messages. Where this
+ * different bytes), errors and warnings at the same paths, lines and columns with the same
+ * messages. Where this
  * project differs on purpose it is checked as such: upstream only warns `Unused key` (and goes
  * on); we refuse the same keys at the same paths. Not compared: upstream's warning about its
  * own context tree, and the special-bits mode warning whose wording and spec cut-off changed
@@ -38,18 +39,19 @@ const gunzipped = (json: string) =>
 
 const IGNORED = /context tree does not match|setuid\/setgid\/sticky/;
 
-/** `severity path: message` from upstream's `warning at $.a.b, line 1 col 2: message`. */
+/** `severity path@line:col: message` from upstream's `warning at $.a.b, line 1 col 2: message`. */
 function upstreamDiagnostics(stderr: string): string[] {
-  return [...stderr.matchAll(/^(error|warning) at \$\.?([^,]*), line \d+ col \d+: (.*)$/gm)]
-    .filter((m) => !IGNORED.test(m[3]!))
-    .map((m) => `${m[1]} ${m[2]}: ${m[3]}`)
+  return [...stderr.matchAll(/^(error|warning) at \$\.?([^,]*), line (\d+) col (\d+): (.*)$/gm)]
+    .filter((m) => !IGNORED.test(m[5]!))
+    .map((m) => `${m[1]} ${m[2]}@${m[3]}:${m[4]}: ${m[5]}`)
     .sort();
 }
 
+/** The same from ours: `<stdin>:1:2: warning: a.b: message`. */
 function ourDiagnostics(stderr: string): string[] {
-  return [...stderr.matchAll(/^\S+?(?::\d+:\d+)?: (error|warning): (\S*): (.*)$/gm)]
-    .filter((m) => !IGNORED.test(m[3]!))
-    .map((m) => `${m[1]} ${m[2]}: ${m[3]}`)
+  return [...stderr.matchAll(/^<stdin>:(\d+):(\d+): (error|warning): (\S*): (.*)$/gm)]
+    .filter((m) => !IGNORED.test(m[5]!))
+    .map((m) => `${m[3]} ${m[4]}@${m[1]}:${m[2]}: ${m[5]}`)
     .sort();
 }
 
@@ -63,7 +65,7 @@ for (const c of cases) {
     const us = ours(c.input);
     const up = upstreamDiagnostics(c.stderr);
     const unused = up.filter((d) => /^warning .*: Unused key /.test(d));
-    const mergeKeys = unused.filter((d) => /\.<<: Unused key <<$/.test(d));
+    const mergeKeys = unused.filter((d) => /\.<<@\d+:\d+: Unused key <<$/.test(d));
     const unknown = unused.filter((d) => !mergeKeys.includes(d));
     if (unknown.length > 0) {
       // upstream warns and drops the key; we refuse it at the same path

@@ -48,6 +48,26 @@ for (const v of ['1.0.0', '1.1.0', '1.2.0', '1.3.0', '1.4.0', '1.5.0']) {
   add('bad-hash', 'storage:\n  files:\n    - path: /a\n      contents: {source: "https://x/y", verification: {hash: sha256-00}}\n');
   add('bad-link-target', 'storage:\n  links:\n    - path: /l\n');
   add('bad-unit-path-conflict', 'storage:\n  files:\n    - path: /etc/systemd/system/a.service\nsystemd:\n  units:\n    - name: a.service\n      contents: "[Unit]\\n"\n');
+  add('bools-more', 'systemd:\n  units:\n    - name: a.service\n      enabled: y\n    - name: b.service\n      enabled: N\n    - name: c.service\n      mask: "off"\n');
+  add('bad-bool-number', 'systemd:\n  units:\n    - name: a.service\n      enabled: 1\n');
+  add('bad-int-word', 'passwd:\n  users:\n    - name: a\n      uid: lots\n');
+  add('bad-list', 'storage:\n  files: {path: /f}\n');
+  add('bad-map', 'storage:\n  files:\n    - path: /f\n      user: core\n');
+  add('unit-edge', 'systemd:\n  units:\n    - name: a.service\n      contents: "# only a comment \\\\\\n  continued\\n[Unit]\\nA = b\\n; c\\n\\n[Install]\\nWantedBy=x\\n"\n      enabled: true\n');
+  add('bad-unit-eof', 'systemd:\n  units:\n    - name: a.service\n      contents: "[Unit]\\nDescription"\n');
+  add('bad-unit-garbage', 'systemd:\n  units:\n    - name: a.service\n      contents: "[Unit] x\\n"\n');
+  add('bad-unit-long', `systemd:\n  units:\n    - name: a.service\n      contents: "[Unit]\\nDescription=${'d'.repeat(2100)}\\n"\n`);
+  add('bad-dropin-syntax', 'systemd:\n  units:\n    - name: a.service\n      dropins:\n        - name: a.conf\n          contents: "[Service\\n"\n');
+  add('bad-dups', 'passwd:\n  users: [{name: a}, {name: a}]\n  groups: [{name: g}, {name: g}]\nsystemd:\n  units:\n    - name: a.service\n      dropins: [{name: a.conf}, {name: a.conf}]\n');
+  add('bad-id-and-name', 'storage:\n  directories:\n    - path: /d\n      group: {id: 1, name: g}\n');
+  add('bad-under-link', 'storage:\n  links:\n    - path: /l\n      target: /t\n    - path: /l/m\n      target: /t\n  directories:\n    - path: /l/d\n  files:\n    - path: /l/f\n');
+  add('bad-hardlink-dir', 'storage:\n  directories:\n    - path: /d\n  links:\n    - path: /h\n      hard: true\n      target: /d\n');
+  add('bad-hash-size', `storage:\n  files:\n    - path: /a\n      contents: {source: "https://x/y", verification: {hash: sha512-${'a'.repeat(10)}}}\n`);
+  add('bad-hash-form', 'storage:\n  files:\n    - path: /a\n      contents: {source: "https://x/y", verification: {hash: abc}}\n');
+  add('bad-verification-no-source', `storage:\n  files:\n    - path: /a\n      contents: {verification: {hash: sha512-${'a'.repeat(128)}}}\n`);
+  add('bad-compression', 'storage:\n  files:\n    - path: /a\n      contents: {compression: xz, source: "https://x/y"}\n');
+  add('bad-mode-range', 'storage:\n  files:\n    - path: /a\n      mode: 0100000\n');
+  add('empty-name', 'systemd:\n  units:\n    - name: ""\n');
   add('bad-two-sources', 'storage:\n  files:\n    - path: /a\n      contents: {inline: x, source: "https://x/y"}\n');
 }
 cases['fcos-walkthrough'] = fs.readFileSync(path.join(fixtures, 'fcos-walkthrough.bu'), 'utf8');
