@@ -15,6 +15,8 @@ APT_PACKAGES := ostree qemu-system-x86 qemu-utils grub-pc-bin grub2-common deboo
 APT_PACKAGES += systemd-boot
 # the update agent's tests and fleet simulation: the FleetLock server's etcd, nginx serving graph and repo
 APT_PACKAGES += etcd-server etcd-client nginx
+# Butane translator tests: ignition-validate (Debian's Ignition 2.14 checks our output)
+APT_PACKAGES += ignition
 
 .PHONY: all deps deps-apt deps-npm build lint test test-unit test-interop test-upstream vm-test vm-demo bench clean
 
