@@ -186,3 +186,30 @@ test('agent: a release rolled back on this node is denied here and reported bad 
   const state = JSON.parse(fs.readFileSync(path.join(W, 'state/state.json'), 'utf8'));
   assert.match(state.denylist[c5].reason, /rolled back on this node/);
 });
+
+test('agent: the daemon runs a cycle at start, another on SIGUSR1, and stops on SIGTERM', async () => {
+  const b = newBoot('run6', commits[1]!);
+  const statusFile = path.join(W, 'state/status.json');
+  const lastTime = (): string => { try { return JSON.parse(fs.readFileSync(statusFile, 'utf8')).time; } catch { return ''; } };
+  const before = lastTime();
+  const d = spawn(process.execPath, [AGENT, '--root', path.join(W, 'root'), '--state-dir', path.join(W, 'state'), '--sysroot', b.dep, 'agent'],
+    { env: { ...process.env, ...b.env }, stdio: ['ignore', 'ignore', 'pipe'] });
+  let log = '';
+  d.stderr!.on('data', (x: Buffer) => { log += x.toString(); });
+  const waitFor = async (f: () => boolean, what: string): Promise<void> => {
+    for (let i = 0; i < 600 && !f(); i++) await new Promise((r) => setTimeout(r, 100));
+    assert.ok(f(), `${what}; daemon log:\n${log}`);
+  };
+  try {
+    await waitFor(() => lastTime() !== before && /cycle: /.test(log), 'first cycle');
+    const first = lastTime();
+    await new Promise((r) => setTimeout(r, 20));
+    d.kill('SIGUSR1');
+    await waitFor(() => lastTime() !== first, 'cycle on SIGUSR1');
+    assert.equal((log.match(/cycle: /g) ?? []).length, 2);
+  } finally {
+    d.kill('SIGTERM');
+  }
+  const code = await new Promise<number | null>((r) => d.once('exit', (c) => r(c)));
+  assert.equal(code, 0);
+});
