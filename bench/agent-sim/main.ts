@@ -90,20 +90,36 @@ async function daemonIdleRss(dir: string, graphUrl: string, lockUrl: string): Pr
   return { rss, log: log.split('\n').find((l) => /cycle:/.test(l)) ?? log.slice(0, 300) };
 }
 
+interface Env { t0: number; dir: string; versions: Record<string, string>; payloads: string[]; nginx: Nginx; etcd: Etcd; cleanups: Array<() => Promise<void> | void> }
+
+/** Set up the releases and servers, run, and stop everything whatever happens. */
 async function main(): Promise<void> {
   const t0 = Date.now();
   fs.mkdirSync(OUT, { recursive: true });
   const dir = fs.mkdtempSync('/dev/shm/ostree-agent-sim-'); // tmpfs
-  const www = path.join(dir, 'www');
-  fs.mkdirSync(path.join(www, 'graph/v1'), { recursive: true });
-  const { versions, graph, payloads } = makeReleases(www);
-  fs.writeFileSync(path.join(www, 'graph/v1/graph'), JSON.stringify(graph));
-  const nginx = await Nginx.start(www);
-  const etcd = await Etcd.start();
+  const cleanups: Env['cleanups'] = [() => fs.rmSync(dir, { recursive: true, force: true })];
+  try {
+    const www = path.join(dir, 'www');
+    fs.mkdirSync(path.join(www, 'graph/v1'), { recursive: true });
+    const { versions, graph, payloads } = makeReleases(www);
+    fs.writeFileSync(path.join(www, 'graph/v1/graph'), JSON.stringify(graph));
+    const nginx = await Nginx.start(www);
+    cleanups.push(() => nginx.stop());
+    const etcd = await Etcd.start();
+    cleanups.push(() => etcd.stop());
+    await run({ t0, dir, versions, payloads, nginx, etcd, cleanups });
+  } finally {
+    for (const c of cleanups.reverse()) await Promise.resolve().then(c).catch(() => undefined);
+  }
+}
+
+async function run(env: Env): Promise<void> {
+  const { t0, dir, versions, payloads, nginx, etcd, cleanups } = env;
   const groups = new Map(Array.from({ length: GROUPS }, (_, i) => [`g${i}`, SLOTS] as [string, number]));
   const store = new EtcdLockStore({ endpoints: [etcd.endpoint], txnTimeoutMs: 5000, caCertPath: null, clientCertPath: null, clientKeyPath: null, username: null, password: null, prefix: '/sim/' });
   const server = new FleetLockServer({ store, groups, holderLeaseSecs: LEASE });
   const bound = await server.start({ address: '127.0.0.1', port: 0 }, null);
+  cleanups.push(() => server.stop());
   const lockUrl = `http://127.0.0.1:${bound.service.port}`;
   const setup: SimSetup = { dir, graphUrl: `${nginx.url}/graph`, repoUrl: `${nginx.url}/repo`, lockUrl, versions, bad: [payloads[2]!], initial: payloads[0]!, steadyIntervalSecs: 600, tickSecs: TICK, startEpochMs: START, concurrency: 24 };
   const workers: ChildProcess[] = [];
@@ -112,6 +128,7 @@ async function main(): Promise<void> {
   for (let w = 0; w < PROCS; w++) {
     const child = fork(path.join(here, 'worker.js'), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     workers.push(child);
+    cleanups.push(() => { child.kill(); });
     const ready = new Promise<void>((r) => child.once('message', (m: FromWorker) => { if (m.type === 'ready') workerRss += m.rssBytes; r(); }));
     child.send({ type: 'init', setup, nodes: specs.filter((s) => s.idx % PROCS === w) } satisfies ToWorker);
     await ready;
@@ -181,11 +198,6 @@ async function main(): Promise<void> {
       { name: 'rebooting', points: rows.map((r) => Object.values(r.rebooting).reduce((x, y) => x + y, 0)) }], N));
   fs.writeFileSync(path.join(OUT, 'fleet.json'), JSON.stringify({ summary, rows }, null, 1));
   process.stderr.write(`fleet-sim: wrote ${OUT}/fleet.svg and fleet.json\n`);
-  for (const w of workers) w.kill();
-  await server.stop();
-  await nginx.stop();
-  await etcd.stop();
-  fs.rmSync(dir, { recursive: true, force: true });
   const ok = Object.entries(maxReboot).every(([, v]) => v <= SLOTS) && Object.values(maxHolders).every((v) => v <= SLOTS) && (attempted['3'] ?? 0) < N / 5;
   if (!ok) { process.stderr.write('fleet-sim: FAILED: more reboots than slots, or the bad release spread\n'); process.exitCode = 1; }
 }
