@@ -13,6 +13,9 @@ APT_PACKAGES := ostree qemu-system-x86 qemu-utils grub-pc-bin grub2-common deboo
 # systemd-boot backend: bootctl for its unit tests, and systemd-boot-efi (pulled in) for the sd
 # VM scenarios' guest install
 APT_PACKAGES += systemd-boot
+# apt-ostree (package layering): bwrap for the maintainer-script sandbox; dpkg-scanpackages
+# (dpkg-dev) for the tests' local apt repositories
+APT_PACKAGES += bubblewrap dpkg-dev
 
 .PHONY: all deps deps-apt deps-npm build lint test test-unit test-interop test-upstream vm-test vm-demo bench clean
 

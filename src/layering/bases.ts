@@ -52,3 +52,8 @@ export async function syncBaseRefs(repo: Repo, deployments: Deployment[], extra:
     if (!(Number.isInteger(n) && n < bases.length)) await repo.setRef(full, null);
   }
 }
+
+/** The stateroot to act on: the given one, else the booted one, else the first deployment's. */
+export function defaultStateroot(sysroot: Sysroot, given: string | undefined): string | undefined {
+  return given ?? sysroot.bootedDeployment?.stateroot ?? sysroot.deployments[0]?.stateroot;
+}

@@ -13,7 +13,7 @@ import { deployTree } from '../sysroot/deploy/create.js';
 import { mergeFor, simpleWriteDeployment } from '../sysroot/deploy/list.js';
 import { rmrf } from '../util/tree.js';
 import type { Repo } from '../repo/repo.js';
-import { baseOfCommit, checkoutBase, deployedTreeOf, syncBaseRefs } from './bases.js';
+import { baseOfCommit, checkoutBase, defaultStateroot, deployedTreeOf, syncBaseRefs } from './bases.js';
 import { composeLayered, type ComposeResult } from './compose.js';
 import { applyEdits, type SpecEdits } from './edit-spec.js';
 import { LayerSpec } from './layer-origin.js';
@@ -90,7 +90,7 @@ async function compose(sysroot: Sysroot, repo: Repo, stateroot: string, merge: D
 
 async function run(sysroot: Sysroot, req: LayerRequest): Promise<LayerResult> {
   const log = req.log ?? (() => {});
-  const merge = mergeFor(sysroot, req.stateroot);
+  const merge = mergeFor(sysroot, defaultStateroot(sysroot, req.stateroot));
   const stateroot = merge.stateroot;
   const spec = LayerSpec.fromOrigin(merge.origin);
   await applyEdits(sysroot, stateroot, spec, req);
