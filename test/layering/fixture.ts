@@ -95,3 +95,34 @@ function ostreeifyTestTree(tree: string): void {
   fs.writeFileSync(t('usr/lib/modules/6.1.0-test/vmlinuz'), 'kernel\n');
   fs.writeFileSync(t('usr/lib/modules/6.1.0-test/initramfs.img'), 'initramfs\n');
 }
+
+/** A .deb built with the real dpkg-deb from `files` (path -> content) and control fields. */
+export function buildDeb(dir: string, name: string, o: { files?: Record<string, string>; depends?: string; postinst?: string; version?: string }): string {
+  const root = path.join(dir, `${name}-build`);
+  fs.rmSync(root, { recursive: true, force: true });
+  fs.mkdirSync(path.join(root, 'DEBIAN'), { recursive: true });
+  const control = [`Package: ${name}`, `Version: ${o.version ?? '1.0'}`, 'Architecture: all', 'Maintainer: test <t@example.org>',
+    ...(o.depends ? [`Depends: ${o.depends}`] : []), `Description: apt-ostree test package ${name}`, ''].join('\n');
+  fs.writeFileSync(path.join(root, 'DEBIAN/control'), control);
+  if (o.postinst) fs.writeFileSync(path.join(root, 'DEBIAN/postinst'), o.postinst, { mode: 0o755 });
+  for (const [p, c] of Object.entries(o.files ?? { [`usr/share/${name}/README`]: `${name}\n` })) {
+    fs.mkdirSync(path.dirname(path.join(root, p)), { recursive: true });
+    fs.writeFileSync(path.join(root, p), c);
+  }
+  const deb = path.join(dir, `${name}_${o.version ?? '1.0'}_all.deb`);
+  execFileSync('dpkg-deb', ['--root-owner-group', '-Zgzip', '--build', root, deb], { stdio: 'ignore' });
+  return deb;
+}
+
+/** Names of the deployment directories, and the bootloader entries: what must not change on failure. */
+export function snapshot(w: World): string {
+  const d = path.join(w.sysroot, 'ostree/deploy/debian/deploy');
+  const loader = path.join(w.sysroot, 'boot/loader/entries');
+  const entries = fs.existsSync(loader) ? fs.readdirSync(loader).sort().map((e) => `${e}:${fs.readFileSync(path.join(loader, e), 'utf8')}`) : [];
+  return JSON.stringify([fs.readdirSync(d).sort(), entries]);
+}
+
+/** Scratch directories apt-ostree left in the repository's tmp/. */
+export function leftovers(w: World): string[] {
+  return fs.readdirSync(path.join(w.repoDir, 'tmp')).filter((n) => n.startsWith('apt-ostree-'));
+}
