@@ -92,16 +92,19 @@ async function run(sysroot: Sysroot, req: LayerRequest): Promise<LayerResult> {
   const log = req.log ?? (() => {});
   const merge = mergeFor(sysroot, defaultStateroot(sysroot, req.stateroot));
   const stateroot = merge.stateroot;
-  const spec = LayerSpec.fromOrigin(merge.origin);
+  // As rpm-ostree: requests build on the default deployment (a pending one, if any), while /etc
+  // comes from the merge (booted) deployment.
+  const current = sysroot.deployments.find((d) => d.stateroot === stateroot) ?? merge;
+  const spec = LayerSpec.fromOrigin(current.origin);
   await applyEdits(sysroot, stateroot, spec, req);
   const repo = await sysroot.repo();
-  const base = await resolveBase(sysroot, repo, merge, spec, req, log);
+  const base = await resolveBase(sysroot, repo, current, spec, req, log);
   if (req.dryRun) return { deployment: null, spec, base, checksum: null, diff: null, timings: {} };
   const composed = spec.layered ? await compose(sysroot, repo, stateroot, merge, spec, base, log) : null;
   const checksum = composed?.checksum ?? base;
-  const diff = await diffPackages(packagesOfCommit(repo, merge.csum), packagesOfCommit(repo, checksum));
-  const origin = spec.toOrigin(merge.origin);
-  if (checksum === merge.csum && origin.toString() === merge.origin?.toString()) {
+  const diff = await diffPackages(packagesOfCommit(repo, current.csum), packagesOfCommit(repo, checksum));
+  const origin = spec.toOrigin(current.origin);
+  if (checksum === current.csum && origin.toString() === current.origin?.toString()) {
     return { deployment: null, spec, base, checksum, diff, timings: composed?.timings ?? {} };
   }
   const t0 = Date.now();
