@@ -38,7 +38,7 @@ function must(r: { status: number; stderr: string }, what: string): void {
   if (r.status !== 0) throw new Error(`${what}: ${r.stderr}`);
 }
 
-export interface World { dir: string; sysroot: string; repoDir: string; stateroot: string; deployEtc(): string; cleanup(): void }
+export interface World { dir: string; fileCount: number; sysroot: string; repoDir: string; stateroot: string; deployEtc(): string; cleanup(): void }
 
 /** A local apt repository at `dir` holding `debs`. */
 export function makeAptRepo(dir: string, debs: string[]): string {
@@ -49,8 +49,21 @@ export function makeAptRepo(dir: string, debs: string[]): string {
   return `deb [trusted=yes] file:${dir} ./\n`;
 }
 
-/** Build the world (about 10 s: unpack, commit, deploy). */
-export async function makeWorld(): Promise<World> {
+/** `n` small files under usr/share/filler (the benchmark's 30k-file base). */
+function addFiller(tree: string, n: number): void {
+  for (let i = 0; i < n; i++) {
+    const d = path.join(tree, 'usr/share/filler', String(i % 200));
+    if (i < 200) fs.mkdirSync(d, { recursive: true });
+    fs.writeFileSync(path.join(d, `f${i}`), `filler file ${i}\n`.repeat(1 + (i % 7)));
+  }
+}
+
+function countFiles(tree: string): number {
+  return Number(execFileSync('sh', ['-c', `find '${tree}' -type f -o -type l | wc -l`], { encoding: 'utf8' }).trim());
+}
+
+/** Build the world (about 10 s: unpack, commit, deploy); `totalFiles`: filler files up to that many. */
+export async function makeWorld(o: { totalFiles?: number } = {}): Promise<World> {
   const dir = fs.mkdtempSync('/tmp/apt-ostree-test-');
   execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=3g', 'tmpfs', dir]);
   const cleanup = (): void => {
@@ -63,6 +76,7 @@ export async function makeWorld(): Promise<World> {
     fs.mkdirSync(tree);
     execFileSync('sh', ['-c', `zstd -dc < '${await ensureBaseTarball()}' | tar --numeric-owner --xattrs -C '${tree}' -xf -`]);
     ostreeifyTestTree(tree);
+    if (o.totalFiles) addFiller(tree, o.totalFiles - countFiles(tree));
     const sysroot = path.join(dir, 'sysroot');
     fs.mkdirSync(sysroot);
     const repoDir = path.join(sysroot, 'ostree/repo');
@@ -70,13 +84,14 @@ export async function makeWorld(): Promise<World> {
     must(ours(['admin', 'os-init', `--sysroot=${sysroot}`, 'debian']), 'os-init');
     must(ours([`--repo=${repoDir}`, 'commit', '-b', 'debian/stable', `--tree=dir=${tree}`, '-s', 'base', '--add-metadata-string=version=12.1']), 'commit');
     must(ours(['admin', 'deploy', `--sysroot=${sysroot}`, '--os=debian', 'debian/stable']), 'deploy');
+    const fileCount = countFiles(tree);
     fs.rmSync(tree, { recursive: true, force: true });
     const deployEtc = (): string => {
       const d = path.join(sysroot, 'ostree/deploy/debian/deploy');
       const first = fs.readdirSync(d).filter((n) => !n.endsWith('.origin')).sort()[0]!;
       return path.join(d, first, 'etc');
     };
-    return { dir, sysroot, repoDir, stateroot: 'debian', deployEtc, cleanup };
+    return { dir, fileCount, sysroot, repoDir, stateroot: 'debian', deployEtc, cleanup };
   } catch (e) {
     cleanup();
     throw e;
