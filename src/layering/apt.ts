@@ -94,10 +94,11 @@ export async function resolveAndFetch(c: AptContext, names: string[], localDebs:
   }
   // file: sources are used in place (apt copies nothing for them): their paths come from --print-uris
   const local = new Map<string, string>();
-  for (const m of (await apt(c, ['install', '--print-uris', ...targets], 'Listing downloads')).matchAll(/^'file:([^']+)' (\S+\.deb) /gm)) {
-    local.set(m[2]!, decodeURIComponent(m[1]!));
+  let remote = 0;
+  for (const m of (await apt(c, ['install', '--print-uris', ...targets], 'Listing downloads')).matchAll(/^'([a-z0-9+]+):([^']+)' (\S+\.deb) /gm)) {
+    if (m[1] === 'file') local.set(m[3]!, decodeURIComponent(m[2]!)); else remote++;
   }
-  await apt(c, ['install', '--download-only', ...targets], 'Downloading packages');
+  if (remote > 0) await apt(c, ['install', '--download-only', ...targets], 'Downloading packages');
   const byName = new Map(localDebs.map((d) => [d.name, d]));
   const debs: DebInfo[] = [];
   for (const p of sim.install) {
