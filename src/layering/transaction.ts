@@ -67,6 +67,20 @@ async function resolveBase(sysroot: Sysroot, repo: Repo, merge: Deployment, spec
   return baseOfCommit(repo, merge.csum);
 }
 
+/**
+ * A requested package that the base now ships leaves the layer, with a message (rpm-ostree
+ * refuses instead); asking to install one the base already has is an error.
+ */
+function dropShippedByBase(repo: Repo, base: string, spec: LayerSpec, req: LayerRequest, log: (l: string) => void): void {
+  const inBase = new Set(packagesOfCommit(repo, base).map((p) => p.name));
+  for (const name of req.install ?? []) {
+    if (inBase.has(name)) throw new OstreeError('EEXIST', `Package '${name}' is already in the base commit ${base.slice(0, 12)}`);
+  }
+  const shipped = spec.requested.filter((n) => inBase.has(n));
+  for (const n of shipped) log(`Package '${n}' is now part of the base; it is no longer layered`);
+  spec.requested = spec.requested.filter((n) => !inBase.has(n));
+}
+
 async function compose(sysroot: Sysroot, repo: Repo, stateroot: string, merge: Deployment, spec: LayerSpec, base: string, log: (l: string) => void): Promise<ComposeResult> {
   let scratch: string | null = null;
   try {
@@ -99,6 +113,7 @@ async function run(sysroot: Sysroot, req: LayerRequest): Promise<LayerResult> {
   await applyEdits(sysroot, stateroot, spec, req);
   const repo = await sysroot.repo();
   const base = await resolveBase(sysroot, repo, current, spec, req, log);
+  dropShippedByBase(repo, base, spec, req, log);
   if (req.dryRun) return { deployment: null, spec, base, checksum: null, diff: null, timings: {} };
   const composed = spec.layered ? await compose(sysroot, repo, stateroot, merge, spec, base, log) : null;
   const checksum = composed?.checksum ?? base;

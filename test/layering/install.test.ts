@@ -111,3 +111,48 @@ test('db list and db diff read the package lists without a checkout', () => {
   assert.equal(d.status, 0, d.stderr);
   assert.match(d.stdout, /Added:\n {2}libpcap0\.8-1\.10\.3-1\.amd64\n {2}tcpdump-/);
 });
+
+test('a package the base already ships cannot be layered', () => {
+  const r = aptOstree(w.sysroot, ['install', 'adduser']);
+  assert.equal(r.status, 1);
+  assert.match(r.stderr, /^error: Package 'adduser' is already in the base commit/);
+});
+
+test('override remove: a base package purged by dpkg, its files gone from the layered tree', () => {
+  const r = aptOstree(w.sysroot, ['override', 'remove', 'mokutil']);
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /Removed:\n {2}mokutil-/);
+  const dep = newest();
+  assert.ok(!fs.existsSync(path.join(dep, 'usr/bin/mokutil')));
+  assert.ok(fs.existsSync(path.join(dep, 'usr/bin/tcpdump')), 'the layered packages stay');
+  assert.match(aptOstree(w.sysroot, ['status']).stdout, /RemovedBasePackages: mokutil-[^\n]+\n/);
+  const reset = aptOstree(w.sysroot, ['override', 'reset', 'mokutil']);
+  assert.equal(reset.status, 0, reset.stderr);
+  assert.ok(fs.existsSync(path.join(newest(), 'usr/bin/mokutil')));
+});
+
+test('upgrade and rebase -b re-apply the layered packages on the new base', () => {
+  execFileSync('ostree', [`--repo=${w.repoDir}`, 'commit', '-b', 'debian/stable', '--tree=ref=debian/stable', '-s', 'v2', '--add-metadata-string=version=12.2']);
+  const u = aptOstree(w.sysroot, ['upgrade']);
+  assert.equal(u.status, 0, u.stderr);
+  let st = aptOstree(w.sysroot, ['status']).stdout;
+  assert.match(st, /^ {2}debian\/stable\n {19}Version: 12\.2 [^\n]+\n {16}BaseCommit: [0-9a-f]{64}\n(?: {22}Diff: [^\n]+\n)? {11}LayeredPackages: tcpdump logrotate\n/m);
+  assert.ok(fs.existsSync(path.join(newest(), 'usr/bin/tcpdump')));
+  execFileSync('ostree', [`--repo=${w.repoDir}`, 'commit', '-b', 'debian/testing', '--tree=ref=debian/stable', '-s', 't', '--add-metadata-string=version=testing.1']);
+  const r = aptOstree(w.sysroot, ['rebase', '-b', 'debian/testing']);
+  assert.equal(r.status, 0, r.stderr);
+  st = aptOstree(w.sysroot, ['status']).stdout;
+  assert.match(st, /^ {2}debian\/testing\n {19}Version: testing\.1 [^\n]+\n {16}BaseCommit: [0-9a-f]{64}\n(?: {22}Diff: [^\n]+\n)? {11}LayeredPackages: tcpdump logrotate\n/m);
+  const refs = execFileSync('ostree', [`--repo=${w.repoDir}`, 'refs', 'apt-ostree/base'], { encoding: 'utf8' });
+  assert.ok(refs.split('\n').filter((l) => l !== '').length >= 2, `bases of every layered deployment are kept: ${refs}`);
+});
+
+test('kargs --append makes a new deployment with the argument; reset drops every layer', () => {
+  const k = aptOstree(w.sysroot, ['kargs', '--append=quiet']);
+  assert.equal(k.status, 0, k.stderr);
+  assert.match(aptOstree(w.sysroot, ['kargs']).stdout, /\bquiet\b/);
+  const r = aptOstree(w.sysroot, ['reset']);
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /Removed:\n/);
+  assert.match(fs.readFileSync(`${newest()}.origin`, 'utf8'), /^\[origin\]\nrefspec=debian\/testing\n$/);
+});
