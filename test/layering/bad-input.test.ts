@@ -8,6 +8,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { execFileSync } from 'node:child_process';
 import { aptOstree, buildDeb, leftovers, makeAptRepo, makeWorld, snapshot, type World } from './fixture.js';
 import { Sysroot } from '../../src/sysroot/sysroot.js';
 
@@ -86,4 +87,35 @@ test('sandbox: no network and no view of the host', () => {
   } finally {
     fs.rmSync('/tmp/apt-ostree-probe', { force: true });
   }
+});
+
+test('local .deb: LocalPackages in status; --dry-run writes nothing; cancel without a transaction', () => {
+  const st = aptOstree(w.sysroot, ['status', '--json']);
+  const j = JSON.parse(st.stdout) as { deployments: Array<Record<string, string[]>> };
+  assert.deepEqual(j.deployments[0]!['requested-local-packages'], ['probe-host-1.0.all']);
+  assert.match(aptOstree(w.sysroot, ['status']).stdout, / {13}LocalPackages: probe-host-1\.0\.all\n/);
+  const before = snapshot(w);
+  const d = aptOstree(w.sysroot, ['uninstall', '--dry-run', 'hello-layer']);
+  assert.equal(d.status, 0, d.stderr);
+  assert.match(d.stdout, /Exiting because of '--dry-run' option/);
+  assert.equal(snapshot(w), before);
+  assert.equal(aptOstree(w.sysroot, ['cancel']).stdout, 'No active transaction.\n');
+});
+
+test('upgrade --check, deploy VERSION, cleanup -r', () => {
+  assert.equal(aptOstree(w.sysroot, ['upgrade', '--check']).stdout, 'No updates available.\n');
+  const ostree = (args: string[]): string => execFileSync('ostree', [`--repo=${w.repoDir}`, ...args], { encoding: 'utf8' });
+  const v1 = ostree(['rev-parse', 'debian/stable']).trim();
+  ostree(['commit', '-b', 'debian/stable', '--tree=ref=debian/stable', '-s', 'next', '--add-metadata-string=version=12.9']);
+  const c = aptOstree(w.sysroot, ['upgrade', '--check']);
+  assert.match(c.stdout, /^AvailableUpdate:\n {19}Version: 12\.9 \(/);
+  const dep = aptOstree(w.sysroot, ['deploy', '12.1']);
+  assert.equal(dep.status, 0, dep.stderr);
+  const j = JSON.parse(aptOstree(w.sysroot, ['status', '--json']).stdout) as { deployments: Array<{ 'base-checksum'?: string; checksum: string }> };
+  assert.equal(j.deployments[0]!['base-checksum'] ?? j.deployments[0]!.checksum, v1);
+  const n = j.deployments.length;
+  const cl = aptOstree(w.sysroot, ['cleanup', '-r', '-b']);
+  assert.equal(cl.status, 0, cl.stderr);
+  assert.equal((JSON.parse(aptOstree(w.sysroot, ['status', '--json']).stdout) as { deployments: unknown[] }).deployments.length, n - 1);
+  assert.deepEqual(leftovers(w), []);
 });
