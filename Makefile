@@ -13,6 +13,8 @@ APT_PACKAGES := ostree qemu-system-x86 qemu-utils grub-pc-bin grub2-common deboo
 # systemd-boot backend: bootctl for its unit tests, and systemd-boot-efi (pulled in) for the sd
 # VM scenarios' guest install
 APT_PACKAGES += systemd-boot
+# Butane translator tests: ignition-validate (Debian's Ignition 2.14 checks our output)
+APT_PACKAGES += ignition
 # apt-ostree (package layering): bwrap for the maintainer-script sandbox; dpkg-scanpackages
 # (dpkg-dev) for the tests' local apt repositories
 APT_PACKAGES += bubblewrap dpkg-dev

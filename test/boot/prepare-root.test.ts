@@ -130,8 +130,9 @@ ${opts.after}
   return { status: r.status, out: r.stdout + r.stderr };
 }
 
-test('real mounts in a private namespace: deployment at SYSROOT, /usr read-only, /var the stateroot\'s, physical root at SYSROOT/sysroot', () => {
-  const { status, out } = inNamespace({ after: `
+// "busybox mount": every mount with one `mount -a -T`; "mount": util-linux, one program per mount (dracut).
+for (const mount of ['busybox mount', 'mount']) test(`real mounts in a private namespace (${mount}): deployment at SYSROOT, /usr read-only, /var the stateroot's, physical root at SYSROOT/sysroot`, () => {
+  const { status, out } = inNamespace({ env: `OSTREE_PREPARE_ROOT_MOUNT='${mount}'`, after: `
 echo "usr-marker=$(cat "$S/usr/bin/marker")"
 echo "phys=$(cat "$S/sysroot/physical-root-marker")"
 echo "var=$(cat "$S/var/marker")"
@@ -142,6 +143,7 @@ test -e "$S/sysroot/ostree/deploy/os/var/new" && echo var-is-stateroot-var
 test -L "$S/boot/loader" && echo boot-bound
 test -e "$D/run/ostree-booted" && echo booted-stamp
 stat -c 'booted-mode=%a' "$D/run/ostree-booted"
+test -e "$D/run/ostree/initramfs-mount-var" && echo var-marker
 test -e "$D/tmpmove" && echo tmp-left || echo tmp-removed
 findmnt -n -r -o TARGET,OPTIONS "$S/usr" | sed "s|$D|D|"
 ` });
@@ -156,18 +158,21 @@ findmnt -n -r -o TARGET,OPTIONS "$S/usr" | sed "s|$D|D|"
   assert.match(out, /^boot-bound$/m);
   assert.match(out, /^booted-stamp$/m);
   assert.match(out, /^booted-mode=640$/m);
+  assert.match(out, /^var-marker$/m);
   assert.match(out, /^tmp-removed$/m);
   assert.match(out, /^D\/sysroot\/usr ro[,\s]/m);
   assert.match(out, /ostree-prepare-root: done in \d+ ms/);
 });
 
-const VAR_MOUNTED = `if mountpoint -q "$S/var"; then echo var-mounted; else echo var-not-mounted; fi`;
+const VAR_MOUNTED = `if mountpoint -q "$S/var"; then echo var-mounted; else echo var-not-mounted; fi
+if [ -e "$D/run/ostree/initramfs-mount-var" ]; then echo var-marker; else echo no-var-marker; fi`;
 
 for (const fstab of ['LABEL=var /var xfs defaults 0 2\n', 'LABEL=var //var/ xfs defaults 0 2\n']) {
   test(`the deployment's /etc/fstab mounting /var (${fstab.split(' ')[1]}): /var is left to it`, () => {
     const { status, out } = inNamespace({ fstab, after: VAR_MOUNTED });
     assert.equal(status, 0, out);
     assert.match(out, /^var-not-mounted$/m);
+    assert.match(out, /^no-var-marker$/m);
   });
 }
 
@@ -181,9 +186,11 @@ test('OSTREE_PREPARE_ROOT_MOUNT_VAR=0 leaves /var to the generator; =1 mounts it
   const off = inNamespace({ env: 'OSTREE_PREPARE_ROOT_MOUNT_VAR=0', after: VAR_MOUNTED });
   assert.equal(off.status, 0, off.out);
   assert.match(off.out, /^var-not-mounted$/m);
+  assert.match(off.out, /^no-var-marker$/m);
   const on = inNamespace({ env: 'OSTREE_PREPARE_ROOT_MOUNT_VAR=1', fstab: 'LABEL=var /var xfs defaults 0 2\n', after: VAR_MOUNTED });
   assert.equal(on.status, 0, on.out);
   assert.match(on.out, /^var-mounted$/m);
+  assert.match(on.out, /^var-marker$/m);
 });
 
 test('a stateroot without var: a warning naming it, the deployment still prepared, /var left to var.mount', () => {
@@ -219,6 +226,16 @@ test -e "$S/.usr-ovl-upper/bin/hotfixed" && echo in-upper
   assert.match(r.stdout, /^usr-writable$/m);
   assert.match(r.stdout, /^overlay$/m);
   assert.match(r.stdout, /^in-upper$/m);
+});
+
+for (const mount of ['busybox mount', 'mount']) test(`a planned mount that fails (${mount}: hotfix overlay without its upper dir): exit 1 naming it`, () => {
+  const { status, out } = inNamespace({
+    env: `mkdir -p "$DEP/.usr-ovl-work"; OSTREE_PREPARE_ROOT_MOUNT='${mount}'`,
+    after: 'echo unreachable',
+  });
+  assert.notEqual(status, 0, out);
+  assert.doesNotMatch(out, /unreachable/);
+  assert.match(out, /ostree-prepare-root: error: (cannot mount overlay on \S+\/tmpmove\/usr|the mounts planned in \S+ did not all happen: \S+\/sysroot\/usr is not a mount point)/);
 });
 
 test('every boot/ shell script parses (sh -n / bash -n)', () => {
