@@ -52,6 +52,11 @@ async function buildPackagesDisk(): Promise<string> {
   return disk;
 }
 
+/** The serial log is read byte for byte (latin1): give the guest's UTF-8 (`●`) back its characters. */
+function utf8(text: string): string {
+  return /[\u00c0-\u00ff][\u0080-\u00bf]/.test(text) ? Buffer.from(text, 'latin1').toString('utf8') : text;
+}
+
 const MOUNT = [
   'mkdir -p /run/pkgs',
   `mount -o ro LABEL=${LABEL} /run/pkgs || mount -o ro /dev/vdb /run/pkgs`,
@@ -73,7 +78,7 @@ export async function runLayeringScenarios(res: Results, img: BuiltImage, want: 
     STATUS_SNIPPET('status'),
     ...REBOOT].join('\n') + '\n');
   const r1 = await runBoot(res, { name: 'l1-install', disk, extraDisks: [pkgDisk], timeoutMs: 3 * BOOT_TIMEOUT_MS, fwCfg: [{ name: 'opt/ostree-ts/script', file: s1 }] });
-  const t = (name: string): string => clean(sec(r1, name).text);
+  const t = (name: string): string => utf8(clean(sec(r1, name).text));
   res.check('l1-layering', '`apt-ostree status` before: State: idle, one deployment (●) with Commit:',
     /^State: idle$/m.test(t('status-before')) && /^● debian\/bookworm$/m.test(t('status-before')) && / {20}Commit: [0-9a-f]{64}/.test(t('status-before')), t('status-before'));
   res.check('l1-layering', '`apt-ostree install tcpdump`: libpcap0.8 resolved by apt, Added: both, reboot hint',
@@ -105,7 +110,7 @@ async function afterReboot(res: Results, disk: string, pkgDisk: string): Promise
     CAT('status-end', 'apt-ostree status --json'),
   ].join('\n') + '\n');
   const r = await runBoot(res, { name: 'l2-layered', disk, extraDisks: [pkgDisk], timeoutMs: 4 * BOOT_TIMEOUT_MS, fwCfg: [{ name: 'opt/ostree-ts/script', file: s2 }] });
-  const t = (name: string): string => clean(sec(r, name).text);
+  const t = (name: string): string => utf8(clean(sec(r, name).text));
   res.check('l2-layering', 'after `systemctl reboot`: tcpdump is on the PATH and runs', sec(r, 'which-after').rc === 0 && /tcpdump version 4\.99\.3/.test(t('which-after')), t('which-after'));
   res.check('l2-layering', "its postinst's system user is in /etc/passwd", /^tcpdump:x:\d+:\d+::\/nonexistent:/m.test(t('passwd')), t('passwd'));
   res.check('l2-layering', '`dpkg -l tcpdump` (the deployment\'s own database via /var/lib/dpkg): ii', /^ii {2}tcpdump +4\.99\.3-1/m.test(t('dpkg-l')), t('dpkg-l'));
