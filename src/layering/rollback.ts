@@ -1,6 +1,7 @@
 /**
- * `rollback`: make the rollback deployment (the one after the booted one; without a booted
- * deployment, the second) the default, keeping every deployment, as rpm-ostree does.
+ * `rollback`: make the previous deployment the default, keeping every deployment, as
+ * rpm-ostree does: the booted one when a pending deployment is before it, else the rollback
+ * deployment (the one after the booted one; on a sysroot not booted, the second).
  */
 import { OstreeError } from '../errors.js';
 import type { Sysroot } from '../sysroot/sysroot.js';
@@ -17,7 +18,10 @@ export async function rollback(sysroot: Sysroot, log: (l: string) => void = () =
     const list = sysroot.deployments.filter((d) => !d.staged);
     const booted = sysroot.bootedDeployment;
     const from = booted ?? list[0];
-    const target = booted ? sysroot.queryDeploymentsFor(booted.stateroot).rollback : list[1] ?? null;
+    // As rpm-ostree: with a pending deployment before the booted one, the booted one becomes
+    // the default again; else the rollback (the one after it) does.
+    const pendingFirst = booted && list[0] && !list[0].sameAs(booted);
+    const target = booted ? (pendingFirst ? booted : sysroot.queryDeploymentsFor(booted.stateroot).rollback) : list[1] ?? null;
     if (!from || !target) throw new OstreeError('ENOENT', 'No rollback deployment found');
     log(`Moving '${target.name}' to be first deployment`);
     const newList = [target, ...list.filter((d) => !d.sameAs(target))];
