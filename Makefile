@@ -17,6 +17,9 @@ APT_PACKAGES += systemd-boot
 APT_PACKAGES += etcd-server etcd-client nginx
 # Butane translator tests: ignition-validate (Debian's Ignition 2.14 checks our output)
 APT_PACKAGES += ignition
+# apt-ostree (package layering): bwrap for the maintainer-script sandbox; dpkg-scanpackages
+# (dpkg-dev) for the tests' local apt repositories
+APT_PACKAGES += bubblewrap dpkg-dev
 
 .PHONY: all deps deps-apt deps-npm build lint test test-unit test-interop test-upstream vm-test vm-demo bench clean
 

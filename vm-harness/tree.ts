@@ -10,6 +10,7 @@ import { PROJECT_DIR, copyFile, mkdirp, rmrf, run, symlink, writeFile } from './
 import { ensureBaseTarball, ensureKernelDeb } from './caches.js';
 import { CONFLICT_FILE } from './names.js';
 import type { Phase } from './progress.js';
+import { ostreeifyDpkgDatabase } from '../src/layering/base-tree.js';
 
 /** Fixed time for reproducible initramfs (and so a stable bootcsum). */
 const SOURCE_DATE_EPOCH = '1700000000';
@@ -46,6 +47,9 @@ function installCli(tree: string): void {
   writeFile(path.join(tree, 'usr/bin/ostree-agent'),
     '#!/bin/sh\n# ostree-ts: the update agent (docs/agent.md).\n' +
     'exec /usr/lib/ostree-ts/bin/node /usr/lib/ostree-ts/dist/src/cli-agent/main.js "$@"\n', 0o755);
+  writeFile(path.join(tree, 'usr/bin/apt-ostree'),
+    '#!/bin/sh\n# apt-ostree: .deb package layering (ostree-ts, docs/apt-ostree.md).\n' +
+    'exec /usr/lib/ostree-ts/bin/node /usr/lib/ostree-ts/dist/src/cli-apt-ostree/main.js "$@"\n', 0o755);
 }
 
 /** Install everything from boot/ into the tree. */
@@ -133,6 +137,8 @@ function ostreeify(tree: string, kver: string): void {
   // /etc -> /usr/etc
   rmrf(t('usr/etc'));
   fs.renameSync(t('etc'), t('usr/etc'));
+  // The dpkg database belongs to the tree (apt-ostree layers packages on it): under /usr.
+  ostreeifyDpkgDatabase(tree);
   // /var starts empty in the commit: the stateroot's var is the machine's, created by tmpfiles.
   rmrf(t('var'));
   fs.mkdirSync(t('var'), { mode: 0o755 });
