@@ -36,6 +36,7 @@ import { report } from './report.js';
 import { runBootCountScenarios } from './scenarios-bootcount.js';
 import { checkBackend, runUefiScenarios } from './scenarios-uefi.js';
 import { runSdbootScenarios } from './scenarios-sdboot.js';
+import { runFinalizeScenarios } from './scenarios-finalize.js';
 import { newTimes, timingRounds, type BootTimes } from './timing.js';
 
 interface Ctx {
@@ -74,6 +75,7 @@ export async function runScenarios(img: BuiltImage): Promise<number> {
   // UEFI and Secure Boot: scenarios-uefi.ts (u0-u4).
   times.push(...await runUefiScenarios(ctx.res, img, ctx.want));
   await runSdbootScenarios(ctx.res, img, ctx.want);
+  await runFinalizeScenarios(ctx.res, img, ctx.want);
   return report(ctx.res, times, t0);
 }
 

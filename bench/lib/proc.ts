@@ -1,7 +1,7 @@
 /**
  * Running the two tools for the benchmark: upstream /usr/bin/ostree and ours (node
- * dist/src/cli/main.js), each with its wall time and peak resident set size (ours through the
- * preloaded rss-hook, upstream and `node -e 0` through GNU time), plus the small helpers every
+ * dist/src/cli/main.js), each with its wall time, CPU time and peak resident set size (through
+ * GNU time, or for ours the preloaded rss-hook without it), plus the small helpers every
  * suite needs (median, settle, removal of trees that may hold immutable deployments).
  */
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -26,6 +26,8 @@ export interface RunResult {
   ok: boolean;
   seconds: number;
   rssKB: number | null;
+  /** User + system CPU seconds (the figure least disturbed by other load on the machine). */
+  cpuSeconds: number | null;
   stdout: string;
   stderr: string;
   why?: string;
@@ -51,12 +53,15 @@ export function runTool(tool: ToolName | 'node', args: string[], env: Record<str
   fs.rmSync(rssFile, { force: true });
   const childEnv: NodeJS.ProcessEnv = { ...process.env, ...env, LC_ALL: 'C' };
   let argv: string[];
-  if (tool === 'ours') {
+  // GNU time counts the children too (our freeze watchdog); the hook is the fallback without it.
+  if (tool === 'ours' && GNU_TIME === null) {
     argv = [process.execPath, '--import', rssHook, oursMain, ...args];
     childEnv['BENCH_RSS_FILE'] = rssFile;
+  } else if (tool === 'ours' && GNU_TIME !== null) {
+    argv = [GNU_TIME, '-f', '%M %U %S', '-o', rssFile, '-q', process.execPath, oursMain, ...args];
   } else {
     const cmd = tool === 'node' ? [process.execPath, ...args] : [UPSTREAM, ...args];
-    argv = GNU_TIME ? [GNU_TIME, '-f', '%M', '-o', rssFile, '-q', ...cmd] : cmd;
+    argv = GNU_TIME ? [GNU_TIME, '-f', '%M %U %S', '-o', rssFile, '-q', ...cmd] : cmd;
   }
   const t0 = process.hrtime.bigint();
   const r = spawnSync(argv[0]!, argv.slice(1), {
@@ -64,12 +69,16 @@ export function runTool(tool: ToolName | 'node', args: string[], env: Record<str
   });
   const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
   let rssKB: number | null = null;
+  let cpuSeconds: number | null = null;
   try {
-    const n = parseInt(fs.readFileSync(rssFile, 'utf8').trim().split('\n').pop() ?? '', 10);
-    if (Number.isFinite(n)) rssKB = n;
+    // ours: "maxrss cpu"; GNU time: "maxrss user system"
+    const f = (fs.readFileSync(rssFile, 'utf8').trim().split('\n').pop() ?? '').split(' ').map(Number);
+    if (Number.isFinite(f[0])) rssKB = f[0]!;
+    const cpu = f.slice(1).reduce((a, b) => a + b, 0);
+    if (f.length > 1 && Number.isFinite(cpu)) cpuSeconds = cpu;
   } catch { /* n/a */ }
   fs.rmSync(rssFile, { force: true });
-  const res: RunResult = { ok: r.status === 0 && !r.error, seconds, rssKB, stdout: r.stdout ?? '', stderr: r.stderr ?? '' };
+  const res: RunResult = { ok: r.status === 0 && !r.error, seconds, rssKB, cpuSeconds, stdout: r.stdout ?? '', stderr: r.stderr ?? '' };
   if (!res.ok) {
     res.why = r.error ? `${(r.error as NodeJS.ErrnoException).code ?? ''} ${r.error.message}`.trim()
       : r.signal ? `killed by ${r.signal}`

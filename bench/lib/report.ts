@@ -33,7 +33,7 @@ export class Results {
   record(c: Cell, tool: ToolName | 'node', r: RunResult, round: number): void {
     c.runs[tool].push(r);
     log(`${c.fs}/${c.shape} ${c.op.padEnd(14)} ${tool.padEnd(8)} round ${round}: ${r.ok ? fmtS(r.seconds) : 'FAILED ' + r.why}` +
-      `${r.rssKB !== null ? `  (peak RSS ${fmtMB(r.rssKB)})` : ''}`);
+      `${r.cpuSeconds !== null ? `  cpu ${fmtS(r.cpuSeconds)}` : ''}${r.rssKB !== null ? `  (peak RSS ${fmtMB(r.rssKB)})` : ''}`);
   }
 
   note(c: Cell, n: string): void {
@@ -43,6 +43,10 @@ export class Results {
 
 function med(rs: RunResult[]): number | null {
   return median(rs.filter((r) => r.ok).map((r) => r.seconds));
+}
+
+function medCpu(rs: RunResult[]): number | null {
+  return median(rs.filter((r) => r.ok && r.cpuSeconds !== null).map((r) => r.cpuSeconds!));
 }
 
 function peak(rs: RunResult[]): number | null {
@@ -72,7 +76,7 @@ function verdict(c: Cell, u: number | null, o: number | null): string {
 
 export function printReport(res: Results, header: string[], work: string): void {
   const out: string[] = ['', ...header, ''];
-  const rows: string[][] = [['fs', 'shape', 'operation', 'upstream', 'ours', 'ours/up', 'target', 'result', 'rounds', 'RSS up', 'RSS ours', 'notes']];
+  const rows: string[][] = [['fs', 'shape', 'operation', 'upstream', 'ours', 'ours/up', 'target', 'result', 'rounds', 'cpu up', 'cpu ours', 'cpu o/u', 'RSS up', 'RSS ours', 'notes']];
   for (const c of res.cells) {
     const u = med(c.runs.upstream);
     const o = med(c.runs.ours);
@@ -86,8 +90,9 @@ export function printReport(res: Results, header: string[], work: string): void 
       notes.unshift(`node -e 0: ${fmtS(n)}, ${fmtMB(peak(c.runs.node))}`);
     }
     const fails = (['upstream', 'ours'] as const).flatMap((t) => c.runs[t].filter((r) => !r.ok).slice(0, 1).map((r) => `${t} failed: ${r.why}`));
+    const [cu, co] = [medCpu(c.runs.upstream), medCpu(c.runs.ours)];
     rows.push([c.fs, c.shape, c.op, fmtS(u), fmtS(o), ratio, target, verdict(c, u, o),
-      String(Math.max(c.runs.upstream.length, c.runs.ours.length)), fmtMB(peak(c.runs.upstream)), fmtMB(peak(c.runs.ours)), [...notes, ...fails].join('; ')]);
+      String(Math.max(c.runs.upstream.length, c.runs.ours.length)), fmtS(cu), fmtS(co), cu && co ? (co / cu).toFixed(2) : '-', fmtMB(peak(c.runs.upstream)), fmtMB(peak(c.runs.ours)), [...notes, ...fails].join('; ')]);
   }
   out.push(...table(rows));
   if (res.notes.length) out.push('', ...res.notes.map((n) => `note: ${n}`));

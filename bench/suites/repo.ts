@@ -20,7 +20,8 @@ function commitRound(ctx: SuiteContext, round: number, dir: string): Partial<Rec
     let r: RunResult = init;
     if (init.ok) {
       const c = runTool(tool, [`--repo=${repo}`, 'commit', '-b', 'bench', '-s', 'bench', `--tree=dir=${ctx.tree}`]);
-      r = { ...c, seconds: c.seconds + init.seconds, rssKB: Math.max(c.rssKB ?? 0, init.rssKB ?? 0) || null };
+      r = { ...c, seconds: c.seconds + init.seconds, rssKB: Math.max(c.rssKB ?? 0, init.rssKB ?? 0) || null,
+        cpuSeconds: c.cpuSeconds !== null && init.cpuSeconds !== null ? c.cpuSeconds + init.cpuSeconds : null };
     }
     if (ctx.wants('commit')) ctx.results.record(cell, tool, r, round);
     if (r.ok) repos[tool] = repo;
