@@ -41,6 +41,10 @@ export interface WriteDeploymentsOptions {
   prepareCleanup?: boolean;
   /** Called with the user-visible messages (`Transaction complete; ...`). */
   log?: (msg: string) => void;
+  /** The number of deployments the reported count change is counted from, when the operation
+   *  started with more than are listed now (an incremental deploy first writes the list without
+   *  the deployment it recycles: deploy/recycle.ts). Default: the current list's. */
+  countChangeBase?: number;
 }
 
 export interface WriteDeploymentsResult {
@@ -88,7 +92,8 @@ async function writeDeploymentsImpl(sysroot: SysrootState, newListIn: Deployment
 
   // Upstream: a sub-bootversion swap is always atomic; a bootswap is if the backend says so.
   const prefix = !requiresNewBootversion || bootloader.isAtomic() ? 'Transaction complete' : 'Bootloader updated';
-  const message = `${prefix}; bootconfig swap: ${requiresNewBootversion ? 'yes' : 'no'}; bootversion: boot.${bootversion}.${subbootversion}, deployment count change: ${countChange}`;
+  const reportedChange = newList.length - (options.countChangeBase ?? oldList.length);
+  const message = `${prefix}; bootconfig swap: ${requiresNewBootversion ? 'yes' : 'no'}; bootversion: boot.${bootversion}.${subbootversion}, deployment count change: ${reportedChange}`;
   log(message);
 
   sysroot.bumpMtime();

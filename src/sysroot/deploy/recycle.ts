@@ -42,7 +42,9 @@ export function recyclableDeployment(sysroot: Sysroot, stateroot: string, csum: 
   const placeholder = new Deployment(stateroot, csum, Number.MAX_SAFE_INTEGER, '');
   const kept = computeSimpleDeploymentList(sysroot, stateroot, placeholder, merge, flags);
   const dropped = sysroot.deployments.filter((d) => !kept.some((k) => k.sameAs(d)));
-  return dropped.find((d) => d.stateroot === stateroot && !d.staged && !d.pinned && d.unlocked === 'none'
+  // (not a deployment of the same commit: upstream then swaps only the bootlinks, and the first
+  // write of a recycling deploy would make that a full bootswap)
+  return dropped.find((d) => d.stateroot === stateroot && d.csum !== csum && !d.staged && !d.pinned && d.unlocked === 'none'
     && !d.sameAs(sysroot.bootedDeployment) && !d.sameAs(merge)) ?? null;
 }
 

@@ -130,8 +130,9 @@ export class Upgrader {
     const stage = !!this.flags.stage || process.env['OSTREE_EX_STAGE_DEPLOYMENTS'] !== undefined;
     if (stage) return stageTree(this.sysroot, this.stateroot, this.newRevision, this.origin, { merge: this.merge, kargs: null, log });
     const recycle = recyclableDeployment(this.sysroot, this.stateroot, this.newRevision, this.merge, {});
+    const countChangeBase = this.sysroot.deployments.filter((x) => !x.staged).length;
     const d = await deployTree(this.sysroot, this.stateroot, this.newRevision, this.origin, { merge: this.merge, log, recycle });
-    await simpleWriteDeployment(this.sysroot, this.stateroot, d, this.merge, { cleanup: true, log });
+    await simpleWriteDeployment(this.sysroot, this.stateroot, d, this.merge, { cleanup: true, log, countChangeBase });
     return d;
   }
 }
