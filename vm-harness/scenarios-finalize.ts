@@ -79,7 +79,11 @@ async function measure(res: Results, disk: string, commit: string): Promise<void
   const end = at(/(Stopped ostree-finalize-staged\.service|ostree-finalize-staged\.service: Deactivated successfully)/);
   const cpu = /ostree-finalize-staged\.service: Consumed (.*) CPU time/.exec(j)?.[1] ?? 'n/a';
   const took = start !== null && end !== null ? end - start : null;
-  log(`f1: ostree-finalize-staged.service at shutdown took ${took === null ? 'n/a' : `${took.toFixed(2)} s`} (CPU ${cpu}) for ${FILES} files`);
-  res.check('f1-finalize', `ostree-finalize-staged.service at shutdown took ${took === null ? 'n/a' : `${took.toFixed(2)} s`} (CPU ${cpu}); target < ${LIMIT_S} s`,
+  // Where it went: start-up until ours logs its first line, the /etc merge, the boot write, the rest (cleanup).
+  const marks = [start, at(/Finalizing staged deployment/), at(/Copying \/etc changes/), at(/(Transaction complete|Bootloader updated)/), end];
+  const names = ['start-up', 'to /etc merged', 'boot write', 'cleanup'];
+  const split = marks.slice(1).map((m, i) => (m !== null && marks[i] !== null ? `${names[i]} ${(m - marks[i]!).toFixed(1)} s` : `${names[i]} n/a`)).join(', ');
+  log(`f1: ostree-finalize-staged.service at shutdown took ${took === null ? 'n/a' : `${took.toFixed(2)} s`} (CPU ${cpu}) for ${FILES} files: ${split}`);
+  res.check('f1-finalize', `ostree-finalize-staged.service at shutdown took ${took === null ? 'n/a' : `${took.toFixed(2)} s`} (CPU ${cpu}; ${split}); target < ${LIMIT_S} s`,
     took !== null && took < LIMIT_S, j.slice(-3000));
 }
