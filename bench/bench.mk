@@ -1,5 +1,6 @@
-# `make bench`: upstream /usr/bin/ostree vs ours on the same generated tree (see bench/run.ts).
-# BENCH_SCALE=0.1 for a quick run; BENCH_TREE=/usr for a real tree; BENCH_RUNS, BENCH_OPS, BENCH_DIR.
+# `make bench`: upstream /usr/bin/ostree vs ours, every operation on every tree shape (small,
+# mixed, real) on tmpfs and on a loop-mounted ext4; see bench/run.ts for the variables.
+# `make bench-quick`: the same at BENCH_SCALE=0.05 (a few minutes).
 # `make bench-layering` (part of `make bench`): apt-ostree install tcpdump on a 30k-file base (bench/layering.ts).
 .PHONY: bench bench-quick bench-layering
 

@@ -38,6 +38,7 @@ import { runBootCountScenarios } from './scenarios-bootcount.js';
 import { checkBackend, runUefiScenarios } from './scenarios-uefi.js';
 import { runSdbootScenarios } from './scenarios-sdboot.js';
 import { runLayeringScenarios } from './scenarios-layering.js';
+import { runFinalizeScenarios } from './scenarios-finalize.js';
 import { newTimes, timingRounds, type BootTimes } from './timing.js';
 
 interface Ctx {
@@ -77,6 +78,7 @@ export async function runScenarios(img: BuiltImage): Promise<number> {
   times.push(...await runUefiScenarios(ctx.res, img, ctx.want));
   await runSdbootScenarios(ctx.res, img, ctx.want);
   await runLayeringScenarios(ctx.res, img, ctx.want);
+  await runFinalizeScenarios(ctx.res, img, ctx.want);
   return report(ctx.res, times, t0);
 }
 

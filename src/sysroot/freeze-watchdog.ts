@@ -25,14 +25,26 @@ async function startWatchdog(boot: string, timeoutMs: number, debug: boolean) {
   return { child, exited };
 }
 
+type Watchdog = ReturnType<typeof startWatchdog>;
+
 /**
- * FIFREEZE/FITHAW `boot` under the watchdog. `canFreeze` false (the filesystem refuses or
+ * Start the watchdog for a later freezeThawWithWatchdog(boot, true, watchdog): a Node process
+ * takes tens of milliseconds to start, which can overlap the syncfs before the freeze.
+ */
+export function startFreezeWatchdog(boot: string): Watchdog {
+  const w = startWatchdog(boot, 30000, false);
+  w.catch(() => { /* reported where it is awaited */ });
+  return w;
+}
+
+/**
+ * FIFREEZE/FITHAW `boot` under the watchdog (`started`: one startFreezeWatchdog started). `canFreeze` false (the filesystem refuses or
  * must not be frozen) skips the watchdog and lets `cycle` report why.
  */
-export async function freezeThawWithWatchdog(boot: string, canFreeze: boolean): Promise<void> {
+export async function freezeThawWithWatchdog(boot: string, canFreeze: boolean, started: Watchdog | null = null): Promise<void> {
   const debug = sysrootDebug('test-fifreeze');
   if (!debug && !canFreeze) { libc.fsFreezeThawCycle(boot); return; }
-  const { child, exited } = await startWatchdog(boot, debug ? 1000 : 30000, debug);
+  const { child, exited } = await (started !== null && !debug ? started : startWatchdog(boot, debug ? 1000 : 30000, debug));
   child.stdin!.write('!');
   if (debug) {
     const [code, signal] = await exited;

@@ -25,12 +25,12 @@ import { selectBootloader } from './bootloader/registry.js';
 import { assignBootserials, type Deployment } from './deployment.js';
 import { installDeploymentKernel } from './boot-entry.js';
 import {
-  LOADER_TMP_REL, bootlinkDirRel, bootlinkTarget, bootlinksLinkRel, bootlinksRel, entriesRel, loaderLinkRel, rootDir, sysrootOpt,
+  LOADER_TMP_REL, bootlinkDirRel, bootlinkTarget, bootlinksLinkRel, bootlinksRel, entriesRel, loaderLinkRel, rootDir, sysrootDebug, sysrootOpt,
 } from './layout.js';
 import type { SysrootState } from './state.js';
 import { cleanupSysroot } from './cleanup.js';
 import { faultStep, withFaultOp } from './fault.js';
-import { freezeThawWithWatchdog } from './freeze-watchdog.js';
+import { freezeThawWithWatchdog, startFreezeWatchdog } from './freeze-watchdog.js';
 import { lstatOrNull, mkdirp, readlinkOrNull, symlinkAtomic, writeFileAtomic } from '../util/fs.js';
 import { rmrf } from '../util/tree.js';
 
@@ -41,6 +41,10 @@ export interface WriteDeploymentsOptions {
   prepareCleanup?: boolean;
   /** Called with the user-visible messages (`Transaction complete; ...`). */
   log?: (msg: string) => void;
+  /** The number of deployments the reported count change is counted from, when the operation
+   *  started with more than are listed now (an incremental deploy first writes the list without
+   *  the deployment it recycles: deploy/recycle.ts). Default: the current list's. */
+  countChangeBase?: number;
 }
 
 export interface WriteDeploymentsResult {
@@ -88,7 +92,8 @@ async function writeDeploymentsImpl(sysroot: SysrootState, newListIn: Deployment
 
   // Upstream: a sub-bootversion swap is always atomic; a bootswap is if the backend says so.
   const prefix = !requiresNewBootversion || bootloader.isAtomic() ? 'Transaction complete' : 'Bootloader updated';
-  const message = `${prefix}; bootconfig swap: ${requiresNewBootversion ? 'yes' : 'no'}; bootversion: boot.${bootversion}.${subbootversion}, deployment count change: ${countChange}`;
+  const reportedChange = newList.length - (options.countChangeBase ?? oldList.length);
+  const message = `${prefix}; bootconfig swap: ${requiresNewBootversion ? 'yes' : 'no'}; bootversion: boot.${bootversion}.${subbootversion}, deployment count change: ${reportedChange}`;
   log(message);
 
   sysroot.bumpMtime();
@@ -262,14 +267,20 @@ async function fullBootswap(sysroot: SysrootState, newList: Deployment[], bootlo
  * that cannot replay it.  EOPNOTSUPP (tmpfs), ENOSYS, EPERM (also our refusal to freeze the
  * host root fs) and EBUSY fall back to syncfs.
  */
+/** statfs f_type of filesystems without FIFREEZE: tmpfs, ramfs. */
+const UNFREEZABLE = new Set([0x01021994, 0x858458f6]);
+
 export async function fullSync(sysrootPath: string): Promise<void> {
   if (sysrootOpt('skip-sync')) return;
-  libc.syncfs(sysrootPath);
   const boot = path.join(sysrootPath, 'boot');
   const trace = process.env['OSTREE_TS_SYNC_TRACE'] ? (m: string) => process.stderr.write(`sync: ${m}\n`) : () => {};
-  const canFreeze = process.env['OSTREE_TS_ALLOW_ROOT_FREEZE'] === '1' || !libc.isOnRootFilesystem(boot);
+  // (a tmpfs or ramfs cannot be frozen: no watchdog process for a FIFREEZE bound to fail)
+  const canFreeze = (process.env['OSTREE_TS_ALLOW_ROOT_FREEZE'] === '1' || !libc.isOnRootFilesystem(boot)) && !UNFREEZABLE.has(fs.statfsSync(boot).type);
+  // The watchdog process starts while syncfs runs.
+  const watchdog = canFreeze && !sysrootDebug('test-fifreeze') ? startFreezeWatchdog(boot) : null;
+  libc.syncfs(sysrootPath);
   try {
-    await freezeThawWithWatchdog(boot, canFreeze);
+    await freezeThawWithWatchdog(boot, canFreeze, watchdog);
     trace('FIFREEZE/FITHAW /boot');
   } catch (e) {
     const fallback = ['EOPNOTSUPP', 'ENOTSUP', 'ENOSYS', 'EPERM', 'EBUSY', 'ENOTTY', 'EINVAL'].some((c) => isErrno(e, c));

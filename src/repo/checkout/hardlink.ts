@@ -143,7 +143,8 @@ export class TreeFiller {
    * stack, highest first, while another thread is idle.
    */
   run(first: Pending | null, onProgress?: () => void): void {
-    this.objectsFd = fs.openSync(this.objects, O_DIRECTORY_RDONLY);
+    const own = this.objectsFd < 0;
+    if (own) this.objectsFd = fs.openSync(this.objects, O_DIRECTORY_RDONLY);
     try {
       const local: Pending[] = first ? [first] : [];
       for (;;) {
@@ -165,9 +166,22 @@ export class TreeFiller {
       this.jobs?.abort();
       throw e;
     } finally {
-      fs.closeSync(this.objectsFd);
-      this.paths.close();
+      if (own) this.release();
     }
+  }
+
+  /** Link (or make, by the same rules) the entries `files` in the open directory `dfd` at `dir`:
+   *  for patching an existing checkout (patch.ts). release() closes what this opens. */
+  linkSome(files: DirTree['files'], dir: string, dfd: number): void {
+    if (this.objectsFd < 0) this.objectsFd = fs.openSync(this.objects, O_DIRECTORY_RDONLY);
+    this.linkFiles({ files, dirs: [] }, dir, dfd);
+  }
+
+  /** Close the objects directory and the long-path anchors. */
+  release(): void {
+    if (this.objectsFd >= 0) fs.closeSync(this.objectsFd);
+    this.objectsFd = -1;
+    this.paths.close();
   }
 
   /** Link the files of existing directory `p`, make its subdirectories and queue them. */

@@ -45,9 +45,11 @@ export function computeSimpleDeploymentList(sysroot: SysrootState, stateroot: st
   return out;
 }
 
-export async function simpleWriteDeployment(sysroot: Sysroot, stateroot: string | null, newDep: Deployment, merge: Deployment | null, flags: SimpleWriteFlags & { cleanup?: boolean; log?: Log }): Promise<void> {
+export async function simpleWriteDeployment(
+  sysroot: Sysroot, stateroot: string | null, newDep: Deployment, merge: Deployment | null, flags: SimpleWriteFlags & { cleanup?: boolean; log?: Log; countChangeBase?: number },
+): Promise<void> {
   const list = computeSimpleDeploymentList(sysroot, stateroot, newDep, merge, flags);
-  await sysroot.writeDeployments(list, { cleanup: flags.cleanup ?? true, log: flags.log ?? noLog });
+  await sysroot.writeDeployments(list, { cleanup: flags.cleanup ?? true, log: flags.log ?? noLog, countChangeBase: flags.countChangeBase });
 }
 
 /** The merge deployment of `stateroot` (validated), else of the booted stateroot; ENOENT if none. */
