@@ -4,6 +4,12 @@
 
 bench: build
 	$(NODE) dist/bench/run.js
+	$(NODE) dist/bench/pull.js
 
 bench-quick: build
 	BENCH_SCALE=$${BENCH_SCALE:-0.05} $(NODE) dist/bench/run.js
+
+# Pulls from nginx on 127.0.0.1, ours vs upstream (bench/pull.ts): full, 1% update, static delta.
+.PHONY: bench-pull
+bench-pull: build
+	$(NODE) dist/bench/pull.js

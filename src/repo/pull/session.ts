@@ -21,7 +21,8 @@ import {
 } from '../layout.js';
 import { modeTraits } from '../modes/mode.js';
 import type { Repo } from '../repo.js';
-import { checkBareUserOnlyMode, importArchiveObjectBuffer, importContentObject, type ContentImportContext } from './import.js';
+import { checkBareUserOnlyMode, importContentObject, type ContentImportContext } from './import.js';
+import { ImportRunner } from './import-workers.js';
 import { LocalCache } from './local-cache.js';
 import { CONTENT_IN_MEMORY_MAX, DELTA_PROBE_MAX_SIZE, PULL_INFLATE_IN_MEMORY_MAX, PULL_METADATA_MAX_SIZE, REMOTE_CONFIG_MAX_SIZE } from './limits.js';
 import type { PullResult } from './options.js';
@@ -80,6 +81,10 @@ export class HttpPullSession {
   private draining = false;
   private readonly toComplete: string[] = [];
   private readonly group = new TaskGroup();
+  private importer: ImportRunner | null = null;
+  /** Content objects found and not yet taken by a runner (see fetchFile). */
+  private readonly contentQueue: string[] = [];
+  private contentRunners = 0;
 
   constructor(private readonly r: HttpPullRequest) {
     this.repo = r.repo;
@@ -107,6 +112,7 @@ export class HttpPullSession {
         await this.group.wait();
         await this.complete();
       } finally {
+        await this.importer?.close();
         this.closeStage();
       }
     });
@@ -136,6 +142,7 @@ export class HttpPullSession {
       bareUserOnlyFiles: this.r.opts.bareUserOnlyFiles === true,
     };
     this.budget = new SpaceBudget(this.repo);
+    this.importer = new ImportRunner({ destPath: this.repo.path, destMode: this.repo.mode, bareUserOnlyFiles: this.ctx.bareUserOnlyFiles });
   }
 
   /** The per-prefix directories are empty by now: rmdir each (much cheaper than a recursive rm). */
@@ -295,28 +302,45 @@ export class HttpPullSession {
     });
   }
 
+  /**
+   * Queue a content object. A few runners (four per connection: enough to keep every
+   * connection busy while earlier bodies are being stored) take objects from the queue, so a
+   * 30k-file commit holds 30k checksums, not 30k suspended fetches, and the bodies held at once
+   * stay bounded.
+   */
   private fetchFile(checksum: string): void {
     if (!this.firstSight(checksum, 'file') || this.repo.hasObjectSync(checksum, 'file')) return; // lstat: bare symlink objects may dangle
+    this.contentQueue.push(checksum);
+    if (this.contentRunners < this.r.content.concurrency * 4) {
+      this.contentRunners++;
+      this.group.spawn(() => this.drainContent());
+    }
+  }
+
+  private async drainContent(): Promise<void> {
+    try {
+      while (this.contentQueue.length > 0 && this.group.error === null) await this.fetchContent(this.contentQueue.pop()!);
+    } finally { this.contentRunners--; }
+  }
+
+  private async fetchContent(checksum: string): Promise<void> {
     const st = this.stats;
-    this.group.spawn(async () => {
-      if (this.group.error !== null) return;
-      const local = this.cache.empty ? null : await this.cache.content(checksum, this.ctx);
-      if (local !== null) { st.contentLocal++; st.contentBytes += local; return; }
-      st.contentRequested++; st.outstandingContent++; st.report();
+    const local = this.cache.empty ? null : await this.cache.content(checksum, this.ctx);
+    if (local !== null) { st.contentLocal++; st.contentBytes += local; return; }
+    st.contentRequested++; st.outstandingContent++; st.report();
+    try {
+      const staged = objectPath(this.stage, checksum, 'file', 'archive'); // its directory is made when needed
+      const rel = objectRelPath(checksum, 'file', 'archive');
+      const body = await this.r.content.get(rel, { toFile: staged, memLimit: CONTENT_IN_MEMORY_MAX, what: `object ${checksum}.file` });
       try {
-        const staged = objectPath(this.stage, checksum, 'file', 'archive'); // its directory is made when needed
-        const rel = objectRelPath(checksum, 'file', 'archive');
-        const body = await this.r.content.get(rel, { toFile: staged, memLimit: CONTENT_IN_MEMORY_MAX, what: `object ${checksum}.file` });
-        try {
-          const n = await this.importFetched(checksum, body!, staged);
-          if (n > 0) st.contentBytes += n;
-        } catch (e) {
-          const msg = e instanceof Error ? e.message : String(e);
-          throw new OstreeError(e instanceof OstreeError ? e.code : 'EIO', `Object ${checksum}.file from ${this.r.content.url(rel)}: ${msg}`, { cause: e });
-        }
-        st.contentFetched++;
-      } finally { st.outstandingContent--; st.report(); }
-    });
+        const n = await this.importFetched(checksum, body!, staged);
+        if (n > 0) st.contentBytes += n;
+      } catch (e) {
+        const msg = e instanceof Error ? e.message : String(e);
+        throw new OstreeError(e instanceof OstreeError ? e.code : 'EIO', `Object ${checksum}.file from ${this.r.content.url(rel)}: ${msg}`, { cause: e });
+      }
+      st.contentFetched++;
+    } finally { st.outstandingContent--; st.report(); }
   }
 
   /**
@@ -341,7 +365,7 @@ export class HttpPullSession {
         fs.writeFileSync(staged, body, { mode: 0o644 });
         inMemory = false;
       }
-      if (inMemory) return importArchiveObjectBuffer(this.ctx, checksum, body); // verified and written without a staging file
+      if (inMemory) return await this.importer!.run(checksum, body); // verified and written without a staging file (import-workers.ts)
       if (!modeTraits(this.repo.mode).compressed) return await importContentObject(this.ctx, checksum);
       // Same representation: verify the downloaded object and link it in as it is.
       const verified = asServed ? declared : await verifyArchiveObject(this.stage, checksum);
