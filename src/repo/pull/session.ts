@@ -8,26 +8,22 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { OstreeError, isErrno } from '../../errors.js';
-import { parseArchiveHeader } from '../objects/file-header.js';
+import { isErrno } from '../../errors.js';
 import { parseCommit, type CommitObject } from '../objects/commit.js';
 import { parseDirMeta } from '../objects/dirmeta.js';
 import { parseDirTree, type DirTree } from '../objects/dirtree.js';
 import { type ObjectType } from '../objects/common.js';
-import { linkIntoPlace } from '../content.js';
 import {
-  clearCommitPartial, isCommitPartial, markCommitPartial, objectPath, objectRelPath,
+  clearCommitPartial, isCommitPartial, markCommitPartial, objectRelPath,
   stateDir, tmpDir, tmpName,
 } from '../layout.js';
-import { modeTraits } from '../modes/mode.js';
 import type { Repo } from '../repo.js';
-import { checkBareUserOnlyMode, importContentObject, type ContentImportContext } from './import.js';
-import { ImportRunner } from './import-workers.js';
+import type { ContentImportContext } from './import.js';
+import { ContentFetcher } from './fetch-workers.js';
 import { LocalCache } from './local-cache.js';
-import { CONTENT_IN_MEMORY_MAX, DELTA_PROBE_MAX_SIZE, PULL_INFLATE_IN_MEMORY_MAX, PULL_METADATA_MAX_SIZE, REMOTE_CONFIG_MAX_SIZE } from './limits.js';
+import { PULL_METADATA_MAX_SIZE, REMOTE_CONFIG_MAX_SIZE } from './limits.js';
 import type { PullResult } from './options.js';
 import { PullStats, TaskGroup } from './scheduler.js';
-import { readSourceObject } from './source.js';
 import { SpaceBudget } from './space.js';
 import { installSummary } from '../summary/local.js';
 import { isCollectionId, remoteCollectionId, setCollectionRef } from '../collections.js';
@@ -35,8 +31,8 @@ import { fetchSummaryFiles, httpSummarySource } from './summary.js';
 import { resolveRemoteState, type RemoteState, type SummaryLoader } from './remote-targets.js';
 import { SubpathFilter, type TreeScope } from './subpath.js';
 import { checkBinding, type PullRequestBase, type Wanted } from './targets.js';
-import { HttpFetcher, IN_FILE } from './transport.js';
-import { normalizeDetachedMetadata, verifyArchiveObject, verifyMetadata } from './verify.js';
+import type { HttpFetcher } from './transport.js';
+import { normalizeDetachedMetadata, verifyMetadata } from './verify.js';
 import { runDeltaPhase, type DeltaPhaseResult } from './delta-phase.js';
 import type { DeltaSource } from './delta.js';
 
@@ -81,7 +77,7 @@ export class HttpPullSession {
   private draining = false;
   private readonly toComplete: string[] = [];
   private readonly group = new TaskGroup();
-  private importer: ImportRunner | null = null;
+  private contentFetcher: ContentFetcher | null = null;
   /** Content objects found and not yet taken by a runner (see fetchFile). */
   private readonly contentQueue: string[] = [];
   private contentRunners = 0;
@@ -112,7 +108,7 @@ export class HttpPullSession {
         await this.group.wait();
         await this.complete();
       } finally {
-        await this.importer?.close();
+        await this.contentFetcher?.close();
         this.closeStage();
       }
     });
@@ -142,7 +138,9 @@ export class HttpPullSession {
       bareUserOnlyFiles: this.r.opts.bareUserOnlyFiles === true,
     };
     this.budget = new SpaceBudget(this.repo);
-    this.importer = new ImportRunner({ destPath: this.repo.path, destMode: this.repo.mode, bareUserOnlyFiles: this.ctx.bareUserOnlyFiles });
+    this.contentFetcher = new ContentFetcher(this.r.content, { stage: this.stage, ctx: this.ctx, httpTrusted: this.r.opts.httpTrusted === true }, this.budget);
+    const cf = this.contentFetcher;
+    this.stats.addByteSource(() => cf.receivedByWorkers);
   }
 
   /** The per-prefix directories are empty by now: rmdir each (much cheaper than a recursive rm). */
@@ -311,7 +309,9 @@ export class HttpPullSession {
   private fetchFile(checksum: string): void {
     if (!this.firstSight(checksum, 'file') || this.repo.hasObjectSync(checksum, 'file')) return; // lstat: bare symlink objects may dangle
     this.contentQueue.push(checksum);
-    if (this.contentRunners < this.r.content.concurrency * 4) {
+    const cf = this.contentFetcher!;
+    cf.consider(this.contentQueue.length);
+    if (this.contentRunners < cf.slots) {
       this.contentRunners++;
       this.group.spawn(() => this.drainContent());
     }
@@ -329,54 +329,10 @@ export class HttpPullSession {
     if (local !== null) { st.contentLocal++; st.contentBytes += local; return; }
     st.contentRequested++; st.outstandingContent++; st.report();
     try {
-      const staged = objectPath(this.stage, checksum, 'file', 'archive'); // its directory is made when needed
-      const rel = objectRelPath(checksum, 'file', 'archive');
-      const body = await this.r.content.get(rel, { toFile: staged, memLimit: CONTENT_IN_MEMORY_MAX, what: `object ${checksum}.file` });
-      try {
-        const n = await this.importFetched(checksum, body!, staged);
-        if (n > 0) st.contentBytes += n;
-      } catch (e) {
-        const msg = e instanceof Error ? e.message : String(e);
-        throw new OstreeError(e instanceof OstreeError ? e.code : 'EIO', `Object ${checksum}.file from ${this.r.content.url(rel)}: ${msg}`, { cause: e });
-      }
+      const n = await this.contentFetcher!.fetch(checksum);
+      if (n > 0) st.contentBytes += n;
       st.contentFetched++;
     } finally { st.outstandingContent--; st.report(); }
-  }
-
-  /**
-   * Verify and store a downloaded content object (in memory, or staged at `staged`); returns
-   * the bytes written. The size its header declares is checked against the free-space reserve
-   * before anything is written, and bounds every inflate.
-   */
-  private async importFetched(checksum: string, body: Buffer, staged: string): Promise<number> {
-    let inMemory = body !== IN_FILE;
-    const { header, size } = inMemory ? parseArchiveHeader(body, `${checksum}.file`) : readSourceObject(this.stage, 'archive', checksum);
-    const declared = Number(size);
-    // --http-trusted into an archive repository: stored as served, unverified (a mirror's choice).
-    const asServed = this.r.opts.httpTrusted === true && modeTraits(this.repo.mode).compressed;
-    let onDisk = !inMemory;
-    try {
-      if (this.ctx.bareUserOnlyFiles) checkBareUserOnlyMode(header, checksum);
-      this.budget.take(declared);
-      if (inMemory && (declared > PULL_INFLATE_IN_MEMORY_MAX || asServed)) {
-        // small download, large declared data: streamed from a staging file like large downloads
-        fs.mkdirSync(path.dirname(staged), { recursive: true });
-        onDisk = true;
-        fs.writeFileSync(staged, body, { mode: 0o644 });
-        inMemory = false;
-      }
-      if (inMemory) return await this.importer!.run(checksum, body); // verified and written without a staging file (import-workers.ts)
-      if (!modeTraits(this.repo.mode).compressed) return await importContentObject(this.ctx, checksum);
-      // Same representation: verify the downloaded object and link it in as it is.
-      const verified = asServed ? declared : await verifyArchiveObject(this.stage, checksum);
-      if (verified === null) return await importContentObject(this.ctx, checksum); // not canonical: rewritten
-      fs.chmodSync(staged, 0o644);
-      linkIntoPlace(staged, this.repo.objectPath(checksum, 'file'));
-      onDisk = false;
-      return verified;
-    } finally {
-      if (onDisk) { try { fs.unlinkSync(staged); } catch (e) { if (!isErrno(e, 'ENOENT')) throw e; } }
-    }
   }
 
   /** Static deltas first (pull/delta-phase.ts); their files are fetched as metadata. */

@@ -127,7 +127,8 @@ export class HttpFetcher {
   private readonly waiters: Array<() => void> = [];
   readonly concurrency: number;
 
-  constructor(baseUrl: string | string[], opts: FetcherOptions = {}) {
+  constructor(baseUrl: string | string[], readonly options: FetcherOptions = {}) {
+    const opts = options;
     const list = typeof baseUrl === 'string' ? [baseUrl] : baseUrl;
     if (list.length === 0) throw new OstreeError('EINVAL', 'no base URL to fetch from');
     this.bases = list.map((b) => new URL(b.endsWith('/') ? b : b + '/'));
@@ -153,6 +154,9 @@ export class HttpFetcher {
       ? new ProxyAgent({ ...common, uri: proxyUri(opts.proxy), requestTls: tls, proxyTls: tls, proxyTunnel: false })
       : new Agent({ ...common, connect: tls });
   }
+
+  /** The base URLs (mirrors) requests go to, in order. */
+  baseUrls(): string[] { return this.bases.map((b) => b.toString()); }
 
   /** URL of `rel` on the first mirror (the one named in messages). */
   url(rel: string): string { return withoutCredentials(new URL(rel, this.bases[0]!)).toString(); }
