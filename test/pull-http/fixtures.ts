@@ -13,8 +13,13 @@ export interface Res { code: number | null; signal: NodeJS.Signals | null; stdou
 
 /** Run our CLI; resolves when it exits (killed after `timeoutMs`). */
 export function ours(args: string[], opts: { timeoutMs?: number; env?: NodeJS.ProcessEnv; onSpawn?: (c: ChildProcess) => void } = {}): Promise<Res> {
+  return run(process.execPath, [OURS_CLI, ...args], opts.env, opts);
+}
+
+/** Run a program without blocking this process's event loop. */
+export function run(cmd: string, args: string[], env: NodeJS.ProcessEnv = {}, opts: { timeoutMs?: number; onSpawn?: (c: ChildProcess) => void } = {}): Promise<Res> {
   return new Promise((resolve) => {
-    const c = spawn(process.execPath, [OURS_CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...opts.env } });
+    const c = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
     opts.onSpawn?.(c);
     let stdout = ''; let stderr = '';
     const timer = setTimeout(() => c.kill('SIGKILL'), opts.timeoutMs ?? 120_000);

@@ -14,7 +14,8 @@ import { startNginx, type Nginx } from '../common/nginx.js';
 import { htpasswdLine, makePki, type TestPki } from '../common/nginx-certs.js';
 import { startProxy } from '../common/http-proxy.js';
 import { tempDir } from '../common/tmp.js';
-import { destRepo, objectOfPath, objectsIn, ours, refOf, servedRepo, upstreamFsck, type Served } from './fixtures.js';
+import { OURS_CLI } from '../common/cli-paths.js';
+import { destRepo, objectOfPath, objectsIn, ours, refOf, run, servedRepo, up, upstreamFsck, type Served } from './fixtures.js';
 
 let work = '';
 let served: Served;
@@ -197,4 +198,50 @@ test('the server killed mid-pull: a clear error, no ref; once it is back the pul
   assert.equal(refOf(dest, `origin:${served.ref}`), null);
   const again = await nginx('kill-server-2', { port: n.port });
   await resumes(again, dest);
+});
+
+test('output: on a terminal a progress line as upstream prints it, then the summary; without one, the summary only', async () => {
+  const n = await nginx('output');
+  const dest = await nextDest(n.url);
+  // a pseudo-terminal for stdout (util-linux script), as a user at a console has
+  const cmd = `${JSON.stringify(process.execPath)} ${JSON.stringify(OURS_CLI)} --repo=${dest} pull origin ${served.ref}`;
+  const tty = await run('script', ['-qec', cmd, '/dev/null'], { COLUMNS: '120' });
+  assert.equal(tty.code, 0, tty.stderr);
+  assert.match(tty.stdout, /Receiving (metadata )?objects: /);
+  assert.match(tty.stdout, /Receiving objects: \d+% \(\d+\/\d+\) (-|[\d.]+\u00a0[kMG]B)\/s [\d.]+\u00a0[kMG]B/);
+  assert.match(tty.stdout, /\r\x1b\[K\d+ metadata, \d+ content objects fetched; \d+ KiB transferred in \d+ seconds; .* content written\r?\n$/);
+  const dest2 = await nextDest(n.url);
+  const piped = await ours([`--repo=${dest2}`, 'pull', 'origin', served.ref]);
+  assert.equal(piped.code, 0);
+  assert.equal(piped.stderr, '');
+  assert.match(piped.stdout, /^\d+ metadata, \d+ content objects fetched; \d+ KiB transferred in \d+ seconds; .* content written\n$/);
+});
+
+test('static deltas: chosen when the summary lists one, and the summary line says so', async () => {
+  const repo = path.join(work, 'delta-served');
+  fs.cpSync(served.repo, repo, { recursive: true });
+  const tree = path.join(work, 'delta-tree');
+  up(`--repo=${repo}`, 'checkout', '-U', served.commit, tree);
+  fs.writeFileSync(path.join(tree, 'usr/share/d0/f0'), 'changed\n');
+  fs.writeFileSync(path.join(tree, 'usr/new'), 'new file\n');
+  const c2 = up(`--repo=${repo}`, 'commit', '-b', served.ref, '--no-xattrs', `--tree=dir=${tree}`).trim();
+  up(`--repo=${repo}`, 'static-delta', 'generate', `--from=${served.commit}`, `--to=${c2}`);
+  up(`--repo=${repo}`, 'summary', '-u');
+  const n = await nginx('delta', { root: repo });
+  const dest = await nextDest(n.url);
+  const first = await ours([`--repo=${dest}`, 'pull', 'origin', `${served.ref}@${served.commit}`]);
+  assert.equal(first.code, 0, first.stderr);
+  assert.match(first.stdout, /^\d+ metadata, \d+ content objects fetched/, 'no delta from scratch: object by object');
+  n.clearLog();
+  const upd = await ours([`--repo=${dest}`, 'pull', 'origin', served.ref]);
+  assert.equal(upd.code, 0, upd.stderr);
+  assert.match(upd.stdout, /^1 delta parts, \d+ loose fetched; /);
+  assert.ok(n.access().some((e) => /^\/deltas\/.+\/0$/.test(e.path) && e.status === 200), 'the part was fetched');
+  assert.ok(!n.access().some((e) => e.path.endsWith('.filez')), 'no content object fetched loose');
+  assert.equal(refOf(dest, `origin:${served.ref}`), c2);
+  upstreamFsck(dest);
+  const again = await nextDest(n.url);
+  await ours([`--repo=${again}`, 'pull', 'origin', `${served.ref}@${served.commit}`]);
+  const objects = await ours([`--repo=${again}`, 'pull', '--disable-static-deltas', 'origin', served.ref]);
+  assert.match(objects.stdout, /^\d+ metadata, \d+ content objects fetched/, '--disable-static-deltas: object by object');
 });

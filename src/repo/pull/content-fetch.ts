@@ -1,8 +1,9 @@
 /**
  * One content object of an HTTP pull: downloaded (in memory when small, else to a staging
- * file), verified against its checksum and stored in the destination's mode. The same code
- * runs on the event loop (small pulls) and in the fetch workers (fetch-workers.ts), so it
- * takes everything it needs as plain data and the space reserve as an interface.
+ * file), verified against its checksum and stored in the destination's mode. It takes what
+ * it needs as plain data (no session), so it could run in a worker thread; measured here, fetch
+ * workers cost half as much CPU again and 100 MB more memory than they saved (see the notes in
+ * bench/README.md), so it runs on the event loop.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -17,7 +18,7 @@ import { readSourceObject } from './source.js';
 import { IN_FILE, type HttpFetcher } from './transport.js';
 import { verifyArchiveObject } from './verify.js';
 
-/** Where and how content objects are stored: plain data (sent to workers as it is). */
+/** Where and how content objects are stored. */
 export interface ContentFetchContext {
   /** The pull's staging directory (an archive-layout objects/ tree under it). */
   stage: string;

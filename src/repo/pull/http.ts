@@ -72,6 +72,7 @@ function httpOptions(repo: Repo, remote: RemoteConfig, opts: PullOptions): Fetch
     ...(opts.networkRetries !== undefined ? { retries: opts.networkRetries } : {}),
     ...(opts.concurrency !== undefined ? { concurrency: opts.concurrency } : {}),
     ...(opts.retryDelayMs !== undefined ? { retryDelayMs: opts.retryDelayMs } : {}),
+    ...(opts.stallTimeoutMs !== undefined ? { idleTimeoutMs: opts.stallTimeoutMs } : {}),
     ...(opts.httpHeaders !== undefined ? { headers: opts.httpHeaders } : {}),
     ...(opts.appendUserAgent !== undefined ? { appendUserAgent: opts.appendUserAgent } : {}),
     cookies: readCookies(cookieJarPath(repo.path, remote.name)),

@@ -49,15 +49,9 @@ export class PullStats {
     this.fetchers = new Set(fetchers);
   }
 
-  private readonly byteSources: Array<() => number> = [];
-
-  /** Bytes received elsewhere (the fetch workers) that count as transferred. */
-  addByteSource(fn: () => number): void { this.byteSources.push(fn); }
-
   bytesTransferred(): number {
     let n = 0;
     for (const f of this.fetchers) n += f.bytesTransferred;
-    for (const fn of this.byteSources) n += fn();
     return n;
   }
 

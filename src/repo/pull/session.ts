@@ -19,7 +19,7 @@ import {
 } from '../layout.js';
 import type { Repo } from '../repo.js';
 import type { ContentImportContext } from './import.js';
-import { ContentFetcher } from './fetch-workers.js';
+import { fetchContentObject, type ContentFetchContext } from './content-fetch.js';
 import { LocalCache } from './local-cache.js';
 import { PULL_METADATA_MAX_SIZE, REMOTE_CONFIG_MAX_SIZE } from './limits.js';
 import type { PullResult } from './options.js';
@@ -77,7 +77,7 @@ export class HttpPullSession {
   private draining = false;
   private readonly toComplete: string[] = [];
   private readonly group = new TaskGroup();
-  private contentFetcher: ContentFetcher | null = null;
+  private contentStore!: ContentFetchContext;
   /** Content objects found and not yet taken by a runner (see fetchFile). */
   private readonly contentQueue: string[] = [];
   private contentRunners = 0;
@@ -104,11 +104,12 @@ export class HttpPullSession {
       try {
         const deltas = await this.deltaPhase();
         if (deltas.dryRun !== null) { this.result.deltaUpdate = deltas.dryRun; return; }
+        this.result.deltas = deltas.applied;
+        this.result.deltaParts = deltas.partsFetched;
         for (const t of this.remote.targets) if (!deltas.skip.has(t.commit)) this.scanCommit(t.commit, 0, t);
         await this.group.wait();
         await this.complete();
       } finally {
-        await this.contentFetcher?.close();
         this.closeStage();
       }
     });
@@ -138,9 +139,7 @@ export class HttpPullSession {
       bareUserOnlyFiles: this.r.opts.bareUserOnlyFiles === true,
     };
     this.budget = new SpaceBudget(this.repo);
-    this.contentFetcher = new ContentFetcher(this.r.content, { stage: this.stage, ctx: this.ctx, httpTrusted: this.r.opts.httpTrusted === true }, this.budget);
-    const cf = this.contentFetcher;
-    this.stats.addByteSource(() => cf.receivedByWorkers);
+    this.contentStore = { stage: this.stage, ctx: this.ctx, httpTrusted: this.r.opts.httpTrusted === true };
   }
 
   /** The per-prefix directories are empty by now: rmdir each (much cheaper than a recursive rm). */
@@ -309,9 +308,7 @@ export class HttpPullSession {
   private fetchFile(checksum: string): void {
     if (!this.firstSight(checksum, 'file') || this.repo.hasObjectSync(checksum, 'file')) return; // lstat: bare symlink objects may dangle
     this.contentQueue.push(checksum);
-    const cf = this.contentFetcher!;
-    cf.consider(this.contentQueue.length);
-    if (this.contentRunners < cf.slots) {
+    if (this.contentRunners < this.r.content.concurrency * 4) {
       this.contentRunners++;
       this.group.spawn(() => this.drainContent());
     }
@@ -329,7 +326,7 @@ export class HttpPullSession {
     if (local !== null) { st.contentLocal++; st.contentBytes += local; return; }
     st.contentRequested++; st.outstandingContent++; st.report();
     try {
-      const n = await this.contentFetcher!.fetch(checksum);
+      const n = await fetchContentObject(this.r.content, this.contentStore, this.budget, checksum);
       if (n > 0) st.contentBytes += n;
       st.contentFetched++;
     } finally { st.outstandingContent--; st.report(); }
@@ -341,9 +338,10 @@ export class HttpPullSession {
     const st = this.stats;
     const source: DeltaSource = {
       fetch: async (rel, maxSize, what) => {
-        st.metaRequested++; st.outstandingMeta++;
-        // counted as upstream counts them: a 404 is a fetch that found nothing
-        try { const b = await meta.get(rel, { optional: true, maxSize, what }); st.metaFetched++; return b; } finally { st.outstandingMeta--; }
+        // counted as upstream counts them: a 404 is a fetch that found nothing; parts apart
+        const part = what === 'static delta part';
+        if (!part) { st.metaRequested++; st.outstandingMeta++; }
+        try { const b = await meta.get(rel, { optional: true, maxSize, what }); if (!part) st.metaFetched++; return b; } finally { if (!part) st.outstandingMeta--; }
       },
     };
     return runDeltaPhase({

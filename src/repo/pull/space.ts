@@ -10,22 +10,13 @@ import { formatSize } from '../../util/format-size.js';
 import { configPath } from '../layout.js';
 import type { Repo } from '../repo.js';
 
-/** A budget's state as plain data: the fetch workers share its counter (fetch-workers.ts). */
-export interface SharedSpace { blocks: BigInt64Array; bsize: number; label: string; enabled: boolean }
-
 export class SpaceBudget {
-  /** Blocks left above the reserve, in shared memory so that every thread takes from the same count. */
-  private readonly blocks: BigInt64Array;
+  private maxBlocks: number;
   private readonly bsize: number;
   private readonly label: string;
   readonly enabled: boolean;
 
-  /** The budget of `repo`, or one sharing the counter of another thread's (`shared()`). */
-  constructor(repo: Repo | SharedSpace) {
-    if (!('path' in repo)) {
-      this.blocks = repo.blocks; this.bsize = repo.bsize; this.label = repo.label; this.enabled = repo.enabled;
-      return;
-    }
+  constructor(repo: Repo) {
     const cfgPath = configPath(repo.path);
     const sizeStr = repo.config.get('core', 'min-free-space-size');
     const pctStr = repo.config.get('core', 'min-free-space-percent');
@@ -47,20 +38,16 @@ export class SpaceBudget {
     this.enabled = mb > 0 || pct > 0;
     const reservedBlocks = Math.floor(reservedBytes / st.bsize);
     const free = process.getuid?.() === 0 ? st.bfree : st.bavail;
-    this.blocks = new BigInt64Array(new SharedArrayBuffer(8));
-    this.blocks[0] = BigInt(free > reservedBlocks ? free - reservedBlocks : 0);
+    this.maxBlocks = free > reservedBlocks ? free - reservedBlocks : 0;
   }
-
-  shared(): SharedSpace { return { blocks: this.blocks, bsize: this.bsize, label: this.label, enabled: this.enabled }; }
 
   /** Account for a content object of `bytes` (throws when it would eat into the reserve). */
   take(bytes: number): void {
     if (!this.enabled) return;
-    const blocks = BigInt(Math.ceil(bytes / this.bsize));
-    const before = Atomics.sub(this.blocks, 0, blocks);
-    if (blocks > before) {
-      Atomics.add(this.blocks, 0, blocks); // not taken
+    const blocks = Math.ceil(bytes / this.bsize);
+    if (blocks > this.maxBlocks) {
       throw new OstreeError('ESTATE', `${this.label} would be exceeded, at least ${formatSize(bytes)} requested (free space on the repository's filesystem is below the configured reserve; free some space or lower the reserve)`);
     }
+    this.maxBlocks -= blocks;
   }
 }

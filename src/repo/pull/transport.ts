@@ -245,6 +245,11 @@ export class HttpFetcher {
       return this.attempt(next, sink, redirects + 1);
     }
     if (status === 404 || status === 410) { discard(res.body); throw new NotFound(shown); }
+    if (status === 416 && sink.size > 0) {
+      // we asked for the rest of a body that ended early: it had promised more than it has
+      discard(res.body);
+      throw new OstreeError('EIO', `Download incomplete: ${shown} ended after ${sink.size} bytes, fewer than it declared, and the server refuses the rest (HTTP 416)`);
+    }
     if (status !== 200 && status !== 206) { discard(res.body); throw new HttpStatusError(status, shown); }
     return this.receive(res, sink);
   }
