@@ -13,6 +13,8 @@ APT_PACKAGES := ostree qemu-system-x86 qemu-utils grub-pc-bin grub2-common deboo
 # systemd-boot backend: bootctl for its unit tests, and systemd-boot-efi (pulled in) for the sd
 # VM scenarios' guest install
 APT_PACKAGES += systemd-boot
+# pull tests and the pull bench: a real web server on 127.0.0.1 (test/common/nginx.ts)
+APT_PACKAGES += nginx
 
 .PHONY: all deps deps-apt deps-npm build lint test test-unit test-interop test-upstream vm-test vm-demo bench clean
 

@@ -18,8 +18,9 @@ export interface NginxOptions {
   root: string;
   /** Where nginx keeps its config, pid, logs and temp files (made when missing). */
   dir: string;
-  /** TLS: the server's certificate and key; with `clientCa`, a client certificate signed by it is required. */
-  tls?: { cert: string; key: string; clientCa?: string };
+  /** TLS: the server's certificate and key; with `clientCa`, a client certificate signed by it is
+   *  required; with `http2`, HTTP/2 is offered (ALPN). */
+  tls?: { cert: string; key: string; clientCa?: string; http2?: boolean };
   /** Basic auth: an htpasswd file (see htpasswdLine). */
   htpasswd?: string;
   /** Refuse (403) requests without this header and value. */
@@ -30,7 +31,7 @@ export interface NginxOptions {
   extra?: string;
 }
 
-export interface AccessEntry { method: string; path: string; status: number; bytes: number; range: string }
+export interface AccessEntry { method: string; path: string; status: number; bytes: number; range: string; protocol: string }
 
 export interface Nginx {
   url: string;
@@ -70,7 +71,7 @@ function config(o: NginxOptions, port: number): string {
     'events { worker_connections 1024; }',
     'http {',
     '  default_type application/octet-stream;',
-    '  log_format counted \'$request_method $uri $status $body_bytes_sent "$http_range"\';',
+    '  log_format counted \'$request_method $uri $status $body_bytes_sent "$http_range" $server_protocol\';',
     `  access_log ${d}/access.log counted;`,
     `  client_body_temp_path ${d}/tmp/body;`,
     `  proxy_temp_path ${d}/tmp/proxy;`,
@@ -81,7 +82,7 @@ function config(o: NginxOptions, port: number): string {
     '  tcp_nopush on;',
     '  keepalive_requests 100000;',
     '  server {',
-    `    listen 127.0.0.1:${port}${tls ? ' ssl' : ''};`,
+    `    listen 127.0.0.1:${port}${tls ? ' ssl' : ''}${tls?.http2 ? ' http2' : ''};`,
     '    server_name localhost;',
     `    root ${o.root};`,
   ];
@@ -105,8 +106,8 @@ function config(o: NginxOptions, port: number): string {
 function parseAccess(text: string): AccessEntry[] {
   const out: AccessEntry[] = [];
   for (const line of text.split('\n')) {
-    const m = /^(\S+) (\S+) (\d+) (\d+) "(.*)"$/.exec(line);
-    if (m) out.push({ method: m[1]!, path: m[2]!, status: Number(m[3]), bytes: Number(m[4]), range: m[5] === '-' ? '' : m[5]! });
+    const m = /^(\S+) (\S+) (\d+) (\d+) "(.*)" (\S+)$/.exec(line);
+    if (m) out.push({ method: m[1]!, path: m[2]!, status: Number(m[3]), bytes: Number(m[4]), range: m[5] === '-' ? '' : m[5]!, protocol: m[6]! });
   }
   return out;
 }

@@ -60,7 +60,7 @@ test('plain HTTP: pulled, fsck clean, only GETs; a second pull fetches no object
   assert.match(out, /^\d+ metadata, \d+ content objects fetched; \d+ KiB transferred in \d+ seconds; .* content written\n$/);
   upstreamFsck(dest);
   const first = n.access();
-  assert.ok(first.every((e) => e.method === 'GET'));
+  assert.ok(first.every((e) => e.method === 'GET' && e.protocol === 'HTTP/1.1'));
   assert.ok(first.filter((e) => objectOfPath(e.path) !== null && e.status === 200).length > 1500);
   n.clearLog();
   await pullOk(dest);
@@ -74,7 +74,23 @@ test('TLS: the CA from tls-ca-path; an unknown CA is refused with a clear error;
   const dest = await nextDest(n.url, [`tls-ca-path=${pki.caCert}`]);
   await pullOk(dest);
   upstreamFsck(dest);
+  // `remote refs` reaches the remote with the same keys
+  const refs = await ours([`--repo=${dest}`, 'remote', 'refs', 'origin']);
+  assert.equal(refs.code, 0, refs.stderr);
+  assert.match(refs.stdout, new RegExp(`^origin:${served.ref}$`, 'm'));
   await pullOk(await nextDest(n.url, ['tls-permissive=true']));
+});
+
+test('HTTP/2 when the server offers it (ALPN), with HTTP/1.1 servers unchanged', async () => {
+  const n = await nginx('h2', { tls: { cert: pki.serverCert, key: pki.serverKey, http2: true } });
+  const dest = await nextDest(n.url, [`tls-ca-path=${pki.caCert}`]);
+  const r = await ours([`--repo=${dest}`, 'pull', 'origin', served.ref]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.stderr, '', 'no warning printed');
+  assert.equal(refOf(dest, `origin:${served.ref}`), served.commit);
+  const log = n.access();
+  assert.ok(log.length > 1500 && log.every((e) => e.protocol === 'HTTP/2.0'), [...new Set(log.map((e) => e.protocol))].join(','));
+  upstreamFsck(dest);
 });
 
 test('TLS client certificates: required by the server; ours sent from tls-client-cert-path/-key-path; a stranger one refused', async () => {
