@@ -14,12 +14,14 @@ APT_PACKAGES := ostree qemu-system-x86 qemu-utils grub-pc-bin grub2-common deboo
 # VM scenarios' guest install
 APT_PACKAGES += systemd-boot
 # the update agent's tests and fleet simulation: the FleetLock server's etcd, nginx serving graph and repo
-APT_PACKAGES += etcd-server etcd-client nginx
+APT_PACKAGES += etcd-server etcd-client
 # Butane translator tests: ignition-validate (Debian's Ignition 2.14 checks our output)
 APT_PACKAGES += ignition
 # apt-ostree (package layering): bwrap for the maintainer-script sandbox; dpkg-scanpackages
 # (dpkg-dev) for the tests' local apt repositories
 APT_PACKAGES += bubblewrap dpkg-dev
+# pull tests and the pull bench: a real web server on 127.0.0.1 (test/common/nginx.ts)
+APT_PACKAGES += nginx
 
 .PHONY: all deps deps-apt deps-npm build lint test test-unit test-interop test-upstream vm-test vm-demo bench clean
 

@@ -7,9 +7,15 @@
 bench: build
 	$(NODE) dist/bench/run.js
 	$(NODE) dist/bench/layering.js
+	$(NODE) dist/bench/pull.js
 
 bench-layering: build
 	$(NODE) dist/bench/layering.js
 
 bench-quick: build
 	BENCH_SCALE=$${BENCH_SCALE:-0.05} $(NODE) dist/bench/run.js
+
+# Pulls from nginx on 127.0.0.1, ours vs upstream (bench/pull.ts): full, 1% update, static delta.
+.PHONY: bench-pull
+bench-pull: build
+	$(NODE) dist/bench/pull.js

@@ -23,7 +23,7 @@ export function terminalProgress<P>(
       const now = Date.now();
       if (now - last < intervalMs) return;
       last = now;
-      const width = Math.max(20, (stream.columns ?? 80) - 1);
+      const width = Math.max(20, (stream.columns || 80) - 1); // a terminal that reports no size: 80
       stream.write(`\r\x1b[K${format(p).slice(0, width)}`);
       shown = true;
     },

@@ -76,7 +76,8 @@ async function runPull(first: string, refArgs: string[], o: PullFlags, cmd: Comm
   if (o.requireStaticDeltas && o.disableStaticDeltas) throw new OstreeError('EINVAL', 'Cannot specify both --disable-static-deltas and --require-static-deltas');
   if (o.updateFrequency !== undefined) parseIntArg('--update-frequency', o.updateFrequency);
   const opts = pullOptions(o, overrides);
-  const progress = terminalProgress(formatPullProgress);
+  // as upstream: the progress line goes to stdout when it is a terminal; logs and pipes get the summary only
+  const progress = terminalProgress(formatPullProgress, process.stdout);
   let r;
   try {
     r = await pullFromRemote(repo, remote, refs, progress.callback ? { ...opts, progress: progress.callback } : opts);

@@ -33,10 +33,10 @@ export function fileUrlPath(url: string): string {
   return decodeURIComponent(new URL(url).pathname);
 }
 
-/** HTTP client options from the remote's TLS keys (and a refusal of proxy=, not supported). */
+/** HTTP client options from the remote's TLS keys and its proxy. */
 export function remoteFetcherOptions(r: RemoteConfig, base: FetcherOptions): FetcherOptions {
-  if (r.options.get('proxy')) throw new OstreeError('EINVAL', `Remote "${r.name}" sets proxy=, which this implementation does not support`);
   const fo: FetcherOptions = { ...base };
+  const proxy = r.options.get('proxy'); if (proxy) fo.proxy = proxy;
   const permissive = r.options.get('tls-permissive');
   if (permissive !== undefined && parseBool(permissive, `remote "${r.name}": tls-permissive`)) fo.tlsPermissive = true;
   const ca = r.options.get('tls-ca-path'); if (ca) fo.tlsCaPath = ca;

@@ -40,6 +40,9 @@ export interface DeltaPhaseResult {
   skip: Set<string>;
   /** Set with --dry-run: nothing was written. */
   dryRun: DeltaTotals | null;
+  /** The deltas applied (`FROM-TO`, or `TO` from scratch) and the parts fetched for them. */
+  applied: string[];
+  partsFetched: number;
 }
 
 
@@ -68,7 +71,7 @@ async function addDryRun(input: DeltaPhaseInput, remote: RemoteDeltas, from: str
 
 /** Run the delta phase of a pull (see the file comment). */
 export async function runDeltaPhase(input: DeltaPhaseInput): Promise<DeltaPhaseResult> {
-  const result: DeltaPhaseResult = { skip: new Set(), dryRun: input.dryRun ? { fetchedParts: 0, totalParts: 0, fetchedSize: 0n, totalSize: 0n, totalUsize: 0n } : null };
+  const result: DeltaPhaseResult = { skip: new Set(), dryRun: input.dryRun ? { fetchedParts: 0, totalParts: 0, fetchedSize: 0n, totalSize: 0n, totalUsize: 0n } : null, applied: [], partsFetched: 0 };
   if (input.dryRun && !input.require) throw new OstreeError('EINVAL', '--dry-run requires --require-static-deltas');
   if (input.disable && input.require) throw new OstreeError('EINVAL', 'Cannot use --disable-static-deltas and --require-static-deltas together');
   if (modeTraits(input.repo.mode).compressed) {
@@ -88,6 +91,7 @@ export async function runDeltaPhase(input: DeltaPhaseInput): Promise<DeltaPhaseR
     if (result.dryRun !== null) { await addDryRun(input, remote, choice.from, t.commit, result.dryRun); continue; }
     const applied = await pullDelta(input.repo, input.source, remote, choice.from, t.commit, { require: input.require });
     if (applied === null && input.require) throw new OstreeError('ENOENT', `Static deltas required, but none found for ${deltaNameString({ from: choice.from, to: t.commit })}`);
+    if (applied !== null) { result.applied.push(deltaNameString({ from: choice.from, to: t.commit })); result.partsFetched += applied.parts; }
   }
   return result;
 }

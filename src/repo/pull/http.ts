@@ -5,14 +5,16 @@
  *
  * The pieces, along upstream's seams:
  *   config.ts     remotes from the repo config and remotes.d; what their options mean
- *   transport.ts  the HTTP client (keep-alive, in-flight bound, TLS, redirects, retries,
- *                 size limits, stall timeout) and mirrorlists; body-sink.ts a download's body,
- *                 resumed with Range when cut short; cookies.ts the remote's cookie jar
+ *   transport.ts  the HTTP client, on undici (keep-alive, in-flight bound, TLS and client
+ *                 certificates, proxy=, basic auth from the URL, redirects, retries with
+ *                 backoff, size limits, stall timeout) and mirrorlists; body-sink.ts a
+ *                 download's body, resumed with Range when cut short; cookies.ts the cookie jar
  *   metalink.ts   `metalink=` remotes: the summary's mirrors, size and digests
  *   summary.ts    the remote's summary: fetched, parsed, printed
  *   targets.ts    the requested refs and the checks on target commits (bindings, timestamps)
  *   remote-targets.ts  phases 1-2 of an HTTP pull: summary when needed, mode, target commits
  *   session.ts    one HTTP pull, phase by phase; scheduler.ts its fetch queue and progress;
+ *                 content-fetch.ts one content object fetched, verified and stored;
  *                 subpath.ts what --subpath takes of a tree; local-cache.ts --localcache-repo
  *   verify.ts     checksums of what is received, inflates bounded by declared sizes
  *   import.ts     storing a verified content object in the destination's mode (shared with
@@ -72,6 +74,7 @@ function httpOptions(repo: Repo, remote: RemoteConfig, opts: PullOptions): Fetch
     ...(opts.networkRetries !== undefined ? { retries: opts.networkRetries } : {}),
     ...(opts.concurrency !== undefined ? { concurrency: opts.concurrency } : {}),
     ...(opts.retryDelayMs !== undefined ? { retryDelayMs: opts.retryDelayMs } : {}),
+    ...(opts.stallTimeoutMs !== undefined ? { idleTimeoutMs: opts.stallTimeoutMs } : {}),
     ...(opts.httpHeaders !== undefined ? { headers: opts.httpHeaders } : {}),
     ...(opts.appendUserAgent !== undefined ? { appendUserAgent: opts.appendUserAgent } : {}),
     cookies: readCookies(cookieJarPath(repo.path, remote.name)),

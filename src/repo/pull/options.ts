@@ -48,8 +48,10 @@ export interface PullOptions extends RemoteLookupOptions {
   concurrency?: number;
   /** Progress callback (called often; the caller throttles display). */
   progress?: (p: PullProgress) => void;
-  /** Test hook: first retry delay in ms. */
+  /** First retry delay in ms (doubled at each retry, capped at 2 s; default 100). */
   retryDelayMs?: number;
+  /** A request that receives nothing for this long fails, and is retried (default 30 s). */
+  stallTimeoutMs?: number;
   /** Extra HTTP request headers. */
   httpHeaders?: Array<[string, string]>;
   /** `--cache-dir`: keep the remote's summary cache there instead of REPO/tmp/cache. */
@@ -88,6 +90,11 @@ export interface PullResult {
   commits: string[];
   /** --dry-run: the deltas' sizes (pull/delta-phase.ts); nothing was written. */
   deltaUpdate?: DeltaTotals;
+  /** Static deltas applied (`FROM-TO`, `TO` from scratch): the path the pull took; empty or
+   *  absent when it fetched object by object. */
+  deltas?: string[];
+  /** Delta parts fetched (not counted in metadataObjects). */
+  deltaParts?: number;
   /** Objects taken from --localcache-repo repositories instead of fetched. */
   localMetadataObjects?: number;
   localContentObjects?: number;
@@ -104,7 +111,10 @@ export function formatPullStatus(r: ImportCounts): string {
 /** The summary line upstream prints after a pull. */
 export function formatPullResult(r: PullResult): string {
   if (r.kind === 'local') return formatPullStatus(r);
-  let s = `${r.metadataObjects} metadata, ${r.contentObjects} content objects fetched`;
+  // as upstream: a pull that used static deltas counts their parts, and the rest as loose objects
+  let s = (r.deltaParts ?? 0) > 0
+    ? `${r.deltaParts} delta parts, ${r.metadataObjects + r.contentObjects} loose fetched`
+    : `${r.metadataObjects} metadata, ${r.contentObjects} content objects fetched`;
   const localMeta = r.localMetadataObjects ?? 0;
   const localContent = r.localContentObjects ?? 0;
   if (localMeta > 0 || localContent > 0) s += ` (${localMeta} meta, ${localContent} content local)`;

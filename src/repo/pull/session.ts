@@ -8,25 +8,22 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { OstreeError, isErrno } from '../../errors.js';
-import { parseArchiveHeader } from '../objects/file-header.js';
+import { isErrno } from '../../errors.js';
 import { parseCommit, type CommitObject } from '../objects/commit.js';
 import { parseDirMeta } from '../objects/dirmeta.js';
 import { parseDirTree, type DirTree } from '../objects/dirtree.js';
 import { type ObjectType } from '../objects/common.js';
-import { linkIntoPlace } from '../content.js';
 import {
-  clearCommitPartial, isCommitPartial, markCommitPartial, objectPath, objectRelPath,
+  clearCommitPartial, isCommitPartial, markCommitPartial, objectRelPath,
   stateDir, tmpDir, tmpName,
 } from '../layout.js';
-import { modeTraits } from '../modes/mode.js';
 import type { Repo } from '../repo.js';
-import { checkBareUserOnlyMode, importArchiveObjectBuffer, importContentObject, type ContentImportContext } from './import.js';
+import type { ContentImportContext } from './import.js';
+import { fetchContentObject, type ContentFetchContext } from './content-fetch.js';
 import { LocalCache } from './local-cache.js';
-import { CONTENT_IN_MEMORY_MAX, DELTA_PROBE_MAX_SIZE, PULL_INFLATE_IN_MEMORY_MAX, PULL_METADATA_MAX_SIZE, REMOTE_CONFIG_MAX_SIZE } from './limits.js';
+import { PULL_METADATA_MAX_SIZE, REMOTE_CONFIG_MAX_SIZE } from './limits.js';
 import type { PullResult } from './options.js';
 import { PullStats, TaskGroup } from './scheduler.js';
-import { readSourceObject } from './source.js';
 import { SpaceBudget } from './space.js';
 import { installSummary } from '../summary/local.js';
 import { isCollectionId, remoteCollectionId, setCollectionRef } from '../collections.js';
@@ -34,8 +31,8 @@ import { fetchSummaryFiles, httpSummarySource } from './summary.js';
 import { resolveRemoteState, type RemoteState, type SummaryLoader } from './remote-targets.js';
 import { SubpathFilter, type TreeScope } from './subpath.js';
 import { checkBinding, type PullRequestBase, type Wanted } from './targets.js';
-import { HttpFetcher, IN_FILE } from './transport.js';
-import { normalizeDetachedMetadata, verifyArchiveObject, verifyMetadata } from './verify.js';
+import type { HttpFetcher } from './transport.js';
+import { normalizeDetachedMetadata, verifyMetadata } from './verify.js';
 import { runDeltaPhase, type DeltaPhaseResult } from './delta-phase.js';
 import type { DeltaSource } from './delta.js';
 
@@ -80,6 +77,10 @@ export class HttpPullSession {
   private draining = false;
   private readonly toComplete: string[] = [];
   private readonly group = new TaskGroup();
+  private contentStore!: ContentFetchContext;
+  /** Content objects found and not yet taken by a runner (see fetchFile). */
+  private readonly contentQueue: string[] = [];
+  private contentRunners = 0;
 
   constructor(private readonly r: HttpPullRequest) {
     this.repo = r.repo;
@@ -103,6 +104,8 @@ export class HttpPullSession {
       try {
         const deltas = await this.deltaPhase();
         if (deltas.dryRun !== null) { this.result.deltaUpdate = deltas.dryRun; return; }
+        this.result.deltas = deltas.applied;
+        this.result.deltaParts = deltas.partsFetched;
         for (const t of this.remote.targets) if (!deltas.skip.has(t.commit)) this.scanCommit(t.commit, 0, t);
         await this.group.wait();
         await this.complete();
@@ -136,6 +139,7 @@ export class HttpPullSession {
       bareUserOnlyFiles: this.r.opts.bareUserOnlyFiles === true,
     };
     this.budget = new SpaceBudget(this.repo);
+    this.contentStore = { stage: this.stage, ctx: this.ctx, httpTrusted: this.r.opts.httpTrusted === true };
   }
 
   /** The per-prefix directories are empty by now: rmdir each (much cheaper than a recursive rm). */
@@ -295,64 +299,37 @@ export class HttpPullSession {
     });
   }
 
+  /**
+   * Queue a content object. A few runners (four per connection: enough to keep every
+   * connection busy while earlier bodies are being stored) take objects from the queue, so a
+   * 30k-file commit holds 30k checksums, not 30k suspended fetches, and the bodies held at once
+   * stay bounded.
+   */
   private fetchFile(checksum: string): void {
     if (!this.firstSight(checksum, 'file') || this.repo.hasObjectSync(checksum, 'file')) return; // lstat: bare symlink objects may dangle
-    const st = this.stats;
-    this.group.spawn(async () => {
-      if (this.group.error !== null) return;
-      const local = this.cache.empty ? null : await this.cache.content(checksum, this.ctx);
-      if (local !== null) { st.contentLocal++; st.contentBytes += local; return; }
-      st.contentRequested++; st.outstandingContent++; st.report();
-      try {
-        const staged = objectPath(this.stage, checksum, 'file', 'archive'); // its directory is made when needed
-        const rel = objectRelPath(checksum, 'file', 'archive');
-        const body = await this.r.content.get(rel, { toFile: staged, memLimit: CONTENT_IN_MEMORY_MAX, what: `object ${checksum}.file` });
-        try {
-          const n = await this.importFetched(checksum, body!, staged);
-          if (n > 0) st.contentBytes += n;
-        } catch (e) {
-          const msg = e instanceof Error ? e.message : String(e);
-          throw new OstreeError(e instanceof OstreeError ? e.code : 'EIO', `Object ${checksum}.file from ${this.r.content.url(rel)}: ${msg}`, { cause: e });
-        }
-        st.contentFetched++;
-      } finally { st.outstandingContent--; st.report(); }
-    });
+    this.contentQueue.push(checksum);
+    if (this.contentRunners < this.r.content.concurrency * 4) {
+      this.contentRunners++;
+      this.group.spawn(() => this.drainContent());
+    }
   }
 
-  /**
-   * Verify and store a downloaded content object (in memory, or staged at `staged`); returns
-   * the bytes written. The size its header declares is checked against the free-space reserve
-   * before anything is written, and bounds every inflate.
-   */
-  private async importFetched(checksum: string, body: Buffer, staged: string): Promise<number> {
-    let inMemory = body !== IN_FILE;
-    const { header, size } = inMemory ? parseArchiveHeader(body, `${checksum}.file`) : readSourceObject(this.stage, 'archive', checksum);
-    const declared = Number(size);
-    // --http-trusted into an archive repository: stored as served, unverified (a mirror's choice).
-    const asServed = this.r.opts.httpTrusted === true && modeTraits(this.repo.mode).compressed;
-    let onDisk = !inMemory;
+  private async drainContent(): Promise<void> {
     try {
-      if (this.ctx.bareUserOnlyFiles) checkBareUserOnlyMode(header, checksum);
-      this.budget.take(declared);
-      if (inMemory && (declared > PULL_INFLATE_IN_MEMORY_MAX || asServed)) {
-        // small download, large declared data: streamed from a staging file like large downloads
-        fs.mkdirSync(path.dirname(staged), { recursive: true });
-        onDisk = true;
-        fs.writeFileSync(staged, body, { mode: 0o644 });
-        inMemory = false;
-      }
-      if (inMemory) return importArchiveObjectBuffer(this.ctx, checksum, body); // verified and written without a staging file
-      if (!modeTraits(this.repo.mode).compressed) return await importContentObject(this.ctx, checksum);
-      // Same representation: verify the downloaded object and link it in as it is.
-      const verified = asServed ? declared : await verifyArchiveObject(this.stage, checksum);
-      if (verified === null) return await importContentObject(this.ctx, checksum); // not canonical: rewritten
-      fs.chmodSync(staged, 0o644);
-      linkIntoPlace(staged, this.repo.objectPath(checksum, 'file'));
-      onDisk = false;
-      return verified;
-    } finally {
-      if (onDisk) { try { fs.unlinkSync(staged); } catch (e) { if (!isErrno(e, 'ENOENT')) throw e; } }
-    }
+      while (this.contentQueue.length > 0 && this.group.error === null) await this.fetchContent(this.contentQueue.pop()!);
+    } finally { this.contentRunners--; }
+  }
+
+  private async fetchContent(checksum: string): Promise<void> {
+    const st = this.stats;
+    const local = this.cache.empty ? null : await this.cache.content(checksum, this.ctx);
+    if (local !== null) { st.contentLocal++; st.contentBytes += local; return; }
+    st.contentRequested++; st.outstandingContent++; st.report();
+    try {
+      const n = await fetchContentObject(this.r.content, this.contentStore, this.budget, checksum);
+      if (n > 0) st.contentBytes += n;
+      st.contentFetched++;
+    } finally { st.outstandingContent--; st.report(); }
   }
 
   /** Static deltas first (pull/delta-phase.ts); their files are fetched as metadata. */
@@ -361,9 +338,10 @@ export class HttpPullSession {
     const st = this.stats;
     const source: DeltaSource = {
       fetch: async (rel, maxSize, what) => {
-        st.metaRequested++; st.outstandingMeta++;
-        // counted as upstream counts them: a 404 is a fetch that found nothing
-        try { const b = await meta.get(rel, { optional: true, maxSize, what }); st.metaFetched++; return b; } finally { st.outstandingMeta--; }
+        // counted as upstream counts them: a 404 is a fetch that found nothing; parts apart
+        const part = what === 'static delta part';
+        if (!part) { st.metaRequested++; st.outstandingMeta++; }
+        try { const b = await meta.get(rel, { optional: true, maxSize, what }); if (!part) st.metaFetched++; return b; } finally { if (!part) st.outstandingMeta--; }
       },
     };
     return runDeltaPhase({

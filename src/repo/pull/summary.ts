@@ -18,7 +18,7 @@ import {
 import { SUMMARY_MAX_SIZE, SUMMARY_SIG_MAX_SIZE } from '../summary/limits.js';
 import { resolveMetalink } from './metalink.js';
 import { summaryGpgReport, summaryVerifierFor } from '../sign/summary.js';
-import { fileUrlPath, remoteUrlKind } from './config.js';
+import { fileUrlPath, remoteFetcherOptions, remoteUrlKind } from './config.js';
 import { HttpFetcher, resolveMirrors } from './transport.js';
 
 import { formatSummary, formatSummaryRaw } from '../summary/dump.js';
@@ -153,11 +153,13 @@ export async function fetchRemoteSummaryFiles(repo: Repo, remoteName: string, op
   if (remoteUrlKind(remoteName, url) === 'file') return fetchSummaryFiles(remoteName, fileSummarySource(remoteName, fileUrlPath(url)), o);
   if (remoteUrlKind(remoteName, url) === 'metalink') {
     // the metalink names the summary and its checksums; summary.sig is not part of it
-    const { baseUrl, summary } = await resolveMetalink(url.slice('metalink='.length), {});
+    const { baseUrl, summary } = await resolveMetalink(url.slice('metalink='.length), remoteFetcherOptions(remote, {}));
     await verify?.(summary, null);
     return { summary, sig: null, fromCache: false, source: `${baseUrl}/summary` };
   }
-  const f = new HttpFetcher(await resolveMirrors(url));
+  // the remote's TLS keys and proxy, as its pulls use them
+  const fo = remoteFetcherOptions(remote, {});
+  const f = new HttpFetcher(await resolveMirrors(url, fo), fo);
   try {
     return await fetchSummaryFiles(remoteName, httpSummarySource(f), o);
   } finally { f.close(); }
