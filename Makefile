@@ -29,11 +29,18 @@ all: build
 
 deps: deps-apt deps-npm
 
+# Packages such as nginx and etcd-server start their service on install, listening on every
+# interface: a policy-rc.d that refuses (exit 101) keeps them stopped while apt runs (the tests
+# start their own instances on 127.0.0.1).  An existing policy-rc.d is left as it is.
 deps-apt:
 	@missing=$$(for p in $(APT_PACKAGES); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'install ok installed' || echo $$p; done); \
 	if [ -n "$$missing" ]; then \
 		echo "installing Debian packages:" $$missing; \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
+		policy=""; \
+		if [ ! -e /usr/sbin/policy-rc.d ]; then printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d && chmod 755 /usr/sbin/policy-rc.d && policy=ours; fi; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; status=$$?; \
+		if [ "$$policy" = ours ]; then rm -f /usr/sbin/policy-rc.d; fi; \
+		exit $$status; \
 	fi
 
 deps-npm: node_modules/.package-lock.json
