@@ -19,7 +19,10 @@ import { done, phase, type Phase } from './progress.js';
 const BASE_PACKAGES = ['systemd', 'systemd-sysv', 'udev', 'dbus', 'initramfs-tools', 'busybox', 'libstdc++6', 'kmod', 'mokutil',
   // systemd-boot scenarios (scenarios-sdboot.ts): bootctl, systemd-bless-boot and its generator,
   // and systemd-bootx64.efi (systemd-boot-efi) for `bootctl install` in the guest
-  'systemd-boot'];
+  'systemd-boot',
+  // the agent scenario (scenarios-agent.ts): a web server on the guest's loopback serving the
+  // update disk's repository and the update graph (disabled at boot: tree.ts masks nginx.service)
+  'nginx'];
 
 function debianMirror(): string {
   for (const f of ['/etc/apt/sources.list.d/debian.sources', '/etc/apt/sources.list']) {
