@@ -207,7 +207,11 @@ async function updatedBoot(res: Results, img: BuiltImage, disk: string, thenBad:
   const prev = sec(r, 'prev-agent').text;
   res.check(sc, 'previous boot\'s journal: the daemon logged "rebooting into 2 (<commit>)"; the finalization ran at shutdown',
     prev.includes(`rebooting into 2 (${img.commit2})`) && /Transaction complete/.test(sec(r, 'prev-finalize').text), `${prev}\n${sec(r, 'prev-finalize').text}`);
+  const con = clean(r.log);
   const j = sec(r, 'agent-journal').text;
+  res.check(sc, 'systemd starts ostree-agent.service at boot (no ordering cycle with ostree-boot-check.service)',
+    !/ordering cycle/i.test(con) && /ostree-agent: node [0-9a-f]{32}, group default, strategy periodic, every 3600 s/.test(j),
+    `${con.split('\n').filter((l) => /ordering cycle|Found dependency|ostree-agent/i.test(l)).slice(0, 10).join('\n')}\n${j}`);
   const stt = sec(r, 'agent-status').text;
   res.check(sc, 'the daemon, started at boot, judged release 2 good (steady state) and found nothing newer',
     j.includes('2 booted and passed its health checks') && /cycle: no-update/.test(j) &&
@@ -217,7 +221,6 @@ async function updatedBoot(res: Results, img: BuiltImage, disk: string, thenBad:
     /^127\.0\.0\.1 .*"GET \/graph\/v1\/graph\?\S* HTTP\/1\.1" 200 /m.test(acc) && new RegExp(`^127\\.0\\.0\\.1 .*"GET /repo/objects/${img.commit2.slice(0, 2)}/${img.commit2.slice(2)}\\.commit HTTP/1\\.1" 200 `, 'm').test(acc),
     acc.split('\n').slice(-20).join('\n'));
   if (!thenBad) return;
-  const con = clean(r.log);
   res.check('a2-bad-release', 'the graph lists 3 after 2: `ostree-agent check` stages 3 and reboots (the agent\'s reboot); finalization fails at shutdown',
     !r.timedOut && con.includes(`staged 3 (${img.commit3}) from remote upd`) && con.includes(`rebooting into 3 (${img.commit3})`) &&
     /reboot: Restarting system/.test(con) && !con.includes('@@OSTREE-TEST POWEROFF') &&
