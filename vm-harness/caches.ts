@@ -21,7 +21,10 @@ const BASE_PACKAGES = ['systemd', 'systemd-sysv', 'udev', 'dbus', 'initramfs-too
   // and systemd-bootx64.efi (systemd-boot-efi) for `bootctl install` in the guest
   'systemd-boot',
   // apt-ostree (scenarios-layering.ts): the maintainer-script sandbox (apt and dpkg are in minbase)
-  'bubblewrap'];
+  'bubblewrap',
+  // the agent scenario (scenarios-agent.ts): a web server on the guest's loopback serving the
+  // update disk's repository and the update graph (disabled at boot: tree.ts masks nginx.service)
+  'nginx'];
 
 function debianMirror(): string {
   for (const f of ['/etc/apt/sources.list.d/debian.sources', '/etc/apt/sources.list']) {

@@ -22,6 +22,7 @@
  * u0-u4: UEFI and Secure Boot (scenarios-uefi.ts).  VM_SCENARIOS=0,1,u1,... runs a subset.
  * sd1-sd3: systemd-boot under UEFI (scenarios-sdboot.ts).
  * l1-l2: package layering with apt-ostree (scenarios-layering.ts).
+ * a1-a2: the update agent in the guest, nginx on its loopback (scenarios-agent.ts).
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -39,6 +40,7 @@ import { checkBackend, runUefiScenarios } from './scenarios-uefi.js';
 import { runSdbootScenarios } from './scenarios-sdboot.js';
 import { runLayeringScenarios } from './scenarios-layering.js';
 import { runFinalizeScenarios } from './scenarios-finalize.js';
+import { runAgentScenarios } from './scenarios-agent.js';
 import { newTimes, timingRounds, type BootTimes } from './timing.js';
 
 interface Ctx {
@@ -79,6 +81,7 @@ export async function runScenarios(img: BuiltImage): Promise<number> {
   await runSdbootScenarios(ctx.res, img, ctx.want);
   await runLayeringScenarios(ctx.res, img, ctx.want);
   await runFinalizeScenarios(ctx.res, img, ctx.want);
+  await runAgentScenarios(ctx.res, img, ctx.want);
   return report(ctx.res, times, t0);
 }
 

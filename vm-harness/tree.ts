@@ -113,7 +113,9 @@ function configure(tree: string): void {
   // Nothing in this image needs the apt timers; they only slow the boot.
   // The serial console belongs to the test marker: a getty on ttyS0 would vhangup() it and
   // cut the marker's output.
-  for (const u of ['apt-daily.timer', 'apt-daily-upgrade.timer', 'serial-getty@ttyS0.service']) {
+  // nginx is there for the agent scenario, which starts its own instance on 127.0.0.1; Debian's
+  // unit would slow every other boot.
+  for (const u of ['apt-daily.timer', 'apt-daily-upgrade.timer', 'serial-getty@ttyS0.service', 'nginx.service']) {
     symlink('/dev/null', path.join(tree, 'etc/systemd/system', u));
   }
 }

@@ -38,7 +38,10 @@
 #                             scenarios-sdboot.ts: sd1 `bootctl install` + first boot through
 #                             systemd-boot, sd2 staged upgrade blessed by systemd-bless-boot, sd3
 #                             counted rollback of an update whose health check fails; each needs
-#                             the ones before it)
+#                             the ones before it; a1-a2: the update agent, scenarios-agent.ts:
+#                             a1 `ostree-agent` finds release 2 through nginx on the guest's
+#                             loopback, stages it, reboots in its window, judges it good; a2 (after
+#                             a1) release 3 fails to finalize, is rolled back and then refused)
 #   VM_TIMING_ROUNDS=2        vm-test: first boots per disk and firmware for the OSTree-vs-plain
 #                             boot time (BIOS: 0 and 1; UEFI: u0 and u1)
 #   VM_VERBOSE=1              print every command the harness runs (default: one line per phase)
