@@ -19,7 +19,12 @@ import { done, phase, type Phase } from './progress.js';
 const BASE_PACKAGES = ['systemd', 'systemd-sysv', 'udev', 'dbus', 'initramfs-tools', 'busybox', 'libstdc++6', 'kmod', 'mokutil',
   // systemd-boot scenarios (scenarios-sdboot.ts): bootctl, systemd-bless-boot and its generator,
   // and systemd-bootx64.efi (systemd-boot-efi) for `bootctl install` in the guest
-  'systemd-boot'];
+  'systemd-boot',
+  // Ignition scenarios (scenarios-ignition.ts), the Fedora CoreOS walkthrough: sshd for the `core`
+  // user, sudo, podman with its runtime and network stack (named: debootstrap does not resolve
+  // the virtual container-network-stack), curl.  tree.ts keeps sshd off and the host keys out of
+  // the shared image; the Ignition image turns it on (ignition-tree.ts).
+  'openssh-server', 'sudo', 'podman', 'crun', 'conmon', 'netavark', 'aardvark-dns', 'iptables', 'curl'];
 
 function debianMirror(): string {
   for (const f of ['/etc/apt/sources.list.d/debian.sources', '/etc/apt/sources.list']) {
