@@ -21,6 +21,7 @@
  *     required health check fails, a kernel panic spending GRUB's tries, a power cut mid-boot
  * u0-u4: UEFI and Secure Boot (scenarios-uefi.ts).  VM_SCENARIOS=0,1,u1,... runs a subset.
  * sd1-sd3: systemd-boot under UEFI (scenarios-sdboot.ts).
+ * i1-i5: Ignition first boot, reboot, upgrade, bad input, timing (scenarios-ignition.ts).
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -36,6 +37,7 @@ import { report } from './report.js';
 import { runBootCountScenarios } from './scenarios-bootcount.js';
 import { checkBackend, runUefiScenarios } from './scenarios-uefi.js';
 import { runSdbootScenarios } from './scenarios-sdboot.js';
+import { runIgnitionScenarios } from './scenarios-ignition.js';
 import { newTimes, timingRounds, type BootTimes } from './timing.js';
 
 interface Ctx {
@@ -74,6 +76,7 @@ export async function runScenarios(img: BuiltImage): Promise<number> {
   // UEFI and Secure Boot: scenarios-uefi.ts (u0-u4).
   times.push(...await runUefiScenarios(ctx.res, img, ctx.want));
   await runSdbootScenarios(ctx.res, img, ctx.want);
+  await runIgnitionScenarios(ctx.res, ctx.want);
   return report(ctx.res, times, t0);
 }
 
