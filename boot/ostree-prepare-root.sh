@@ -265,6 +265,11 @@ fi
 # 7. Tell userspace this is an OSTree boot (mode 0640, as upstream's).
 [ -d "$RUNDIR" ] || mkdir -p "$RUNDIR" 2>/dev/null
 (umask 027 && : > "$RUNDIR/ostree-booted") 2>/dev/null || log "warning: cannot create $RUNDIR/ostree-booted"
+# ... and that /var is already bound (upstream's marker): the generator then has nothing to do.
+if [ "$MOUNT_VAR" = yes ]; then
+	[ -d "$RUNDIR/ostree" ] || mkdir -p "$RUNDIR/ostree" 2>/dev/null
+	: > "$RUNDIR/ostree/initramfs-mount-var" 2>/dev/null || log "warning: cannot create $RUNDIR/ostree/initramfs-mount-var"
+fi
 
 # 8. Rearrange: physical root -> deployment's /sysroot, deployment -> SYSROOT.
 do_mount --move "$SYSROOT" "$TMP/sysroot" || fatal "cannot move $SYSROOT to the deployment's /sysroot"

@@ -55,10 +55,27 @@ function installBootPieces(tree: string): void {
   for (const u of ['ostree-finalize-staged.service', 'ostree-finalize-staged.path', 'ostree-finalize-staged-hold.service',
     'ostree-boot-complete.service', 'ostree-remount.service', 'ostree-boot-check.service']) {
     copyFile(b(`systemd/${u}`), t(`usr/lib/systemd/system/${u}`), 0o644);
+    enableUnit(tree, u);
   }
   copyFile(b('tmpfiles.d/ostree-tmpfiles.conf'), t('usr/lib/tmpfiles.d/ostree-tmpfiles.conf'), 0o644);
   copyFile(b('initramfs-tools/hooks/ostree'), t('usr/share/initramfs-tools/hooks/ostree'), 0o755);
   copyFile(b('initramfs-tools/scripts/local-bottom/ostree'), t('usr/share/initramfs-tools/scripts/local-bottom/ostree'), 0o755);
+}
+
+/**
+ * `systemctl enable` done at build time: a link per WantedBy=/RequiredBy= of the unit's [Install]
+ * section (as upstream's presets enable its units).  Each unit's own conditions make it a no-op
+ * on a boot without ostree=, so the plain-root boot of the same tree runs none of them.
+ */
+function enableUnit(tree: string, unit: string): void {
+  const text = fs.readFileSync(path.join(tree, 'usr/lib/systemd/system', unit), 'utf8');
+  const install = text.split(/^\[Install\]$/m)[1] ?? '';
+  for (const m of install.matchAll(/^(WantedBy|RequiredBy)=(.+)$/gm)) {
+    const dir = m[1] === 'WantedBy' ? 'wants' : 'requires';
+    for (const target of m[2]!.trim().split(/\s+/)) {
+      symlink(`/usr/lib/systemd/system/${unit}`, path.join(tree, `etc/systemd/system/${target}.${dir}`, unit));
+    }
+  }
 }
 
 /** Test instrumentation: the marker unit. */

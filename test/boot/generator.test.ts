@@ -28,7 +28,7 @@ function setup(cmdline: string | null, fstab: string | null): Env {
 function runGen(e: Env, args: string[] = [e.normal, path.join(e.dir, 'early'), path.join(e.dir, 'late')]) {
   const r = spawnSync('sh', [GENERATOR, ...args], {
     encoding: 'utf8',
-    env: { PATH: process.env['PATH'], OSTREE_GENERATOR_CMDLINE: e.cmdline, OSTREE_GENERATOR_FSTAB: e.fstab, OSTREE_GENERATOR_RUN: e.run, OSTREE_GENERATOR_UNITDIR: '/usr/lib/systemd/system' },
+    env: { PATH: process.env['PATH'], OSTREE_GENERATOR_CMDLINE: e.cmdline, OSTREE_GENERATOR_FSTAB: e.fstab, OSTREE_GENERATOR_RUN: e.run },
   });
   return r;
 }
@@ -57,17 +57,12 @@ test('not an OSTree boot: nothing generated, exit 0', () => {
   assert.equal(fs.existsSync(path.join(e.run, 'ostree-booted')), false);
 });
 
-test('OSTree boot: var.mount for the stateroot, requires link, finalize/boot-complete/boot-check/remount links', () => {
+test('OSTree boot: var.mount for the stateroot and its requires link, nothing else (the units enable themselves)', () => {
   const e = setup(`BOOT_IMAGE=/boot/x root=LABEL=r rw ostree=/ostree/boot.1/fedora/${CSUM}/0 console=ttyS0`, '# nothing\nLABEL=r / ext4 defaults 0 1\n');
   const r = runGen(e);
   assert.equal(r.status, 0, r.stderr);
   assert.deepEqual(listTree(e.normal), [
-    'boot-complete.target.requires/ostree-boot-check.service -> /usr/lib/systemd/system/ostree-boot-check.service',
-    'local-fs.target.requires/ostree-remount.service -> /usr/lib/systemd/system/ostree-remount.service',
     'local-fs.target.requires/var.mount -> ../var.mount',
-    'multi-user.target.wants/ostree-boot-check.service -> /usr/lib/systemd/system/ostree-boot-check.service',
-    'multi-user.target.wants/ostree-boot-complete.service -> /usr/lib/systemd/system/ostree-boot-complete.service',
-    'multi-user.target.wants/ostree-finalize-staged.path -> /usr/lib/systemd/system/ostree-finalize-staged.path',
     'var.mount',
   ]);
   const unit = fs.readFileSync(path.join(e.normal, 'var.mount'), 'utf8');
@@ -93,7 +88,7 @@ for (const mp of ['/var', '//var/', '/var//']) {
     const files = listTree(e.normal);
     assert.equal(files.includes('var.mount'), false);
     assert.equal(files.some((f) => f.startsWith('local-fs.target.requires/var.mount')), false);
-    assert.equal(files.some((f) => f.startsWith('multi-user.target.wants/ostree-finalize-staged.path')), true);
+    assert.deepEqual(files, []);
   });
 }
 
@@ -109,13 +104,15 @@ test('no fstab at all: var.mount is generated', () => {
   assert.equal(fs.existsSync(path.join(e.normal, 'var.mount')), true);
 });
 
-test('/run/ostree/initramfs-mount-var: removed, nothing generated', () => {
+test('/run/ostree/initramfs-mount-var (prepare-root bound /var): nothing generated, the marker stays for daemon-reload', () => {
   const e = setup(`ostree=/ostree/boot.1/os/${CSUM}/0`, '');
   fs.mkdirSync(path.join(e.run, 'ostree'));
   fs.writeFileSync(path.join(e.run, 'ostree/initramfs-mount-var'), '');
   assert.equal(runGen(e).status, 0);
   assert.deepEqual(listTree(e.normal), []);
-  assert.equal(fs.existsSync(path.join(e.run, 'ostree/initramfs-mount-var')), false);
+  assert.equal(runGen(e).status, 0);
+  assert.deepEqual(listTree(e.normal), []);
+  assert.equal(fs.existsSync(path.join(e.run, 'ostree/initramfs-mount-var')), true);
 });
 
 test('ostree= without a stateroot: error naming the argument, no var.mount', () => {

@@ -142,6 +142,7 @@ test -e "$S/sysroot/ostree/deploy/os/var/new" && echo var-is-stateroot-var
 test -L "$S/boot/loader" && echo boot-bound
 test -e "$D/run/ostree-booted" && echo booted-stamp
 stat -c 'booted-mode=%a' "$D/run/ostree-booted"
+test -e "$D/run/ostree/initramfs-mount-var" && echo var-marker
 test -e "$D/tmpmove" && echo tmp-left || echo tmp-removed
 findmnt -n -r -o TARGET,OPTIONS "$S/usr" | sed "s|$D|D|"
 ` });
@@ -156,18 +157,21 @@ findmnt -n -r -o TARGET,OPTIONS "$S/usr" | sed "s|$D|D|"
   assert.match(out, /^boot-bound$/m);
   assert.match(out, /^booted-stamp$/m);
   assert.match(out, /^booted-mode=640$/m);
+  assert.match(out, /^var-marker$/m);
   assert.match(out, /^tmp-removed$/m);
   assert.match(out, /^D\/sysroot\/usr ro[,\s]/m);
   assert.match(out, /ostree-prepare-root: done in \d+ ms/);
 });
 
-const VAR_MOUNTED = `if mountpoint -q "$S/var"; then echo var-mounted; else echo var-not-mounted; fi`;
+const VAR_MOUNTED = `if mountpoint -q "$S/var"; then echo var-mounted; else echo var-not-mounted; fi
+if [ -e "$D/run/ostree/initramfs-mount-var" ]; then echo var-marker; else echo no-var-marker; fi`;
 
 for (const fstab of ['LABEL=var /var xfs defaults 0 2\n', 'LABEL=var //var/ xfs defaults 0 2\n']) {
   test(`the deployment's /etc/fstab mounting /var (${fstab.split(' ')[1]}): /var is left to it`, () => {
     const { status, out } = inNamespace({ fstab, after: VAR_MOUNTED });
     assert.equal(status, 0, out);
     assert.match(out, /^var-not-mounted$/m);
+    assert.match(out, /^no-var-marker$/m);
   });
 }
 
@@ -181,9 +185,11 @@ test('OSTREE_PREPARE_ROOT_MOUNT_VAR=0 leaves /var to the generator; =1 mounts it
   const off = inNamespace({ env: 'OSTREE_PREPARE_ROOT_MOUNT_VAR=0', after: VAR_MOUNTED });
   assert.equal(off.status, 0, off.out);
   assert.match(off.out, /^var-not-mounted$/m);
+  assert.match(off.out, /^no-var-marker$/m);
   const on = inNamespace({ env: 'OSTREE_PREPARE_ROOT_MOUNT_VAR=1', fstab: 'LABEL=var /var xfs defaults 0 2\n', after: VAR_MOUNTED });
   assert.equal(on.status, 0, on.out);
   assert.match(on.out, /^var-mounted$/m);
+  assert.match(on.out, /^var-marker$/m);
 });
 
 test('a stateroot without var: a warning naming it, the deployment still prepared, /var left to var.mount', () => {

@@ -19,7 +19,7 @@ section findmnt-usr findmnt -n -r -o TARGET,SOURCE,FSTYPE,OPTIONS /usr
 section findmnt-var findmnt -n -r -o TARGET,SOURCE,FSTYPE,OPTIONS /var
 section findmnt-sysroot findmnt -n -r -o TARGET,SOURCE,FSTYPE,OPTIONS /sysroot
 section ostree-booted ls -l /run/ostree-booted
-section var-unit systemctl show -p FragmentPath -p ActiveState var.mount
+section var-unit sh -c "systemctl show -p FragmentPath -p ActiveState var.mount; ls /run/ostree/initramfs-mount-var /run/systemd/generator/var.mount 2>&1"
 section failed-units systemctl --no-pager --no-legend --failed
 modprobe qemu_fw_cfg 2>/dev/null
 script=/sys/firmware/qemu_fw_cfg/by_name/opt/ostree-ts/script/raw

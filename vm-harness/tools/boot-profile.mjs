@@ -24,6 +24,8 @@ fs.writeFileSync(guestScript, `#!/bin/sh
 echo "@@OSTREE-TEST BEGIN dmesg"; dmesg | grep -E 'Run /init|EXT4-fs|systemd 252|Hostname set|Queued start|tomoyo'; echo "@@OSTREE-TEST END dmesg rc=$?"
 echo "@@OSTREE-TEST BEGIN journal"; journalctl -b -o short-monotonic --no-pager | grep -E 'Reached target|var.mount|ostree-remount|remount-fs|journal-flush|tmpfiles-setup|random-seed|udevd.service|prepare-root'; echo "@@OSTREE-TEST END journal rc=$?"
 echo "@@OSTREE-TEST BEGIN units"; for u in systemd-journald.service var.mount ostree-remount.service systemd-remount-fs.service local-fs.target sysinit.target basic.target multi-user.target ostree-test-marker.service systemd-tmpfiles-setup.service systemd-journal-flush.service systemd-random-seed.service; do echo "$u $(systemctl show -p ActiveEnterTimestampMonotonic -p InactiveExitTimestampMonotonic --value $u | tr '\\n' ' ')"; done; echo "@@OSTREE-TEST END units rc=$?"
+echo "@@OSTREE-TEST BEGIN generators"; for g in /usr/lib/systemd/system-generators/* ; do [ -x "$g" ] || continue; d=$(mktemp -d); for i in 1 2 3; do a=$(cut -d' ' -f1 /proc/uptime); SYSTEMD_LOG_LEVEL=err "$g" $d/n $d/e $d/l >/dev/null 2>&1; b=$(cut -d' ' -f1 /proc/uptime); echo "gen $(basename $g) run$i $(echo "$a $b" | awk '{printf "%d", ($2-$1)*1000}') ms"; done; rm -rf $d; done; echo "@@OSTREE-TEST END generators rc=$?"
+echo "@@OSTREE-TEST BEGIN fulljournal"; journalctl -b -o short-monotonic --no-pager | sed -n 1,400p; echo "@@OSTREE-TEST END fulljournal rc=$?"
 echo "@@OSTREE-TEST BEGIN mounts"; for m in / /sysroot /var /usr /boot; do findmnt -n -r -o TARGET,SOURCE,OPTIONS,PROPAGATION --mountpoint $m; done; echo "@@OSTREE-TEST END mounts rc=$?"
 sync; echo o > /proc/sysrq-trigger
 `);
