@@ -88,6 +88,8 @@ function customize(main: OstreeImage, initramfs: string): void {
   replace('usr/lib/systemd/network/50-ignition-qemu.network', ign('50-ignition-qemu.network'));
   replace('usr/etc/ssh/sshd_config.d/20-ignition.conf', ign('sshd-ignition.conf'));
   replace('usr/etc/sudoers.d/ignition-sudo-group', ign('sudoers-sudo-group'), 0o440);
+  // The machine's own name resolves (as a Debian install writes it), so sudo has nothing to warn about.
+  replace('usr/etc/hosts', `${fs.readFileSync(path.join(TREE, 'usr/etc/hosts'), 'utf8')}127.0.1.1\tostree-ts-vm\n`);
   const wants = (target: string, unit: string, dir = '/usr/lib/systemd/system') =>
     symlink(`${dir}/${unit}`, path.join(TREE, 'usr/etc/systemd/system', `${target}.wants`, unit));
   wants('multi-user.target', 'ssh.service', '/lib/systemd/system');

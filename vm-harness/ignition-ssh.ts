@@ -32,7 +32,8 @@ export function freePort(): Promise<number> {
   });
 }
 
-export interface SshResult { rc: number; out: string }
+/** `out`: the command's stdout; `all`: stdout and stderr interleaved (for failure details). */
+export interface SshResult { rc: number; out: string; all: string }
 
 export class Ssh {
   constructor(readonly port: number, readonly key: SshKey, readonly user = 'core') {}
@@ -44,12 +45,12 @@ export class Ssh {
       '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'LogLevel=ERROR',
       '-o', 'ConnectTimeout=10', '-o', 'ServerAliveInterval=10', `${this.user}@127.0.0.1`, command,
     ], { reject: false, all: true, timeout: timeoutMs, stdin: 'ignore' });
-    return { rc: r.exitCode ?? -1, out: String(r.all ?? '') };
+    return { rc: r.exitCode ?? -1, out: String(r.stdout ?? ''), all: `${String(r.all ?? '')}${r.timedOut ? '\n(timed out)' : ''}` };
   }
 
   /** Wait until a login works (sshd up, key accepted), or `deadline` (epoch ms) passes. */
   async waitForLogin(deadline: number, stillRunning: () => boolean): Promise<SshResult> {
-    let last: SshResult = { rc: -1, out: 'no attempt' };
+    let last: SshResult = { rc: -1, out: '', all: 'no attempt' };
     while (Date.now() < deadline && stillRunning()) {
       last = await this.run('true', 30_000);
       if (last.rc === 0) return last;
