@@ -156,7 +156,8 @@ function accel(): string {
 function extraQemuArgs(o: BootOptions): string[] {
   const args: string[] = [];
   if (o.sshPort !== undefined) {
-    args.push('-netdev', `user,id=ostreets0,restrict=on,hostfwd=tcp:127.0.0.1:${o.sshPort}-:22`, '-device', 'virtio-net-pci,netdev=ostreets0');
+    // A fixed PCI slot: under libvirt QEMU would otherwise give it a slot libvirt assigned to its own devices.
+    args.push('-netdev', `user,id=ostreets0,restrict=on,hostfwd=tcp:127.0.0.1:${o.sshPort}-:22`, '-device', 'virtio-net-pci,netdev=ostreets0,addr=0x10');
   }
   return [...args, ...(o.qemuArgs ?? [])];
 }
