@@ -3,9 +3,8 @@
  * Ignition 2.14 accepts config specs up to 3.3.0, so a newer one is refused here, before any boot,
  * with a message saying so.  Configs are checked with Debian's `ignition-validate` too.
  */
-import * as fs from 'node:fs';
 import { execa } from 'execa';
-import { HELLO_IMAGE, HELLO_TARBALL } from './ignition-container.js';
+import { HELLO_IMAGE, HELLO_LABEL, HELLO_TARBALL } from './ignition-container.js';
 
 /** The newest config spec Debian's Ignition 2.14 reads. */
 export const MAX_SPEC = '3.3.0';
@@ -56,7 +55,10 @@ export const HELLO_UNIT = [
   '[Service]',
   'Type=oneshot',
   'RemainAfterExit=yes',
-  `ExecStartPre=/usr/bin/podman import ${HELLO_TARBALL} ${HELLO_IMAGE}`,
+  // The image comes on its own disk (no registry here): imported once, then kept in podman's storage.
+  `ExecStartPre=/bin/sh -c 'podman image exists ${HELLO_IMAGE} && exit 0; mkdir -p /run/hello-image && ` +
+    `mount -o ro LABEL=${HELLO_LABEL} /run/hello-image || exit 1; podman import /run/hello-image/${HELLO_TARBALL} ${HELLO_IMAGE}; ` +
+    'rc=$$?; umount /run/hello-image; exit $$rc\'',
   'ExecStartPre=-/usr/bin/podman rm --force --ignore hello-server',
   `ExecStart=/usr/bin/podman run -d --name hello-server -p 8080:8080 ${HELLO_IMAGE} /bin/httpd -f -p 8080 -h /www`,
   'ExecStop=/usr/bin/podman stop --ignore -t 2 hello-server',
@@ -67,7 +69,7 @@ export const HELLO_UNIT = [
 ].join('\n');
 
 /** The walkthrough: user `core` (sudo group, SSH key), a file in /etc and one in the home, hello.service. */
-export function walkthroughConfig(sshPublicKey: string, helloTarball: string): IgnitionConfig {
+export function walkthroughConfig(sshPublicKey: string): IgnitionConfig {
   return {
     ignition: { version: MAX_SPEC },
     passwd: { users: [{ name: 'core', groups: ['sudo'], sshAuthorizedKeys: [sshPublicKey.trim()] }] },
@@ -75,7 +77,6 @@ export function walkthroughConfig(sshPublicKey: string, helloTarball: string): I
       files: [
         { path: ETC_FILE, mode: 0o644, contents: { source: dataUrl(ETC_CONTENT) } },
         { path: '/var/home/core/notes.txt', mode: 0o644, user: { name: 'core' }, group: { name: 'core' }, contents: { source: dataUrl('a file in core\'s home\n') } },
-        { path: HELLO_TARBALL, mode: 0o644, contents: { source: dataUrl(fs.readFileSync(helloTarball)) } },
       ],
     },
     systemd: { units: [{ name: 'hello.service', enabled: true, contents: HELLO_UNIT }] },

@@ -88,6 +88,10 @@ function customize(main: OstreeImage, initramfs: string): void {
   replace('usr/lib/systemd/network/50-ignition-qemu.network', ign('50-ignition-qemu.network'));
   replace('usr/etc/ssh/sshd_config.d/20-ignition.conf', ign('sshd-ignition.conf'));
   replace('usr/etc/sudoers.d/ignition-sudo-group', ign('sudoers-sudo-group'), 0o440);
+  // No SELinux policy in this image, but Debian's Ignition relabels every file it writes with
+  // `setfiles` and the policy named here: an empty file_contexts, so there is nothing to label.
+  replace('usr/etc/selinux/config', ign('selinux-config'));
+  replace('usr/etc/selinux/default/contexts/files/file_contexts', '');
   // The machine's own name resolves (as a Debian install writes it), so sudo has nothing to warn about.
   replace('usr/etc/hosts', `${fs.readFileSync(path.join(TREE, 'usr/etc/hosts'), 'utf8')}127.0.1.1\tostree-ts-vm\n`);
   const wants = (target: string, unit: string, dir = '/usr/lib/systemd/system') =>

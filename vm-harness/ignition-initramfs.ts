@@ -20,7 +20,7 @@ const REQUIRED = [
   'usr/bin/ignition', 'ignition-fetch-offline.service', 'ignition-files.service', 'usr/lib/ostree/ostree-prepare-root',
   'initrd-root-fs.target.wants/ostree-prepare-root.service', 'ignition-complete.target.requires/ignition-ostree-populate-var.service',
   'ignition-complete.target.requires/ignition-ostree-presets.service', 'emergency.target.wants/ignition-ostree-show-failure.service',
-  'qemu_fw_cfg.ko', 'usr/sbin/useradd', 'usr/bin/systemd-tmpfiles',
+  'qemu_fw_cfg.ko', 'usr/sbin/useradd', 'usr/bin/systemd-tmpfiles', 'usr/sbin/setfiles',
 ];
 
 /**
@@ -87,8 +87,10 @@ async function build(tarball: string, deb: string, kver: string, out: string, p:
     `mount --rbind /dev '${tree}/dev'`,
     stage('apt-get update'),
     inChroot('apt-get update -qq'),
-    stage('apt-get install dracut-core dracut-network ignition'),
-    inChroot('apt-get install -y -qq --no-install-recommends dracut-core dracut-network ignition >/dev/null'),
+    // policycoreutils: Debian's Ignition always relabels what it wrote, with `setfiles` (30ignition
+    // installs it when present); the image's empty file_contexts makes that label nothing.
+    stage('apt-get install dracut-core dracut-network ignition policycoreutils'),
+    inChroot('apt-get install -y -qq --no-install-recommends dracut-core dracut-network ignition policycoreutils >/dev/null'),
     `cp '${tree}/tmp/kernel-network-modules-setup.sh' '${tree}/usr/lib/dracut/modules.d/90kernel-network-modules/module-setup.sh'`,
     stage('dracut --modules "... ostree ignition ignition-ostree"'),
     inChroot(`dracut --force ${DRACUT_ARGS.map((a) => a.startsWith('--') ? a : `"${a}"`).join(' ')} --kver ${kver} /tmp/initramfs-ignition.img`),

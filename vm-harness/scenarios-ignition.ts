@@ -4,7 +4,7 @@
  * reaches the guest as on Fedora CoreOS under QEMU, through fw_cfg (`opt/com.coreos/config`); the
  * test logs in over SSH through a host-only port forward, as user `core` with a key made per run.
  *  i1. First boot: Ignition provisions the node (user core in the sudo group with the key, a file
- *      in /etc, one in core's home, the container tarball, hello.service enabled); then over SSH:
+ *      in /etc, one in core's home, hello.service enabled; the container tarball on a disk); then over SSH:
  *      `sudo podman ps` lists hello-server, `curl 127.0.0.1:8080` answers, `systemctl status
  *      hello.service` is active, `ostree admin status` shows the deployment, the stamp is gone.
  *  i2. Reboot: Ignition does not run again (journal of this boot vs the previous one), the files
@@ -27,7 +27,7 @@ import { BOOTED_MARKER, createOverlay, type BootResult } from './launch.js';
 import {
   ETC_CONTENT, ETC_FILE, MAX_SPEC, checkSpecVersion, ignitionValidate, minimalConfig, walkthroughConfig, type IgnitionConfig,
 } from './ignition-config.js';
-import { HELLO_BODY, buildHelloTarball } from './ignition-container.js';
+import { HELLO_BODY, buildHelloDisk } from './ignition-container.js';
 import { ensureIgnitionImage, type IgnitionImage } from './ignition-image.js';
 import { Ssh, freePort, makeSshKey, type SshKey } from './ignition-ssh.js';
 import { seconds } from './progress.js';
@@ -48,8 +48,8 @@ export async function runIgnitionScenarios(res: Results, want: (s: string) => bo
   const t0 = Date.now();
   if (want('i1')) {
     const disk = await createOverlay(img.disk, path.join(DIR, 'walkthrough.qcow2'));
-    const cfg = await configFile(ctx, 'walkthrough', walkthroughConfig(ctx.key.publicKey, await buildHelloTarball(DIR)));
-    const hostKey = await firstBoot(ctx, disk, cfg);
+    const cfg = await configFile(ctx, 'walkthrough', walkthroughConfig(ctx.key.publicKey));
+    const hostKey = await firstBoot(ctx, disk, cfg, await buildHelloDisk(DIR));
     if (want('i2') && hostKey !== null) {
       const ok = await secondBoot(ctx, disk, cfg);
       if (want('i3') && ok) await afterUpgrade(ctx, disk, cfg, hostKey);
@@ -100,11 +100,11 @@ async function endBoot(ssh: Ssh | null, how: 'reboot' | 'poweroff'): Promise<voi
 }
 
 /** i1: Ignition's first boot; returns the guest's host key fingerprint (null when it failed). */
-async function firstBoot(ctx: Ctx, disk: string, cfg: string): Promise<string | null> {
+async function firstBoot(ctx: Ctx, disk: string, cfg: string, helloDisk: string): Promise<string | null> {
   const { res, img } = ctx;
   const sc = 'i1-walkthrough';
   let hostKey: string | null = null;
-  const r = await bootWithSsh(ctx, { name: 'i1-first-boot', disk, qemuArgs: ['-fw_cfg', `name=${CONFIG_FW_CFG},file=${cfg}`] }, async (ssh) => {
+  const r = await bootWithSsh(ctx, { name: 'i1-first-boot', disk, extraDisks: [helloDisk], qemuArgs: ['-fw_cfg', `name=${CONFIG_FW_CFG},file=${cfg}`] }, async (ssh) => {
     if (!ssh) return;
     const id = await ssh.run('id');
     res.check(sc, '`id`: core is in the sudo group (passwd.users[].groups)', /\bgroups=.*\(sudo\)/.test(id.out) && /uid=\d+\(core\)/.test(id.out), id.all);
