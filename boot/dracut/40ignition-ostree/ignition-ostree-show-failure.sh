@@ -12,6 +12,6 @@ echo "ignition-ostree: Ignition failed ($failed ); this node is not provisioned 
 echo "ignition-ostree: Ignition's errors:"
 for u in $failed; do
 	journalctl -b --no-pager -o cat -u "$u"
-done | sed -n -e '/CRITICAL\|ERROR\|[Ee]rror\|[Ff]ailed\|invalid\|unsupported\|not fully simplified\|not absolute/s/^/ignition-ostree:   /p' | tail -n 20
+done | sed -n -e '/CRITICAL\|ERROR\|[Ee]rror\|[Ff]ailed\|invalid\|unsupported\|not fully simplified\|not absolute/s/^/ignition-ostree:   /p'
 echo "ignition-ostree: fix the config and boot again (the first-boot stamp /boot/ignition.firstboot is still there)."
 exit 0
