@@ -44,7 +44,7 @@ export class Ssh {
       '-i', this.key.privateKey, '-p', String(this.port), '-o', 'IdentitiesOnly=yes', '-o', 'BatchMode=yes',
       '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'LogLevel=ERROR',
       '-o', 'ConnectTimeout=10', '-o', 'ServerAliveInterval=10', `${this.user}@127.0.0.1`, command,
-    ], { reject: false, all: true, timeout: timeoutMs, stdin: 'ignore' });
+    ], { reject: false, all: true, timeout: timeoutMs, stdin: 'ignore', stripFinalNewline: false });
     return { rc: r.exitCode ?? -1, out: String(r.stdout ?? ''), all: `${String(r.all ?? '')}${r.timedOut ? '\n(timed out)' : ''}` };
   }
 

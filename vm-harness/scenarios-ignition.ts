@@ -125,7 +125,7 @@ async function firstBoot(ctx: Ctx, disk: string, cfg: string, helloDisk: string)
       boot.out.includes(FIRSTBOOT_KARGS) && /^stamp-removed$/m.test(boot.out), boot.all);
     const jn = await ssh.run('sudo journalctl -b 0 --no-pager -o cat -t ignition');
     res.check(sc, 'the journal of this boot: Ignition fetched the config from QEMU\'s fw_cfg, created core, wrote the files, preset hello.service, finished',
-      /fetched user config from "qemu"/.test(jn.out) && /creating or modifying user "core"/.test(jn.out) &&
+      /loading QEMU firmware config module/.test(jn.out) && /fetch-offline passed/.test(jn.out) && /creating or modifying user "core"/.test(jn.out) &&
       /writing file "\/sysroot\/etc\/hello\/greeting\.conf"/.test(jn.out) && /setting preset to enabled for "hello\.service"/.test(jn.out) &&
       /Ignition finished successfully/.test(jn.out), jn.all.split('\n').filter((l) => /fetch|user|file|preset|finished|error/i.test(l)).slice(0, 40).join('\n'));
     const sshd = await ssh.run('sudo sshd -T | grep -E "^(passwordauthentication|kbdinteractiveauthentication|permitrootlogin|hostkey) "; sudo ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub');
