@@ -13,6 +13,10 @@ APT_PACKAGES := ostree qemu-system-x86 qemu-utils grub-pc-bin grub2-common deboo
 # systemd-boot backend: bootctl for its unit tests, and systemd-boot-efi (pulled in) for the sd
 # VM scenarios' guest install
 APT_PACKAGES += systemd-boot
+# the update agent's tests and fleet simulation: the FleetLock server's etcd, nginx serving graph and repo
+APT_PACKAGES += etcd-server etcd-client nginx
+# Butane translator tests: ignition-validate (Debian's Ignition 2.14 checks our output)
+APT_PACKAGES += ignition
 
 .PHONY: all deps deps-apt deps-npm build lint test test-unit test-interop test-upstream vm-test vm-demo bench clean
 
@@ -81,3 +85,12 @@ distclean: clean
 
 -include vm-harness/vm.mk
 -include bench/bench.mk
+
+# The update agent's fleet simulation (docs/agent.md): SIM_NODES agents in SIM_PROCS processes
+# against one nginx and one etcd on a simulated clock; table on stdout, fleet.svg in SIM_OUT.
+SIM_NODES ?= 1000
+SIM_PROCS ?= 4
+SIM_OUT ?= /var/tmp/ostree-agent-sim
+.PHONY: fleet-sim
+fleet-sim: build
+	$(NODE) dist/bench/agent-sim/main.js --nodes $(SIM_NODES) --procs $(SIM_PROCS) --out $(SIM_OUT)

@@ -43,6 +43,9 @@ function installCli(tree: string): void {
   writeFile(path.join(tree, 'usr/bin/ostree'),
     '#!/bin/sh\n# ostree-ts: the TypeScript OSTree CLI (Node 20 bundled in /usr/lib/ostree-ts).\n' +
     'exec /usr/lib/ostree-ts/bin/node /usr/lib/ostree-ts/dist/src/cli/main.js "$@"\n', 0o755);
+  writeFile(path.join(tree, 'usr/bin/ostree-agent'),
+    '#!/bin/sh\n# ostree-ts: the update agent (docs/agent.md).\n' +
+    'exec /usr/lib/ostree-ts/bin/node /usr/lib/ostree-ts/dist/src/cli-agent/main.js "$@"\n', 0o755);
 }
 
 /** Install everything from boot/ into the tree. */
@@ -53,7 +56,7 @@ function installBootPieces(tree: string): void {
   copyFile(b('ostree-remount.sh'), t('usr/lib/ostree/ostree-remount'), 0o755);
   copyFile(b('systemd/ostree-system-generator'), t('usr/lib/systemd/system-generators/ostree-system-generator'), 0o755);
   for (const u of ['ostree-finalize-staged.service', 'ostree-finalize-staged.path', 'ostree-finalize-staged-hold.service',
-    'ostree-boot-complete.service', 'ostree-remount.service', 'ostree-boot-check.service']) {
+    'ostree-boot-complete.service', 'ostree-remount.service', 'ostree-boot-check.service', 'ostree-agent.service']) {
     copyFile(b(`systemd/${u}`), t(`usr/lib/systemd/system/${u}`), 0o644);
     enableUnit(tree, u);
   }

@@ -130,8 +130,9 @@ ${opts.after}
   return { status: r.status, out: r.stdout + r.stderr };
 }
 
-test('real mounts in a private namespace: deployment at SYSROOT, /usr read-only, /var the stateroot\'s, physical root at SYSROOT/sysroot', () => {
-  const { status, out } = inNamespace({ after: `
+// "busybox mount": every mount with one `mount -a -T`; "mount": util-linux, one program per mount (dracut).
+for (const mount of ['busybox mount', 'mount']) test(`real mounts in a private namespace (${mount}): deployment at SYSROOT, /usr read-only, /var the stateroot's, physical root at SYSROOT/sysroot`, () => {
+  const { status, out } = inNamespace({ env: `OSTREE_PREPARE_ROOT_MOUNT='${mount}'`, after: `
 echo "usr-marker=$(cat "$S/usr/bin/marker")"
 echo "phys=$(cat "$S/sysroot/physical-root-marker")"
 echo "var=$(cat "$S/var/marker")"
@@ -225,6 +226,16 @@ test -e "$S/.usr-ovl-upper/bin/hotfixed" && echo in-upper
   assert.match(r.stdout, /^usr-writable$/m);
   assert.match(r.stdout, /^overlay$/m);
   assert.match(r.stdout, /^in-upper$/m);
+});
+
+for (const mount of ['busybox mount', 'mount']) test(`a planned mount that fails (${mount}: hotfix overlay without its upper dir): exit 1 naming it`, () => {
+  const { status, out } = inNamespace({
+    env: `mkdir -p "$DEP/.usr-ovl-work"; OSTREE_PREPARE_ROOT_MOUNT='${mount}'`,
+    after: 'echo unreachable',
+  });
+  assert.notEqual(status, 0, out);
+  assert.doesNotMatch(out, /unreachable/);
+  assert.match(out, /ostree-prepare-root: error: (cannot mount overlay on \S+\/tmpmove\/usr|the mounts planned in \S+ did not all happen: \S+\/sysroot\/usr is not a mount point)/);
 });
 
 test('every boot/ shell script parses (sh -n / bash -n)', () => {

@@ -4,6 +4,7 @@
 // usage: node vm-harness/tools/boot-profile.mjs ROUNDS OUTDIR
 //   DISKS="name=path,..."  (default: plain and ostree disks of vm-harness/out)
 //   BOOT_GROUPS="a,b;c,d"  disks of one group boot at the same time (same host load)
+//   FIRMWARE=bios|uefi|secureboot  the guests' firmware (default bios)
 // Per-phase deltas: node vm-harness/tools/boot-profile-report.mjs OUTDIR/results.json
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -59,7 +60,7 @@ async function one(kind, i) {
   const host = {};
   const t0 = Date.now();
   const r = await boot({
-    name, disk: ov, serialLog, timeoutMs: 600000,
+    name, disk: ov, serialLog, timeoutMs: 600000, firmware: process.env.FIRMWARE ?? 'bios',
     fwCfg: [{ name: 'opt/ostree-ts/script', file: guestScript }],
     onMilestone: (m) => { host[m] = (Date.now() - t0) / 1000; },
   });

@@ -1,0 +1,98 @@
+/**
+ * The agent on this machine: configuration from the fragment directories, identity, the real
+ * sysroot, the state directory; one cycle at a time (an exclusive lock on STATE_DIR/lock, so
+ * `check` and `update-now` wait for the daemon's cycle and the other way round).
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { flock, LOCK_EX, LOCK_NB, LOCK_UN } from '../native/lock.js';
+import { OstreeError, isErrno } from '../errors.js';
+import { mkdirp } from '../util/fs.js';
+import { UpdateAgent, type CycleOptions, type CycleReport } from './agent.js';
+import { checkUsable, mergeConfig, type AgentConfig } from './config/config.js';
+import { readFragments } from './config/fragments.js';
+import { OstreeHost } from './hosts/ostree-host.js';
+import { resolveIdentity, type Identity } from './identity.js';
+import { StateFile } from './state.js';
+
+export interface SystemOptions {
+  /** where the config.d directories and /etc/machine-id are looked up (default /) */
+  root?: string;
+  stateDir?: string;
+  sysroot?: string;
+  rebootCommand?: string[];
+  log?: (line: string) => void;
+}
+
+export const DEFAULT_STATE_DIR = '/var/lib/ostree-agent';
+
+export function loadConfig(root = '/'): AgentConfig {
+  return mergeConfig(readFragments(root));
+}
+
+export interface SystemAgent { agent: UpdateAgent; config: AgentConfig; identity: Identity; state: StateFile }
+
+export function systemAgent(o: SystemOptions = {}): SystemAgent {
+  const root = o.root ?? '/';
+  const config = loadConfig(root);
+  checkUsable(config);
+  const identity = resolveIdentity(config, path.join(root, 'etc/machine-id'));
+  const state = new StateFile(o.stateDir ?? DEFAULT_STATE_DIR);
+  const host = new OstreeHost({ ...(o.sysroot ? { sysrootPath: o.sysroot } : {}), ...(o.rebootCommand ? { rebootCommand: o.rebootCommand } : {}), ...(o.log ? { log: o.log } : {}) });
+  const agent = new UpdateAgent({ config, identity, host, state, ...(o.log ? { log: o.log } : {}) });
+  return { agent, config, identity, state };
+}
+
+/** Wait for the lock without blocking the event loop (signals and timers keep working). */
+async function lockWithoutBlocking(fd: number, what: string): Promise<void> {
+  for (;;) {
+    try { flock(fd, LOCK_EX | LOCK_NB); return; } catch (e) {
+      if (!isErrno(e, 'EWOULDBLOCK') && !isErrno(e, 'EAGAIN')) throw new OstreeError('EIO', `cannot lock ${what}: ${(e as Error).message}`);
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+/** One cycle under the state directory's lock; the report is kept for `status`. */
+export async function lockedCycle(sa: SystemAgent, o: CycleOptions = {}): Promise<CycleReport> {
+  mkdirp(sa.state.dir, 0o755);
+  const fd = fs.openSync(path.join(sa.state.dir, 'lock'), fs.constants.O_RDWR | fs.constants.O_CREAT, 0o600);
+  try {
+    await lockWithoutBlocking(fd, `${sa.state.dir}/lock`);
+    const rep = await sa.agent.cycle(o);
+    sa.state.saveStatus({ ...rep, node_uuid: sa.identity.nodeUuid, group: sa.identity.group, wariness: sa.identity.wariness, strategies: sa.config.strategies });
+    return rep;
+  } finally {
+    try { flock(fd, LOCK_UN); } catch { /* closing releases it */ }
+    fs.closeSync(fd);
+  }
+}
+
+/**
+ * The daemon: a cycle every steady interval, another at once on SIGUSR1 (what `check` would
+ * do), until SIGTERM/SIGINT. A failed cycle is reported and retried at the next interval.
+ */
+export async function runDaemon(sa: SystemAgent, log: (line: string) => void): Promise<void> {
+  let wake: (() => void) | null = null;
+  let stop = false;
+  const kick = (): void => { wake?.(); };
+  const quit = (): void => { stop = true; wake?.(); };
+  process.on('SIGUSR1', kick);
+  process.on('SIGTERM', quit);
+  process.on('SIGINT', quit);
+  log(`ostree-agent: node ${sa.identity.nodeUuid}, group ${sa.identity.group}, strategy ${sa.config.strategies.join('+')}, every ${sa.config.steadyIntervalSecs} s`);
+  try {
+    while (!stop) {
+      const rep = await lockedCycle(sa);
+      log(`cycle: ${rep.phase}${rep.target ? ` target ${rep.target.version}` : ''}${rep.waitingFor ? `, waiting for ${rep.waitingFor}` : ''}`);
+      if (stop) break;
+      await new Promise<void>((r) => { const t = setTimeout(r, sa.config.steadyIntervalSecs * 1000); wake = () => { clearTimeout(t); r(); }; });
+      wake = null;
+    }
+  } finally {
+    process.off('SIGUSR1', kick);
+    process.off('SIGTERM', quit);
+    process.off('SIGINT', quit);
+    sa.agent.close();
+  }
+}

@@ -1,0 +1,81 @@
+#!/usr/bin/env node
+/**
+ * `ostree-agent`: the update agent's command line (src/agent holds the behaviour). Verbs:
+ * `agent` (the daemon, foreground), `status`, `check`, `update-now`, `fleetlock-server`.
+ * Errors print one `error: ...` line and exit 1.
+ */
+import { Command } from 'commander';
+import { OstreeError } from '../errors.js';
+import { DEFAULT_STATE_DIR, lockedCycle, loadConfig, runDaemon, systemAgent, type SystemOptions } from '../agent/system.js';
+import { StateFile } from '../agent/state.js';
+import type { CycleReport } from '../agent/agent.js';
+import { formatStatus } from './format.js';
+
+const log = (line: string): void => { process.stderr.write(`${new Date().toISOString()} ${line}\n`); };
+
+interface GlobalOpts { root: string; stateDir: string; sysroot?: string }
+
+function systemOptions(g: GlobalOpts): SystemOptions {
+  // Test knob: a command instead of `systemctl reboot` (JSON argv), as OSTREE_TS_RUN_DIR is for /run.
+  const rc = process.env['OSTREE_AGENT_REBOOT_COMMAND'];
+  return { root: g.root, stateDir: g.stateDir, ...(g.sysroot ? { sysroot: g.sysroot } : {}), ...(rc ? { rebootCommand: JSON.parse(rc) as string[] } : {}), log };
+}
+
+function printReport(rep: CycleReport, json: boolean): void {
+  process.stdout.write(json ? JSON.stringify(rep, null, 1) + '\n' : formatStatus(rep));
+}
+
+async function oneCycle(g: GlobalOpts, updateNow: boolean, json: boolean): Promise<number> {
+  const sa = systemAgent(systemOptions(g));
+  try {
+    const rep = await lockedCycle(sa, { updateNow });
+    printReport(rep, json);
+    return rep.phase === 'error' ? 1 : 0;
+  } finally { sa.agent.close(); }
+}
+
+export function program(): Command {
+  const p = new Command('ostree-agent')
+    .description('Update agent: keeps this node on the newest good release of its update graph')
+    .option('--root <dir>', 'look up config.d directories and /etc/machine-id under DIR', '/')
+    .option('--state-dir <dir>', 'the agent\'s state (denylist, current update)', DEFAULT_STATE_DIR)
+    .option('--sysroot <dir>', 'the sysroot to update (default /)')
+    .showHelpAfterError();
+  const g = (): GlobalOpts => p.opts<GlobalOpts>();
+  p.command('agent').description('run the daemon in the foreground').action(async () => {
+    await runDaemon(systemAgent(systemOptions(g())), log);
+  });
+  p.command('status').description('the last cycle: what the agent waits for').option('--json', 'JSON output').action((o: { json?: boolean }) => {
+    const st = new StateFile(g().stateDir);
+    const cfg = loadConfig(g().root);
+    const rep = st.loadStatus() as CycleReport | null;
+    if (o.json) { process.stdout.write(JSON.stringify({ strategies: cfg.strategies, last: rep, state: st.load() }, null, 1) + '\n'); return; }
+    process.stdout.write(`strategy: ${cfg.strategies.join(' + ')}${cfg.enabled ? '' : ' (updates disabled)'}\n`);
+    process.stdout.write(rep ? formatStatus(rep) : 'no cycle has run yet\n');
+  });
+  p.command('check').description('check for an update now (and apply it if the strategy allows)').option('--json', 'JSON output')
+    .action(async (o: { json?: boolean }) => { process.exitCode = await oneCycle(g(), false, !!o.json); });
+  p.command('update-now').description('apply an update now: outside the window and even if updates are disabled (a FleetLock slot is still needed)')
+    .option('--json', 'JSON output')
+    .action(async (o: { json?: boolean }) => { process.exitCode = await oneCycle(g(), true, !!o.json); });
+  p.command('fleetlock-server').description('run a FleetLock server backed by etcd (airlock configuration keys)')
+    .requiredOption('--config <file>', 'the server configuration (TOML)')
+    .action(async (o: { config: string }) => {
+      // Loaded only here: the etcd client (gRPC) would double the agent's resident memory.
+      const { startFleetLockServer } = await import('../agent/fleetlock/run-server.js');
+      await startFleetLockServer(o.config, log);
+    });
+  return p;
+}
+
+async function main(): Promise<void> {
+  try {
+    await program().parseAsync(process.argv);
+  } catch (e) {
+    const msg = e instanceof OstreeError ? e.message : e instanceof Error ? e.message : String(e);
+    process.stderr.write(`error: ${msg}\n`);
+    process.exitCode = 1;
+  }
+}
+
+void main();
