@@ -4,6 +4,7 @@
  * with a message saying so.  Configs are checked with Debian's `ignition-validate` too.
  */
 import { execa } from 'execa';
+import { translate } from '../src/butane/translate.js';
 import { HELLO_IMAGE, HELLO_LABEL, HELLO_TARBALL } from './ignition-container.js';
 
 /** The newest config spec Debian's Ignition 2.14 reads. */
@@ -45,6 +46,8 @@ const dataUrl = (content: Buffer | string) => `data:;base64,${Buffer.from(conten
 /** The file Ignition writes into /etc, kept by the staged upgrade's /etc merge. */
 export const ETC_FILE = '/etc/hello/greeting.conf';
 export const ETC_CONTENT = 'greeting=written by Ignition on the first boot\n';
+/** The file Ignition writes into core's home (/var/home/core). */
+export const NOTES_CONTENT = 'a file in core\'s home\n';
 
 /** hello.service as the walkthrough has it: podman runs the container, enabled for multi-user.target. */
 export const HELLO_UNIT = [
@@ -68,19 +71,51 @@ export const HELLO_UNIT = [
   '',
 ].join('\n');
 
-/** The walkthrough: user `core` (sudo group, SSH key), a file in /etc and one in the home, hello.service. */
+/**
+ * The walkthrough as its user writes it: a Fedora CoreOS Config (Butane `variant: fcos`,
+ * version 1.4.0, which gives Ignition spec 3.3.0): user `core` (sudo group, SSH key), a file in
+ * /etc and one in the home, hello.service enabled.
+ */
+export function walkthroughButane(sshPublicKey: string): string {
+  const indent = (text: string, n: number) => text.split('\n').map((l) => (l ? ' '.repeat(n) + l : l)).join('\n');
+  return [
+    'variant: fcos',
+    'version: 1.4.0',
+    'passwd:',
+    '  users:',
+    '    - name: core',
+    '      groups: [sudo]',
+    '      ssh_authorized_keys:',
+    `        - ${sshPublicKey.trim()}`,
+    'storage:',
+    '  files:',
+    `    - path: ${ETC_FILE}`,
+    '      mode: 0644',
+    '      contents:',
+    '        inline: |',
+    indent(ETC_CONTENT, 10).trimEnd(),
+    '    - path: /var/home/core/notes.txt',
+    '      mode: 0644',
+    '      user: { name: core }',
+    '      group: { name: core }',
+    '      contents:',
+    '        inline: |',
+    indent(NOTES_CONTENT, 10).trimEnd(),
+    'systemd:',
+    '  units:',
+    '    - name: hello.service',
+    '      enabled: true',
+    '      contents: |',
+    indent(HELLO_UNIT, 8).trimEnd(),
+    '',
+  ].join('\n');
+}
+
+/** The walkthrough's Ignition config: walkthroughButane translated by our `butane` (strict). */
 export function walkthroughConfig(sshPublicKey: string): IgnitionConfig {
-  return {
-    ignition: { version: MAX_SPEC },
-    passwd: { users: [{ name: 'core', groups: ['sudo'], sshAuthorizedKeys: [sshPublicKey.trim()] }] },
-    storage: {
-      files: [
-        { path: ETC_FILE, mode: 0o644, contents: { source: dataUrl(ETC_CONTENT) } },
-        { path: '/var/home/core/notes.txt', mode: 0o644, user: { name: 'core' }, group: { name: 'core' }, contents: { source: dataUrl('a file in core\'s home\n') } },
-      ],
-    },
-    systemd: { units: [{ name: 'hello.service', enabled: true, contents: HELLO_UNIT }] },
-  };
+  const { config, specVersion } = translate(walkthroughButane(sshPublicKey), { strict: true });
+  if (specVersion !== MAX_SPEC) throw new Error(`butane wrote spec ${specVersion} for fcos 1.4.0; expected ${MAX_SPEC}`);
+  return config;
 }
 
 /** The smallest provisioning, for the timing: the user and its key, one file. */

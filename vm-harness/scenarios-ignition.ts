@@ -3,7 +3,7 @@
  * disk): the Fedora CoreOS walkthrough on the Ignition image (ignition-image.ts).  The config
  * reaches the guest as on Fedora CoreOS under QEMU, through fw_cfg (`opt/com.coreos/config`); the
  * test logs in over SSH through a host-only port forward, as user `core` with a key made per run.
- *  i1. First boot: Ignition provisions the node (user core in the sudo group with the key, a file
+ *  i1. First boot, from the walkthrough's FCC file translated by our `butane`: Ignition provisions the node (user core in the sudo group with the key, a file
  *      in /etc, one in core's home, hello.service enabled; the container tarball on a disk); then over SSH:
  *      `sudo podman ps` lists hello-server, `curl 127.0.0.1:8080` answers, `systemctl status
  *      hello.service` is active, `ostree admin status` shows the deployment, the stamp is gone.
@@ -25,7 +25,7 @@ import { log, mkdirp, sleep, writeFile } from './common.js';
 import { FIRSTBOOT_KARGS } from '../src/sysroot/bootloader/grub2-firstboot.js';
 import { BOOTED_MARKER, createOverlay, type BootResult } from './launch.js';
 import {
-  ETC_CONTENT, ETC_FILE, MAX_SPEC, checkSpecVersion, ignitionValidate, minimalConfig, walkthroughConfig, type IgnitionConfig,
+  ETC_CONTENT, ETC_FILE, MAX_SPEC, checkSpecVersion, ignitionValidate, minimalConfig, walkthroughButane, walkthroughConfig, type IgnitionConfig,
 } from './ignition-config.js';
 import { HELLO_BODY, buildHelloDisk } from './ignition-container.js';
 import { ensureIgnitionImage, type IgnitionImage } from './ignition-image.js';
@@ -49,6 +49,8 @@ export async function runIgnitionScenarios(res: Results, want: (s: string) => bo
   const t0 = Date.now();
   if (want('i1')) {
     const disk = await createOverlay(img.disk, path.join(DIR, 'walkthrough.qcow2'));
+    // The user's FCC file, translated by our butane (src/butane), then checked like any config.
+    writeFile(path.join(DIR, 'walkthrough.bu'), walkthroughButane(ctx.key.publicKey));
     const cfg = await configFile(ctx, 'walkthrough', walkthroughConfig(ctx.key.publicKey));
     const hostKey = await firstBoot(ctx, disk, cfg, await buildHelloDisk(DIR));
     if (want('i2') && hostKey !== null) {

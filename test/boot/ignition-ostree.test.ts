@@ -60,12 +60,16 @@ test('the harness refuses specs newer than 3.3.0 and lets 3.0.0-3.3.0 through', 
   checkSpecVersion('{"ignition":');
 });
 
-test('the walkthrough config passes ignition-validate; a broken one does not', async () => {
+test('the walkthrough FCC file, translated by our butane, passes ignition-validate; a broken config does not', async () => {
   const dir = tempDir('ignition-config-');
   const good = path.join(dir, 'good.ign');
   fs.writeFileSync(good, JSON.stringify(walkthroughConfig('ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIJ+x test')));
   const v = await ignitionValidate(good);
   assert.equal(v.ok, true, v.out);
+  const cfg = JSON.parse(fs.readFileSync(good, 'utf8')) as { ignition: { version: string }; storage: { files: Array<{ mode: number }> } };
+  assert.equal(cfg.ignition.version, '3.3.0');
+  // Butane reads `mode: 0644` as octal
+  assert.deepEqual(cfg.storage.files.map((f) => f.mode), [0o644, 0o644]);
   const bad = path.join(dir, 'bad.ign');
   fs.writeFileSync(bad, '{"ignition":{"version":"3.3.0"},"storage":{"files":[{"path":"/etc/../x"}]}}');
   const b = await ignitionValidate(bad);
