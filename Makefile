@@ -13,6 +13,8 @@ APT_PACKAGES := ostree qemu-system-x86 qemu-utils grub-pc-bin grub2-common deboo
 # systemd-boot backend: bootctl for its unit tests, and systemd-boot-efi (pulled in) for the sd
 # VM scenarios' guest install
 APT_PACKAGES += systemd-boot
+# Ignition scenarios: ignition-validate (Debian's Ignition 2.14) checks the configs, ssh/ssh-keygen log in as core
+APT_PACKAGES += ignition openssh-client
 # the update agent's tests and fleet simulation: the FleetLock server's etcd, nginx serving graph and repo
 APT_PACKAGES += etcd-server etcd-client
 # Butane translator tests: ignition-validate (Debian's Ignition 2.14 checks our output)

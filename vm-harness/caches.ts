@@ -24,7 +24,12 @@ const BASE_PACKAGES = ['systemd', 'systemd-sysv', 'udev', 'dbus', 'initramfs-too
   'bubblewrap',
   // the agent scenario (scenarios-agent.ts): a web server on the guest's loopback serving the
   // update disk's repository and the update graph (disabled at boot: tree.ts masks nginx.service)
-  'nginx'];
+  'nginx',
+  // Ignition scenarios (scenarios-ignition.ts), the Fedora CoreOS walkthrough: sshd for the `core`
+  // user, sudo, podman with its runtime and network stack (named: debootstrap does not resolve
+  // the virtual container-network-stack), curl.  tree.ts keeps sshd off and the host keys out of
+  // the shared image; the Ignition image turns it on (ignition-tree.ts).
+  'openssh-server', 'sudo', 'podman', 'crun', 'conmon', 'netavark', 'aardvark-dns', 'iptables', 'curl'];
 
 function debianMirror(): string {
   for (const f of ['/etc/apt/sources.list.d/debian.sources', '/etc/apt/sources.list']) {

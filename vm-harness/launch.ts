@@ -30,6 +30,16 @@ export interface BootOptions extends FirmwareChoice {
   extraDisks?: string[];
   /** fw_cfg entries (name e.g. opt/ostree-ts/script, file) */
   fwCfg?: Array<{ name: string; file: string }>;
+  /**
+   * Further QEMU arguments, e.g. Ignition's `-fw_cfg name=opt/com.coreos/config,file=…`
+   * (virt-install: each one passed with --qemu-commandline).
+   */
+  qemuArgs?: string[];
+  /**
+   * User-mode network restricted to the host (the guest reaches nothing), the guest's port 22
+   * forwarded to 127.0.0.1:sshPort.  Default: no network device.
+   */
+  sshPort?: number;
   serialLog: string;
   timeoutMs: number;
   /**
@@ -142,6 +152,16 @@ function accel(): string {
   return process.env['VM_ACCEL'] === 'kvm' ? 'kvm' : 'tcg';
 }
 
+/** The QEMU arguments of `sshPort` and `qemuArgs` (shared by both backends). */
+function extraQemuArgs(o: BootOptions): string[] {
+  const args: string[] = [];
+  if (o.sshPort !== undefined) {
+    // A fixed PCI slot: under libvirt QEMU would otherwise give it a slot libvirt assigned to its own devices.
+    args.push('-netdev', `user,id=ostreets0,restrict=on,hostfwd=tcp:127.0.0.1:${o.sshPort}-:22`, '-device', 'virtio-net-pci,netdev=ostreets0,addr=0x10');
+  }
+  return [...args, ...(o.qemuArgs ?? [])];
+}
+
 export async function boot(o: BootOptions): Promise<BootResult> {
   const which = backend();
   return which === 'virt-install' ? bootVirtInstall(o) : bootQemu(o);
@@ -205,6 +225,7 @@ async function bootQemu(o: BootOptions): Promise<BootResult> {
   ];
   for (const d of o.extraDisks ?? []) args.push('-drive', `file=${d},format=raw,if=virtio,cache=unsafe`);
   for (const f of o.fwCfg ?? []) args.push('-fw_cfg', `name=${f.name},file=${f.file}`);
+  args.push(...extraQemuArgs(o));
   if (o.kernel) {
     args.push('-kernel', o.kernel);
     if (o.initrd) args.push('-initrd', o.initrd);
@@ -279,6 +300,12 @@ async function bootVirtInstall(o: BootOptions): Promise<BootResult> {
   }
   if (bootOpts.length > 0) args.push('--boot', bootOpts.join(','));
   (o.fwCfg ?? []).forEach((f, i) => args.push('--sysinfo', `type=fwcfg,entry${i}.name=${f.name},entry${i}.file=${f.file}`));
+  // An option and its value are one --qemu-commandline each ("-fw_cfg name=…,file=…").
+  const extra = extraQemuArgs(o);
+  for (let i = 0; i < extra.length; i++) {
+    const takesValue = extra[i]!.startsWith('-') && i + 1 < extra.length && !extra[i + 1]!.startsWith('-');
+    args.push(`--qemu-commandline=${takesValue ? `${extra[i]} ${extra[++i]}` : extra[i]}`);
+  }
   if (VERBOSE) log(`${o.name}: virt-install ${args.join(' ')}`);
   const t0 = Date.now();
   const child: ResultPromise = execa('virt-install', args, { reject: false, all: true });

@@ -23,6 +23,7 @@
  * sd1-sd3: systemd-boot under UEFI (scenarios-sdboot.ts).
  * l1-l2: package layering with apt-ostree (scenarios-layering.ts).
  * a1-a2: the update agent in the guest, nginx on its loopback (scenarios-agent.ts).
+ * i1-i5: Ignition first boot, reboot, upgrade, bad input, timing (scenarios-ignition.ts).
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -41,6 +42,7 @@ import { runSdbootScenarios } from './scenarios-sdboot.js';
 import { runLayeringScenarios } from './scenarios-layering.js';
 import { runFinalizeScenarios } from './scenarios-finalize.js';
 import { runAgentScenarios } from './scenarios-agent.js';
+import { runIgnitionScenarios } from './scenarios-ignition.js';
 import { newTimes, timingRounds, type BootTimes } from './timing.js';
 
 interface Ctx {
@@ -82,6 +84,7 @@ export async function runScenarios(img: BuiltImage): Promise<number> {
   await runLayeringScenarios(ctx.res, img, ctx.want);
   await runFinalizeScenarios(ctx.res, img, ctx.want);
   await runAgentScenarios(ctx.res, img, ctx.want);
+  await runIgnitionScenarios(ctx.res, ctx.want);
   return report(ctx.res, times, t0);
 }
 

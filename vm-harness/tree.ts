@@ -118,6 +118,14 @@ function configure(tree: string): void {
   for (const u of ['apt-daily.timer', 'apt-daily-upgrade.timer', 'serial-getty@ttyS0.service', 'nginx.service']) {
     symlink('/dev/null', path.join(tree, 'etc/systemd/system', u));
   }
+  // openssh-server and podman (for the Ignition scenarios) stay off here: no host keys baked into
+  // the image (the Ignition image makes them at first boot), and none of their units slows the
+  // boots of the other scenarios (ignition-image.ts turns on what the Ignition image needs).
+  for (const f of fs.readdirSync(path.join(tree, 'etc/ssh')).filter((n) => n.startsWith('ssh_host_'))) rmrf(path.join(tree, 'etc/ssh', f));
+  for (const l of ['multi-user.target.wants/ssh.service', 'sockets.target.wants/podman.socket', 'default.target.wants/podman.service',
+    'default.target.wants/podman-restart.service', 'default.target.wants/podman-auto-update.service', 'timers.target.wants/podman-auto-update.timer']) {
+    rmrf(path.join(tree, 'etc/systemd/system', l));
+  }
 }
 
 async function buildInitramfs(tree: string, kver: string): Promise<void> {

@@ -41,7 +41,13 @@
 #                             the ones before it; a1-a2: the update agent, scenarios-agent.ts:
 #                             a1 `ostree-agent` finds release 2 through nginx on the guest's
 #                             loopback, stages it, reboots in its window, judges it good; a2 (after
-#                             a1) release 3 fails to finalize, is rolled back and then refused)
+#                             a1) release 3 fails to finalize, is rolled back and then refused;
+#                             i1-i5: Ignition, scenarios-ignition.ts: i1 the
+#                             Fedora CoreOS walkthrough's first boot (SSH as core, podman, curl),
+#                             i2 reboot without Ignition + staged upgrade, i3 the upgrade kept
+#                             Ignition's files, i4 bad configs stop the boot, i5 first-boot timing
+#                             with and without Ignition; i2 and i3 continue from i1)
+#   VM_IGNITION_TIMING_ROUNDS=1  vm-test: first boots with and without Ignition for i5
 #   VM_TIMING_ROUNDS=2        vm-test: first boots per disk and firmware for the OSTree-vs-plain
 #                             boot time (BIOS: 0 and 1; UEFI: u0 and u1)
 #   VM_VERBOSE=1              print every command the harness runs (default: one line per phase)

@@ -1,0 +1,106 @@
+/**
+ * The Ignition image's initramfs: in a throwaway copy of the cached Debian base tree, Debian's
+ * dracut and Debian's Ignition 2.14 (its binary lives in dracut's 30ignition module) are installed
+ * with apt, our modules (boot/dracut/98ostree, boot/dracut/40ignition-ostree) and prepare-root are
+ * added, and dracut builds the initramfs for the image's kernel with just what a first boot needs
+ * (DRACUT_ARGS).  Cached in VM_CACHE_DIR by its inputs (base tree, kernel, our module files).
+ */
+import { createHash } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { CACHE_DIR, PROJECT_DIR, WORK_DIR, copyFile, rmrf, run, writeFile } from './common.js';
+import { ensureBaseTarball, ensureKernelDeb } from './caches.js';
+import { done, phase, type Phase } from './progress.js';
+
+const STAGE = '@@ignition-initramfs-stage ';
+/** Our dracut modules, copied into the chroot's /usr/lib/dracut/modules.d. */
+const MODULES = ['98ostree', '40ignition-ostree'];
+/** What must be in the initramfs for a first boot to work (checked with lsinitrd). */
+const REQUIRED = [
+  'usr/bin/ignition', 'ignition-fetch-offline.service', 'ignition-files.service', 'usr/lib/ostree/ostree-prepare-root',
+  'initrd-root-fs.target.wants/ostree-prepare-root.service', 'ignition-complete.target.requires/ignition-ostree-populate-var.service',
+  'ignition-complete.target.requires/ignition-ostree-presets.service', 'emergency.target.wants/ignition-ostree-show-failure.service',
+  'qemu_fw_cfg.ko', 'usr/sbin/useradd', 'usr/bin/systemd-tmpfiles', 'usr/sbin/setfiles',
+];
+
+/**
+ * What goes in: only the dracut modules a first boot needs (and their dependencies), only the
+ * kernel modules of a QEMU guest, zstd.  dracut's default (every module, every driver: 64 MB)
+ * takes GRUB a minute to read under TCG on a loaded machine.
+ */
+const DRACUT_ARGS = [
+  '--no-hostonly', '--no-hostonly-cmdline', '--compress', 'zstd',
+  '--modules', 'systemd systemd-initrd dracut-systemd base fs-lib rootfs-block udev-rules kernel-modules ostree ignition ignition-ostree',
+  '--drivers', 'virtio_pci virtio_blk virtio_net virtio_scsi ext4 qemu_fw_cfg overlay',
+  '--omit-drivers', 'e1000e igb ixgbe i40e ice mlx4_core mlx5_core bnx2x bnxt_en be2net qede qed cxgb4 sfc tg3 r8169 bnx2 nfp',
+];
+
+function moduleFiles(): string[] {
+  const b = path.join(PROJECT_DIR, 'boot');
+  const files = [path.join(b, 'ostree-prepare-root.sh')];
+  for (const m of MODULES) {
+    for (const f of fs.readdirSync(path.join(b, 'dracut', m)).sort()) files.push(path.join(b, 'dracut', m, f));
+  }
+  return files;
+}
+
+export async function buildIgnitionInitramfs(): Promise<string> {
+  const tarball = await ensureBaseTarball();
+  const { deb, kver } = await ensureKernelDeb();
+  const h = createHash('sha256').update(path.basename(tarball)).update(path.basename(deb)).update(JSON.stringify(DRACUT_ARGS)).update('virtio_net only');
+  for (const f of moduleFiles()) h.update(path.relative(PROJECT_DIR, f)).update(fs.readFileSync(f));
+  const out = path.join(CACHE_DIR, `initramfs-ignition-${h.digest('hex').slice(0, 16)}.img`);
+  if (fs.existsSync(out)) { done('Ignition initramfs', `cached in ${out}`); return out; }
+  return phase('Ignition initramfs', (p) => build(tarball, deb, kver, out, p),
+    'Debian\'s dracut + Ignition 2.14 with our ostree and ignition-ostree modules, in a throwaway chroot (cached afterwards)');
+}
+
+async function build(tarball: string, deb: string, kver: string, out: string, p: Phase): Promise<string> {
+  const tree = path.join(WORK_DIR, 'ignition-initramfs-tree');
+  rmrf(tree);
+  fs.mkdirSync(tree, { recursive: true });
+  p.note('unpacking the Debian base tree and the kernel');
+  await run('sh', ['-c', `zstd -dc < '${tarball}' | tar --numeric-owner -C '${tree}' -xf -`]);
+  await run('sh', ['-c', `dpkg-deb --fsys-tarfile '${deb}' | tar -C '${tree}' --keep-directory-symlink -xf -`]);
+  await run('depmod', ['-b', tree, kver]);
+  copyFile('/etc/resolv.conf', path.join(tree, 'etc/resolv.conf'));
+  const b = (f: string) => path.join(PROJECT_DIR, 'boot', f);
+  copyFile(b('ostree-prepare-root.sh'), path.join(tree, 'usr/lib/ostree/ostree-prepare-root'), 0o755);
+  for (const m of MODULES) {
+    for (const f of fs.readdirSync(b(`dracut/${m}`))) {
+      const exec = f.endsWith('.sh');
+      copyFile(b(`dracut/${m}/${f}`), path.join(tree, `usr/lib/dracut/modules.d/${m}/${f}`), exec ? 0o755 : 0o644);
+    }
+  }
+  // Ignition's module needs dracut's network module, whose kernel-network-modules adds every
+  // wired NIC driver (22 MB): this QEMU guest has a virtio NIC only, and its config comes over
+  // fw_cfg anyway.  The throwaway chroot's copy of that module installs virtio_net alone.
+  // (written after apt-get installs dracut-network, which would replace it)
+  writeFile(path.join(tree, 'tmp/kernel-network-modules-setup.sh'),
+    '#!/bin/bash\n# ostree-ts Ignition image: the QEMU guest\'s NIC driver only (vm-harness/ignition-initramfs.ts).\n' +
+    'check() { return 255; }\ndepends() { return 0; }\ninstallkernel() { instmods virtio_net; }\ninstall() { return 0; }\n', 0o755);
+  const inChroot = (cmd: string) => `chroot '${tree}' /usr/bin/env PATH=/usr/sbin:/usr/bin:/sbin:/bin DEBIAN_FRONTEND=noninteractive sh -c '${cmd}'`;
+  const stage = (text: string) => `echo '${STAGE}${text}'`;
+  await run('unshare', ['--mount', '--fork', 'sh', '-c', [
+    `mount -t proc proc '${tree}/proc'`,
+    `mount --rbind /sys '${tree}/sys'`,
+    `mount --rbind /dev '${tree}/dev'`,
+    stage('apt-get update'),
+    inChroot('apt-get update -qq'),
+    // policycoreutils: Debian's Ignition always relabels what it wrote, with `setfiles` (30ignition
+    // installs it when present); the image's empty file_contexts makes that label nothing.
+    stage('apt-get install dracut-core dracut-network ignition policycoreutils'),
+    inChroot('apt-get install -y -qq --no-install-recommends dracut-core dracut-network ignition policycoreutils >/dev/null'),
+    `cp '${tree}/tmp/kernel-network-modules-setup.sh' '${tree}/usr/lib/dracut/modules.d/90kernel-network-modules/module-setup.sh'`,
+    stage('dracut --modules "... ostree ignition ignition-ostree"'),
+    inChroot(`dracut --force ${DRACUT_ARGS.map((a) => a.startsWith('--') ? a : `"${a}"`).join(' ')} --kver ${kver} /tmp/initramfs-ignition.img`),
+    inChroot('lsinitrd /tmp/initramfs-ignition.img > /tmp/lsinitrd.txt'),
+  ].join(' && ')], { onLine: (l) => { if (l.startsWith(STAGE)) p.note(l.slice(STAGE.length)); } });
+  const listing = fs.readFileSync(path.join(tree, 'tmp/lsinitrd.txt'), 'utf8');
+  const missing = REQUIRED.filter((want) => !listing.includes(want));
+  if (missing.length > 0) throw new Error(`the Ignition initramfs lacks ${missing.join(', ')}; lsinitrd:\n${listing.slice(0, 3000)}`);
+  fs.copyFileSync(path.join(tree, 'tmp/initramfs-ignition.img'), out + '.tmp');
+  fs.renameSync(out + '.tmp', out);
+  rmrf(tree);
+  return out;
+}
