@@ -15,6 +15,9 @@ import { treeSummary } from '../lib/checks.js';
 import { rmrf, runTool, settle, toolOrder, upstreamSetup, type ToolName } from '../lib/proc.js';
 import { UPDATE_REFS, type Suite, type SuiteContext } from '../lib/suite.js';
 
+// Incremental deploy is opt-in (src/sysroot/deploy/recycle.ts): on for our CLI runs here.
+process.env['OSTREE_TS_INCREMENTAL_DEPLOY'] = '1';
+
 const OS = 'benchos';
 const STATUS_RUNS = Number(process.env['BENCH_STATUS_RUNS'] ?? '9');
 

@@ -17,6 +17,9 @@ import * as path from 'node:path';
 import { tmpfsScratch, ours, ok, commitTree, makeTree, type Scratch } from '../common/sysroot-helpers.js';
 import * as libc from '../../src/native/libc.js';
 
+// Incremental deploy is opt-in (src/sysroot/deploy/recycle.ts): on for our CLI runs here.
+process.env['OSTREE_TS_INCREMENTAL_DEPLOY'] = '1';
+
 let scratch: Scratch;
 before(() => { scratch = tmpfsScratch('ostree-ts-incr-'); });
 after(() => { scratch.cleanup(); });

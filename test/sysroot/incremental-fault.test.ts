@@ -14,6 +14,9 @@ import { execFileSync } from 'node:child_process';
 import { tmpfsScratch, ours, upstream, ok, commitTree, makeTree, checkBootConfigComplete, type Scratch } from '../common/sysroot-helpers.js';
 import { Sysroot } from '../../src/sysroot/sysroot.js';
 
+// Incremental deploy is opt-in (src/sysroot/deploy/recycle.ts): on for our CLI runs here.
+process.env['OSTREE_TS_INCREMENTAL_DEPLOY'] = '1';
+
 let scratch: Scratch;
 before(() => { scratch = tmpfsScratch('ostree-ts-incr-fault-'); });
 after(() => { scratch.cleanup(); });

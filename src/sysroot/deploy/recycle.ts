@@ -35,9 +35,19 @@ import type { Sysroot } from '../sysroot.js';
 import { clearImmutable, rmrf } from '../../util/tree.js';
 import { computeSimpleDeploymentList, type SimpleWriteFlags } from './list.js';
 
+/**
+ * Opt-in (OSTREE_TS_INCREMENTAL_DEPLOY=1) until a failed deploy can give the recycled deployment
+ * back: recycling first writes the dropped deployment out of the boot configuration, so a deploy
+ * that then fails (a refused /etc merge, a full disk) leaves the system bootable but one rollback
+ * deployment short, where a plain deploy changes nothing.
+ */
+export function incrementalDeployEnabled(): boolean {
+  return process.env['OSTREE_TS_INCREMENTAL_DEPLOY'] === '1';
+}
+
 /** The deployment that `admin deploy` of `csum` would drop and that may be recycled, or null. */
 export function recyclableDeployment(sysroot: Sysroot, stateroot: string, csum: string, merge: Deployment | null, flags: SimpleWriteFlags): Deployment | null {
-  if (sysrootDebug('no-recycle') || process.getuid?.() !== 0) return null;
+  if (!incrementalDeployEnabled() || sysrootDebug('no-recycle') || process.getuid?.() !== 0) return null;
   // (a serial no deployment has: the placeholder matches none of the existing ones)
   const placeholder = new Deployment(stateroot, csum, Number.MAX_SAFE_INTEGER, '');
   const kept = computeSimpleDeploymentList(sysroot, stateroot, placeholder, merge, flags);
