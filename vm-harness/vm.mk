@@ -71,7 +71,8 @@ vm-demo: build vm-libvirt-config
 # Without VM_SCENARIOS, the scenarios run as two groups at once, one per core (a TCG guest keeps
 # one core busy, and one after the other they take longer than CI allows): the disks and the
 # downloads are made first, then group A in VM_WORK_DIR and group B in VM_WORK_DIR/group-b (its
-# own copies of the disks), their lines prefixed [A] and [B].  test/vm-harness/groups.test.ts
+# own copies of the disks), their lines prefixed [A] and [B].  libvirtd is started once here for
+# both (two harness runs starting it at the same moment would race) and stopped at the end.  test/vm-harness/groups.test.ts
 # checks that the two groups hold every scenario.  With VM_SCENARIOS: one run, as listed.
 VM_GROUP_A := 0,1,2,3,4,5,6,7,8,9,10,u0,u1,u2,u3,u4,sd1,sd2,sd3,f1
 VM_GROUP_B := l1,l2,a1,a2,i1,i2,i3,i4,i5
@@ -79,9 +80,16 @@ vm-test: build vm-libvirt-config
 ifeq ($(strip $(VM_SCENARIOS)),)
 	VM_CACHE_DIR=$(VM_CACHE_DIR) VM_WORK_DIR=$(VM_WORK_DIR) $(VM_HARNESS) image
 	@set -o pipefail; \
+	started=""; \
+	if [ "$${VM_BACKEND:-auto}" != qemu ] && command -v libvirtd >/dev/null && ! virsh -c qemu:///system version >/dev/null 2>&1; then \
+		echo "vm-test: starting libvirtd for both groups (stopped again at the end)"; \
+		mkdir -p /var/log/libvirt /var/lib/libvirt; libvirtd -d -p /run/libvirtd.pid && started=yes; \
+		for i in $$(seq 30); do virsh -c qemu:///system version >/dev/null 2>&1 && break; sleep 0.5; done; \
+	fi; \
 	( VM_SCENARIOS=$(VM_GROUP_A) VM_CACHE_DIR=$(VM_CACHE_DIR) VM_WORK_DIR=$(VM_WORK_DIR) $(VM_HARNESS) test 2>&1 | sed -u 's/^/[A] /' ) & a=$$!; \
 	( VM_SCENARIOS=$(VM_GROUP_B) VM_CACHE_DIR=$(VM_CACHE_DIR) VM_WORK_DIR=$(VM_WORK_DIR)/group-b $(VM_HARNESS) test 2>&1 | sed -u 's/^/[B] /' ) & b=$$!; \
 	wait $$a; ra=$$?; wait $$b; rb=$$?; \
+	if [ -n "$$started" ] && [ -f /run/libvirtd.pid ]; then kill "$$(cat /run/libvirtd.pid)" 2>/dev/null; fi; \
 	echo "vm-test: group A ($(VM_GROUP_A)) exit $$ra, group B ($(VM_GROUP_B)) exit $$rb"; \
 	[ $$ra -eq 0 ] && [ $$rb -eq 0 ]
 else
