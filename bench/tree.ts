@@ -5,22 +5,14 @@
 import { createCipheriv, createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { prng } from './lib/shapes.js';
 
 function rmrf(p: string): void {
   fs.rmSync(p, { recursive: true, force: true, maxRetries: 3 });
 }
 
-/** mulberry32: small deterministic PRNG. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+// The PRNG is the bench shapes' own (one generator of random trees' randomness for every bench).
+export { prng };
 
 export const KEY = createHash('sha256').update('ostree-ts-bench').digest().subarray(0, 16);
 export const ZEROS = Buffer.alloc(1 << 20);
