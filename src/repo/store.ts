@@ -15,7 +15,7 @@ import { parseDirTree, type DirTree } from './objects/dirtree.js';
 import { parseDirMeta, type DirMeta } from './objects/dirmeta.js';
 import { readFileBounded } from '../util/fs.js';
 import { linkIntoPlace } from './content.js';
-import { objectPath, objectsDir, parseLooseName, tmpName } from './layout.js';
+import { objectExtension, objectPath, objectsDir, parseLooseName, tmpName } from './layout.js';
 import { parentRepos } from './parent-repos.js';
 import type { RepoMode } from './modes/mode.js';
 
@@ -41,11 +41,12 @@ export function syncRepo(repo: RepoCore): void {
 
 /** Whether the object is in the repository itself (its parents not consulted). */
 export function hasLooseObject(repo: RepoLocation, checksum: string, type: ObjectType): boolean {
+  // no exception for a missing object: a pull asks this of every object it may fetch, and a
+  // thrown ENOENT (an Error with its stack) cost more than the lstat itself
   try {
-    fs.lstatSync(objectPath(repo.path, checksum, type, repo.mode));
-    return true;
+    return fs.lstatSync(objectPath(repo.path, checksum, type, repo.mode), { throwIfNoEntry: false }) !== undefined;
   } catch (e) {
-    if (isErrno(e, 'ENOENT') || isErrno(e, 'ENOTDIR')) return false;
+    if (isErrno(e, 'ENOTDIR')) return false;
     throw e;
   }
 }
@@ -55,6 +56,48 @@ export function hasLooseObject(repo: RepoLocation, checksum: string, type: Objec
 export function hasObject(repo: RepoLocation, checksum: string, type: ObjectType): boolean {
   if (hasLooseObject(repo, checksum, type)) return true;
   return parentRepos(repo.path).some((p) => hasLooseObject(p, checksum, type));
+}
+
+/** After this many checks in one `objects/XX/` directory, it is listed once instead. */
+const LIST_AFTER_CHECKS = 4;
+
+/**
+ * hasObject for one operation that asks it of many objects, each once (a pull). The
+ * `core.parent` chain is read once, not checked against the config file on every miss. A
+ * directory `objects/XX/` asked about often is read once (one getdents for its hundreds of
+ * names instead of an lstat each: a 30k-file update asks about every object it already has).
+ * A listing stays true for the caller's purpose under the repository lock: objects are not
+ * deleted meanwhile, and one written since by someone else only costs a redundant fetch,
+ * which storing tolerates.
+ */
+export function objectPresence(repo: RepoLocation): (checksum: string, type: ObjectType) => boolean {
+  const parents = parentRepos(repo.path);
+  const base = objectsDir(repo.path);
+  const checks = new Map<string, number>();
+  const listed = new Map<string, Set<string>>();
+  const own = (checksum: string, type: ObjectType): boolean => {
+    const prefix = checksum.slice(0, 2);
+    let names = listed.get(prefix);
+    if (names === undefined) {
+      const n = (checks.get(prefix) ?? 0) + 1;
+      checks.set(prefix, n);
+      if (n <= LIST_AFTER_CHECKS) return hasLooseObject(repo, checksum, type);
+      names = listDirectory(`${base}/${prefix}`);
+      listed.set(prefix, names);
+    }
+    return names.has(`${checksum.slice(2)}.${objectExtension(type, repo.mode)}`);
+  };
+  if (parents.length === 0) return own;
+  return (checksum, type) => own(checksum, type) || parents.some((p) => hasLooseObject(p, checksum, type));
+}
+
+function listDirectory(dir: string): Set<string> {
+  try {
+    return new Set(fs.readdirSync(dir));
+  } catch (e) {
+    if (isErrno(e, 'ENOENT') || isErrno(e, 'ENOTDIR')) return new Set();
+    throw e;
+  }
 }
 
 /**

@@ -30,11 +30,11 @@ before(async () => {
   work = tempDir('pull-hostile-');
   served = path.join(work, 'served');
   const tree = path.join(work, 'tree');
-  makeFiles(tree, 200, 'one');
+  makeFiles(tree, 400, 'one'); // over 256 content objects: large pulls store in a second thread
   up(`--repo=${served}`, 'init', '--mode=archive');
   c1 = up(`--repo=${served}`, 'commit', '-b', REF, '--no-xattrs', `--tree=dir=${tree}`).trim();
   fs.rmSync(tree, { recursive: true });
-  makeFiles(tree, 200, 'two'); // every file changes, and the 3 MiB one
+  makeFiles(tree, 400, 'two'); // every file changes, and the 3 MiB one
   c2 = up(`--repo=${served}`, 'commit', '-b', REF, '--no-xattrs', `--tree=dir=${tree}`).trim();
   up(`--repo=${served}`, 'summary', '-u');
   nginx = await startNginx({ root: served, dir: path.join(work, 'nginx') });
@@ -61,11 +61,11 @@ const isContent = (p: string): boolean => p.endsWith('.filez');
  * `code` and a message matching `re`, in bounded time and memory, leaving the ref at c1; with
  * the fault gone, the next pull completes and upstream's fsck is happy.
  */
-async function hostile(fault: Fault, code: string, re: RegExp, maxSeconds = 30): Promise<void> {
+async function hostile(fault: Fault, code: string, re: RegExp, maxSeconds = 30, passFirst = 20): Promise<void> {
   const repo = await holdingC1();
   proxy.resetCounts();
   let good = 0;
-  proxy.fault = (p) => (isContent(p) && good++ >= 20 ? fault : 'pass');
+  proxy.fault = (p) => (isContent(p) && good++ >= passFirst ? fault : 'pass');
   const rss0 = process.memoryUsage().rss;
   const t0 = Date.now();
   await assert.rejects(pullFromRemote(repo, 'origin', [REF], FAST), (e: unknown) => {
@@ -96,6 +96,9 @@ test('garbage instead of an object: refused as corrupt', () =>
 
 test('another object served for this one: a checksum mismatch', () =>
   hostile('swap', 'ECORRUPT', /checksum|[0-9a-f]{64}/i));
+
+test('another object served deep into a large pull (stored by the second thread): a checksum mismatch', () =>
+  hostile('swap', 'ECORRUPT', /checksum|[0-9a-f]{64}/i, 30, 300));
 
 test('an HTML error page with status 200: refused as corrupt', () =>
   hostile('html200', 'ECORRUPT', /.+/));

@@ -17,6 +17,7 @@ import { CONTENT_IN_MEMORY_MAX, PULL_INFLATE_IN_MEMORY_MAX } from './limits.js';
 import { readSourceObject } from './source.js';
 import { IN_FILE, type HttpFetcher } from './transport.js';
 import { verifyArchiveObject } from './verify.js';
+import type { StoreThread } from './store-thread.js';
 
 /** Where and how content objects are stored. */
 export interface ContentFetchContext {
@@ -26,6 +27,8 @@ export interface ContentFetchContext {
   ctx: ContentImportContext;
   /** --http-trusted into an archive repository: stored as served, unverified. */
   httpTrusted: boolean;
+  /** Stores in-memory downloads in a second thread (a large pull); absent: in this one. */
+  storeThread?: StoreThread;
 }
 
 /** The free-space reserve, as content-fetch needs it (space.ts). */
@@ -70,7 +73,8 @@ async function storeFetched(c: ContentFetchContext, space: SpaceTaker, checksum:
       fs.writeFileSync(staged, body, { mode: 0o644 });
       inMemory = false;
     }
-    if (inMemory) return importArchiveObjectBuffer(ctx, checksum, body); // verified and written without a staging file
+    // verified and written without a staging file
+    if (inMemory) return c.storeThread ? await c.storeThread.store(checksum, body) : importArchiveObjectBuffer(ctx, checksum, body);
     if (!compressedDest) return await importContentObject(ctx, checksum);
     // Same representation: verify the downloaded object and link it in as it is.
     const verified = asServed ? declared : await verifyArchiveObject(c.stage, checksum);

@@ -30,8 +30,9 @@ export interface ContentImportContext {
   bareUserOnlyFiles: boolean;
 }
 
+/** Whether `p` exists (a dangling symlink does); a missing path costs no exception. */
 function lexists(p: string): boolean {
-  try { fs.lstatSync(p); return true; } catch (e) { if (isErrno(e, 'ENOENT')) return false; throw e; }
+  return fs.lstatSync(p, { throwIfNoEntry: false }) !== undefined;
 }
 
 /** A canonical-permissions (bare-user-only) repository cannot store setuid/setgid/sticky or o+w bits. */

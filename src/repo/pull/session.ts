@@ -18,8 +18,10 @@ import {
   stateDir, tmpDir, tmpName,
 } from '../layout.js';
 import type { Repo } from '../repo.js';
+import { objectPresence } from '../store.js';
 import type { ContentImportContext } from './import.js';
 import { fetchContentObject, type ContentFetchContext } from './content-fetch.js';
+import { StoreThread } from './store-thread.js';
 import { LocalCache } from './local-cache.js';
 import { PULL_METADATA_MAX_SIZE, REMOTE_CONFIG_MAX_SIZE } from './limits.js';
 import type { PullResult } from './options.js';
@@ -60,6 +62,10 @@ function cleanStaleStaging(repo: Repo): void {
   }
 }
 
+/** Content objects requested before a second thread takes over storing them (store-thread.ts):
+ *  below this a pull is over before the thread would have paid for its start-up. */
+const STORE_THREAD_AFTER = 256;
+
 export class HttpPullSession {
   private readonly repo: Repo;
   private readonly stats: PullStats;
@@ -72,8 +78,10 @@ export class HttpPullSession {
   private ctx!: ContentImportContext;
   private budget!: SpaceBudget;
   private readonly seen = new Set<string>();
+  /** hasObject with the parent chain read once (store.ts objectPresence), set up under the lock. */
+  private has: (checksum: string, type: ObjectType) => boolean = () => false;
   /** Dirtrees found and not yet scanned (see scanDirTree), and whether a loop is draining it. */
-  private readonly treeQueue: Array<{ checksum: string; scope: TreeScope }> = [];
+  private readonly treeQueue: Array<{ checksum: string; scope: TreeScope; old: string | null }> = [];
   private draining = false;
   private readonly toComplete: string[] = [];
   private readonly group = new TaskGroup();
@@ -81,6 +89,7 @@ export class HttpPullSession {
   /** Content objects found and not yet taken by a runner (see fetchFile). */
   private readonly contentQueue: string[] = [];
   private contentRunners = 0;
+  private storeThread: StoreThread | null = null;
 
   constructor(private readonly r: HttpPullRequest) {
     this.repo = r.repo;
@@ -110,6 +119,7 @@ export class HttpPullSession {
         await this.group.wait();
         await this.complete();
       } finally {
+        await this.storeThread?.close();
         this.closeStage();
       }
     });
@@ -139,6 +149,7 @@ export class HttpPullSession {
       bareUserOnlyFiles: this.r.opts.bareUserOnlyFiles === true,
     };
     this.budget = new SpaceBudget(this.repo);
+    this.has = objectPresence(this.repo);
     this.contentStore = { stage: this.stage, ctx: this.ctx, httpTrusted: this.r.opts.httpTrusted === true };
   }
 
@@ -183,7 +194,7 @@ export class HttpPullSession {
   }
 
   private scanDirMeta(checksum: string): void {
-    if (!this.firstSight(checksum, 'dirmeta') || this.repo.hasObjectSync(checksum, 'dirmeta')) return;
+    if (!this.firstSight(checksum, 'dirmeta') || this.has(checksum, 'dirmeta')) return;
     this.group.spawn(async () => {
       const data = (await this.fetchMeta(checksum, 'dirmeta', false))!;
       parseDirMeta(data, `dirmeta ${checksum}`);
@@ -199,38 +210,56 @@ export class HttpPullSession {
    * so trees are drained from `treeQueue` in a loop rather than by recursion (a 10,000-level
    * local tree costs no call stack).
    */
-  private scanDirTree(checksum: string, scope: TreeScope): void {
+  private scanDirTree(checksum: string, scope: TreeScope, old: string | null): void {
+    // the same tree as in a complete commit here: everything it names is here
+    if (checksum === old) return;
     // A partly wanted tree (--subpath) is scanned once per place it is met at.
     if (!this.firstSight(checksum, scope.full ? 'dirtree' : `dirtree@${scope.path}`)) return;
-    this.treeQueue.push({ checksum, scope });
+    this.treeQueue.push({ checksum, scope, old });
     if (this.draining) return;
     this.draining = true;
     try {
-      while (this.treeQueue.length > 0) { const q = this.treeQueue.pop()!; this.scanQueuedTree(q.checksum, q.scope); }
+      while (this.treeQueue.length > 0) { const q = this.treeQueue.pop()!; this.scanQueuedTree(q.checksum, q.scope, q.old); }
     } finally { this.draining = false; }
   }
 
-  private scanQueuedTree(checksum: string, scope: TreeScope): void {
-    if (this.repo.hasObjectSync(checksum, 'dirtree')) {
-      this.scanTreeEntries(parseDirTree(this.repo.readObjectBytesSync(checksum, 'dirtree'), `${checksum}.dirtree`), scope);
+  private scanQueuedTree(checksum: string, scope: TreeScope, old: string | null): void {
+    if (this.has(checksum, 'dirtree')) {
+      this.scanTreeEntries(parseDirTree(this.repo.readObjectBytesSync(checksum, 'dirtree'), `${checksum}.dirtree`), scope, old);
       return;
     }
     this.group.spawn(async () => {
       const data = (await this.fetchMeta(checksum, 'dirtree', false))!;
       const dt = parseDirTree(data, `${checksum}.dirtree`); // structure check before it is stored
       this.repo.writeMetadataObjectSync('dirtree', data);
-      this.scanTreeEntries(dt, scope);
+      this.scanTreeEntries(dt, scope, old);
     });
   }
 
-  private scanTreeEntries(dt: DirTree, scope: TreeScope): void {
-    for (const f of dt.files) if (this.subpaths.file(scope, f.name)) this.fetchFile(f.checksum);
+  /**
+   * Fetch what a dirtree names that is missing. `old` is the dirtree at the same path in a
+   * complete commit here (see completeBase): what it also names is here already, so an
+   * update checks only the files and subtrees that changed, not every object of the commit.
+   */
+  private scanTreeEntries(dt: DirTree, scope: TreeScope, old: string | null): void {
+    const before = this.readCompleteTree(old);
+    const oldFiles = before === null ? null : new Set(before.files.map((f) => f.checksum));
+    const oldDirs = before === null ? null : new Map(before.dirs.map((d) => [d.name, d]));
+    for (const f of dt.files) if (oldFiles?.has(f.checksum) !== true && this.subpaths.file(scope, f.name)) this.fetchFile(f.checksum);
     for (const d of dt.dirs) {
       const sub = this.subpaths.dir(scope, d.name);
       if (sub === null) continue;
-      this.scanDirTree(d.treeChecksum, sub);
-      this.scanDirMeta(d.metaChecksum);
+      const was = oldDirs?.get(d.name);
+      this.scanDirTree(d.treeChecksum, sub, was?.treeChecksum ?? null);
+      if (was?.metaChecksum !== d.metaChecksum) this.scanDirMeta(d.metaChecksum);
     }
+  }
+
+  /** A dirtree of a complete commit (null when there is none, or it cannot be read after all:
+   *  then the new tree is scanned in full). */
+  private readCompleteTree(checksum: string | null): DirTree | null {
+    if (checksum === null) return null;
+    try { return parseDirTree(this.repo.readObjectBytesSync(checksum, 'dirtree'), `${checksum}.dirtree`); } catch { return null; }
   }
 
   private writeDetached(checksum: string, detached: Buffer): void {
@@ -291,12 +320,28 @@ export class HttpPullSession {
       this.result.commits.push(checksum);
       if (partial && !this.r.opts.commitMetadataOnly) {
         if (this.subpaths.everything) this.toComplete.push(checksum); // a subpath pull leaves it partial
-        this.scanDirTree(c.rootTree, this.subpaths.root());
+        this.scanDirTree(c.rootTree, this.subpaths.root(), this.completeBase(c, w));
         this.scanDirMeta(c.rootMeta);
       }
       const depth = this.r.depth;
       if (c.parent !== null && (depth === -1 || level < depth)) this.scanCommit(c.parent, level + 1, null);
     });
+  }
+
+  /**
+   * The root dirtree of a complete commit here to compare the new commit's tree with: its
+   * parent, else what the pulled ref points at now. A commit here without a partial mark is
+   * complete, with every object its trees name (the invariant upstream's pull relies on when it
+   * skips a complete commit), so the subtrees and files the two share need no checking.
+   */
+  private completeBase(c: CommitObject, w: Wanted | null): string | null {
+    const candidates = [c.parent];
+    if (w !== null && w.ref !== null) candidates.push(this.repo.resolveRevSync(this.r.refSpec(w.ref)));
+    for (const base of candidates) {
+      if (base === null || !this.repo.hasObjectSync(base, 'commit') || isCommitPartial(this.repo.path, base)) continue;
+      try { return this.repo.loadCommitSync(base).rootTree; } catch { /* unreadable: try the next */ }
+    }
+    return null;
   }
 
   /**
@@ -306,7 +351,7 @@ export class HttpPullSession {
    * stay bounded.
    */
   private fetchFile(checksum: string): void {
-    if (!this.firstSight(checksum, 'file') || this.repo.hasObjectSync(checksum, 'file')) return; // lstat: bare symlink objects may dangle
+    if (!this.firstSight(checksum, 'file') || this.has(checksum, 'file')) return; // lstat: bare symlink objects may dangle
     this.contentQueue.push(checksum);
     if (this.contentRunners < this.r.content.concurrency * 4) {
       this.contentRunners++;
@@ -325,6 +370,10 @@ export class HttpPullSession {
     const local = this.cache.empty ? null : await this.cache.content(checksum, this.ctx);
     if (local !== null) { st.contentLocal++; st.contentBytes += local; return; }
     st.contentRequested++; st.outstandingContent++; st.report();
+    if (st.contentRequested === STORE_THREAD_AFTER && this.storeThread === null) {
+      this.storeThread = new StoreThread(this.ctx);
+      this.contentStore.storeThread = this.storeThread;
+    }
     try {
       const n = await fetchContentObject(this.r.content, this.contentStore, this.budget, checksum);
       if (n > 0) st.contentBytes += n;

@@ -229,76 +229,126 @@ export class HttpFetcher {
 
   private async attempt(u: URL, sink: BodySink, redirects: number): Promise<Buffer | null> {
     const shown = withoutCredentials(u).toString();
-    const res = await this.dispatcher.request({
-      origin: u.origin, path: u.pathname + u.search, method: 'GET', headers: this.headersFor(u, sink),
-      headersTimeout: this.idleMs, bodyTimeout: this.idleMs,
+    const got = await new Promise<Buffer | URL>((resolve, reject) => {
+      const reader = new ResponseReader(u, shown, sink, (n) => { this.bytesTransferred += n; }, { resolve, reject });
+      this.dispatcher.dispatch({
+        origin: u.origin, path: u.pathname + u.search, method: 'GET', headers: this.headersFor(u, sink),
+        headersTimeout: this.idleMs, bodyTimeout: this.idleMs,
+      }, reader);
     });
-    const status = res.statusCode;
-    if (status >= 300 && status < 400 && res.headers['location'] !== undefined) {
-      discard(res.body);
-      if (redirects >= 5) throw new OstreeError('EIO', `Too many redirects fetching ${shown}`);
-      const loc = res.headers['location'];
-      let next: URL;
-      try { next = new URL(Array.isArray(loc) ? loc[0]! : loc, u); } catch { throw new OstreeError('EIO', `Invalid redirect from ${shown}`); }
-      // a server may send us to another http(s) URL, never to a local file or another scheme
-      if (next.protocol !== 'http:' && next.protocol !== 'https:') throw new OstreeError('EIO', `Refusing redirect from ${shown} to a ${next.protocol} URL`);
-      return this.attempt(next, sink, redirects + 1);
-    }
-    if (status === 404 || status === 410) { discard(res.body); throw new NotFound(shown); }
-    if (status === 416 && sink.size > 0) {
-      // we asked for the rest of a body that ended early: it had promised more than it has
-      discard(res.body);
-      throw new OstreeError('EIO', `Download incomplete: ${shown} ended after ${sink.size} bytes, fewer than it declared, and the server refuses the rest (HTTP 416)`);
-    }
-    if (status !== 200 && status !== 206) { discard(res.body); throw new HttpStatusError(status, shown); }
-    return this.receive(res, sink);
-  }
-
-  /** Read a 200/206 response's body into the sink, within its size bound. */
-  private receive(res: Dispatcher.ResponseData, sink: BodySink): Promise<Buffer> {
-    const header = res.headers['content-length'];
-    const declared = typeof header === 'string' ? Number(header) : undefined;
-    const range = res.headers['content-range'];
-    const body = res.body;
-    try { sink.begin(res.statusCode, declared, typeof range === 'string' ? range : undefined); } catch (e) { discard(body); return Promise.reject(e); }
-    const start = sink.size;
-    return new Promise<Buffer>((resolve, reject) => {
-      let finished = false;
-      const fail = (e: unknown): void => {
-        if (finished) return;
-        finished = true;
-        sink.pause(); // a failed attempt writes nothing more; the retry resumes from what is here
-        body.destroy();
-        reject(e);
-      };
-      body.on('data', (c: Buffer) => {
-        if (finished) return;
-        this.bytesTransferred += c.length;
-        try { sink.write(c); } catch (e) { fail(e); }
-      });
-      body.on('error', (e: Error) => {
-        // a body cut short after it started: resumed at once by the retry (a stall waited already)
-        if (sink.size > start && (e as { code?: string }).code === 'UND_ERR_SOCKET') fail(new Incomplete(`Download incomplete (connection closed after ${sink.size - start} of ${declared ?? 'unknown'} bytes)`));
-        else fail(e);
-      });
-      body.on('end', () => {
-        if (finished) return;
-        if (declared !== undefined && declared !== sink.size - start) {
-          fail(new Incomplete(`Download incomplete (connection closed after ${sink.size - start} of ${declared} bytes)`));
-          return;
-        }
-        finished = true;
-        resolve(sink.finish(IN_FILE));
-      });
-    });
+    if (!(got instanceof URL)) return got;
+    if (redirects >= 5) throw new OstreeError('EIO', `Too many redirects fetching ${shown}`);
+    return this.attempt(got, sink, redirects + 1);
   }
 }
 
-/** Drop a response body not wanted (an error page, a redirect): read and thrown away when
- *  small, so its keep-alive connection serves the next request; else the connection is closed. */
-function discard(body: Dispatcher.ResponseData['body']): void {
-  body.on('error', () => { /* dropped on purpose */ });
-  body.dump({ limit: 64 * 1024 }).catch(() => { /* the connection is closed instead */ });
+/** How much of an unwanted body (an error page, a redirect) is read to keep its connection. */
+const DISCARD_LIMIT = 64 * 1024;
+
+/**
+ * One response, read through undici's dispatch interface rather than its request() streams:
+ * the headers stay raw buffers (only the three this needs are read), and the body goes straight
+ * into the sink, with no stream per response. Settles with the body, the URL of a redirect, or
+ * the error; a body not wanted is read and dropped (up to DISCARD_LIMIT, so its keep-alive
+ * connection serves the next request), else the connection is closed.
+ */
+class ResponseReader implements Dispatcher.DispatchHandler {
+  private abortRequest: ((reason?: Error) => void) | null = null;
+  private settled = false;
+  private receiving = false;
+  private discarded = 0;
+  private declared: number | undefined;
+  private start = 0;
+
+  constructor(
+    private readonly u: URL, private readonly shown: string, private readonly sink: BodySink,
+    private readonly counted: (bytes: number) => void,
+    private readonly done: { resolve: (r: Buffer | URL) => void; reject: (e: unknown) => void },
+  ) {}
+
+  onConnect(abort: (reason?: Error) => void): void { this.abortRequest = abort; }
+
+  onHeaders(status: number, raw: Buffer[] | string[] | null): boolean {
+    const header = (name: string): string | undefined => rawHeader(raw, name);
+    const location = header('location');
+    if (status >= 300 && status < 400 && location !== undefined) {
+      let next: URL;
+      try { next = new URL(location, this.u); } catch { return this.fail(new OstreeError('EIO', `Invalid redirect from ${this.shown}`)); }
+      // a server may send us to another http(s) URL, never to a local file or another scheme
+      if (next.protocol !== 'http:' && next.protocol !== 'https:') return this.fail(new OstreeError('EIO', `Refusing redirect from ${this.shown} to a ${next.protocol} URL`));
+      return this.settle(next);
+    }
+    if (status === 404 || status === 410) return this.fail(new NotFound(this.shown), false);
+    if (status === 416 && this.sink.size > 0) {
+      // we asked for the rest of a body that ended early: it had promised more than it has
+      return this.fail(new OstreeError('EIO', `Download incomplete: ${this.shown} ended after ${this.sink.size} bytes, fewer than it declared, and the server refuses the rest (HTTP 416)`), false);
+    }
+    if (status !== 200 && status !== 206) return this.fail(new HttpStatusError(status, this.shown), false);
+    const length = header('content-length');
+    this.declared = length === undefined ? undefined : Number(length);
+    try { this.sink.begin(status, this.declared, header('content-range')); } catch (e) { return this.fail(e); }
+    this.start = this.sink.size;
+    this.receiving = true;
+    return true;
+  }
+
+  onData(chunk: Buffer): boolean {
+    if (this.settled) {
+      this.discarded += chunk.length;
+      if (this.discarded > DISCARD_LIMIT) this.abortRequest?.();
+      return true;
+    }
+    this.counted(chunk.length);
+    try { this.sink.write(chunk); } catch (e) { this.fail(e); }
+    return true;
+  }
+
+  onComplete(): void {
+    if (this.settled || !this.receiving) return;
+    const got = this.sink.size - this.start;
+    if (this.declared !== undefined && this.declared !== got) {
+      this.fail(new Incomplete(`Download incomplete (connection closed after ${got} of ${this.declared} bytes)`));
+      return;
+    }
+    this.settle(this.sink.finish(IN_FILE));
+  }
+
+  onError(e: Error): void {
+    if (this.settled) return;
+    // a body cut short after it started: resumed at once by the retry (a stall waited already)
+    if (this.receiving && this.sink.size > this.start && (e as { code?: string }).code === 'UND_ERR_SOCKET') {
+      this.fail(new Incomplete(`Download incomplete (connection closed after ${this.sink.size - this.start} of ${this.declared ?? 'unknown'} bytes)`));
+    } else this.fail(e);
+  }
+
+  private settle(r: Buffer | URL): boolean {
+    if (this.settled) return true;
+    this.settled = true;
+    this.done.resolve(r);
+    return true;
+  }
+
+  /** Settle with `e`; the rest of the response is dropped, or with `close` its connection closed
+   *  (a failed attempt writes nothing more; the retry resumes from what is in the sink). */
+  private fail(e: unknown, close = true): boolean {
+    if (this.settled) return true;
+    this.settled = true;
+    this.sink.pause();
+    this.done.reject(e);
+    if (close) this.abortRequest?.();
+    return true;
+  }
+}
+
+/** A header of a raw header list (name, value, name, value...), the first of its name. */
+function rawHeader(raw: Buffer[] | string[] | null, name: string): string | undefined {
+  if (raw === null) return undefined;
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    const k = raw[i]!;
+    if (k.length !== name.length) continue;
+    if (k.toString().toLowerCase() === name) return raw[i + 1]!.toString();
+  }
+  return undefined;
 }
 
 /** An error from the network, in words: the stall timeout and undici's codes read as such. */
