@@ -6,11 +6,20 @@
  * resolved here too.
  */
 import * as fs from 'node:fs';
-import { Agent, ProxyAgent, type Dispatcher } from 'undici';
+import { createRequire } from 'node:module';
+import type { Agent as AgentClass, Dispatcher, ProxyAgent as ProxyAgentClass } from 'undici';
 import { OstreeError } from '../../errors.js';
 import { BodySink } from './body-sink.js';
 import { cookieHeader, type Cookie } from './cookies.js';
 import { MIRRORLIST_MAX_SIZE, REMOTE_CONFIG_MAX_SIZE } from './limits.js';
+
+// undici's index loads about 110 modules (fetch, WebSocket, caches, mocks); a pull needs only
+// its Agent (23 modules), used through dispatch(): loaded from its own file, that is a
+// measurable part of a small pull's start-up. ProxyAgent needs the index (which adds connect()
+// and the other request methods to every dispatcher), so it is loaded only with `proxy=`.
+const requireUndici = createRequire(import.meta.url);
+const loadAgent = (): typeof AgentClass => requireUndici('undici/lib/dispatcher/agent.js') as typeof AgentClass;
+const loadProxyAgent = (): typeof ProxyAgentClass => (requireUndici('undici') as { ProxyAgent: typeof ProxyAgentClass }).ProxyAgent;
 
 /** Upstream's product token (the version this CLI follows), first in every User-Agent. */
 export const USER_AGENT_PRODUCT = 'libostree/2022.7';
@@ -151,8 +160,8 @@ export class HttpFetcher {
     if (opts.tlsClientKeyPath) tls.key = readTlsFile(opts.tlsClientKeyPath, 'tls-client-key-path');
     const common = { connections: this.concurrency, headersTimeout: this.idleMs, bodyTimeout: this.idleMs, allowH2: true, keepAliveTimeout: 30_000 };
     this.dispatcher = opts.proxy
-      ? new ProxyAgent({ ...common, uri: proxyUri(opts.proxy), requestTls: tls, proxyTls: tls, proxyTunnel: false })
-      : new Agent({ ...common, connect: tls });
+      ? new (loadProxyAgent())({ ...common, uri: proxyUri(opts.proxy), requestTls: tls, proxyTls: tls, proxyTunnel: false })
+      : new (loadAgent())({ ...common, connect: tls });
   }
 
   /** The base URLs (mirrors) requests go to, in order. */
