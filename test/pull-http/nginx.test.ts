@@ -261,3 +261,41 @@ test('static deltas: chosen when the summary lists one, and the summary line say
   const objects = await ours([`--repo=${again}`, 'pull', '--disable-static-deltas', 'origin', served.ref]);
   assert.match(objects.stdout, /^\d+ metadata, \d+ content objects fetched/, '--disable-static-deltas: object by object');
 });
+
+test('an update object by object fetches exactly the new objects; what a partial old commit lost is fetched again', async () => {
+  const repo = path.join(work, 'update-served');
+  fs.cpSync(served.repo, repo, { recursive: true });
+  const tree = path.join(work, 'update-tree');
+  up(`--repo=${repo}`, 'checkout', '-U', served.commit, tree);
+  for (const f of ['usr/share/d3/f3', 'usr/share/d7/f47', 'usr/bin/tool']) fs.appendFileSync(path.join(tree, f), 'changed\n');
+  fs.writeFileSync(path.join(tree, 'usr/share/d9/new'), 'new file\n');
+  const c2 = up(`--repo=${repo}`, 'commit', '-b', served.ref, '--no-xattrs', `--tree=dir=${tree}`).trim();
+  up(`--repo=${repo}`, 'summary', '-u');
+  const n = await nginx('update', { root: repo });
+
+  const dest = await nextDest(n.url);
+  assert.equal((await ours([`--repo=${dest}`, 'pull', 'origin', `${served.ref}@${served.commit}`])).code, 0);
+  const before = objectsIn(dest);
+  n.clearLog();
+  const upd = await ours([`--repo=${dest}`, 'pull', '--disable-static-deltas', 'origin', served.ref]);
+  assert.equal(upd.code, 0, upd.stderr);
+  assert.equal(refOf(dest, `origin:${served.ref}`), c2);
+  const fetched = n.access().filter((e) => e.status === 200).map((e) => objectOfPath(e.path)).filter((o): o is string => o !== null);
+  const added = [...objectsIn(dest)].filter((o) => !before.has(o) && !o.endsWith('.commitmeta'));
+  assert.deepEqual([...fetched].sort(), added.sort(), 'each new object fetched once, nothing the old commit holds');
+  assert.equal(fetched.filter((o) => o.endsWith('.filez')).length, 4, 'three changed files and a new one');
+  upstreamFsck(dest);
+
+  // The old commit marked partial (as fsck --delete leaves it) with a shared object gone: an
+  // update cannot trust it, so it scans the new commit in full and fetches that object again.
+  const broken = await nextDest(n.url);
+  assert.equal((await ours([`--repo=${broken}`, 'pull', 'origin', `${served.ref}@${served.commit}`])).code, 0);
+  const shared = up(`--repo=${broken}`, 'ls', '-C', served.commit, '/usr/share/d5/f5').trim().split(/\s+/)[4]!;
+  fs.rmSync(path.join(broken, 'objects', shared.slice(0, 2), `${shared.slice(2)}.file`));
+  fs.writeFileSync(path.join(broken, 'state', `${served.commit}.commitpartial`), '');
+  n.clearLog();
+  const repaired = await ours([`--repo=${broken}`, 'pull', '--disable-static-deltas', 'origin', served.ref]);
+  assert.equal(repaired.code, 0, repaired.stderr);
+  assert.ok(n.access().some((e) => e.path.endsWith(`${shared.slice(2)}.filez`)), 'the lost object was fetched again');
+  upstreamFsck(broken);
+});

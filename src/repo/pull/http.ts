@@ -34,7 +34,6 @@ import { modeTraits } from '../modes/mode.js';
 import { findRemote, remoteBranches, type RemoteConfig } from '../remotes.js';
 import { checkRemoteUsable, fileUrlPath, remoteFetcherOptions, remoteUrlKind } from './config.js';
 import { cookieJarPath, readCookies } from './cookies.js';
-import { resolveMetalink } from './metalink.js';
 import { pullFileRemote } from './file-remote.js';
 import type { PullOptions, PullResult } from './options.js';
 import { HttpPullSession } from './session.js';
@@ -111,7 +110,7 @@ export async function pullFromRemote(repo: Repo, remoteName: string, refs: strin
 
   if (kind === 'file') return pullFileRemote({ ...common, srcPath: fileUrlPath(url) });
   const fo = httpOptions(repo, remote, opts);
-  const metalink = kind === 'metalink' ? await resolveMetalink(url.slice('metalink='.length), fo) : null;
+  const metalink = kind === 'metalink' ? await (await import('./metalink.js')).resolveMetalink(url.slice('metalink='.length), fo) : null;
   const base = metalink !== null ? metalink.baseUrl : url.replace(/\/+$/, '');
   const [meta, content] = await fetchersFor(base, remote.options.get('contenturl'), fo);
   try {

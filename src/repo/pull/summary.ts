@@ -16,7 +16,6 @@ import {
   REF_KEYS, SUMMARY_KEYS, fromBeU64, parseSummaryFile, summaryCollectionMap, summaryExtension,
 } from '../summary/format.js';
 import { SUMMARY_MAX_SIZE, SUMMARY_SIG_MAX_SIZE } from '../summary/limits.js';
-import { resolveMetalink } from './metalink.js';
 import { summaryGpgReport, summaryVerifierFor } from '../sign/summary.js';
 import { fileUrlPath, remoteFetcherOptions, remoteUrlKind } from './config.js';
 import { HttpFetcher, resolveMirrors } from './transport.js';
@@ -153,7 +152,7 @@ export async function fetchRemoteSummaryFiles(repo: Repo, remoteName: string, op
   if (remoteUrlKind(remoteName, url) === 'file') return fetchSummaryFiles(remoteName, fileSummarySource(remoteName, fileUrlPath(url)), o);
   if (remoteUrlKind(remoteName, url) === 'metalink') {
     // the metalink names the summary and its checksums; summary.sig is not part of it
-    const { baseUrl, summary } = await resolveMetalink(url.slice('metalink='.length), remoteFetcherOptions(remote, {}));
+    const { baseUrl, summary } = await (await import('./metalink.js')).resolveMetalink(url.slice('metalink='.length), remoteFetcherOptions(remote, {}));
     await verify?.(summary, null);
     return { summary, sig: null, fromCache: false, source: `${baseUrl}/summary` };
   }

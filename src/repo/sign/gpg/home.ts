@@ -9,8 +9,11 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { execa } from 'execa';
 import { OstreeError } from '../../../errors.js';
+
+/** execa (and its dozen modules) only when gpg really runs: every pull and commit loads the
+ *  signing code, few of them call gpg. */
+const loadExeca = (): Promise<typeof import('execa')> => import('execa');
 
 export const GPG_BINARY = process.env['OSTREE_GPG_BINARY'] ?? 'gpg';
 /** Largest output read from gpg (signatures, key listings, exported keys). */
@@ -28,6 +31,7 @@ export async function runGpg(homedir: string | null, args: string[], input?: Buf
   const base = ['--batch', '--no-tty', '--no-permission-warning', '--no-auto-key-locate', '--no-auto-check-trustdb'];
   if (homedir !== null) base.unshift('--homedir', homedir);
   try {
+    const { execa } = await loadExeca();
     const r = await execa(GPG_BINARY, [...base, ...args], {
       input: input ?? Buffer.alloc(0), encoding: 'buffer', reject: false, timeout: GPG_TIMEOUT_MS, maxBuffer: GPG_OUTPUT_MAX,
       env: { LC_ALL: 'C' }, extendEnv: true,
@@ -48,7 +52,7 @@ export async function withTempHome<T>(fn: (home: string) => Promise<T>): Promise
     return await fn(home);
   } finally {
     if (fs.existsSync(path.join(home, 'S.gpg-agent'))) {
-      try { await execa('gpgconf', ['--homedir', home, '--kill', 'all'], { reject: false, timeout: 10_000 }); } catch { /* best effort */ }
+      try { const { execa } = await loadExeca(); await execa('gpgconf', ['--homedir', home, '--kill', 'all'], { reject: false, timeout: 10_000 }); } catch { /* best effort */ }
     }
     fs.rmSync(home, { recursive: true, force: true });
   }
