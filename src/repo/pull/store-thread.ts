@@ -11,6 +11,7 @@
 import { Worker } from 'node:worker_threads';
 import { OstreeError, type ErrorCode } from '../../errors.js';
 import type { ContentImportContext } from './import.js';
+import { YoungGarbage } from '../../util/young-gc.js';
 
 /** One object handed to the thread: its archive-form bytes, transferred. */
 export interface StoreRequest { id: number; checksum: string; body: ArrayBuffer }
@@ -29,6 +30,8 @@ export class StoreThread {
   private batch: StoreRequest[] = [];
   private flushQueued = false;
   private broken: Error | null = null;
+  /** What the network read for the bodies handed over is garbage once they are: scavenged every few MB. */
+  private readonly garbage = new YoungGarbage(4 << 20);
 
   constructor(ctx: ContentImportContext) {
     this.worker = new Worker(new URL('./store-worker.js', import.meta.url), { workerData: ctx });
@@ -43,6 +46,7 @@ export class StoreThread {
     const id = this.nextId++;
     const done = new Promise<number>((resolve, reject) => this.waiting.set(id, { resolve, reject }));
     this.batch.push({ id, checksum, body: ownArrayBuffer(body) });
+    this.garbage.add(body.length);
     if (this.batch.length >= BATCH_MAX) this.flush();
     else if (!this.flushQueued) { this.flushQueued = true; setImmediate(() => this.flush()); }
     return done;

@@ -5,8 +5,11 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { importArchiveObjectBuffer, type ContentImportContext } from './import.js';
 import type { StoreAnswer, StoreRequest } from './store-thread.js';
+import { YoungGarbage } from '../../util/young-gc.js';
 
 const ctx = workerData as ContentImportContext;
+/** The bodies and their inflated copies die here: scavenged every few MB (young-gc.ts). */
+const garbage = new YoungGarbage(4 << 20);
 
 function storeOne(r: StoreRequest): StoreAnswer {
   try {
@@ -18,4 +21,5 @@ function storeOne(r: StoreRequest): StoreAnswer {
 
 parentPort!.on('message', (batch: StoreRequest[]) => {
   parentPort!.postMessage(batch.map(storeOne));
+  for (const r of batch) garbage.add(r.body.byteLength);
 });
