@@ -1,5 +1,5 @@
 /**
- * The Ignition image's initramfs: in a throwaway copy of the cached Debian base tree, Debian's
+ * The Ignition image's initramfs: in a throwaway copy of the cached Debian base tree (dracut-chroot.ts), Debian's
  * dracut and Debian's Ignition 2.14 (its binary lives in dracut's 30ignition module) are installed
  * with apt, our modules (boot/dracut/98ostree, boot/dracut/40ignition-ostree) and prepare-root are
  * added, and dracut builds the initramfs for the image's kernel with just what a first boot needs
@@ -8,11 +8,10 @@
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { CACHE_DIR, PROJECT_DIR, WORK_DIR, copyFile, rmrf, run, writeFile } from './common.js';
+import { CACHE_DIR, PROJECT_DIR, WORK_DIR, rmrf, writeFile } from './common.js';
+import { addDracutModule, prepareDracutChroot } from './dracut-chroot.js';
 import { ensureBaseTarball, ensureKernelDeb } from './caches.js';
 import { done, phase, type Phase } from './progress.js';
-
-const STAGE = '@@ignition-initramfs-stage ';
 /** Our dracut modules, copied into the chroot's /usr/lib/dracut/modules.d. */
 const MODULES = ['98ostree', '40ignition-ostree'];
 /** What must be in the initramfs for a first boot to work (checked with lsinitrd). */
@@ -84,41 +83,23 @@ export async function buildIgnitionInitramfs(): Promise<string> {
 
 async function build(tarball: string, deb: string, kver: string, out: string, p: Phase): Promise<string> {
   const tree = path.join(WORK_DIR, 'ignition-initramfs-tree');
-  rmrf(tree);
-  fs.mkdirSync(tree, { recursive: true });
-  p.note('unpacking the Debian base tree and the kernel');
-  await run('sh', ['-c', `zstd -dc < '${tarball}' | tar --numeric-owner -C '${tree}' -xf -`]);
-  await run('sh', ['-c', `dpkg-deb --fsys-tarfile '${deb}' | tar -C '${tree}' --keep-directory-symlink -xf -`]);
-  await run('depmod', ['-b', tree, kver]);
-  copyFile('/etc/resolv.conf', path.join(tree, 'etc/resolv.conf'));
-  const b = (f: string) => path.join(PROJECT_DIR, 'boot', f);
-  copyFile(b('ostree-prepare-root.sh'), path.join(tree, 'usr/lib/ostree/ostree-prepare-root'), 0o755);
-  for (const m of MODULES) {
-    for (const f of fs.readdirSync(b(`dracut/${m}`))) {
-      const exec = f.endsWith('.sh');
-      copyFile(b(`dracut/${m}/${f}`), path.join(tree, `usr/lib/dracut/modules.d/${m}/${f}`), exec ? 0o755 : 0o644);
-    }
-  }
+  const c = await prepareDracutChroot(tree, tarball, deb, kver, p);
+  for (const m of MODULES) addDracutModule(tree, m);
   writeFile(path.join(tree, 'tmp/no-network-setup.sh'), NO_NETWORK_SETUP, 0o755);
-  const inChroot = (cmd: string) => `chroot '${tree}' /usr/bin/env PATH=/usr/sbin:/usr/bin:/sbin:/bin DEBIAN_FRONTEND=noninteractive sh -c '${cmd}'`;
-  const stage = (text: string) => `echo '${STAGE}${text}'`;
-  await run('unshare', ['--mount', '--fork', 'sh', '-c', [
-    `mount -t proc proc '${tree}/proc'`,
-    `mount --rbind /sys '${tree}/sys'`,
-    `mount --rbind /dev '${tree}/dev'`,
-    stage('apt-get update'),
-    inChroot('apt-get update -qq'),
+  await c.runSteps([
+    { stage: 'apt-get update' },
+    c.inChroot('apt-get update -qq'),
     // policycoreutils: Debian's Ignition always relabels what it wrote, with `setfiles` (30ignition
     // installs it when present); the image's empty file_contexts makes that label nothing.
     // lz4 and zstd: dracut compresses with the tool, and silently falls back to gzip without it.
-    stage('apt-get install dracut-core dracut-network ignition policycoreutils lz4 zstd'),
-    inChroot('apt-get install -y -qq --no-install-recommends dracut-core dracut-network ignition policycoreutils lz4 zstd >/dev/null'),
+    { stage: 'apt-get install dracut-core dracut-network ignition policycoreutils lz4 zstd' },
+    c.inChroot('apt-get install -y -qq --no-install-recommends dracut-core dracut-network ignition policycoreutils lz4 zstd >/dev/null'),
     // (after apt-get installed dracut-network, which would replace them)
     ...NO_NETWORK_MODULES.map((m) => `cp '${tree}/tmp/no-network-setup.sh' '${tree}/usr/lib/dracut/modules.d/${m}/module-setup.sh'`),
-    stage('dracut --modules "... ostree ignition ignition-ostree"'),
-    inChroot(`dracut --force ${DRACUT_ARGS.map((a) => a.startsWith('--') ? a : `"${a}"`).join(' ')} --kver ${kver} /tmp/initramfs-ignition.img`),
-    inChroot('lsinitrd /tmp/initramfs-ignition.img > /tmp/lsinitrd.txt'),
-  ].join(' && ')], { onLine: (l) => { if (l.startsWith(STAGE)) p.note(l.slice(STAGE.length)); } });
+    { stage: 'dracut --modules "... ostree ignition ignition-ostree"' },
+    c.inChroot(`dracut --force ${DRACUT_ARGS.map((a) => a.startsWith('--') ? a : `"${a}"`).join(' ')} --kver ${kver} /tmp/initramfs-ignition.img`),
+    c.inChroot('lsinitrd /tmp/initramfs-ignition.img > /tmp/lsinitrd.txt'),
+  ]);
   const listing = fs.readFileSync(path.join(tree, 'tmp/lsinitrd.txt'), 'utf8');
   const missing = REQUIRED.filter((want) => !listing.includes(want));
   if (missing.length > 0) throw new Error(`the Ignition initramfs lacks ${missing.join(', ')}; lsinitrd:\n${listing.slice(0, 3000)}`);
