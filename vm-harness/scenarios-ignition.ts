@@ -24,7 +24,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { RUNS, clean, runBoot, script, type Results, type RunBootOptions } from './checks.js';
+import { BOOT_TIMEOUT_MS, RUNS, clean, runBoot, script, type Results, type RunBootOptions } from './checks.js';
 import { log, mkdirp, sleep, writeFile } from './common.js';
 import { FIRSTBOOT_KARGS } from '../src/sysroot/bootloader/grub2-firstboot.js';
 import { BOOTED_MARKER, createOverlay, type BootResult } from './launch.js';
@@ -91,10 +91,13 @@ async function bootWithSsh(ctx: Ctx, o: RunBootOptions, drive: (ssh: Ssh | null,
   const port = await freePort();
   let result: BootResult | null = null;
   const marker = script(`${o.name}-keep`, KEEP_RUNNING);
-  const running = runBoot(ctx.res, { ...o, sshPort: port, fwCfg: [{ name: 'opt/ostree-ts/script', file: marker }] })
+  // The VM lives for the boot and the whole SSH session after it: twice a boot's timeout (a
+  // loaded machine took 3.5 min to the marker, and the session's reboot was cut at 300 s).
+  const timeoutMs = o.timeoutMs ?? 2 * BOOT_TIMEOUT_MS;
+  const running = runBoot(ctx.res, { ...o, timeoutMs, sshPort: port, fwCfg: [{ name: 'opt/ostree-ts/script', file: marker }] })
     .then((r) => { result = r; return r; });
   const serial = path.join(RUNS, `${o.name}.log`);
-  const deadline = Date.now() + (o.timeoutMs ?? 600_000);
+  const deadline = Date.now() + timeoutMs;
   // Wait for the marker (multi-user.target reached) before logging in.
   while (result === null && Date.now() < deadline) {
     let text = '';
