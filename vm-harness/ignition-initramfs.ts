@@ -1,5 +1,5 @@
 /**
- * The Ignition image's initramfs: in a throwaway copy of the cached Debian base tree, Debian's
+ * The Ignition image's initramfs: in a throwaway copy of the cached Debian base tree (dracut-chroot.ts), Debian's
  * dracut and Debian's Ignition 2.14 (its binary lives in dracut's 30ignition module) are installed
  * with apt, our modules (boot/dracut/98ostree, boot/dracut/40ignition-ostree) and prepare-root are
  * added, and dracut builds the initramfs for the image's kernel with just what a first boot needs
@@ -8,11 +8,10 @@
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { CACHE_DIR, PROJECT_DIR, WORK_DIR, copyFile, rmrf, run, writeFile } from './common.js';
+import { CACHE_DIR, PROJECT_DIR, WORK_DIR, rmrf, writeFile } from './common.js';
+import { addDracutModule, prepareDracutChroot } from './dracut-chroot.js';
 import { ensureBaseTarball, ensureKernelDeb } from './caches.js';
 import { done, phase, type Phase } from './progress.js';
-
-const STAGE = '@@ignition-initramfs-stage ';
 /** Our dracut modules, copied into the chroot's /usr/lib/dracut/modules.d. */
 const MODULES = ['98ostree', '40ignition-ostree'];
 /** What must be in the initramfs for a first boot to work (checked with lsinitrd). */
@@ -22,18 +21,45 @@ const REQUIRED = [
   'ignition-complete.target.requires/ignition-ostree-presets.service', 'emergency.target.wants/ignition-ostree-show-failure.service',
   'qemu_fw_cfg.ko', 'usr/sbin/useradd', 'usr/bin/systemd-tmpfiles', 'usr/sbin/setfiles',
 ];
+/** What must not be in it (the network and drivers this guest has not: see NO_NETWORK_MODULES, DRACUT_ARGS). */
+const FORBIDDEN = ['systemd-networkd', 'usr/bin/curl', 'write-ifcfg', 'virtio_net.ko', 'ata_piix.ko', 'sr_mod.ko'];
+
+/**
+ * How the initramfs is compressed: what GRUB reads through the BIOS plus what the kernel unpacks
+ * under TCG both count (measured: scenario i5, ignition-timing.ts).  VM_IGNITION_COMPRESS picks
+ * another of dracut's compressors (lz4, zstd, gzip, cat = none) to compare.
+ */
+const COMPRESS = process.env['VM_IGNITION_COMPRESS'] ?? 'lz4';
+/** The first bytes of each compressor's output: dracut silently falls back to gzip without the tool. */
+const MAGIC: Record<string, Buffer> = {
+  lz4: Buffer.from([0x02, 0x21, 0x4c, 0x18]), zstd: Buffer.from([0x28, 0xb5, 0x2f, 0xfd]), gzip: Buffer.from([0x1f, 0x8b]), cat: Buffer.from('070701'),
+};
 
 /**
  * What goes in: only the dracut modules a first boot needs (and their dependencies), only the
- * kernel modules of a QEMU guest, zstd.  dracut's default (every module, every driver: 64 MB)
- * takes GRUB a minute to read under TCG on a loaded machine.
+ * kernel modules of a QEMU guest.  dracut's default (every module, every driver: 64 MB) takes
+ * GRUB a minute to read under TCG on a loaded machine.  Of what 90qemu (a dependency of
+ * Ignition's module) adds, the guest has none but virtio_blk and fw_cfg: its IDE, AHCI, SCSI
+ * and CD drivers only cost udev's coldplug time.
  */
 const DRACUT_ARGS = [
-  '--no-hostonly', '--no-hostonly-cmdline', '--compress', 'zstd',
+  '--no-hostonly', '--no-hostonly-cmdline', '--no-early-microcode', '--compress', COMPRESS,
   '--modules', 'systemd systemd-initrd dracut-systemd base fs-lib rootfs-block udev-rules kernel-modules ostree ignition ignition-ostree',
-  '--drivers', 'virtio_pci virtio_blk virtio_net virtio_scsi ext4 qemu_fw_cfg overlay',
-  '--omit-drivers', 'e1000e igb ixgbe i40e ice mlx4_core mlx5_core bnx2x bnxt_en be2net qede qed cxgb4 sfc tg3 r8169 bnx2 nfp',
+  '--drivers', 'virtio_pci virtio_blk ext4 qemu_fw_cfg overlay',
+  '--omit-drivers', 'ata_piix ata_generic pata_acpi ahci cdrom sr_mod virtio_scsi virtio_console virtio_rng virtio_mem spapr-vscsi efi_secret',
 ];
+
+/**
+ * dracut's network, url-lib and ifcfg modules, reduced to nothing in the throwaway chroot.  Ignition's
+ * module depends on them for the platforms that fetch their config over the network; on the
+ * qemu platform the config comes over fw_cfg (fetch-offline), and this guest's network reaches
+ * nothing anyway (restrict=on).  With them the initramfs had systemd-networkd, curl and its TLS
+ * and Kerberos libraries, every NIC driver, and bash hooks in dracut-cmdline and pre-udev.
+ */
+const NO_NETWORK_MODULES = ['40network', '45url-lib', '45ifcfg'];
+const NO_NETWORK_SETUP = '#!/bin/bash\n# ostree-ts Ignition image (vm-harness/ignition-initramfs.ts): no network in the initramfs;\n' +
+  '# on the qemu platform Ignition reads its config from fw_cfg.\n' +
+  'check() { return 255; }\ndepends() { return 0; }\ninstallkernel() { return 0; }\ninstall() { return 0; }\n';
 
 function moduleFiles(): string[] {
   const b = path.join(PROJECT_DIR, 'boot');
@@ -47,7 +73,7 @@ function moduleFiles(): string[] {
 export async function buildIgnitionInitramfs(): Promise<string> {
   const tarball = await ensureBaseTarball();
   const { deb, kver } = await ensureKernelDeb();
-  const h = createHash('sha256').update(path.basename(tarball)).update(path.basename(deb)).update(JSON.stringify(DRACUT_ARGS)).update('virtio_net only');
+  const h = createHash('sha256').update(path.basename(tarball)).update(path.basename(deb)).update(JSON.stringify(DRACUT_ARGS)).update(NO_NETWORK_SETUP);
   for (const f of moduleFiles()) h.update(path.relative(PROJECT_DIR, f)).update(fs.readFileSync(f));
   const out = path.join(CACHE_DIR, `initramfs-ignition-${h.digest('hex').slice(0, 16)}.img`);
   if (fs.existsSync(out)) { done('Ignition initramfs', `cached in ${out}`); return out; }
@@ -57,48 +83,34 @@ export async function buildIgnitionInitramfs(): Promise<string> {
 
 async function build(tarball: string, deb: string, kver: string, out: string, p: Phase): Promise<string> {
   const tree = path.join(WORK_DIR, 'ignition-initramfs-tree');
-  rmrf(tree);
-  fs.mkdirSync(tree, { recursive: true });
-  p.note('unpacking the Debian base tree and the kernel');
-  await run('sh', ['-c', `zstd -dc < '${tarball}' | tar --numeric-owner -C '${tree}' -xf -`]);
-  await run('sh', ['-c', `dpkg-deb --fsys-tarfile '${deb}' | tar -C '${tree}' --keep-directory-symlink -xf -`]);
-  await run('depmod', ['-b', tree, kver]);
-  copyFile('/etc/resolv.conf', path.join(tree, 'etc/resolv.conf'));
-  const b = (f: string) => path.join(PROJECT_DIR, 'boot', f);
-  copyFile(b('ostree-prepare-root.sh'), path.join(tree, 'usr/lib/ostree/ostree-prepare-root'), 0o755);
-  for (const m of MODULES) {
-    for (const f of fs.readdirSync(b(`dracut/${m}`))) {
-      const exec = f.endsWith('.sh');
-      copyFile(b(`dracut/${m}/${f}`), path.join(tree, `usr/lib/dracut/modules.d/${m}/${f}`), exec ? 0o755 : 0o644);
-    }
-  }
-  // Ignition's module needs dracut's network module, whose kernel-network-modules adds every
-  // wired NIC driver (22 MB): this QEMU guest has a virtio NIC only, and its config comes over
-  // fw_cfg anyway.  The throwaway chroot's copy of that module installs virtio_net alone.
-  // (written after apt-get installs dracut-network, which would replace it)
-  writeFile(path.join(tree, 'tmp/kernel-network-modules-setup.sh'),
-    '#!/bin/bash\n# ostree-ts Ignition image: the QEMU guest\'s NIC driver only (vm-harness/ignition-initramfs.ts).\n' +
-    'check() { return 255; }\ndepends() { return 0; }\ninstallkernel() { instmods virtio_net; }\ninstall() { return 0; }\n', 0o755);
-  const inChroot = (cmd: string) => `chroot '${tree}' /usr/bin/env PATH=/usr/sbin:/usr/bin:/sbin:/bin DEBIAN_FRONTEND=noninteractive sh -c '${cmd}'`;
-  const stage = (text: string) => `echo '${STAGE}${text}'`;
-  await run('unshare', ['--mount', '--fork', 'sh', '-c', [
-    `mount -t proc proc '${tree}/proc'`,
-    `mount --rbind /sys '${tree}/sys'`,
-    `mount --rbind /dev '${tree}/dev'`,
-    stage('apt-get update'),
-    inChroot('apt-get update -qq'),
+  const c = await prepareDracutChroot(tree, tarball, deb, kver, p);
+  for (const m of MODULES) addDracutModule(tree, m);
+  writeFile(path.join(tree, 'tmp/no-network-setup.sh'), NO_NETWORK_SETUP, 0o755);
+  await c.runSteps([
+    { stage: 'apt-get update' },
+    c.inChroot('apt-get update -qq'),
     // policycoreutils: Debian's Ignition always relabels what it wrote, with `setfiles` (30ignition
     // installs it when present); the image's empty file_contexts makes that label nothing.
-    stage('apt-get install dracut-core dracut-network ignition policycoreutils'),
-    inChroot('apt-get install -y -qq --no-install-recommends dracut-core dracut-network ignition policycoreutils >/dev/null'),
-    `cp '${tree}/tmp/kernel-network-modules-setup.sh' '${tree}/usr/lib/dracut/modules.d/90kernel-network-modules/module-setup.sh'`,
-    stage('dracut --modules "... ostree ignition ignition-ostree"'),
-    inChroot(`dracut --force ${DRACUT_ARGS.map((a) => a.startsWith('--') ? a : `"${a}"`).join(' ')} --kver ${kver} /tmp/initramfs-ignition.img`),
-    inChroot('lsinitrd /tmp/initramfs-ignition.img > /tmp/lsinitrd.txt'),
-  ].join(' && ')], { onLine: (l) => { if (l.startsWith(STAGE)) p.note(l.slice(STAGE.length)); } });
+    // lz4 and zstd: dracut compresses with the tool, and silently falls back to gzip without it.
+    { stage: 'apt-get install dracut-core dracut-network ignition policycoreutils lz4 zstd' },
+    c.inChroot('apt-get install -y -qq --no-install-recommends dracut-core dracut-network ignition policycoreutils lz4 zstd >/dev/null'),
+    // (after apt-get installed dracut-network, which would replace them)
+    ...NO_NETWORK_MODULES.map((m) => `cp '${tree}/tmp/no-network-setup.sh' '${tree}/usr/lib/dracut/modules.d/${m}/module-setup.sh'`),
+    { stage: 'dracut --modules "... ostree ignition ignition-ostree"' },
+    c.inChroot(`dracut --force ${DRACUT_ARGS.map((a) => a.startsWith('--') ? a : `"${a}"`).join(' ')} --kver ${kver} /tmp/initramfs-ignition.img`),
+    c.inChroot('lsinitrd /tmp/initramfs-ignition.img > /tmp/lsinitrd.txt'),
+  ]);
   const listing = fs.readFileSync(path.join(tree, 'tmp/lsinitrd.txt'), 'utf8');
   const missing = REQUIRED.filter((want) => !listing.includes(want));
   if (missing.length > 0) throw new Error(`the Ignition initramfs lacks ${missing.join(', ')}; lsinitrd:\n${listing.slice(0, 3000)}`);
+  const unwanted = FORBIDDEN.filter((no) => listing.includes(no));
+  if (unwanted.length > 0) throw new Error(`the Ignition initramfs has ${unwanted.join(', ')}, which a qemu-platform first boot does not need`);
+  const head = Buffer.alloc(6);
+  const fd = fs.openSync(path.join(tree, 'tmp/initramfs-ignition.img'), 'r');
+  fs.readSync(fd, head, 0, 6, 0);
+  fs.closeSync(fd);
+  const magic = MAGIC[COMPRESS];
+  if (magic && !head.subarray(0, magic.length).equals(magic)) throw new Error(`dracut did not compress the Ignition initramfs with ${COMPRESS} (it starts ${head.toString('hex')})`);
   fs.copyFileSync(path.join(tree, 'tmp/initramfs-ignition.img'), out + '.tmp');
   fs.renameSync(out + '.tmp', out);
   rmrf(tree);

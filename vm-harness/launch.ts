@@ -58,6 +58,8 @@ export interface BootOptions extends FirmwareChoice {
    * else is promised, as on real hardware.
    */
   powerCutWhen?: RegExp;
+  /** This boot's backend, whatever VM_BACKEND and libvirt say (e.g. a scenario of the plain-QEMU path). */
+  backend?: 'qemu' | 'virt-install';
 }
 
 export interface BootResult {
@@ -73,6 +75,8 @@ export interface BootResult {
   totalMs: number;
   /** killed by `powerCutWhen` */
   powerCut?: boolean;
+  /** QEMU start → each boot milestone (BOOT_MILESTONES' labels) first seen on the console, ms */
+  milestoneMs: Record<string, number>;
 }
 
 /** Guests running now: killed when the harness itself is interrupted. */
@@ -163,24 +167,26 @@ function extraQemuArgs(o: BootOptions): string[] {
 }
 
 export async function boot(o: BootOptions): Promise<BootResult> {
-  const which = backend();
+  const which = o.backend ?? backend();
   return which === 'virt-install' ? bootVirtInstall(o) : bootQemu(o);
 }
 
 /** Watch the serial log while the VM runs: GRUB menu keys, booted marker, timeout. */
 async function watch(o: BootOptions, t0: number, done: () => boolean, sendKeys: (keys: string[]) => Promise<void>, kill: () => Promise<void>):
-  Promise<{ timedOut: boolean; bootedMs: number | null; grubMs: number | null; powerCut: boolean }> {
+  Promise<{ timedOut: boolean; bootedMs: number | null; grubMs: number | null; powerCut: boolean; milestoneMs: Record<string, number> }> {
   let bootedMs: number | null = null;
   let grubMs: number | null = null;
   const keys = o.grubKeys ?? ['ret'];
   let timedOut = false;
   let powerCut = false;
   const seen = new Set<number>();
+  const milestoneMs: Record<string, number> = {};
+  const reached = (label: string) => { milestoneMs[label] ??= Date.now() - t0; o.onMilestone?.(label); };
   let lastLength = -1;
   while (!done()) {
     let text = '';
     try { text = fs.readFileSync(o.serialLog, 'latin1'); } catch { /* not yet */ }
-    if (o.onMilestone && text.length !== lastLength) milestones(text, seen, o.onMilestone);
+    if (text.length !== lastLength) milestones(text, seen, reached);
     lastLength = text.length;
     if (grubMs === null && !o.kernel && GRUB_MENU_RE.test(text)) {
       grubMs = Date.now() - t0;
@@ -205,10 +211,8 @@ async function watch(o: BootOptions, t0: number, done: () => boolean, sendKeys: 
     await sleep(100);
   }
   // The guest's last words (e.g. "reboot: Restarting system") arrive as it exits.
-  if (o.onMilestone) {
-    try { milestones(fs.readFileSync(o.serialLog, 'latin1'), seen, o.onMilestone); } catch { /* no log */ }
-  }
-  return { timedOut, bootedMs, grubMs, powerCut };
+  try { milestones(fs.readFileSync(o.serialLog, 'latin1'), seen, reached); } catch { /* no log */ }
+  return { timedOut, bootedMs, grubMs, powerCut, milestoneMs };
 }
 
 async function bootQemu(o: BootOptions): Promise<BootResult> {
@@ -262,7 +266,7 @@ async function bootQemu(o: BootOptions): Promise<BootResult> {
   if (!w.timedOut && !w.powerCut && r.exitCode !== 0) log(`${o.name}: qemu exited ${r.exitCode}: ${String(r.all ?? '').slice(-2000)}`);
   let text = '';
   try { text = fs.readFileSync(o.serialLog, 'latin1'); } catch { /* none */ }
-  return { name: o.name, backend: 'qemu', log: text, timedOut: w.timedOut, bootedMs: w.bootedMs, grubMs: w.grubMs, totalMs, powerCut: w.powerCut };
+  return { name: o.name, backend: 'qemu', log: text, timedOut: w.timedOut, bootedMs: w.bootedMs, grubMs: w.grubMs, totalMs, powerCut: w.powerCut, milestoneMs: w.milestoneMs };
 }
 
 function monitorCommand(sock: string, cmd: string): Promise<void> {
@@ -337,7 +341,7 @@ async function bootVirtInstall(o: BootOptions): Promise<BootResult> {
   await execa('virsh', ['-c', 'qemu:///system', 'destroy', dom], { reject: false });
   let text = '';
   try { text = fs.readFileSync(o.serialLog, 'latin1'); } catch { /* none */ }
-  return { name: o.name, backend: 'virt-install', log: text, timedOut: w.timedOut, bootedMs: w.bootedMs, grubMs: w.grubMs, totalMs: Date.now() - t0, powerCut: w.powerCut };
+  return { name: o.name, backend: 'virt-install', log: text, timedOut: w.timedOut, bootedMs: w.bootedMs, grubMs: w.grubMs, totalMs: Date.now() - t0, powerCut: w.powerCut, milestoneMs: w.milestoneMs };
 }
 
 /** The sections `@@OSTREE-TEST BEGIN name` … `@@OSTREE-TEST END name rc=N` of a serial log. */

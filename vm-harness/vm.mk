@@ -42,12 +42,15 @@
 #                             a1 `ostree-agent` finds release 2 through nginx on the guest's
 #                             loopback, stages it, reboots in its window, judges it good; a2 (after
 #                             a1) release 3 fails to finalize, is rolled back and then refused;
-#                             i1-i5: Ignition, scenarios-ignition.ts: i1 the
+#                             i1-i6: Ignition, scenarios-ignition.ts: i1 the
 #                             Fedora CoreOS walkthrough's first boot (SSH as core, podman, curl),
 #                             i2 reboot without Ignition + staged upgrade, i3 the upgrade kept
 #                             Ignition's files, i4 bad configs stop the boot, i5 first-boot timing
-#                             with and without Ignition; i2 and i3 continue from i1)
-#   VM_IGNITION_TIMING_ROUNDS=1  vm-test: first boots with and without Ignition for i5
+#                             against the image's normal (initramfs-tools) boot, with the guest's
+#                             breakdown, i6 i1's walkthrough with plain QEMU whatever VM_BACKEND
+#                             says; i2 and i3 continue from i1)
+#   VM_IGNITION_TIMING_ROUNDS=1  vm-test: rounds of i5 (baseline, Ignition first boot, second boot)
+#   VM_IGNITION_COMPRESS=lz4  the Ignition initramfs's compressor (lz4, zstd, gzip, cat = none)
 #   VM_TIMING_ROUNDS=2        vm-test: first boots per disk and firmware for the OSTree-vs-plain
 #                             boot time (BIOS: 0 and 1; UEFI: u0 and u1)
 #   VM_VERBOSE=1              print every command the harness runs (default: one line per phase)
@@ -75,7 +78,7 @@ vm-demo: build vm-libvirt-config
 # both (two harness runs starting it at the same moment would race) and stopped at the end.  test/vm-harness/groups.test.ts
 # checks that the two groups hold every scenario.  With VM_SCENARIOS: one run, as listed.
 VM_GROUP_A := 0,1,2,3,4,5,6,7,8,9,10,u0,u1,u2,u3,u4,sd1,sd2,sd3,f1
-VM_GROUP_B := l1,l2,a1,a2,i1,i2,i3,i4,i5
+VM_GROUP_B := l1,l2,a1,a2,i1,i2,i3,i4,i5,i6
 vm-test: build vm-libvirt-config
 ifeq ($(strip $(VM_SCENARIOS)),)
 	VM_CACHE_DIR=$(VM_CACHE_DIR) VM_WORK_DIR=$(VM_WORK_DIR) $(VM_HARNESS) image

@@ -30,3 +30,9 @@ test('the two vm-test groups hold every scenario the harness knows, each once', 
   assert.deepEqual(a.filter((x) => b.includes(x)), [], 'no scenario in both groups');
   assert.deepEqual([...a, ...b].sort(), [...known].sort());
 });
+
+test('the Ignition scenarios, i6 (plain QEMU) too, are in one group: they share the Ignition disk of its work directory', () => {
+  const mk = fs.readFileSync(path.join(HARNESS, 'vm.mk'), 'utf8');
+  const b = group(mk, 'VM_GROUP_B');
+  for (const id of ['i1', 'i2', 'i3', 'i4', 'i5', 'i6']) assert.ok(b.includes(id), `${id} is in VM_GROUP_B`);
+});
