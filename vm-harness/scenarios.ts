@@ -23,7 +23,7 @@
  * sd1-sd3: systemd-boot under UEFI (scenarios-sdboot.ts).
  * l1-l2: package layering with apt-ostree (scenarios-layering.ts).
  * a1-a2: the update agent in the guest, nginx on its loopback (scenarios-agent.ts).
- * i1-i5: Ignition first boot, reboot, upgrade, bad input, timing (scenarios-ignition.ts).
+ * i1-i6: Ignition first boot, reboot, upgrade, bad input, timing, the walkthrough on plain QEMU (scenarios-ignition.ts).
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
