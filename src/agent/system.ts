@@ -14,6 +14,8 @@ import { readFragments } from './config/fragments.js';
 import { OstreeHost } from './hosts/ostree-host.js';
 import { resolveIdentity, type Identity } from './identity.js';
 import { StateFile } from './state.js';
+import { writeDriverState } from './driver-report.js';
+import { runDir } from '../sysroot/layout.js';
 
 export interface SystemOptions {
   /** where the config.d directories and /etc/machine-id are looked up (default /) */
@@ -53,14 +55,18 @@ async function lockWithoutBlocking(fd: number, what: string): Promise<void> {
   }
 }
 
-/** One cycle under the state directory's lock; the report is kept for `status`. */
-export async function lockedCycle(sa: SystemAgent, o: CycleOptions = {}): Promise<CycleReport> {
+/**
+ * One cycle under the state directory's lock; the report is kept for `status`, and its one-line
+ * summary for `ostree admin status` (driver-state.ts). `daemonPid` is given by the daemon only.
+ */
+export async function lockedCycle(sa: SystemAgent, o: CycleOptions = {}, daemonPid?: number): Promise<CycleReport> {
   mkdirp(sa.state.dir, 0o755);
   const fd = fs.openSync(path.join(sa.state.dir, 'lock'), fs.constants.O_RDWR | fs.constants.O_CREAT, 0o600);
   try {
     await lockWithoutBlocking(fd, `${sa.state.dir}/lock`);
     const rep = await sa.agent.cycle(o);
     sa.state.saveStatus({ ...rep, node_uuid: sa.identity.nodeUuid, group: sa.identity.group, wariness: sa.identity.wariness, strategies: sa.config.strategies });
+    writeDriverState(runDir(), rep, daemonPid ?? 'keep');
     return rep;
   } finally {
     try { flock(fd, LOCK_UN); } catch { /* closing releases it */ }
@@ -83,7 +89,7 @@ export async function runDaemon(sa: SystemAgent, log: (line: string) => void): P
   log(`ostree-agent: node ${sa.identity.nodeUuid}, group ${sa.identity.group}, strategy ${sa.config.strategies.join('+')}, every ${sa.config.steadyIntervalSecs} s`);
   try {
     while (!stop) {
-      const rep = await lockedCycle(sa);
+      const rep = await lockedCycle(sa, {}, process.pid);
       log(`cycle: ${rep.phase}${rep.target ? ` target ${rep.target.version}` : ''}${rep.waitingFor ? `, waiting for ${rep.waitingFor}` : ''}`);
       if (stop) break;
       await new Promise<void>((r) => { const t = setTimeout(r, sa.config.steadyIntervalSecs * 1000); wake = () => { clearTimeout(t); r(); }; });
