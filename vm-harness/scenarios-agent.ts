@@ -8,7 +8,8 @@
  * every reboot is the agent's.
  *
  * a1. update in the window: with a closed periodic window `ostree-agent check` stages release 2
- *     and waits for the window; with an open one the daemon (`systemctl start ostree-agent`)
+ *     and waits for the window, and the daemon started then says so in `ostree admin status` and
+ *     `apt-ostree status` (AutomaticUpdatesDriver / DriverState); with an open one the daemon (`systemctl start ostree-agent`)
  *     reboots the machine itself; the next boot is release 2, and the daemon, started at boot,
  *     judges it good (the agent's steady state) and finds nothing newer.
  * a2. a bad release is refused (needs a1): the graph gains release 3 (the update disk's commit
@@ -151,6 +152,12 @@ async function stageInWindow(res: Results, img: BuiltImage, disk: string): Promi
     ...agentConfig('$(date -u -d "+3 days" +%a)', '03:00', 30),
     CAT('check-closed', 'ostree-agent check'),
     STATUS_SNIPPET('staged-status'),
+    // the daemon with the window still closed: the status commands show what it waits for
+    CAT('start-daemon-closed', 'systemctl start ostree-agent.service'),
+    WAIT_DAEMON_CYCLE,
+    STATUS_SNIPPET('driver-status'),
+    CAT('apt-status', 'apt-ostree status'),
+    CAT('stop-daemon', 'systemctl stop ostree-agent.service'),
     // open: since ten minutes ago, for twelve hours
     ...agentConfig('$(date -u -d "-10 min" +%a)', '$(date -u -d "-10 min" +%H:%M)', 720),
     CAT('config-open', `cat ${AGENT_CONF}`),
@@ -172,6 +179,12 @@ async function stageInWindow(res: Results, img: BuiltImage, disk: string): Promi
     /^waiting for: the next update window \(\d{4}-/m.test(chk.text) && /^event: staging 2$/m.test(chk.text), chk.text);
   const st = sec(r, 'staged-status').text;
   res.check(sc, '`ostree admin status` shows release 2 staged', new RegExp(`^  \\S+ ${img.commit2}\\.\\d+ \\(staged\\)`, 'm').test(st), st);
+  const drv = sec(r, 'driver-status').text;
+  const apt = sec(r, 'apt-status').text;
+  const waitLine = /^ {2}DriverState: active; update 2 staged; waiting for the next update window \(\d{4}-[^)]*\) \(last checked \w{3} \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC\)$/m;
+  res.check(sc, 'the daemon waiting for the window: `ostree admin status` and `apt-ostree status` say so (AutomaticUpdatesDriver / DriverState)',
+    sec(r, 'start-daemon-closed').rc === 0 && /^AutomaticUpdatesDriver: ostree-agent$/m.test(drv) && waitLine.test(drv) &&
+    /^State: idle\nAutomaticUpdatesDriver: ostree-agent\n/.test(apt) && waitLine.test(apt) && /^Deployments:$/m.test(apt), `${drv}\n${apt}`);
   const con = clean(r.log);
   res.check(sc, 'window open: the daemon reboots the machine itself (the script only started it)',
     !r.timedOut && sec(r, 'start-daemon').rc === 0 && /reboot: Restarting system/.test(con) && !con.includes('@@OSTREE-TEST POWEROFF'),
@@ -188,6 +201,7 @@ async function updatedBoot(res: Results, img: BuiltImage, disk: string, thenBad:
     CAT('prev-finalize', 'journalctl -b -1 -o cat -u ostree-finalize-staged.service'),
     CAT('agent-journal', 'journalctl -b -o cat -u ostree-agent.service'),
     CAT('agent-status', 'ostree-agent status'),
+    STATUS_SNIPPET('driver-after'),
     CAT('access-log', 'cat /var/log/ostree-test-nginx/access.log'),
     ...(thenBad ? [
       ...publishGraph(graph([img.commit1, img.commit2, img.commit3], [[0, 1], [1, 2]])),
@@ -216,6 +230,9 @@ async function updatedBoot(res: Results, img: BuiltImage, disk: string, thenBad:
   res.check(sc, 'the daemon, started at boot, judged release 2 good (steady state) and found nothing newer',
     j.includes('2 booted and passed its health checks') && /cycle: no-update/.test(j) &&
     /^phase: no-update$/m.test(stt) && /^event: 2 booted and passed its health checks$/m.test(stt) && !/^error:/m.test(stt), `${j}\n${stt}`);
+  const da = sec(r, 'driver-after').text;
+  res.check(sc, '`ostree admin status` after the update: the daemon is active and polling',
+    /^AutomaticUpdatesDriver: ostree-agent\n {2}DriverState: active; periodically polling for updates \(last checked /m.test(da), da);
   const acc = sec(r, 'access-log').text;
   res.check(sc, 'nginx\'s access log: the agent fetched the graph and the commit from 127.0.0.1',
     /^127\.0\.0\.1 .*"GET \/graph\/v1\/graph\?\S* HTTP\/1\.1" 200 /m.test(acc) && new RegExp(`^127\\.0\\.0\\.1 .*"GET /repo/objects/${img.commit2.slice(0, 2)}/${img.commit2.slice(2)}\\.commit HTTP/1\\.1" 200 `, 'm').test(acc),

@@ -60,14 +60,21 @@ async function lockWithoutBlocking(fd: number, what: string): Promise<void> {
  * summary for `ostree admin status` (driver-state.ts). `daemonPid` is given by the daemon only.
  */
 export async function lockedCycle(sa: SystemAgent, o: CycleOptions = {}, daemonPid?: number): Promise<CycleReport> {
-  mkdirp(sa.state.dir, 0o755);
-  const fd = fs.openSync(path.join(sa.state.dir, 'lock'), fs.constants.O_RDWR | fs.constants.O_CREAT, 0o600);
-  try {
-    await lockWithoutBlocking(fd, `${sa.state.dir}/lock`);
+  return withStateLock(sa.state, async () => {
     const rep = await sa.agent.cycle(o);
     sa.state.saveStatus({ ...rep, node_uuid: sa.identity.nodeUuid, group: sa.identity.group, wariness: sa.identity.wariness, strategies: sa.config.strategies });
     writeDriverState(runDir(), rep, daemonPid ?? 'keep');
     return rep;
+  });
+}
+
+/** Run `f` holding the state directory's lock: no cycle of the daemon or of `check` meanwhile. */
+export async function withStateLock<T>(state: StateFile, f: () => Promise<T>): Promise<T> {
+  mkdirp(state.dir, 0o755);
+  const fd = fs.openSync(path.join(state.dir, 'lock'), fs.constants.O_RDWR | fs.constants.O_CREAT, 0o600);
+  try {
+    await lockWithoutBlocking(fd, `${state.dir}/lock`);
+    return await f();
   } finally {
     try { flock(fd, LOCK_UN); } catch { /* closing releases it */ }
     fs.closeSync(fd);

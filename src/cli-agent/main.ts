@@ -1,12 +1,13 @@
 #!/usr/bin/env node
 /**
  * `ostree-agent`: the update agent's command line (src/agent holds the behaviour). Verbs:
- * `agent` (the daemon, foreground), `status`, `check`, `update-now`, `fleetlock-server`.
+ * `agent` (the daemon, foreground), `status`, `check`, `update-now`, `forget`, `fleetlock-server`.
  * Errors print one `error: ...` line and exit 1.
  */
 import { Command } from 'commander';
 import { OstreeError } from '../errors.js';
-import { DEFAULT_STATE_DIR, lockedCycle, loadConfig, runDaemon, systemAgent, type SystemOptions } from '../agent/system.js';
+import { DEFAULT_STATE_DIR, lockedCycle, loadConfig, runDaemon, systemAgent, withStateLock, type SystemOptions } from '../agent/system.js';
+import { forgetRelease } from '../agent/forget.js';
 import { StateFile } from '../agent/state.js';
 import type { CycleReport } from '../agent/agent.js';
 import { formatStatus } from './format.js';
@@ -58,6 +59,18 @@ export function program(): Command {
   p.command('update-now').description('apply an update now: outside the window and even if updates are disabled (a FleetLock slot is still needed)')
     .option('--json', 'JSON output')
     .action(async (o: { json?: boolean }) => { process.exitCode = await oneCycle(g(), true, !!o.json); });
+  p.command('forget').description('take a release off this node\'s denylist (a rollback or failed health check judged here), so it may be applied again')
+    .argument('<release>', 'the release\'s version, or its full commit checksum')
+    .action(async (release: string) => {
+      const st = new StateFile(g().stateDir);
+      const gone = await withStateLock(st, async () => {
+        const s = st.load();
+        const r = forgetRelease(s, release);
+        st.save(s);
+        return r;
+      });
+      for (const x of gone) process.stdout.write(`forgot ${x.entry.version} (${x.payload}): ${x.entry.reason}\n`);
+    });
   p.command('fleetlock-server').description('run a FleetLock server backed by etcd (airlock configuration keys)')
     .requiredOption('--config <file>', 'the server configuration (TOML)')
     .action(async (o: { config: string }) => {
