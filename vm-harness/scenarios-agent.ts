@@ -387,7 +387,7 @@ async function fleetLockUpdate(res: Results, img: BuiltImage, disk: string): Pro
     'echo "@@OSTREE-TEST END fleet-setup rc=$?"',
     CAT('forget', 'ostree-agent forget 3'),
     CAT('forget-again', 'ostree-agent forget 3'),
-    CAT('lock-status-before', `curl -s http://127.0.0.1:${LOCK_STATUS_PORT}/v1/status`),
+    CAT('lock-status-before', `curl -s http://127.0.0.1:${LOCK_STATUS_PORT}/v1/status; echo`),
     CAT('start-daemon', 'systemctl start ostree-agent.service'),
     'touch /run/ostree-test-keep-running', 'sleep 800', 'rm -f /run/ostree-test-keep-running',
   ].join('\n') + '\n');
@@ -416,7 +416,7 @@ async function fleetLockUpdate(res: Results, img: BuiltImage, disk: string): Pro
     // every change to the holders since etcd's first revision: the slot taken, then given back
     CAT('etcd-history', `timeout 15 sh -c '${ETCDCTL} watch --rev=1 --prefix ${HOLDERS}'`),
     CAT('etcd-now', `${ETCDCTL} get --prefix ${HOLDERS}`),
-    CAT('lock-status', `curl -s http://127.0.0.1:${LOCK_STATUS_PORT}/v1/status`),
+    CAT('lock-status', `curl -s http://127.0.0.1:${LOCK_STATUS_PORT}/v1/status; echo`),
     STATUS_SNIPPET('admin-status'),
   ].join('\n') + '\n');
   const r2 = await runBoot(res, { name: 'a3-steady', disk, extraDisks: [img.updateDisk, fleet], fwCfg: [{ name: 'opt/ostree-ts/script', file: s2 }] });
