@@ -38,10 +38,13 @@
 #                             scenarios-sdboot.ts: sd1 `bootctl install` + first boot through
 #                             systemd-boot, sd2 staged upgrade blessed by systemd-bless-boot, sd3
 #                             counted rollback of an update whose health check fails; each needs
-#                             the ones before it; a1-a2: the update agent, scenarios-agent.ts:
+#                             the ones before it; a1-a3: the update agent, scenarios-agent.ts:
 #                             a1 `ostree-agent` finds release 2 through nginx on the guest's
 #                             loopback, stages it, reboots in its window, judges it good; a2 (after
 #                             a1) release 3 fails to finalize, is rolled back and then refused;
+#                             a3 (after a2; VM_SCENARIOS=a3 runs a1-a2's boots too) FleetLock: etcd
+#                             (the host's binary, on a small disk) and fleetlock-server in the guest,
+#                             `forget 3`, the agent takes the slot, reboots into 3, gives it back;
 #                             i1-i6: Ignition, scenarios-ignition.ts: i1 the
 #                             Fedora CoreOS walkthrough's first boot (SSH as core, podman, curl),
 #                             i2 reboot without Ignition + staged upgrade, i3 the upgrade kept
@@ -78,7 +81,7 @@ vm-demo: build vm-libvirt-config
 # both (two harness runs starting it at the same moment would race) and stopped at the end.  test/vm-harness/groups.test.ts
 # checks that the two groups hold every scenario.  With VM_SCENARIOS: one run, as listed.
 VM_GROUP_A := 0,1,2,3,4,5,6,7,8,9,10,u0,u1,u2,u3,u4,sd1,sd2,sd3,f1
-VM_GROUP_B := l1,l2,a1,a2,i1,i2,i3,i4,i5,i6
+VM_GROUP_B := l1,l2,a1,a2,a3,i1,i2,i3,i4,i5,i6
 vm-test: build vm-libvirt-config
 ifeq ($(strip $(VM_SCENARIOS)),)
 	VM_CACHE_DIR=$(VM_CACHE_DIR) VM_WORK_DIR=$(VM_WORK_DIR) $(VM_HARNESS) image

@@ -14,6 +14,9 @@ import { readFragments } from './config/fragments.js';
 import { OstreeHost } from './hosts/ostree-host.js';
 import { resolveIdentity, type Identity } from './identity.js';
 import { StateFile } from './state.js';
+import { DEFAULT_STATE_DIR } from './paths.js';
+import { writeDriverState } from './driver-report.js';
+import { runDir } from '../sysroot/layout.js';
 
 export interface SystemOptions {
   /** where the config.d directories and /etc/machine-id are looked up (default /) */
@@ -24,7 +27,7 @@ export interface SystemOptions {
   log?: (line: string) => void;
 }
 
-export const DEFAULT_STATE_DIR = '/var/lib/ostree-agent';
+export { DEFAULT_STATE_DIR };
 
 export function loadConfig(root = '/'): AgentConfig {
   return mergeConfig(readFragments(root));
@@ -53,15 +56,26 @@ async function lockWithoutBlocking(fd: number, what: string): Promise<void> {
   }
 }
 
-/** One cycle under the state directory's lock; the report is kept for `status`. */
-export async function lockedCycle(sa: SystemAgent, o: CycleOptions = {}): Promise<CycleReport> {
-  mkdirp(sa.state.dir, 0o755);
-  const fd = fs.openSync(path.join(sa.state.dir, 'lock'), fs.constants.O_RDWR | fs.constants.O_CREAT, 0o600);
-  try {
-    await lockWithoutBlocking(fd, `${sa.state.dir}/lock`);
+/**
+ * One cycle under the state directory's lock; the report is kept for `status`, and its one-line
+ * summary for `ostree admin status` (driver-state.ts). `daemonPid` is given by the daemon only.
+ */
+export async function lockedCycle(sa: SystemAgent, o: CycleOptions = {}, daemonPid?: number): Promise<CycleReport> {
+  return withStateLock(sa.state, async () => {
     const rep = await sa.agent.cycle(o);
     sa.state.saveStatus({ ...rep, node_uuid: sa.identity.nodeUuid, group: sa.identity.group, wariness: sa.identity.wariness, strategies: sa.config.strategies });
+    writeDriverState(runDir(), rep, daemonPid ?? 'keep');
     return rep;
+  });
+}
+
+/** Run `f` holding the state directory's lock: no cycle of the daemon or of `check` meanwhile. */
+export async function withStateLock<T>(state: StateFile, f: () => Promise<T>): Promise<T> {
+  mkdirp(state.dir, 0o755);
+  const fd = fs.openSync(path.join(state.dir, 'lock'), fs.constants.O_RDWR | fs.constants.O_CREAT, 0o600);
+  try {
+    await lockWithoutBlocking(fd, `${state.dir}/lock`);
+    return await f();
   } finally {
     try { flock(fd, LOCK_UN); } catch { /* closing releases it */ }
     fs.closeSync(fd);
@@ -69,30 +83,15 @@ export async function lockedCycle(sa: SystemAgent, o: CycleOptions = {}): Promis
 }
 
 /**
- * The daemon: a cycle every steady interval, another at once on SIGUSR1 (what `check` would
- * do), until SIGTERM/SIGINT. A failed cycle is reported and retried at the next interval.
+ * One cycle of the daemon, run in its own process by daemon.ts (the daemon is this process's
+ * parent: the driver state names it). The first logs the agent's identity and strategy.
+ * Returns the steady interval for daemon.ts to wait.
  */
-export async function runDaemon(sa: SystemAgent, log: (line: string) => void): Promise<void> {
-  let wake: (() => void) | null = null;
-  let stop = false;
-  const kick = (): void => { wake?.(); };
-  const quit = (): void => { stop = true; wake?.(); };
-  process.on('SIGUSR1', kick);
-  process.on('SIGTERM', quit);
-  process.on('SIGINT', quit);
-  log(`ostree-agent: node ${sa.identity.nodeUuid}, group ${sa.identity.group}, strategy ${sa.config.strategies.join('+')}, every ${sa.config.steadyIntervalSecs} s`);
+export async function daemonCycle(sa: SystemAgent, first: boolean, log: (line: string) => void): Promise<number> {
+  if (first) log(`ostree-agent: node ${sa.identity.nodeUuid}, group ${sa.identity.group}, strategy ${sa.config.strategies.join('+')}, every ${sa.config.steadyIntervalSecs} s`);
   try {
-    while (!stop) {
-      const rep = await lockedCycle(sa);
-      log(`cycle: ${rep.phase}${rep.target ? ` target ${rep.target.version}` : ''}${rep.waitingFor ? `, waiting for ${rep.waitingFor}` : ''}`);
-      if (stop) break;
-      await new Promise<void>((r) => { const t = setTimeout(r, sa.config.steadyIntervalSecs * 1000); wake = () => { clearTimeout(t); r(); }; });
-      wake = null;
-    }
-  } finally {
-    process.off('SIGUSR1', kick);
-    process.off('SIGTERM', quit);
-    process.off('SIGINT', quit);
-    sa.agent.close();
-  }
+    const rep = await lockedCycle(sa, {}, process.ppid);
+    log(`cycle: ${rep.phase}${rep.target ? ` target ${rep.target.version}` : ''}${rep.waitingFor ? `, waiting for ${rep.waitingFor}` : ''}`);
+  } finally { sa.agent.close(); }
+  return sa.config.steadyIntervalSecs;
 }

@@ -1,15 +1,20 @@
 #!/usr/bin/env node
 /**
  * `ostree-agent`: the update agent's command line (src/agent holds the behaviour). Verbs:
- * `agent` (the daemon, foreground), `status`, `check`, `update-now`, `fleetlock-server`.
+ * `agent` (the daemon, foreground), `status`, `check`, `update-now`, `forget`, `fleetlock-server`.
  * Errors print one `error: ...` line and exit 1.
+ *
+ * Only commander and the error type are imported here: every verb loads what it needs when it
+ * runs, so the daemon's supervisor (src/agent/daemon.ts), which waits between cycles for days,
+ * holds nothing of the agent library (its resident memory is issue 17's 60 MB target).
  */
 import { Command } from 'commander';
+import { fileURLToPath } from 'node:url';
 import { OstreeError } from '../errors.js';
-import { DEFAULT_STATE_DIR, lockedCycle, loadConfig, runDaemon, systemAgent, type SystemOptions } from '../agent/system.js';
-import { StateFile } from '../agent/state.js';
 import type { CycleReport } from '../agent/agent.js';
-import { formatStatus } from './format.js';
+import type { SystemOptions } from '../agent/system.js';
+import { DEFAULT_STATE_DIR } from '../agent/paths.js';
+
 
 const log = (line: string): void => { process.stderr.write(`${new Date().toISOString()} ${line}\n`); };
 
@@ -21,15 +26,17 @@ function systemOptions(g: GlobalOpts): SystemOptions {
   return { root: g.root, stateDir: g.stateDir, ...(g.sysroot ? { sysroot: g.sysroot } : {}), ...(rc ? { rebootCommand: JSON.parse(rc) as string[] } : {}), log };
 }
 
-function printReport(rep: CycleReport, json: boolean): void {
+async function printReport(rep: CycleReport, json: boolean): Promise<void> {
+  const { formatStatus } = await import('./format.js');
   process.stdout.write(json ? JSON.stringify(rep, null, 1) + '\n' : formatStatus(rep));
 }
 
 async function oneCycle(g: GlobalOpts, updateNow: boolean, json: boolean): Promise<number> {
+  const { lockedCycle, systemAgent } = await import('../agent/system.js');
   const sa = systemAgent(systemOptions(g));
   try {
     const rep = await lockedCycle(sa, { updateNow });
-    printReport(rep, json);
+    await printReport(rep, json);
     return rep.phase === 'error' ? 1 : 0;
   } finally { sa.agent.close(); }
 }
@@ -42,10 +49,26 @@ export function program(): Command {
     .option('--sysroot <dir>', 'the sysroot to update (default /)')
     .showHelpAfterError();
   const g = (): GlobalOpts => p.opts<GlobalOpts>();
-  p.command('agent').description('run the daemon in the foreground').action(async () => {
-    await runDaemon(systemAgent(systemOptions(g())), log);
+  const globalArgs = (): string[] => {
+    const o = g();
+    return ['--root', o.root, '--state-dir', o.stateDir, ...(o.sysroot ? ['--sysroot', o.sysroot] : [])];
+  };
+  p.command('agent').description('run the daemon in the foreground (each cycle in a child process)').action(async () => {
+    const { runDaemon } = await import('../agent/daemon.js');
+    const script = fileURLToPath(import.meta.url);
+    process.exitCode = await runDaemon({ cycleArgv: [process.execPath, ...process.execArgv, script, ...globalArgs(), 'daemon-cycle'], log });
   });
-  p.command('status').description('the last cycle: what the agent waits for').option('--json', 'JSON output').action((o: { json?: boolean }) => {
+  p.command('daemon-cycle', { hidden: true }).description('one cycle of the daemon (run by `agent`; prints {"interval": SECS})')
+    .option('--first', 'the daemon\'s first cycle: log its identity and strategy')
+    .action(async (o: { first?: boolean }) => {
+      // The daemon's stop waits for this cycle to end (daemon.ts); systemd sends SIGTERM to the whole unit.
+      for (const sig of ['SIGTERM', 'SIGINT'] as const) process.on(sig, () => { log(`${sig}: ending the cycle first`); });
+      const { daemonCycle, systemAgent } = await import('../agent/system.js');
+      const interval = await daemonCycle(systemAgent(systemOptions(g())), !!o.first, log);
+      process.stdout.write(JSON.stringify({ interval }) + '\n');
+    });
+  p.command('status').description('the last cycle: what the agent waits for').option('--json', 'JSON output').action(async (o: { json?: boolean }) => {
+    const [{ StateFile }, { loadConfig }, { formatStatus }] = await Promise.all([import('../agent/state.js'), import('../agent/system.js'), import('./format.js')]);
     const st = new StateFile(g().stateDir);
     const cfg = loadConfig(g().root);
     const rep = st.loadStatus() as CycleReport | null;
@@ -58,10 +81,22 @@ export function program(): Command {
   p.command('update-now').description('apply an update now: outside the window and even if updates are disabled (a FleetLock slot is still needed)')
     .option('--json', 'JSON output')
     .action(async (o: { json?: boolean }) => { process.exitCode = await oneCycle(g(), true, !!o.json); });
+  p.command('forget').description('take a release off this node\'s denylist (a rollback or failed health check judged here), so it may be applied again')
+    .argument('<release>', 'the release\'s version, or its full commit checksum')
+    .action(async (release: string) => {
+      const [{ StateFile }, { withStateLock }, { forgetRelease }] = await Promise.all([import('../agent/state.js'), import('../agent/system.js'), import('../agent/forget.js')]);
+      const st = new StateFile(g().stateDir);
+      const gone = await withStateLock(st, async () => {
+        const s = st.load();
+        const r = forgetRelease(s, release);
+        st.save(s);
+        return r;
+      });
+      for (const x of gone) process.stdout.write(`forgot ${x.entry.version} (${x.payload}): ${x.entry.reason}\n`);
+    });
   p.command('fleetlock-server').description('run a FleetLock server backed by etcd (airlock configuration keys)')
     .requiredOption('--config <file>', 'the server configuration (TOML)')
     .action(async (o: { config: string }) => {
-      // Loaded only here: the etcd client (gRPC) would double the agent's resident memory.
       const { startFleetLockServer } = await import('../agent/fleetlock/run-server.js');
       await startFleetLockServer(o.config, log);
     });

@@ -4,6 +4,8 @@
  */
 import type { PackageDiff } from '../layering/packages.js';
 import type { DeploymentStatus, StatusModel } from '../layering/status.js';
+import { driverStatusLines } from '../agent/driver-state.js';
+import { runDir } from '../sysroot/layout.js';
 
 /** Labels end at column 26, as rpm-ostree aligns them. */
 export function kv(key: string, value: string): string {
@@ -45,10 +47,14 @@ function block(s: DeploymentStatus, verbose: boolean): string {
   return out;
 }
 
-export function formatStatus(m: StatusModel, verbose: boolean): string {
+/**
+ * `driver`: the update agent's lines (driver-state.ts) in place of `AutomaticUpdates: disabled`,
+ * as rpm-ostree prints Zincati's; by default read for the running system only.
+ */
+export function formatStatus(m: StatusModel, verbose: boolean, driver = m.deployments.some((d) => d.booted) ? driverStatusLines(runDir()) : ''): string {
   let out = `State: ${m.transaction ? 'busy' : 'idle'}\n`;
   if (m.transaction) out += `Transaction: ${m.transaction[0]} (pid ${m.transaction[1]})\n`;
-  out += 'AutomaticUpdates: disabled\nDeployments:\n';
+  out += (driver || 'AutomaticUpdates: disabled\n') + 'Deployments:\n';
   out += m.deployments.map((d) => block(d, verbose)).join('\n');
   return out;
 }

@@ -8,13 +8,19 @@ import { Sysroot } from '../sysroot/sysroot.js';
 import { statusJson, statusText } from '../sysroot/status.js';
 import { sysrootFrom } from './context.js';
 import { out } from './output.js';
+import { runDir } from '../sysroot/layout.js';
+import { driverStatusLines } from '../agent/driver-state.js';
 
 export interface AdminStatusOptions { sysroot?: string | undefined; json?: boolean | undefined; verify?: boolean | undefined }
 
 export async function adminStatus(opts: AdminStatusOptions): Promise<void> {
   const s = await Sysroot.open(sysrootFrom(opts.sysroot));
   await s.load();
-  out(opts.json ? JSON.stringify(await statusJson(s), null, 2) + '\n' : await statusText(s, { verify: opts.verify === true }));
+  if (opts.json) { out(JSON.stringify(await statusJson(s), null, 2) + '\n'); return; }
+  // The update agent's line (driver-state.ts), for the running system only: a file under /run
+  // says nothing about another sysroot, and without the agent the output is upstream's.
+  const driver = s.booted ? driverStatusLines(runDir()) : '';
+  out(driver + await statusText(s, { verify: opts.verify === true }));
 }
 
 /**

@@ -17,6 +17,7 @@ import { HttpClient } from '../../src/agent/http.js';
 import { Etcd, Nginx } from './servers.js';
 
 const AGENT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../src/cli-agent/main.js');
+const APT_OSTREE = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../src/cli-apt-ostree/main.js');
 const UUID = '0123456789abcdef0123456789abcdef';
 let scratch: Scratch;
 let etcd: Etcd;
@@ -113,10 +114,18 @@ test('agent: stage with etcd down (no reboot), sessions hold it back, reboot wit
   const c2 = await release('2');
   writeGraph([{ v: '1', c: commits[0]! }, { v: '2', c: c2 }], [[0, 1]]);
   const b1 = newBoot('run1', commits[0]!);
+  const adminStatus = (b: Boot): string => ok(ours(['admin', 'status', `--sysroot=${b.dep}`], b.env)).stdout;
+  assert.doesNotMatch(adminStatus(b1), /AutomaticUpdatesDriver/, 'no agent run since boot: upstream\'s output');
   await etcd.stop();
   let r = agent(b1);
   assert.equal(r.phase, 'staged', JSON.stringify(r));
   assert.match(r.waitingFor!, /reboot slot .*store_unavailable/);
+  // admin status says what the agent waits for (no daemon here: `check` ran it, so inactive)
+  assert.match(adminStatus(b1), /^AutomaticUpdatesDriver: ostree-agent\n {2}DriverState: inactive; update 2 staged; waiting for a reboot slot \(.*store_unavailable.*\) \(last checked \w{3} \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC\)\n {2}testos \S+ \(staged\)\n/);
+  assert.doesNotMatch(ours(['admin', 'status', `--sysroot=${phys}`]).stdout, /AutomaticUpdatesDriver/, 'a sysroot that is not the running system: nothing');
+  // apt-ostree status: in place of rpm-ostree's `AutomaticUpdates: disabled`, as it shows Zincati
+  const apt = spawnSync(process.execPath, [APT_OSTREE, 'status'], { encoding: 'utf8', env: { ...process.env, ...b1.env, OSTREE_SYSROOT: b1.dep } });
+  assert.match(apt.stdout, /^State: idle\nAutomaticUpdatesDriver: ostree-agent\n {2}DriverState: inactive; update 2 staged; waiting for a reboot slot .*\nDeployments:\n/, apt.stderr + apt.stdout);
   assert.ok(fs.existsSync(path.join(b1.run, 'ostree/staged-deployment')));
   assert.ok(fs.existsSync(path.join(b1.run, 'ostree/staged-deployment-locked')));
   assert.ok(!fs.existsSync(path.join(W, 'rebooted')), 'no reboot without a slot');
@@ -203,6 +212,8 @@ test('agent: the daemon runs a cycle at start, another on SIGUSR1, and stops on 
   try {
     await waitFor(() => lastTime() !== before && /cycle: /.test(log), 'first cycle');
     const first = lastTime();
+    const st = ok(ours(['admin', 'status', `--sysroot=${b.dep}`], b.env)).stdout;
+    assert.match(st, /^AutomaticUpdatesDriver: ostree-agent\n {2}DriverState: active; periodically polling for updates \(last checked /, st);
     await new Promise((r) => setTimeout(r, 20));
     d.kill('SIGUSR1');
     await waitFor(() => lastTime() !== first, 'cycle on SIGUSR1');
@@ -212,4 +223,5 @@ test('agent: the daemon runs a cycle at start, another on SIGUSR1, and stops on 
   }
   const code = await new Promise<number | null>((r) => d.once('exit', (c) => r(c)));
   assert.equal(code, 0);
+  assert.match(ok(ours(['admin', 'status', `--sysroot=${b.dep}`], b.env)).stdout, /^ {2}DriverState: inactive; periodically polling/m, 'the daemon stopped');
 });

@@ -36,3 +36,14 @@ test('the Ignition scenarios, i6 (plain QEMU) too, are in one group: they share 
   const b = group(mk, 'VM_GROUP_B');
   for (const id of ['i1', 'i2', 'i3', 'i4', 'i5', 'i6']) assert.ok(b.includes(id), `${id} is in VM_GROUP_B`);
 });
+
+test('scenarios that continue from the one before are in one group, in order', () => {
+  const mk = fs.readFileSync(path.join(HARNESS, 'vm.mk'), 'utf8');
+  const groups = [group(mk, 'VM_GROUP_A'), group(mk, 'VM_GROUP_B')];
+  for (const chain of [['8', '9', '10'], ['u1', 'u2'], ['sd1', 'sd2', 'sd3'], ['l1', 'l2'], ['a1', 'a2', 'a3'], ['i1', 'i2', 'i3']]) {
+    const g = groups.find((x) => x.includes(chain[0]!));
+    assert.ok(g, `${chain[0]} is in a group`);
+    const at = chain.map((s) => g.indexOf(s));
+    assert.ok(at.every((i, k) => i >= 0 && (k === 0 || i > at[k - 1]!)), `${chain.join(' → ')} in one group, in this order: ${g.join(',')}`);
+  }
+});
