@@ -30,7 +30,7 @@ before(async () => {
   work = tempDir('pull-hostile-');
   served = path.join(work, 'served');
   const tree = path.join(work, 'tree');
-  makeFiles(tree, 400, 'one'); // over 256 content objects: large pulls store in a second thread
+  makeFiles(tree, 400, 'one'); // over FAST's storeThreadAfter: the later objects are stored in a second thread
   up(`--repo=${served}`, 'init', '--mode=archive');
   c1 = up(`--repo=${served}`, 'commit', '-b', REF, '--no-xattrs', `--tree=dir=${tree}`).trim();
   fs.rmSync(tree, { recursive: true });
@@ -53,7 +53,7 @@ async function holdingC1(): Promise<Repo> {
   return repo;
 }
 
-const FAST: PullOptions = { stallTimeoutMs: 1500, networkRetries: 2, retryDelayMs: 20 };
+const FAST: PullOptions = { stallTimeoutMs: 1500, networkRetries: 2, retryDelayMs: 20, storeThreadAfter: 100 };
 const isContent = (p: string): boolean => p.endsWith('.filez');
 
 /**

@@ -46,6 +46,8 @@ export interface PullOptions extends RemoteLookupOptions {
   untrusted?: boolean;
   networkRetries?: number;
   concurrency?: number;
+  /** Content objects fetched before a second thread stores them (default 1000; store-thread.ts). */
+  storeThreadAfter?: number;
   /** Progress callback (called often; the caller throttles display). */
   progress?: (p: PullProgress) => void;
   /** First retry delay in ms (doubled at each retry, capped at 2 s; default 100). */
