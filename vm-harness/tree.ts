@@ -20,7 +20,8 @@ function installCli(tree: string): void {
   const base = path.join(tree, 'usr/lib/ostree-ts');
   rmrf(base);
   copyFile(process.execPath, path.join(base, 'bin/node'), 0o755);
-  for (const sub of ['src']) {
+  // bundle/: the launcher of /usr/bin/ostree and its start-up snapshot (tools/build-cli.mjs)
+  for (const sub of ['src', 'bundle']) {
     const from = path.join(PROJECT_DIR, 'dist', sub);
     if (fs.existsSync(from)) fs.cpSync(from, path.join(base, 'dist', sub), { recursive: true, filter: (s) => !s.endsWith('.map') });
   }
@@ -42,14 +43,33 @@ function installCli(tree: string): void {
     },
   });
   writeFile(path.join(tree, 'usr/bin/ostree'),
-    '#!/bin/sh\n# ostree-ts: the TypeScript OSTree CLI (Node 20 bundled in /usr/lib/ostree-ts).\n' +
-    'exec /usr/lib/ostree-ts/bin/node /usr/lib/ostree-ts/dist/src/cli/main.js "$@"\n', 0o755);
+    '#!/bin/sh\n# ostree-ts: the TypeScript OSTree CLI (Node 20 bundled in /usr/lib/ostree-ts).\n' + ostreeLauncher(), 0o755);
   writeFile(path.join(tree, 'usr/bin/ostree-agent'),
     '#!/bin/sh\n# ostree-ts: the update agent (docs/agent.md).\n' +
     'exec /usr/lib/ostree-ts/bin/node /usr/lib/ostree-ts/dist/src/cli-agent/main.js "$@"\n', 0o755);
   writeFile(path.join(tree, 'usr/bin/apt-ostree'),
     '#!/bin/sh\n# apt-ostree: .deb package layering (ostree-ts, docs/apt-ostree.md).\n' +
     'exec /usr/lib/ostree-ts/bin/node /usr/lib/ostree-ts/dist/src/cli-apt-ostree/main.js "$@"\n', 0o755);
+}
+
+/**
+ * The exec line of /usr/bin/ostree: the start-up snapshot when `make build` made one with the
+ * Node binary the image ships (a blob loads in that binary only; V8 flags in NODE_OPTIONS make
+ * it refuse the blob too), else the bundled launcher, else the compiled main.js.
+ */
+function ostreeLauncher(): string {
+  const node = '/usr/lib/ostree-ts/bin/node';
+  const bundleDir = path.join(PROJECT_DIR, 'dist/bundle');
+  const cjs = '/usr/lib/ostree-ts/dist/bundle/ostree.cjs';
+  if (!fs.existsSync(path.join(bundleDir, 'ostree.cjs'))) return `exec ${node} /usr/lib/ostree-ts/dist/src/cli/main.js "$@"\n`;
+  let stamp = '';
+  try { stamp = fs.readFileSync(path.join(bundleDir, 'ostree.blob.id'), 'utf8').trim(); } catch { /* no snapshot */ }
+  const st = fs.statSync(process.execPath);
+  if (!fs.existsSync(path.join(bundleDir, 'ostree.blob')) || stamp !== `${process.execPath} ${st.size} ${Math.floor(st.mtimeMs / 1000)}`) {
+    return `exec ${node} ${cjs} "$@"\n`;
+  }
+  return `[ -z "$NODE_OPTIONS" ] && exec ${node} --snapshot-blob /usr/lib/ostree-ts/dist/bundle/ostree.blob ${cjs} "$@"\n` +
+    `exec ${node} ${cjs} "$@"\n`;
 }
 
 /** Install everything from boot/ into the tree. */
