@@ -20,10 +20,10 @@ function installCli(tree: string): void {
   const base = path.join(tree, 'usr/lib/ostree-ts');
   rmrf(base);
   copyFile(process.execPath, path.join(base, 'bin/node'), 0o755);
-  // bundle/: the launcher of /usr/bin/ostree and its start-up snapshot (tools/build-cli.mjs)
+  // bundle/: the launcher of /usr/bin/ostree (tools/build-cli.mjs), without the host's snapshot
   for (const sub of ['src', 'bundle']) {
     const from = path.join(PROJECT_DIR, 'dist', sub);
-    if (fs.existsSync(from)) fs.cpSync(from, path.join(base, 'dist', sub), { recursive: true, filter: (s) => !s.endsWith('.map') });
+    if (fs.existsSync(from)) fs.cpSync(from, path.join(base, 'dist', sub), { recursive: true, filter: (s) => !s.endsWith('.map') && !/\.blob(\.|$)/.test(path.basename(s)) });
   }
   copyFile(path.join(PROJECT_DIR, 'package.json'), path.join(base, 'package.json'));
   const pkg = JSON.parse(fs.readFileSync(path.join(PROJECT_DIR, 'package.json'), 'utf8')) as { devDependencies?: Record<string, string> };
@@ -53,23 +53,15 @@ function installCli(tree: string): void {
 }
 
 /**
- * The exec line of /usr/bin/ostree: the start-up snapshot when `make build` made one with the
- * Node binary the image ships (a blob loads in that binary only; V8 flags in NODE_OPTIONS make
- * it refuse the blob too), else the bundled launcher, else the compiled main.js.
+ * The exec line of /usr/bin/ostree: the bundled launcher (tools/build-cli.mjs) when the build
+ * made it, else the compiled main.js. Not the V8 snapshot: the guest's Node refuses a blob built
+ * on the host (same binary, but another CPU and V8 configuration: exit 14).
  */
 function ostreeLauncher(): string {
   const node = '/usr/lib/ostree-ts/bin/node';
-  const bundleDir = path.join(PROJECT_DIR, 'dist/bundle');
-  const cjs = '/usr/lib/ostree-ts/dist/bundle/ostree.cjs';
-  if (!fs.existsSync(path.join(bundleDir, 'ostree.cjs'))) return `exec ${node} /usr/lib/ostree-ts/dist/src/cli/main.js "$@"\n`;
-  let stamp = '';
-  try { stamp = fs.readFileSync(path.join(bundleDir, 'ostree.blob.id'), 'utf8').trim(); } catch { /* no snapshot */ }
-  const st = fs.statSync(process.execPath);
-  if (!fs.existsSync(path.join(bundleDir, 'ostree.blob')) || stamp !== `${process.execPath} ${st.size} ${Math.floor(st.mtimeMs / 1000)}`) {
-    return `exec ${node} ${cjs} "$@"\n`;
-  }
-  return `[ -z "$NODE_OPTIONS" ] && exec ${node} --snapshot-blob /usr/lib/ostree-ts/dist/bundle/ostree.blob ${cjs} "$@"\n` +
-    `exec ${node} ${cjs} "$@"\n`;
+  return fs.existsSync(path.join(PROJECT_DIR, 'dist/bundle/ostree.cjs'))
+    ? `exec ${node} /usr/lib/ostree-ts/dist/bundle/ostree.cjs "$@"\n`
+    : `exec ${node} /usr/lib/ostree-ts/dist/src/cli/main.js "$@"\n`;
 }
 
 /** Install everything from boot/ into the tree. */

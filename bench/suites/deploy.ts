@@ -9,6 +9,7 @@
  * Round 1 also checks that both tools' deployments of b are the same tree, and tells whether
  * ours made it by recycling a0's directory; then times `admin status` (and `node -e 0`).
  */
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { treeSummary } from '../lib/checks.js';
@@ -62,7 +63,9 @@ function oursLauncher(): { how: string; argv: string[] } {
   const st = fs.statSync(process.execPath);
   const blob = path.join(dir, 'ostree.blob');
   if (fs.existsSync(blob) && !process.env['NODE_OPTIONS'] && id === `${process.execPath} ${st.size} ${Math.floor(st.mtimeMs / 1000)}`) {
-    return { how: 'snapshot', argv: ['--snapshot-blob', blob, cjs] };
+    // and Node accepts it on this machine (bin/ostree asks the same, once per boot)
+    const probe = spawnSync(process.execPath, ['--snapshot-blob', blob, cjs, '--version'], { stdio: 'ignore' });
+    if (probe.status === 0) return { how: 'snapshot', argv: ['--snapshot-blob', blob, cjs] };
   }
   return { how: 'bundle', argv: [cjs] };
 }

@@ -81,7 +81,7 @@ test('bin/ostree falls back to the bundle when the snapshot would be refused', (
   assert.match(r.stdout, /^ {2}testos [0-9a-f]{64}\.0\n/);
 });
 
-test('bin/ostree uses the snapshot only with the Node binary that built it', () => {
+test('bin/ostree uses the snapshot only with the Node binary that built it, once Node accepted it', () => {
   // A checkout whose blob was built by another Node binary (recorded in ostree.blob.id): loading
   // it would fail with exit 14, so bin/ostree must take the bundle; a junk blob proves which.
   const co = path.join(scratch.dir, 'checkout');
@@ -98,8 +98,20 @@ test('bin/ostree uses the snapshot only with the Node binary that built it', () 
     const r = run(path.join(co, 'bin/ostree'), [], args);
     assert.deepEqual({ status: r.status, stderr: r.stderr, stdout: r.stdout }, { status: 0, stderr: '', stdout: want }, id);
   }
-  // And with the right identity it does load the (junk) blob: the check is what kept it out.
+  // With the right identity, the probe finds that Node refuses the junk blob: still the bundle.
   const st = fs.statSync(process.execPath);
-  fs.writeFileSync(path.join(co, 'dist/bundle/ostree.blob.id'), `${process.execPath} ${st.size} ${Math.floor(st.mtimeMs / 1000)}\n`);
+  const id = `${st.size} ${Math.floor(st.mtimeMs / 1000)}`;
+  fs.writeFileSync(path.join(co, 'dist/bundle/ostree.blob.id'), `${process.execPath} ${id}\n`);
+  const r = run(path.join(co, 'bin/ostree'), [], args);
+  assert.deepEqual({ status: r.status, stderr: r.stderr, stdout: r.stdout }, { status: 0, stderr: '', stdout: want }, 'probe');
+  assert.ok(!fs.existsSync(path.join(co, 'dist/bundle/ostree.blob.ok')), 'a refused blob is not marked accepted');
+  // A blob marked accepted in this boot is used without asking again (here: the junk one fails).
+  const boot = fs.readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
+  fs.writeFileSync(path.join(co, 'dist/bundle/ostree.blob.ok'), `${boot} ${id}\n`);
   assert.notEqual(run(path.join(co, 'bin/ostree'), [], args).status, 0);
+  // The real blob passes the probe and is marked.
+  fs.copyFileSync(BLOB, path.join(co, 'dist/bundle/ostree.blob'));
+  fs.rmSync(path.join(co, 'dist/bundle/ostree.blob.ok'));
+  assert.equal(run(path.join(co, 'bin/ostree'), [], args).stdout, want);
+  assert.equal(fs.readFileSync(path.join(co, 'dist/bundle/ostree.blob.ok'), 'utf8'), `${boot} ${id}\n`);
 });
