@@ -99,7 +99,7 @@ function buildSnapshot() {
 }
 
 fs.mkdirSync(out, { recursive: true });
-for (const f of [blob, stamp]) fs.rmSync(f, { force: true });
+for (const f of [blob, stamp, `${blob}.ok`]) fs.rmSync(f, { force: true }); // .ok: bin/ostree's probe, redone for a new blob
 const n = await buildBundle();
 let what = `${path.relative(root, bundle)} (${n} modules)`;
 if (!process.argv.includes('--no-snapshot')) {
