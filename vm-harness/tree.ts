@@ -35,7 +35,8 @@ function installCli(tree: string): void {
       const rel = path.relative(nm, s);
       if (rel === '' ) return true;
       const top = rel.startsWith('@') ? rel.split(path.sep).slice(0, 2).join('/') : rel.split(path.sep)[0]!;
-      if (dev.has(top) || top === '@types' || top === '.bin' || top === 'typescript') return false;
+      // @esbuild/<platform>: esbuild's binary (an optional dependency of the devDependency)
+      if (dev.has(top) || top === '@types' || top === '@esbuild' || top === '.bin' || top === 'typescript') return false;
       // koffi ships prebuilt binaries for every platform: keep linux x64 only.
       const m = /^koffi\/build\/koffi\/([^/]+)/.exec(rel.split(path.sep).join('/'));
       if (m && m[1] !== 'linux_x64') return false;
