@@ -4,9 +4,11 @@
  * snapshot, into dist/bundle/:
  *   ostree.cjs     the launcher and the modules of a plain `admin status`, one CommonJS file
  *   import.cjs     import() for the launcher started from the snapshot
- *   ostree.blob    `node --build-snapshot` of ostree.cjs (only this Node binary can load it)
- *   ostree.blob.id the Node binary that built the blob, and its size and mtime (bin/ostree
- *                  uses the blob only when its `node` is that same binary, unchanged)
+ *   ostree.blob    `node --build-snapshot` of ostree.cjs: only this Node binary loads it, and
+ *                  only under the same CPU and V8 configuration (else it exits 14)
+ *   ostree.blob.id the Node binary that built the blob, and its size and mtime: bin/ostree
+ *                  uses the blob only with that binary, unchanged, and once a probe run found
+ *                  that Node accepts it in this boot (bin/ostree writes ostree.blob.ok)
  * Usage: node tools/build-cli.mjs [--no-snapshot]
  */
 import * as fs from 'node:fs';
@@ -27,7 +29,7 @@ const importerFile = path.join(out, 'import.cjs');
  * A bundled module keeps its own location: `import.meta.url` (createRequire, worker files)
  * becomes the URL of the module's file under dist/, found at run time from the bundle's path
  * (process.argv[1]: the bundle is run as a script, or named there after --snapshot-blob), so a
- * moved tree (the VM image's /usr/lib/ostree-ts) and a snapshot built elsewhere both work.
+ * moved tree (the VM image's /usr/lib/ostree-ts) works, and the snapshot holds no path.
  */
 const keepModuleUrl = {
   name: 'keep-module-url',
