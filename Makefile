@@ -50,8 +50,10 @@ deps-npm: node_modules/.package-lock.json
 node_modules/.package-lock.json: package.json package-lock.json
 	npm ci --no-audit --no-fund
 
+# tsc, then the bundled launcher of bin/ostree and its start-up snapshot (tools/build-cli.mjs)
 build: deps-npm
 	npx tsc -p tsconfig.json
+	$(NODE) tools/build-cli.mjs
 
 # No import cycle in src/ (type-only imports count; .dependency-cruiser.cjs) and a clean type
 # check; both always run, and either failing fails the target.

@@ -20,9 +20,10 @@ function installCli(tree: string): void {
   const base = path.join(tree, 'usr/lib/ostree-ts');
   rmrf(base);
   copyFile(process.execPath, path.join(base, 'bin/node'), 0o755);
-  for (const sub of ['src']) {
+  // bundle/: the launcher of /usr/bin/ostree (tools/build-cli.mjs), without the host's snapshot
+  for (const sub of ['src', 'bundle']) {
     const from = path.join(PROJECT_DIR, 'dist', sub);
-    if (fs.existsSync(from)) fs.cpSync(from, path.join(base, 'dist', sub), { recursive: true, filter: (s) => !s.endsWith('.map') });
+    if (fs.existsSync(from)) fs.cpSync(from, path.join(base, 'dist', sub), { recursive: true, filter: (s) => !s.endsWith('.map') && !/\.blob(\.|$)/.test(path.basename(s)) });
   }
   copyFile(path.join(PROJECT_DIR, 'package.json'), path.join(base, 'package.json'));
   const pkg = JSON.parse(fs.readFileSync(path.join(PROJECT_DIR, 'package.json'), 'utf8')) as { devDependencies?: Record<string, string> };
@@ -34,7 +35,8 @@ function installCli(tree: string): void {
       const rel = path.relative(nm, s);
       if (rel === '' ) return true;
       const top = rel.startsWith('@') ? rel.split(path.sep).slice(0, 2).join('/') : rel.split(path.sep)[0]!;
-      if (dev.has(top) || top === '@types' || top === '.bin' || top === 'typescript') return false;
+      // @esbuild/<platform>: esbuild's binary (an optional dependency of the devDependency)
+      if (dev.has(top) || top === '@types' || top === '@esbuild' || top === '.bin' || top === 'typescript') return false;
       // koffi ships prebuilt binaries for every platform: keep linux x64 only.
       const m = /^koffi\/build\/koffi\/([^/]+)/.exec(rel.split(path.sep).join('/'));
       if (m && m[1] !== 'linux_x64') return false;
@@ -42,14 +44,25 @@ function installCli(tree: string): void {
     },
   });
   writeFile(path.join(tree, 'usr/bin/ostree'),
-    '#!/bin/sh\n# ostree-ts: the TypeScript OSTree CLI (Node 20 bundled in /usr/lib/ostree-ts).\n' +
-    'exec /usr/lib/ostree-ts/bin/node /usr/lib/ostree-ts/dist/src/cli/main.js "$@"\n', 0o755);
+    '#!/bin/sh\n# ostree-ts: the TypeScript OSTree CLI (Node 20 bundled in /usr/lib/ostree-ts).\n' + ostreeLauncher(), 0o755);
   writeFile(path.join(tree, 'usr/bin/ostree-agent'),
     '#!/bin/sh\n# ostree-ts: the update agent (docs/agent.md).\n' +
     'exec /usr/lib/ostree-ts/bin/node /usr/lib/ostree-ts/dist/src/cli-agent/main.js "$@"\n', 0o755);
   writeFile(path.join(tree, 'usr/bin/apt-ostree'),
     '#!/bin/sh\n# apt-ostree: .deb package layering (ostree-ts, docs/apt-ostree.md).\n' +
     'exec /usr/lib/ostree-ts/bin/node /usr/lib/ostree-ts/dist/src/cli-apt-ostree/main.js "$@"\n', 0o755);
+}
+
+/**
+ * The exec line of /usr/bin/ostree: the bundled launcher (tools/build-cli.mjs) when the build
+ * made it, else the compiled main.js. Not the V8 snapshot: the guest's Node refuses a blob built
+ * on the host (same binary, but another CPU and V8 configuration: exit 14).
+ */
+function ostreeLauncher(): string {
+  const node = '/usr/lib/ostree-ts/bin/node';
+  return fs.existsSync(path.join(PROJECT_DIR, 'dist/bundle/ostree.cjs'))
+    ? `exec ${node} /usr/lib/ostree-ts/dist/bundle/ostree.cjs "$@"\n`
+    : `exec ${node} /usr/lib/ostree-ts/dist/src/cli/main.js "$@"\n`;
 }
 
 /** Install everything from boot/ into the tree. */

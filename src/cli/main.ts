@@ -4,43 +4,16 @@
  * prints; all behaviour lives in the library (src/repo, src/sysroot). Verbs and flags follow
  * upstream ostree 2022.7; the verb files are listed in verbs.ts.
  *
- * Errors end as one `error: <message>` line and exit 1, never a stack trace (set
- * OSTREE_DEBUG_STACK=1 to see one): an OstreeError prints its message, a stray system error
- * (ENOENT from a syscall the library did not wrap) prints `syscall(path): Description`.
+ * Errors end as one `error: <message>` line and exit 1 (report.ts). Installed, the command
+ * starts through the bundled launcher (launcher.ts, built by tools/build-cli.mjs), which runs
+ * a plain `admin status` itself and hands every other command to main() here.
  */
 import { realpathSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { OstreeError } from '../errors.js';
-import { guardStdout, stdoutFailure, stdoutFlushed } from './output.js';
+import { runReported } from './report.js';
 
-/** The description of a system error: `ENOENT: no such file or directory, lstat '/x'` → `No such file or directory`. */
-function errnoText(e: NodeJS.ErrnoException): string {
-  const described = /^[A-Z0-9_]+: ([^,]+)/.exec(e.message)?.[1] ?? e.message;
-  return described.charAt(0).toUpperCase() + described.slice(1);
-}
-
-/** `ENOENT: no such file or directory, lstat '/x'` → `lstat(/x): No such file or directory`. */
-export function systemErrorLine(e: NodeJS.ErrnoException): string {
-  const text = errnoText(e);
-  if (e.syscall === undefined) return text;
-  const where = e.path !== undefined ? `(${e.path}${(e as { dest?: string }).dest !== undefined ? ` -> ${(e as { dest?: string }).dest}` : ''})` : '';
-  return `${e.syscall}${where}: ${text}`;
-}
-
-/** The message for any error that reached main, one line. */
-export function errorLine(e: unknown): string {
-  if (e instanceof OstreeError) return e.message;
-  const err = e as NodeJS.ErrnoException | null;
-  if (err && typeof err.code === 'string' && typeof err.message === 'string' && /^E[A-Z0-9]+$/.test(err.code)) return systemErrorLine(err);
-  if (err instanceof Error) return err.message.split('\n')[0]!;
-  return String(e);
-}
-
-/** Commander's exits (help, version, usage errors) carry a `commander.*` code (checked without loading commander). */
-function isCommanderExit(e: unknown): e is { exitCode: number } {
-  const c = e as { code?: unknown; exitCode?: unknown } | null;
-  return typeof c?.code === 'string' && c.code.startsWith('commander.') && typeof c.exitCode === 'number';
-}
+export { errorLine, systemErrorLine } from './report.js';
 
 async function run(argv: string[]): Promise<void> {
   // `admin status` in its plain forms skips commander (start-up time; see admin-status.ts).
@@ -69,24 +42,8 @@ async function run(argv: string[]): Promise<void> {
   await program.parseAsync(argv, { from: 'user' });
 }
 
-export async function main(argv: string[]): Promise<number> {
-  guardStdout();
-  try {
-    await run(argv);
-  } catch (e) {
-    // --help and --version end here with code 0; usage errors were already printed.
-    if (isCommanderExit(e)) return e.exitCode === 0 ? 0 : 1;
-    process.stderr.write(`error: ${errorLine(e)}\n`);
-    if (process.env['OSTREE_DEBUG_STACK'] && e instanceof Error) process.stderr.write(`${e.stack}\n`);
-    return 1;
-  }
-  await stdoutFlushed();
-  const failed = stdoutFailure();
-  if (failed) {
-    process.stderr.write(`error: Writing to standard output: ${errnoText(failed)}\n`);
-    return 1;
-  }
-  return process.exitCode === undefined ? 0 : Number(process.exitCode);
+export function main(argv: string[]): Promise<number> {
+  return runReported(() => run(argv));
 }
 
 function isEntryPoint(): boolean {

@@ -12,9 +12,10 @@
  * (`admin status`), blesses (`good`) and marks a failed boot (`0`), always through an atomic
  * rewrite of the block.
  */
-import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+// not node:crypto: `admin status` reads the counter and rarely hashes; newSha256 loads it on first use
+import { newSha256 } from '../../repo/objects/checksum.js';
 import { readGrubenv, updateGrubenv, type GrubEnv } from './grubenv.js';
 
 export const ID_VAR = 'ostree_bc_id';
@@ -24,7 +25,7 @@ export const GOOD = 'good';
 /** What identifies a deployment to the counter (GRUB-safe characters only). */
 export function counterId(d: { stateroot: string; csum: string; deployserial: number }): string {
   const stateroot = /^[A-Za-z0-9._-]+$/.test(d.stateroot)
-    ? d.stateroot : `sr-${createHash('sha256').update(d.stateroot).digest('hex').slice(0, 16)}`;
+    ? d.stateroot : `sr-${newSha256().update(d.stateroot).digest('hex').slice(0, 16)}`;
   return `${stateroot}/${d.csum}.${d.deployserial}`;
 }
 

@@ -11,9 +11,13 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { OstreeError } from '../../../errors.js';
 
-/** execa (and its dozen modules) only when gpg really runs: every pull and commit loads the
- *  signing code, few of them call gpg. */
-const loadExeca = (): Promise<typeof import('execa')> => import('execa');
+/**
+ * execa, loaded when gpg first runs: its ~140 modules are most of what `ostree log`, `show` and
+ * `ls` would load otherwise (they reach this file through repo.ts and never run gpg unless asked).
+ */
+function loadExeca(): Promise<typeof import('execa')> {
+  return import('execa');
+}
 
 export const GPG_BINARY = process.env['OSTREE_GPG_BINARY'] ?? 'gpg';
 /** Largest output read from gpg (signatures, key listings, exported keys). */
@@ -30,8 +34,8 @@ export interface GpgRun { exitCode: number; stdout: Buffer; stderr: string }
 export async function runGpg(homedir: string | null, args: string[], input?: Buffer): Promise<GpgRun> {
   const base = ['--batch', '--no-tty', '--no-permission-warning', '--no-auto-key-locate', '--no-auto-check-trustdb'];
   if (homedir !== null) base.unshift('--homedir', homedir);
+  const { execa } = await loadExeca();
   try {
-    const { execa } = await loadExeca();
     const r = await execa(GPG_BINARY, [...base, ...args], {
       input: input ?? Buffer.alloc(0), encoding: 'buffer', reject: false, timeout: GPG_TIMEOUT_MS, maxBuffer: GPG_OUTPUT_MAX,
       env: { LC_ALL: 'C' }, extendEnv: true,
@@ -52,7 +56,7 @@ export async function withTempHome<T>(fn: (home: string) => Promise<T>): Promise
     return await fn(home);
   } finally {
     if (fs.existsSync(path.join(home, 'S.gpg-agent'))) {
-      try { const { execa } = await loadExeca(); await execa('gpgconf', ['--homedir', home, '--kill', 'all'], { reject: false, timeout: 10_000 }); } catch { /* best effort */ }
+      try { await (await loadExeca()).execa('gpgconf', ['--homedir', home, '--kill', 'all'], { reject: false, timeout: 10_000 }); } catch { /* best effort */ }
     }
     fs.rmSync(home, { recursive: true, force: true });
   }
