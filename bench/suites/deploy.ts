@@ -5,7 +5,10 @@
  * the update repository: a0, a = a0 + 1%, b = a + 1%). Then, both tools phase by phase:
  *   full deploy       deploy a0 into the empty sysroot (timed)
  *   (untimed)         deploy a: the sysroot now holds a (default) and a0 (rollback)
- *   deploy 1%         deploy b (timed): the steady state of an update, where a0 drops out
+ *   (untimed)         deploy a0 again: a0's first deployment drops out (ours parks it as the
+ *                     spare, src/sysroot/deploy/recycle.ts); the sysroot holds a0 and a
+ *   deploy 1%         deploy b (timed): the steady state of an update, where a drops out and
+ *                     ours makes b from the spare (a0's tree: b is 2% away from it)
  * Round 1 also checks that both tools' deployments of b are the same tree, and tells whether
  * ours made it by recycling a0's directory; then times `admin status` (and `node -e 0`).
  */
@@ -16,8 +19,6 @@ import { treeSummary } from '../lib/checks.js';
 import { oursMain, projectRoot, rmrf, runTool, settle, toolOrder, upstreamSetup, type ToolName } from '../lib/proc.js';
 import { UPDATE_REFS, type Suite, type SuiteContext } from '../lib/suite.js';
 
-// Incremental deploy is opt-in (src/sysroot/deploy/recycle.ts): on for our CLI runs here.
-process.env['OSTREE_TS_INCREMENTAL_DEPLOY'] = '1';
 
 const OS = 'benchos';
 const STATUS_RUNS = Number(process.env['BENCH_STATUS_RUNS'] ?? '9');
@@ -90,8 +91,9 @@ async function round(ctx: SuiteContext, n: number, repo: string, csumB: string, 
     for (const tool of toolOrder(n)) setupSysroot(syss[tool], repo);
     deployPhase(ctx, n, syss, UPDATE_REFS.a0, ctx.wants('deploy') ? 'full deploy' : null, 0.5);
     deployPhase(ctx, n, syss, UPDATE_REFS.a, null, 0);
-    const a0 = deploymentOf(syss.ours, csumA0);
-    const a0Usr = a0 ? fs.statSync(path.join(a0, 'usr')).ino : -1;
+    deployPhase(ctx, n, syss, UPDATE_REFS.a0, null, 0);
+    const spare = path.join(syss.ours, 'ostree', 'deploy', OS, 'recycle', csumA0, 'usr');
+    const a0Usr = fs.existsSync(spare) ? fs.statSync(spare).ino : -1;
     deployPhase(ctx, n, syss, UPDATE_REFS.b, 'deploy 1%', 0.1);
     if (n === 1) {
       const cell = ctx.results.cell(ctx.target.name, ctx.shape.name, 'deploy 1%', 0.1);

@@ -5,7 +5,9 @@
  *   2. deployment directories (and `.origin` files) not in the list, never the booted one;
  *   3. `boot/ostree/<os>-<bootcsum>` directories no deployment uses, unused overlay initrds;
  *   4. the deployment refs `ostree/<B>/<S>/<i>` in the repository, rewritten to the list;
- *   5. with `prune`, a repository prune keeping only what the deployments need.
+ *   5. with `prune`, a repository prune keeping only what the deployments need, and the
+ *      commit of a stateroot's spare (deploy/spare.ts), which the next deploy patches from;
+ *      spares are deleted instead when incremental deploy is off.
  *
  * Only names this implementation would have made are removed (valid stateroots, deployment
  * names, `<os>-<64 hex>` boot directories), and no symlink is followed: a stateroot or deploy
@@ -28,6 +30,7 @@ import { withTransaction } from '../repo/transaction.js';
 import { formatSize } from '../util/format-size.js';
 import { lstatOrNull, statOrNull } from '../util/fs.js';
 import { rmrf } from '../util/tree.js';
+import { incrementalDeployEnabled, listSpares, removeSpares } from './deploy/spare.js';
 
 export interface CleanupOptions { prune?: boolean; log?: (msg: string) => void }
 export interface CleanupResult { deletedDeployments: string[]; freedBytes: number }
@@ -39,6 +42,7 @@ export async function cleanupSysroot(sysroot: SysrootState, options: CleanupOpti
     removeOtherBootversions(sysroot);
     faultStep('old-bootversions-removed');
     const deleted = removeOldDeployments(sysroot);
+    if (!incrementalDeployEnabled()) removeSpares(sysroot);
     removeUnusedBootDirs(sysroot);
     faultStep('boot-dirs-removed');
     await writeDeploymentRefs(sysroot);
@@ -139,7 +143,11 @@ async function writeDeploymentRefs(sysroot: SysrootState): Promise<void> {
 
 async function pruneForDeployments(sysroot: SysrootState, log?: (msg: string) => void): Promise<number> {
   const repo = await sysroot.repo();
-  const res = await pruneRepo(repo, { refsOnly: true, depth: 0, keepCommits: sysroot.deployments.map((d) => d.csum) });
+  // (a spare whose commit another implementation pruned is not kept alive: the next deploy
+  // finds it unusable and deletes it)
+  const spares = listSpares(sysroot).map((s) => s.csum).filter((c) => repo.hasObjectSync(c, 'commit'));
+  const keep = [...sysroot.deployments.map((d) => d.csum), ...spares];
+  const res = await pruneRepo(repo, { refsOnly: true, depth: 0, keepCommits: keep });
   if (res.objectsPruned > 0) log?.(`Freed objects: ${formatSize(res.bytesFreed)}`);
   return res.bytesFreed;
 }

@@ -3,8 +3,9 @@
  *
  * Two sysroots follow the same sequence of commits, each a random set of edits of the last
  * (contents, modes, owners, xattrs, symlink targets, files becoming directories and back, new
- * and removed subtrees, directory metadata): one deploys as usual (recycling the deployment each
- * deploy drops once there are two), the other with OSTREE_SYSROOT_DEBUG=no-recycle (a fresh
+ * and removed subtrees, directory metadata): one deploys as usual (each deploy that drops a
+ * deployment parks it as the spare, which the next deploy patches), the other with
+ * OSTREE_SYSROOT_DEBUG=no-recycle (a fresh
  * checkout every time). After each deploy the new deployments must be identical entry for entry:
  * type, mode, owner, xattrs, link target, content, and the mtimes a checkout sets.
  * Then what must never be reused is not: a deployment whose /usr was changed, a hotfix.
@@ -17,8 +18,9 @@ import * as path from 'node:path';
 import { tmpfsScratch, ours, ok, commitTree, makeTree, type Scratch } from '../common/sysroot-helpers.js';
 import * as libc from '../../src/native/libc.js';
 
-// Incremental deploy is opt-in (src/sysroot/deploy/recycle.ts): on for our CLI runs here.
-process.env['OSTREE_TS_INCREMENTAL_DEPLOY'] = '1';
+// Incremental deploy is on by default (src/sysroot/deploy/recycle.ts): whatever the caller's
+// environment says, on here.
+delete process.env['OSTREE_TS_INCREMENTAL_DEPLOY'];
 
 let scratch: Scratch;
 before(() => { scratch = tmpfsScratch('ostree-ts-incr-'); });
@@ -123,11 +125,15 @@ function newSysroot(name: string): string {
   return s;
 }
 
-/** The inode of each current deployment's /usr (a recycled one keeps it). */
+/** The directories of the spare (at most one: src/sysroot/deploy/spare.ts). */
+function spares(sysroot: string): string[] {
+  const sd = path.join(sysroot, 'ostree/deploy/testos/recycle');
+  return fs.existsSync(sd) ? fs.readdirSync(sd).map((n) => path.join(sd, n)) : [];
+}
+
+/** The inode of the spare's /usr (a deployment made from it keeps it). */
 function usrInodes(sysroot: string): Set<number> {
-  const dd = path.join(sysroot, 'ostree/deploy/testos/deploy');
-  if (!fs.existsSync(dd)) return new Set();
-  return new Set(fs.readdirSync(dd).filter((n) => !n.endsWith('.origin')).map((n) => fs.statSync(path.join(dd, n, 'usr')).ino));
+  return new Set(spares(sysroot).map((p) => fs.statSync(path.join(p, 'usr')).ino));
 }
 
 let commits = 0;
@@ -159,10 +165,12 @@ test('incremental deploys on random edits are identical to fresh checkouts', asy
     if (round > 0) randomEdits(tree, rnd, round);
     const r = await deployBoth(incr, fresh, tree, `v${round}`);
     if (r.recycled) recycled++;
-    // From the third deploy on, each drops the oldest deployment: that one is recycled.
-    if (round >= 2) assert.ok(r.recycled, `round ${round}: the dropped deployment was not recycled`);
+    // From the third deploy on, each drops the oldest deployment and parks it as the spare;
+    // from the fourth on, each is made from the spare.
+    if (round >= 3) assert.ok(r.recycled, `round ${round}: the spare was not recycled`);
+    assert.equal(spares(incr).length, round >= 2 ? 1 : 0, `round ${round}: spares ${spares(incr).join(' ')}`);
   }
-  assert.equal(recycled, 5);
+  assert.equal(recycled, 4);
 });
 
 test('what the running system may have changed is never reused', async () => {
@@ -178,29 +186,60 @@ test('what the running system may have changed is never reused', async () => {
   const v0Dir = fs.readdirSync(dd).filter((n) => !n.endsWith('.origin')).map((n) => path.join(dd, n)).find((p) => !p.includes(v1.csum))!;
 
   // /etc and other top-level entries of the dropped deployment: never carried into the new one
-  // (the snapshot comparison with the fresh sysroot would show them).
+  // (the snapshot comparison with the fresh sysroot would show them). v2 drops v0 (the spare),
+  // v3 is made from it.
   fs.writeFileSync(path.join(v0Dir, 'etc/local-edit'), 'admin was here\n');
   libc.setImmutable(v0Dir, false);
   fs.mkdirSync(path.join(v0Dir, 'opt-junk'));
   libc.setImmutable(v0Dir, true);
   randomEdits(tree, rnd, 2);
-  assert.ok((await deployBoth(incr, fresh, tree, 'v2')).recycled, 'a deployment with only /etc edits is recycled');
-
-  // A /usr with an entry added since its checkout: not reused.
-  const v1Dir = deploymentDirOf(incr, v1.csum);
-  fs.writeFileSync(path.join(v1Dir, 'usr/bin/dropped-in'), 'x\n');
+  const v2 = await deployBoth(incr, fresh, tree, 'v2');
+  assert.equal(v2.recycled, false, 'there was no spare yet');
   randomEdits(tree, rnd, 3);
-  assert.equal((await deployBoth(incr, fresh, tree, 'v3')).recycled, false, 'a changed /usr was reused');
+  assert.ok((await deployBoth(incr, fresh, tree, 'v3')).recycled, 'a deployment with only /etc edits is recycled');
 
-  // A hotfix (its origin says unlocked=hotfix): not reused.
-  const list = fs.readdirSync(dd).filter((n) => n.endsWith('.origin'));
-  for (const o of list) {
+  // A /usr with an entry added since its checkout: v4 drops v2 (parked), v5 does not reuse it.
+  const v2Dir = deploymentDirOf(incr, v2.csum);
+  fs.writeFileSync(path.join(v2Dir, 'usr/bin/dropped-in'), 'x\n');
+  randomEdits(tree, rnd, 4);
+  assert.ok((await deployBoth(incr, fresh, tree, 'v4')).recycled, 'v4 was not made from the spare');
+  randomEdits(tree, rnd, 5);
+  assert.equal((await deployBoth(incr, fresh, tree, 'v5')).recycled, false, 'a changed /usr was reused');
+
+  // A hotfix (its origin says unlocked=hotfix): never parked, so never reused.
+  for (const o of fs.readdirSync(dd).filter((n) => n.endsWith('.origin'))) {
     const p = path.join(dd, o);
     if (!fs.readFileSync(p, 'utf8').includes('unlocked=')) fs.appendFileSync(p, 'unlocked=hotfix\n');
   }
-  randomEdits(tree, rnd, 4);
-  const before = usrInodes(incr);
-  const csum = await commitTree(path.join(incr, 'ostree/repo'), tree, 'testos/stable', 'v4');
-  ok(ours(['admin', 'deploy', `--sysroot=${incr}`, '--os=testos', 'testos/stable']));
-  assert.equal(before.has(fs.statSync(path.join(deploymentDirOf(incr, csum), 'usr')).ino), false, 'a hotfixed deployment was reused');
+  randomEdits(tree, rnd, 6);
+  await deployBoth(incr, fresh, tree, 'v6');
+  assert.deepEqual(spares(incr), [], 'a hotfixed deployment was parked');
+  randomEdits(tree, rnd, 7);
+  assert.equal((await deployBoth(incr, fresh, tree, 'v7')).recycled, false, 'a hotfixed deployment was reused');
+});
+
+test('OSTREE_TS_INCREMENTAL_DEPLOY=0: no spare is parked, and cleanup deletes one left behind', async () => {
+  const rnd = prng(0x0ff);
+  const s = newSysroot('off');
+  const tree = path.join(scratch.dir, 'tree-off');
+  baseTree(tree, rnd);
+  const off = { OSTREE_TS_INCREMENTAL_DEPLOY: '0' };
+  for (let v = 0; v < 3; v++) {
+    if (v > 0) randomEdits(tree, rnd, v);
+    await commitTree(path.join(s, 'ostree/repo'), tree, 'testos/stable', `v${v}`, BigInt(1_900_000_000 + v));
+    ok(ours(['admin', 'deploy', `--sysroot=${s}`, '--os=testos', 'testos/stable'], off));
+  }
+  assert.deepEqual(spares(s), []);
+  randomEdits(tree, rnd, 3);
+  await commitTree(path.join(s, 'ostree/repo'), tree, 'testos/stable', 'v3', BigInt(1_900_000_003));
+  ok(ours(['admin', 'deploy', `--sysroot=${s}`, '--os=testos', 'testos/stable']));
+  const [spare] = spares(s);
+  assert.ok(spare, 'the default parks the dropped deployment');
+  // (the prune kept the spare's commit: the next deploy patches from its trees)
+  ok(ours(['show', `--repo=${path.join(s, 'ostree/repo')}`, path.basename(spare)]));
+  ok(ours(['admin', 'cleanup', `--sysroot=${s}`], off));
+  assert.deepEqual(spares(s), []);
+  ok(ours(['admin', 'cleanup', `--sysroot=${s}`], off));
+  const r = ours(['show', `--repo=${path.join(s, 'ostree/repo')}`, path.basename(spare)]);
+  assert.notEqual(r.status, 0, 'with the spare gone, the prune frees its commit');
 });

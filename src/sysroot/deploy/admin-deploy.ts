@@ -9,7 +9,6 @@ import type { Deployment } from '../deployment.js';
 import type { Sysroot } from '../sysroot.js';
 import { withFaultOp } from '../fault.js';
 import { deployTree, requireStateroot } from './create.js';
-import { recyclableDeployment } from './recycle.js';
 import { computeKargs, type KargOptions } from './kargs-options.js';
 import { simpleWriteDeployment, type SimpleWriteFlags } from './list.js';
 import { stageTree } from './stage.js';
@@ -54,12 +53,8 @@ export async function adminDeploy(sysroot: Sysroot, refspec: string, opts: Admin
     }
     await sysroot.cleanup({ prune: false });
     const flags = { retain: opts.retain, retainPending: opts.retainPending, retainRollback: opts.retainRollback, notAsDefault: opts.notAsDefault };
-    const recycle = recyclableDeployment(sysroot, stateroot, csum, merge, flags);
-    // (an incremental deploy took the recycled deployment out first: the count change is still
-    // reported from the list this deploy started from, as upstream reports it)
-    const countChangeBase = sysroot.deployments.filter((x) => !x.staged).length;
-    const d = await deployTree(sysroot, stateroot, csum, origin, { merge, kargs, log, recycle });
-    await simpleWriteDeployment(sysroot, stateroot, d, merge, { ...flags, cleanup: !opts.noPrune, log, countChangeBase });
+    const d = await deployTree(sysroot, stateroot, csum, origin, { merge, kargs, log });
+    await simpleWriteDeployment(sysroot, stateroot, d, merge, { ...flags, cleanup: !opts.noPrune, log, park: true });
     return d;
   });
 }

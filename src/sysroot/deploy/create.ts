@@ -20,7 +20,7 @@ import {
 import { findKernel } from '../kernel-layout.js';
 import { diffEtc, applyEtcMerge, formatEtcMergeSummary } from '../etc-merge.js';
 import { checkoutDeployment } from './checkout.js';
-import { recycleDeployment, type RecycleResult } from './recycle.js';
+import { takeSpare, type RecycleResult } from './recycle.js';
 import { faultStep } from '../fault.js';
 import { lstatOrNull, mkdirp, statOrNull, writeFileAtomic } from '../../util/fs.js';
 import { rmrf } from '../../util/tree.js';
@@ -30,13 +30,10 @@ export interface DeployTreeOptions {
   /** Explicit kernel arguments (replacing what would be inherited from the merge deployment). */
   kargs?: string[] | null;
   merge?: Deployment | null;
-  /** A deployment this deploy drops from the list, whose /usr the new one may be patched from
-   *  (recycle.ts: recyclableDeployment); otherwise, or when it may not be, a fresh checkout. */
-  recycle?: Deployment | null;
   log?: Log;
 }
 
-/** What the last initializeDeployment recycled (null: a fresh checkout), for tests and the bench. */
+/** What the last initializeDeployment recycled (null: a fresh checkout), for tests and tracing. */
 export let lastRecycle: RecycleResult | null = null;
 
 function safeReaddir(p: string): string[] {
@@ -83,9 +80,10 @@ async function prepareEtc(sysroot: Sysroot, dir: string, csum: string): Promise<
   }
 }
 
-/** §1.3 steps 1–5 (+ origin): checkout, kernel, /etc from /usr/etc.  Returns the new deployment. */
+/** §1.3 steps 1–5 (+ origin): checkout (from the stateroot's spare when there is one:
+ * recycle.ts), kernel, /etc from /usr/etc.  Returns the new deployment. */
 export async function initializeDeployment(
-  sysroot: Sysroot, stateroot: string, csum: string, origin: Origin | null, kargs: string[] | null | undefined, recycle: Deployment | null = null,
+  sysroot: Sysroot, stateroot: string, csum: string, origin: Origin | null, kargs: string[] | null | undefined,
 ): Promise<Deployment> {
   requireStateroot(sysroot, stateroot);
   const repo = await sysroot.repo();
@@ -95,7 +93,7 @@ export async function initializeDeployment(
   const dir = sysroot.deploymentDirectory(tmp);
   rmrf(dir);
   try {
-    lastRecycle = recycle ? await recycleDeployment(sysroot, repo, recycle, csum, dir) : null;
+    lastRecycle = await takeSpare(sysroot, repo, stateroot, csum, dir);
     if (lastRecycle === null) await checkoutDeployment(repo, csum, dir);
     faultStep('checkout-done');
     const k = await findKernel(dir, { noDtb: sysrootDebug('no-dtb') });
@@ -168,7 +166,7 @@ export async function finalizeDeployment(sysroot: Sysroot, d: Deployment, merge:
 /** Create a complete (non-staged) deployment of `csum` in `stateroot`. */
 export async function deployTree(sysroot: Sysroot, stateroot: string, csum: string, origin: Origin | null, options: DeployTreeOptions = {}): Promise<Deployment> {
   const log = options.log ?? noLog;
-  const d = await initializeDeployment(sysroot, stateroot, csum, origin, options.kargs, options.recycle ?? null);
+  const d = await initializeDeployment(sysroot, stateroot, csum, origin, options.kargs);
   try {
     await finalizeDeployment(sysroot, d, options.merge ?? null, log);
   } catch (e) {

@@ -9,6 +9,7 @@ import type { SysrootState } from '../state.js';
 import type { Sysroot } from '../sysroot.js';
 import { validateStateroot } from '../layout.js';
 import { noLog, type Log } from './log.js';
+import { deploymentToPark, parkDeployment } from './spare.js';
 
 export interface SimpleWriteFlags {
   retain?: boolean;
@@ -45,11 +46,26 @@ export function computeSimpleDeploymentList(sysroot: SysrootState, stateroot: st
   return out;
 }
 
+/**
+ * Write the list with `newDep`, then clean up (with a prune when `cleanup`, the default).
+ * `park`: a deploy's write, whose dropped deployment becomes the stateroot's spare for the next
+ * deploy (spare.ts, recycle.ts): between the swap and the cleanup that would delete it.
+ */
 export async function simpleWriteDeployment(
-  sysroot: Sysroot, stateroot: string | null, newDep: Deployment, merge: Deployment | null, flags: SimpleWriteFlags & { cleanup?: boolean; log?: Log; countChangeBase?: number },
+  sysroot: Sysroot, stateroot: string | null, newDep: Deployment, merge: Deployment | null,
+  flags: SimpleWriteFlags & { cleanup?: boolean; log?: Log; countChangeBase?: number; park?: boolean },
 ): Promise<void> {
   const list = computeSimpleDeploymentList(sysroot, stateroot, newDep, merge, flags);
-  await sysroot.writeDeployments(list, { cleanup: flags.cleanup ?? true, log: flags.log ?? noLog, countChangeBase: flags.countChangeBase });
+  const log = flags.log ?? noLog;
+  const toPark = flags.park ? deploymentToPark(sysroot, newDep.stateroot, list) : null;
+  if (toPark === null) {
+    await sysroot.writeDeployments(list, { cleanup: flags.cleanup ?? true, log, countChangeBase: flags.countChangeBase });
+    return;
+  }
+  const res = await sysroot.writeDeployments(list, { cleanup: false, prepareCleanup: false, log, countChangeBase: flags.countChangeBase });
+  if (res.noop) return;
+  parkDeployment(sysroot, toPark);
+  await sysroot.cleanup({ prune: flags.cleanup ?? true, log });
 }
 
 /** The merge deployment of `stateroot` (validated), else of the booted stateroot; ENOENT if none. */

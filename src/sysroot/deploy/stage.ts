@@ -78,7 +78,7 @@ async function finalizeStagedImpl(sysroot: Sysroot, log: Log): Promise<FinalizeR
   // The staged deployment is no longer in /run: treat the list as not containing it.
   sysroot.deployments = sysroot.deployments.filter((x) => !x.staged);
   sysroot.stagedDeployment = null;
-  await simpleWriteDeployment(sysroot, d.stateroot, d, merge, { cleanup: false, log });
+  await simpleWriteDeployment(sysroot, d.stateroot, d, merge, { cleanup: false, log, park: true });
   return 'finalized';
 }
 

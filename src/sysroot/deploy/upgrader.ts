@@ -12,7 +12,6 @@ import type { Origin } from '../formats/origin.js';
 import type { Deployment } from '../deployment.js';
 import type { Sysroot } from '../sysroot.js';
 import { deployTree } from './create.js';
-import { recyclableDeployment } from './recycle.js';
 import { mergeFor, simpleWriteDeployment } from './list.js';
 import { stageTree } from './stage.js';
 import { noLog, type Log } from './log.js';
@@ -129,10 +128,8 @@ export class Upgrader {
     if (this.newRevision === null) throw new OstreeError('ESTATE', 'Upgrader: deploy called before pull');
     const stage = !!this.flags.stage || process.env['OSTREE_EX_STAGE_DEPLOYMENTS'] !== undefined;
     if (stage) return stageTree(this.sysroot, this.stateroot, this.newRevision, this.origin, { merge: this.merge, kargs: null, log });
-    const recycle = recyclableDeployment(this.sysroot, this.stateroot, this.newRevision, this.merge, {});
-    const countChangeBase = this.sysroot.deployments.filter((x) => !x.staged).length;
-    const d = await deployTree(this.sysroot, this.stateroot, this.newRevision, this.origin, { merge: this.merge, log, recycle });
-    await simpleWriteDeployment(this.sysroot, this.stateroot, d, this.merge, { cleanup: true, log, countChangeBase });
+    const d = await deployTree(this.sysroot, this.stateroot, this.newRevision, this.origin, { merge: this.merge, log });
+    await simpleWriteDeployment(this.sysroot, this.stateroot, d, this.merge, { cleanup: true, log, park: true });
     return d;
   }
 }
