@@ -103,7 +103,8 @@ export function checkHold(res: Results, sc: string, r: BootResult): void {
   const h = sec(r, 'hold').text;
   res.check(sc, 'after staging: ostree-finalize-staged.service and ostree-finalize-staged-hold.service are active; the hold is `ostree admin finalize-staged --hold`',
     (h.match(/^ActiveState=active$/gm) ?? []).length === 2 && /path=\/usr\/bin\/ostree ; argv\[\]=\/usr\/bin\/ostree admin finalize-staged --hold/.test(h) &&
-    /main\.js admin finalize-staged --hold/.test(h), h);
+    // the process is our CLI: the bundled launcher (tree.ts) or, without a bundle, main.js
+    /(?:dist\/bundle\/ostree\.cjs|dist\/src\/cli\/main\.js) admin finalize-staged --hold/.test(h), h);
 }
 
 /** `systemctl reboot` was accepted (through logind on the system bus) and the guest rebooted. */
