@@ -6,27 +6,12 @@
  */
 import { realpathSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
-import { errorLine } from '../cli/main.js';
-import { guardStdout, stdoutFlushed } from '../cli/output.js';
+import { runReported } from '../cli/report.js';
 import { buildProgram } from './program.js';
 
-function isCommanderExit(e: unknown): e is { exitCode: number } {
-  const c = e as { code?: unknown; exitCode?: unknown } | null;
-  return typeof c?.code === 'string' && c.code.startsWith('commander.') && typeof c.exitCode === 'number';
-}
-
-export async function main(argv: string[]): Promise<number> {
-  guardStdout();
-  try {
-    await buildProgram().parseAsync(argv, { from: 'user' });
-  } catch (e) {
-    if (isCommanderExit(e)) return e.exitCode === 0 ? 0 : 1;
-    process.stderr.write(`error: ${errorLine(e)}\n`);
-    if (process.env['OSTREE_DEBUG_STACK'] && e instanceof Error) process.stderr.write(`${e.stack}\n`);
-    return 1;
-  }
-  await stdoutFlushed();
-  return process.exitCode === undefined ? 0 : Number(process.exitCode);
+/** One run: the verb's exit code; errors reported as `ostree` reports them (cli/report.ts). */
+export function main(argv: string[]): Promise<number> {
+  return runReported(async () => { await buildProgram().parseAsync(argv, { from: 'user' }); });
 }
 
 function isEntryPoint(): boolean {

@@ -337,7 +337,9 @@ export class HttpPullSession {
    */
   private completeBase(c: CommitObject, w: Wanted | null): string | null {
     const candidates = [c.parent];
-    if (w !== null && w.ref !== null) candidates.push(this.repo.resolveRevSync(this.r.refSpec(w.ref)));
+    if (w !== null && w.ref !== null) {
+      try { candidates.push(this.repo.resolveRevSync(this.r.refSpec(w.ref))); } catch { /* no usable ref here: the parent only */ }
+    }
     for (const base of candidates) {
       if (base === null || !this.repo.hasObjectSync(base, 'commit') || isCommitPartial(this.repo.path, base)) continue;
       try { return this.repo.loadCommitSync(base).rootTree; } catch { /* unreadable: try the next */ }
