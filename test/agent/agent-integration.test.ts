@@ -14,7 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { tmpfsScratch, ours, ok, commitTree, makeTree, type Scratch } from '../common/sysroot-helpers.js';
 import { FleetLockClient } from '../../src/agent/fleetlock/client.js';
 import { HttpClient } from '../../src/agent/http.js';
-import { Etcd, Nginx } from './servers.js';
+import { deployedFromRemote, Etcd, Nginx } from './servers.js';
 
 const AGENT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../src/cli-agent/main.js');
 const APT_OSTREE = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../src/cli-apt-ostree/main.js');
@@ -82,14 +82,7 @@ before(async () => {
   nginx = await Nginx.start(path.join(W, 'www'));
   etcd = await Etcd.start();
   const c1 = await release('1');
-  phys = path.join(W, 'sysroot');
-  fs.mkdirSync(phys);
-  ok(ours(['admin', 'init-fs', phys]));
-  ok(ours(['admin', 'os-init', `--sysroot=${phys}`, 'testos']));
-  const repo = `--repo=${path.join(phys, 'ostree/repo')}`;
-  ok(ours(['remote', 'add', repo, '--no-gpg-verify', 'os', `${nginx.url}/repo`, 'testos/stable']));
-  ok(ours(['pull', repo, 'os', 'testos/stable']));
-  ok(ours(['admin', 'deploy', `--sysroot=${phys}`, '--os=testos', '--karg=root=LABEL=ROOT', 'os:testos/stable'], { OSTREE_SYSROOT_DEBUG: 'mutable-deployments' }));
+  phys = deployedFromRemote(W, `${nginx.url}/repo`);
   assert.equal(commits[0], c1);
   fs.writeFileSync(path.join(W, 'lock.toml'), `[service]\naddress = "127.0.0.1"\nport = 0\n[status]\nenabled = true\naddress = "127.0.0.1"\nport = 0\n[etcd3]\nendpoints = ["${etcd.endpoint}"]\ntransaction_timeout_ms = 1500\n[lock]\ndefault_slots = 1\n`);
   lockServer = spawn(process.execPath, [AGENT, 'fleetlock-server', '--config', path.join(W, 'lock.toml')], { stdio: ['ignore', 'pipe', 'inherit'] });

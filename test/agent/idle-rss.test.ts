@@ -14,7 +14,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { tmpfsScratch, ours, ok, commitTree, makeTree, type Scratch } from '../common/sysroot-helpers.js';
-import { Etcd, Nginx } from './servers.js';
+import { deployedFromRemote, Etcd, Nginx } from './servers.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const AGENT = path.resolve(here, '../../src/cli-agent/main.js');
@@ -50,14 +50,7 @@ before(async () => {
   ok(ours(['summary', '-u', `--repo=${archive}`]));
   nginx = await Nginx.start(path.join(W, 'www'));
   etcd = await Etcd.start();
-  const phys = path.join(W, 'sysroot');
-  fs.mkdirSync(phys);
-  ok(ours(['admin', 'init-fs', phys]));
-  ok(ours(['admin', 'os-init', `--sysroot=${phys}`, 'testos']));
-  const repo = `--repo=${path.join(phys, 'ostree/repo')}`;
-  ok(ours(['remote', 'add', repo, '--no-gpg-verify', 'os', `${nginx.url}/repo`, 'testos/stable']));
-  ok(ours(['pull', repo, 'os', 'testos/stable']));
-  ok(ours(['admin', 'deploy', `--sysroot=${phys}`, '--os=testos', '--karg=root=LABEL=ROOT', 'os:testos/stable'], { OSTREE_SYSROOT_DEBUG: 'mutable-deployments' }));
+  const phys = deployedFromRemote(W, `${nginx.url}/repo`);
   dep = path.join(phys, `ostree/deploy/testos/deploy/${c1}.0`);
   fs.mkdirSync(path.join(W, 'www/graph/v1'), { recursive: true });
   fs.writeFileSync(path.join(W, 'www/graph/v1/graph'), JSON.stringify({ nodes: [{ version: '1', payload: c1, metadata: { 'org.fedoraproject.coreos.scheme': 'checksum' } }], edges: [] }));

@@ -1,13 +1,15 @@
 /**
  * Real servers for the agent's tests, on 127.0.0.1 and free ports: etcd (Debian's
  * etcd-server, a temporary data directory; stop and start again on the same ports and data to
- * fake an outage) and nginx (Debian's, one foreground process serving a directory).
+ * fake an outage) and nginx (Debian's, one foreground process serving a directory); and the
+ * sysroot a node starts from.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
 import { tempDir } from '../common/tmp.js';
+import { ok, ours } from '../common/sysroot-helpers.js';
 
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -95,4 +97,20 @@ http {
     this.proc.kill('SIGTERM');
     await exited(this.proc);
   }
+}
+
+/**
+ * A sysroot at DIR/sysroot whose stateroot `testos` has one deployment of `testos/stable`,
+ * pulled from `repoUrl` (remote `os`), as a node the agent runs on starts out.
+ */
+export function deployedFromRemote(dir: string, repoUrl: string): string {
+  const phys = path.join(dir, 'sysroot');
+  fs.mkdirSync(phys);
+  ok(ours(['admin', 'init-fs', phys]));
+  ok(ours(['admin', 'os-init', `--sysroot=${phys}`, 'testos']));
+  const repo = `--repo=${path.join(phys, 'ostree/repo')}`;
+  ok(ours(['remote', 'add', repo, '--no-gpg-verify', 'os', repoUrl, 'testos/stable']));
+  ok(ours(['pull', repo, 'os', 'testos/stable']));
+  ok(ours(['admin', 'deploy', `--sysroot=${phys}`, '--os=testos', '--karg=root=LABEL=ROOT', 'os:testos/stable'], { OSTREE_SYSROOT_DEBUG: 'mutable-deployments' }));
+  return phys;
 }
