@@ -7,7 +7,7 @@
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { CACHE_DIR, mkdirp, rmrf, run } from './common.js';
+import { CACHE_DIR, mkdirp, rmrf, rmTree, run, withCacheLock } from './common.js';
 import { done, phase, type Phase } from './progress.js';
 
 /**
@@ -76,7 +76,13 @@ function debootstrapLine(p: Phase, line: string): void {
   }
 }
 
-/** The debootstrap result, cached as a tarball named after the package list. */
+/**
+ * The debootstrap result, cached as a tarball named after the package list. Builds of the cache
+ * by concurrent harness runs (or the layering tests, which share it) take turns through a lock
+ * file: the second one waits and then finds the tarball made, instead of debootstrapping into
+ * the same directory and deleting the first one's tree under it. The tree is built in a
+ * directory of this process's own (`rootfs.<pid>.tmp`); a dead process's leftovers are removed.
+ */
 export async function ensureBaseTarball(): Promise<string> {
   const tarball = baseTarballPath();
   if (fs.existsSync(tarball)) {
@@ -85,16 +91,38 @@ export async function ensureBaseTarball(): Promise<string> {
   }
   mkdirp(CACHE_DIR);
   const mirror = debianMirror();
-  return phase('Debian base tree', async (p) => {
-    const tmp = path.join(CACHE_DIR, 'rootfs.tmp');
-    rmrf(tmp);
+  return withCacheLock('rootfs', 'Debian base tree', () => phase('Debian base tree', async (p) => {
+    if (fs.existsSync(tarball)) return tarball; // (made while this run waited for the lock)
+    await removeStaleBuildTrees();
+    const tmp = path.join(CACHE_DIR, `rootfs.${process.pid}.tmp`);
+    await rmTree(tmp);
     await run('debootstrap', ['--variant=minbase', `--include=${BASE_PACKAGES.join(',')}`, 'bookworm', tmp, mirror],
       { onLine: (l) => debootstrapLine(p, l) });
     p.note(`saving the tree to ${CACHE_DIR}`);
     await run('sh', ['-c', `tar --numeric-owner --xattrs -C '${tmp}' -cf - . | zstd -q -T2 -o '${tarball}.tmp' && mv '${tarball}.tmp' '${tarball}'`]);
     rmrf(tmp);
     return tarball;
-  }, `debootstrap bookworm from ${mirror} (first run only; cached afterwards)`);
+  }, `debootstrap bookworm from ${mirror} (first run only; cached afterwards)`));
+}
+
+/** Build trees left by runs that died (their pid is gone): a killed debootstrap may leave /proc mounted there. */
+async function removeStaleBuildTrees(): Promise<void> {
+  for (const name of fs.readdirSync(CACHE_DIR)) {
+    const m = /^rootfs(?:\.(\d+))?\.tmp$/.exec(name);
+    if (!m || (m[1] !== undefined && processAlive(Number(m[1])))) continue;
+    const dir = path.join(CACHE_DIR, name);
+    for (const sub of ['proc', 'sys', 'dev/pts']) await run('umount', ['-l', path.join(dir, sub)]).catch(() => undefined);
+    await rmTree(dir);
+  }
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }
 
 /** The cached kernel package, if any: the newest linux-image-*-amd64 .deb in the cache. */

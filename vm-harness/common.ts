@@ -4,6 +4,7 @@
  * command only with VM_VERBOSE=1; progress.ts owns what the person watching sees).
  */
 import * as fs from 'node:fs';
+import { flock, LOCK_EX, LOCK_NB } from '../src/native/lock.js';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa, type Options as ExecaOptions } from 'execa';
@@ -114,4 +115,30 @@ export function symlink(target: string, p: string): void {
 
 export function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
+}
+
+/**
+ * Run `fn` holding the cache lock `name` (`CACHE_DIR/.name.lock`, flock(2)): another process
+ * building the same cache entry makes this one wait, saying so once. The lock goes with the
+ * process, so a killed holder never leaves it taken.
+ */
+export async function withCacheLock<T>(name: string, what: string, fn: () => Promise<T>): Promise<T> {
+  mkdirp(CACHE_DIR);
+  const fd = fs.openSync(path.join(CACHE_DIR, `.${name}.lock`), 'a', 0o600);
+  try {
+    for (let said = false; ; said = true) {
+      try {
+        flock(fd, LOCK_EX | LOCK_NB);
+        break;
+      } catch (e) {
+        const code = (e as NodeJS.ErrnoException).code;
+        if (code !== 'EWOULDBLOCK' && code !== 'EAGAIN') throw e;
+      }
+      if (!said) log(`${what}: another process is building it; waiting for it to finish`);
+      await sleep(1000);
+    }
+    return await fn();
+  } finally {
+    fs.closeSync(fd); // (closing the last descriptor releases the lock)
+  }
 }

@@ -10,7 +10,7 @@
  */
 import { Command } from 'commander';
 import { fileURLToPath } from 'node:url';
-import { OstreeError } from '../errors.js';
+import { runReported } from '../cli/report.js';
 import type { CycleReport } from '../agent/agent.js';
 import type { SystemOptions } from '../agent/system.js';
 import { DEFAULT_STATE_DIR } from '../agent/paths.js';
@@ -103,14 +103,9 @@ export function program(): Command {
   return p;
 }
 
+/** Ends a run as `ostree` does (cli/report.ts): one `error:` line and exit 1, stdout flushed and checked. */
 async function main(): Promise<void> {
-  try {
-    await program().parseAsync(process.argv);
-  } catch (e) {
-    const msg = e instanceof OstreeError ? e.message : e instanceof Error ? e.message : String(e);
-    process.stderr.write(`error: ${msg}\n`);
-    process.exitCode = 1;
-  }
+  process.exitCode = await runReported(async () => { await program().parseAsync(process.argv); });
 }
 
 void main();

@@ -32,7 +32,7 @@ export async function editKargs(sysroot: Sysroot, edit: KargsEdit, stateroot?: s
     if (k.equals(before)) return null;
     if (!merge.origin) throw new OstreeError('ENOENT', `Deployment ${merge.name} has no origin`);
     const d = await deployTree(sysroot, merge.stateroot, merge.csum, merge.origin.withoutTransientState(), { merge, kargs: k.toArray(), log });
-    await simpleWriteDeployment(sysroot, merge.stateroot, d, merge, { log });
+    await simpleWriteDeployment(sysroot, merge.stateroot, d, merge, { log, park: true });
     return d;
   } finally {
     sysroot.unlock();

@@ -126,7 +126,7 @@ async function run(sysroot: Sysroot, req: LayerRequest): Promise<LayerResult> {
   await syncBaseRefs(repo, sysroot.deployments, [checksum]);
   const d = await deployTree(sysroot, stateroot, checksum, origin, { merge, log });
   applyAccounts(sysroot.deploymentDirectory(d), sysusersOf(repo, checksum));
-  await simpleWriteDeployment(sysroot, stateroot, d, merge, { log });
+  await simpleWriteDeployment(sysroot, stateroot, d, merge, { log, park: true });
   await sysroot.reload();
   await syncBaseRefs(repo, sysroot.deployments);
   return { deployment: d, spec, base, checksum, diff, timings: { ...composed?.timings, deployMs: Date.now() - t0 } };

@@ -151,8 +151,46 @@ test('kargs --append makes a new deployment with the argument; reset drops every
   const k = aptOstree(w.sysroot, ['kargs', '--append=quiet']);
   assert.equal(k.status, 0, k.stderr);
   assert.match(aptOstree(w.sysroot, ['kargs']).stdout, /\bquiet\b/);
+  // the deployment kargs dropped is parked as the spare, and reset's deployment is made from it
+  const parked = sparesOf(w.sysroot);
+  assert.equal(parked.length, 1, `one spare after kargs: ${parked.join(' ')}`);
   const r = aptOstree(w.sysroot, ['reset']);
   assert.equal(r.status, 0, r.stderr);
   assert.match(r.stdout, /Removed:\n/);
   assert.match(fs.readFileSync(`${newest()}.origin`, 'utf8'), /^\[origin\]\nrefspec=debian\/testing\n$/);
+  assert.ok(!sparesOf(w.sysroot).includes(parked[0]!), 'reset took the spare');
+  const dep = newest();
+  const csum = path.basename(dep).split('.')[0]!;
+  assert.deepEqual(usrListing(dep), repoUsrListing(w.repoDir, csum), "the patched /usr is the commit's tree, entry for entry");
 });
+
+/** The commits parked as spares of the `debian` stateroot. */
+function sparesOf(sysroot: string): string[] {
+  const dir = path.join(sysroot, 'ostree/deploy/debian/recycle');
+  return fs.existsSync(dir) ? fs.readdirSync(dir).sort() : [];
+}
+
+/** `type mode size path` of every entry under a deployment's /usr, sorted. */
+function usrListing(dep: string): string[] {
+  const out: string[] = [];
+  const walk = (rel: string): void => {
+    for (const name of fs.readdirSync(path.join(dep, rel))) {
+      const r = `${rel}/${name}`;
+      const st = fs.lstatSync(path.join(dep, r));
+      const type = st.isDirectory() ? 'd' : st.isSymbolicLink() ? 'l' : '-';
+      out.push(`${type} ${(st.mode & 0o7777).toString(8)} ${type === '-' ? st.size : 0} /${r}`);
+      if (st.isDirectory()) walk(r);
+    }
+  };
+  walk('usr');
+  return out.sort();
+}
+
+/** The same listing of `/usr` in commit `csum`, as upstream's `ostree ls -R` prints it. */
+function repoUsrListing(repoDir: string, csum: string): string[] {
+  const text = execFileSync('ostree', [`--repo=${repoDir}`, 'ls', '-R', csum, '/usr'], { encoding: 'utf8', maxBuffer: 1 << 28 });
+  return text.split('\n').filter((l) => l !== '').map((l) => {
+    const m = /^([-dl])0(\d+) +\d+ +\d+ +(\d+) (\/\S+)/.exec(l)!;
+    return `${m[1]} ${m[2]!.replace(/^0+/, '')} ${m[1] === '-' ? m[3] : 0} ${m[4]}`;
+  }).filter((l) => !l.endsWith(' /usr')).sort();
+}
