@@ -4,10 +4,11 @@
  * forward.  The guest's host key is new on every first boot: it is not pinned.
  */
 import * as fs from 'node:fs';
-import * as net from 'node:net';
 import * as path from 'node:path';
 import { execa } from 'execa';
 import { rmrf, run, sleep } from './common.js';
+import { freePort } from './ports.js';
+export { freePort };
 
 export interface SshKey { privateKey: string; publicKey: string }
 
@@ -18,18 +19,6 @@ export async function makeSshKey(dir: string): Promise<SshKey> {
   fs.mkdirSync(dir, { recursive: true });
   await run('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'ostree-ts-vm-test', '-f', privateKey]);
   return { privateKey, publicKey: fs.readFileSync(`${privateKey}.pub`, 'utf8').trim() };
-}
-
-/** A free TCP port on the loopback interface (for QEMU's hostfwd). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const port = (srv.address() as net.AddressInfo).port;
-      srv.close(() => resolve(port));
-    });
-  });
 }
 
 /** `out`: the command's stdout; `all`: stdout and stderr interleaved (for failure details). */

@@ -10,6 +10,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
+import { freePort } from '../../vm-harness/ports.js';
 
 export const NGINX = process.env['NGINX'] ?? '/usr/sbin/nginx';
 
@@ -44,18 +45,6 @@ export interface Nginx {
   kill(): Promise<void>;
   /** Stop it gracefully. */
   stop(): Promise<void>;
-}
-
-/** A TCP port on 127.0.0.1 nothing listens on right now. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.on('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
-    });
-  });
 }
 
 function config(o: NginxOptions, port: number): string {
