@@ -152,7 +152,7 @@ async function compareAndRollBack(res: Results, disk: string, c3: string, c2: st
     /^version: update 3; modal: 755; link: u3-dir\/file$/m.test(cmp.text) && (cmp.text.match(/^gone\? .*No such file/gm) ?? []).length === 3, cmp.text.slice(-3000));
   res.check(SC, 'r1c: `ostree admin rollback` succeeds', sec(r, 'r1-rollback').rc === 0, sec(r, 'r1-rollback').text.slice(-2000));
   checkSystemctlReboot(res, SC, r);
-  const s2 = script('r1d-rolled-back', CAT('r1-version', 'cat /usr/share/r1/version; ls /usr/share/r1'));
+  const s2 = script('r1d-rolled-back', CAT('r1-version', 'cat /usr/share/r1/version; ls -1 /usr/share/r1'));
   const r2 = await runBoot(res, { name: 'r1d-rolled-back', disk, fwCfg: [{ name: 'opt/ostree-ts/script', file: s2 }] });
   checkBooted(res, SC, r2, c2);
   res.check(SC, 'r1d: the rollback (C2) booted with update 2\'s /usr', /^update 2$/m.test(sec(r2, 'r1-version').text)
