@@ -47,9 +47,10 @@ const FUNCS = [
   '}',
 ].join('\n');
 
-/** Per file: type, mode, owner, size, inode (regular files: the object it links), symlink target. */
+/** Per file: type, mode, owner, size, inode (regular files: the object it links; not for an
+ *  empty file, which every checkout makes anew, as upstream does), symlink target. */
 const MANIFEST = (dir: string, out: string) =>
-  `(cd ${dir} && find . \\( -type f -printf 'f %m %U:%G %s %i %p\\n' \\) -o \\( -type l -printf 'l %U:%G %p -> %l\\n' \\)`
+  `(cd ${dir} && find . \\( -type f -size 0 -printf 'f %m %U:%G 0 - %p\\n' \\) -o \\( -type f -printf 'f %m %U:%G %s %i %p\\n' \\) -o \\( -type l -printf 'l %U:%G %p -> %l\\n' \\)`
   + ` -o \\( -type d -printf 'd %m %U:%G %p\\n' \\) -o -printf '? %y %p\\n' | LC_ALL=C sort > ${out})`;
 
 export async function runRecycleScenarios(res: Results, img: BuiltImage, want: (s: string) => boolean): Promise<void> {
