@@ -23,6 +23,8 @@
  * sd1-sd3: systemd-boot under UEFI (scenarios-sdboot.ts).
  * l1-l2: package layering with apt-ostree (scenarios-layering.ts).
  * a1-a2: the update agent in the guest, nginx on its loopback (scenarios-agent.ts).
+ * r1: incremental deploy across reboots: a parked spare patched into the next deployment, booted,
+ *     compared with a fresh checkout, rolled back (scenarios-recycle.ts).
  * i1-i6: Ignition first boot, reboot, upgrade, bad input, timing, the walkthrough on plain QEMU (scenarios-ignition.ts).
  */
 import * as fs from 'node:fs';
@@ -41,6 +43,7 @@ import { checkBackend, runUefiScenarios } from './scenarios-uefi.js';
 import { runSdbootScenarios } from './scenarios-sdboot.js';
 import { runLayeringScenarios } from './scenarios-layering.js';
 import { runFinalizeScenarios } from './scenarios-finalize.js';
+import { runRecycleScenarios } from './scenarios-recycle.js';
 import { runAgentScenarios } from './scenarios-agent.js';
 import { runIgnitionScenarios } from './scenarios-ignition.js';
 import { newTimes, timingRounds, type BootTimes } from './timing.js';
@@ -83,6 +86,7 @@ export async function runScenarios(img: BuiltImage): Promise<number> {
   await runSdbootScenarios(ctx.res, img, ctx.want);
   await runLayeringScenarios(ctx.res, img, ctx.want);
   await runFinalizeScenarios(ctx.res, img, ctx.want);
+  await runRecycleScenarios(ctx.res, img, ctx.want);
   await runAgentScenarios(ctx.res, img, ctx.want);
   await runIgnitionScenarios(ctx.res, ctx.want);
   return report(ctx.res, times, t0);

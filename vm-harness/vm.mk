@@ -45,6 +45,9 @@
 #                             a3 (after a2; VM_SCENARIOS=a3 runs a1-a2's boots too) FleetLock: etcd
 #                             (the host's binary, on a small disk) and fleetlock-server in the guest,
 #                             `forget 3`, the agent takes the slot, reboots into 3, gives it back;
+#                             r1: incremental deploy across reboots, scenarios-recycle.ts (a parked
+#                             spare patched into the next deployment, booted, compared with a
+#                             fresh checkout of its commit, rolled back);
 #                             i1-i6: Ignition, scenarios-ignition.ts: i1 the
 #                             Fedora CoreOS walkthrough's first boot (SSH as core, podman, curl),
 #                             i2 reboot without Ignition + staged upgrade, i3 the upgrade kept
@@ -80,7 +83,7 @@ vm-demo: build vm-libvirt-config
 # own copies of the disks), their lines prefixed [A] and [B].  libvirtd is started once here for
 # both (two harness runs starting it at the same moment would race) and stopped at the end.  test/vm-harness/groups.test.ts
 # checks that the two groups hold every scenario.  With VM_SCENARIOS: one run, as listed.
-VM_GROUP_A := 0,1,2,3,4,5,6,7,8,9,10,u0,u1,u2,u3,u4,sd1,sd2,sd3,f1
+VM_GROUP_A := 0,1,2,3,4,5,6,7,8,9,10,u0,u1,u2,u3,u4,sd1,sd2,sd3,f1,r1
 VM_GROUP_B := l1,l2,a1,a2,a3,i1,i2,i3,i4,i5,i6
 vm-test: build vm-libvirt-config
 ifeq ($(strip $(VM_SCENARIOS)),)

@@ -7,7 +7,9 @@
  *   4. the deployment refs `ostree/<B>/<S>/<i>` in the repository, rewritten to the list;
  *   5. with `prune`, a repository prune keeping only what the deployments need, and the
  *      commit of a stateroot's spare (deploy/spare.ts), which the next deploy patches from;
- *      spares are deleted instead when incremental deploy is off.
+ *      spares are deleted instead when incremental deploy is off. Skipped when it provably
+ *      cannot delete anything: no object added or removed and no root dropped since the last
+ *      one (prune-memo.ts).
  *
  * Only names this implementation would have made are removed (valid stateroots, deployment
  * names, `<os>-<64 hex>` boot directories), and no symlink is followed: a stateroot or deploy
@@ -26,6 +28,12 @@ import { faultStep, withFaultOp } from './fault.js';
 import { selectBootloader } from './bootloader/registry.js';
 import { repoConfig } from './sysroot-config.js';
 import { pruneRepo } from '../repo/prune.js';
+import { refCommits } from '../repo/refs-list.js';
+import { listRemotes } from '../repo/remotes.js';
+import { pruneStaticDeltas } from '../repo/deltas/catalog.js';
+import { pruneSummaryCache } from '../repo/summary/cache.js';
+import type { Repo } from '../repo/repo.js';
+import { forgetPrune, pruneWouldFreeNothing, rememberPrune } from './prune-memo.js';
 import { withTransaction } from '../repo/transaction.js';
 import { formatSize } from '../util/format-size.js';
 import { lstatOrNull, statOrNull } from '../util/fs.js';
@@ -147,7 +155,28 @@ async function pruneForDeployments(sysroot: SysrootState, log?: (msg: string) =>
   // finds it unusable and deletes it)
   const spares = listSpares(sysroot).map((s) => s.csum).filter((c) => repo.hasObjectSync(c, 'commit'));
   const keep = [...sysroot.deployments.map((d) => d.csum), ...spares];
-  const res = await pruneRepo(repo, { refsOnly: true, depth: 0, keepCommits: keep });
-  if (res.objectsPruned > 0) log?.(`Freed objects: ${formatSize(res.bytesFreed)}`);
-  return res.bytesFreed;
+  return repo.withLock(true, async () => {
+    const roots = pruneRoots(repo, keep);
+    if (roots !== null && pruneWouldFreeNothing(repo.path, roots)) {
+      // What else a prune does, which no object change announces (a remote deleted since).
+      pruneStaticDeltas(repo.path, null, (c) => repo.hasObjectSync(c, 'commit'));
+      pruneSummaryCache(repo.path, new Set(listRemotes(repo).map((r) => r.name)));
+      return 0;
+    }
+    forgetPrune(repo.path);
+    const res = await pruneRepo(repo, { refsOnly: true, depth: 0, keepCommits: keep });
+    if (roots !== null) rememberPrune(repo.path, roots);
+    if (res.objectsPruned > 0) log?.(`Freed objects: ${formatSize(res.bytesFreed)}`);
+    return res.bytesFreed;
+  });
+}
+
+/** The prune's roots: every ref's commit and `keep`; null when a ref cannot be read (the
+ *  prune then runs and reports it). */
+function pruneRoots(repo: Repo, keep: readonly string[]): string[] | null {
+  try {
+    return [...refCommits(repo, () => new Error('unreadable ref')), ...keep];
+  } catch {
+    return null;
+  }
 }
