@@ -26,8 +26,21 @@ export function validateFilename(name: string, objName = 'dirtree'): void {
   if (why !== null) throw new OstreeError('ECORRUPT', `${objName}: ${why} (an invalid file name)`);
 }
 
+/**
+ * Byte order of the names' UTF-8. UTF-16 code units order the same way up to the first
+ * difference when both differing units are below the surrogates (U+D800), so only names that
+ * differ there are encoded.
+ */
 function compareNames(a: string, b: string): number {
-  return Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) {
+    const x = a.charCodeAt(i);
+    const y = b.charCodeAt(i);
+    if (x === y) continue;
+    if (x < 0xd800 && y < 0xd800) return x - y;
+    return Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
+  }
+  return a.length - b.length;
 }
 
 export function sortDirTree(t: DirTree): DirTree {
