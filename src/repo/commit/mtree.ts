@@ -131,20 +131,23 @@ export function overlayStored(repo: RepoLocation, target: MutableTree, tree: str
  * directories share their ownership, mode and xattrs) is not serialized, hashed or looked up again.
  */
 class MetadataWriter {
-  private readonly dirmetas = new Map<string, string>();
+  private readonly dirmetas = new Map<string, { checksum: string; size: number }>();
 
   constructor(private readonly repo: RepoCore, private readonly on?: OnMetadata) {}
 
   dirMeta(meta: DirMeta): string {
-    const data = serializeDirMeta(meta);
-    const key = data.toString('latin1');
+    // (without xattrs the three numbers are the whole object: no need to serialize it to know it)
+    const plain = meta.xattrs.length === 0;
+    let data = plain ? null : serializeDirMeta(meta);
+    const key = data === null ? `${meta.uid}:${meta.gid}:${meta.mode}` : data.toString('latin1');
     const known = this.dirmetas.get(key);
     if (known !== undefined) {
-      this.on?.({ type: 'dirmeta', checksum: known, size: data.length, isNew: false });
-      return known;
+      this.on?.({ type: 'dirmeta', checksum: known.checksum, size: known.size, isNew: false });
+      return known.checksum;
     }
+    data ??= serializeDirMeta(meta);
     const checksum = this.write('dirmeta', data);
-    this.dirmetas.set(key, checksum);
+    this.dirmetas.set(key, { checksum, size: data.length });
     return checksum;
   }
 
