@@ -24,7 +24,7 @@ import { loosePath, stagingName, tmpName } from './layout.js';
 import { contentExtension, type RepoMode } from './modes/mode.js';
 import { backendFor } from './modes/registry.js';
 import type { ContentWriteContext, SourceStat, StoredContent } from './modes/backend.js';
-import { applyRules, type ModeAdjust } from './commit/modifier.js';
+import { applyRules, type CommonRules, type ModeAdjust } from './commit/modifier.js';
 import { parentRepos } from './parent-repos.js';
 
 export type { ContentWriteContext, RepoMode, SourceStat, StoredContent };
@@ -76,15 +76,30 @@ export const contentWrites = { objects: 0, bytes: 0 };
 
 /** The canonical header for a source file, after the repo mode's and the caller's rules. */
 export function headerFor(ctx: ContentWriteContext, src: string, st: SourceStat, symlinkTarget: string, adjust?: ModeAdjust): FileHeader {
-  const canonical = ctx.canonicalPermissions === true || backendFor(ctx.mode).traits.canonical;
-  const { uid, gid, mode } = applyRules(st, {
-    ...(ctx.ownerUid !== undefined ? { ownerUid: ctx.ownerUid } : {}),
-    ...(ctx.ownerGid !== undefined ? { ownerGid: ctx.ownerGid } : {}),
-    roExecutables: ctx.roExecutables === true, canonical,
-  }, adjust);
+  const rules = rulesOf(ctx);
+  const { uid, gid, mode } = applyRules(st, rules, adjust);
   let xattrs: Xattr[] = [];
-  if (!canonical && !ctx.noXattrs) xattrs = sortXattrs(libc.lgetxattrs(src).filter(([n]) => n !== BARE_USER_XATTR));
+  if (!rules.canonical && !ctx.noXattrs) {
+    const found = libc.lgetxattrs(src);
+    if (found.length > 0) xattrs = sortXattrs(found.filter(([n]) => n !== BARE_USER_XATTR));
+  }
   return { uid, gid, mode, rdev: 0, symlinkTarget, xattrs };
+}
+
+/** The rules of a writers' context (made once per context: headerFor runs once per file). */
+const contextRules = new WeakMap<ContentWriteContext, CommonRules & { canonical: boolean }>();
+function rulesOf(ctx: ContentWriteContext): CommonRules & { canonical: boolean } {
+  let r = contextRules.get(ctx);
+  if (r === undefined) {
+    r = {
+      ...(ctx.ownerUid !== undefined ? { ownerUid: ctx.ownerUid } : {}),
+      ...(ctx.ownerGid !== undefined ? { ownerGid: ctx.ownerGid } : {}),
+      roExecutables: ctx.roExecutables === true,
+      canonical: ctx.canonicalPermissions === true || backendFor(ctx.mode).traits.canonical,
+    };
+    contextRules.set(ctx, r);
+  }
+  return r;
 }
 
 let sharedBuf: Buffer | null = null;
