@@ -17,9 +17,14 @@ import type { FileSlot } from './mtree.js';
 /** A file found by the walk; `checksum` is filled in once its object is stored. */
 export interface PendingFile extends FileSlot { name: string; path: string; kind: 'file' | 'symlink'; adjust?: ModeAdjust; adopt?: boolean }
 
-/** What a worker is sent for one run: every file, and the shared [next index, stop flag]. */
-export interface WriterRun { items: WriterItem[]; shared: Int32Array }
-export interface WriterItem { path: string; kind: 'file' | 'symlink'; adjust?: ModeAdjust | undefined; adopt?: boolean | undefined }
+/**
+ * One run of the writers: every file as parallel lists (cheaper to copy to a thread than one
+ * object per file): its path, its flags (SYMLINK, ADOPT), the statoverride adjustments by
+ * index; and the shared [next index, stop flag].
+ */
+export interface WriterRun { paths: string[]; flags: Uint8Array; adjusts: Map<number, ModeAdjust>; shared: Int32Array }
+export const SYMLINK = 1;
+export const ADOPT = 2;
 
 /** A worker's answers: one per batch it stored, then `done` (or an error, which ends it). */
 export type WriterReply =
@@ -32,17 +37,21 @@ export const NEXT = 0;
 export const STOP = 1;
 export const BATCH = 32;
 
-/** Store one file: adopted (`--consume`, where the mode allows) or copied into an object. */
-export function storeFile(ctx: ContentWriteContext, p: string, f: WriterItem): string | Promise<string> {
-  return f.adopt && f.kind === 'file' ? adoptContentSync(ctx, p, f.adjust) : writeContentSync(ctx, p, f.kind, f.adjust);
+/** Store file `i` of the run: adopted (`--consume`, where the mode allows) or copied into an object. */
+function storeFile(ctx: ContentWriteContext, run: WriterRun, i: number, p: string): string | Promise<string> {
+  const flags = run.flags[i]!;
+  const adjust = run.adjusts.size > 0 ? run.adjusts.get(i) : undefined;
+  if ((flags & SYMLINK) !== 0) return writeContentSync(ctx, p, 'symlink', adjust);
+  return (flags & ADOPT) !== 0 ? adoptContentSync(ctx, p, adjust) : writeContentSync(ctx, p, 'file', adjust);
 }
 
 /**
  * Claim batches of `items` from `shared` and store them until none are left or another thread
  * failed; `onBatch` gets each batch's checksums and the objects and bytes newly written.
  */
-export async function claimLoop(ctx: ContentWriteContext, items: readonly WriterItem[], shared: Int32Array,
+export async function claimLoop(ctx: ContentWriteContext, run: WriterRun,
   onBatch: (from: number, checksums: string[], objects: number, bytes: number) => void): Promise<void> {
+  const { shared, paths: items } = run;
   const paths = new LongPaths();
   try {
     for (;;) {
@@ -54,8 +63,7 @@ export async function claimLoop(ctx: ContentWriteContext, items: readonly Writer
       const bytes = contentWrites.bytes;
       const checksums: string[] = [];
       for (let i = from; i < end; i++) {
-        const it = items[i]!;
-        const r = storeFile(ctx, paths.short(it.path), it);
+        const r = storeFile(ctx, run, i, paths.short(items[i]!));
         checksums.push(typeof r === 'string' ? r : await r);
       }
       onBatch(from, checksums, contentWrites.objects - objects, contentWrites.bytes - bytes);
@@ -104,7 +112,12 @@ export class ContentWriterPool {
     if (files.length === 0) return;
     if (this.workers.length === 0 && files.length >= ContentWriterPool.MIN_FILES_FOR_WORKERS) this.prepare();
     const shared = new Int32Array(new SharedArrayBuffer(8));
-    const items: WriterItem[] = files.map((f) => ({ path: f.path, kind: f.kind, adjust: f.adjust, adopt: f.adopt }));
+    const run: WriterRun = { paths: new Array<string>(files.length), flags: new Uint8Array(files.length), adjusts: new Map(), shared };
+    files.forEach((f, i) => {
+      run.paths[i] = f.path;
+      run.flags[i] = (f.kind === 'symlink' ? SYMLINK : 0) | (f.adopt ? ADOPT : 0);
+      if (f.adjust) run.adjusts.set(i, f.adjust);
+    });
     const record = (from: number, checksums: string[], objects: number, bytes: number): void => {
       for (let i = 0; i < checksums.length; i++) files[from + i]!.checksum = checksums[i]!;
       this.written.objects += objects;
@@ -112,10 +125,10 @@ export class ContentWriterPool {
       this.onWritten(checksums.length);
     };
     const replies = this.workers.map((w) => this.follow(w, record, shared));
-    for (const w of this.workers) w.postMessage({ items, shared } satisfies WriterRun);
+    for (const w of this.workers) w.postMessage(run);
     let failure: unknown = null;
     try {
-      await claimLoop(this.ctx, items, shared, record);
+      await claimLoop(this.ctx, run, record);
     } catch (e) {
       failure = e;
     }
