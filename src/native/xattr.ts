@@ -18,11 +18,17 @@ function growScratch(size: number): void {
   if (xbuf.length < size) xbuf = Buffer.allocUnsafe(Math.max(size, xbuf.length * 2));
 }
 
+// A value is first read into at most 4 KiB (the kernel zero-fills a buffer as large as the one
+// it is given: the whole 64 KiB scratch buffer would cost more than the call); a larger one is
+// then read at its size.
+const GETX_FIRST = 4096;
+
 function getx(fn: NativeFn, syscall: string, target: string | number, name: string): Buffer | null {
   const l = libc();
   const where = typeof target === 'string' ? target : undefined;
+  let ask = Math.min(xbuf.length, GETX_FIRST);
   for (;;) {
-    const n = fn(target, name, xbuf, xbuf.length);
+    const n = fn(target, name, xbuf, ask);
     if (n >= 0) return Buffer.from(xbuf.subarray(0, n));
     const errno = l.koffi.errno();
     if (errno === ENODATA || errno === ENOTSUP) return null;
@@ -30,14 +36,19 @@ function getx(fn: NativeFn, syscall: string, target: string | number, name: stri
     const need = fn(target, name, null, 0);
     if (need < 0) fail(l, syscall, where);
     growScratch(need + 1);
+    ask = need + 1;
   }
 }
 
+// The list is asked for its size first: most files have no xattrs, and the kernel allocates as
+// much as the buffer it is given (64 KiB for the scratch buffer) before filling it.
 function listx(fn: NativeFn, syscall: string, target: string | number): string[] {
   const l = libc();
   const where = typeof target === 'string' ? target : undefined;
   for (;;) {
-    const n = fn(target, xbuf, xbuf.length);
+    const size = fn(target, null, 0);
+    if (size === 0) return [];
+    const n = size < 0 ? size : (growScratch(size), fn(target, xbuf, size));
     if (n === 0) return [];
     if (n > 0) {
       const out: string[] = [];
@@ -53,10 +64,8 @@ function listx(fn: NativeFn, syscall: string, target: string | number): string[]
     }
     const errno = l.koffi.errno();
     if (errno === ENOTSUP) return [];
+    // (ERANGE: the list grew between the two calls; ask again)
     if (errno !== ERANGE) throw nativeError(errno, syscall, where);
-    const need = fn(target, null, 0);
-    if (need < 0) fail(l, syscall, where);
-    growScratch(need + 1);
   }
 }
 

@@ -17,14 +17,14 @@ import { pipeline } from 'node:stream/promises';
 import * as libc from '../native/libc.js';
 import { OstreeError, isErrno } from '../errors.js';
 import { S_IFLNK, S_IFMT, S_IFREG } from './objects/common.js';
-import { newSha256, validateChecksum } from './objects/checksum.js';
+import { GatheringSha256, newSha256, validateChecksum } from './objects/checksum.js';
 import { sortXattrs, type Xattr } from './objects/xattrs.js';
 import { BARE_USER_XATTR, serializeFileHeader, type FileHeader } from './objects/file-header.js';
 import { loosePath, stagingName, tmpName } from './layout.js';
 import { contentExtension, type RepoMode } from './modes/mode.js';
 import { backendFor } from './modes/registry.js';
 import type { ContentWriteContext, SourceStat, StoredContent } from './modes/backend.js';
-import { applyRules, type ModeAdjust } from './commit/modifier.js';
+import { applyRules, type CommonRules, type ModeAdjust } from './commit/modifier.js';
 import { parentRepos } from './parent-repos.js';
 
 export type { ContentWriteContext, RepoMode, SourceStat, StoredContent };
@@ -50,20 +50,56 @@ export function linkIntoPlace(tmp: string, final: string): boolean {
   return true;
 }
 
+/** Whether renameat2(RENAME_NOREPLACE) works here (unknown until first tried). */
+let noReplaceRename: boolean | undefined;
+
+/**
+ * linkIntoPlace in one system call where the filesystem can: a rename that refuses to replace
+ * (EEXIST: the object was there, `tmp` is dropped), creating the object's directory if missing.
+ */
+function placeNew(tmp: string, final: string): boolean {
+  if (noReplaceRename === false) return linkIntoPlace(tmp, final);
+  try {
+    libc.renameNoReplace(tmp, final);
+    noReplaceRename = true;
+    return true;
+  } catch (e) {
+    if (isErrno(e, 'EEXIST')) { fs.unlinkSync(tmp); return false; }
+    if (isErrno(e, 'EINVAL') || isErrno(e, 'ENOSYS') || isErrno(e, 'EOPNOTSUPP')) { noReplaceRename = false; return linkIntoPlace(tmp, final); }
+    if (!isErrno(e, 'ENOENT')) throw e;
+  }
+  return linkIntoPlace(tmp, final);
+}
+
 /** Content objects this thread has newly stored (for `commit --table-output`); read and reset by the writers. */
 export const contentWrites = { objects: 0, bytes: 0 };
 
 /** The canonical header for a source file, after the repo mode's and the caller's rules. */
 export function headerFor(ctx: ContentWriteContext, src: string, st: SourceStat, symlinkTarget: string, adjust?: ModeAdjust): FileHeader {
-  const canonical = ctx.canonicalPermissions === true || backendFor(ctx.mode).traits.canonical;
-  const { uid, gid, mode } = applyRules(st, {
-    ...(ctx.ownerUid !== undefined ? { ownerUid: ctx.ownerUid } : {}),
-    ...(ctx.ownerGid !== undefined ? { ownerGid: ctx.ownerGid } : {}),
-    roExecutables: ctx.roExecutables === true, canonical,
-  }, adjust);
+  const rules = rulesOf(ctx);
+  const { uid, gid, mode } = applyRules(st, rules, adjust);
   let xattrs: Xattr[] = [];
-  if (!canonical && !ctx.noXattrs) xattrs = sortXattrs(libc.lgetxattrs(src).filter(([n]) => n !== BARE_USER_XATTR));
+  if (!rules.canonical && !ctx.noXattrs) {
+    const found = libc.lgetxattrs(src);
+    if (found.length > 0) xattrs = sortXattrs(found.filter(([n]) => n !== BARE_USER_XATTR));
+  }
   return { uid, gid, mode, rdev: 0, symlinkTarget, xattrs };
+}
+
+/** The rules of a writers' context (made once per context: headerFor runs once per file). */
+const contextRules = new WeakMap<ContentWriteContext, CommonRules & { canonical: boolean }>();
+function rulesOf(ctx: ContentWriteContext): CommonRules & { canonical: boolean } {
+  let r = contextRules.get(ctx);
+  if (r === undefined) {
+    r = {
+      ...(ctx.ownerUid !== undefined ? { ownerUid: ctx.ownerUid } : {}),
+      ...(ctx.ownerGid !== undefined ? { ownerGid: ctx.ownerGid } : {}),
+      roExecutables: ctx.roExecutables === true,
+      canonical: ctx.canonicalPermissions === true || backendFor(ctx.mode).traits.canonical,
+    };
+    contextRules.set(ctx, r);
+  }
+  return r;
 }
 
 let sharedBuf: Buffer | null = null;
@@ -83,10 +119,13 @@ export function writeContentSync(ctx: ContentWriteContext, src: string, st: Sour
   }
   const fdIn = fs.openSync(src, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW | fs.constants.O_NONBLOCK);
   const tmp = stagingName(ctx.repoPath);
-  const hash = newSha256();
+  const hash = new GatheringSha256();
   let stored: void | Promise<void>;
+  // (the uncompressed modes store the data as it is: the object's size is the file's)
+  let plainSize: number | undefined;
   try {
     const fst = fs.fstatSync(fdIn);
+    if (ctx.mode !== 'archive') plainSize = fst.size;
     if (!fst.isFile()) throw new OstreeError('EINVAL', `cannot commit '${src}': it is no longer a regular file (it changed while being committed)`);
     const header = headerFor(ctx, src, st === 'file' ? fst : st, '', adjust);
     hash.update(serializeFileHeader(header));
@@ -98,7 +137,7 @@ export function writeContentSync(ctx: ContentWriteContext, src: string, st: Sour
   }
   if (stored === undefined) {
     fs.closeSync(fdIn);
-    return placeObject(ctx, tmp, hash.digest('hex'));
+    return placeObject(ctx, tmp, hash.digest('hex'), plainSize);
   }
   return stored.then(
     () => { fs.closeSync(fdIn); return placeObject(ctx, tmp, hash.digest('hex')); },
@@ -145,13 +184,14 @@ export function adoptContentSync(ctx: ContentWriteContext, src: string, adjust?:
   return checksum;
 }
 
-/** Link the written `tmp` into place as the object `checksum`; returns the checksum. */
-function placeObject(ctx: ContentWriteContext, tmp: string, checksum: string): string {
+/** Link the written `tmp` into place as the object `checksum` (`size` bytes, when known);
+ *  returns the checksum. */
+function placeObject(ctx: ContentWriteContext, tmp: string, checksum: string, size?: number): string {
   try {
-    const size = fs.lstatSync(tmp).size;
-    if (linkIntoPlace(tmp, loosePath(ctx.repoPath, checksum, contentExtension(ctx.mode)))) {
+    const bytes = size ?? fs.lstatSync(tmp).size;
+    if (placeNew(tmp, loosePath(ctx.repoPath, checksum, contentExtension(ctx.mode)))) {
       contentWrites.objects++;
-      contentWrites.bytes += size;
+      contentWrites.bytes += bytes;
     }
   } catch (e) {
     try { fs.unlinkSync(tmp); } catch { /* already consumed */ }

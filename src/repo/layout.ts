@@ -163,10 +163,16 @@ export function forgetStagingDirs(): void { stagingDirs.clear(); }
  * (`commit-<pid>-<thread>-staging/`), so parallel writers do not contend on one directory's lock.
  */
 export function stagingName(repoPath: string): string {
-  const dir = path.join(repoPath, 'tmp', `commit-${process.pid}-${threadId}-staging`);
+  // (called once per file written: the directory's path is joined once per repository)
+  if (repoPath !== lastStaging.repoPath) {
+    const d = path.join(repoPath, 'tmp', `commit-${process.pid}-${threadId}-staging`);
+    lastStaging = { repoPath, dir: d, prefix: `${d}/o` };
+  }
+  const dir = lastStaging.dir;
   if (!stagingDirs.has(dir)) { fs.mkdirSync(dir, { recursive: true, mode: 0o700 }); stagingDirs.add(dir); }
-  return path.join(dir, `o${tmpCounter++}`);
+  return `${lastStaging.prefix}${tmpCounter++}`;
 }
+let lastStaging = { repoPath: '', dir: '', prefix: '' };
 
 // ---------------------------------------------------------------------------------------------
 // Static deltas (REPO/deltas/, REPO/delta-indexes/): named by the modified base64 of checksums

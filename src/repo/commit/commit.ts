@@ -47,7 +47,7 @@ export interface CommitTreeOptions {
   trailingMetadata?: Array<[string, Variant]>;
   /** `--skip-if-unchanged`: if the tree equals the parent's, write nothing and return the parent. */
   skipIfUnchanged?: boolean;
-  /** Number of worker threads for content writes (default: min(4, CPUs)). */
+  /** Threads writing content objects, the calling one included (default: min(4, CPUs)). */
   workers?: number;
   /** Called as files are found and stored (for a terminal progress line); cheap to call often. */
   progress?: (p: CommitProgress) => void;

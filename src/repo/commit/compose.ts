@@ -193,9 +193,9 @@ export async function commitSources(repo: RepoCore, sources: CommitSource[], o: 
     }
     progress.walkDone = true;
     report?.(progress);
-    for (let i = 0; i < s.files.length; i += ContentWriterPool.BATCH) pool.submit(s.files.slice(i, i + ContentWriterPool.BATCH));
-    await pool.finish();
+    await pool.run(s.files);
   } finally {
+    await pool.abort();
     dropStaging(repo);
   }
   failIfTestError(repo);

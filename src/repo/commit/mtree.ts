@@ -8,12 +8,12 @@
  * source changes something inside it, so `--tree=ref=` of a large commit reads only the
  * dirtrees it must merge. Writing goes bottom-up with an explicit stack (no recursion limit).
  */
-import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import { OstreeError } from '../../errors.js';
 import { serializeDirMeta, type DirMeta } from '../objects/dirmeta.js';
 import { serializeDirTree } from '../objects/dirtree.js';
 import { objectPath } from '../layout.js';
+import { sha256hex } from '../objects/checksum.js';
 import { loadDirTree, writeMetadataObject, type RepoCore, type RepoLocation } from '../store.js';
 
 /** A file of the tree: its content checksum, or a slot a content writer fills in later. */
@@ -125,19 +125,39 @@ export function overlayStored(repo: RepoLocation, target: MutableTree, tree: str
   }
 }
 
-/** Write one metadata object, telling `on` about it. */
-function writeMeta(repo: RepoCore, type: 'dirtree' | 'dirmeta', data: Buffer, on?: OnMetadata): string {
-  if (!on) return writeMetadataObject(repo, type, data);
-  const before = writtenBefore(repo, type, data);
-  const checksum = writeMetadataObject(repo, type, data);
-  on({ type, checksum, size: data.length, isNew: !before });
-  return checksum;
-}
+/**
+ * Writes the metadata objects of one tree: each object hashed once and its final name looked up
+ * once (to tell `on` whether it is new); a dirmeta already written by this writer (most
+ * directories share their ownership, mode and xattrs) is not serialized, hashed or looked up again.
+ */
+class MetadataWriter {
+  private readonly dirmetas = new Map<string, { checksum: string; size: number }>();
 
-function writtenBefore(repo: RepoCore, type: 'dirtree' | 'dirmeta', data: Buffer): boolean {
-  // (hashing twice only when counting: `--table-output` and `--generate-sizes`)
-  const checksum = createHash('sha256').update(data).digest('hex');
-  return fs.existsSync(objectPath(repo.path, checksum, type, repo.mode));
+  constructor(private readonly repo: RepoCore, private readonly on?: OnMetadata) {}
+
+  dirMeta(meta: DirMeta): string {
+    // (without xattrs the three numbers are the whole object: no need to serialize it to know it)
+    const plain = meta.xattrs.length === 0;
+    let data = plain ? null : serializeDirMeta(meta);
+    const key = data === null ? `${meta.uid}:${meta.gid}:${meta.mode}` : data.toString('latin1');
+    const known = this.dirmetas.get(key);
+    if (known !== undefined) {
+      this.on?.({ type: 'dirmeta', checksum: known.checksum, size: known.size, isNew: false });
+      return known.checksum;
+    }
+    data ??= serializeDirMeta(meta);
+    const checksum = this.write('dirmeta', data);
+    this.dirmetas.set(key, { checksum, size: data.length });
+    return checksum;
+  }
+
+  write(type: 'dirtree' | 'dirmeta', data: Buffer): string {
+    const checksum = sha256hex(data);
+    const isNew = !fs.lstatSync(objectPath(this.repo.path, checksum, type, this.repo.mode), { throwIfNoEntry: false });
+    if (isNew) writeMetadataObject(this.repo, type, data, checksum);
+    this.on?.({ type, checksum, size: data.length, isNew });
+    return checksum;
+  }
 }
 
 /**
@@ -153,21 +173,22 @@ export function writeMutableTree(repo: RepoCore, root: MutableTree, on?: OnMetad
     if (t.storedTree !== undefined) continue;
     for (const d of t.dirs.values()) stack.push(d);
   }
+  const writer = new MetadataWriter(repo, on);
   const result = new Map<MutableTree, { tree: string; meta: string }>();
   for (let i = order.length - 1; i >= 0; i--) {
     const t = order[i]!;
-    result.set(t, writeOne(repo, t, result, on, defaultMeta));
+    result.set(t, writeOne(writer, t, result, defaultMeta));
   }
   return result.get(root)!;
 }
 
-function writeOne(repo: RepoCore, t: MutableTree, done: Map<MutableTree, { tree: string; meta: string }>, on?: OnMetadata, defaultMeta?: DefaultMeta): { tree: string; meta: string } {
+function writeOne(writer: MetadataWriter, t: MutableTree, done: Map<MutableTree, { tree: string; meta: string }>, defaultMeta?: DefaultMeta): { tree: string; meta: string } {
   let meta = t.meta;
   if (meta === undefined) {
     if (!defaultMeta) throw new OstreeError('EINVAL', 'internal: a directory of the commit has no metadata');
     meta = defaultMeta();
   }
-  const metaChecksum = typeof meta === 'string' ? meta : writeMeta(repo, 'dirmeta', serializeDirMeta(meta), on);
+  const metaChecksum = typeof meta === 'string' ? meta : writer.dirMeta(meta);
   const lazy = t.storedTree;
   if (lazy !== undefined) return { tree: lazy, meta: metaChecksum };
   const files = [...t.files].map(([name, slot]) => {
@@ -178,5 +199,5 @@ function writeOne(repo: RepoCore, t: MutableTree, done: Map<MutableTree, { tree:
     const w = done.get(d)!;
     return { name, treeChecksum: w.tree, metaChecksum: w.meta };
   });
-  return { tree: writeMeta(repo, 'dirtree', serializeDirTree({ files, dirs }), on), meta: metaChecksum };
+  return { tree: writer.write('dirtree', serializeDirTree({ files, dirs })), meta: metaChecksum };
 }

@@ -111,7 +111,7 @@ function addFile(s: WalkSession, mtree: MutableTree, e: fs.Dirent, cp: string, s
   s.files.push(f);
   const progress = s.progress;
   if (++progress.filesScanned % ContentWriterPool.BATCH === 0) {
-    if (progress.filesScanned === ContentWriterPool.BATCH) s.pool.prepare();
+    if (progress.filesScanned === ContentWriterPool.MIN_FILES_FOR_WORKERS) s.pool.prepare();
     s.report?.(progress);
   }
 }

@@ -7,13 +7,13 @@
  * threads, and they are the hot path of a commit.
  */
 import * as fs from 'node:fs';
-import type { Hash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { OstreeError } from '../../errors.js';
 import { fileKind } from '../../util/fs.js';
 import { isSymlinkMode } from '../objects/common.js';
 import type { FileHeader } from '../objects/file-header.js';
 import type { ModeTraits, RepoMode } from './mode.js';
+import type { Sha256 } from '../objects/checksum.js';
 
 /** How commit stores the files of one tree (sent to the commit workers as is: plain data). */
 export interface ContentWriteContext {
@@ -38,7 +38,7 @@ export interface RegularWrite {
   fdIn: number;
   tmp: string;
   header: FileHeader;
-  hash: Hash;
+  hash: Sha256;
   /** A scratch buffer for copying, reused across files. */
   buf: Buffer;
 }

@@ -26,8 +26,21 @@ export function validateFilename(name: string, objName = 'dirtree'): void {
   if (why !== null) throw new OstreeError('ECORRUPT', `${objName}: ${why} (an invalid file name)`);
 }
 
+/**
+ * Byte order of the names' UTF-8. UTF-16 code units order the same way up to the first
+ * difference when both differing units are below the surrogates (U+D800), so only names that
+ * differ there are encoded.
+ */
 function compareNames(a: string, b: string): number {
-  return Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) {
+    const x = a.charCodeAt(i);
+    const y = b.charCodeAt(i);
+    if (x === y) continue;
+    if (x < 0xd800 && y < 0xd800) return x - y;
+    return Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
+  }
+  return a.length - b.length;
 }
 
 export function sortDirTree(t: DirTree): DirTree {
@@ -37,65 +50,83 @@ export function sortDirTree(t: DirTree): DirTree {
   };
 }
 
-function checkSorted(names: string[], objName: string): void {
-  for (let i = 1; i < names.length; i++) {
-    if (compareNames(names[i - 1]!, names[i]!) >= 0) {
-      throw new OstreeError('ECORRUPT', `${objName}: entries not sorted or duplicated at '${names[i]}'`);
-    }
-  }
-}
-
 // The dirtree codec is written out by hand rather than through the generic GVariant codec: it is
 // the hottest format (one per directory in every checkout, fsck, prune and pull) and the generic
 // path costs ~0.3 ms per object. Parsing is strict: it accepts exactly the normal form (what
 // serializing the parsed value gives back, checked arithmetically on every container), valid
 // names, 32-byte checksums and strictly sorted entries; anything else is ECORRUPT naming `objName`.
 
-/** A GVariant array of `elems` (variable-size, alignment 1): bodies, then their end offsets. */
-function serializeVarArray(elems: Buffer[]): Buffer {
-  let body = 0;
-  for (const e of elems) body += e.length;
-  const size = totalSize(body, elems.length);
-  const os = elems.length === 0 ? 0 : (size - body) / elems.length;
-  const out = Buffer.allocUnsafe(size);
-  let at = 0;
-  elems.forEach((e, i) => { e.copy(out, at); at += e.length; writeOffsetAt(out, body + i * os, os, at); });
-  return out;
+/**
+ * Write one `(s ay…)` entry at `pos`: the NUL-terminated name, the 32-byte checksums, then the
+ * framing offsets (relative to the entry) of all but the last member, last-first; returns its end.
+ */
+function writeEntry(out: Buffer, pos: number, name: string, nameBytes: number, size: number, c0: string, c1?: string): number {
+  const nameLen = nameBytes + 1;
+  out.write(name, pos, nameBytes, 'utf8');
+  out[pos + nameLen - 1] = 0;
+  out.write(c0, pos + nameLen, 32, 'hex');
+  let body = nameLen + 32;
+  if (c1 === undefined) {
+    writeOffsetAt(out, pos + body, size - body, nameLen);
+    return pos + size;
+  }
+  out.write(c1, pos + body, 32, 'hex');
+  body += 32;
+  const os = (size - body) / 2;
+  writeOffsetAt(out, pos + body, os, nameLen + 32);
+  writeOffsetAt(out, pos + body + os, os, nameLen);
+  return pos + size;
 }
 
-/** A `(s ay…)` struct whose `ay` members are 32-byte checksums: the framing offsets of all but
- *  the last member follow the body, last-first. */
-function serializeDirTreeEntry(name: string, checksums: string[]): Buffer {
-  const nameLen = Buffer.byteLength(name, 'utf8') + 1;
-  const body = nameLen + 32 * checksums.length;
-  const size = totalSize(body, checksums.length);
-  const os = (size - body) / checksums.length;
-  const out = Buffer.allocUnsafe(size);
-  out.write(name, 0, 'utf8');
-  out[nameLen - 1] = 0;
-  checksums.forEach((c, i) => out.write(c, nameLen + 32 * i, 'hex'));
-  for (let i = checksums.length - 1, at = body; i >= 0; i--, at += os) writeOffsetAt(out, at, os, nameLen + 32 * i);
-  return out;
-}
-
+/**
+ * Serialized in one buffer, sized first: each array is its entries' bodies, then their end
+ * offsets (relative to the array); the struct ends with the end offset of the files array.
+ */
 export function serializeDirTree(t: DirTree): Buffer {
   const s = sortDirTree(t);
-  for (const f of s.files) { validateFilename(f.name); validateChecksum(f.checksum, `checksum of '${f.name}'`); }
-  for (const d of s.dirs) {
+  const files = s.files;
+  const dirs = s.dirs;
+  const fileName = new Array<number>(files.length);
+  const fileSize = new Array<number>(files.length);
+  let filesBody = 0;
+  for (let i = 0; i < files.length; i++) {
+    const f = files[i]!;
+    validateFilename(f.name);
+    validateChecksum(f.checksum, `checksum of '${f.name}'`);
+    if (i > 0 && compareNames(files[i - 1]!.name, f.name) >= 0) throw new OstreeError('ECORRUPT', `dirtree: entries not sorted or duplicated at '${f.name}'`);
+    fileName[i] = Buffer.byteLength(f.name, 'utf8');
+    fileSize[i] = totalSize(fileName[i]! + 33, 1);
+    filesBody += fileSize[i]!;
+  }
+  const dirName = new Array<number>(dirs.length);
+  const dirSize = new Array<number>(dirs.length);
+  let dirsBody = 0;
+  for (let i = 0; i < dirs.length; i++) {
+    const d = dirs[i]!;
     validateFilename(d.name);
     validateChecksum(d.treeChecksum, `tree checksum of '${d.name}'`);
     validateChecksum(d.metaChecksum, `meta checksum of '${d.name}'`);
+    if (i > 0 && compareNames(dirs[i - 1]!.name, d.name) >= 0) throw new OstreeError('ECORRUPT', `dirtree: entries not sorted or duplicated at '${d.name}'`);
+    dirName[i] = Buffer.byteLength(d.name, 'utf8');
+    dirSize[i] = totalSize(dirName[i]! + 65, 2);
+    dirsBody += dirSize[i]!;
   }
-  checkSorted(s.files.map((f) => f.name), 'dirtree');
-  checkSorted(s.dirs.map((f) => f.name), 'dirtree');
-  const files = serializeVarArray(s.files.map((f) => serializeDirTreeEntry(f.name, [f.checksum])));
-  const dirs = serializeVarArray(s.dirs.map((d) => serializeDirTreeEntry(d.name, [d.treeChecksum, d.metaChecksum])));
-  const body = files.length + dirs.length;
+  const filesSize = totalSize(filesBody, files.length);
+  const dirsSize = totalSize(dirsBody, dirs.length);
+  const body = filesSize + dirsSize;
   const size = totalSize(body, 1);
   const out = Buffer.allocUnsafe(size);
-  files.copy(out, 0);
-  dirs.copy(out, files.length);
-  writeOffsetAt(out, body, size - body, files.length);
+  const fos = files.length === 0 ? 0 : (filesSize - filesBody) / files.length;
+  for (let i = 0, at = 0; i < files.length; i++) {
+    at = writeEntry(out, at, files[i]!.name, fileName[i]!, fileSize[i]!, files[i]!.checksum);
+    writeOffsetAt(out, filesBody + i * fos, fos, at);
+  }
+  const dos = dirs.length === 0 ? 0 : (dirsSize - dirsBody) / dirs.length;
+  for (let i = 0, at = 0; i < dirs.length; i++) {
+    at = writeEntry(out, filesSize + at, dirs[i]!.name, dirName[i]!, dirSize[i]!, dirs[i]!.treeChecksum, dirs[i]!.metaChecksum) - filesSize;
+    writeOffsetAt(out, filesSize + dirsBody + i * dos, dos, at);
+  }
+  writeOffsetAt(out, body, size - body, filesSize);
   return out;
 }
 

@@ -77,3 +77,43 @@ test('unsupported file types are refused with the path named', async () => {
   const r = await Repo.create(path.join(d, 'repo'), 'archive');
   await assert.rejects(r.commitTree(src, { branch: 'x' }), isErr('EINVAL', /fifo/));
 });
+
+/** A tree large enough for the writers to use worker threads: files, symlinks, two statoverrides. */
+function writerTree(src: string): string {
+  for (let i = 0; i < 1500; i++) {
+    const dir = path.join(src, `d${i % 30}`);
+    fs.mkdirSync(dir, { recursive: true });
+    fs.writeFileSync(path.join(dir, `f${i}`), `content ${i} `.repeat(i % 7));
+  }
+  for (let i = 0; i < 40; i++) fs.symlinkSync(`target-${i}`, path.join(src, `d${i % 30}`, `l${i}`));
+  const so = path.join(src, '..', 'statoverride');
+  fs.writeFileSync(so, '+1 /d5/f5\n=384 /d7/f1207\n');
+  return so;
+}
+
+test('content writers: this thread alone or with worker threads store the same commit; a file gone before it is stored fails it', async () => {
+  const d = tmp();
+  const src = path.join(d, 'src');
+  const statoverride = writerTree(src);
+  const repo = await Repo.create(path.join(d, 'repo'), 'bare-user');
+  const opts = { timestamp: 0n, statoverride, branch: 'x' };
+  const one = await repo.commit([{ kind: 'dir', path: src }], { ...opts, workers: 1 });
+  assert.equal(one.stats.contentTotal, 1540);
+  const empty = Math.ceil(1500 / 7); // (i % 7 === 0: empty files, one object)
+  assert.equal(one.stats.contentWritten, 1540 - empty + 1);
+  const other = await Repo.create(path.join(d, 'repo2'), 'bare-user');
+  const three = await other.commit([{ kind: 'dir', path: src }], { ...opts, workers: 3 });
+  assert.equal(three.checksum, one.checksum);
+  assert.equal(three.stats.contentWritten, one.stats.contentWritten);
+  assert.equal(three.stats.contentBytesWritten, one.stats.contentBytesWritten);
+  const f5 = repo.lookupPathSync(one.checksum, 'd5/f5') as { checksum: string };
+  assert.equal(repo.readFileContentSync(f5.checksum).header.mode, 0o100645);
+  const gone = path.join(src, 'd20', 'f1400');
+  const failing = await Repo.create(path.join(d, 'repo3'), 'bare-user');
+  const before = listing(failing.path);
+  await assert.rejects(failing.commit([{ kind: 'dir', path: src }], {
+    ...opts, workers: 3, progress: (p) => { if (p.walkDone) fs.rmSync(gone, { force: true }); },
+  }), (e: unknown) => (e as { code?: string }).code === 'ENOENT');
+  assert.deepEqual(listing(path.join(failing.path, 'tmp')), before.filter((p) => p.startsWith('/tmp/')).map((p) => p.slice('/tmp'.length)));
+  assert.equal(failing.resolveRevSync('x'), null);
+});
