@@ -47,6 +47,15 @@ export function openAt(dirfd: number, path: string, flags: number): number {
   return fd >= 0 ? fd : -l.koffi.errno();
 }
 
+/**
+ * close(2) of a descriptor openAt gave. Not fs.closeSync: in a worker thread Node warns on
+ * stderr when it closes a descriptor its own fs calls did not open.
+ */
+export function closeFd(fd: number): void {
+  const l = libc();
+  if (l.close(fd) !== 0) fail(l, 'close');
+}
+
 /** linkat(2) without flags: `newName` in `newDirfd` becomes a hardlink of `oldPath` in `oldDirfd`. */
 export function linkAt(oldDirfd: number, oldPath: string, newDirfd: number, newName: string): void {
   const l = libc();

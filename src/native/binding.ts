@@ -39,6 +39,7 @@ export interface Libc {
   linkat: NativeFn;
   mkdirat: NativeFn;
   openat: NativeFn;
+  close: NativeFn;
 }
 
 let libcCache: Libc | null = null;
@@ -87,6 +88,7 @@ export function libc(): Libc {
     mkdirat: lib.func('int mkdirat(int dirfd, const char *path, uint32_t mode)'),
     // (without O_CREAT/O_TMPFILE openat reads no mode argument: the fixed prototype is enough)
     openat: lib.func('int openat(int dirfd, const char *path, int flags)'),
+    close: lib.func('int close(int fd)'),
   };
   return libcCache;
 }

@@ -153,7 +153,7 @@ export function fsckContentObject(ctx: FsckContentContext, checksum: string): vo
   try {
     fsckOpenObject(fd, checksum, mode);
   } finally {
-    fs.closeSync(fd);
+    libc.closeFd(fd);
   }
 }
 
