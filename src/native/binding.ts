@@ -38,6 +38,8 @@ export interface Libc {
   statx: NativeFn;
   linkat: NativeFn;
   mkdirat: NativeFn;
+  openat: NativeFn;
+  close: NativeFn;
 }
 
 let libcCache: Libc | null = null;
@@ -84,6 +86,9 @@ export function libc(): Libc {
     statx: lib.func('int statx(int dirfd, const char *path, int flags, unsigned int mask, void *buf)'),
     linkat: lib.func('int linkat(int olddirfd, const char *oldpath, int newdirfd, const char *newpath, int flags)'),
     mkdirat: lib.func('int mkdirat(int dirfd, const char *path, uint32_t mode)'),
+    // (without O_CREAT/O_TMPFILE openat reads no mode argument: the fixed prototype is enough)
+    openat: lib.func('int openat(int dirfd, const char *path, int flags)'),
+    close: lib.func('int close(int fd)'),
   };
   return libcCache;
 }

@@ -20,6 +20,7 @@ import { loadCommit } from './store.js';
 import { repoCollectionId } from './collections.js';
 import { verifyBackRefs, verifyBindings } from './bindings.js';
 import { startPool } from '../util/pool.js';
+import { spareCpus } from '../util/spare-cpus.js';
 import type { FsckContentContext } from './fsck/content.js';
 import { fsckMetadataObject, walkMetadata } from './fsck/metadata.js';
 import { reportProblems } from './fsck/report.js';
@@ -40,6 +41,8 @@ export interface FsckOptions {
   /** Check that every ref a commit is bound to points to it (implies verifyBindings after the
    *  ref phases, as upstream). */
   verifyBackRefs?: boolean;
+  /** Threads hashing content objects, this one included (default: this one, and one more per
+   *  idle CPU up to 4 in all when the repository is large). */
   workers?: number;
 }
 
@@ -81,6 +84,16 @@ function listCommitObjects(repo: Repo): string[] {
     }
   }
   return out;
+}
+
+/** Below this many (estimated) objects a worker thread's start-up costs more than it saves. */
+const PARALLEL_MIN_OBJECTS = 2000;
+
+/** Threads for the content phase, this one included. */
+function contentThreads(options: FsckOptions, estimate: number): number {
+  if (options.workers !== undefined) return Math.max(1, options.workers);
+  if (estimate < PARALLEL_MIN_OBJECTS) return 1;
+  return 1 + Math.min(3, spareCpus());
 }
 
 /** Rough number of loose objects (one sample fan-out directory x 256), to size the pool early. */
@@ -183,11 +196,14 @@ class FsckRun {
 export async function fsckRepo(repo: Repo, options: FsckOptions = {}, reporter: FsckReporter = { info: () => {}, warn: () => {} }): Promise<FsckResult> {
   const run = new FsckRun(repo, options, reporter);
   const res = run.res;
-  // Content workers start now: their start-up overlaps the ref and metadata checks.
+  // Content workers start now: their start-up overlaps the ref and metadata checks. This thread
+  // joins them once it has walked the trees.
+  const estimate = estimateObjects(repo.path);
+  const threads = contentThreads(options, estimate);
   const pool = startPool<{ checked: number }>({
-    job: CONTENT_JOB, ctx: { repoPath: repo.path, mode: repo.mode } satisfies FsckContentContext, workers: options.workers,
+    job: CONTENT_JOB, ctx: { repoPath: repo.path, mode: repo.mode } satisfies FsckContentContext, workers: threads - 1, callerJoins: true,
     init: () => ({ checked: 0 }), merge: (a, b) => ({ checked: a.checked + b.checked }),
-  }, estimateObjects(repo.path));
+  }, threads > 1 ? estimate : 0);
   try {
     run.info('Validating refs...');
     const all = listRefFiles(repo, { sorted: true, mirrors: true });

@@ -8,8 +8,9 @@
  * Protocol (pool-worker.ts is the thread side): every worker gets every pushed chunk
  * ({items}) and finally {end: true}; they claim index ranges of BATCH items with
  * compare-and-swap on a shared counter, never beyond what they have received, and answer
- * {result, failures} once the list has ended and nothing is left. Below POOL_MIN_ITEMS, or with
- * one thread, everything runs in this thread at finish().
+ * {result, failures} once the list has ended and nothing is left; with `callerJoins` the calling
+ * thread claims ranges the same way from finish() on. Below POOL_MIN_ITEMS, or with one thread,
+ * everything runs in this thread at finish().
  */
 import * as os from 'node:os';
 import { Worker } from 'node:worker_threads';
@@ -31,13 +32,20 @@ export interface PoolOptions<R> {
   /** Passed to every call of the job (structured-cloned into each worker). */
   ctx: unknown;
   items: string[];
-  /** Threads (default min(4, CPUs)); <= 1 runs in this thread. */
+  /** Threads (default min(4, CPUs)); <= 1 runs in this thread (with callerJoins: worker
+   *  threads beside the caller, 0 runs in this thread). */
   workers?: number | undefined;
   /** The empty accumulator: plain data (each worker starts from a copy). */
   init: () => R;
   merge: (a: R, b: R) => R;
   /** Stop handing out work after the first failure. */
   stopOnFailure?: boolean;
+  /**
+   * The calling thread works too, from finish() on (once it has nothing else to produce),
+   * beside `workers` worker threads: on two CPUs one worker and the caller, not two workers
+   * and a caller that only waits.
+   */
+  callerJoins?: boolean;
   onProgress?: (done: number, total: number) => void;
 }
 
@@ -79,7 +87,8 @@ export async function runPool<R>(o: PoolOptions<R>): Promise<{ result: R; failur
 export function startPool<R>(o: Omit<PoolOptions<R>, 'items'>, expected: number): StartedPool<R> {
   const shared = new Int32Array(new SharedArrayBuffer(12)); // [next, done, abort]
   const nWorkers = Math.min(o.workers ?? Math.min(4, Math.max(1, os.availableParallelism())), Math.ceil(expected / BATCH));
-  const useWorkers = nWorkers > 1 && expected >= POOL_MIN_ITEMS;
+  // (with callerJoins, `workers` counts the threads beside the caller: one is already parallel)
+  const useWorkers = nWorkers > (o.callerJoins === true ? 0 : 1) && expected >= POOL_MIN_ITEMS;
   const stopOnFailure = o.stopOnFailure === true;
   const workers: Worker[] = [];
   const replies: Array<Promise<{ result: R; failures: PoolFailure[] }>> = [];
@@ -125,7 +134,13 @@ export function startPool<R>(o: Omit<PoolOptions<R>, 'items'>, expected: number)
           return { result: acc, failures };
         }
         for (const w of workers) w.postMessage({ end: true });
-        const rs = await Promise.all(replies);
+        const own: Array<{ result: R; failures: PoolFailure[] }> = [];
+        if (o.callerJoins === true) {
+          const acc = o.init();
+          const feed: PoolFeed = { items: all, ended: true, next: () => Promise.resolve() };
+          own.push({ result: acc, failures: await runStreamLoop(await loadJob(o.job), o.ctx, feed, shared, acc, stopOnFailure) });
+        }
+        const rs = [...own, ...await Promise.all(replies)];
         let result = o.init();
         const failures: PoolFailure[] = [];
         for (const r of rs) { result = o.merge(result, r.result); failures.push(...r.failures); }

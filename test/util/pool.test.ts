@@ -29,6 +29,21 @@ test('startPool: items streamed in chunks while the workers run; cancel stops th
   await idle.cancel(); // must not leave threads keeping the process alive
 });
 
+test('startPool with callerJoins: one worker and the calling thread share the items, each once', async () => {
+  const pool = startPool<Acc>({ job: JOB, ctx: { fail: '4321' }, workers: 1, callerJoins: true, init, merge }, 20000);
+  // Handed over before finish(): the worker starts on them while the caller is still producing.
+  for (let i = 0; i < 20; i++) pool.push(items(1000).map((x) => String(Number(x) + i * 1000)));
+  const r = await pool.finish();
+  assert.equal(r.result.n, 19999);
+  assert.equal(r.result.sum, (20000 * 20001) / 2 - 4321);
+  assert.deepEqual(r.failures, [{ index: 4320, code: 'EINVAL', message: 'item 4321 refused' }]);
+  assert.ok(r.result.threads.includes(0), 'the calling thread took part');
+  // No worker beside the caller: everything in this thread.
+  const alone = await startPool<Acc>({ job: JOB, ctx: { fail: '' }, workers: 0, callerJoins: true, init, merge }, 500).run(items(500));
+  assert.deepEqual(alone.result.threads, [0]);
+  assert.equal(alone.result.n, 500);
+});
+
 test('a job name the module does not export as a function is an error', async () => {
   await assert.rejects(runPool<Acc>({ job: { ...JOB, name: 'notAFunction' }, ctx: {}, items: ['1'], init, merge }), /pool job notAFunction is not exported/);
 });

@@ -10,7 +10,7 @@
  * - as upstream 2022.7, empty files, files unreadable in user mode and bare-user-only symlinks
  *   are made anew rather than linked, and bare-user-only repositories are always checked out in
  *   user mode (no owners, directory modes masked with 0775);
- * - on a large tree a worker thread (checkout-worker.ts) shares the work: directories waiting to
+ * - on a large tree, when a CPU is idle, a worker thread (worker.ts) shares the work: directories waiting to
  *   be filled sit on a stack in shared memory (SharedJobs), and a thread with nothing left to do
  *   takes one; a busy thread hands over the directories highest in its own pending list (the
  *   largest pieces of work) whenever another thread is idle;
@@ -39,13 +39,18 @@ import { modeTraits, type RepoMode } from '../modes/mode.js';
 import { backendFor } from '../modes/registry.js';
 import { readMetadataObject, type RepoLocation } from '../store.js';
 import { checkDeepTree } from '../traverse.js';
+import { spareCpus } from '../../util/spare-cpus.js';
 import { SharedJobs, type Pending } from './shared-jobs.js';
 
 const WHITEOUT_PREFIX = '.ostree-wh.';
 const O_DIRECTORY_RDONLY = fs.constants.O_RDONLY | fs.constants.O_DIRECTORY | 0o2000000 /* O_CLOEXEC */;
 
-/** After this many files the main thread starts a worker (below, starting one costs more). */
-const PARALLEL_MIN_FILES = 3000;
+/**
+ * After this many files the main thread starts a worker, if a CPU is idle to run it. A worker
+ * needs about as long to start as this thread takes to link a few thousand files, so on a tree
+ * smaller than two or three times this it would arrive to find the work done.
+ */
+const PARALLEL_MIN_FILES = 10_000;
 
 /** A hardlink was refused (other filesystem, link limit, protected_hardlinks): copy instead. */
 export class NeedCopyFallback extends Error {
@@ -402,8 +407,15 @@ async function fillAndFinish(
   const filler = new TreeFiller(ctx, jobs);
   let failure: unknown = null;
   try {
-    // The worker starts once the tree shows itself large: its start-up overlaps the work.
-    filler.run({ tree: rootTree, meta: rootMeta, path: dest, depth: 0 }, () => { if (pool.length === 0 && filler.files >= PARALLEL_MIN_FILES) startWorkers(); });
+    // The worker starts once the tree shows itself large, and only when a CPU is idle (else it
+    // would take turns with this thread, for nothing but its start-up's cost); its start-up
+    // overlaps the work.
+    let decided = pool.length > 0;
+    filler.run({ tree: rootTree, meta: rootMeta, path: dest, depth: 0 }, () => {
+      if (decided || filler.files < PARALLEL_MIN_FILES) return;
+      decided = true;
+      if (spareCpus() > 0) startWorkers();
+    });
   } catch (e) {
     failure = e;
   }

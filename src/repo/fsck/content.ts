@@ -12,14 +12,15 @@
  * through the checksum (a zero bomb costs time, not memory).
  */
 import * as fs from 'node:fs';
-import { createHash } from 'node:crypto';
+import * as crypto from 'node:crypto';
+import { constants as osConstants } from 'node:os';
 import * as libc from '../../native/libc.js';
 import { OstreeError, isErrno } from '../../errors.js';
 import { BARE_USER_XATTR, parseArchiveHeader, parseBareUserMeta, serializeFileHeader, type FileHeader } from '../objects/file-header.js';
-import { S_IFLNK, S_IFMT, S_IFREG, isSymlinkMode } from '../objects/common.js';
+import { S_IFDIR, S_IFLNK, S_IFMT, S_IFREG, isSymlinkMode } from '../objects/common.js';
 import { sha256hex } from '../objects/checksum.js';
 import { sortXattrs, type Xattr } from '../objects/xattrs.js';
-import { objectPathBuilder } from '../layout.js';
+import { objectPathBuilder, objectsDir } from '../layout.js';
 import type { RepoMode } from '../modes/mode.js';
 import { inflateBounded, inflateStream } from '../modes/archive.js';
 
@@ -27,6 +28,12 @@ export interface FsckContentContext { repoPath: string; mode: RepoMode }
 
 const OTHER_MODE_BITS = ~(S_IFMT | 0o7777) >>> 0;
 const OPEN_FLAGS = fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW | fs.constants.O_NONBLOCK;
+const O_CLOEXEC = 0o2000000;
+const S_IFIFO = 0o010000;
+const S_IFSOCK = 0o140000;
+const ERRNO = osConstants.errno;
+/** crypto.hash (Node >= 20.12): one call, no Hash object. */
+const oneShotSha256 = (crypto as { hash?: (alg: string, data: Buffer, enc: 'hex') => string }).hash;
 
 /** ostree_validate_structureof_file_mode */
 function checkFileMode(mode: number): void {
@@ -59,8 +66,20 @@ function fdXattrs(fd: number): Xattr[] {
  * the object anyway).
  */
 function hashFd(fd: number, headerBytes: Buffer, size: number): string {
-  const h = createHash('sha256').update(headerBytes);
   const buf = (readBuf ??= Buffer.allocUnsafe(CHUNK));
+  const whole = headerBytes.length + size;
+  if (whole <= buf.length && oneShotSha256 !== undefined) {
+    // Most objects: header and data side by side in the buffer, one call to hash them (a Hash
+    // object costs more than hashing a small file).
+    headerBytes.copy(buf, 0);
+    for (let at = headerBytes.length; at < whole;) {
+      const n = fs.readSync(fd, buf, at, whole - at, null);
+      if (n === 0) throw new OstreeError('ECORRUPT', `file object shrank while being read (${at - headerBytes.length} of ${size} bytes)`);
+      at += n;
+    }
+    return oneShotSha256('sha256', buf.subarray(0, whole), 'hex');
+  }
+  const h = crypto.createHash('sha256').update(headerBytes);
   let left = size;
   while (left > 0) {
     const n = fs.readSync(fd, buf, 0, Math.min(left, buf.length), null);
@@ -79,8 +98,9 @@ function missing(checksum: string): OstreeError {
   return new OstreeError('ENOENT', `Object missing: ${checksum}.file`);
 }
 
-function notAFile(objName: string, st: fs.Stats, what: string): OstreeError {
-  const kind = st.isFIFO() ? 'a FIFO' : st.isDirectory() ? 'a directory' : st.isSocket() ? 'a socket' : 'a device node';
+function notAFile(objName: string, mode: number, what: string): OstreeError {
+  const t = mode & S_IFMT;
+  const kind = t === S_IFIFO ? 'a FIFO' : t === S_IFDIR ? 'a directory' : t === S_IFSOCK ? 'a socket' : 'a device node';
   return new OstreeError('ECORRUPT', `${objName}: is ${kind}, not ${what}`);
 }
 
@@ -95,7 +115,22 @@ function openObject(p: string, checksum: string): number {
   }
 }
 
-let pathsFor: { ctx: FsckContentContext; path: (checksum: string) => string } | null = null;
+/** This thread's handle on the repository being checked: its objects directory, open once. */
+interface ObjectsDir { ctx: FsckContentContext; fd: number; base: string; path: (checksum: string) => string }
+let objects: ObjectsDir | null = null;
+
+/** The objects directory of `ctx` (the previous check's is closed: one stays open per thread). */
+function objectsFor(ctx: FsckContentContext): ObjectsDir {
+  if (objects?.ctx === ctx) return objects;
+  if (objects !== null && objects.fd >= 0) fs.closeSync(objects.fd);
+  objects = null;
+  const base = objectsDir(ctx.repoPath);
+  const fd = ctx.mode === 'archive' ? -1 : fs.openSync(base, fs.constants.O_RDONLY | fs.constants.O_DIRECTORY | O_CLOEXEC);
+  objects = { ctx, fd, base, path: objectPathBuilder(ctx.repoPath, 'file', ctx.mode) };
+  return objects;
+}
+
+const st: libc.LstatFields = { mode: 0, uid: 0, gid: 0, size: 0 };
 
 /**
  * Verify one content object of a repository; throws OstreeError ENOENT when it is missing,
@@ -103,47 +138,53 @@ let pathsFor: { ctx: FsckContentContext; path: (checksum: string) => string } | 
  */
 export function fsckContentObject(ctx: FsckContentContext, checksum: string): void | Promise<void> {
   const { mode } = ctx;
-  const objName = `${checksum}.file`;
-  if (pathsFor?.ctx !== ctx) pathsFor = { ctx, path: objectPathBuilder(ctx.repoPath, 'file', mode) };
-  const p = pathsFor.path(checksum);
-  if (mode === 'archive') return fsckArchive(p, checksum, objName);
-  let fd: number;
-  try {
-    fd = openObject(p, checksum);
-  } catch (e) {
-    if (!isErrno(e, 'ELOOP')) throw e;
-    fsckSymlinkObject(p, checksum, objName, mode);
-    return;
+  const d = objectsFor(ctx);
+  if (mode === 'archive') return fsckArchive(d.path(checksum), checksum, `${checksum}.file`);
+  // Opened relative to the objects directory: two names for the kernel to resolve, not the
+  // whole path; a failure is a number here, not an exception (symlink objects fail with ELOOP).
+  const fd = libc.openAt(d.fd, `${checksum.slice(0, 2)}/${checksum.slice(2)}.file`, OPEN_FLAGS | O_CLOEXEC);
+  if (fd < 0) {
+    if (fd === -ERRNO.ELOOP) { fsckSymlinkObject(d.path(checksum), checksum, `${checksum}.file`, mode); return; }
+    if (fd === -ERRNO.ENOENT) throw missing(checksum);
+    // Anything else as the plain open reports it (the object may also have changed meanwhile).
+    fs.closeSync(openObject(d.path(checksum), checksum));
+    throw new OstreeError('EIO', `${checksum}.file: cannot be opened (errno ${-fd})`);
   }
   try {
-    const st = fs.fstatSync(fd);
-    if (!st.isFile()) throw notAFile(objName, st, 'a regular file or symlink');
-    let header: FileHeader;
-    if (mode === 'bare') {
-      header = { uid: st.uid, gid: st.gid, mode: st.mode, rdev: 0, symlinkTarget: '', xattrs: fdXattrs(fd) };
-    } else if (mode === 'bare-user-only') {
-      header = { uid: 0, gid: 0, mode: st.mode, rdev: 0, symlinkTarget: '', xattrs: [] };
-    } else {
-      const raw = libc.fgetxattr(fd, BARE_USER_XATTR);
-      if (raw === null) throw new OstreeError('ECORRUPT', `${objName}: missing ${BARE_USER_XATTR} xattr`);
-      const m = parseBareUserMeta(raw, objName);
-      header = { uid: m.uid, gid: m.gid, mode: m.mode, rdev: 0, symlinkTarget: '', xattrs: m.xattrs };
-      if (isSymlinkMode(m.mode)) {
-        // bare-user stores a symlink as a regular file holding the target.
-        if (st.size > SYMLINK_TARGET_MAX + 1) throw new OstreeError('ECORRUPT', `${objName}: symlink target of ${st.size} bytes (more than ${SYMLINK_TARGET_MAX})`);
-        let t = fs.readFileSync(fd);
-        if (t.length > 0 && t[t.length - 1] === 0) t = t.subarray(0, -1);
-        header.symlinkTarget = t.toString('utf8');
-        checkFileMode(header.mode);
-        compare(checksum, sha256hex(serializeFileHeader(header)));
-        return;
-      }
-    }
-    checkFileMode(header.mode);
-    compare(checksum, hashFd(fd, serializeFileHeader(header), st.size));
+    fsckOpenObject(fd, checksum, mode);
   } finally {
-    fs.closeSync(fd);
+    libc.closeFd(fd);
   }
+}
+
+/** fsckContentObject of a bare, bare-user or bare-user-only object open as `fd`. */
+function fsckOpenObject(fd: number, checksum: string, mode: RepoMode): void {
+  libc.fstatInto(fd, st);
+  if ((st.mode & S_IFMT) !== S_IFREG) throw notAFile(`${checksum}.file`, st.mode, 'a regular file or symlink');
+  let header: FileHeader;
+  if (mode === 'bare') {
+    header = { uid: st.uid, gid: st.gid, mode: st.mode, rdev: 0, symlinkTarget: '', xattrs: fdXattrs(fd) };
+  } else if (mode === 'bare-user-only') {
+    header = { uid: 0, gid: 0, mode: st.mode, rdev: 0, symlinkTarget: '', xattrs: [] };
+  } else {
+    const objName = `${checksum}.file`;
+    const raw = libc.fgetxattr(fd, BARE_USER_XATTR);
+    if (raw === null) throw new OstreeError('ECORRUPT', `${objName}: missing ${BARE_USER_XATTR} xattr`);
+    const m = parseBareUserMeta(raw, objName);
+    header = { uid: m.uid, gid: m.gid, mode: m.mode, rdev: 0, symlinkTarget: '', xattrs: m.xattrs };
+    if (isSymlinkMode(m.mode)) {
+      // bare-user stores a symlink as a regular file holding the target.
+      if (st.size > SYMLINK_TARGET_MAX + 1) throw new OstreeError('ECORRUPT', `${objName}: symlink target of ${st.size} bytes (more than ${SYMLINK_TARGET_MAX})`);
+      let t = fs.readFileSync(fd);
+      if (t.length > 0 && t[t.length - 1] === 0) t = t.subarray(0, -1);
+      header.symlinkTarget = t.toString('utf8');
+      checkFileMode(header.mode);
+      compare(checksum, sha256hex(serializeFileHeader(header)));
+      return;
+    }
+  }
+  checkFileMode(header.mode);
+  compare(checksum, hashFd(fd, serializeFileHeader(header), st.size));
 }
 
 /** A symlink object (bare, bare-user-only): its target and link metadata are the object. */
@@ -165,7 +206,7 @@ function readArchive(p: string, checksum: string, objName: string): ArchiveParts
   const fd = openObject(p, checksum);
   try {
     const st = fs.fstatSync(fd);
-    if (!st.isFile()) throw notAFile(objName, st, 'a regular file');
+    if (!st.isFile()) throw notAFile(objName, st.mode, 'a regular file');
     if (st.size < 8) throw new OstreeError('ECORRUPT', `${objName}: truncated archive object (${st.size} bytes)`);
     if (st.size <= ARCHIVE_INLINE_MAX) {
       const all = Buffer.allocUnsafe(st.size);
@@ -193,7 +234,7 @@ function fsckArchive(p: string, checksum: string, objName: string): void | Promi
   const hdr = serializeFileHeader(header);
   if (isSymlinkMode(header.mode)) { compare(checksum, sha256hex(hdr)); return; }
   if (body !== null && size <= INFLATE_INLINE_MAX) {
-    compare(checksum, createHash('sha256').update(hdr).update(inflateBounded(body, size, objName)).digest('hex'));
+    compare(checksum, crypto.createHash('sha256').update(hdr).update(inflateBounded(body, size, objName)).digest('hex'));
     return;
   }
   return hashInflated(p, dataOffset, hdr, size, checksum, objName);
@@ -201,7 +242,7 @@ function fsckArchive(p: string, checksum: string, objName: string): void | Promi
 
 /** Stream the object's deflate data through the checksum (inflateStream stops it past `size`). */
 async function hashInflated(p: string, dataOffset: number, hdr: Buffer, size: number, checksum: string, objName: string): Promise<void> {
-  const h = createHash('sha256').update(hdr);
+  const h = crypto.createHash('sha256').update(hdr);
   const raw = fs.createReadStream(p, { fd: openObject(p, checksum), start: dataOffset, highWaterMark: CHUNK });
   const data = inflateStream(raw, size, objName);
   try {
