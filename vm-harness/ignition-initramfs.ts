@@ -20,9 +20,11 @@ const REQUIRED = [
   'initrd-root-fs.target.wants/ostree-prepare-root.service', 'ignition-complete.target.requires/ignition-ostree-populate-var.service',
   'ignition-complete.target.requires/ignition-ostree-presets.service', 'emergency.target.wants/ignition-ostree-show-failure.service',
   'qemu_fw_cfg.ko', 'usr/sbin/useradd', 'usr/bin/systemd-tmpfiles', 'usr/sbin/setfiles',
+  'usr/bin/busybox', 'usr/lib/systemd/system/emergency.service', 'usr/lib/systemd/systemd-sulogin-shell',
 ];
-/** What must not be in it (the network and drivers this guest has not: see NO_NETWORK_MODULES, DRACUT_ARGS). */
-const FORBIDDEN = ['systemd-networkd', 'usr/bin/curl', 'write-ifcfg', 'virtio_net.ko', 'ata_piix.ko', 'sr_mod.ko'];
+/** What must not be in it (the network and drivers this guest has not, dracut's hooks, fsck: see NO_NETWORK_MODULES, DRACUT_ARGS). */
+const FORBIDDEN = ['systemd-networkd', 'usr/bin/curl', 'write-ifcfg', 'virtio_net.ko', 'ata_piix.ko', 'sr_mod.ko',
+  'dracut-rootfs-generator', 'dracut-cmdline.service', 'usr/sbin/e2fsck'];
 
 /**
  * How the initramfs is compressed: what GRUB reads through the BIOS plus what the kernel unpacks
@@ -41,10 +43,15 @@ const MAGIC: Record<string, Buffer> = {
  * GRUB a minute to read under TCG on a loaded machine.  Of what 90qemu (a dependency of
  * Ignition's module) adds, the guest has none but virtio_blk and fw_cfg: its IDE, AHCI, SCSI
  * and CD drivers only cost udev's coldplug time.
+ * Neither dracut's hook machinery (dracut-systemd: its shell generator ran at start and again at
+ * initrd-parse-etc's reload, for hooks this initramfs has none of; systemd's fstab generator
+ * mounts root= itself) nor rootfs-block and fs-lib (e2fsck: the image's initramfs-tools
+ * initramfs checks no root filesystem either; ext4's journal is replayed at mount).  Without
+ * dracut-systemd, 40ignition-ostree installs systemd's own emergency.service.
  */
 const DRACUT_ARGS = [
   '--no-hostonly', '--no-hostonly-cmdline', '--no-early-microcode', '--compress', COMPRESS,
-  '--modules', 'systemd systemd-initrd dracut-systemd base fs-lib rootfs-block udev-rules kernel-modules ostree ignition ignition-ostree',
+  '--modules', 'systemd systemd-initrd base bash udev-rules kernel-modules ostree ignition ignition-ostree',
   '--drivers', 'virtio_pci virtio_blk ext4 qemu_fw_cfg overlay',
   '--omit-drivers', 'ata_piix ata_generic pata_acpi ahci cdrom sr_mod virtio_scsi virtio_console virtio_rng virtio_mem spapr-vscsi efi_secret',
 ];
