@@ -41,6 +41,7 @@ install() {
     inst_script "$moddir/ignition-ostree-show-failure.sh" /usr/libexec/ignition-ostree-show-failure
     first_boot_unit ignition-ostree-populate-var.service
     first_boot_unit ignition-ostree-presets.service
+    first_boot_unit ignition-ostree-preload.service
     inst_simple "$moddir/ignition-ostree-show-failure.service" "$systemdsystemunitdir/ignition-ostree-show-failure.service"
     emergency_shell
     mkdir -p "$initdir/$systemdsystemunitdir/emergency.target.wants"
