@@ -18,11 +18,14 @@ const MODULES = ['98ostree', '40ignition-ostree'];
 const REQUIRED = [
   'usr/bin/ignition', 'ignition-fetch-offline.service', 'ignition-files.service', 'usr/lib/ostree/ostree-prepare-root',
   'initrd-root-fs.target.wants/ostree-prepare-root.service', 'ignition-complete.target.requires/ignition-ostree-populate-var.service',
+  'ignition-complete.target.requires/ignition-ostree-preload.service', 'usr/lib/modules-load.d/ignition-qemu-disk.conf',
   'ignition-complete.target.requires/ignition-ostree-presets.service', 'emergency.target.wants/ignition-ostree-show-failure.service',
   'qemu_fw_cfg.ko', 'usr/sbin/useradd', 'usr/bin/systemd-tmpfiles', 'usr/sbin/setfiles',
+  'usr/bin/busybox', 'usr/lib/systemd/system/emergency.service', 'usr/lib/systemd/systemd-sulogin-shell',
 ];
-/** What must not be in it (the network and drivers this guest has not: see NO_NETWORK_MODULES, DRACUT_ARGS). */
-const FORBIDDEN = ['systemd-networkd', 'usr/bin/curl', 'write-ifcfg', 'virtio_net.ko', 'ata_piix.ko', 'sr_mod.ko'];
+/** What must not be in it (the network and drivers this guest has not, dracut's hooks, fsck: see NO_NETWORK_MODULES, DRACUT_ARGS). */
+const FORBIDDEN = ['systemd-networkd', 'usr/bin/curl', 'write-ifcfg', 'virtio_net.ko', 'ata_piix.ko', 'sr_mod.ko',
+  'dracut-rootfs-generator', 'dracut-cmdline.service', 'usr/sbin/e2fsck'];
 
 /**
  * How the initramfs is compressed: what GRUB reads through the BIOS plus what the kernel unpacks
@@ -41,10 +44,15 @@ const MAGIC: Record<string, Buffer> = {
  * GRUB a minute to read under TCG on a loaded machine.  Of what 90qemu (a dependency of
  * Ignition's module) adds, the guest has none but virtio_blk and fw_cfg: its IDE, AHCI, SCSI
  * and CD drivers only cost udev's coldplug time.
+ * Neither dracut's hook machinery (dracut-systemd: its shell generator ran at start and again at
+ * initrd-parse-etc's reload, for hooks this initramfs has none of; systemd's fstab generator
+ * mounts root= itself) nor rootfs-block and fs-lib (e2fsck: the image's initramfs-tools
+ * initramfs checks no root filesystem either; ext4's journal is replayed at mount).  Without
+ * dracut-systemd, 40ignition-ostree installs systemd's own emergency.service.
  */
 const DRACUT_ARGS = [
   '--no-hostonly', '--no-hostonly-cmdline', '--no-early-microcode', '--compress', COMPRESS,
-  '--modules', 'systemd systemd-initrd dracut-systemd base fs-lib rootfs-block udev-rules kernel-modules ostree ignition ignition-ostree',
+  '--modules', 'systemd systemd-initrd base bash udev-rules kernel-modules ostree ignition ignition-ostree',
   '--drivers', 'virtio_pci virtio_blk ext4 qemu_fw_cfg overlay',
   '--omit-drivers', 'ata_piix ata_generic pata_acpi ahci cdrom sr_mod virtio_scsi virtio_console virtio_rng virtio_mem spapr-vscsi efi_secret',
 ];
@@ -61,6 +69,14 @@ const NO_NETWORK_SETUP = '#!/bin/bash\n# ostree-ts Ignition image (vm-harness/ig
   '# on the qemu platform Ignition reads its config from fw_cfg.\n' +
   'check() { return 255; }\ndepends() { return 0; }\ninstallkernel() { return 0; }\ninstall() { return 0; }\n';
 
+/**
+ * The root disk's drivers, loaded by systemd-modules-load as the initramfs starts rather than when
+ * udev's coldplug gets to the virtio device: the disk, which every boot waits for (and a boot
+ * without Ignition waits for first of all), shows up as soon as udev runs.  00systemd installs
+ * /usr/lib/modules-load.d/*.conf and the modules they name.
+ */
+const EARLY_MODULES = { file: 'usr/lib/modules-load.d/ignition-qemu-disk.conf', text: '# ostree-ts Ignition image (vm-harness/ignition-initramfs.ts)\nvirtio_pci\nvirtio_blk\n' };
+
 function moduleFiles(): string[] {
   const b = path.join(PROJECT_DIR, 'boot');
   const files = [path.join(b, 'ostree-prepare-root.sh')];
@@ -73,7 +89,7 @@ function moduleFiles(): string[] {
 export async function buildIgnitionInitramfs(): Promise<string> {
   const tarball = await ensureBaseTarball();
   const { deb, kver } = await ensureKernelDeb();
-  const h = createHash('sha256').update(path.basename(tarball)).update(path.basename(deb)).update(JSON.stringify(DRACUT_ARGS)).update(NO_NETWORK_SETUP);
+  const h = createHash('sha256').update(path.basename(tarball)).update(path.basename(deb)).update(JSON.stringify(DRACUT_ARGS)).update(NO_NETWORK_SETUP).update(EARLY_MODULES.text);
   for (const f of moduleFiles()) h.update(path.relative(PROJECT_DIR, f)).update(fs.readFileSync(f));
   const out = path.join(CACHE_DIR, `initramfs-ignition-${h.digest('hex').slice(0, 16)}.img`);
   if (fs.existsSync(out)) { done('Ignition initramfs', `cached in ${out}`); return out; }
@@ -86,6 +102,7 @@ async function build(tarball: string, deb: string, kver: string, out: string, p:
   const c = await prepareDracutChroot(tree, tarball, deb, kver, p);
   for (const m of MODULES) addDracutModule(tree, m);
   writeFile(path.join(tree, 'tmp/no-network-setup.sh'), NO_NETWORK_SETUP, 0o755);
+  writeFile(path.join(tree, EARLY_MODULES.file), EARLY_MODULES.text);
   await c.runSteps([
     { stage: 'apt-get update' },
     c.inChroot('apt-get update -qq'),

@@ -76,3 +76,40 @@ test('the walkthrough FCC file, translated by our butane, passes ignition-valida
   assert.equal(b.ok, false);
   assert.match(b.out, /path is not fully simplified/);
 });
+
+test('40ignition-ostree module-setup: first-boot units (the early Ignition start among them), the failure banner, systemd\'s emergency shell forced', () => {
+  const dir = tempDir('ignition-ostree-dracut-');
+  const script = `
+set -e
+initdir='${dir}/initrd'
+moddir='${PROJECT}/boot/dracut/40ignition-ostree'
+systemdsystemunitdir=/usr/lib/systemd/system
+systemdutildir=/usr/lib/systemd
+inst_script() { echo "inst_script $*"; }
+inst_multiple() { echo "inst_multiple $*"; }
+inst_simple() { echo "inst_simple $*"; }
+ln_r() { echo "ln_r $*"; }
+instmods() { echo "instmods $*"; }
+. "$moddir/module-setup.sh"
+echo "depends=$(depends)"
+install
+installkernel
+cat "$initdir/usr/lib/systemd/system/emergency.service.d/ignition-ostree.conf"
+`;
+  const r = spawnSync('bash', ['-c', script], { encoding: 'utf8' });
+  fs.rmSync(dir, { recursive: true, force: true });
+  assert.equal(r.status, 0, r.stdout + r.stderr);
+  const out = r.stdout;
+  assert.match(out, /^depends=ignition ostree systemd$/m);
+  for (const u of ['ignition-ostree-populate-var', 'ignition-ostree-presets', 'ignition-ostree-preload']) {
+    assert.match(out, new RegExp(`^ln_r /usr/lib/systemd/system/${u}\\.service /usr/lib/systemd/system/ignition-complete\\.target\\.requires/${u}\\.service$`, 'm'), u);
+  }
+  assert.match(out, /^ln_r \/usr\/lib\/systemd\/system\/ignition-ostree-show-failure\.service \/usr\/lib\/systemd\/system\/emergency\.target\.wants\//m);
+  assert.match(out, /^inst_multiple \/usr\/lib\/systemd\/system\/emergency\.service \/usr\/lib\/systemd\/systemd-sulogin-shell sulogin$/m);
+  assert.match(out, /^\[Service\]\nEnvironment=SYSTEMD_SULOGIN_FORCE=1$/m);
+  assert.match(out, /^instmods qemu_fw_cfg$/m);
+  const preload = fs.readFileSync(path.join(PROJECT, 'boot/dracut/40ignition-ostree/ignition-ostree-preload.service'), 'utf8');
+  assert.match(preload, /^Before=ignition-fetch-offline\.service$/m);
+  assert.match(preload, /^DefaultDependencies=no$/m);
+  assert.match(preload, /^ExecStart=\/usr\/bin\/ignition -version$/m);
+});

@@ -25,13 +25,25 @@ first_boot_unit() {
     ln_r "$systemdsystemunitdir/$1" "$systemdsystemunitdir/ignition-complete.target.requires/$1"
 }
 
+# The emergency target's shell when the initramfs is built without dracut's hook machinery
+# (dracut-systemd, which brings dracut's own emergency.service): systemd's emergency.service, with
+# sulogin forced as dracut's shell is (the initramfs has no root password to ask for).
+emergency_shell() {
+    [[ -e "$initdir/$systemdsystemunitdir/emergency.service" ]] && return 0
+    inst_multiple "$systemdsystemunitdir/emergency.service" "$systemdutildir/systemd-sulogin-shell" sulogin
+    mkdir -p "$initdir/$systemdsystemunitdir/emergency.service.d"
+    printf '[Service]\nEnvironment=SYSTEMD_SULOGIN_FORCE=1\n' > "$initdir/$systemdsystemunitdir/emergency.service.d/ignition-ostree.conf"
+}
+
 install() {
     inst_multiple systemd-tmpfiles systemctl journalctl sed
     inst_script "$moddir/ignition-ostree-presets.sh" /usr/libexec/ignition-ostree-presets
     inst_script "$moddir/ignition-ostree-show-failure.sh" /usr/libexec/ignition-ostree-show-failure
     first_boot_unit ignition-ostree-populate-var.service
     first_boot_unit ignition-ostree-presets.service
+    first_boot_unit ignition-ostree-preload.service
     inst_simple "$moddir/ignition-ostree-show-failure.service" "$systemdsystemunitdir/ignition-ostree-show-failure.service"
+    emergency_shell
     mkdir -p "$initdir/$systemdsystemunitdir/emergency.target.wants"
     ln_r "$systemdsystemunitdir/ignition-ostree-show-failure.service" \
         "$systemdsystemunitdir/emergency.target.wants/ignition-ostree-show-failure.service"

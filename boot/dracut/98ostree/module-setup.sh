@@ -21,6 +21,9 @@ install() {
     # prepare-root is a POSIX sh script: besides shell builtins it needs mount (bind/move/remount), mkdir
     # and rmdir (its scratch mount point), and readlink (error messages).
     inst_multiple sh mount readlink mkdir rmdir
+    # With busybox there, prepare-root makes all its mounts with one `busybox mount -a -T` instead of
+    # one util-linux mount per mount point (as in the initramfs-tools image, whose hook always has it).
+    inst_multiple -o busybox
     inst_simple "${moddir}/ostree-prepare-root.service" \
         "${systemdsystemunitdir}/ostree-prepare-root.service"
     mkdir -p "${initdir}${systemdsystemconfdir}/initrd-root-fs.target.wants"
