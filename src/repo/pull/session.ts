@@ -191,7 +191,7 @@ export class HttpPullSession {
       // from its contenturl (the same fetcher when there is none).
       const from = type === 'commitmeta' ? this.r.meta : this.r.content;
       const data = await from.get(rel, { optional, maxSize: PULL_METADATA_MAX_SIZE, what: `object ${checksum}.${type}` });
-      if (data !== null) verifyMetadata(data, checksum, type, from.url(rel));
+      if (data !== null) verifyMetadata(data, checksum, type, () => from.url(rel));
       st.metaFetched++;
       return data !== null && type === 'commitmeta' ? normalizeDetachedMetadata(data) : data;
     } finally { st.outstandingMeta--; st.report(); }
