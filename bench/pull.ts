@@ -31,7 +31,19 @@ const OPS = new Set((process.env['BENCH_PULL_OPS'] ?? 'full,update,update-delta'
 const GNU_TIME = '/usr/bin/time';
 
 type Tool = 'upstream' | 'ours';
-interface Run { seconds: number; rssKB: number | null; stdout: string }
+/** `inProcess`: ours only, the pull without the process start-up and exit around it (from its
+ *  OSTREE_TS_PULL_TRACE lines, src/repo/pull/trace.ts). */
+interface Run { seconds: number; rssKB: number | null; stdout: string; inProcess?: number }
+
+/** Seconds from `pull start` to `pull end` in ours' trace lines (undefined without them). */
+function inProcessSeconds(stderr: string): number | undefined {
+  const at = (phase: string): number | undefined => {
+    const m = new RegExp(`^\\[pull-trace ([0-9.]+)\\] ${phase}$`, 'm').exec(stderr);
+    return m ? Number(m[1]) : undefined;
+  };
+  const start = at('pull start'); const end = at('pull end');
+  return start === undefined || end === undefined ? undefined : (end - start) / 1000;
+}
 
 function log(msg: string): void { process.stderr.write(`[bench-pull] ${msg}\n`); }
 
@@ -48,14 +60,15 @@ function timed(tool: Tool, args: string[]): Run {
     : haveTime ? [GNU_TIME, '-f', '%M', '-o', rssFile, '-q', UPSTREAM, ...args] : [UPSTREAM, ...args];
   const t0 = process.hrtime.bigint();
   const r = spawnSync(argv[0]!, argv.slice(1), {
-    env: { ...process.env, BENCH_RSS_FILE: rssFile, LC_ALL: 'C' }, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 1800_000,
+    env: { ...process.env, BENCH_RSS_FILE: rssFile, LC_ALL: 'C', ...(tool === 'ours' ? { OSTREE_TS_PULL_TRACE: '1' } : {}) }, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 1800_000,
   });
   const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
   if (r.status !== 0) throw new Error(`${tool} ${args.join(' ')} failed (${r.status ?? r.signal}): ${r.stderr}`);
   let rssKB: number | null = null;
   try { rssKB = parseInt(fs.readFileSync(rssFile, 'utf8').trim().split('\n').pop()!, 10); } catch { /* n/a */ }
   fs.rmSync(rssFile, { force: true });
-  return { seconds, rssKB, stdout: r.stdout.trim() };
+  const inProcess = tool === 'ours' ? inProcessSeconds(r.stderr) : undefined;
+  return { seconds, rssKB, stdout: r.stdout.trim(), ...(inProcess !== undefined ? { inProcess } : {}) };
 }
 
 /** 1% of the regular files rewritten (deterministically), a few added. */
@@ -141,7 +154,8 @@ function measure(op: string, fx: Fixture, nginx: Nginx): Measured {
       nginx.clearLog();
       const r = timed(tool, [`--repo=${dest}`, 'pull', ...flags, 'origin', `bench@${fx.c2}`]);
       const requests = nginx.access().length;
-      log(`${op} ${tool} round ${round + 1}: ${r.seconds.toFixed(2)} s, ${requests} requests, peak RSS ${r.rssKB === null ? 'n/a' : `${Math.round(r.rssKB / 1024)} MB`}`);
+      const inside = r.inProcess === undefined ? '' : ` (${r.inProcess.toFixed(3)} s in the pull itself)`;
+      log(`${op} ${tool} round ${round + 1}: ${r.seconds.toFixed(2)} s${inside}, ${requests} requests, peak RSS ${r.rssKB === null ? 'n/a' : `${Math.round(r.rssKB / 1024)} MB`}`);
       m[tool].push(r);
       const fsck = spawnSync(UPSTREAM, [`--repo=${dest}`, 'fsck', '-q'], { encoding: 'utf8' });
       if (round === 0 && fsck.status !== 0) throw new Error(`upstream fsck of ${tool}'s ${op} pull failed: ${fsck.stderr}`);
@@ -156,8 +170,8 @@ function report(fx: Fixture, results: Measured[]): void {
   const peak = (rs: Run[]): number | null => rs.reduce<number | null>((a, r) => (r.rssKB === null ? a : Math.max(a ?? 0, r.rssKB)), null);
   const lines = [
     `pull bench: ${fx.files} files, ${(fx.bytes / 1e6).toFixed(0)} MB, ${fx.changed} changed; nginx on 127.0.0.1; repos on ${WORK}; ${ROUNDS} rounds, median; load ${os.loadavg().map((x) => x.toFixed(1)).join(' ')}`,
-    '| operation | upstream | ours | ratio | target | peak RSS upstream | peak RSS ours (<= 200 MB) |',
-    '|---|---|---|---|---|---|---|',
+    '| operation | upstream | ours | ratio | target | ours without start-up | peak RSS upstream | peak RSS ours (<= 200 MB) |',
+    '|---|---|---|---|---|---|---|---|',
   ];
   const oursObject = results.find((r) => r.op === 'update');
   for (const m of results) {
@@ -168,7 +182,9 @@ function report(fx: Fixture, results: Measured[]): void {
       const obj = median(oursObject.ours.map((r) => r.seconds));
       target = `<= 0.50x our object pull (${(o / obj).toFixed(2)}x): ${o / obj <= 0.5 ? 'ok' : 'MISSED'}`;
     }
-    lines.push(`| ${m.op} | ${u.toFixed(2)} s | ${o.toFixed(2)} s | ${(o / u).toFixed(2)}x | ${target} | ${mb(peak(m.upstream))} | ${mb(peak(m.ours))} |`);
+    const inside = m.ours.flatMap((r) => (r.inProcess === undefined ? [] : [r.inProcess]));
+    const insideText = inside.length === 0 ? 'n/a' : `${median(inside).toFixed(3)} s`;
+    lines.push(`| ${m.op} | ${u.toFixed(2)} s | ${o.toFixed(2)} s | ${(o / u).toFixed(2)}x | ${target} | ${insideText} | ${mb(peak(m.upstream))} | ${mb(peak(m.ours))} |`);
   }
   process.stdout.write(lines.join('\n') + '\n');
   fs.writeFileSync(path.join(WORK, 'results.json'), JSON.stringify(results.map((m) => ({ op: m.op, upstream: m.upstream, ours: m.ours })), null, 1));

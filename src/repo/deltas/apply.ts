@@ -14,7 +14,7 @@ import type { Variant } from '../../glib/gvariant.js';
 import { readFileBounded } from '../../util/fs.js';
 import { sha256hex } from '../objects/checksum.js';
 import type { Repo } from '../repo.js';
-import { hasObject, writeMetadataObject } from '../store.js';
+import { hasObject, objectPresence, writeMetadataObject } from '../store.js';
 import { clearCommitPartial, deltaPartPath, deltaRelPath, isCommitPartial, markCommitPartial } from '../layout.js';
 import { importContentFromMemory } from '../pull/import.js';
 import { executePart, type PartSink } from './ops.js';
@@ -26,13 +26,15 @@ import { readSuperblockBytes, type SignedSuperblock } from './superblock.js';
 /** Writes a part's objects into `repo`, each verified first. */
 export function repoSink(repo: Repo): PartSink {
   const ctx = { destPath: repo.path, destMode: repo.mode, bareUserOnlyFiles: false };
+  // the parent chain read once, not its config stat'ed on every object missing here
+  const has = objectPresence(repo);
   return {
-    has: (o) => hasObject(repo, o.checksum, o.type),
+    has: (o) => has(o.checksum, o.type),
     writeMetadata: (o, data) => {
       if (o.type === 'commitmeta') throw new OstreeError('ECORRUPT', `static delta part carries detached metadata ${o.checksum} as an object`);
       const actual = sha256hex(data);
       if (actual !== o.checksum) throw new OstreeError('ECORRUPT', `Corrupted ${o.type} object in static delta; checksum expected='${o.checksum}' actual='${actual}'`);
-      writeMetadataObject(repo, o.type, data);
+      writeMetadataObject(repo, o.type, data, o.checksum); // named by the checksum just verified: not hashed again
     },
     writeContent: (o, header, data) => { importContentFromMemory(ctx, o.checksum, header, data); },
     readContent: (checksum) => {

@@ -32,9 +32,33 @@ export function writeOfft(b: Buffer, pos: number, v: number): void {
   b.writeUInt32LE(Math.floor(m / 0x100000000) + (v < 0 ? 0x80000000 : 0), pos + 4);
 }
 
+/** Diff blocks of this many bytes that are all zero (the old bytes unchanged, most of a
+ *  typical patch) are copied natively rather than added byte by byte. */
+const ZERO_BLOCK = 4096;
+const zeros = Buffer.alloc(ZERO_BLOCK);
+
+/** out[at, at+n) = old[from, from+n) + diff[d, d+n) bytewise; old bytes outside `old` count as 0. */
+function addDiff(out: Buffer, at: number, old: Buffer, from: number, diff: Buffer, d: number, n: number): void {
+  for (let done = 0; done < n;) {
+    const len = Math.min(ZERO_BLOCK, n - done);
+    const o = from + done;
+    if (o >= 0 && o + len <= old.length && diff.compare(zeros, 0, len, d + done, d + done + len) === 0) {
+      old.copy(out, at + done, o, o + len);
+    } else {
+      for (let i = 0; i < len; i++) {
+        const oi = o + i;
+        out[at + done + i] = (diff[d + done + i]! + (oi >= 0 && oi < old.length ? old[oi]! : 0)) & 0xff;
+      }
+    }
+    done += len;
+  }
+}
+
 /** The file of `newSize` bytes that `patch` makes from `old`. */
 export function bspatch(old: Buffer, newSize: number, patch: Buffer): Buffer {
-  const out = Buffer.alloc(newSize);
+  // not zeroed: every byte is written below before the buffer is returned (the loop runs until
+  // newPos reaches newSize, each step filling what it advances over), or it is dropped on error
+  const out = Buffer.allocUnsafe(newSize);
   let oldPos = 0; let newPos = 0; let p = 0;
   while (newPos < newSize) {
     if (p + 24 > patch.length) throw badPatch('truncated control');
@@ -42,10 +66,7 @@ export function bspatch(old: Buffer, newSize: number, patch: Buffer): Buffer {
     p += 24;
     if (add < 0 || copy < 0 || newPos + add > newSize) throw badPatch('diff length out of range');
     if (p + add > patch.length) throw badPatch('truncated diff data');
-    for (let i = 0; i < add; i++) {
-      const o = oldPos + i;
-      out[newPos + i] = (patch[p + i]! + (o >= 0 && o < old.length ? old[o]! : 0)) & 0xff;
-    }
+    addDiff(out, newPos, old, oldPos, patch, p, add);
     p += add; newPos += add; oldPos += add;
     if (newPos + copy > newSize) throw badPatch('extra length out of range');
     if (p + copy > patch.length) throw badPatch('truncated extra data');

@@ -28,7 +28,9 @@ export interface PartSink {
   /** Whether the object is already stored (then it is not rebuilt). */
   has(o: DeltaObject): boolean;
   writeMetadata(o: DeltaObject, data: Buffer): void;
-  writeContent(o: DeltaObject, header: FileHeader, data: Buffer): void;
+  /** `data`: the object's bytes in pieces, as the part's writes produced them (never copied
+   *  into one buffer here: most are slices of the part or of a read source). */
+  writeContent(o: DeltaObject, header: FileHeader, data: Buffer[]): void;
   /** The plain data of a stored regular content object (a read source). */
   readContent(checksum: string): Buffer;
 }
@@ -108,8 +110,8 @@ class Executor {
       const size = this.arg(); const offset = this.arg();
       const data = this.payload(offset, size);
       if (this.sink && !this.sink.has(obj)) {
-        if (isSymlinkMode(h.mode)) this.sink.writeContent(obj, { ...h, symlinkTarget: data.toString('utf8') }, Buffer.alloc(0));
-        else if (isRegularMode(h.mode)) this.sink.writeContent(obj, h, data);
+        if (isSymlinkMode(h.mode)) this.sink.writeContent(obj, { ...h, symlinkTarget: data.toString('utf8') }, []);
+        else if (isRegularMode(h.mode)) this.sink.writeContent(obj, h, [data]);
         else throw new OstreeError('ECORRUPT', `object ${obj.checksum}: mode 0${h.mode.toString(8)} is neither a file nor a symlink`);
       }
     }
@@ -157,7 +159,7 @@ class Executor {
     const o = this.requireOpen('close');
     if (o.chunks !== null) {
       if (o.filled !== o.size) throw new OstreeError('ECORRUPT', `opcode close: object ${o.obj.checksum} has ${o.filled} of its ${o.size} bytes`);
-      this.sink!.writeContent(o.obj, o.header, Buffer.concat(o.chunks, o.size));
+      this.sink!.writeContent(o.obj, o.header, o.chunks);
     }
     this.open = null;
     this.readSource = null;

@@ -18,7 +18,7 @@ export class BodySink {
   size = 0;
 
   /** `toFile`: write there unless the declared size is at most `memLimit` (then memory). */
-  constructor(private readonly toFile: string | undefined, private readonly memLimit: number, private readonly maxSize: number, private readonly url: string) {}
+  constructor(private readonly toFile: string | undefined, private readonly memLimit: number, private readonly maxSize: number, private readonly url: () => string) {}
 
   /** The `Range` header for the next attempt, when part of the body is already here. */
   rangeHeader(): string | null { return this.size > 0 ? `bytes=${this.size}-` : null; }
@@ -35,7 +35,7 @@ export class BodySink {
       if (m && Number(m[1]) === this.size) { resumed = true; total = m[3] === '*' ? undefined : Number(m[3]); }
     }
     if (!resumed) this.reset();
-    if (total !== undefined && total > this.maxSize) throw tooLarge(this.url, this.maxSize);
+    if (total !== undefined && total > this.maxSize) throw tooLarge(this.url(), this.maxSize);
     if (this.useFile === null) this.useFile = this.toFile !== undefined && !(total !== undefined && total <= this.memLimit);
     if (this.useFile) {
       fs.mkdirSync(path.dirname(this.toFile!), { recursive: true });
@@ -45,7 +45,7 @@ export class BodySink {
 
   write(c: Buffer): void {
     this.size += c.length;
-    if (this.size > this.maxSize) throw tooLarge(this.url, this.maxSize);
+    if (this.size > this.maxSize) throw tooLarge(this.url(), this.maxSize);
     if (this.fd < 0) { this.chunks.push(c); return; }
     let off = 0;
     while (off < c.length) off += fs.writeSync(this.fd, c, off, c.length - off);
@@ -59,6 +59,8 @@ export class BodySink {
   /** The whole body: in memory, or `inFile` when it went to the file. */
   finish(inFile: Buffer): Buffer {
     this.pause();
+    // Copied even when it came in one read: that read's buffer may hold more (headers, the
+    // next response), and a body kept as a view of it would pin all of it until stored
     return this.useFile ? inFile : Buffer.concat(this.chunks);
   }
 

@@ -27,6 +27,7 @@ import { SUMMARY_KEYS, parseSummaryFile, summaryExtension } from '../summary/for
 import { applyPart, checkPartVersion, haveAllObjects, inlinePart, writeTargetCommit } from '../deltas/apply.js';
 import { SUPERBLOCK_MAX_SIZE, deltaNameString, parseDeltaName } from '../deltas/catalog.js';
 import { PART_MAX_SIZE } from '../deltas/part.js';
+import { trace } from './trace.js';
 import { readSuperblockBytes, type SignedSuperblock, type Superblock } from '../deltas/superblock.js';
 
 /** The remote's files by path relative to the repository; null when absent. */
@@ -141,6 +142,7 @@ export async function pullDelta(repo: Repo, source: DeltaSource, remote: RemoteD
     return null;
   }
   const { sb, signed } = got;
+  trace('delta superblock');
   if (signed !== null && options.verifySignature) options.verifySignature(signed);
   else if (options.requireSignature) throw new OstreeError('ECORRUPT', `static delta ${deltaNameString(sb)} is not signed, but signatures are required`);
   const result: DeltaPullResult = { parts: 0, partBytes: 0, fallbacks: sb.fallbacks.filter((f) => !hasObject(repo, f.checksum, f.type)).map((f) => f.checksum) };
@@ -152,14 +154,18 @@ export async function pullDelta(repo: Repo, source: DeltaSource, remote: RemoteD
     const inline = inlinePart(sb, i);
     if (inline !== null) { applyPart(repo, h, i, inline, false); continue; }
     if (h.size > BigInt(PART_MAX_SIZE)) throw new OstreeError('ECORRUPT', `static delta part ${i} declares ${h.size} bytes, more than the ${PART_MAX_SIZE} allowed`);
+    trace(`delta part ${i} requested`);
     const stored = await source.fetch(deltaPartPath(from, to, i), Number(h.size), 'static delta part');
+    trace(`delta part ${i} fetched`);
     if (stored === null) throw new OstreeError('ENOENT', `static delta part ${deltaPartPath(from, to, i)} not found on the remote`);
     applyPart(repo, h, i, stored, true);
+    trace(`delta part ${i} applied`);
     result.parts++;
     result.partBytes += stored.length;
   }
   // partial either way: the object pull that follows checks the commit and completes it
   writeTargetCommit(repo, sb, true);
+  trace('delta target commit');
   return result;
 }
 

@@ -41,6 +41,7 @@ import { normalizeRefs, timestampChecks } from './targets.js';
 import { HttpFetcher, resolveMirrors, type FetcherOptions } from './transport.js';
 
 import { commitVerifier, summaryVerifier } from './verify.js';
+import { trace } from './trace.js';
 export { HttpFetcher, IN_FILE, resolveMirrors, type FetcherOptions } from './transport.js';
 export {
   fetchRemoteSummary, fetchRemoteSummaryBytes, formatSummary, formatSummaryRaw, listRemoteRefs, parseSummary, remoteSummaryText,
@@ -85,6 +86,13 @@ function httpOptions(repo: Repo, remote: RemoteConfig, opts: PullOptions): Fetch
  * `refs/remotes/REMOTE/REF`. A ref may also be a commit checksum (no ref is written for it).
  */
 export async function pullFromRemote(repo: Repo, remoteName: string, refs: string[], opts: PullOptions = {}): Promise<PullResult> {
+  trace('pull start');
+  try {
+    return await pullWith(repo, remoteName, refs, opts);
+  } finally { trace('pull end'); }
+}
+
+async function pullWith(repo: Repo, remoteName: string, refs: string[], opts: PullOptions): Promise<PullResult> {
   const remote = findRemote(repo, remoteName, opts);
   checkRemoteUsable(remote);
   const url = opts.url ?? remote.url;

@@ -18,7 +18,7 @@ import {
   stateDir, tmpDir, tmpName,
 } from '../layout.js';
 import type { Repo } from '../repo.js';
-import { objectPresence } from '../store.js';
+import { objectPresence, writeMetadataObject } from '../store.js';
 import type { ContentImportContext } from './import.js';
 import { fetchContentObject, type ContentFetchContext } from './content-fetch.js';
 import { StoreThread } from './store-thread.js';
@@ -37,6 +37,7 @@ import type { HttpFetcher } from './transport.js';
 import { normalizeDetachedMetadata, verifyMetadata } from './verify.js';
 import { runDeltaPhase, type DeltaPhaseResult } from './delta-phase.js';
 import type { DeltaSource } from './delta.js';
+import { trace } from './trace.js';
 
 /** Everything an HTTP pull needs, decided by the caller from the remote and the options. */
 export interface HttpPullRequest extends PullRequestBase {
@@ -107,23 +108,32 @@ export class HttpPullSession {
 
   async run(): Promise<PullResult> {
     const { meta, remoteName, requests, allRefs } = this.r;
+    trace('session');
     this.remote = await resolveRemoteState(meta, remoteName, requests, allRefs, this.r.summarySource ?? this.summaryLoader());
+    trace('summary and targets');
     this.cache = await LocalCache.open(this.r.opts.localCacheRepos);
     await this.repo.withLock(false, async () => {
+      trace('locked');
       this.openStage();
+      trace('staging open');
       try {
         const deltas = await this.deltaPhase();
         if (deltas.dryRun !== null) { this.result.deltaUpdate = deltas.dryRun; return; }
         this.result.deltas = deltas.applied;
         this.result.deltaParts = deltas.partsFetched;
+        trace('delta phase');
         for (const t of this.remote.targets) if (!deltas.skip.has(t.commit)) this.scanCommit(t.commit, 0, t);
         await this.group.wait();
+        trace(`objects: ${this.stats.metaRequested} metadata, ${this.stats.contentRequested} content requested`);
         await this.complete();
+        trace('refs written');
       } finally {
         await this.storeThread?.close();
         this.closeStage();
+        trace('staging closed');
       }
     });
+    trace('unlocked');
     const res = this.result;
     res.metadataObjects = this.stats.metaFetched;
     res.contentObjects = this.stats.contentFetched;
@@ -181,7 +191,7 @@ export class HttpPullSession {
       // from its contenturl (the same fetcher when there is none).
       const from = type === 'commitmeta' ? this.r.meta : this.r.content;
       const data = await from.get(rel, { optional, maxSize: PULL_METADATA_MAX_SIZE, what: `object ${checksum}.${type}` });
-      if (data !== null) verifyMetadata(data, checksum, type, from.url(rel));
+      if (data !== null) verifyMetadata(data, checksum, type, () => from.url(rel));
       st.metaFetched++;
       return data !== null && type === 'commitmeta' ? normalizeDetachedMetadata(data) : data;
     } finally { st.outstandingMeta--; st.report(); }
@@ -199,7 +209,7 @@ export class HttpPullSession {
     this.group.spawn(async () => {
       const data = (await this.fetchMeta(checksum, 'dirmeta', false))!;
       parseDirMeta(data, `dirmeta ${checksum}`);
-      this.repo.writeMetadataObjectSync('dirmeta', data);
+      writeMetadataObject(this.repo, 'dirmeta', data, checksum); // verified by fetchMeta: not hashed again
     });
   }
 
@@ -232,7 +242,7 @@ export class HttpPullSession {
     this.group.spawn(async () => {
       const data = (await this.fetchMeta(checksum, 'dirtree', false))!;
       const dt = parseDirTree(data, `${checksum}.dirtree`); // structure check before it is stored
-      this.repo.writeMetadataObjectSync('dirtree', data);
+      writeMetadataObject(this.repo, 'dirtree', data, checksum); // verified by fetchMeta
       this.scanTreeEntries(dt, scope, old);
     });
   }
@@ -305,7 +315,7 @@ export class HttpPullSession {
     // Marked before the commit is stored: a commit object without its tree is never mistaken
     // for a complete one.
     markCommitPartial(this.repo.path, checksum);
-    this.repo.writeMetadataObjectSync('commit', data);
+    writeMetadataObject(this.repo, 'commit', data, checksum); // verified by fetchMeta
     if (detached !== null) this.writeDetached(checksum, detached);
     return { c, partial: true };
   }
@@ -318,6 +328,7 @@ export class HttpPullSession {
       const got = await this.obtainCommit(checksum, level, w);
       if (got === null) return; // history ends on the server (dangling parent)
       const { c, partial } = got;
+      trace(`commit ${checksum} in`);
       this.result.commits.push(checksum);
       if (partial && !this.r.opts.commitMetadataOnly) {
         if (this.subpaths.everything) this.toComplete.push(checksum); // a subpath pull leaves it partial
@@ -411,6 +422,7 @@ export class HttpPullSession {
   private async complete(): Promise<void> {
     const { repo } = this;
     if (!this.r.opts.disableFsync) repo.syncRepo();
+    trace('synced');
     for (const c of this.toComplete) clearCommitPartial(repo.path, c);
     for (const t of this.remote.targets) {
       if (t.ref === null) continue;

@@ -7,6 +7,7 @@
  */
 import * as fs from 'node:fs';
 import { createRequire } from 'node:module';
+import * as v8 from 'node:v8';
 import type { Agent as AgentClass, Dispatcher, ProxyAgent as ProxyAgentClass } from 'undici';
 import { OstreeError } from '../../errors.js';
 import { BodySink } from './body-sink.js';
@@ -18,8 +19,20 @@ import { MIRRORLIST_MAX_SIZE, REMOTE_CONFIG_MAX_SIZE } from './limits.js';
 // measurable part of a small pull's start-up. ProxyAgent needs the index (which adds connect()
 // and the other request methods to every dispatcher), so it is loaded only with `proxy=`.
 const requireUndici = createRequire(import.meta.url);
-const loadAgent = (): typeof AgentClass => requireUndici('undici/lib/dispatcher/agent.js') as typeof AgentClass;
-const loadProxyAgent = (): typeof ProxyAgentClass => (requireUndici('undici') as { ProxyAgent: typeof ProxyAgentClass }).ProxyAgent;
+const loadAgent = (): typeof AgentClass => { baselineWasm(); return requireUndici('undici/lib/dispatcher/agent.js') as typeof AgentClass; };
+
+/**
+ * undici parses responses with llhttp compiled to WebAssembly. V8 compiles a module with its
+ * baseline compiler, then recompiles the functions that run often with its optimizing one, in
+ * background threads: for llhttp's one huge state-machine function that recompilation cost
+ * about 80 ms of CPU in an 800-request pull (perf: 15% of the samples), on a core the web
+ * server or the store thread would use, for a parser that spends microseconds per response
+ * either way. So wasm stays on the baseline tier (our only WebAssembly is undici's parser).
+ */
+function baselineWasm(): void {
+  try { v8.setFlagsFromString('--liftoff-only'); } catch { /* an engine without the flag: compiled as before */ }
+}
+const loadProxyAgent = (): typeof ProxyAgentClass => { baselineWasm(); return (requireUndici('undici') as { ProxyAgent: typeof ProxyAgentClass }).ProxyAgent; };
 
 /** Upstream's product token (the version this CLI follows), first in every User-Agent. */
 export const USER_AGENT_PRODUCT = 'libostree/2022.7';
@@ -185,8 +198,9 @@ export class HttpFetcher {
    * Throws OstreeError (EIO/ENOENT/ECORRUPT) naming the URL.
    */
   async get(rel: string, o: GetOptions = {}): Promise<Buffer | null> {
-    const url = this.url(rel);
-    const what = o.what ? `${o.what} (${url})` : url;
+    // the URL as shown in messages, built only for one (a pull makes thousands of requests)
+    const url = (): string => this.url(rel);
+    const what = (): string => (o.what ? `${o.what} (${url()})` : url());
     return this.slot(async () => {
       const sink = new BodySink(o.toFile, o.memLimit ?? -1, o.maxSize ?? Infinity, url);
       for (let attempt = 0; ; attempt++) {
@@ -195,7 +209,7 @@ export class HttpFetcher {
         } catch (e) {
           if (e instanceof NotFound) {
             if (o.optional) return null;
-            throw new OstreeError('ENOENT', `Server returned HTTP 404 while fetching ${what}`);
+            throw new OstreeError('ENOENT', `Server returned HTTP 404 while fetching ${what()}`);
           }
           const transient = isTransient(e) && !isUsageError(e);
           if (transient && attempt < this.retries) {
@@ -205,7 +219,7 @@ export class HttpFetcher {
           }
           if (e instanceof OstreeError) throw e;
           const msg = e instanceof HttpStatusError ? `Server returned HTTP ${e.status}` : describe(e);
-          throw new OstreeError('EIO', `While fetching ${what}: ${msg}${transient ? ` (gave up after ${attempt + 1} attempts)` : ''}`, { cause: e });
+          throw new OstreeError('EIO', `While fetching ${what()}: ${msg}${transient ? ` (gave up after ${attempt + 1} attempts)` : ''}`, { cause: e });
         } finally { sink.pause(); }
       }
     });
@@ -237,16 +251,15 @@ export class HttpFetcher {
   }
 
   private async attempt(u: URL, sink: BodySink, redirects: number): Promise<Buffer | null> {
-    const shown = withoutCredentials(u).toString();
     const got = await new Promise<Buffer | URL>((resolve, reject) => {
-      const reader = new ResponseReader(u, shown, sink, (n) => { this.bytesTransferred += n; }, { resolve, reject });
+      const reader = new ResponseReader(u, sink, (n) => { this.bytesTransferred += n; }, { resolve, reject });
       this.dispatcher.dispatch({
         origin: u.origin, path: u.pathname + u.search, method: 'GET', headers: this.headersFor(u, sink),
         headersTimeout: this.idleMs, bodyTimeout: this.idleMs,
       }, reader);
     });
     if (!(got instanceof URL)) return got;
-    if (redirects >= 5) throw new OstreeError('EIO', `Too many redirects fetching ${shown}`);
+    if (redirects >= 5) throw new OstreeError('EIO', `Too many redirects fetching ${withoutCredentials(u).toString()}`);
     return this.attempt(got, sink, redirects + 1);
   }
 }
@@ -270,10 +283,13 @@ class ResponseReader implements Dispatcher.DispatchHandler {
   private start = 0;
 
   constructor(
-    private readonly u: URL, private readonly shown: string, private readonly sink: BodySink,
+    private readonly u: URL, private readonly sink: BodySink,
     private readonly counted: (bytes: number) => void,
     private readonly done: { resolve: (r: Buffer | URL) => void; reject: (e: unknown) => void },
   ) {}
+
+  /** The URL as messages show it (without credentials), built only for a message. */
+  private get shown(): string { return withoutCredentials(this.u).toString(); }
 
   onConnect(abort: (reason?: Error) => void): void { this.abortRequest = abort; }
 

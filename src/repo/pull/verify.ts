@@ -53,10 +53,10 @@ export function normalizeDetachedMetadata(data: Buffer): Buffer {
 }
 
 /** A fetched metadata object: its sha256 is its name (detached metadata is not checksummed). */
-export function verifyMetadata(data: Buffer, checksum: string, type: ObjectType, source: string): void {
+export function verifyMetadata(data: Buffer, checksum: string, type: ObjectType, source: () => string): void {
   if (type === 'commitmeta') return;
   const actual = sha256hex(data);
-  if (actual !== checksum) throw new OstreeError('ECORRUPT', `Corrupted ${type} object; checksum expected='${checksum}' actual='${actual}' (${checksum}.${type} from ${source})`);
+  if (actual !== checksum) throw new OstreeError('ECORRUPT', `Corrupted ${type} object; checksum expected='${checksum}' actual='${actual}' (${checksum}.${type} from ${source()})`);
 }
 
 /** Whether a content object is small enough, declared and compressed, to be handled in memory. */

@@ -40,6 +40,38 @@ test('bsdiff patches rebuild the new file; hostile patches are refused', () => {
   assert.throws(() => bspatch(old, 10, lying), /out of range/);
 });
 
+/** bspatch as the format defines it, byte by byte: the reference for the block fast path. */
+function bspatchBytewise(old: Buffer, patch: Buffer, newSize: number): Buffer {
+  const out = Buffer.alloc(newSize);
+  let oldPos = 0; let newPos = 0; let p = 0;
+  const offt = (at: number): number => { const v = patch.readUInt32LE(at) + (patch.readUInt32LE(at + 4) & 0x7fffffff) * 2 ** 32; return patch[at + 7]! & 0x80 ? -v : v; };
+  while (newPos < newSize) {
+    const add = offt(p); const copy = offt(p + 8); const seek = offt(p + 16); p += 24;
+    for (let i = 0; i < add; i++) { const o = oldPos + i; out[newPos + i] = (patch[p + i]! + (o >= 0 && o < old.length ? old[o]! : 0)) & 0xff; }
+    p += add; newPos += add; oldPos += add;
+    patch.copy(out, newPos, p, p + copy); p += copy; newPos += copy; oldPos += seek;
+  }
+  return out;
+}
+
+test('bspatch: long unchanged runs (copied a block at a time) and reads around the old file agree with the bytewise definition', () => {
+  const old = Buffer.alloc(20_000);
+  for (let i = 0; i < old.length; i++) old[i] = (i * 31 + 7) & 0xff;
+  const control = (add: number, copy: number, seek: number): Buffer => { const c = Buffer.alloc(24); writeOfft(c, 0, add); writeOfft(c, 8, copy); writeOfft(c, 16, seek); return c; };
+  const diff = Buffer.alloc(10_000); // zero blocks, with one changed byte inside the third block
+  diff[9_000] = 5;
+  const patch = Buffer.concat([
+    control(10_000, 3, -12_000), diff, Buffer.from('new'),
+    // the old position is now before the start of the old file, then runs past its end
+    control(4_100, 0, 25_000), Buffer.alloc(4_100),
+    control(5_000, 0, 0), Buffer.alloc(5_000),
+  ]);
+  const size = 10_000 + 3 + 4_100 + 5_000;
+  const want = bspatchBytewise(old, patch, size);
+  assert.ok(bspatch(old, size, patch).equals(want));
+  assert.equal(want[9_000], (old[9_000]! + 5) & 0xff);
+});
+
 test('xz round-trips through liblzma and bounds what it inflates', () => {
   const data = Buffer.from('static delta '.repeat(5000));
   const c = xzCompress(data);

@@ -21,7 +21,7 @@ function memorySink(): PartSink & { written: Map<string, Buffer | string> } {
     written,
     has: () => false,
     writeMetadata: (o, d) => { written.set(o.checksum, Buffer.from(d)); },
-    writeContent: (o, h, d) => { written.set(o.checksum, h.symlinkTarget !== '' ? `-> ${h.symlinkTarget}` : Buffer.from(d)); },
+    writeContent: (o, h, d) => { written.set(o.checksum, h.symlinkTarget !== '' ? `-> ${h.symlinkTarget}` : Buffer.concat(d)); },
     readContent: (c) => { assert.equal(c, '0'.repeat(64)); return OLD; },
   };
 }
