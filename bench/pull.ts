@@ -19,9 +19,10 @@ import * as path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { startNginx, type Nginx } from '../test/common/nginx.js';
 import { generateTree, prng } from './tree.js';
+import { oursScript } from './lib/proc.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-const oursMain = path.resolve(here, '..', 'src', 'cli', 'main.js');
+const oursMain = oursScript(path.resolve(here, '..', '..')); // as bin/ostree runs it (bench/lib/proc.ts)
 const rssHook = pathToFileURL(path.join(here, 'rss-hook.js')).href;
 const SCALE = Number(process.env['BENCH_SCALE'] ?? '1');
 const ROUNDS = Math.max(1, Number(process.env['BENCH_PULL_ROUNDS'] ?? '3'));

@@ -19,7 +19,7 @@ import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { log, loadAverage, oursMain, rmrf, settle, UPSTREAM } from './lib/proc.js';
+import { log, loadAverage, oursEntry, rmrf, settle, UPSTREAM } from './lib/proc.js';
 import { printReport, Results } from './lib/report.js';
 import { prepareShape, SHAPE_NAMES, type Shape } from './lib/shapes.js';
 import { Fixtures, type Suite, type SuiteContext } from './lib/suite.js';
@@ -68,7 +68,7 @@ async function runOn(target: FsTarget, shapes: Shape[], suites: Suite[], results
 
 async function main(): Promise<void> {
   if (!fs.existsSync(UPSTREAM)) throw new Error(`upstream ostree not found at ${UPSTREAM} (make deps-apt)`);
-  if (!fs.existsSync(oursMain)) throw new Error(`${oursMain} missing: run make build first`);
+  if (!fs.existsSync(oursEntry)) throw new Error(`${oursEntry} missing: run make build first`);
   fs.mkdirSync(WORK, { recursive: true });
   // (no signal handlers: the runs are synchronous, a handler would wait for the end; a mount
   // left by a killed run is unmounted by the next one, or by `make clean`)
@@ -91,7 +91,7 @@ async function main(): Promise<void> {
   }
   const header = [
     `ostree-ts benchmark — ${new Date().toISOString()} (${((Date.now() - started) / 60000).toFixed(1)} min)`,
-    `upstream ${UPSTREAM} vs ours node ${path.relative(process.cwd(), oursMain) || oursMain} (Node ${process.version})`,
+    `upstream ${UPSTREAM} vs ours node ${path.relative(process.cwd(), oursEntry) || oursEntry} (as bin/ostree runs it; Node ${process.version})`,
     `BENCH_SCALE=${SCALE}; ${RUNS} rounds alternating which tool goes first, median shown; fresh repos and sysroots every round`,
     ...shapes.map((s) => `shape ${s.name}: ${s.describe}: ${s.info.files} files, ${s.info.dirs} dirs, ${s.info.symlinks} symlinks, ${(s.info.bytes / 1048576).toFixed(0)} MB`),
     `load average (1/5/15 min): ${loadBefore} before, ${loadAverage()} after; ${(await import('node:os')).availableParallelism()} CPUs`,

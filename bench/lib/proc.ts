@@ -1,6 +1,6 @@
 /**
- * Running the two tools for the benchmark: upstream /usr/bin/ostree and ours (node
- * dist/src/cli/main.js), each with its wall time, CPU time and peak resident set size (through
+ * Running the two tools for the benchmark: upstream /usr/bin/ostree and ours (started as
+ * bin/ostree starts it: node dist/bundle/ostree.cjs, or dist/src/cli/main.js without a bundle), each with its wall time, CPU time and peak resident set size (through
  * GNU time, or for ours the preloaded rss-hook without it), plus the small helpers every
  * suite needs (median, settle, removal of trees that may hold immutable deployments).
  */
@@ -13,6 +13,17 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 const here = path.dirname(fileURLToPath(import.meta.url));          // dist/bench/lib
 export const projectRoot = path.resolve(here, '..', '..', '..');
 export const oursMain = path.join(projectRoot, 'dist', 'src', 'cli', 'main.js');
+/**
+ * The script `node` runs for ours: the one bin/ostree execs (tools/build-cli.mjs), so that the
+ * benchmark measures the command users run, start-up included; only the shell's exec is left out.
+ */
+export const oursEntry = oursScript(projectRoot);
+
+/** What bin/ostree of the checkout at `root` runs: the bundled command, else main.js. */
+export function oursScript(root: string): string {
+  const bundled = path.join(root, 'dist', 'bundle', 'ostree.cjs');
+  return fs.existsSync(bundled) ? bundled : path.join(root, 'dist', 'src', 'cli', 'main.js');
+}
 const rssHook = pathToFileURL(path.join(here, '..', 'rss-hook.js')).href;
 
 export const UPSTREAM = process.env['BENCH_UPSTREAM'] ?? '/usr/bin/ostree';
@@ -55,10 +66,10 @@ export function runTool(tool: ToolName | 'node', args: string[], env: Record<str
   let argv: string[];
   // GNU time counts the children too (our freeze watchdog); the hook is the fallback without it.
   if (tool === 'ours' && GNU_TIME === null) {
-    argv = [process.execPath, '--import', rssHook, oursMain, ...args];
+    argv = [process.execPath, '--import', rssHook, oursEntry, ...args];
     childEnv['BENCH_RSS_FILE'] = rssFile;
   } else if (tool === 'ours' && GNU_TIME !== null) {
-    argv = [GNU_TIME, '-f', '%M %U %S', '-o', rssFile, '-q', process.execPath, oursMain, ...args];
+    argv = [GNU_TIME, '-f', '%M %U %S', '-o', rssFile, '-q', process.execPath, oursEntry, ...args];
   } else {
     const cmd = tool === 'node' ? [process.execPath, ...args] : [UPSTREAM, ...args];
     argv = GNU_TIME ? [GNU_TIME, '-f', '%M %U %S', '-o', rssFile, '-q', ...cmd] : cmd;

@@ -5,8 +5,9 @@
  * upstream ostree 2022.7; the verb files are listed in verbs.ts.
  *
  * Errors end as one `error: <message>` line and exit 1 (report.ts). Installed, the command
- * starts through the bundled launcher (launcher.ts, built by tools/build-cli.mjs), which runs
- * a plain `admin status` itself and hands every other command to main() here.
+ * starts through the bundled launcher (launcher.ts, built by tools/build-cli.mjs into one file
+ * with every verb), which runs a plain `admin status` itself and every other command through
+ * main() here.
  */
 import { realpathSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';

@@ -1,8 +1,9 @@
 /**
- * The bundled launcher (src/cli/launcher.ts, built by tools/build-cli.mjs into dist/bundle/) and
- * bin/ostree: each way of starting the CLI (the V8 snapshot, the bundle, the compiled main.js)
- * prints the same as main.js for a plain `admin status` (text, JSON, errors) and for commands the
- * launcher hands on to main.js (a repository verb, usage errors, --version, `admin status -v`).
+ * The bundled command (tools/build-cli.mjs: dist/bundle/ostree.cjs running cli.cjs with its V8
+ * code cache, worker threads from their own bundles) and bin/ostree: each way of starting the
+ * CLI prints the same as `node dist/src/cli/main.js` for every kind of verb (status, repository
+ * verbs, ones with worker threads and pool jobs, a pull, usage errors), from its own tree or a
+ * moved copy of dist/bundle alone; a code cache that does not fit is left unused, harmlessly.
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -13,105 +14,184 @@ import { fileURLToPath } from 'node:url';
 import { tmpfsScratch, newSysroot, ours, ok, type Scratch, type RunResult } from '../common/sysroot-helpers.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
-const BUNDLE = path.join(ROOT, 'dist/bundle/ostree.cjs');
-const BLOB = path.join(ROOT, 'dist/bundle/ostree.blob');
+const BUNDLE_DIR = path.join(ROOT, 'dist/bundle');
+const LAUNCHER = path.join(BUNDLE_DIR, 'ostree.cjs');
 const BIN = path.join(ROOT, 'bin/ostree');
+const WORKER_BUNDLES = ['pool-worker.cjs', 'commit-worker.cjs', 'checkout-worker.cjs', 'store-worker.cjs'];
 
 function run(argv0: string, pre: string[], args: string[], env: Record<string, string> = {}): RunResult {
   const r = spawnSync(argv0, [...pre, ...args], { encoding: 'utf8', env: { ...process.env, ...env } });
   return { status: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
 }
 
-/** The ways to start the CLI besides `node dist/src/cli/main.js` (which `ours` runs). */
-const starts: Array<{ name: string; run: (args: string[], env?: Record<string, string>) => RunResult }> = [
-  { name: 'bundle', run: (a, e) => run(process.execPath, [BUNDLE], a, e) },
-  { name: 'snapshot', run: (a, e) => run(process.execPath, ['--snapshot-blob', BLOB, BUNDLE], a, e) },
-  { name: 'bin/ostree', run: (a, e) => run(BIN, [], a, e) },
-];
+/** What V8 did with the code cache, as ostree.cjs reports it: used, rejected or none. */
+function cacheUse(launcher: string): string {
+  const r = run(process.execPath, [launcher], ['--version'], { OSTREE_TS_CODE_CACHE_DEBUG: '1' });
+  assert.equal(r.status, 0, r.stderr);
+  return /^code cache: (\w+)$/m.exec(r.stderr)?.[1] ?? `no report in ${JSON.stringify(r.stderr)}`;
+}
 
 let scratch: Scratch;
 let sysroot = '';
+let tree = '';
+let moved = '';
 before(async () => {
   scratch = tmpfsScratch('ostree-ts-launcher-');
-  ({ sysroot } = await newSysroot(scratch.dir));
+  ({ sysroot, tree } = await newSysroot(scratch.dir));
   ok(ours(['admin', 'deploy', `--sysroot=${sysroot}`, '--os=testos', 'testos/stable']));
+  // A tree big enough for worker threads and pool jobs (commit, fsck, pull: 200 files and more).
+  for (let i = 0; i < 300; i++) fs.writeFileSync(path.join(tree, 'usr', `many-${i}`), `file ${i}\n`);
+  // dist/bundle alone, moved elsewhere, next to node_modules (native bindings): no dist/src to
+  // fall back on, so every module any thread runs must come from the bundles.
+  moved = path.join(scratch.dir, 'moved');
+  fs.mkdirSync(path.join(moved, 'dist'), { recursive: true });
+  fs.cpSync(BUNDLE_DIR, path.join(moved, 'dist/bundle'), { recursive: true });
+  fs.symlinkSync(path.join(ROOT, 'node_modules'), path.join(moved, 'node_modules'));
 });
 after(() => { scratch.cleanup(); });
 
-test('make build made the bundle and the snapshot', () => {
-  for (const f of [BUNDLE, BLOB, path.join(ROOT, 'dist/bundle/import.cjs'), path.join(ROOT, 'dist/bundle/ostree.blob.id')]) {
-    assert.ok(fs.existsSync(f), `${f} is missing`);
+/** The ways to start the CLI besides `node dist/src/cli/main.js` (which `ours` runs). */
+const starts: Array<{ name: string; all: boolean; run: (args: string[], env?: Record<string, string>) => RunResult }> = [
+  { name: 'ostree.cjs', all: true, run: (a, e) => run(process.execPath, [LAUNCHER], a, e) },
+  // bin/ostree execs ostree.cjs: a few cases show it does
+  { name: 'bin/ostree', all: false, run: (a, e) => run(BIN, [], a, e) },
+  { name: 'moved ostree.cjs', all: true, run: (a, e) => run(process.execPath, [path.join(moved, 'dist/bundle/ostree.cjs')], a, e) },
+];
+
+test('make build made the bundles and the code cache, and V8 uses the cache', () => {
+  for (const f of ['ostree.cjs', 'cli.cjs', 'cli.cjs.cache', 'import.cjs', ...WORKER_BUNDLES]) {
+    assert.ok(fs.existsSync(path.join(BUNDLE_DIR, f)), `${f} is missing`);
   }
+  assert.equal(cacheUse(LAUNCHER), 'used');
 });
 
+/** Each case runs in a scratch directory of its own per start, set up alike (`prepare`). */
+interface Case { args: (dir: string) => string[]; env?: Record<string, string>; prepare?: (dir: string) => void; check?: (dir: string) => unknown }
+
+function cases(): Case[] {
+  const repo = path.join(sysroot, 'ostree/repo');
+  const missing = path.join(scratch.dir, 'nope');
+  const newRepo = (dir: string): void => { ok(ours([`--repo=${dir}/repo`, 'init', '--mode=bare'])); };
+  const listing = (d: string): string[] => fs.readdirSync(d, { recursive: true, encoding: 'utf8' }).sort();
+  return [
+    { args: () => ['admin', 'status', `--sysroot=${sysroot}`] },
+    { args: () => ['admin', 'status', '--json', `--sysroot=${sysroot}`] },
+    { args: () => ['admin', 'status'], env: { OSTREE_SYSROOT: sysroot } },
+    { args: () => ['admin', 'status', `--sysroot=${missing}`] },
+    { args: () => ['admin', 'status', '-v', `--sysroot=${sysroot}`] },
+    { args: () => [`--repo=${repo}`, 'refs'] },
+    { args: () => [`--repo=${repo}`, 'log', 'testos/stable'] },
+    { args: () => [`--repo=${repo}`, 'ls', '-R', 'testos/stable', '/usr/lib'] },
+    { args: () => [`--repo=${repo}`, 'fsck'] },
+    { args: () => ['--repo=' + missing, 'refs'] },
+    // commit: worker threads (300 files); the same timestamp, so the same checksum
+    { prepare: newRepo, args: (d) => [`--repo=${d}/repo`, 'commit', '-b', 'x', `--tree=dir=${tree}`, '--timestamp=2020-01-01T00:00:00Z', '-s', 'x'] },
+    // checkout -H and fsck's pool jobs, over the commit made the same way in each directory
+    {
+      prepare: (d) => { newRepo(d); ok(ours([`--repo=${d}/repo`, 'commit', '-b', 'x', `--tree=dir=${tree}`])); },
+      args: (d) => [`--repo=${d}/repo`, 'checkout', '-H', 'x', `${d}/co`],
+      check: (d) => listing(`${d}/co`),
+    },
+    {
+      prepare: (d) => { newRepo(d); ok(ours([`--repo=${d}/repo`, 'commit', '-b', 'x', `--tree=dir=${tree}`])); },
+      args: (d) => [`--repo=${d}/repo`, 'fsck'],
+    },
+    // pull from a file:// remote: all of it, then (same command again) nothing new
+    {
+      prepare: (d) => { newRepo(d); ok(ours([`--repo=${d}/repo`, 'remote', 'add', '--no-gpg-verify', 'origin', `file://${repo}`])); },
+      args: (d) => [`--repo=${d}/repo`, 'pull', 'origin', 'testos/stable'],
+      check: (d) => ours([`--repo=${d}/repo`, 'fsck']).stdout,
+    },
+    {
+      prepare: (d) => {
+        newRepo(d);
+        ok(ours([`--repo=${d}/repo`, 'remote', 'add', '--no-gpg-verify', 'origin', `file://${repo}`]));
+        ok(ours([`--repo=${d}/repo`, 'pull', 'origin', 'testos/stable']));
+      },
+      args: (d) => [`--repo=${d}/repo`, 'pull', 'origin', 'testos/stable'],
+    },
+    { prepare: (d) => { newRepo(d); ok(ours([`--repo=${d}/repo`, 'remote', 'add', '--no-gpg-verify', 'o', 'file:///nowhere'])); }, args: (d) => [`--repo=${d}/repo`, 'remote', 'list', '-u'] },
+    { args: () => ['admin', 'no-such-verb'] },
+    { args: () => ['no-such-verb'] },
+    { args: () => ['--version'] },
+    { args: () => [] },
+  ];
+}
+
+let caseDirs = 0;
+function caseDir(): string {
+  const d = path.join(scratch.dir, `case-${++caseDirs}`);
+  fs.mkdirSync(d);
+  return d;
+}
+
 for (const s of starts) {
-  test(`${s.name}: same output and exit status as main.js`, () => {
-    const missing = path.join(scratch.dir, 'nope');
-    const repo = path.join(sysroot, 'ostree/repo');
-    const cases: Array<{ args: string[]; env?: Record<string, string> }> = [
-      { args: ['admin', 'status', `--sysroot=${sysroot}`] },
-      { args: ['admin', 'status', '--json', `--sysroot=${sysroot}`] },
-      { args: ['admin', 'status'], env: { OSTREE_SYSROOT: sysroot } },
-      { args: ['admin', 'status', `--sysroot=${missing}`] },
-      { args: ['admin', 'status', '-v', `--sysroot=${sysroot}`] },
-      { args: [`--repo=${repo}`, 'refs'] },
-      { args: [`--repo=${repo}`, 'log', 'testos/stable'] },
-      { args: ['admin', 'no-such-verb'] },
-      { args: ['--version'] },
-      { args: [] },
-    ];
-    for (const c of cases) {
-      const want = ours(c.args, c.env);
-      const got = s.run(c.args, c.env);
-      const what = `${s.name} ${c.args.join(' ')}`;
-      assert.equal(got.stderr, want.stderr, what);
-      assert.equal(got.stdout, want.stdout, what);
+  test(`${s.name}: same output, exit status and effect as main.js`, () => {
+    for (const c of s.all ? cases() : cases().slice(0, 7)) {
+      const dWant = caseDir();
+      const dGot = caseDir();
+      c.prepare?.(dWant);
+      c.prepare?.(dGot);
+      const want = ours(c.args(dWant), c.env);
+      const got = s.run(c.args(dGot), c.env);
+      const norm = (t: string, d: string): string => t.replaceAll(d, 'DIR');
+      const what = `${s.name} ${c.args(dGot).join(' ')}`;
+      assert.equal(norm(got.stderr, dGot), norm(want.stderr, dWant), what);
+      assert.equal(norm(got.stdout, dGot), norm(want.stdout, dWant), what);
       assert.equal(got.status, want.status, what);
+      if (c.check) assert.deepEqual(c.check(dGot), c.check(dWant), `${what}: effect`);
     }
     // The status really was listed (not two identical failures).
     assert.match(s.run(['admin', 'status', `--sysroot=${sysroot}`]).stdout, /^ {2}testos [0-9a-f]{64}\.0\n/);
   });
 }
 
-test('bin/ostree falls back to the bundle when the snapshot would be refused', () => {
-  // V8 flags in NODE_OPTIONS make Node refuse a snapshot (exit 14); the launcher must not use it.
-  const r = run(BIN, [], ['admin', 'status', `--sysroot=${sysroot}`], { NODE_OPTIONS: '--max-old-space-size=200' });
-  assert.equal(r.stderr, '');
-  assert.equal(r.status, 0);
-  assert.match(r.stdout, /^ {2}testos [0-9a-f]{64}\.0\n/);
+test('a code cache that does not fit is not used, and the command runs the same', () => {
+  const dir = path.join(scratch.dir, 'cache-cases');
+  fs.mkdirSync(path.join(dir, 'dist'), { recursive: true });
+  fs.cpSync(BUNDLE_DIR, path.join(dir, 'dist/bundle'), { recursive: true });
+  fs.symlinkSync(path.join(ROOT, 'node_modules'), path.join(dir, 'node_modules'));
+  const launcher = path.join(dir, 'dist/bundle/ostree.cjs');
+  const cacheFile = path.join(dir, 'dist/bundle/cli.cjs.cache');
+  const good = fs.readFileSync(cacheFile);
+  const nl = good.indexOf(10);
+  const args = [`--repo=${path.join(sysroot, 'ostree/repo')}`, 'log', 'testos/stable'];
+  const want = ours(args);
+  const same = (what: string): void => {
+    const r = run(process.execPath, [launcher], args);
+    assert.deepEqual({ status: r.status, stderr: r.stderr, stdout: r.stdout }, { status: want.status, stderr: want.stderr, stdout: want.stdout }, what);
+  };
+  assert.equal(cacheUse(launcher), 'used', 'the copy');
+  // made from another cli.cjs (its first line names another build): not offered to V8
+  fs.writeFileSync(cacheFile, Buffer.concat([Buffer.from(`// ostree-ts-build ${'0'.repeat(64)}\n`), good.subarray(nl + 1)]));
+  assert.equal(cacheUse(launcher), 'none', 'another build');
+  same('another build');
+  // the right build, but V8's data damaged (or of another Node): V8 rejects it
+  const junk = Buffer.from(good);
+  junk.fill(0x5a, nl + 1, nl + 1 + 64);
+  fs.writeFileSync(cacheFile, junk);
+  assert.equal(cacheUse(launcher), 'rejected', 'damaged');
+  same('damaged');
+  // a truncated file, an empty one, none at all
+  fs.writeFileSync(cacheFile, good.subarray(0, nl + 100));
+  assert.match(cacheUse(launcher), /^(rejected|none)$/, 'truncated');
+  same('truncated');
+  fs.writeFileSync(cacheFile, '');
+  assert.equal(cacheUse(launcher), 'none', 'empty');
+  same('empty');
+  fs.rmSync(cacheFile);
+  assert.equal(cacheUse(launcher), 'none', 'missing');
+  same('missing');
 });
 
-test('bin/ostree uses the snapshot only with the Node binary that built it, once Node accepted it', () => {
-  // A checkout whose blob was built by another Node binary (recorded in ostree.blob.id): loading
-  // it would fail with exit 14, so bin/ostree must take the bundle; a junk blob proves which.
-  const co = path.join(scratch.dir, 'checkout');
+test('bin/ostree runs main.js when the build made no bundle', () => {
+  const co = path.join(scratch.dir, 'no-bundle');
   fs.mkdirSync(path.join(co, 'bin'), { recursive: true });
-  fs.mkdirSync(path.join(co, 'dist/bundle'), { recursive: true });
+  fs.mkdirSync(path.join(co, 'dist'), { recursive: true });
   fs.copyFileSync(BIN, path.join(co, 'bin/ostree'));
+  fs.chmodSync(path.join(co, 'bin/ostree'), 0o755);
   fs.symlinkSync(path.join(ROOT, 'dist/src'), path.join(co, 'dist/src'));
-  for (const f of ['ostree.cjs', 'import.cjs']) fs.copyFileSync(path.join(ROOT, 'dist/bundle', f), path.join(co, 'dist/bundle', f));
-  fs.writeFileSync(path.join(co, 'dist/bundle/ostree.blob'), 'not a snapshot\n');
   const args = ['admin', 'status', `--sysroot=${sysroot}`];
-  const want = ours(args).stdout;
-  for (const id of [`${process.execPath} 1 1`, '/nonexistent/node 1 1', '']) {
-    fs.writeFileSync(path.join(co, 'dist/bundle/ostree.blob.id'), `${id}\n`);
-    const r = run(path.join(co, 'bin/ostree'), [], args);
-    assert.deepEqual({ status: r.status, stderr: r.stderr, stdout: r.stdout }, { status: 0, stderr: '', stdout: want }, id);
-  }
-  // With the right identity, the probe finds that Node refuses the junk blob: still the bundle.
-  const st = fs.statSync(process.execPath);
-  const id = `${st.size} ${Math.floor(st.mtimeMs / 1000)}`;
-  fs.writeFileSync(path.join(co, 'dist/bundle/ostree.blob.id'), `${process.execPath} ${id}\n`);
   const r = run(path.join(co, 'bin/ostree'), [], args);
-  assert.deepEqual({ status: r.status, stderr: r.stderr, stdout: r.stdout }, { status: 0, stderr: '', stdout: want }, 'probe');
-  assert.ok(!fs.existsSync(path.join(co, 'dist/bundle/ostree.blob.ok')), 'a refused blob is not marked accepted');
-  // A blob marked accepted in this boot is used without asking again (here: the junk one fails).
-  const boot = fs.readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
-  fs.writeFileSync(path.join(co, 'dist/bundle/ostree.blob.ok'), `${boot} ${id}\n`);
-  assert.notEqual(run(path.join(co, 'bin/ostree'), [], args).status, 0);
-  // The real blob passes the probe and is marked.
-  fs.copyFileSync(BLOB, path.join(co, 'dist/bundle/ostree.blob'));
-  fs.rmSync(path.join(co, 'dist/bundle/ostree.blob.ok'));
-  assert.equal(run(path.join(co, 'bin/ostree'), [], args).stdout, want);
-  assert.equal(fs.readFileSync(path.join(co, 'dist/bundle/ostree.blob.ok'), 'utf8'), `${boot} ${id}\n`);
+  assert.deepEqual({ status: r.status, stderr: r.stderr, stdout: r.stdout }, { status: 0, stderr: '', stdout: ours(args).stdout });
 });
