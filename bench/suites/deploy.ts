@@ -12,11 +12,10 @@
  * Round 1 also checks that both tools' deployments of b are the same tree, and tells whether
  * ours made it by recycling a0's directory; then times `admin status` (and `node -e 0`).
  */
-import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { treeSummary } from '../lib/checks.js';
-import { oursMain, projectRoot, rmrf, runTool, settle, toolOrder, upstreamSetup, type ToolName } from '../lib/proc.js';
+import { oursEntry, rmrf, runTool, settle, toolOrder, upstreamSetup, type ToolName } from '../lib/proc.js';
 import { UPDATE_REFS, type Suite, type SuiteContext } from '../lib/suite.js';
 
 
@@ -50,25 +49,12 @@ function deployPhase(ctx: SuiteContext, round: number, syss: Record<ToolName, st
 }
 
 /**
- * Our `admin status` as bin/ostree starts it (tools/build-cli.mjs): the V8 snapshot when `make
- * build` made it with this Node binary, else the bundled launcher, else main.js; the Node
- * arguments before the command's. Run as tool `node` (the same binary, under GNU time), recorded
- * as ours; only the shell wrapper's exec is left out.
+ * Our `admin status` as bin/ostree starts it (bench/lib/proc.ts oursEntry: the bundled command,
+ * else main.js), run as tool `node` (the same binary, under GNU time) and recorded as ours;
+ * only the shell wrapper's exec is left out.
  */
 function oursLauncher(): { how: string; argv: string[] } {
-  const dir = path.join(projectRoot, 'dist', 'bundle');
-  const cjs = path.join(dir, 'ostree.cjs');
-  if (!fs.existsSync(cjs)) return { how: 'main.js', argv: [oursMain] };
-  let id = '';
-  try { id = fs.readFileSync(path.join(dir, 'ostree.blob.id'), 'utf8').trim(); } catch { /* no snapshot */ }
-  const st = fs.statSync(process.execPath);
-  const blob = path.join(dir, 'ostree.blob');
-  if (fs.existsSync(blob) && !process.env['NODE_OPTIONS'] && id === `${process.execPath} ${st.size} ${Math.floor(st.mtimeMs / 1000)}`) {
-    // and Node accepts it on this machine (bin/ostree asks the same, once per boot)
-    const probe = spawnSync(process.execPath, ['--snapshot-blob', blob, cjs, '--version'], { stdio: 'ignore' });
-    if (probe.status === 0) return { how: 'snapshot', argv: ['--snapshot-blob', blob, cjs] };
-  }
-  return { how: 'bundle', argv: [cjs] };
+  return { how: oursEntry.endsWith('.cjs') ? 'bundle' : 'main.js', argv: [oursEntry] };
 }
 
 function statusRuns(ctx: SuiteContext, sys: string): void {

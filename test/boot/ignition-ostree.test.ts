@@ -11,6 +11,7 @@ import * as path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { tempDir } from '../common/tmp.js';
+import { runModuleSetup } from './dracut-module.js';
 import { checkSpecVersion, ignitionValidate, walkthroughConfig } from '../../vm-harness/ignition-config.js';
 
 const PROJECT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
@@ -78,28 +79,14 @@ test('the walkthrough FCC file, translated by our butane, passes ignition-valida
 });
 
 test('40ignition-ostree module-setup: first-boot units (the early Ignition start among them), the failure banner, systemd\'s emergency shell forced', () => {
-  const dir = tempDir('ignition-ostree-dracut-');
-  const script = `
-set -e
-initdir='${dir}/initrd'
-moddir='${PROJECT}/boot/dracut/40ignition-ostree'
-systemdsystemunitdir=/usr/lib/systemd/system
-systemdutildir=/usr/lib/systemd
-inst_script() { echo "inst_script $*"; }
-inst_multiple() { echo "inst_multiple $*"; }
-inst_simple() { echo "inst_simple $*"; }
-ln_r() { echo "ln_r $*"; }
-instmods() { echo "instmods $*"; }
-. "$moddir/module-setup.sh"
+  const r = runModuleSetup(`${PROJECT}/boot/dracut/40ignition-ostree`, { systemdutildir: '/usr/lib/systemd' }, `
 echo "depends=$(depends)"
 install
 installkernel
 cat "$initdir/usr/lib/systemd/system/emergency.service.d/ignition-ostree.conf"
-`;
-  const r = spawnSync('bash', ['-c', script], { encoding: 'utf8' });
-  fs.rmSync(dir, { recursive: true, force: true });
-  assert.equal(r.status, 0, r.stdout + r.stderr);
-  const out = r.stdout;
+`);
+  assert.equal(r.status, 0, r.out + r.err);
+  const out = r.out;
   assert.match(out, /^depends=ignition ostree systemd$/m);
   for (const u of ['ignition-ostree-populate-var', 'ignition-ostree-presets', 'ignition-ostree-preload']) {
     assert.match(out, new RegExp(`^ln_r /usr/lib/systemd/system/${u}\\.service /usr/lib/systemd/system/ignition-complete\\.target\\.requires/${u}\\.service$`, 'm'), u);

@@ -11,6 +11,7 @@ import * as path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { tempDir } from '../common/tmp.js';
+import { runModuleSetup } from './dracut-module.js';
 
 const PROJECT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 const BOOT = path.join(PROJECT, 'boot');
@@ -336,30 +337,15 @@ test('ostree admin finalize-staged --hold (the hold unit\'s command): keeps /boo
 });
 
 test('dracut module: check/depends/install/installkernel with stubbed dracut helpers', () => {
-  const dir = tempDir('ostree-dracut-');
-  const script = `
-set -e
-initdir='${dir}/initrd'
-moddir='${BOOT}/dracut/98ostree'
-systemdsystemunitdir=/usr/lib/systemd/system
-systemdsystemconfdir=/etc/systemd/system
-systemdutildir=/nonexistent
-inst_script() { echo "inst_script $*"; }
-inst_multiple() { echo "inst_multiple $*"; }
-inst_simple() { echo "inst_simple $*"; }
-ln_r() { echo "ln_r $*"; }
-instmods() { echo "instmods $*"; }
-. "$moddir/module-setup.sh"
+  const r = runModuleSetup(`${BOOT}/dracut/98ostree`, { systemdsystemconfdir: '/etc/systemd/system', systemdutildir: '/nonexistent' }, `
 echo "depends=$(depends)"
 if check; then echo check=0; else echo "check=$?"; fi
 install
 installkernel
 test -d "$initdir/etc/systemd/system/initrd-root-fs.target.wants" && echo wants-dir
-`;
-  const r = spawnSync('bash', ['-c', script], { encoding: 'utf8' });
-  fs.rmSync(dir, { recursive: true, force: true });
-  assert.equal(r.status, 0, r.stdout + r.stderr);
-  const out = r.stdout;
+`);
+  assert.equal(r.status, 0, r.out + r.err);
+  const out = r.out;
   assert.match(out, /^depends=systemd$/m);
   assert.match(out, /^check=1$/m, 'without systemd in the initramfs tool dir the module is not applicable');
   assert.match(out, /^inst_script \/usr\/lib\/ostree\/ostree-prepare-root$/m);
